@@ -15,7 +15,8 @@ export type FaultSpec =
   | { kind: 'latency'; method: string; ms: number }
   | { kind: 'fail'; method: string; nth: number | '*'; code: string; params: string[] }
   | { kind: 'drop'; method: string; nth: number | '*' }
-  | { kind: 'offline' | 'online'; host: string };
+  | { kind: 'offline'; host: string }
+  | { kind: 'online'; host: string };
 
 interface Armed {
   spec: FaultSpec;
@@ -57,7 +58,7 @@ export function parseFaultSpec(text: string): FaultSpec {
     case 'offline':
     case 'online':
       if (!parts[1]) throw new Error(`fault: bad ${kind} spec '${text}'`);
-      return { kind, host: parts.slice(1).join(':') };
+      return { kind: kind as 'offline', host: parts.slice(1).join(':') };
     default:
       throw new Error(`fault: unknown kind in '${text}' (latency, fail, drop, offline, online)`);
   }
