@@ -1,0 +1,337 @@
+// The simulator's JSON-RPC codec (v1.0 and v2.0 as xapi speaks them on /jsonrpc), written
+// independently of the addon's: an exact-integer request parser and a type-directed writer.
+// It knows the datamodel types but nothing of dispatch, sessions or HTTP.
+//
+// Exports:
+//   parseJson(text) -> WireValue        integers stay exact (bigint beyond 2^53); numbers written
+//                                       with '.', 'e', or Infinity/NaN become XDouble
+//   parseJsonRequest(text) -> { version: 1 | 2, method, params: WireValue[], id }
+//                                       throws JsonRpcParseError (HTTP 500 as xapi)
+//   formatJsonValue(value, type) -> JSON text of value written as the datamodel type says
+//                                       (int: integer literal; float: '1.0' style; void: "")
+//   formatJsonSuccess(value, type, version, id), formatJsonFailure([code, ...params], version, id)
+//   formatJsonTyped(value) -> JSON of a self-describing value (XInt/XDouble/XDateTime/bigint)
+//   formatJsonRequest(method, params, version = 2, id = 0) -> a request body
+import { DATAMODEL, type XapiClass } from '../xapi/datamodel.generated';
+import { canonicalClass } from './store';
+import { XDateTime, XDouble, XInt, XInt32, parseWireType, type WireType, type WireValue } from './wiretype';
+
+export { XDateTime, XDouble, XInt, XInt32 } from './wiretype';
+export type { WireValue } from './wiretype';
+
+export class JsonRpcParseError extends Error {
+  override name = 'JsonRpcParseError';
+}
+
+// ---------------------------------------------------------------- parser
+
+class JsonCursor {
+  i = 0;
+  constructor(readonly s: string) {}
+  fail(what: string): never {
+    throw new JsonRpcParseError(`Malformed JSON: ${what} at offset ${this.i}`);
+  }
+  ws(): void {
+    const s = this.s;
+    while (this.i < s.length) {
+      const c = s.charCodeAt(this.i);
+      if (c === 32 || c === 9 || c === 10 || c === 13) this.i++;
+      else break;
+    }
+  }
+  value(): WireValue {
+    this.ws();
+    const s = this.s;
+    const ch = s[this.i];
+    if (ch === '{') {
+      this.i++;
+      const obj: Record<string, WireValue> = {};
+      this.ws();
+      if (s[this.i] === '}') {
+        this.i++;
+        return obj;
+      }
+      for (;;) {
+        this.ws();
+        if (s[this.i] !== '"') this.fail('expected a member name');
+        const k = this.string();
+        this.ws();
+        if (s[this.i] !== ':') this.fail("expected ':'");
+        this.i++;
+        obj[k] = this.value();
+        this.ws();
+        if (s[this.i] === ',') {
+          this.i++;
+          continue;
+        }
+        if (s[this.i] === '}') {
+          this.i++;
+          return obj;
+        }
+        this.fail("expected ',' or '}'");
+      }
+    }
+    if (ch === '[') {
+      this.i++;
+      const arr: WireValue[] = [];
+      this.ws();
+      if (s[this.i] === ']') {
+        this.i++;
+        return arr;
+      }
+      for (;;) {
+        arr.push(this.value());
+        this.ws();
+        if (s[this.i] === ',') {
+          this.i++;
+          continue;
+        }
+        if (s[this.i] === ']') {
+          this.i++;
+          return arr;
+        }
+        this.fail("expected ',' or ']'");
+      }
+    }
+    if (ch === '"') return this.string();
+    if (s.startsWith('true', this.i)) return (this.i += 4), true;
+    if (s.startsWith('false', this.i)) return (this.i += 5), false;
+    if (s.startsWith('null', this.i)) return (this.i += 4), null;
+    if (s.startsWith('NaN', this.i)) return (this.i += 3), new XDouble(NaN);
+    if (s.startsWith('Infinity', this.i)) return (this.i += 8), new XDouble(Infinity);
+    if (s.startsWith('-Infinity', this.i)) return (this.i += 9), new XDouble(-Infinity);
+    const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(s.slice(this.i, this.i + 400));
+    if (!m) this.fail('unexpected character');
+    this.i += m[0].length;
+    if (m[1] !== undefined || m[2] !== undefined) return new XDouble(Number(m[0]));
+    const n = Number(m[0]);
+    return Number.isSafeInteger(n) ? n : BigInt(m[0]);
+  }
+  string(): string {
+    const s = this.s;
+    const start = ++this.i;
+    let e = start;
+    while (e < s.length && s[e] !== '"' && s[e] !== '\\') e++;
+    if (s[e] === '"') {
+      this.i = e + 1;
+      return s.slice(start, e);
+    }
+    // slow path with escapes: let JSON.parse decode the literal
+    e = start;
+    while (e < s.length && s[e] !== '"') e += s[e] === '\\' ? 2 : 1;
+    if (e >= s.length) this.fail('unterminated string');
+    this.i = e + 1;
+    try {
+      return JSON.parse(s.slice(start - 1, e + 1)) as string;
+    } catch {
+      this.fail('bad string escape');
+    }
+  }
+}
+
+export function parseJson(text: string): WireValue {
+  const c = new JsonCursor(text);
+  const v = c.value();
+  c.ws();
+  if (c.i !== text.length) c.fail('trailing data');
+  return v;
+}
+
+export interface JsonRequest {
+  version: 1 | 2;
+  method: string;
+  params: WireValue[];
+  id: string | number | bigint;
+}
+
+export function parseJsonRequest(text: string): JsonRequest {
+  const v = parseJson(text);
+  if (!v || typeof v !== 'object' || Array.isArray(v) || v instanceof XDouble || v instanceof XDateTime || Buffer.isBuffer(v)) {
+    throw new JsonRpcParseError('Malformed_method_request: not an object');
+  }
+  const o = v as Record<string, WireValue>;
+  let version: 1 | 2 = 1;
+  if ('jsonrpc' in o) {
+    if (o.jsonrpc !== '2.0') throw new JsonRpcParseError(`Malformed_method_request: jsonrpc ${JSON.stringify(String(o.jsonrpc))}`);
+    version = 2;
+  }
+  if (typeof o.method !== 'string') throw new JsonRpcParseError('Malformed_method_request: method');
+  let params: WireValue[];
+  if (Array.isArray(o.params)) params = o.params;
+  else if (version === 2 && (o.params === undefined || o.params === null)) params = [];
+  else if (version === 2 && typeof o.params === 'object' && !(o.params instanceof XDouble)) params = [o.params];
+  else throw new JsonRpcParseError('Malformed_method_request: params');
+  const id = o.id;
+  if (typeof id !== 'string' && typeof id !== 'number' && typeof id !== 'bigint') {
+    throw new JsonRpcParseError('Malformed_method_request: id');
+  }
+  return { version, method: o.method, params, id };
+}
+
+// ---------------------------------------------------------------- type-directed writer
+
+type Enc = (v: unknown) => string;
+const encoders = new Map<string, Enc>();
+
+const str = (v: unknown): string => JSON.stringify(typeof v === 'string' ? v : v == null ? '' : String(v));
+
+function jsonFloat(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Infinity) return 'Infinity';
+  if (n === -Infinity) return '-Infinity';
+  const s = String(n);
+  return Number.isInteger(n) && !/e/.test(s) ? `${s}.0` : s;
+}
+
+const intEnc: Enc = (v) => {
+  if (v instanceof XInt || v instanceof XInt32) return String(v.value);
+  if (typeof v === 'number') return String(Number.isInteger(v) ? v : Math.trunc(v));
+  if (typeof v === 'bigint') return String(v);
+  const n = Number(v ?? 0);
+  return Number.isFinite(n) ? String(v ?? 0) : '0';
+};
+const floatEnc: Enc = (v) => jsonFloat(v instanceof XDouble ? v.value : Number(v ?? 0));
+const boolEnc: Enc = (v) => (v ? 'true' : 'false');
+const dateEnc: Enc = (v) => str(v instanceof XDateTime ? v.text : (v ?? '19700101T00:00:00Z'));
+
+function compile(t: WireType): Enc {
+  switch (t.k) {
+    case 'string':
+    case 'ref':
+    case 'enum':
+      return str;
+    case 'int':
+    case 'int32':
+      return intEnc;
+    case 'float':
+      return floatEnc;
+    case 'bool':
+      return boolEnc;
+    case 'datetime':
+      return dateEnc;
+    case 'void':
+      return () => '""';
+    case 'any':
+      return formatJsonTyped;
+    case 'batch':
+      return encodeBatch;
+    case 'set': {
+      const inner = compile(t.of);
+      return (v) => {
+        const arr = (v ?? []) as unknown[];
+        if (arr.length === 0) return '[]';
+        let out = '[';
+        for (let i = 0; i < arr.length; i++) out += (i ? ',' : '') + inner(arr[i]);
+        return out + ']';
+      };
+    }
+    case 'map': {
+      const val = compile(t.val);
+      return (v) => {
+        let out = '{';
+        let first = true;
+        const obj = (v ?? {}) as Record<string, unknown>;
+        for (const k in obj) {
+          out += (first ? '' : ',') + JSON.stringify(k) + ':' + val(obj[k]);
+          first = false;
+        }
+        return out + '}';
+      };
+    }
+    case 'record':
+      return recordEncoder(t.cls);
+  }
+}
+
+function recordEncoder(cls: string): Enc {
+  const canon = canonicalClass(cls) ?? (cls as XapiClass);
+  const def = DATAMODEL[canon];
+  if (!def) return formatJsonTyped;
+  const names = Object.keys(def.fields);
+  const heads = names.map((n, i) => (i ? ',' : '{') + JSON.stringify(n) + ':');
+  const encs = names.map((n) => encoderFor(def.fields[n][0]));
+  const dflts = names.map((n) => def.fields[n][2]);
+  return (v) => {
+    const rec = v as Record<string, unknown>;
+    let out = '';
+    for (let i = 0; i < names.length; i++) {
+      const x = rec[names[i]];
+      out += heads[i] + encs[i](x === undefined ? dflts[i] : x);
+    }
+    return names.length ? out + '}' : '{}';
+  };
+}
+
+function encoderFor(type: string): Enc {
+  let e = encoders.get(type);
+  if (!e) {
+    e = compile(parseWireType(type));
+    encoders.set(type, e);
+  }
+  return e;
+}
+
+function encodeBatch(v: unknown): string {
+  const b = v as { events: Array<Record<string, unknown>>; valid_ref_counts: Record<string, number>; token: string };
+  let out = '{"events":[';
+  b.events.forEach((ev, i) => {
+    out +=
+      (i ? ',' : '') +
+      `{"id":${str(ev.id)},"timestamp":${str(ev.timestamp)},"class":${str(ev.class)},` +
+      `"operation":${str(ev.operation)},"ref":${str(ev.ref)}`;
+    if (ev.snapshot !== undefined) out += `,"snapshot":${encoderFor(`${String(ev.class)} record`)(ev.snapshot)}`;
+    out += '}';
+  });
+  out += '],"valid_ref_counts":{';
+  let first = true;
+  for (const k in b.valid_ref_counts) {
+    out += (first ? '' : ',') + JSON.stringify(k) + ':' + intEnc(b.valid_ref_counts[k]);
+    first = false;
+  }
+  return out + `},"token":${str(b.token)}}`;
+}
+
+export function formatJsonValue(value: unknown, type: string): string {
+  return encoderFor(type)(value);
+}
+
+export function formatJsonTyped(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : jsonFloat(v);
+  if (typeof v === 'bigint') return String(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (v === null || v === undefined) return 'null';
+  if (v instanceof XInt || v instanceof XInt32) return String(v.value);
+  if (v instanceof XDouble) return jsonFloat(v.value);
+  if (v instanceof XDateTime) return JSON.stringify(v.text);
+  if (v instanceof Date) return JSON.stringify(v.toISOString().replace(/[-]|\.\d+/g, ''));
+  if (Buffer.isBuffer(v)) return JSON.stringify(v.toString('base64'));
+  if (Array.isArray(v)) return '[' + v.map(formatJsonTyped).join(',') + ']';
+  const obj = v as Record<string, unknown>;
+  return '{' + Object.keys(obj).map((k) => JSON.stringify(k) + ':' + formatJsonTyped(obj[k])).join(',') + '}';
+}
+
+function idText(id: string | number | bigint): string {
+  return typeof id === 'string' ? JSON.stringify(id) : String(id);
+}
+
+export function formatJsonSuccess(value: unknown, type: string, version: 1 | 2, id: string | number | bigint): string {
+  const result = formatJsonValue(value, type);
+  return version === 2
+    ? `{"jsonrpc":"2.0","result":${result},"id":${idText(id)}}`
+    : `{"result":${result},"error":null,"id":${idText(id)}}`;
+}
+
+export function formatJsonFailure(errorDescription: string[], version: 1 | 2, id: string | number | bigint): string {
+  const [code, ...params] = errorDescription;
+  return version === 2
+    ? `{"jsonrpc":"2.0","error":{"code":1,"message":${JSON.stringify(code)},"data":${JSON.stringify(params)}},"id":${idText(id)}}`
+    : `{"result":null,"error":${JSON.stringify(errorDescription)},"id":${idText(id)}}`;
+}
+
+export function formatJsonRequest(method: string, params: unknown[], version: 1 | 2 = 2, id: string | number = 0): string {
+  const p = formatJsonTyped(params);
+  return version === 2
+    ? `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":${p},"id":${idText(id)}}`
+    : `{"method":${JSON.stringify(method)},"params":${p},"id":${idText(id)}}`;
+}

@@ -1,0 +1,463 @@
+// The simulator's XML-RPC codec, written independently of the addon's: a lenient request parser
+// (as xapi's ocaml-rpc parser) and a type-directed response writer (as xapi's non-strict
+// serializer). It knows the datamodel types but nothing of dispatch, sessions or HTTP.
+//
+// Exports:
+//   parseMethodCall(xml) -> { method, params: WireValue[] }     throws XmlRpcParseError
+//   parseMethodResponse(xml) -> { status:'Success', value } | { status:'Failure', error: string[] }
+//                               | { status: undefined, value }  (unwrapped, e.g. system.listMethods)
+//   parseValueXml(xml) -> WireValue                               one '<value>...</value>'
+//   formatValue(value, type) -> '<value>...</value>'             type = datamodel type string
+//   formatSuccess(value, type), formatFailure([code, ...params]), formatUnwrapped(value, type)
+//   formatTyped(value) -> '<value>...</value>' of a self-describing value: string -> bare value,
+//       integer number / bigint / XInt -> untyped decimal, XDouble or non-integer number ->
+//       <double>, XDateTime -> <dateTime.iso8601>, XInt32 -> <i4>, boolean, null -> <nil/>,
+//       arrays, plain objects -> <struct>
+//   formatMethodCall(method, params) -> a request body (params self-describing as formatTyped)
+// Parsed values (WireValue): untyped/<string> -> string, <int>/<i4>/<i8> -> number (bigint
+// beyond 2^53), <double> -> XDouble, <dateTime.iso8601> -> XDateTime, <boolean> -> boolean,
+// <base64> -> Buffer, <nil/> -> null, <array> -> array, <struct> -> plain object.
+import { DATAMODEL, type XapiClass } from '../xapi/datamodel.generated';
+import { canonicalClass } from './store';
+import {
+  XDateTime,
+  XDouble,
+  XInt,
+  XInt32,
+  formatG16,
+  parseWireType,
+  type WireType,
+  type WireValue,
+} from './wiretype';
+
+export { XDateTime, XDouble, XInt, XInt32 } from './wiretype';
+export type { WireValue } from './wiretype';
+
+export class XmlRpcParseError extends Error {
+  override name = 'XmlRpcParseError';
+}
+
+// ---------------------------------------------------------------- escaping
+
+const XML_SPECIAL = /[<>&"\x00-\x08\x0b\x0c\x0e-\x1f]/;
+const XML_SPECIAL_G = /[<>&"\x00-\x08\x0b\x0c\x0e-\x1f]/g;
+const ENTITY: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' };
+
+/** Escape text as xapi does: entities for < > & ", control characters other than TAB/LF/CR dropped. */
+export function escapeXml(s: string): string {
+  if (!XML_SPECIAL.test(s)) return s;
+  return s.replace(XML_SPECIAL_G, (ch) => ENTITY[ch] ?? '');
+}
+
+function unescapeXml(s: string): string {
+  if (s.indexOf('&') < 0) return s;
+  return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot|apos);/g, (_m, e: string) => {
+    if (e[0] === '#') return String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+    return ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" } as Record<string, string>)[e];
+  });
+}
+
+// ---------------------------------------------------------------- type-directed writer
+
+type Enc = (v: unknown) => string;
+const encoders = new Map<string, Enc>();
+
+const strEnc: Enc = (v) => `<value>${escapeXml(typeof v === 'string' ? v : v == null ? '' : String(v))}</value>`;
+const intEnc: Enc = (v) => {
+  if (v instanceof XInt) return `<value>${String(v.value)}</value>`;
+  if (typeof v === 'number') return `<value>${Number.isInteger(v) ? String(v) : String(Math.trunc(v))}</value>`;
+  return `<value>${typeof v === 'bigint' ? String(v) : escapeXml(String(v ?? 0))}</value>`;
+};
+const floatEnc: Enc = (v) =>
+  `<value><double>${formatG16(v instanceof XDouble ? v.value : Number(v ?? 0))}</double></value>`;
+const boolEnc: Enc = (v) => (v ? '<value><boolean>1</boolean></value>' : '<value><boolean>0</boolean></value>');
+const dateEnc: Enc = (v) =>
+  `<value><dateTime.iso8601>${escapeXml(v instanceof XDateTime ? v.text : String(v ?? '19700101T00:00:00Z'))}</dateTime.iso8601></value>`;
+const i32Enc: Enc = (v) => `<value><i4>${Number(v instanceof XInt32 ? v.value : v) | 0}</i4></value>`;
+
+function compile(t: WireType): Enc {
+  switch (t.k) {
+    case 'string':
+    case 'ref':
+    case 'enum':
+      return strEnc;
+    case 'int':
+      return intEnc;
+    case 'int32':
+      return i32Enc;
+    case 'float':
+      return floatEnc;
+    case 'bool':
+      return boolEnc;
+    case 'datetime':
+      return dateEnc;
+    case 'void':
+      return () => '<value></value>';
+    case 'any':
+      return formatTyped;
+    case 'batch':
+      return encodeBatch;
+    case 'set': {
+      const inner = compile(t.of);
+      return (v) => {
+        const arr = v as unknown[];
+        if (!arr || arr.length === 0) return '<value><array><data></data></array></value>';
+        let out = '<value><array><data>';
+        for (let i = 0; i < arr.length; i++) out += inner(arr[i]);
+        return out + '</data></array></value>';
+      };
+    }
+    case 'map': {
+      const val = compile(t.val);
+      return (v) => {
+        let out = '<value><struct>';
+        const obj = (v ?? {}) as Record<string, unknown>;
+        for (const k in obj) out += `<member><name>${escapeXml(k)}</name>${val(obj[k])}</member>`;
+        return out + '</struct></value>';
+      };
+    }
+    case 'record':
+      return recordEncoder(t.cls);
+  }
+}
+
+function recordEncoder(cls: string): Enc {
+  const canon = canonicalClass(cls) ?? (cls as XapiClass);
+  const def = DATAMODEL[canon];
+  if (!def) return formatTyped;
+  const names = Object.keys(def.fields);
+  const heads = names.map((n) => `<member><name>${escapeXml(n)}</name>`);
+  const encs = names.map((n) => encoderFor(def.fields[n][0]));
+  const dflts = names.map((n) => def.fields[n][2]);
+  return (v) => {
+    const rec = v as Record<string, unknown>;
+    let out = '<value><struct>';
+    for (let i = 0; i < names.length; i++) {
+      const x = rec[names[i]];
+      out += heads[i] + encs[i](x === undefined ? dflts[i] : x) + '</member>';
+    }
+    return out + '</struct></value>';
+  };
+}
+
+function encoderFor(type: string): Enc {
+  let e = encoders.get(type);
+  if (!e) {
+    e = compile(parseWireType(type));
+    encoders.set(type, e);
+  }
+  return e;
+}
+
+/** The event batch of event.from: {events, valid_ref_counts (as <i4>), token}. */
+function encodeBatch(v: unknown): string {
+  const b = v as { events: Array<Record<string, unknown>>; valid_ref_counts: Record<string, number>; token: string };
+  let out = '<value><struct><member><name>events</name><value><array><data>';
+  for (const ev of b.events) {
+    out +=
+      `<value><struct><member><name>id</name>${strEnc(ev.id)}</member>` +
+      `<member><name>timestamp</name>${strEnc(ev.timestamp)}</member>` +
+      `<member><name>class</name>${strEnc(ev.class)}</member>` +
+      `<member><name>operation</name>${strEnc(ev.operation)}</member>` +
+      `<member><name>ref</name>${strEnc(ev.ref)}</member>`;
+    if (ev.snapshot !== undefined) {
+      out += `<member><name>snapshot</name>${encoderFor(`${String(ev.class)} record`)(ev.snapshot)}</member>`;
+    }
+    out += '</struct></value>';
+  }
+  out += '</data></array></value></member><member><name>valid_ref_counts</name><value><struct>';
+  for (const k in b.valid_ref_counts) out += `<member><name>${escapeXml(k)}</name>${i32Enc(b.valid_ref_counts[k])}</member>`;
+  return out + `</struct></value></member><member><name>token</name>${strEnc(b.token)}</member></struct></value>`;
+}
+
+/** '<value>...</value>' for value written as the datamodel type `type` says. */
+export function formatValue(value: unknown, type: string): string {
+  return encoderFor(type)(value);
+}
+
+/** A self-describing value (see the header). */
+export function formatTyped(v: unknown): string {
+  if (typeof v === 'string') return strEnc(v);
+  if (typeof v === 'number') return Number.isInteger(v) ? `<value>${v}</value>` : floatEnc(v);
+  if (typeof v === 'bigint') return `<value>${v}</value>`;
+  if (typeof v === 'boolean') return boolEnc(v);
+  if (v === null || v === undefined) return '<value><nil/></value>';
+  if (v instanceof XInt) return intEnc(v);
+  if (v instanceof XDouble) return floatEnc(v);
+  if (v instanceof XDateTime) return dateEnc(v);
+  if (v instanceof XInt32) return i32Enc(v);
+  if (v instanceof Date) return dateEnc(new XDateTime(v.toISOString().replace(/[-]|\.\d+/g, '')));
+  if (Buffer.isBuffer(v)) return `<value><base64>${v.toString('base64')}</base64></value>`;
+  if (Array.isArray(v)) {
+    let out = '<value><array><data>';
+    for (const x of v) out += formatTyped(x);
+    return out + '</data></array></value>';
+  }
+  let out = '<value><struct>';
+  const obj = v as Record<string, unknown>;
+  for (const k in obj) out += `<member><name>${escapeXml(k)}</name>${formatTyped(obj[k])}</member>`;
+  return out + '</struct></value>';
+}
+
+const RESPONSE_HEAD = '<?xml version="1.0"?><methodResponse><params><param>';
+const RESPONSE_TAIL = '</param></params></methodResponse>';
+
+export function formatSuccess(value: unknown, type: string): string {
+  return (
+    RESPONSE_HEAD +
+    '<value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>' +
+    formatValue(value, type) +
+    '</member></struct></value>' +
+    RESPONSE_TAIL
+  );
+}
+
+export function formatFailure(errorDescription: string[]): string {
+  return (
+    RESPONSE_HEAD +
+    '<value><struct><member><name>Status</name><value>Failure</value></member><member><name>ErrorDescription</name>' +
+    formatValue(errorDescription, 'string set') +
+    '</member></struct></value>' +
+    RESPONSE_TAIL
+  );
+}
+
+/** A response without the Status/Value wrapper (system.listMethods). */
+export function formatUnwrapped(value: unknown, type: string): string {
+  return RESPONSE_HEAD + formatValue(value, type) + RESPONSE_TAIL;
+}
+
+export function formatMethodCall(method: string, params: unknown[]): string {
+  let out = `<?xml version="1.0"?><methodCall><methodName>${escapeXml(method)}</methodName><params>`;
+  for (const p of params) out += `<param>${formatTyped(p)}</param>`;
+  return out + '</params></methodCall>';
+}
+
+// ---------------------------------------------------------------- lenient parser
+
+interface Tag {
+  name: string;
+  close: boolean;
+  empty: boolean; // <x/>
+}
+
+class Cursor {
+  i = 0;
+  constructor(readonly s: string) {}
+
+  fail(expected: string, got: string): never {
+    throw new XmlRpcParseError(`Parse_error(${expected}, ${got}) at offset ${this.i}`);
+  }
+
+  /** The next tag, skipping whitespace, the XML declaration and comments. */
+  tag(): Tag {
+    const s = this.s;
+    for (;;) {
+      while (this.i < s.length && (s.charCodeAt(this.i) <= 32)) this.i++;
+      if (this.i >= s.length) this.fail('tag', 'end of input');
+      if (s[this.i] !== '<') this.fail('tag', 'text');
+      if (s.startsWith('<?', this.i)) {
+        const e = s.indexOf('?>', this.i);
+        if (e < 0) this.fail('?>', 'end of input');
+        this.i = e + 2;
+        continue;
+      }
+      if (s.startsWith('<!--', this.i)) {
+        const e = s.indexOf('-->', this.i);
+        if (e < 0) this.fail('-->', 'end of input');
+        this.i = e + 3;
+        continue;
+      }
+      const e = s.indexOf('>', this.i);
+      if (e < 0) this.fail('>', 'end of input');
+      let body = s.slice(this.i + 1, e);
+      this.i = e + 1;
+      const close = body[0] === '/';
+      if (close) body = body.slice(1);
+      const empty = body.endsWith('/');
+      if (empty) body = body.slice(0, -1);
+      const sp = body.search(/\s/);
+      return { name: sp < 0 ? body : body.slice(0, sp), close, empty };
+    }
+  }
+
+  peekTag(): Tag {
+    const save = this.i;
+    const t = this.tag();
+    this.i = save;
+    return t;
+  }
+
+  open(name: string): Tag {
+    const t = this.tag();
+    if (t.close || t.name !== name) this.fail(`open_tag ${name}`, `${t.close ? '/' : ''}${t.name}`);
+    return t;
+  }
+
+  closeTag(name: string): void {
+    const t = this.tag();
+    if (!t.close || t.name !== name) this.fail(`close_tag ${name}`, `${t.close ? '/' : ''}${t.name}`);
+  }
+
+  /** Raw text up to the next '<'. */
+  text(): string {
+    const e = this.s.indexOf('<', this.i);
+    if (e < 0) this.fail('text', 'end of input');
+    const t = this.s.slice(this.i, e);
+    this.i = e;
+    return t;
+  }
+}
+
+function parseInteger(c: Cursor, text: string): number | bigint {
+  const t = text.trim();
+  if (!/^[+-]?\d+$/.test(t)) c.fail('integer', t);
+  const n = Number(t);
+  return Number.isSafeInteger(n) ? n : BigInt(t);
+}
+
+/** After '<value>' (not self-closing): the value and its '</value>'. */
+function parseValueBody(c: Cursor): WireValue {
+  const raw = c.text();
+  const t = c.peekTag();
+  if (t.close) {
+    c.closeTag('value');
+    return unescapeXml(raw);
+  }
+  if (raw.trim() !== '') c.fail('tag', 'text');
+  c.tag();
+  let v: WireValue;
+  const simple = (): string => {
+    if (t.empty) return '';
+    const x = unescapeXml(c.text());
+    c.closeTag(t.name);
+    return x;
+  };
+  switch (t.name) {
+    case 'string':
+      v = simple();
+      break;
+    case 'int':
+    case 'i4':
+    case 'i8':
+      v = parseInteger(c, simple());
+      break;
+    case 'boolean': {
+      const b = simple().trim();
+      if (b === '1' || b === 'true') v = true;
+      else if (b === '0' || b === 'false') v = false;
+      else c.fail('boolean', b);
+      break;
+    }
+    case 'double': {
+      const d = simple().trim();
+      const n = d === 'inf' ? Infinity : d === '-inf' ? -Infinity : d === 'nan' ? NaN : Number(d);
+      if (d === '' || (Number.isNaN(n) && d !== 'nan')) c.fail('double', d);
+      v = new XDouble(n);
+      break;
+    }
+    case 'dateTime.iso8601':
+      v = new XDateTime(simple().trim());
+      break;
+    case 'base64':
+      v = Buffer.from(simple().replace(/\s+/g, ''), 'base64');
+      break;
+    case 'nil':
+      if (!t.empty) c.closeTag('nil');
+      v = null;
+      break;
+    case 'array': {
+      const arr: WireValue[] = [];
+      if (!t.empty) {
+        const d = c.open('data');
+        if (!d.empty) {
+          for (;;) {
+            const n = c.tag();
+            if (n.close && n.name === 'data') break;
+            if (n.close || n.name !== 'value') c.fail('open_tag value', n.name);
+            arr.push(n.empty ? '' : parseValueBody(c));
+          }
+        }
+        c.closeTag('array');
+      }
+      v = arr;
+      break;
+    }
+    case 'struct': {
+      const obj: Record<string, WireValue> = {};
+      if (!t.empty) {
+        for (;;) {
+          const m = c.tag();
+          if (m.close && m.name === 'struct') break;
+          if (m.close || m.name !== 'member') c.fail('open_tag member', m.name);
+          const nt = c.open('name');
+          let name = '';
+          if (!nt.empty) {
+            name = unescapeXml(c.text());
+            c.closeTag('name');
+          }
+          const vt = c.open('value');
+          obj[name] = vt.empty ? '' : parseValueBody(c);
+          c.closeTag('member');
+        }
+      }
+      v = obj;
+      break;
+    }
+    default:
+      c.fail('value type', t.name);
+  }
+  c.closeTag('value');
+  return v;
+}
+
+export function parseMethodCall(xml: string): { method: string; params: WireValue[] } {
+  const c = new Cursor(xml);
+  c.open('methodCall');
+  const mn = c.open('methodName');
+  let method = '';
+  if (!mn.empty) {
+    method = unescapeXml(c.text()).trim();
+    c.closeTag('methodName');
+  }
+  const params: WireValue[] = [];
+  const p = c.open('params');
+  if (!p.empty) {
+    for (;;) {
+      const t = c.tag();
+      if (t.close && t.name === 'params') break;
+      if (t.close || t.name !== 'param') c.fail('open_tag param', t.name);
+      const vt = c.open('value');
+      params.push(vt.empty ? '' : parseValueBody(c));
+      c.closeTag('param');
+    }
+  }
+  c.closeTag('methodCall');
+  return { method, params };
+}
+
+export function parseValueXml(xml: string): WireValue {
+  const c = new Cursor(xml);
+  const vt = c.open('value');
+  return vt.empty ? '' : parseValueBody(c);
+}
+
+export type ParsedResponse =
+  | { status: 'Success'; value: WireValue }
+  | { status: 'Failure'; error: string[] }
+  | { status: undefined; value: WireValue };
+
+export function parseMethodResponse(xml: string): ParsedResponse {
+  const c = new Cursor(xml);
+  c.open('methodResponse');
+  c.open('params');
+  c.open('param');
+  const vt = c.open('value');
+  const v = vt.empty ? '' : parseValueBody(c);
+  if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof XDouble) && !(v instanceof XDateTime)) {
+    const o = v as Record<string, WireValue>;
+    if (o.Status === 'Success') return { status: 'Success', value: o.Value };
+    if (o.Status === 'Failure') return { status: 'Failure', error: (o.ErrorDescription as string[]) ?? [] };
+  }
+  return { status: undefined, value: v };
+}
