@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <variant>
@@ -67,6 +68,31 @@ struct Value {
       if (m.first == name) return &m.second;
     return nullptr;
   }
+};
+
+// What one RPC response decodes to, in either protocol: the result when `ok`, otherwise XAPI's
+// ErrorDescription verbatim (error code first, then its parameters, all as strings).
+struct Response {
+  bool ok = true;
+  Value value;
+  std::vector<std::string> error;
+};
+
+// Limits and leniency of the decoders (xmlrpc.h, jsonrpc.h). Input size bounds output size.
+struct DecodeOptions {
+  size_t max_depth = 128;    // nested arrays/structs; deeper input is rejected
+  bool repair_utf8 = true;   // invalid UTF-8 becomes U+FFFD; false: reject the body
+};
+
+// A body the decoders refuse: malformed, too deep, or (without repair) invalid UTF-8.
+class DecodeError : public std::runtime_error {
+ public:
+  DecodeError(const std::string& what, size_t offset)
+      : std::runtime_error(what + " at byte " + std::to_string(offset)), offset_(offset) {}
+  size_t offset() const { return offset_; }
+
+ private:
+  size_t offset_;
 };
 
 }  // namespace xapi

@@ -1,0 +1,43 @@
+# Build of the native XAPI client (xapi.node): one target, C++17, C++ exceptions on
+# (NAPI_CPP_EXCEPTIONS) everywhere. `-Dsanitize=1` adds ASan/UBSan (used by `npm run test:asan`).
+# Node's headers (include/node, with openssl/) are on the include path via node-gyp.
+{
+  'variables': {
+    'sanitize%': 0,
+  },
+  'targets': [
+    {
+      'target_name': 'xapi',
+      'sources': [
+        'src/module.cc',
+        'src/napi/codec_exports.cc',
+        'src/napi/convert.cc',
+        'src/xapi/datetime.cc',
+        'src/xapi/jsonrpc.cc',
+        'src/xapi/utf8.cc',
+        'src/xapi/xmlrpc.cc',
+      ],
+      'include_dirs': [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        'src',
+      ],
+      'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS'],
+      'cflags!': ['-fno-exceptions'],
+      'cflags_cc!': ['-fno-exceptions', '-fno-rtti', '-std=gnu++17', '-std=gnu++20'],
+      'cflags_cc': ['-std=c++17', '-fexceptions', '-Wall', '-Wextra', '-Wno-unused-parameter'],
+      'configurations': {
+        'Release': {
+          'cflags': ['-O3'],
+          'cflags_cc': ['-O3'],
+        },
+      },
+      'conditions': [
+        ['sanitize==1', {
+          'cflags': ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer', '-g'],
+          'cflags_cc': ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer', '-g'],
+          'ldflags': ['-fsanitize=address,undefined'],
+        }],
+      ],
+    },
+  ],
+}

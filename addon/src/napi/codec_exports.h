@@ -1,0 +1,11 @@
+// The `codec` export object: the XML-RPC and JSON-RPC codecs callable from JS, for tests,
+// benchmarks and tools. Synchronous and stateless; the client itself does not go through it.
+#pragma once
+
+#include <napi.h>
+
+namespace xapi::js {
+
+Napi::Object codec_exports(Napi::Env env);
+
+}  // namespace xapi::js
