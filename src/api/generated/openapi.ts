@@ -296,11 +296,15 @@ export interface components {
             xapi?: string;
             version?: string;
         };
-        /** @description An RFC 9457 problem with a stable `code` (see the table in the description). */
+        /**
+         * @description An RFC 9457 problem with a stable `code` (see the table in the description). HTTP error
+         *     responses always carry `type`, `title` and `detail`; other members appear when they apply
+         *     (XAPI's refusal, validation errors, figures such as `expected_power_states`).
+         */
         Problem: {
             /** @description A URI naming the problem type (`urn:xcd:error:<code>`). */
-            type: string;
-            title: string;
+            type?: string;
+            title?: string;
             status: number;
             detail?: string;
             /** @description The request path. */
@@ -322,7 +326,7 @@ export interface components {
             [key: string]: unknown;
         };
         /** @enum {string} */
-        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error";
+        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error";
         /**
          * @description The pool as one compute node. Totals sum the live hosts; `hosts` breaks them down.
          *     Disk figures sum the SRs that can hold instance disks (the default SR's kind).

@@ -1,0 +1,126 @@
+// Prometheus metrics of one service instance, on its own registry: default process metrics,
+// HTTP request latency per route, XAPI call latency per method (by wrapping a client's call and
+// callAsync), mirror size per class and initial sync time. Must not change what it measures.
+import type { RequestHandler } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const MIRROR_CLASSES = [
+  'VM',
+  'VM_metrics',
+  'VM_guest_metrics',
+  'host',
+  'host_metrics',
+  'SR',
+  'VDI',
+  'VBD',
+  'VIF',
+  'network',
+  'console',
+  'pool',
+  'task',
+] as const;
+
+
+/** The part of XapiClient that instrumentXapi wraps. */
+export interface XapiCallable {
+  call(method: string, ...args: unknown[]): Promise<unknown>;
+  callAsync(method: string, args: unknown[], opts?: unknown): Promise<unknown>;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly xapiDuration: Histogram<'method' | 'outcome'>;
+  readonly xapiErrors: Counter<'method' | 'code'>;
+  readonly mirrorSyncSeconds: Gauge;
+  private mirror?: { count(cls: string): number };
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    this.httpDuration = new Histogram({
+      name: 'xcd_http_request_duration_seconds',
+      help: 'HTTP request latency by route template, method and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.xapiDuration = new Histogram({
+      name: 'xcd_xapi_call_duration_seconds',
+      help: 'XAPI call latency by method (Async.* calls include the task) and outcome',
+      labelNames: ['method', 'outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
+      registers,
+    });
+    this.xapiErrors = new Counter({
+      name: 'xcd_xapi_call_errors_total',
+      help: 'XAPI calls that failed, by method and error code',
+      labelNames: ['method', 'code'],
+      registers,
+    });
+    this.mirrorSyncSeconds = new Gauge({
+      name: 'xcd_mirror_sync_seconds',
+      help: 'Time from connecting to XAPI until the mirror finished its initial sync',
+      registers,
+    });
+    const self = this;
+    new Gauge({
+      name: 'xcd_mirror_objects',
+      help: 'Objects held in the mirror, by XAPI class',
+      labelNames: ['class'],
+      registers,
+      collect() {
+        const mirror = self.mirror;
+        if (!mirror) return;
+        for (const cls of MIRROR_CLASSES) {
+          try {
+            this.set({ class: cls }, mirror.count(cls));
+          } catch {
+            // a class the mirror does not hold
+          }
+        }
+      },
+    });
+  }
+
+  /** Counts objects of `mirror` at each scrape. */
+  watchMirror(mirror: { count(cls: never): number }): void {
+    this.mirror = mirror as unknown as { count(cls: string): number };
+  }
+
+  /** Express middleware timing each request under its route template (e.g. /v1/instances/:instance_id). */
+  httpMiddleware(): RequestHandler {
+    return (req, res, next) => {
+      const end = this.httpDuration.startTimer();
+      res.on('finish', () => {
+        const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'middleware';
+        end({ method: req.method, route, status: String(res.statusCode) });
+      });
+      next();
+    };
+  }
+
+  /** Wraps `client.call` and `client.callAsync` on this instance so every XAPI call is timed. */
+  instrumentXapi<T extends XapiCallable>(client: T): T {
+    const call = client.call.bind(client);
+    const callAsync = client.callAsync.bind(client);
+    const observe = async <R>(method: string, run: () => Promise<R>): Promise<R> => {
+      const end = this.xapiDuration.startTimer();
+      try {
+        const out = await run();
+        end({ method, outcome: 'ok' });
+        return out;
+      } catch (err) {
+        end({ method, outcome: 'error' });
+        this.xapiErrors.inc({ method, code: String((err as { code?: unknown }).code ?? 'unknown') });
+        throw err;
+      }
+    };
+    Object.assign(client, {
+      call: (method: string, ...args: unknown[]) => observe(method, () => call(method, ...args)),
+      callAsync: (method: string, args: unknown[], opts?: unknown) =>
+        observe(`Async.${method}`, () => callAsync(method, args, opts)),
+    });
+    return client;
+  }
+}

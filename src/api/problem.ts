@@ -1,0 +1,126 @@
+// The one place where failures become application/problem+json: ApiError (and, through the
+// driver's toApiError, XapiError and TransportError), request-validation errors from the OpenAPI
+// validator, and body-parser errors. Routes throw; they never render errors themselves.
+import { STATUS_CODES } from 'node:http';
+import type { ErrorRequestHandler, Request, Response } from 'express';
+import { toApiError } from '../driver/errors';
+import type { components } from './generated/openapi';
+
+export type Problem = components['schemas']['Problem'];
+type ErrorCode = components['schemas']['ErrorCode'];
+type FieldError = NonNullable<Problem['errors']>[number];
+
+const VALIDATOR_CODES: Record<number, ErrorCode> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'invalid_request',
+  415: 'unsupported_media_type',
+};
+
+/** Fills the members every HTTP problem carries (type, title, detail). */
+export function completeProblem(p: Partial<Problem> & { status: number; code: string }, instance?: string): Problem {
+  const out: Problem = {
+    ...p,
+    type: p.type ?? `urn:xcd:error:${p.code}`,
+    title: p.title ?? STATUS_CODES[p.status] ?? 'Error',
+    status: p.status,
+    detail: p.detail ?? STATUS_CODES[p.status] ?? p.code,
+    code: p.code as ErrorCode,
+  };
+  if (instance && !out.instance) out.instance = instance;
+  return out;
+}
+
+/** '/body/nics/0/mac' -> 'body.nics[0].mac'; '/params/x' -> 'path.x'; '/headers/x' -> 'header.x'. */
+function fieldName(path: string, message: string): string {
+  const parts = path.split('/').filter((s) => s.length > 0);
+  if (parts.length === 0 || !['body', 'query', 'params', 'headers', 'path'].includes(parts[0])) {
+    // The validator reports a bad discriminator with the URL as its path: name the property.
+    const quoted = /^'([^']+)'/.exec(message);
+    return quoted ? `body.${quoted[1]}` : 'body';
+  }
+  const where = parts[0] === 'params' ? 'path' : parts[0] === 'headers' ? 'header' : parts[0];
+  let out = where;
+  for (const p of parts.slice(1)) out += /^\d+$/.test(p) ? `[${p}]` : `.${p}`;
+  const required = /must have required property '([^']+)'/.exec(message);
+  if (required && !out.endsWith(`.${required[1]}`)) out += `.${required[1]}`;
+  return out;
+}
+
+interface ValidatorError {
+  status: number;
+  message: string;
+  errors?: Array<{ path: string; message: string; errorCode?: string }>;
+}
+
+function isValidatorError(err: unknown): err is ValidatorError {
+  const e = err as { status?: unknown; errors?: unknown; code?: unknown };
+  return err instanceof Error && typeof e.status === 'number' && Array.isArray(e.errors) && e.code === undefined;
+}
+
+function validationProblem(err: ValidatorError, req: Request): Problem {
+  const code = VALIDATOR_CODES[err.status] ?? (err.status >= 500 ? 'internal_error' : 'invalid_request');
+  const errors: FieldError[] = (err.errors ?? []).map((e) => ({ field: fieldName(e.path, e.message), message: e.message }));
+  const body = req.body as Record<string, unknown> | undefined;
+  for (const e of errors) {
+    if (e.field === 'body' && /oneOf/.test(e.message) && body && 'template' in body && 'image_vdi' in body) {
+      e.field = 'body.image_vdi';
+      e.message = 'give either template or image_vdi, not both';
+    } else if (e.field === 'body' && /oneOf/.test(e.message) && body && !('template' in body) && !('image_vdi' in body)) {
+      e.field = 'body.template';
+      e.message = 'give template or image_vdi';
+    }
+  }
+  const detail =
+    code === 'invalid_request' && errors.length > 0
+      ? errors.map((e) => `${e.field}: ${e.message}`).join('; ')
+      : err.status >= 500
+        ? `response does not match the contract: ${err.message}`
+        : err.message;
+  return completeProblem({ status: err.status, code, detail, ...(code === 'invalid_request' ? { errors } : {}) });
+}
+
+/** Any thrown value -> a complete Problem. */
+export function toProblem(err: unknown, req: Request): Problem {
+  const e = err as { type?: unknown; status?: unknown };
+  let p: Problem;
+  if (e && e.type === 'entity.parse.failed') {
+    p = completeProblem({
+      status: 400,
+      code: 'invalid_request',
+      detail: 'the body is not valid JSON',
+      errors: [{ field: 'body', message: 'not valid JSON' }],
+    });
+  } else if (e && e.type === 'entity.too.large') {
+    p = completeProblem({ status: 413, code: 'invalid_request', detail: 'the body is too large', errors: [{ field: 'body', message: 'too large' }] });
+  } else if (isValidatorError(err)) {
+    p = validationProblem(err, req);
+  } else {
+    const a = toApiError(err);
+    p = completeProblem({
+      ...(a.extra ?? {}),
+      status: a.status,
+      code: a.code as ErrorCode,
+      detail: a.detail,
+      ...(a.xapi_error ? { xapi_error: a.xapi_error } : {}),
+    });
+  }
+  if (!p.instance) p.instance = req.originalUrl;
+  return p;
+}
+
+export function sendProblem(res: Response, problem: Problem): void {
+  if (problem.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="xcd"');
+  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+/** The error middleware: last in the chain. */
+export const problemHandler: ErrorRequestHandler = (err, req, res, next) => {
+  if (res.headersSent) return next(err);
+  const problem = toProblem(err, req);
+  if (problem.status >= 500) req.log?.error({ err, problem }, 'request failed');
+  sendProblem(res, problem);
+};

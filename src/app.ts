@@ -1,0 +1,67 @@
+// The app factory: the whole HTTP service as an express app over a ComputeDriver, with auth,
+// validation against the OpenAPI file, problem+json errors, request logging and metrics. Tests
+// import createApp; `xcd serve` listens with it. Must not connect to XAPI or read config itself.
+import express, { type Express } from 'express';
+import pino from 'pino';
+import { pinoHttp } from 'pino-http';
+import { authenticate, type TokenStore } from './api/auth';
+import type { ServiceDriver } from './api/driver-port';
+import { Metrics } from './api/metrics';
+import { problemHandler } from './api/problem';
+import { catalogueRoutes } from './api/routes/catalogue';
+import { hostRoutes } from './api/routes/host';
+import { instanceRoutes } from './api/routes/instances';
+import { operationRoutes } from './api/routes/operations';
+import { systemRoutes } from './api/routes/system';
+import { loadSpec } from './api/spec';
+import { validation } from './api/validation';
+
+export interface AppOptions {
+  driver: ServiceDriver;
+  auth: TokenStore;
+  logger?: pino.Logger;
+  metrics?: Metrics;
+  /** Validate every response against the spec (tests); an invalid one becomes a 500. */
+  validateResponses?: boolean;
+  /** Shown by /healthz and /readyz. */
+  xapiUrl?: string;
+  version?: string;
+}
+
+export function createApp(opts: AppOptions): Express {
+  const logger = opts.logger ?? pino({ level: 'silent' });
+  const metrics = opts.metrics ?? new Metrics({ defaultMetrics: false });
+  const spec = loadSpec();
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use(
+    pinoHttp({
+      logger,
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }) },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+    }),
+  );
+  app.use(metrics.httpMiddleware());
+
+  const system = express.Router();
+  systemRoutes(system, { driver: opts.driver, metrics, spec: loadSpec(), xapiUrl: opts.xapiUrl, version: opts.version });
+  app.use(system);
+
+  app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
+  app.use('/v1', authenticate(opts.auth));
+  app.use(validation(spec, { validateResponses: opts.validateResponses }));
+
+  const api = express.Router();
+  hostRoutes(api, opts.driver);
+  catalogueRoutes(api, opts.driver);
+  instanceRoutes(api, opts.driver);
+  operationRoutes(api, opts.driver);
+  app.use(api);
+
+  app.use(problemHandler);
+  return app;
+}

@@ -1,0 +1,174 @@
+// `xcd instances list|show|spawn|destroy|reboot|power-off|power-on`: the instance commands over
+// the REST client, with a progress bar following each operation and --json for scripts. Must
+// not talk to XAPI; everything goes through the service.
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import type { Instance, Operation, Schemas, XcdClient } from '../client';
+import { action, clientFrom, followOperation, printJson, printTable, reportOperation, withClientOptions, type ClientFlags } from './output';
+
+function int(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('not a non-negative integer');
+  return n;
+}
+
+function collect<T>(parse: (s: string) => T) {
+  return (text: string, prev: T[] = []): T[] => [...prev, parse(text)];
+}
+
+/** 'SIZE_GB' or 'SIZE_GB:SR_UUID'. */
+function disk(text: string): Schemas['DiskRequest'] {
+  const [size, sr] = text.split(':', 2);
+  return { size_gb: int(size), ...(sr ? { sr } : {}) };
+}
+
+/** 'NETWORK' or 'NETWORK=MAC'. */
+function nic(text: string): Schemas['NicRequest'] {
+  const at = text.lastIndexOf('=');
+  return at > 0 ? { network: text.slice(0, at), mac: text.slice(at + 1) } : { network: text };
+}
+
+interface WaitFlags extends ClientFlags {
+  wait?: boolean;
+}
+
+/** Follows the operation (unless --no-wait) and reports it. */
+async function finish(client: XcdClient, op: Operation | null, flags: WaitFlags, done: string): Promise<void> {
+  if (!op) {
+    if (flags.json) printJson(null);
+    else process.stdout.write(`${done} (nothing to do)\n`);
+    return;
+  }
+  if (flags.wait === false) {
+    if (flags.json) printJson(op);
+    else process.stdout.write(`operation ${op.id} ${op.status}\n`);
+    return;
+  }
+  reportOperation(await followOperation(client, op, flags), flags, done);
+}
+
+function describe(i: Instance): void {
+  printTable(
+    ['FIELD', 'VALUE'],
+    [
+      ['id', i.id],
+      ['name', i.name],
+      ['uuid', i.uuid],
+      ['state', i.state],
+      ['power_state', `${i.power_state} (${i.xapi_power_state})`],
+      ['vcpus', i.vcpus],
+      ['memory_mb', i.memory_mb],
+      ['host', i.host ? `${i.host.name} (${i.host.uuid})` : '-'],
+      ...i.disks.map((d): [string, string] => [`disk ${d.device}`, `${d.type} ${d.size_gb} GB ${d.uuid} on ${d.sr}`]),
+      ...i.nics.map((n): [string, string] => [`nic ${n.device}`, `${n.mac} on ${n.network_name ?? n.network}`]),
+      ['created_at', i.created_at],
+    ],
+  );
+}
+
+export function registerInstances(program: Command): void {
+  const cmd = program.command('instances').description('list, show, spawn, destroy and power-cycle instances');
+
+  withClientOptions(cmd.command('list').description('list your instances'))
+    .option('--power-state <state>', 'only instances in this power state (running, shutdown, ...)')
+    .option('--limit <n>', 'page size', int, 100)
+    .option('--offset <n>', 'page start', int, 0)
+    .action(
+      action(async (flags: ClientFlags & { powerState?: Schemas['PowerState']; limit: number; offset: number }) => {
+        const page = await clientFrom(flags).listInstances({
+          ...(flags.powerState ? { power_state: flags.powerState } : {}),
+          limit: flags.limit,
+          offset: flags.offset,
+        });
+        if (flags.json) return printJson(page);
+        printTable(
+          ['ID', 'NAME', 'STATE', 'POWER', 'VCPUS', 'MEMORY_MB', 'HOST'],
+          page.items.map((i) => [i.id, i.name, i.state, i.power_state, i.vcpus, i.memory_mb, i.host?.name ?? '-']),
+        );
+        if (page.total > page.offset + page.items.length)
+          process.stdout.write(`(${page.items.length} of ${page.total}; next: --offset ${page.offset + page.items.length})\n`);
+      }),
+    );
+
+  withClientOptions(cmd.command('show <id>').description('show one instance')).action(
+    action(async (id: string, flags: ClientFlags) => {
+      const inst = await clientFrom(flags).getInstance(id);
+      if (flags.json) printJson(inst);
+      else describe(inst);
+    }),
+  );
+
+  withClientOptions(cmd.command('spawn <id>').description('spawn an instance under your id (safe to retry)'))
+    .option('--template <name|uuid>', 'template to clone')
+    .option('--image-vdi <uuid>', 'VDI to copy as the root disk (instead of a template)')
+    .option('--name <name>', 'VM name (default: the id)')
+    .option('--vcpus <n>', 'vCPUs', int)
+    .option('--memory-mb <n>', 'memory in MiB', int)
+    .option('--root-disk-gb <n>', 'grow the root disk to this size', int)
+    .option('--sr <uuid>', 'SR for the root disk')
+    .option('--disk <size_gb[:sr]>', 'an extra disk (repeatable)', collect(disk))
+    .option('--nic <network[=mac]>', 'a NIC on a network uuid, name_label or bridge (repeatable)', collect(nic))
+    .option('--user-data-file <file>', 'user data for the config drive')
+    .option('--metadata <json>', 'metadata object for the config drive')
+    .option('--no-power-on', 'leave the instance halted')
+    .option('--no-wait', 'return the operation at once')
+    .action(
+      action(async (id: string, f: WaitFlags & Record<string, unknown>) => {
+        const body: Schemas['SpawnRequest'] = {
+          ...(f.template ? { template: String(f.template) } : {}),
+          ...(f.imageVdi ? { image_vdi: String(f.imageVdi) } : {}),
+          ...(f.name ? { name: String(f.name) } : {}),
+          ...(f.vcpus !== undefined ? { vcpus: f.vcpus as number } : {}),
+          ...(f.memoryMb !== undefined ? { memory_mb: f.memoryMb as number } : {}),
+          ...(f.rootDiskGb !== undefined ? { root_disk_gb: f.rootDiskGb as number } : {}),
+          ...(f.sr ? { sr: String(f.sr) } : {}),
+          ...(f.disk ? { disks: f.disk as Schemas['DiskRequest'][] } : {}),
+          ...(f.nic ? { nics: f.nic as Schemas['NicRequest'][] } : {}),
+          ...(f.userDataFile ? { user_data: readFileSync(String(f.userDataFile)).toString('base64') } : {}),
+          ...(f.metadata ? { metadata: JSON.parse(String(f.metadata)) as Record<string, unknown> } : {}),
+          power_on: f.powerOn !== false,
+        };
+        const client = clientFrom(f);
+        await finish(client, await client.spawn(id, body), f, `spawned ${id}`);
+      }),
+    );
+
+  withClientOptions(cmd.command('destroy <id>').description('destroy an instance (and its disks)'))
+    .option('--keep-disks', 'keep its disks')
+    .option('--no-wait', 'return the operation at once')
+    .action(
+      action(async (id: string, f: WaitFlags & { keepDisks?: boolean }) => {
+        const client = clientFrom(f);
+        await finish(client, await client.destroy(id, { keep_disks: f.keepDisks === true }), f, `destroyed ${id}`);
+      }),
+    );
+
+  const power = (name: 'reboot' | 'power-off', soft: 'soft' | 'clean', what: string, done: string): void => {
+    withClientOptions(cmd.command(`${name} <id>`).description(what))
+      .option('--hard', `hard ${name} at once`)
+      .option('--timeout <s>', `seconds before a ${soft} ${name} turns hard`, int)
+      .option('--no-wait', 'return the operation at once')
+      .action(
+        action(async (id: string, f: WaitFlags & { hard?: boolean; timeout?: number }) => {
+          const client = clientFrom(f);
+          const body = {
+            action: name,
+            type: f.hard ? 'hard' : soft,
+            ...(f.timeout !== undefined ? { timeout: f.timeout } : {}),
+          } as Schemas['InstanceAction'];
+          await finish(client, await client.action(id, body), f, `${done} ${id}`);
+        }),
+      );
+  };
+  power('reboot', 'soft', 'reboot an instance (soft, falling back to hard)', 'rebooted');
+  power('power-off', 'clean', 'power an instance off (clean, falling back to hard)', 'powered off');
+
+  withClientOptions(cmd.command('power-on <id>').description('power an instance on'))
+    .option('--no-wait', 'return the operation at once')
+    .action(
+      action(async (id: string, f: WaitFlags) => {
+        const client = clientFrom(f);
+        await finish(client, await client.action(id, { action: 'power-on' }), f, `powered on ${id}`);
+      }),
+    );
+}

@@ -1,0 +1,83 @@
+// Configuration, parsed once from command-line flags and XCD_* environment variables (flags win).
+// Owns defaults and validation of settings; must not open files other than the password file
+// it is pointed at, nor connect anywhere.
+import { readFileSync } from 'node:fs';
+import type { Role } from './api/auth';
+
+export const DEFAULT_PORT = 8780;
+export const DEFAULT_LISTEN = `127.0.0.1:${DEFAULT_PORT}`;
+export const DEFAULT_URL = `http://127.0.0.1:${DEFAULT_PORT}`;
+
+export interface ServeFlags {
+  xapi?: string;
+  xapiUser?: string;
+  xapiPasswordFile?: string;
+  xapiInsecure?: boolean;
+  listen?: string;
+  tokensFile?: string;
+  logLevel?: string;
+  simVms?: string;
+}
+
+export interface ServeConfig {
+  /** Absent: run the embedded simulator. */
+  xapi?: { url: string; user: string; password: string; insecure: boolean };
+  listen: { host: string; port: number };
+  tokensFile?: string;
+  envToken?: { token: string; namespace: string; role: Role };
+  logLevel: string;
+  simulator: { vms?: number };
+}
+
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
+  if (!m) throw new Error(`listen address must be HOST:PORT, got '${text}'`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`port out of range in '${text}'`);
+  return { host: m[1] || m[2] || '127.0.0.1', port };
+}
+
+function readSecret(path: string): string {
+  return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+}
+
+function role(text: string | undefined): Role {
+  const r = (text ?? 'admin').toLowerCase();
+  if (r !== 'admin' && r !== 'operator' && r !== 'viewer') throw new Error(`XCD_TOKEN_ROLE must be admin, operator or viewer, got '${text}'`);
+  return r;
+}
+
+export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeConfig {
+  const url = flags.xapi ?? env.XCD_XAPI_URL;
+  let xapi: ServeConfig['xapi'];
+  if (url) {
+    const passwordFile = flags.xapiPasswordFile ?? env.XCD_XAPI_PASSWORD_FILE;
+    const password = passwordFile ? readSecret(passwordFile) : env.XCD_XAPI_PASSWORD;
+    if (password === undefined) throw new Error('--xapi needs --xapi-password-file (or XCD_XAPI_PASSWORD_FILE, XCD_XAPI_PASSWORD)');
+    xapi = {
+      url,
+      user: flags.xapiUser ?? env.XCD_XAPI_USER ?? 'root',
+      password,
+      insecure: flags.xapiInsecure ?? env.XCD_XAPI_INSECURE === '1',
+    };
+  }
+  const tokensFile = flags.tokensFile ?? env.XCD_TOKENS_FILE;
+  const envToken = env.XCD_TOKEN
+    ? { token: env.XCD_TOKEN, namespace: env.XCD_TOKEN_NAMESPACE ?? 'default', role: role(env.XCD_TOKEN_ROLE) }
+    : undefined;
+  const vms = flags.simVms ?? env.XCD_SIM_VMS;
+  return {
+    ...(xapi ? { xapi } : {}),
+    listen: parseListen(flags.listen ?? env.XCD_LISTEN ?? DEFAULT_LISTEN),
+    ...(tokensFile ? { tokensFile } : {}),
+    ...(envToken ? { envToken } : {}),
+    logLevel: flags.logLevel ?? env.XCD_LOG_LEVEL ?? 'info',
+    simulator: vms ? { vms: Number(vms) } : {},
+  };
+}
+
+/** Where the CLI's client commands send requests, and with which token. */
+export function loadClientConfig(flags: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): { url: string; token?: string } {
+  const token = flags.token ?? env.XCD_TOKEN;
+  return { url: (flags.url ?? env.XCD_URL ?? DEFAULT_URL).replace(/\/+$/, ''), ...(token ? { token } : {}) };
+}
