@@ -1,6 +1,7 @@
 // Generates src/api/generated/openapi.ts (TypeScript types) from openapi/compute-driver.yaml with
 // openapi-typescript. Run `npm run gen:openapi` after every change to the spec; a test
-// regenerates in memory and fails when the committed file is stale. Never edit the output by hand.
+// regenerates (`--stdout` prints instead of writing) and fails when the committed file is stale.
+// Never edit the output by hand.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import openapiTS, { astToString } from 'openapi-typescript';
@@ -23,6 +24,10 @@ export async function generateOpenapiTypes(): Promise<string> {
 if (require.main === module) {
   generateOpenapiTypes().then(
     (text) => {
+      if (process.argv.includes('--stdout')) {
+        process.stdout.write(text);
+        return;
+      }
       writeFileSync(OUT_PATH, text);
       console.log(`wrote ${OUT_PATH}`);
     },
