@@ -1,0 +1,69 @@
+# Nova's own generic driver tests (nova/tests/unit/virt/test_virt_drivers.py, as Debian's
+# python3-nova ships them) pointed at XcdDriver and a running xen-compute-driver service.
+# Owns: the _VirtDriverTestCase subclass, its configuration from the environment, and the
+# record of which tests the driver declined. Must not: change what Nova's tests assert.
+#
+# Environment: XCD_URL, XCD_TOKEN (an admin token), XCD_TEMPLATE (template for images that
+# match none), XCD_NETWORK (network for Nova's test VIF bridge 'br0').
+
+import logging
+import os
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+import nova.virt  # noqa: E402
+
+# What install.py does on a real node: make nova.virt.xcd importable next to Nova's drivers.
+_SHIM_DIR = os.path.join(ROOT, 'nova', 'virt')
+if _SHIM_DIR not in nova.virt.__path__:
+    nova.virt.__path__.append(_SHIM_DIR)
+
+from nova import test  # noqa: E402
+from nova.tests.unit.virt import test_virt_drivers  # noqa: E402
+
+from xcd_nova.rest import Client  # noqa: E402
+
+DECLINED = {}  # test name -> driver method that raised NotImplementedError
+
+
+class _DeclineRecorder(logging.Handler):
+    """Catches the log line catch_notimplementederror writes when the driver declines a test."""
+
+    def emit(self, record):
+        args = record.args if isinstance(record.args, dict) else {}
+        if 'does not implement' in str(record.msg) and 'test' in args:
+            DECLINED[args['test']] = args.get('method')
+
+
+class XcdDriverTestCase(test_virt_drivers._VirtDriverTestCase, test.TestCase):
+    def setUp(self):
+        self.driver_module = 'nova.virt.xcd.XcdDriver'
+        super().setUp()
+        token_file = tempfile.NamedTemporaryFile('w', suffix='.token', delete=False)
+        token_file.write(os.environ['XCD_TOKEN'] + '\n')
+        token_file.close()
+        self.addCleanup(os.unlink, token_file.name)
+        self.flags(url=os.environ['XCD_URL'], token_file=token_file.name,
+                   default_template=os.environ.get('XCD_TEMPLATE'),
+                   default_network=os.environ.get('XCD_NETWORK'),
+                   operation_timeout=60, request_timeout=15, group='xcd')
+        recorder = _DeclineRecorder(logging.ERROR)
+        test_virt_drivers.LOG.logger.addHandler(recorder)
+        self.addCleanup(test_virt_drivers.LOG.logger.removeHandler, recorder)
+        self._purge()
+        self.addCleanup(self._purge)
+
+    def _purge(self):
+        """Each test starts and ends with an empty namespace (Nova's tests count instances)."""
+        client = Client(os.environ['XCD_URL'], os.environ['XCD_TOKEN'])
+        for item in client.get('/v1/instances', {'limit': 1000})['items']:
+            client.run('DELETE', Client.path('v1', 'instances', item['id']), timeout=60)
+
+    def test_live_migration(self):
+        # Not under catch_notimplementederror in Nova's file, and written for libvirt's migrate
+        # data; Nova's own AbstractDriverTestCase skips it the same way for drivers without it.
+        self.skipTest('Live migration is not implemented in the base virt driver.')
