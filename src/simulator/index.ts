@@ -1,42 +1,56 @@
 // The simulator's public face: startSimulator() builds the store, seeds the pool, registers the
-// generic and explicit messages and starts one HTTP listener per host. Tests, the CLI and
+// generic and explicit messages and starts one HTTP listener per host (host i on 127.0.0.(i+1)
+// at the master's port), plus the optional Unix socket and TLS listeners. Tests, the CLI and
 // `npm start` use only this module; it holds no wire or lifecycle logic itself.
-import type { Faults } from './faults';
-import { Faults as FaultsImpl } from './faults';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { controlHandler } from './control';
+import { registerEventMessages } from './events';
+import { Faults } from './faults';
+import { registerGenericMessages } from './generic';
+import { SimRuntime } from './runtime';
 import { registerSemantics } from './semantics';
 import { seedPool } from './seeds';
+import { createRequestHandler, trackSockets, type SideHandler } from './server';
+import { registerSessionMessages } from './session';
 import { Store } from './store';
+import { registerTaskMessages } from './tasks';
+import { vdiTransferHandler } from './vdi-transfer';
 
 export { Store } from './store';
 export { XapiFault } from './fault';
+export { Faults } from './faults';
 export { defineMessage } from './registry';
-export type { CallContext, Handler, SimContext } from './registry';
+export type { CallContext, Handler, SimContext, HostInfo } from './registry';
 
 export interface SimulatorOptions {
-  listen?: string;
-  socket?: string;
-  hosts?: number;
-  vms?: number;
+  listen?: string; // 'HOST:PORT' for the master, default '127.0.0.1:0'
+  socket?: string; // Unix socket path: any credentials log in as root
+  hosts?: number; // pool size, default 3
+  vms?: number; // extra VMs for scale tests
   seed?: 'default' | 'empty';
   user?: string;
   password?: string;
-  authFailureDelayMs?: number;
-  faults?: string[];
-  tls?: { cert: string; key: string };
-  /** Multiplies simulated operation durations (default 1; 0 makes them instant). */
-  timeScale?: number;
+  authFailureDelayMs?: number; // default 5000 like xapi
+  faults?: string[]; // same syntax as `xcd sim --fault` (see faults.ts)
+  tls?: { cert: string; key: string }; // PEM: the master also listens with TLS
+  tlsListen?: string; // 'HOST:PORT' of the TLS listener, default '<master host>:0'
+  timeScale?: number; // multiplies simulated operation durations (default 1; 0 = instant)
+  taskTtlMs?: number; // finished tasks expire after this long (default 65 min like xapi)
 }
 
 export interface SimulatorHandle {
-  url: string;
+  url: string; // 'http://127.0.0.1:PORT' of the master
   httpsUrl?: string;
   socketPath?: string;
-  hostUrls: string[];
+  hostUrls: string[]; // every host, master first
   user: string;
   password: string;
   store: Store;
   faults: Faults;
-  restart(): Promise<void>;
+  restart(): Promise<void>; // all refs and sessions change, objects stay (same uuids)
   setHostOnline(hostUuid: string, online: boolean): void;
   close(): Promise<void>;
 }
@@ -45,24 +59,156 @@ let registered = false;
 function registerOnce(): void {
   if (registered) return;
   registered = true;
+  registerGenericMessages();
+  registerSessionMessages();
+  registerTaskMessages();
+  registerEventMessages();
   registerSemantics();
+}
+
+function splitHostPort(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  if (i < 0) return { host: listen || '127.0.0.1', port: 0 };
+  const port = Number(listen.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad listen address '${listen}'`);
+  return { host: listen.slice(0, i).replace(/^\[|\]$/g, '') || '127.0.0.1', port };
+}
+
+function listen(server: http.Server, host: string, port: number | string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onErr = (e: Error): void => reject(e);
+    server.once('error', onErr);
+    const done = (): void => {
+      server.off('error', onErr);
+      resolve();
+    };
+    if (typeof port === 'string') server.listen(port, done);
+    else server.listen(port, host, done);
+  });
+}
+
+function closeServer(server: http.Server, sockets: Set<Socket>): Promise<void> {
+  return new Promise((resolve) => {
+    for (const s of sockets) s.destroy();
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+  });
+}
+
+interface Listener {
+  server: http.Server;
+  sockets: Set<Socket>;
+  host: string;
+  port: number | string;
 }
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<SimulatorHandle> {
   registerOnce();
   const store = new Store();
-  seedPool(store, { hosts: opts.hosts ?? 3, vms: opts.vms, seed: opts.seed ?? 'default' });
-  const faults = new FaultsImpl();
-  for (const f of opts.faults ?? []) faults.add(f);
-  return {
-    url: '',
-    hostUrls: [],
+  const hostCount = Math.max(1, opts.hosts ?? 3);
+  const seed = opts.seed ?? 'default';
+  seedPool(store, { hosts: hostCount, vms: opts.vms, seed });
+  const faults = new Faults();
+  const options = {
+    hosts: hostCount,
+    vms: opts.vms,
+    seed,
     user: opts.user ?? 'root',
     password: opts.password ?? 'xenroot',
-    store,
-    faults,
-    restart: async () => undefined,
-    setHostOnline: () => undefined,
-    close: async () => undefined,
+    authFailureDelayMs: opts.authFailureDelayMs ?? 5000,
+    timeScale: opts.timeScale ?? 1,
   };
+  const rt = new SimRuntime(store, options, faults, opts.taskTtlMs ?? 65 * 60 * 1000);
+  const { host: masterHost, port: wantedPort } = splitHostPort(opts.listen ?? '127.0.0.1:0');
+  const masterAddress = /^\d+\.\d+\.\d+\.\d+$/.test(masterHost) && masterHost !== '0.0.0.0' ? masterHost : '127.0.0.1';
+  rt.refreshHosts(masterAddress);
+
+  const listeners: Listener[] = []; // index i: host i
+  const extra: Listener[] = []; // unix socket, TLS
+
+  const restart = async (): Promise<void> => {
+    rt.epoch++;
+    for (const l of [...listeners, ...extra]) for (const s of l.sockets) s.destroy();
+    store.rekey(['session', 'task']);
+    rt.events.reset();
+    rt.refreshHosts(masterAddress);
+  };
+
+  const setHostOnline = (host: string, online: boolean): void => {
+    const h = rt.hosts.find((x) => x.uuid === host || String(x.index) === host || x.ref === host);
+    if (!h) throw new Error(`no host ${host}`);
+    if (h.online === online) return;
+    h.online = online;
+    const metrics = store.find('host', h.ref)?.metrics as string | undefined;
+    if (metrics && store.has('host_metrics', metrics)) store.update('host_metrics', metrics, { live: online });
+    const l = listeners[h.index];
+    if (!l) return;
+    if (online) void listen(l.server, l.host, l.port).catch(() => undefined);
+    else void closeServer(l.server, l.sockets);
+  };
+  faults.onHostState = (host, online) => setHostOnline(host, online);
+
+  const side = (): SideHandler[] => [controlHandler(rt, { restart, setHostOnline }), vdiTransferHandler(rt)];
+  const makeServer = (hostIndex: number, unix: boolean, tls?: { cert: string; key: string }): Listener['server'] => {
+    const handler = createRequestHandler(rt, () => ({ hostIndex, unix }), side());
+    const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, handler) : http.createServer(handler);
+    server.keepAliveTimeout = 65000;
+    return server;
+  };
+
+  try {
+    const master = makeServer(0, false);
+    const masterSockets = trackSockets(master);
+    await listen(master, masterHost, wantedPort);
+    const port = (master.address() as { port: number }).port;
+    listeners.push({ server: master, sockets: masterSockets, host: masterHost, port });
+    for (const h of rt.hosts.slice(1)) {
+      const server = makeServer(h.index, false);
+      const sockets = trackSockets(server);
+      await listen(server, h.address, port);
+      listeners.push({ server, sockets, host: h.address, port });
+    }
+    let socketPath: string | undefined;
+    if (opts.socket) {
+      if (fs.existsSync(opts.socket)) fs.unlinkSync(opts.socket);
+      const server = makeServer(0, true);
+      const sockets = trackSockets(server);
+      await listen(server, '', opts.socket);
+      extra.push({ server, sockets, host: '', port: opts.socket });
+      socketPath = opts.socket;
+    }
+    let httpsUrl: string | undefined;
+    if (opts.tls) {
+      const { host, port: tlsPort } = splitHostPort(opts.tlsListen ?? `${masterHost}:0`);
+      const server = makeServer(0, false, opts.tls);
+      const sockets = trackSockets(server);
+      await listen(server, host, tlsPort);
+      const bound = (server.address() as { port: number }).port;
+      extra.push({ server, sockets, host, port: bound });
+      httpsUrl = `https://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+    }
+    for (const f of opts.faults ?? []) faults.add(f);
+    const urlHost = masterHost.includes(':') ? `[${masterHost}]` : masterHost;
+    return {
+      url: `http://${urlHost}:${port}`,
+      httpsUrl,
+      socketPath,
+      hostUrls: listeners.map((l, i) => (i === 0 ? `http://${urlHost}:${port}` : `http://${l.host}:${port}`)),
+      user: options.user,
+      password: options.password,
+      store,
+      faults,
+      restart,
+      setHostOnline,
+      close: async () => {
+        rt.close();
+        await Promise.all([...listeners, ...extra].map((l) => closeServer(l.server, l.sockets)));
+        if (socketPath && fs.existsSync(socketPath)) fs.unlinkSync(socketPath);
+      },
+    };
+  } catch (err) {
+    rt.close();
+    await Promise.all([...listeners, ...extra].map((l) => closeServer(l.server, l.sockets)));
+    throw err;
+  }
 }

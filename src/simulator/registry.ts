@@ -47,6 +47,8 @@ export interface CallContext {
   sim: SimContext;
   /** The sync wire name, e.g. 'VM.start'. */
   method: string;
+  /** Where the call arrived: which host's listener, and whether through the Unix socket. */
+  origin: { hostIndex: number; unix: boolean };
   /**
    * Spend simulated time (ms * timeScale). With a task, its progress moves linearly towards
    * `progressTo` (default 0.9) during the wait, and a cancelled task makes this throw

@@ -1,0 +1,45 @@
+// Sessions: session.login_with_password (HOST_IS_SLAVE on pool members, any credentials as
+// local root on the Unix socket, SESSION_AUTHENTICATION_FAILED after the configured delay),
+// session.logout, and the session check dispatch runs before every call. Sessions live in the
+// store's `session` table; this file knows nothing of the wire.
+import { XapiFault } from './fault';
+import { defineMessage, type SimContext } from './registry';
+import { NULL_REF, formatDateTime, type Rec } from './store';
+
+/** The session record for ref, or SESSION_INVALID [ref]. */
+export function checkSession(sim: SimContext, ref: unknown): { ref: string; rec: Rec } {
+  const r = typeof ref === 'string' ? ref : String(ref);
+  const rec = sim.store.find('session', r);
+  if (!rec) throw new XapiFault('SESSION_INVALID', [r]);
+  return { ref: r, rec };
+}
+
+export function registerSessionMessages(): void {
+  defineMessage('session.login_with_password', async (ctx, [uname, pwd, _version, originator]) => {
+    const { sim, origin } = ctx;
+    if (!origin.unix && origin.hostIndex !== 0) {
+      throw new XapiFault('HOST_IS_SLAVE', [sim.hosts[0]?.address ?? '127.0.0.1']);
+    }
+    const ok = origin.unix || (uname === sim.options.user && pwd === sim.options.password);
+    if (!ok) {
+      await new Promise((r) => setTimeout(r, sim.options.authFailureDelayMs));
+      throw new XapiFault('SESSION_AUTHENTICATION_FAILED', [String(uname), 'Authentication failure']);
+    }
+    const now = formatDateTime();
+    return sim.store.create('session', {
+      this_host: sim.hosts[origin.hostIndex]?.ref ?? NULL_REF,
+      last_active: now,
+      validation_time: now,
+      pool: false,
+      is_local_superuser: origin.unix || uname === 'root',
+      auth_user_name: origin.unix ? 'root' : String(uname),
+      originator: typeof originator === 'string' ? originator : '',
+    });
+  });
+  defineMessage('session.logout', (ctx) => {
+    ctx.store.destroy('session', ctx.session.ref);
+  });
+  defineMessage('session.local_logout', (ctx) => {
+    ctx.store.destroy('session', ctx.session.ref);
+  });
+}
