@@ -1,0 +1,17 @@
+// The `xcd` command line: builds the commander program and registers each subcommand from its
+// own file (src/cli/<name>.ts). Holds no command logic; add a command with one register call.
+import { Command } from 'commander';
+import { registerHost } from './host';
+import { registerInstances } from './instances';
+import { registerTemplates } from './templates';
+
+const program = new Command('xcd').description('xen-compute-driver: a hypervisor-driver REST service over XAPI');
+
+registerInstances(program);
+registerHost(program);
+registerTemplates(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`xcd: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
