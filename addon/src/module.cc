@@ -2,12 +2,14 @@
 // nothing here holds state or does work beyond registering them.
 #include <napi.h>
 
+#include "napi/client_wrap.h"
 #include "napi/codec_exports.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("codec", xapi::js::codec_exports(env));
+  exports.Set("NativeClient", xapi::js::ClientWrap::Define(env));
   return exports;
 }
 

@@ -1,0 +1,73 @@
+// Batched delivery of mirror changes to JS through one TypedThreadSafeFunction (event_pump.h).
+// At most one call is queued at a time; changes that arrive meanwhile join the pending batch.
+#include "napi/event_pump.h"
+
+namespace xapi::js {
+
+EventPump* EventPump::create(Napi::Env env, Napi::Function callback, std::shared_ptr<const Schema> schema) {
+  auto* self = new EventPump(std::move(schema));
+  self->tsfn_ = Tsfn::New(env, callback, "xapi-mirror-events", 0, 1, self,
+                          [](Napi::Env, void*, EventPump* ctx) { delete ctx; });
+  self->tsfn_.Unref(env);
+  return self;
+}
+
+void EventPump::push(std::vector<Change>&& changes) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (released_) return;
+  if (pending_.empty()) pending_ = std::move(changes);
+  else pending_.insert(pending_.end(), std::make_move_iterator(changes.begin()), std::make_move_iterator(changes.end()));
+  if (scheduled_) return;
+  if (tsfn_.NonBlockingCall() == napi_ok) scheduled_ = true;
+}
+
+void EventPump::release() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (released_) return;
+    released_ = true;
+  }
+  tsfn_.Release();
+}
+
+void EventPump::CallJs(Napi::Env env, Napi::Function callback, EventPump* self, void*) {
+  std::vector<Change> batch;
+  {
+    std::lock_guard<std::mutex> lk(self->mu_);
+    batch.swap(self->pending_);
+    self->scheduled_ = false;
+  }
+  if (env == nullptr || batch.empty()) return;
+  Napi::HandleScope scope(env);
+  napi_env e = env;
+  napi_value arr;
+  napi_create_array_with_length(e, batch.size(), &arr);
+  static const char* kOps[] = {"add", "mod", "del"};
+  for (size_t i = 0; i < batch.size(); i++) {
+    const Change& c = batch[i];
+    const std::string& cls = self->schema_->cls(c.cls).name;
+    const char* op = c.op == 'a' ? kOps[0] : (c.op == 'm' ? kOps[1] : kOps[2]);
+    napi_property_descriptor d[4] = {};
+    napi_create_string_utf8(e, "cls", 3, &d[0].name);
+    napi_create_string_utf8(e, cls.data(), cls.size(), &d[0].value);
+    napi_create_string_utf8(e, "ref", 3, &d[1].name);
+    napi_create_string_utf8(e, c.ref.data(), c.ref.size(), &d[1].value);
+    napi_create_string_utf8(e, "op", 2, &d[2].name);
+    napi_create_string_utf8(e, op, NAPI_AUTO_LENGTH, &d[2].value);
+    napi_create_string_utf8(e, "uuid", 4, &d[3].name);
+    napi_create_string_utf8(e, c.uuid.data(), c.uuid.size(), &d[3].value);
+    for (auto& p : d) p.attributes = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
+    napi_value obj;
+    napi_create_object(e, &obj);
+    napi_define_properties(e, obj, 4, d);
+    napi_set_element(e, arr, static_cast<uint32_t>(i), obj);
+  }
+  try {
+    callback.Call({Napi::Value(env, arr)});
+  } catch (const Napi::Error& err) {
+    // A throwing listener must not take the pump down; surface it as an uncaught exception.
+    napi_fatal_exception(env, err.Value());
+  }
+}
+
+}  // namespace xapi::js

@@ -1,0 +1,167 @@
+// Encoded mirror rows -> JS values, with the same value rules as convert.cc (ints as numbers or
+// BigInt beyond 2^53, valid datetimes as Date), and filter specs -> Cond. Main thread only.
+#include "napi/mirror_js.h"
+
+#include <cstring>
+
+namespace xapi::js {
+namespace {
+
+constexpr int64_t kMaxSafe = 9007199254740991;
+
+void check(napi_env env, napi_status s) {
+  if (s != napi_ok) throw Napi::Error::New(env, "N-API call failed while reading the mirror");
+}
+
+napi_value str(napi_env env, const uint8_t* p, size_t n) {
+  napi_value v;
+  check(env, napi_create_string_utf8(env, reinterpret_cast<const char*>(p), n, &v));
+  return v;
+}
+
+napi_value decode(napi_env env, const uint8_t*& p) {
+  auto tag = static_cast<BlobTag>(*p++);
+  napi_value out = nullptr;
+  switch (tag) {
+    case BlobTag::Nil:
+      check(env, napi_get_null(env, &out));
+      return out;
+    case BlobTag::String: {
+      uint64_t n = blob_varint(p);
+      out = str(env, p, n);
+      p += n;
+      return out;
+    }
+    case BlobTag::Int: {
+      int64_t i;
+      memcpy(&i, p, 8);
+      p += 8;
+      if (i >= -kMaxSafe && i <= kMaxSafe) check(env, napi_create_int64(env, i, &out));
+      else check(env, napi_create_bigint_int64(env, i, &out));
+      return out;
+    }
+    case BlobTag::Double: {
+      double d;
+      memcpy(&d, p, 8);
+      p += 8;
+      check(env, napi_create_double(env, d, &out));
+      return out;
+    }
+    case BlobTag::True:
+    case BlobTag::False:
+      check(env, napi_get_boolean(env, tag == BlobTag::True, &out));
+      return out;
+    case BlobTag::DateTime: {
+      uint64_t n = blob_varint(p);
+      const uint8_t* text = p;
+      p += n;
+      bool valid = *p++ != 0;
+      int64_t ms;
+      memcpy(&ms, p, 8);
+      p += 8;
+      if (valid) check(env, napi_create_date(env, static_cast<double>(ms), &out));
+      else out = str(env, text, n);
+      return out;
+    }
+    case BlobTag::Array: {
+      uint64_t n = blob_varint(p);
+      p += 4;
+      check(env, napi_create_array_with_length(env, n, &out));
+      for (uint64_t i = 0; i < n; i++) check(env, napi_set_element(env, out, static_cast<uint32_t>(i), decode(env, p)));
+      return out;
+    }
+    case BlobTag::Struct: {
+      uint64_t n = blob_varint(p);
+      p += 4;
+      check(env, napi_create_object(env, &out));
+      if (n == 0) return out;
+      std::vector<napi_property_descriptor> props(n);
+      for (uint64_t i = 0; i < n; i++) {
+        uint64_t k = blob_varint(p);
+        props[i].name = str(env, p, k);
+        p += k;
+        props[i].value = decode(env, p);
+        props[i].attributes =
+            static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
+      }
+      check(env, napi_define_properties(env, out, props.size(), props.data()));
+      return out;
+    }
+  }
+  check(env, napi_get_undefined(env, &out));
+  return out;
+}
+
+Value scalar_from_js(Napi::Value v) {
+  if (v.IsString()) return Value(v.As<Napi::String>().Utf8Value());
+  if (v.IsBoolean()) return Value(v.As<Napi::Boolean>().Value());
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (d == static_cast<double>(static_cast<int64_t>(d)) && d > -9.2e18 && d < 9.2e18)
+      return Value(static_cast<int64_t>(d));
+    return Value(d);
+  }
+  throw Napi::TypeError::New(v.Env(), "filter values must be strings, numbers or booleans");
+}
+
+}  // namespace
+
+napi_value row_to_js(napi_env env, const ClassSchema& cls, const Row& row, const std::vector<int>* fields) {
+  std::vector<napi_property_descriptor> props;
+  props.reserve((fields ? fields->size() : cls.fields.size()) + 1);
+  auto add = [&](napi_value name, napi_value value) {
+    napi_property_descriptor d = {};
+    d.name = name;
+    d.value = value;
+    d.attributes = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
+    props.push_back(d);
+  };
+  add(str(env, reinterpret_cast<const uint8_t*>("$ref"), 4),
+      str(env, reinterpret_cast<const uint8_t*>(row.ref.data()), row.ref.size()));
+  auto one = [&](int id) {
+    const uint8_t* p = row.field(id);
+    if (!p) return;
+    const std::string& name = cls.fields[static_cast<size_t>(id)];
+    add(str(env, reinterpret_cast<const uint8_t*>(name.data()), name.size()), decode(env, p));
+  };
+  if (fields) {
+    for (int id : *fields) one(id);
+  } else {
+    for (size_t id = 0; id < cls.fields.size(); id++) one(static_cast<int>(id));
+  }
+  napi_value obj;
+  check(env, napi_create_object(env, &obj));
+  check(env, napi_define_properties(env, obj, props.size(), props.data()));
+  return obj;
+}
+
+std::vector<Cond> where_from_js(const ClassSchema& cls, Napi::Value spec) {
+  std::vector<Cond> out;
+  if (!spec.IsArray()) return out;
+  auto arr = spec.As<Napi::Array>();
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value item = arr.Get(i);
+    if (!item.IsArray()) throw Napi::TypeError::New(spec.Env(), "malformed filter");
+    auto t = item.As<Napi::Array>();
+    Cond c;
+    std::string field = t.Get(0u).As<Napi::String>().Utf8Value();
+    auto it = cls.field_ids.find(field);
+    c.field = it == cls.field_ids.end() ? -1 : it->second;
+    Napi::Value key = t.Get(1u);
+    if (key.IsString()) {
+      c.has_key = true;
+      c.key = key.As<Napi::String>().Utf8Value();
+    }
+    std::string op = t.Get(2u).As<Napi::String>().Utf8Value();
+    c.op = op == "in" ? Cond::Op::In : op == "exists" ? Cond::Op::Exists : op == "missing" ? Cond::Op::Missing : Cond::Op::Eq;
+    Napi::Value vals = t.Get(3u);
+    if (vals.IsArray()) {
+      auto va = vals.As<Napi::Array>();
+      for (uint32_t j = 0; j < va.Length(); j++) c.values.push_back(scalar_from_js(va.Get(j)));
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace xapi::js

@@ -1,0 +1,205 @@
+// The event.from loop and mirror (re)loads (see event_stream.h). Large classes are decoded into
+// rows on two threads; freed decode trees are returned to the OS after a full load.
+#include "xapi/event_stream.h"
+
+#include <malloc.h>
+
+#include <chrono>
+
+namespace xapi {
+
+EventStream::EventStream(std::shared_ptr<Session> session, std::shared_ptr<Mirror> mirror, Sink sink,
+                         int poll_seconds)
+    : session_(std::move(session)), mirror_(std::move(mirror)), sink_(std::move(sink)), poll_seconds_(poll_seconds) {}
+
+EventStream::~EventStream() { stop(); }
+
+void EventStream::start() { thread_ = std::thread([this] { run(); }); }
+
+void EventStream::stop() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+  }
+  cancel_.cancel();
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool EventStream::synced() {
+  std::lock_guard<std::mutex> lk(mu_);
+  return synced_;
+}
+
+void EventStream::wait_synced(int timeout_ms) {
+  std::unique_lock<std::mutex> lk(mu_);
+  bool done = cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [this] { return first_done_ || stop_; });
+  if (!done) throw TransportError("ETIMEDOUT", "initial mirror load did not finish in time");
+  if (!first_failure_.empty()) throw XapiFailure(first_failure_, "event stream");
+  if (!first_error_code_.empty()) throw TransportError(first_error_code_, first_error_);
+  if (!synced_) throw TransportError("ECANCELED", "client closed during the initial load");
+}
+
+void EventStream::pause(int ms) {
+  std::unique_lock<std::mutex> lk(mu_);
+  cv_.wait_for(lk, std::chrono::milliseconds(ms), [this] { return stop_; });
+}
+
+void EventStream::load_class(int cls, std::vector<Change>* changes) {
+  const std::string& name = mirror_->schema().cls(cls).name;
+  Response r = session_->call(name + ".get_all_records", Array{});
+  if (!r.ok) throw XapiFailure(r.error, name + ".get_all_records");
+  std::vector<RowPtr> rows;
+  if (r.value.is_struct()) {
+    auto& members = r.value.members();
+    rows.resize(members.size());
+    auto convert = [&](size_t from, size_t to) {
+      for (size_t i = from; i < to; i++) {
+        rows[i] = mirror_->make_row(cls, members[i].first, members[i].second);
+        members[i].second = Value();  // free the decoded record as soon as it is encoded
+      }
+    };
+    size_t n = members.size();
+    if (n >= 2000) {
+      std::thread helper(convert, n / 2, n);
+      convert(0, n / 2);
+      helper.join();
+    } else {
+      convert(0, n);
+    }
+  }
+  r.value = Value();
+  mirror_->replace_class(cls, std::move(rows), changes);
+}
+
+void EventStream::load_all(std::string* token) {
+  // A token taken before the load: no change between it and the load is lost.
+  Response t = session_->call("event.from", Array{Value(Array{Value("pool")}), Value(""), Value(0.0)}, &cancel_);
+  if (!t.ok) throw XapiFailure(t.error, "event.from");
+  const Value* tok = t.value.get("token");
+  *token = tok && tok->is_string() ? tok->str() : "";
+  bool first;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    first = !synced_;
+  }
+  std::vector<Change> changes;
+  for (int cls : mirror_->classes()) load_class(cls, first ? nullptr : &changes);
+  malloc_trim(0);
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    synced_ = true;
+    first_done_ = true;
+    if (!first) resyncs_++;
+  }
+  cv_.notify_all();
+  if (!changes.empty()) sink_(std::move(changes));
+}
+
+void EventStream::apply_events(const Value& batch, std::string* token) {
+  const Value* tok = batch.get("token");
+  if (tok && tok->is_string()) *token = tok->str();
+  const Value* events = batch.get("events");
+  if (!events || !events->is_array() || events->array().empty()) return;
+  const Schema& schema = mirror_->schema();
+  std::vector<Mirror::Update> updates;
+  updates.reserve(events->array().size());
+  for (const Value& ev : events->array()) {
+    const Value* cls = ev.get("class");
+    const Value* op = ev.get("operation");
+    const Value* ref = ev.get("ref");
+    if (!cls || !op || !ref || !cls->is_string() || !op->is_string() || !ref->is_string()) continue;
+    int idx = schema.class_index_ci(cls->str());
+    if (idx < 0 || !mirror_->mirrored(idx)) continue;
+    Mirror::Update u{idx, op->str() == "del" ? 'd' : (op->str() == "add" ? 'a' : 'm'), ref->str(), nullptr};
+    if (u.op != 'd') {
+      const Value* snap = ev.get("snapshot");
+      if (!snap || !snap->is_struct()) continue;
+      Value copy = *snap;
+      u.row = mirror_->make_row(idx, u.ref, copy);
+    }
+    updates.push_back(std::move(u));
+  }
+  std::vector<Change> changes;
+  mirror_->apply(updates, &changes);
+  if (!changes.empty()) sink_(std::move(changes));
+}
+
+void EventStream::run() {
+  bool need_load = true;
+  std::string token;
+  uint64_t gen = 0;
+  int backoff = 100;
+  Array classes;
+  for (int c : mirror_->classes()) classes.emplace_back(mirror_->schema().cls(c).name);
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (stop_) break;
+    }
+    try {
+      if (need_load) {
+        gen = session_->generation();
+        load_all(&token);
+        need_load = false;
+        backoff = 100;
+      }
+      Response r = session_->call("event.from", Array{Value(classes), Value(token), Value(double(poll_seconds_))},
+                                  &cancel_, (poll_seconds_ + 15) * 1000);
+      if (session_->generation() != gen) {
+        need_load = true;  // re-login: xapi restarted or the master changed; refs may differ
+        continue;
+      }
+      if (!r.ok) {
+        need_load = true;
+        if (r.error.empty() || r.error[0] != "EVENTS_LOST") pause(backoff), backoff = std::min(backoff * 2, 5000);
+        continue;
+      }
+      apply_events(r.value, &token);
+      backoff = 100;
+    } catch (const TransportError& e) {
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (stop_) break;
+        if (!first_done_ && e.code != "ECANCELED") {
+          first_done_ = true;
+          first_error_code_ = e.code;
+          first_error_ = e.what();
+        }
+      }
+      cv_.notify_all();
+      if (session_->generation() != gen) need_load = true;
+      pause(backoff);
+      backoff = std::min(backoff * 2, 5000);
+    } catch (const XapiFailure& e) {
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (stop_) break;
+        if (!first_done_) {
+          first_done_ = true;
+          first_failure_ = e.description;
+        }
+      }
+      cv_.notify_all();
+      need_load = true;
+      pause(backoff);
+      backoff = std::min(backoff * 2, 5000);
+    } catch (const std::exception& e) {
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (stop_) break;
+        if (!first_done_) {
+          first_done_ = true;
+          first_error_code_ = "EPROTO";
+          first_error_ = e.what();
+        }
+      }
+      cv_.notify_all();
+      need_load = true;
+      pause(backoff);
+      backoff = std::min(backoff * 2, 5000);
+    }
+  }
+}
+
+}  // namespace xapi

@@ -1,0 +1,94 @@
+// The native mirror: a replica of the records of the mirrored XAPI classes, indexed by ref and
+// uuid, each record stored as one compact byte string (fields by datamodel field id, values in
+// a tagged binary form). The event stream thread writes; any thread reads through narrow queries.
+// Holds no JS values and does no I/O.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "xapi/schema.h"
+#include "xapi/value.h"
+
+namespace xapi {
+
+// Tags of the encoded value form (see mirror.cc, and napi/mirror_js.cc which reads it).
+enum class BlobTag : uint8_t { Nil = 0, String = 1, Int = 2, Double = 3, False = 4, True = 5, DateTime = 6, Array = 7, Struct = 8 };
+
+// One stored record. `data` = u32 slot count, u32 offset per schema field (0: absent), values.
+struct Row {
+  std::string ref;
+  std::string uuid;
+  std::string data;
+  const uint8_t* field(int id) const;  // encoded value of a field, or nullptr
+};
+using RowPtr = std::shared_ptr<const Row>;
+
+struct Change {
+  int cls;
+  char op;  // 'a'dd, 'm'od, 'd'el
+  std::string ref;
+  std::string uuid;
+};
+
+// One condition of a query's filter: field (or map_field.key) compared with scalars.
+struct Cond {
+  enum class Op { Eq, In, Exists, Missing };
+  int field = -1;
+  bool has_key = false;
+  std::string key;
+  Op op = Op::Eq;
+  std::vector<Value> values;  // scalars: String, Int, Double, Bool
+};
+
+// Encoded-value helpers shared by the mirror and its JS reader.
+uint64_t blob_varint(const uint8_t*& p);
+const uint8_t* blob_skip(const uint8_t* p);
+
+class Mirror {
+ public:
+  Mirror(std::shared_ptr<const Schema> schema, std::vector<int> classes);
+
+  const Schema& schema() const { return *schema_; }
+  const std::vector<int>& classes() const { return classes_; }
+  bool mirrored(int cls) const;
+
+  // Writer side (one thread). make_row coerces `record` by the datamodel and encodes it.
+  RowPtr make_row(int cls, const std::string& ref, Value& record) const;
+  // Replaces a whole class (initial load, resync); appends the differences to `changes`.
+  void replace_class(int cls, std::vector<RowPtr> rows, std::vector<Change>* changes);
+  struct Update {
+    int cls;
+    char op;
+    std::string ref;
+    RowPtr row;  // null for 'd'
+  };
+  void apply(std::vector<Update>& updates, std::vector<Change>* changes);
+  void clear();
+
+  // Reader side (any thread).
+  RowPtr get(int cls, const std::string& ref) const;
+  RowPtr get_by_uuid(int cls, const std::string& uuid) const;
+  std::vector<RowPtr> query(int cls, const std::vector<Cond>& where, size_t offset, size_t limit) const;
+  size_t count(int cls, const std::vector<Cond>& where) const;
+  size_t size(int cls) const;
+
+ private:
+  struct Table {
+    std::map<std::string, RowPtr> by_ref;
+    std::unordered_map<std::string, std::string> ref_of_uuid;
+  };
+  bool matches(const Row& row, const std::vector<Cond>& where) const;
+
+  std::shared_ptr<const Schema> schema_;
+  std::vector<int> classes_;
+  std::vector<std::unique_ptr<Table>> tables_;  // by class index; null when not mirrored
+  mutable std::shared_mutex mu_;
+};
+
+}  // namespace xapi
