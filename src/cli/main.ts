@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerHost } from './host';
 import { registerInstances } from './instances';
+import { registerSim } from './sim';
 import { registerTemplates } from './templates';
 
 const program = new Command('xcd').description('xen-compute-driver: a hypervisor-driver REST service over XAPI');
@@ -10,6 +11,7 @@ const program = new Command('xcd').description('xen-compute-driver: a hypervisor
 registerInstances(program);
 registerHost(program);
 registerTemplates(program);
+registerSim(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`xcd: ${err instanceof Error ? err.message : String(err)}\n`);
