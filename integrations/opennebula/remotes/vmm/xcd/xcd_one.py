@@ -1,0 +1,351 @@
+# OpenNebula VMM driver actions of xen-compute-driver (one_vmm_sh, local mode, TYPE="xml").
+# Owns: each action's argv, the Base64 stdin, the VM XML fields it reads, the REST call it makes,
+# stdout (deploy id / snapshot id only), `ERROR:`/`INFO:` stderr lines and exit codes.
+# Must not: run a shell, write the deployment file, or hold hypervisor logic.
+
+import base64
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+from xcd_rest import Client, ServiceError, read_token
+
+# LCM states (OpenNebula's VirtualMachine LcmState) that end the VM for good: terminate
+# (SHUTDOWN, CANCEL), recover --delete and resubmit (CLEANUP_*). Poweroff and undeploy
+# (SHUTDOWN_POWEROFF 18, SHUTDOWN_UNDEPLOY 29) keep the instance halted for the next DEPLOY.
+LCM_DESTROY = {'12', '13', '15', '23'}
+CONFIG_FILE = '/etc/one/xcdrc'
+OPERATION_TIMEOUT = 900.0
+
+
+class ActionError(Exception):
+    pass
+
+
+# -- configuration and input ------------------------------------------------------------------
+
+def config():
+    """Settings from the environment (vmm_execrc exports them), else KEY=VALUE lines of
+    $XCD_CONFIG or /etc/one/xcdrc. The file is parsed, never sourced."""
+    conf = {}
+    path = os.environ.get('XCD_CONFIG', CONFIG_FILE)
+    if os.path.isfile(path):
+        with open(path, 'r', encoding='utf-8') as fh:
+            for line in fh:
+                line = line.strip()
+                if line and not line.startswith('#') and '=' in line:
+                    key, _, value = line.partition('=')
+                    conf[key.strip()] = value.strip().strip('"\'')
+    for key, value in os.environ.items():
+        if key.startswith('XCD_') and value != '':
+            conf[key] = value
+    return conf
+
+
+def client(conf):
+    token = conf.get('XCD_TOKEN')
+    if not token and conf.get('XCD_TOKEN_FILE'):
+        token = read_token(conf['XCD_TOKEN_FILE'])
+    verify = conf.get('XCD_VERIFY', 'yes').lower() not in ('no', 'false', '0')
+    return Client(conf.get('XCD_URL'), token, ca_file=conf.get('XCD_CA_FILE'), verify=verify,
+                  user_agent='xcd-opennebula')
+
+
+def read_stdin_xml():
+    """The XML of the Base64 line oned's local mode writes on stdin (None when there is none)."""
+    raw = sys.stdin.buffer.read() if not sys.stdin.isatty() else b''
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        return ET.fromstring(base64.b64decode(raw, validate=True))
+    except (ValueError, ET.ParseError) as err:
+        raise ActionError('stdin is not the Base64 XML oned sends: %s' % err)
+
+
+def vm_of(doc):
+    """The <VM> element of a deployment file or of VMM_DRIVER_ACTION_DATA."""
+    if doc is None:
+        return None
+    return doc if doc.tag == 'VM' else doc.find('VM')
+
+
+def text(node, path, default=None):
+    found = node.find(path) if node is not None else None
+    if found is None or found.text is None:
+        return default
+    return found.text.strip()
+
+
+def attr(vm, name, default=None):
+    """A VM attribute from its user template, else its template."""
+    return text(vm, 'USER_TEMPLATE/' + name) or text(vm, 'TEMPLATE/' + name) or default
+
+
+def instance_id(vmid):
+    if not str(vmid).isdigit():
+        raise ActionError('not a VM id: %r' % vmid)
+    return 'one-%s' % vmid
+
+
+def ipath(deploy_id, *rest):
+    return Client.path('v1', 'instances', deploy_id, *rest)
+
+
+# -- actions ----------------------------------------------------------------------------------
+
+def spawn_body(vm, conf):
+    body = {'name': text(vm, 'NAME') or 'one-%s' % text(vm, 'ID'), 'power_on': True}
+    template = attr(vm, 'XCD_TEMPLATE') or conf.get('XCD_DEFAULT_TEMPLATE')
+    image_vdi = attr(vm, 'XCD_IMAGE_VDI')
+    if image_vdi:
+        body['image_vdi'] = image_vdi
+    elif template:
+        body['template'] = template
+    else:
+        raise ActionError('set XCD_TEMPLATE in the VM template (or XCD_DEFAULT_TEMPLATE)')
+    vcpu = text(vm, 'TEMPLATE/VCPU') or text(vm, 'TEMPLATE/CPU')
+    if vcpu:
+        body['vcpus'] = max(1, int(float(vcpu) + 0.999))
+    memory = text(vm, 'TEMPLATE/MEMORY')
+    if memory:
+        body['memory_mb'] = max(16, int(memory))
+    disks = vm.findall('TEMPLATE/DISK')
+    if disks and text(disks[0], 'SIZE'):
+        body['root_disk_gb'] = max(1, (int(text(disks[0], 'SIZE')) + 1023) // 1024)
+    extra = [{'size_gb': max(1, (int(text(d, 'SIZE')) + 1023) // 1024)}
+             for d in disks[1:] if text(d, 'TYPE') in ('fs', 'swap') and text(d, 'SIZE')]
+    if extra:
+        body['disks'] = extra
+    nics = []
+    for nic in vm.findall('TEMPLATE/NIC'):
+        network = (text(nic, 'XCD_NETWORK') or text(nic, 'BRIDGE') or
+                   conf.get('XCD_DEFAULT_NETWORK'))
+        if not network:
+            raise ActionError('NIC %s names no bridge' % text(nic, 'NIC_ID', '?'))
+        entry = {'network': network}
+        if text(nic, 'MAC'):
+            entry['mac'] = text(nic, 'MAC').lower()
+        nics.append(entry)
+    if nics:
+        body['nics'] = nics
+    context = vm.find('TEMPLATE/CONTEXT')
+    if context is not None:
+        body['metadata'] = {child.tag: (child.text or '') for child in context}
+    return body
+
+
+def deploy(api, conf, args, doc):
+    """deploy <deployment file> <host> <vmid> <host>: prints the deploy id."""
+    dfile, vmid = args[0], args[2]
+    if doc is None:  # no stdin: read the file oned wrote (it holds plain XML in local mode)
+        with open(dfile, 'rb') as fh:
+            doc = ET.fromstring(fh.read())
+    vm = vm_of(doc)
+    if vm is None:
+        raise ActionError('the deployment file holds no <VM>')
+    iid = instance_id(text(vm, 'ID') or vmid)
+    body = spawn_body(vm, conf)
+    existing = _find(api, iid)
+    if existing is None:
+        info('spawning %s' % iid)
+        api.run('PUT', ipath(iid), body=body, timeout=OPERATION_TIMEOUT)
+    elif existing['power_state'] != 'running':  # resume after poweroff or undeploy
+        want = {k: body[k] for k in ('vcpus', 'memory_mb') if k in body}
+        if any(existing.get(k) != v for k, v in want.items()):
+            _resize(api, iid, want)
+        api.run('POST', ipath(iid, 'actions'), body={'action': 'power-on'},
+                timeout=OPERATION_TIMEOUT)
+    print(iid)
+
+
+def _find(api, iid):
+    try:
+        return api.get(ipath(iid))
+    except ServiceError as err:
+        if err.code == 'instance_not_found':
+            return None
+        raise
+
+
+def _resize(api, iid, want):
+    body = dict(want, action='resize')
+    api.run('POST', ipath(iid, 'actions'), body=body, timeout=OPERATION_TIMEOUT)
+
+
+def _stop(api, deploy_id, doc, hard):
+    lcm = text(vm_of(doc), 'LCM_STATE')
+    if lcm in LCM_DESTROY:
+        api.run('DELETE', ipath(deploy_id), timeout=OPERATION_TIMEOUT)
+        return
+    found = _find(api, deploy_id)
+    if found is None or found['power_state'] == 'shutdown':
+        return
+    body = {'action': 'power-off', 'type': 'hard' if hard else 'clean'}
+    api.run('POST', ipath(deploy_id, 'actions'), body=body, timeout=OPERATION_TIMEOUT)
+
+
+def shutdown(api, conf, args, doc):
+    """shutdown <deploy id> <host> <vmid> <host>"""
+    _stop(api, args[0], doc, hard=False)
+
+
+def cancel(api, conf, args, doc):
+    """cancel <deploy id> <host> <vmid> <host>"""
+    _stop(api, args[0], doc, hard=True)
+
+
+def reboot(api, conf, args, doc):
+    api.run('POST', ipath(args[0], 'actions'), body={'action': 'reboot', 'type': 'soft'},
+            timeout=OPERATION_TIMEOUT)
+
+
+def reset(api, conf, args, doc):
+    api.run('POST', ipath(args[0], 'actions'), body={'action': 'reboot', 'type': 'hard'},
+            timeout=OPERATION_TIMEOUT)
+
+
+def save(api, conf, args, doc):
+    """save <deploy id> <checkpoint> <host> <vmid> <host>: XAPI keeps the memory image itself."""
+    api.run('POST', ipath(args[0], 'actions'), body={'action': 'suspend'},
+            timeout=OPERATION_TIMEOUT)
+
+
+def restore(api, conf, args, doc):
+    """restore <checkpoint> <host> <deploy id> <vmid> <host>: the VM keeps its deploy id."""
+    api.run('POST', ipath(args[2], 'actions'), body={'action': 'resume'},
+            timeout=OPERATION_TIMEOUT)
+
+
+def migrate(api, conf, args, doc):
+    """migrate <deploy id> <destination host> <source host> <vmid> <host>: live, in the pool."""
+    api.run('POST', ipath(args[0], 'actions'), body={'action': 'migrate', 'host': args[1]},
+            timeout=OPERATION_TIMEOUT)
+
+
+def _active_snapshot_name(doc, one_id):
+    for snap in vm_of(doc).findall('TEMPLATE/SNAPSHOT') if vm_of(doc) is not None else []:
+        if text(snap, 'ACTIVE') == 'YES' and text(snap, 'NAME'):
+            return text(snap, 'NAME')
+    return 'one-snapshot-%s' % one_id
+
+
+def snapshot_create(api, conf, args, doc):
+    """snapshot_create <deploy id> <ONE snapshot id> <vmid> <host>: prints the snapshot id."""
+    op = api.run('POST', ipath(args[0], 'snapshots'),
+                 body={'name': _active_snapshot_name(doc, args[1])}, timeout=OPERATION_TIMEOUT)
+    snap = (op or {}).get('result') or {}
+    snap_id = snap.get('id') or snap.get('uuid')
+    if not snap_id:
+        raise ActionError('the service named no snapshot id')
+    print(snap_id)
+
+
+def snapshot_revert(api, conf, args, doc):
+    api.run('POST', ipath(args[0], 'snapshots', args[1], 'revert'), timeout=OPERATION_TIMEOUT)
+
+
+def snapshot_delete(api, conf, args, doc):
+    api.run('DELETE', ipath(args[0], 'snapshots', args[1]), timeout=OPERATION_TIMEOUT)
+
+
+def _attached(doc, kind):
+    vm = vm_of(doc)
+    for node in vm.findall('TEMPLATE/' + kind) if vm is not None else []:
+        if text(node, 'ATTACH') == 'YES':
+            return node
+    raise ActionError('no %s marked ATTACH=YES in the driver message' % kind)
+
+
+def _disk_vdi(disk):
+    vdi = text(disk, 'XCD_VDI') or text(disk, 'SOURCE')
+    if not vdi or not _is_uuid(vdi):
+        raise ActionError('only disks that are pool VDIs attach (set XCD_VDI on the image)')
+    return vdi
+
+
+def _is_uuid(value):
+    parts = value.split('-')
+    return [len(p) for p in parts] == [8, 4, 4, 4, 12] and \
+        all(c in '0123456789abcdefABCDEF' for c in ''.join(parts))
+
+
+def attach_disk(api, conf, args, doc):
+    """attach_disk <deploy id> <disk path> <target> <index> <b64 message> <vmid> <host>"""
+    if doc is None and len(args) > 4 and args[4]:
+        doc = ET.fromstring(base64.b64decode(args[4]))
+    body = {'vdi': _disk_vdi(_attached(doc, 'DISK'))}
+    if args[3].isdigit():
+        body['device'] = args[3]
+    api.run('POST', ipath(args[0], 'volumes'), body=body, timeout=OPERATION_TIMEOUT)
+
+
+def detach_disk(api, conf, args, doc):
+    """detach_disk <deploy id> <disk path> <target> <index> <vmid> <host>"""
+    vdi = _disk_vdi(_attached(doc, 'DISK'))
+    api.run('DELETE', ipath(args[0], 'volumes', vdi), timeout=OPERATION_TIMEOUT)
+
+
+def attach_nic(api, conf, args, doc):
+    """attach_nic <deploy id> <mac> <bridge> <model|-> <vn_mad> <target> <vmid> <host>"""
+    network = args[2] or conf.get('XCD_DEFAULT_NETWORK')
+    body = {'network': network, 'mac': args[1].lower()}
+    api.run('POST', ipath(args[0], 'nics'), body=body, timeout=OPERATION_TIMEOUT)
+
+
+def detach_nic(api, conf, args, doc):
+    """detach_nic <deploy id> <mac> <vmid> <host>"""
+    api.run('DELETE', ipath(args[0], 'nics', args[1].lower()), timeout=OPERATION_TIMEOUT)
+
+
+def noop(api, conf, args, doc):
+    """prereconfigure / reconfigure: the context CD is part of the instance's config drive."""
+
+
+def resize(api, conf, args, doc):
+    """resize <deploy id> <vmid> <host>: the new VCPU / MEMORY are in the message's template."""
+    vm = vm_of(doc)
+    want = {}
+    if text(vm, 'TEMPLATE/VCPU'):
+        want['vcpus'] = int(text(vm, 'TEMPLATE/VCPU'))
+    if text(vm, 'TEMPLATE/MEMORY'):
+        want['memory_mb'] = int(text(vm, 'TEMPLATE/MEMORY'))
+    if not want:
+        raise ActionError('the message carries no VCPU or MEMORY')
+    _resize(api, args[0], want)
+
+
+# action -> (handler, number of arguments before the trailing <vmid> <host>)
+ACTIONS = {
+    'deploy': (deploy, 2), 'shutdown': (shutdown, 2), 'cancel': (cancel, 2),
+    'reboot': (reboot, 2), 'reset': (reset, 2), 'save': (save, 3), 'restore': (restore, 3),
+    'migrate': (migrate, 3), 'snapshot_create': (snapshot_create, 2),
+    'snapshot_revert': (snapshot_revert, 2), 'snapshot_delete': (snapshot_delete, 2),
+    'attach_disk': (attach_disk, 5), 'detach_disk': (detach_disk, 4),
+    'attach_nic': (attach_nic, 6), 'detach_nic': (detach_nic, 2),
+    'prereconfigure': (noop, 2), 'reconfigure': (noop, 3), 'resize': (resize, 1),
+}
+
+
+def info(message):
+    sys.stderr.write('INFO: %s\n' % message)
+
+
+def main(action, argv):
+    """Run one action; returns the exit code one_vmm_exec reads (0 success, 1 failure)."""
+    handler, nargs = ACTIONS[action]
+    vmid = argv[nargs] if len(argv) > nargs else '-1'
+    try:
+        if len(argv) < nargs:
+            raise ActionError('%s needs %d arguments, got %d' % (action, nargs, len(argv)))
+        if handler is noop:
+            return 0
+        doc = read_stdin_xml()
+        conf = config()
+        handler(client(conf), conf, argv, doc)
+        return 0
+    except (ActionError, ServiceError, OSError, ValueError, ET.ParseError) as err:
+        message = ' '.join(str(err).split())  # one line: oned joins stderr lines into the reply
+        sys.stderr.write('ERROR: %s %s: %s\n' % (vmid, action, message))
+        sys.stderr.write('%s: %s\n' % (action, message))
+        return 1
