@@ -158,8 +158,9 @@ DateTime parse_datetime(std::string_view text) {
 }
 
 std::string format_datetime(int64_t epoch_ms) {
-  int64_t secs = epoch_ms >= 0 ? epoch_ms / 1000 : -((-epoch_ms + 999) / 1000);
-  int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+  // Floor divisions, written so that no negation can overflow at INT64_MIN.
+  int64_t secs = epoch_ms / 1000 - (epoch_ms % 1000 < 0 ? 1 : 0);
+  int64_t days = secs / 86400 - (secs % 86400 < 0 ? 1 : 0);
   int64_t rem = secs - days * 86400;
   // Civil date from days since the epoch (inverse of days_from_civil).
   int64_t z = days + 719468;
