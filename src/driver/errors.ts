@@ -1,0 +1,199 @@
+// The driver's error class (ApiError: an HTTP status and a stable code) and the one table that
+// turns XAPI failures (XapiError codes, TransportError) into it. Knows nothing of express or of
+// problem+json rendering: the api layer does that from these fields. XAPI's error classes are
+// recognised by shape (name, code, params), so this file does not load the native client.
+import { OperationCancelled, StepFailure } from './steps';
+
+export interface XapiErrorInfo {
+  code: string;
+  params: string[];
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly xapi_error?: XapiErrorInfo;
+  readonly extra?: Record<string, unknown>;
+
+  constructor(
+    status: number,
+    code: string,
+    detail: string,
+    opts: { xapi_error?: XapiErrorInfo; extra?: Record<string, unknown> } = {},
+  ) {
+    super(detail);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+    if (opts.xapi_error) this.xapi_error = opts.xapi_error;
+    if (opts.extra) this.extra = opts.extra;
+  }
+
+  /** The problem+json body (RFC 9457): also an operation's `error` and the persisted tag's. */
+  toJSON(): Record<string, unknown> {
+    return {
+      type: `urn:xcd:error:${this.code}`,
+      title: titleOf(this.code),
+      status: this.status,
+      code: this.code,
+      detail: this.detail,
+      ...(this.xapi_error ? { xapi_error: this.xapi_error } : {}),
+      ...(this.extra ?? {}),
+    };
+  }
+}
+
+function titleOf(code: string): string {
+  const words = code.replace(/_/g, ' ').replace(/\bxapi\b/g, 'XAPI');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+export const instanceNotFound = (id: string): ApiError =>
+  new ApiError(404, 'instance_not_found', `instance '${id}' not found`);
+
+export const operationNotFound = (id: string): ApiError =>
+  new ApiError(404, 'operation_not_found', `operation '${id}' not found`);
+
+function splitStates(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(/[,;]\s*/)
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s.length > 0);
+}
+
+function toNumber(text: string | undefined): number | string | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : text;
+}
+
+/** XAPI code -> (status, code, detail, extra). Codes not listed become 502 xapi_error. */
+function mapXapi(code: string, params: string[]): [number, string, string, Record<string, unknown>?] {
+  switch (code) {
+    case 'VM_BAD_POWER_STATE': {
+      const expected = splitStates(params[1]);
+      const actual = (params[2] ?? '').toLowerCase();
+      return [
+        409,
+        'invalid_power_state',
+        `the instance is ${actual || 'in another power state'}; this needs ${expected.join(' or ') || 'another state'}`,
+        { expected_power_states: expected, actual_power_state: actual },
+      ];
+    }
+    case 'HOST_NOT_ENOUGH_FREE_MEMORY': {
+      const needed = toNumber(params[0]);
+      const available = toNumber(params[1]);
+      return [
+        409,
+        'insufficient_memory',
+        `not enough free memory on the host: ${needed} bytes needed, ${available} available`,
+        { needed_bytes: needed, available_bytes: available },
+      ];
+    }
+    case 'HANDLE_INVALID':
+    case 'UUID_INVALID':
+      return [404, 'not_found', `${params[0] ?? 'object'} '${params[1] ?? ''}' does not exist`];
+    case 'VM_REQUIRES_SR':
+    case 'VM_REQUIRES_NETWORK':
+    case 'VM_REQUIRES_VDI':
+    case 'NO_HOSTS_AVAILABLE':
+      return [409, 'no_host_available', `no host can run the instance (${code})`];
+    case 'SR_FULL':
+      return [
+        507,
+        'insufficient_storage',
+        `the storage repository is full: ${params[0]} bytes requested, ${params[1]} available`,
+        { requested_bytes: toNumber(params[0]), maximum_bytes: toNumber(params[1]) },
+      ];
+    case 'OTHER_OPERATION_IN_PROGRESS':
+      return [
+        409,
+        'operation_in_progress',
+        `another operation (${params[2] ?? 'unknown'}) is in progress on the ${params[0] ?? 'object'}`,
+        { operation: params[2] },
+      ];
+    case 'OPERATION_BLOCKED':
+      return [409, 'operation_blocked', `the operation is blocked on this object (${params[1] ?? ''})`];
+    case 'OPERATION_NOT_ALLOWED':
+      return [409, 'operation_not_allowed', params[0] ?? 'the operation is not allowed now'];
+    case 'VM_IS_TEMPLATE':
+    case 'VM_IS_SNAPSHOT':
+      return [409, 'operation_not_allowed', `not allowed on a ${code === 'VM_IS_TEMPLATE' ? 'template' : 'snapshot'}`];
+    case 'VM_LACKS_FEATURE':
+    case 'VM_MISSING_PV_DRIVERS':
+      return [409, 'guest_lacks_feature', 'the guest lacks the PV drivers this operation needs'];
+    case 'VDI_IN_USE':
+      return [409, 'disk_in_use', `the disk is in use (${params[1] ?? ''})`];
+    case 'VM_SHUTDOWN_TIMEOUT':
+      return [504, 'shutdown_timeout', 'the guest did not shut down in time'];
+    case 'TASK_CANCELLED':
+      return [409, 'cancelled', 'the operation was cancelled'];
+    case 'INVALID_VALUE':
+    case 'MEMORY_CONSTRAINT_VIOLATION':
+    case 'MEMORY_CONSTRAINT_VIOLATION_ORDER':
+    case 'MEMORY_CONSTRAINT_VIOLATION_MAXPIN':
+    case 'VM_TOO_MANY_VCPUS':
+    case 'VM_NO_VCPUS':
+    case 'VM_MEMORY_SIZE_TOO_LOW':
+    case 'VDI_TOO_SMALL':
+      return [422, 'invalid_value', `XAPI rejected a value (${code}${params.length ? `: ${params.join(', ')}` : ''})`];
+    case 'LICENCE_RESTRICTION':
+      return [403, 'licence_restriction', `the pool's licence does not allow this (${params[0] ?? ''})`];
+    case 'SESSION_INVALID':
+    case 'HOST_IS_SLAVE':
+    case 'HOST_STILL_BOOTING':
+    case 'TOO_BUSY':
+      return [503, 'xapi_unavailable', `XAPI cannot take the call now (${code})`];
+    default:
+      return [502, 'xapi_error', `XAPI refused the call: ${code}${params.length ? ` [${params.join(', ')}]` : ''}`];
+  }
+}
+
+interface XapiErrorShape extends Error {
+  code: string;
+  params: string[];
+}
+
+function isXapiError(err: unknown): err is XapiErrorShape {
+  const e = err as { code?: unknown; params?: unknown };
+  return err instanceof Error && err.name === 'XapiError' && typeof e.code === 'string' && Array.isArray(e.params);
+}
+
+function isTransportError(err: unknown): err is Error & { code?: string } {
+  return err instanceof Error && err.name === 'TransportError';
+}
+
+/** The one mapping of any failure the driver meets to an ApiError. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof StepFailure) return toApiError(err.cause);
+  if (err instanceof OperationCancelled) return new ApiError(409, 'cancelled', 'the operation was cancelled');
+  if (isXapiError(err)) {
+    const [status, code, detail, extra] = mapXapi(err.code, err.params);
+    return new ApiError(status, code, detail, {
+      xapi_error: { code: err.code, params: [...err.params] },
+      ...(extra ? { extra } : {}),
+    });
+  }
+  if (isTransportError(err)) {
+    const timedOut = err.code === 'ETIMEDOUT';
+    return new ApiError(timedOut ? 504 : 503, timedOut ? 'timeout' : 'xapi_unavailable', `XAPI is unreachable: ${err.message}`, {
+      ...(err.code ? { extra: { transport_error: err.code } } : {}),
+    });
+  }
+  if (err instanceof Error && err.name === 'AbortError')
+    return new ApiError(409, 'cancelled', 'the operation was cancelled');
+  const message = err instanceof Error ? err.message : String(err);
+  return new ApiError(500, 'internal_error', message);
+}
+
+/** True when the error says the object is gone (used where "already gone" counts as success). */
+export function isGone(err: unknown): boolean {
+  return isXapiError(err) && (err.code === 'HANDLE_INVALID' || err.code === 'UUID_INVALID');
+}
+
+export function xapiCode(err: unknown): string | undefined {
+  return isXapiError(err) ? err.code : undefined;
+}
