@@ -32,8 +32,64 @@ export interface NativeCodec {
   formatDatetime(epochMs: number): string;
 }
 
+/** What the native client hands to JS for a failure (see addon/src/napi/errors.h). */
+export interface NativeFailure extends Error {
+  kind: 'xapi' | 'transport';
+  code: string;
+  params: string[];
+  method: string;
+}
+
+export interface NativeChange {
+  cls: string;
+  ref: string;
+  op: 'add' | 'mod' | 'del';
+  uuid: string;
+}
+
+/** [field, map key or null, operator, values] */
+export type NativeCond = [string, string | null, 'eq' | 'in' | 'exists' | 'missing', Array<string | number | boolean>];
+
+export interface NativeClientConfig {
+  url: string;
+  user: string;
+  password: string;
+  protocol: 'auto' | 'json-rpc' | 'xml-rpc';
+  tls: { caFile?: string; fingerprint?: string; insecure?: boolean };
+  connectTimeoutMs: number;
+  callTimeoutMs: number;
+  maxResponseBytes: number;
+  eventPollSeconds: number;
+  schema: Array<[string, Array<[string, string]>]>;
+  resultTypes: string[];
+  mirror: string[];
+  onChange: (batch: NativeChange[]) => void;
+}
+
+/** The native client object (addon/src/napi/client_wrap.h). Only src/xapi/client.ts uses it. */
+export interface NativeClient {
+  connect(): Promise<{ sessionRef: string; masterUrl: string; protocol: string }>;
+  call(method: string, args: unknown[], resultType?: string | null): Promise<unknown>;
+  taskResult(text: string, resultType?: string | null): unknown;
+  mirrorGet(cls: string, key: string, byUuid: boolean): Record<string, unknown> | undefined;
+  mirrorQuery(
+    cls: string,
+    where: NativeCond[],
+    fields: string[] | null,
+    offset: number,
+    limit: number,
+  ): Array<Record<string, unknown>>;
+  mirrorCount(cls: string, where: NativeCond[]): number;
+  synced(): boolean;
+  keepAlive(on: boolean): void;
+  info(): { sessionRef: string; masterUrl: string; protocol: string; generation: number; resyncs: number };
+  httpPut(path: string, query: string, body: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface NativeAddon {
   codec: NativeCodec;
+  NativeClient: new (config: NativeClientConfig) => NativeClient;
   [name: string]: unknown;
 }
 

@@ -34,6 +34,7 @@ Napi::Function ClientWrap::Define(Napi::Env env) {
                          InstanceMethod<&ClientWrap::MirrorQuery>("mirrorQuery"),
                          InstanceMethod<&ClientWrap::MirrorCount>("mirrorCount"),
                          InstanceMethod<&ClientWrap::Synced>("synced"),
+                         InstanceMethod<&ClientWrap::KeepAlive>("keepAlive"),
                          InstanceMethod<&ClientWrap::Info>("info"),
                          InstanceMethod<&ClientWrap::HttpPut>("httpPut"),
                          InstanceMethod<&ClientWrap::Close>("close"),
@@ -243,6 +244,12 @@ Napi::Value ClientWrap::MirrorCount(const Napi::CallbackInfo& info) {
 
 Napi::Value ClientWrap::Synced(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), stream_ && stream_->synced());
+}
+
+// While async tasks are tracked, the event pump must keep the process alive.
+Napi::Value ClientWrap::KeepAlive(const Napi::CallbackInfo& info) {
+  if (pump_) pump_->keep_alive(info.Env(), info[0].ToBoolean().Value());
+  return info.Env().Undefined();
 }
 
 Napi::Value ClientWrap::Info(const Napi::CallbackInfo& info) {

@@ -30,6 +30,7 @@ class ClientWrap : public Napi::ObjectWrap<ClientWrap> {
   Napi::Value MirrorQuery(const Napi::CallbackInfo& info);
   Napi::Value MirrorCount(const Napi::CallbackInfo& info);
   Napi::Value Synced(const Napi::CallbackInfo& info);
+  Napi::Value KeepAlive(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value HttpPut(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);

@@ -30,6 +30,13 @@ void EventPump::release() {
   tsfn_.Release();
 }
 
+void EventPump::keep_alive(Napi::Env env, bool on) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (released_) return;
+  if (on) tsfn_.Ref(env);
+  else tsfn_.Unref(env);
+}
+
 void EventPump::CallJs(Napi::Env env, Napi::Function callback, EventPump* self, void*) {
   std::vector<Change> batch;
   {

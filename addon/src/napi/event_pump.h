@@ -19,6 +19,7 @@ class EventPump {
   static EventPump* create(Napi::Env env, Napi::Function callback, std::shared_ptr<const Schema> schema);
   void push(std::vector<Change>&& changes);  // any thread
   void release();                            // main thread, idempotent
+  void keep_alive(Napi::Env env, bool on);   // main thread: Ref/Unref the TSFN
 
  private:
   EventPump(std::shared_ptr<const Schema> schema) : schema_(std::move(schema)) {}

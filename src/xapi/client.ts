@@ -1,0 +1,326 @@
+// XapiClient: the typed face of the native client. Validates options and arguments at the edge,
+// prepends the session (natively), types results by the datamodel, tracks Async.* tasks through
+// the mirror's task records (never by polling) and rethrows failures with the caller's stack.
+// It knows nothing of HTTP routes or the driver; the native object never leaves this file.
+import { loadAddon, type NativeChange, type NativeClient } from './addon';
+import { DATAMODEL, XAPI_CLASSES, type XapiClass } from './datamodel.generated';
+import { TransportError, XapiError, captureCaller, fromNative, withCallerStack, type CallerStack } from './errors';
+import { MirrorView, type MirrorChange } from './mirror';
+
+export interface XapiClientOptions {
+  url: string; // 'http://h:p', 'https://h', 'unix:///var/lib/xcp/xapi'
+  user: string;
+  password: string;
+  protocol?: 'auto' | 'json-rpc' | 'xml-rpc';
+  tls?: { caFile?: string; fingerprint?: string; insecure?: boolean };
+  connectTimeoutMs?: number;
+  callTimeoutMs?: number;
+  maxResponseBytes?: number;
+  mirror?: boolean | XapiClass[];
+  /** Seconds each event.from waits for changes (default 30). */
+  eventPollSeconds?: number;
+  /** Where warnings go (the insecure TLS opt-out); default process.emitWarning. */
+  logger?: { warn: (msg: string) => void };
+}
+
+export const DEFAULT_MIRROR: readonly XapiClass[] = [
+  'VM',
+  'VM_metrics',
+  'VM_guest_metrics',
+  'host',
+  'host_metrics',
+  'SR',
+  'VDI',
+  'VBD',
+  'VIF',
+  'network',
+  'console',
+  'pool',
+  'task',
+];
+
+interface TaskWatch {
+  method: string;
+  resultType: string | null;
+  onProgress?: (progress: number) => void;
+  lastProgress: number;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  caller: CallerStack;
+}
+
+let schemaCache: { schema: Array<[string, Array<[string, string]>]>; resultTypes: string[] } | undefined;
+function datamodelTables(): { schema: Array<[string, Array<[string, string]>]>; resultTypes: string[] } {
+  if (schemaCache) return schemaCache;
+  const schema: Array<[string, Array<[string, string]>]> = [];
+  const results = new Set<string>();
+  for (const cls of XAPI_CLASSES) {
+    const def = DATAMODEL[cls];
+    schema.push([cls, Object.entries(def.fields).map(([name, f]) => [name, f[0]] as [string, string])]);
+    for (const m of Object.values(def.messages)) results.add(m[1]);
+  }
+  schemaCache = { schema, resultTypes: [...results] };
+  return schemaCache;
+}
+
+/** The datamodel result type of `Class.message` (null when unknown). */
+function resultTypeOf(method: string): string | null {
+  const dot = method.indexOf('.');
+  if (dot < 0) return null;
+  const def = DATAMODEL[method.slice(0, dot) as XapiClass] as (typeof DATAMODEL)[XapiClass] | undefined;
+  return def?.messages[method.slice(dot + 1)]?.[1] ?? null;
+}
+
+function positiveInt(name: string, v: unknown, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+    throw new RangeError(`Expected a positive integer for "${name}" but received ${String(v)}`);
+  }
+  return v;
+}
+
+function checkMethod(method: unknown): asserts method is string {
+  if (typeof method !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(method)) {
+    throw new TypeError(`Expected a method name like 'VM.start' but received ${JSON.stringify(method)}`);
+  }
+  if (method.startsWith('session.') || method.startsWith('Async.')) {
+    throw new TypeError(`'${method}' is managed by the client (use callAsync for Async.* calls)`);
+  }
+}
+
+export class XapiClient {
+  readonly #native: NativeClient;
+  readonly #userClasses: ReadonlySet<string>;
+  readonly #tasks = new Map<string, TaskWatch>();
+  readonly mirror: MirrorView;
+  #sessionRef = '';
+  #closed = false;
+
+  private constructor(native: NativeClient, userClasses: readonly XapiClass[]) {
+    this.#native = native;
+    this.#userClasses = new Set(userClasses);
+    this.mirror = new MirrorView(native, userClasses);
+  }
+
+  /** Logs in and, with a mirror, waits for the initial load. */
+  static async connect(opts: XapiClientOptions): Promise<XapiClient> {
+    const caller = captureCaller(XapiClient.connect);
+    if (!opts || typeof opts !== 'object') throw new TypeError('Expected an options object');
+    if (typeof opts.url !== 'string' || !/^(https?:\/\/[^/]+|unix:\/\/\/.+)/.test(opts.url)) {
+      throw new TypeError(`Expected "url" like http://host, https://host or unix:///path but received ${String(opts.url)}`);
+    }
+    if (typeof opts.user !== 'string') throw new TypeError('Expected a string for "user"');
+    if (typeof opts.password !== 'string') throw new TypeError('Expected a string for "password"');
+    const protocol = opts.protocol ?? 'auto';
+    if (!['auto', 'json-rpc', 'xml-rpc'].includes(protocol)) {
+      throw new TypeError(`Expected "protocol" to be 'auto', 'json-rpc' or 'xml-rpc' but received ${String(protocol)}`);
+    }
+    const tls = opts.tls ?? {};
+    if (tls.caFile !== undefined && typeof tls.caFile !== 'string') throw new TypeError('Expected a string for "tls.caFile"');
+    if (tls.fingerprint !== undefined) {
+      const hex = String(tls.fingerprint).replace(/^sha-?256:/i, '').replace(/:/g, '');
+      if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+        throw new TypeError('Expected "tls.fingerprint" to be a SHA-256 fingerprint (64 hex digits, colons allowed)');
+      }
+    }
+    if (tls.insecure !== undefined && typeof tls.insecure !== 'boolean') throw new TypeError('Expected a boolean for "tls.insecure"');
+    if (tls.insecure && opts.url.startsWith('https:') && !tls.fingerprint) {
+      const msg = `TLS certificate verification is disabled for ${opts.url} (tls.insecure)`;
+      if (opts.logger) opts.logger.warn(msg);
+      else process.emitWarning(msg, { code: 'XCD_TLS_INSECURE' });
+    }
+    let classes: XapiClass[];
+    if (opts.mirror === undefined || opts.mirror === true) classes = [...DEFAULT_MIRROR];
+    else if (opts.mirror === false) classes = [];
+    else if (Array.isArray(opts.mirror) && opts.mirror.every((c) => (XAPI_CLASSES as readonly string[]).includes(c))) {
+      classes = [...new Set(opts.mirror)];
+    } else throw new TypeError('Expected "mirror" to be a boolean or an array of XAPI class names');
+    const { schema, resultTypes } = datamodelTables();
+    const addon = loadAddon();
+    let client: XapiClient | undefined = undefined;
+    const native = new addon.NativeClient({
+      url: opts.url,
+      user: opts.user,
+      password: opts.password,
+      protocol,
+      tls: { caFile: tls.caFile, fingerprint: tls.fingerprint, insecure: tls.insecure === true },
+      connectTimeoutMs: positiveInt('connectTimeoutMs', opts.connectTimeoutMs, 10000),
+      callTimeoutMs: positiveInt('callTimeoutMs', opts.callTimeoutMs, 300000),
+      maxResponseBytes: positiveInt('maxResponseBytes', opts.maxResponseBytes, 1 << 30),
+      eventPollSeconds: positiveInt('eventPollSeconds', opts.eventPollSeconds, 30),
+      schema,
+      resultTypes,
+      // Tasks are always tracked, whether or not the caller mirrors them.
+      mirror: classes.includes('task') ? classes : [...classes, 'task'],
+      onChange: (batch) => client?.onNativeChanges(batch),
+    });
+    client = new XapiClient(native, classes);
+    try {
+      const info = await native.connect();
+      client.#sessionRef = info.sessionRef;
+    } catch (err) {
+      await native.close().catch(() => undefined);
+      throw fromNative(err, caller);
+    }
+    return client;
+  }
+
+  get sessionRef(): string {
+    return this.#closed ? '' : this.#native.info().sessionRef || this.#sessionRef;
+  }
+
+  /** Where the session lives now and how it talks (after redirects and failovers). */
+  get connection(): { masterUrl: string; protocol: string; generation: number; resyncs: number } {
+    const { masterUrl, protocol, generation, resyncs } = this.#native.info();
+    return { masterUrl, protocol, generation, resyncs };
+  }
+
+  /** call('VM.start', vmRef, false, false): the session is prepended. */
+  async call<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
+    const caller = captureCaller(this.call);
+    checkMethod(method);
+    this.#checkOpen(caller);
+    try {
+      return (await this.#native.call(method, args, resultTypeOf(method))) as T;
+    } catch (err) {
+      throw fromNative(err, caller);
+    }
+  }
+
+  /** Async.<method>: resolves with the task's result; progress from task events; abort cancels. */
+  async callAsync<T = unknown>(
+    method: string,
+    args: unknown[],
+    opts: { onProgress?: (progress: number) => void; signal?: AbortSignal } = {},
+  ): Promise<T> {
+    const caller = captureCaller(this.callAsync);
+    checkMethod(method);
+    if (!Array.isArray(args)) throw new TypeError('Expected an array of arguments for callAsync');
+    if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') {
+      throw new TypeError('Expected a function for "onProgress"');
+    }
+    this.#checkOpen(caller);
+    if (opts.signal?.aborted) throw withCallerStack(new XapiError('TASK_CANCELLED', [], method), caller);
+    let taskRef: string;
+    try {
+      taskRef = (await this.#native.call(`Async.${method}`, args, null)) as string;
+    } catch (err) {
+      throw fromNative(err, caller);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const watch: TaskWatch = {
+        method,
+        resultType: resultTypeOf(method),
+        onProgress: opts.onProgress,
+        lastProgress: -1,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        caller,
+      };
+      this.#tasks.set(taskRef, watch);
+      this.#native.keepAlive(true);
+      const signal = opts.signal;
+      if (signal) {
+        const onAbort = (): void => {
+          this.#native.call('task.cancel', [taskRef], null).catch(() => undefined);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        const done = (): void => signal.removeEventListener('abort', onAbort);
+        watch.resolve = (v) => (done(), resolve(v as T));
+        watch.reject = (e) => (done(), reject(e));
+      }
+      this.#checkTask(taskRef); // it may have finished before we started watching
+    });
+  }
+
+  /** PUT to an HTTP side channel of the master (session_id added), e.g. /import_raw_vdi. */
+  async httpPut(path: string, query: Record<string, string>, body: Buffer): Promise<void> {
+    const caller = captureCaller(this.httpPut);
+    if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError('Expected a path starting with "/"');
+    if (!query || typeof query !== 'object') throw new TypeError('Expected an object for "query"');
+    if (!Buffer.isBuffer(body)) throw new TypeError('Expected a Buffer body');
+    this.#checkOpen(caller);
+    const qs = new URLSearchParams(query).toString();
+    try {
+      await this.#native.httpPut(path, qs, body);
+    } catch (err) {
+      throw fromNative(err, caller);
+    }
+  }
+
+  /** Stops the event stream thread, logs out, fails pending tasks. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const caller = captureCaller(this.close);
+    for (const [ref, w] of this.#tasks) {
+      this.#tasks.delete(ref);
+      w.reject(withCallerStack(new TransportError('CLOSED', 'client closed while the task ran', w.method), w.caller));
+    }
+    try {
+      await this.#native.close();
+    } catch (err) {
+      throw fromNative(err, caller);
+    }
+  }
+
+  #checkOpen(caller: CallerStack): void {
+    if (this.#closed) throw withCallerStack(new TransportError('CLOSED', 'the client is closed'), caller);
+  }
+
+  /** @internal batches from the native event pump */
+  private onNativeChanges(batch: NativeChange[]): void {
+    const visible: MirrorChange[] = [];
+    for (const c of batch) {
+      if (c.cls === 'task' && this.#tasks.has(c.ref)) {
+        if (c.op === 'del') this.#taskGone(c.ref);
+        else this.#checkTask(c.ref);
+      }
+      if (this.#userClasses.has(c.cls)) visible.push(c as MirrorChange);
+    }
+    this.mirror.emitChanges(visible);
+  }
+
+  #taskGone(ref: string): void {
+    const w = this.#tasks.get(ref);
+    if (!w) return;
+    this.#finish(ref);
+    w.reject(withCallerStack(new TransportError('TASK_LOST', `task ${ref} disappeared before it finished`, w.method), w.caller));
+  }
+
+  #finish(ref: string): void {
+    this.#tasks.delete(ref);
+    if (this.#tasks.size === 0) this.#native.keepAlive(false);
+  }
+
+  #checkTask(ref: string): void {
+    const w = this.#tasks.get(ref);
+    if (!w) return;
+    const rec = this.#native.mirrorGet('task', ref, false) as
+      | { status: string; progress: number; result: string; error_info: string[] }
+      | undefined;
+    if (!rec) return;
+    if (w.onProgress && typeof rec.progress === 'number' && rec.progress !== w.lastProgress) {
+      w.lastProgress = rec.progress;
+      try {
+        w.onProgress(rec.progress);
+      } catch {
+        // a throwing progress listener must not break task tracking
+      }
+    }
+    if (rec.status === 'pending' || rec.status === 'cancelling') return;
+    this.#finish(ref);
+    this.#native.call('task.destroy', [ref], null).catch(() => undefined);
+    if (rec.status === 'success') {
+      try {
+        w.resolve(this.#native.taskResult(rec.result ?? '', w.resultType));
+      } catch (err) {
+        w.reject(fromNative(err, w.caller));
+      }
+      return;
+    }
+    const info = Array.isArray(rec.error_info) ? rec.error_info : [];
+    const code = info[0] ?? (rec.status === 'cancelled' ? 'TASK_CANCELLED' : 'INTERNAL_ERROR');
+    w.reject(withCallerStack(new XapiError(code, info.slice(1), w.method), w.caller));
+  }
+}
