@@ -63,14 +63,14 @@ export class Metrics {
       help: 'Time from connecting to XAPI until the mirror finished its initial sync',
       registers,
     });
-    const self = this;
+    const mirrorOf = (): { count(cls: string): number } | undefined => this.mirror;
     new Gauge({
       name: 'xcd_mirror_objects',
       help: 'Objects held in the mirror, by XAPI class',
       labelNames: ['class'],
       registers,
       collect() {
-        const mirror = self.mirror;
+        const mirror = mirrorOf();
         if (!mirror) return;
         for (const cls of MIRROR_CLASSES) {
           try {

@@ -35,13 +35,15 @@ export function completeProblem(p: Partial<Problem> & { status: number; code: st
 }
 
 /** '/body/nics/0/mac' -> 'body.nics[0].mac'; '/params/x' -> 'path.x'; '/headers/x' -> 'header.x'. */
-function fieldName(path: string, message: string): string {
-  const parts = path.split('/').filter((s) => s.length > 0);
-  if (parts.length === 0 || !['body', 'query', 'params', 'headers', 'path'].includes(parts[0])) {
+function fieldName(path: string, message: string, urlPath: string): string {
+  if (path === urlPath || path.length === 0) {
     // The validator reports a bad discriminator with the URL as its path: name the property.
     const quoted = /^'([^']+)'/.exec(message);
     return quoted ? `body.${quoted[1]}` : 'body';
   }
+  let parts = path.split('/').filter((s) => s.length > 0);
+  // Errors inside a discriminated body come relative to the body.
+  if (!['body', 'query', 'params', 'headers', 'path'].includes(parts[0])) parts = ['body', ...parts];
   const where = parts[0] === 'params' ? 'path' : parts[0] === 'headers' ? 'header' : parts[0];
   let out = where;
   for (const p of parts.slice(1)) out += /^\d+$/.test(p) ? `[${p}]` : `.${p}`;
@@ -63,7 +65,7 @@ function isValidatorError(err: unknown): err is ValidatorError {
 
 function validationProblem(err: ValidatorError, req: Request): Problem {
   const code = VALIDATOR_CODES[err.status] ?? (err.status >= 500 ? 'internal_error' : 'invalid_request');
-  const errors: FieldError[] = (err.errors ?? []).map((e) => ({ field: fieldName(e.path, e.message), message: e.message }));
+  const errors: FieldError[] = (err.errors ?? []).map((e) => ({ field: fieldName(e.path, e.message, req.path), message: e.message }));
   const body = req.body as Record<string, unknown> | undefined;
   for (const e of errors) {
     if (e.field === 'body' && /oneOf/.test(e.message) && body && 'template' in body && 'image_vdi' in body) {
@@ -74,6 +76,8 @@ function validationProblem(err: ValidatorError, req: Request): Problem {
       e.message = 'give template or image_vdi';
     }
   }
+  const unique = errors.filter((e, i) => errors.findIndex((o) => o.field === e.field) === i || !/oneOf|give template/.test(e.message));
+  errors.splice(0, errors.length, ...unique);
   const detail =
     code === 'invalid_request' && errors.length > 0
       ? errors.map((e) => `${e.field}: ${e.message}`).join('; ')

@@ -11,7 +11,7 @@ export function validation(spec: OpenApiDocument, opts: { validateResponses?: bo
     validateRequests: { allErrors: true, coerceTypes: true },
     validateResponses: opts.validateResponses ? { allErrors: true } : false,
     validateSecurity: false,
-    validateFormats: 'fast',
+    validateFormats: true,
     ignoreUndocumented: false,
   }) as unknown as RequestHandler[];
 }
