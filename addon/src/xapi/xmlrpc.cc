@@ -510,8 +510,10 @@ class Parser {
     }
     std::string checked;
     checked.reserve(out.size());
-    p_ = at;
+    const char* resume = p_;
+    p_ = at;  // an invalid UTF-8 error points at the element
     append_checked(checked, out);
+    p_ = resume;
     return checked;
   }
 
