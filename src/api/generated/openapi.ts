@@ -196,6 +196,329 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/instances/{instance_id}/snapshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The instance's snapshots, oldest first
+         * @description Answered from the mirror.
+         */
+        get: operations["listSnapshots"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/{instance_id}/snapshots/{snapshot_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
+                snapshot_id: components["parameters"]["SnapshotId"];
+            };
+            cookie?: never;
+        };
+        /** One snapshot */
+        get: operations["getSnapshot"];
+        /**
+         * Snapshot the instance under the orchestrator's snapshot id (idempotent)
+         * @description `memory: false` (default) takes a disk-only snapshot (`VM.snapshot`, any power state);
+         *     `memory: true` takes a checkpoint with the memory image (`VM.checkpoint`, running
+         *     instances only), which a revert brings back suspended. The id is the orchestrator's and
+         *     is kept in XAPI (`other_config.xcd_snapshot_id`); repeating the call with an existing id
+         *     answers the snapshot's instance at once (`200`), without a second snapshot.
+         */
+        put: operations["createSnapshot"];
+        post?: never;
+        /**
+         * Delete a snapshot and the disks only it uses
+         * @description Destroys the snapshot VM, its snapshot VDIs that nothing else uses and a checkpoint's
+         *     memory image. A snapshot already gone answers `204`.
+         */
+        delete: operations["deleteSnapshot"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/{instance_id}/snapshots/{snapshot_id}/revert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
+                snapshot_id: components["parameters"]["SnapshotId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revert the instance to a snapshot
+         * @description `VM.revert`: the instance's disks are replaced by clones of the snapshot's, its vCPUs and
+         *     memory restored. A disk-only snapshot leaves the instance halted, a checkpoint leaves it
+         *     suspended; `power_on: true` then starts (or resumes) it.
+         */
+        post: operations["revertSnapshot"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/{instance_id}/volumes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Volumes attached to the instance
+         * @description VDIs attached by uuid (not the disks the spawn made). Answered from the mirror.
+         */
+        get: operations["listVolumes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/{instance_id}/volumes/{vdi_uuid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The uuid of an existing VDI. */
+                vdi_uuid: components["schemas"]["Uuid"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Attach an existing VDI (hot when running)
+         * @description Creates a VBD at `device` (default: the lowest free position) and plugs it when the
+         *     instance runs (Nova's attach_volume). Attaching a volume already attached to this
+         *     instance answers the instance at once (`200`). The VDI is never destroyed by the
+         *     service: destroying the instance or detaching leaves it in place.
+         */
+        put: operations["attachVolume"];
+        post?: never;
+        /**
+         * Detach a volume (hot when running); the VDI stays
+         * @description A volume not attached to the instance answers `204`.
+         */
+        delete: operations["detachVolume"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/{instance_id}/nics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        /** The instance's NICs */
+        get: operations["listNics"];
+        put?: never;
+        /**
+         * Attach a NIC (hot when running)
+         * @description Creates a VIF on the network (uuid, name_label or bridge) at `device` (default: the
+         *     lowest free one) with `mac` (default: generated by XAPI) and plugs it when the instance
+         *     runs. With a `device` that already holds a NIC on the same network (and MAC, when given),
+         *     answers the instance at once (`200`); on another network, `409 device_in_use`.
+         */
+        post: operations["attachNic"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/{instance_id}/nics/{device}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The VIF's device number. */
+                device: components["schemas"]["DeviceNumber"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Detach a NIC (hot when running) and destroy its VIF
+         * @description A device without a NIC answers `204`.
+         */
+        delete: operations["detachNic"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/{instance_id}/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The VNC console as XAPI offers it (operator)
+         * @description Where a noVNC proxy connects: `host` and `port` of the XAPI host the instance runs on,
+         *     and `path`, which the proxy sends as `CONNECT <path> HTTP/1.1` (Nova's
+         *     `internal_access_path`); the reply is `200` and the socket then carries RFB. The path
+         *     carries a XAPI session id: treat the answer as a secret. A running instance only
+         *     (`409 console_not_available` otherwise).
+         */
+        get: operations["getConsole"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/{instance_id}/console/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The guest's console log, where it has one
+         * @description Read through the host's `console` plugin (`host.call_plugin`), as Nova's XenAPI driver
+         *     did. A host without the plugin, or a guest without a log, answers
+         *     `404 console_not_available` (Nova's ConsoleNotAvailable).
+         */
+        get: operations["getConsoleLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/{instance_id}/diagnostics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * vCPU, memory, disk and NIC figures (Nova's get_instance_diagnostics)
+         * @description From the VM's metrics and guest-metrics objects in the mirror.
+         */
+        get: operations["getDiagnostics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Server-sent events of the caller's instances' lifecycle
+         * @description A `text/event-stream` (SSE). Each event has `id:` (increasing), `event:` (its `type`)
+         *     and `data:` (a LifecycleEvent as JSON): created, started, stopped, paused, resumed,
+         *     suspended, deleted, migrated, for the caller's namespace only, derived from the mirror
+         *     of the pool. A client that reconnects with `Last-Event-ID` (or `last_event_id`) first
+         *     receives the events it missed, kept in a bounded buffer; when some were dropped (or the
+         *     id predates this service's start) it first receives an `events_lost` event and should
+         *     re-list instances. Comments (`: keep-alive`) are sent every 15 s.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -326,7 +649,7 @@ export interface components {
             [key: string]: unknown;
         };
         /** @enum {string} */
-        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error";
+        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error" | "snapshot_not_found" | "volume_not_found" | "console_not_available" | "device_in_use" | "power_cycle_required";
         /**
          * @description The pool as one compute node. Totals sum the live hosts; `hosts` breaks them down.
          *     Disk figures sum the SRs that can hold instance disks (the default SR's kind).
@@ -463,7 +786,7 @@ export interface components {
             mac?: components["schemas"]["MacAddress"];
         };
         /** @description A power action, tagged by `action`. More actions join this union later. */
-        InstanceAction: components["schemas"]["RebootAction"] | components["schemas"]["PowerOffAction"] | components["schemas"]["PowerOnAction"];
+        InstanceAction: components["schemas"]["RebootAction"] | components["schemas"]["PowerOffAction"] | components["schemas"]["PowerOnAction"] | components["schemas"]["PauseAction"] | components["schemas"]["UnpauseAction"] | components["schemas"]["SuspendAction"] | components["schemas"]["ResumeAction"] | components["schemas"]["ResizeAction"] | components["schemas"]["MigrateAction"];
         RebootAction: {
             /**
              * @description discriminator enum property added by openapi-typescript
@@ -558,7 +881,7 @@ export interface components {
             offset: number;
         };
         /** @enum {string} */
-        OperationKind: "spawn" | "destroy" | "reboot" | "power-off" | "power-on";
+        OperationKind: "spawn" | "destroy" | "reboot" | "power-off" | "power-on" | "pause" | "unpause" | "suspend" | "resume" | "resize" | "migrate" | "snapshot" | "revert" | "delete-snapshot" | "attach-volume" | "detach-volume" | "attach-nic" | "detach-nic";
         /** @enum {string} */
         OperationStatus: "running" | "succeeded" | "failed" | "cancelled";
         Operation: {
@@ -576,6 +899,236 @@ export interface components {
             error: components["schemas"]["Problem"] | null;
             /** @description The instance after the operation (null until it succeeds, and for a destroy). */
             result: components["schemas"]["Instance"] | null;
+        };
+        PauseAction: {
+            /**
+             * @description Running -> paused (VM.pause). (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            action: "pause";
+        };
+        UnpauseAction: {
+            /**
+             * @description Paused -> running (VM.unpause). (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            action: "unpause";
+        };
+        SuspendAction: {
+            /**
+             * @description Running -> suspended, memory saved to the suspend SR (VM.suspend). (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            action: "suspend";
+        };
+        ResumeAction: {
+            /**
+             * @description Suspended -> running (VM.resume). (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            action: "resume";
+        };
+        /**
+         * @description Changes vCPUs, memory and disk sizes. Live where XAPI allows it: vCPUs up to the
+         *     instance's `VCPUs_max` (`VM.set_VCPUs_number_live`), memory up to its static maximum
+         *     (`VM.set_memory_dynamic_range`), disks grown with `VDI.resize_online`. Anything else
+         *     needs the instance halted: with `power_cycle: none` (default) a running instance answers
+         *     `409 power_cycle_required`; `clean` or `hard` shut it down that way, apply the changes
+         *     and start it again. A halted instance is changed in place. Disks only grow.
+         */
+        ResizeAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            action: "resize";
+            vcpus?: number;
+            memory_mb?: number;
+            disks?: {
+                device: components["schemas"]["DeviceNumber"];
+                size_gb: number;
+            }[];
+            /**
+             * @default none
+             * @enum {string}
+             */
+            power_cycle?: "none" | "clean" | "hard";
+            /**
+             * @description Seconds a clean shutdown may take before the hard one.
+             * @default 60
+             */
+            timeout?: number;
+        };
+        /**
+         * @description Live migration within the pool (`VM.pool_migrate` with `live=true`) to `host` (uuid or
+         *     name_label), or to the live, enabled host other than the current one with the most free
+         *     memory that can take the instance.
+         */
+        MigrateAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            action: "migrate";
+            host?: string;
+        };
+        DeviceNumber: string;
+        Snapshot: {
+            id: components["schemas"]["SnapshotId"];
+            instance_id: components["schemas"]["InstanceId"];
+            /** @description The snapshot VM's name_label. */
+            name: string;
+            /** @description The snapshot VM's uuid. */
+            uuid: string;
+            /** @description A checkpoint with the memory image. */
+            memory: boolean;
+            created_at: components["schemas"]["Timestamp"];
+            power_state_at_snapshot: components["schemas"]["PowerState"];
+            vcpus: number;
+            memory_mb: number;
+            disks: components["schemas"]["Disk"][];
+        };
+        SnapshotId: string;
+        SnapshotRequest: {
+            /** @description The snapshot's name_label (default: `<instance name>-<snapshot id>`). */
+            name?: string;
+            /**
+             * @description Take a checkpoint with the memory image (running instances).
+             * @default false
+             */
+            memory?: boolean;
+        };
+        RevertRequest: {
+            /**
+             * @description Start (or resume) the instance after the revert.
+             * @default false
+             */
+            power_on?: boolean;
+        };
+        Volume: {
+            /** @description The VDI's uuid. */
+            uuid: string;
+            device: components["schemas"]["DeviceNumber"];
+            /** @enum {string} */
+            mode: "RW" | "RO";
+            /** @description Plugged into the running guest (VBD.currently_attached). */
+            attached: boolean;
+            bootable?: boolean;
+            size_gb: number;
+            /** @description The SR's uuid. */
+            sr: string;
+            /** @description The VDI's name_label. */
+            name: string;
+        };
+        VolumeAttachRequest: {
+            device?: components["schemas"]["DeviceNumber"];
+            /**
+             * @default RW
+             * @enum {string}
+             */
+            mode?: "RW" | "RO";
+            /** @default false */
+            bootable?: boolean;
+        };
+        NicAttachment: {
+            device: components["schemas"]["DeviceNumber"];
+            mac: string;
+            /** @description The network's uuid. */
+            network: string;
+            network_name?: string;
+            /** @description Plugged into the running guest (VIF.currently_attached). */
+            attached: boolean;
+            mtu?: number;
+        };
+        NicAttachRequest: {
+            /** @description A network's uuid, name_label or bridge. */
+            network: string;
+            mac?: components["schemas"]["MacAddress"];
+            device?: components["schemas"]["DeviceNumber"];
+        };
+        Console: {
+            /** @constant */
+            protocol: "vnc";
+            /** @description The address of the XAPI host the instance runs on. */
+            host: string;
+            port: number;
+            /** @description What a proxy sends as `CONNECT <path> HTTP/1.1` (`/console?uuid=...&session_id=...`). */
+            path: string;
+            /** @description The console record's location (`https://<host>/console?uuid=...`). */
+            url: string;
+            /** @description The host expects TLS on that port. */
+            tls: boolean;
+            console_uuid?: string;
+        };
+        ConsoleLog: {
+            text: string;
+        };
+        Diagnostics: {
+            instance_id: components["schemas"]["InstanceId"];
+            power_state: components["schemas"]["PowerState"];
+            /** @constant */
+            driver?: "xen";
+            hypervisor_os?: string;
+            /** @description VM_metrics.current_domain_type (hvm, pv, pvh ...). */
+            domain_type?: string;
+            /** @description Seconds since the domain started (0 when halted). */
+            uptime_s: number;
+            cpus: {
+                id: number;
+                /** @description Fraction 0..1 (VM_metrics.VCPUs_utilisation). */
+                utilisation: number;
+                /** @description The physical CPU it last ran on. */
+                pcpu?: number;
+            }[];
+            memory: {
+                /** @description VM_metrics.memory_actual. */
+                actual_mb: number;
+                target_mb: number;
+                /** @description memory_static_max. */
+                max_mb: number;
+                /** @description Reported by the guest agent, when it does. */
+                guest_free_mb?: number;
+            };
+            disks: {
+                device: string;
+                uuid: string;
+                size_gb: number;
+                /** @description The VDI's physical_utilisation. */
+                used_gb?: number;
+                attached: boolean;
+            }[];
+            nics: {
+                device: string;
+                mac: string;
+                network?: string;
+                attached: boolean;
+                /** @description Addresses the guest agent reports. */
+                ips: string[];
+            }[];
+            /** @description What the guest agent reports (null without one). */
+            guest: null | {
+                os?: {
+                    [key: string]: string;
+                };
+                pv_drivers_version?: {
+                    [key: string]: string;
+                };
+                live?: boolean;
+                last_updated?: components["schemas"]["Timestamp"];
+            };
+        };
+        /** @description One event of the `/v1/events` stream (its `data:`). */
+        LifecycleEvent: {
+            /** @description The SSE id (increasing). */
+            id: string;
+            /** @enum {string} */
+            type: "created" | "started" | "stopped" | "paused" | "resumed" | "suspended" | "deleted" | "migrated";
+            instance_id: components["schemas"]["InstanceId"];
+            at: components["schemas"]["Timestamp"];
+            power_state: components["schemas"]["PowerState"];
+            host: components["schemas"]["HostRef"] | null;
+            /** @description For `migrated`, where the instance ran before. */
+            from_host?: components["schemas"]["HostRef"] | null;
         };
     };
     responses: {
@@ -668,6 +1221,8 @@ export interface components {
          * @example wait=30
          */
         Prefer: string;
+        /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
+        SnapshotId: components["schemas"]["SnapshotId"];
     };
     requestBodies: never;
     headers: {
@@ -997,6 +1552,512 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listSnapshots: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every snapshot of the instance. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Snapshot"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getSnapshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
+                snapshot_id: components["parameters"]["SnapshotId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The snapshot. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Snapshot"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createSnapshot: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description RFC 7240 preferences; `wait=N` (seconds, 0..300) waits for the operation to finish.
+                 * @example wait=30
+                 */
+                Prefer?: components["parameters"]["Prefer"];
+            };
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
+                snapshot_id: components["parameters"]["SnapshotId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SnapshotRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["OperationDone"];
+            202: components["responses"]["OperationAccepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteSnapshot: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description RFC 7240 preferences; `wait=N` (seconds, 0..300) waits for the operation to finish.
+                 * @example wait=30
+                 */
+                Prefer?: components["parameters"]["Prefer"];
+            };
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
+                snapshot_id: components["parameters"]["SnapshotId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["OperationDone"];
+            202: components["responses"]["OperationAccepted"];
+            /** @description The snapshot did not exist (or no longer does); nothing to do. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revertSnapshot: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description RFC 7240 preferences; `wait=N` (seconds, 0..300) waits for the operation to finish.
+                 * @example wait=30
+                 */
+                Prefer?: components["parameters"]["Prefer"];
+            };
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
+                snapshot_id: components["parameters"]["SnapshotId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RevertRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["OperationDone"];
+            202: components["responses"]["OperationAccepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listVolumes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attached volumes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Volume"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    attachVolume: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description RFC 7240 preferences; `wait=N` (seconds, 0..300) waits for the operation to finish.
+                 * @example wait=30
+                 */
+                Prefer?: components["parameters"]["Prefer"];
+            };
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The uuid of an existing VDI. */
+                vdi_uuid: components["schemas"]["Uuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["VolumeAttachRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["OperationDone"];
+            202: components["responses"]["OperationAccepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    detachVolume: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description RFC 7240 preferences; `wait=N` (seconds, 0..300) waits for the operation to finish.
+                 * @example wait=30
+                 */
+                Prefer?: components["parameters"]["Prefer"];
+            };
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The uuid of an existing VDI. */
+                vdi_uuid: components["schemas"]["Uuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["OperationDone"];
+            202: components["responses"]["OperationAccepted"];
+            /** @description The volume was not attached; nothing to do. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listNics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every NIC, by device. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["NicAttachment"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    attachNic: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description RFC 7240 preferences; `wait=N` (seconds, 0..300) waits for the operation to finish.
+                 * @example wait=30
+                 */
+                Prefer?: components["parameters"]["Prefer"];
+            };
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NicAttachRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["OperationDone"];
+            202: components["responses"]["OperationAccepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    detachNic: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description RFC 7240 preferences; `wait=N` (seconds, 0..300) waits for the operation to finish.
+                 * @example wait=30
+                 */
+                Prefer?: components["parameters"]["Prefer"];
+            };
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The VIF's device number. */
+                device: components["schemas"]["DeviceNumber"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["OperationDone"];
+            202: components["responses"]["OperationAccepted"];
+            /** @description No NIC at this device; nothing to do. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getConsole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The console. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Console"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getConsoleLog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The console log text. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleLog"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getDiagnostics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The diagnostics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Diagnostics"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /** @description The same as the header, for clients that cannot set it. */
+                last_event_id?: string;
+                /** @description Only this instance's events. */
+                instance_id?: components["schemas"]["InstanceId"];
+            };
+            header?: {
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream (open until the client leaves). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             default: components["responses"]["Error"];
         };
     };
