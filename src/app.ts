@@ -5,6 +5,7 @@ import express, { type Express } from 'express';
 import pino from 'pino';
 import { pinoHttp } from 'pino-http';
 import { authenticate, type TokenStore } from './api/auth';
+import { ApiError } from './driver/errors';
 import type { ServiceDriver } from './api/driver-port';
 import { Metrics } from './api/metrics';
 import { problemHandler } from './api/problem';
@@ -62,6 +63,7 @@ export function createApp(opts: AppOptions): Express {
   operationRoutes(api, opts.driver);
   app.use(api);
 
+  app.use((req, _res, next) => next(new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`)));
   app.use(problemHandler);
   return app;
 }
