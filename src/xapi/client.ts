@@ -88,6 +88,36 @@ function checkMethod(method: unknown): asserts method is string {
   }
 }
 
+/** Throws a TypeError naming the first argument XAPI cannot carry (checked before going native). */
+function checkArgs(method: string, args: unknown[]): void {
+  const seen = new Set<object>();
+  const visit = (v: unknown, where: string, depth: number): void => {
+    if (depth > 64) throw new TypeError(`Argument ${where} of ${method} nests too deeply`);
+    switch (typeof v) {
+      case 'string':
+      case 'boolean':
+      case 'bigint':
+        return;
+      case 'number':
+        return;
+      case 'object':
+        if (v === null || v instanceof Date || Object.prototype.toString.call(v) === '[object Date]') return;
+        if (seen.has(v)) throw new TypeError(`Argument ${where} of ${method} is cyclic`);
+        seen.add(v);
+        if (Array.isArray(v)) v.forEach((e, i) => visit(e, `${where}[${i}]`, depth + 1));
+        else {
+          const tagged = Object.getOwnPropertySymbols(v).some((k) => Symbol.keyFor(k)?.startsWith('xapi.'));
+          if (!tagged) for (const [k, e] of Object.entries(v)) if (e !== undefined) visit(e, `${where}.${k}`, depth + 1);
+        }
+        seen.delete(v);
+        return;
+      default:
+        throw new TypeError(`Expected a value XAPI can carry for argument ${where} of ${method} but received ${typeof v}`);
+    }
+  };
+  args.forEach((a, i) => visit(a, `#${i + 1}`, 0));
+}
+
 export class XapiClient {
   readonly #native: NativeClient;
   readonly #userClasses: ReadonlySet<string>;
@@ -179,6 +209,7 @@ export class XapiClient {
   async call<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
     const caller = captureCaller(this.call);
     checkMethod(method);
+    checkArgs(method, args);
     this.#checkOpen(caller);
     try {
       return (await this.#native.call(method, args, resultTypeOf(method))) as T;
@@ -196,6 +227,7 @@ export class XapiClient {
     const caller = captureCaller(this.callAsync);
     checkMethod(method);
     if (!Array.isArray(args)) throw new TypeError('Expected an array of arguments for callAsync');
+    checkArgs(method, args);
     if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') {
       throw new TypeError('Expected a function for "onProgress"');
     }
