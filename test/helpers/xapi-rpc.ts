@@ -26,8 +26,7 @@ export class Rpc {
     });
     const body = (await res.json()) as { result?: unknown; error?: { message: string; data?: string[] } };
     if (body.error) {
-      const [code, ...rest] = body.error.data ?? [body.error.message];
-      throw new RpcFault(String(code), rest.map(String));
+      throw new RpcFault(body.error.message, (body.error.data ?? []).map(String));
     }
     return body.result;
   }
