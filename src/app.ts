@@ -4,7 +4,7 @@
 import express, { type Express } from 'express';
 import pino from 'pino';
 import { pinoHttp } from 'pino-http';
-import { authenticate, type TokenStore } from './api/auth';
+import { authenticate, authorize, type TokenStore } from './api/auth';
 import { ApiError } from './driver/errors';
 import type { ServiceDriver } from './api/driver-port';
 import { Metrics } from './api/metrics';
@@ -41,19 +41,30 @@ export function createApp(opts: AppOptions): Express {
   app.use(
     pinoHttp({
       logger,
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-      serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }) },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+      serializers: {
+        req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
+      },
+      autoLogging: {
+        ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics',
+      },
     }),
   );
   app.use(metrics.httpMiddleware());
 
   const system = express.Router();
-  systemRoutes(system, { driver: opts.driver, metrics, spec: loadSpec(), xapiUrl: opts.xapiUrl, version: opts.version });
+  systemRoutes(system, {
+    driver: opts.driver,
+    metrics,
+    spec: loadSpec(),
+    xapiUrl: opts.xapiUrl,
+    version: opts.version,
+  });
   app.use(system);
 
   app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
-  app.use('/v1', authenticate(opts.auth));
+  app.use('/v1', authenticate(opts.auth), authorize());
   app.use(validation(spec, { validateResponses: opts.validateResponses }));
 
   const api = express.Router();
@@ -63,7 +74,9 @@ export function createApp(opts: AppOptions): Express {
   operationRoutes(api, opts.driver);
   app.use(api);
 
-  app.use((req, _res, next) => next(new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`)));
+  app.use((req, _res, next) =>
+    next(new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`)),
+  );
   app.use(problemHandler);
   return app;
 }

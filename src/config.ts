@@ -43,17 +43,24 @@ function readSecret(path: string): string {
 
 function role(text: string | undefined): Role {
   const r = (text ?? 'admin').toLowerCase();
-  if (r !== 'admin' && r !== 'operator' && r !== 'viewer') throw new Error(`XCD_TOKEN_ROLE must be admin, operator or viewer, got '${text}'`);
+  if (r !== 'admin' && r !== 'operator' && r !== 'viewer')
+    throw new Error(`XCD_TOKEN_ROLE must be admin, operator or viewer, got '${text}'`);
   return r;
 }
 
-export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeConfig {
+export function loadServeConfig(
+  flags: ServeFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): ServeConfig {
   const url = flags.xapi ?? env.XCD_XAPI_URL;
   let xapi: ServeConfig['xapi'];
   if (url) {
     const passwordFile = flags.xapiPasswordFile ?? env.XCD_XAPI_PASSWORD_FILE;
     const password = passwordFile ? readSecret(passwordFile) : env.XCD_XAPI_PASSWORD;
-    if (password === undefined) throw new Error('--xapi needs --xapi-password-file (or XCD_XAPI_PASSWORD_FILE, XCD_XAPI_PASSWORD)');
+    if (password === undefined)
+      throw new Error(
+        '--xapi needs --xapi-password-file (or XCD_XAPI_PASSWORD_FILE, XCD_XAPI_PASSWORD)',
+      );
     xapi = {
       url,
       user: flags.xapiUser ?? env.XCD_XAPI_USER ?? 'root',
@@ -63,7 +70,11 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proc
   }
   const tokensFile = flags.tokensFile ?? env.XCD_TOKENS_FILE;
   const envToken = env.XCD_TOKEN
-    ? { token: env.XCD_TOKEN, namespace: env.XCD_TOKEN_NAMESPACE ?? 'default', role: role(env.XCD_TOKEN_ROLE) }
+    ? {
+        token: env.XCD_TOKEN,
+        namespace: env.XCD_TOKEN_NAMESPACE ?? 'default',
+        role: role(env.XCD_TOKEN_ROLE),
+      }
     : undefined;
   const vms = flags.simVms ?? env.XCD_SIM_VMS;
   return {
@@ -77,7 +88,13 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = proc
 }
 
 /** Where the CLI's client commands send requests, and with which token. */
-export function loadClientConfig(flags: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): { url: string; token?: string } {
+export function loadClientConfig(
+  flags: { url?: string; token?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): { url: string; token?: string } {
   const token = flags.token ?? env.XCD_TOKEN;
-  return { url: (flags.url ?? env.XCD_URL ?? DEFAULT_URL).replace(/\/+$/, ''), ...(token ? { token } : {}) };
+  return {
+    url: (flags.url ?? env.XCD_URL ?? DEFAULT_URL).replace(/\/+$/, ''),
+    ...(token ? { token } : {}),
+  };
 }

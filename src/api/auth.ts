@@ -42,10 +42,12 @@ export function tokenLine(id: string, namespace: string, role: Role, token: stri
 const NAMESPACE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 function checkEntry(e: Partial<TokenEntry>, where: string): TokenEntry {
-  if (typeof e.id !== 'string' || e.id.length === 0) throw new Error(`${where}: "id" must be a non-empty string`);
+  if (typeof e.id !== 'string' || e.id.length === 0)
+    throw new Error(`${where}: "id" must be a non-empty string`);
   if (typeof e.namespace !== 'string' || !NAMESPACE_RE.test(e.namespace))
     throw new Error(`${where}: "namespace" must match ${NAMESPACE_RE}`);
-  if (!ROLES.includes(e.role as Role)) throw new Error(`${where}: "role" must be one of ${ROLES.join(', ')}`);
+  if (!ROLES.includes(e.role as Role))
+    throw new Error(`${where}: "role" must be one of ${ROLES.join(', ')}`);
   if (typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256))
     throw new Error(`${where}: "sha256" must be 64 lowercase hex digits`);
   return { id: e.id, namespace: e.namespace, role: e.role as Role, sha256: e.sha256 };
@@ -126,12 +128,25 @@ export function callerOf(req: Request): Caller {
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
-/** Middleware: 403 unless the caller's role is at least `min`. */
-export function requireRole(min: Role): RequestHandler {
+/** Reads of pool-wide data (paths under /v1) that only an admin may make. */
+const ADMIN_READS: RegExp[] = [/^\/v1\/host$/];
+
+/** The role a request needs: reads need viewer (admin for pool-wide data), mutations operator. */
+export function requiredRole(method: string, path: string): Role {
+  if (method === 'GET' || method === 'HEAD')
+    return ADMIN_READS.some((re) => re.test(path)) ? 'admin' : 'viewer';
+  return 'operator';
+}
+
+/** Middleware after authenticate(): 403 unless the caller's role suffices (before validation). */
+export function authorize(): RequestHandler {
   return (req, _res, next) => {
     const caller = callerOf(req);
-    if (RANK[caller.role] < RANK[min])
-      return next(new ApiError(403, 'forbidden', `the ${caller.role} role may not do this (needs ${min})`));
+    const need = requiredRole(req.method, `${req.baseUrl}${req.path}`);
+    if (RANK[caller.role] < RANK[need])
+      return next(
+        new ApiError(403, 'forbidden', `the ${caller.role} role may not do this (needs ${need})`),
+      );
     next();
   };
 }

@@ -17,7 +17,11 @@ export interface ServiceDriver {
     q: { power_state?: S['PowerState']; limit: number; offset: number },
   ): { items: S['Instance'][]; total: number };
   getInstance(caller: Caller, id: string): S['Instance'];
-  spawn(caller: Caller, id: string, body: S['SpawnRequest']): { operation: S['Operation']; replayed: boolean };
+  spawn(
+    caller: Caller,
+    id: string,
+    body: S['SpawnRequest'],
+  ): { operation: S['Operation']; replayed: boolean };
   destroy(caller: Caller, id: string, opts: { keep_disks?: boolean }): S['Operation'] | null;
   action(caller: Caller, id: string, body: S['InstanceAction']): S['Operation'];
   getOperation(caller: Caller, opId: string): S['Operation'];

@@ -20,7 +20,6 @@ export const MIRROR_CLASSES = [
   'task',
 ] as const;
 
-
 /** The part of XapiClient that instrumentXapi wraps. */
 export interface XapiCallable {
   call(method: string, ...args: unknown[]): Promise<unknown>;
@@ -93,7 +92,11 @@ export class Metrics {
     return (req, res, next) => {
       const end = this.httpDuration.startTimer();
       res.on('finish', () => {
-        const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'middleware';
+        const route = req.route
+          ? `${req.baseUrl}${String(req.route.path)}`
+          : res.statusCode === 404
+            ? 'unmatched'
+            : req.baseUrl || 'middleware';
         end({ method: req.method, route, status: String(res.statusCode) });
       });
       next();
@@ -112,7 +115,10 @@ export class Metrics {
         return out;
       } catch (err) {
         end({ method, outcome: 'error' });
-        this.xapiErrors.inc({ method, code: String((err as { code?: unknown }).code ?? 'unknown') });
+        this.xapiErrors.inc({
+          method,
+          code: String((err as { code?: unknown }).code ?? 'unknown'),
+        });
         throw err;
       }
     };

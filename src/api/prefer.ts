@@ -41,7 +41,8 @@ export async function sendOperation(
   const wait = preferredWait(req.headers.prefer);
   let current = op;
   if (wait !== undefined) {
-    if (!isFinal(current) && wait > 0) current = await driver.waitOperation(caller, current.id, wait * 1000);
+    if (!isFinal(current) && wait > 0)
+      current = await driver.waitOperation(caller, current.id, wait * 1000);
     res.setHeader('Preference-Applied', `wait=${wait}`);
   }
   if (!opts.alwaysOk) res.setHeader('Location', `/v1/operations/${encodeURIComponent(current.id)}`);

@@ -21,7 +21,10 @@ const VALIDATOR_CODES: Record<number, ErrorCode> = {
 };
 
 /** Fills the members every HTTP problem carries (type, title, detail). */
-export function completeProblem(p: Partial<Problem> & { status: number; code: string }, instance?: string): Problem {
+export function completeProblem(
+  p: Partial<Problem> & { status: number; code: string },
+  instance?: string,
+): Problem {
   const out: Problem = {
     ...p,
     type: p.type ?? `urn:xcd:error:${p.code}`,
@@ -43,7 +46,8 @@ function fieldName(path: string, message: string, urlPath: string): string {
   }
   let parts = path.split('/').filter((s) => s.length > 0);
   // Errors inside a discriminated body come relative to the body.
-  if (!['body', 'query', 'params', 'headers', 'path'].includes(parts[0])) parts = ['body', ...parts];
+  if (!['body', 'query', 'params', 'headers', 'path'].includes(parts[0]))
+    parts = ['body', ...parts];
   const where = parts[0] === 'params' ? 'path' : parts[0] === 'headers' ? 'header' : parts[0];
   let out = where;
   for (const p of parts.slice(1)) out += /^\d+$/.test(p) ? `[${p}]` : `.${p}`;
@@ -60,23 +64,46 @@ interface ValidatorError {
 
 function isValidatorError(err: unknown): err is ValidatorError {
   const e = err as { status?: unknown; errors?: unknown; code?: unknown };
-  return err instanceof Error && typeof e.status === 'number' && Array.isArray(e.errors) && e.code === undefined;
+  return (
+    err instanceof Error &&
+    typeof e.status === 'number' &&
+    Array.isArray(e.errors) &&
+    e.code === undefined
+  );
 }
 
 function validationProblem(err: ValidatorError, req: Request): Problem {
-  const code = VALIDATOR_CODES[err.status] ?? (err.status >= 500 ? 'internal_error' : 'invalid_request');
-  const errors: FieldError[] = (err.errors ?? []).map((e) => ({ field: fieldName(e.path, e.message, req.path), message: e.message }));
+  const code =
+    VALIDATOR_CODES[err.status] ?? (err.status >= 500 ? 'internal_error' : 'invalid_request');
+  const errors: FieldError[] = (err.errors ?? [])
+    .filter((e) => e.errorCode !== 'if.openapi.validation')
+    .map((e) => ({ field: fieldName(e.path, e.message, req.path), message: e.message }));
   const body = req.body as Record<string, unknown> | undefined;
   for (const e of errors) {
-    if (e.field === 'body' && /oneOf/.test(e.message) && body && 'template' in body && 'image_vdi' in body) {
+    if (
+      e.field === 'body' &&
+      /oneOf/.test(e.message) &&
+      body &&
+      'template' in body &&
+      'image_vdi' in body
+    ) {
       e.field = 'body.image_vdi';
       e.message = 'give either template or image_vdi, not both';
-    } else if (e.field === 'body' && /oneOf/.test(e.message) && body && !('template' in body) && !('image_vdi' in body)) {
+    } else if (
+      e.field === 'body' &&
+      /oneOf/.test(e.message) &&
+      body &&
+      !('template' in body) &&
+      !('image_vdi' in body)
+    ) {
       e.field = 'body.template';
       e.message = 'give template or image_vdi';
     }
   }
-  const unique = errors.filter((e, i) => errors.findIndex((o) => o.field === e.field) === i || !/oneOf|give template/.test(e.message));
+  const unique = errors.filter(
+    (e, i) =>
+      errors.findIndex((o) => o.field === e.field) === i || !/oneOf|give template/.test(e.message),
+  );
   errors.splice(0, errors.length, ...unique);
   const detail =
     code === 'invalid_request' && errors.length > 0
@@ -84,7 +111,12 @@ function validationProblem(err: ValidatorError, req: Request): Problem {
       : err.status >= 500
         ? `response does not match the contract: ${err.message}`
         : err.message;
-  return completeProblem({ status: err.status, code, detail, ...(code === 'invalid_request' ? { errors } : {}) });
+  return completeProblem({
+    status: err.status,
+    code,
+    detail,
+    ...(code === 'invalid_request' ? { errors } : {}),
+  });
 }
 
 /** Any thrown value -> a complete Problem. */
@@ -99,7 +131,12 @@ export function toProblem(err: unknown, req: Request): Problem {
       errors: [{ field: 'body', message: 'not valid JSON' }],
     });
   } else if (e && e.type === 'entity.too.large') {
-    p = completeProblem({ status: 413, code: 'invalid_request', detail: 'the body is too large', errors: [{ field: 'body', message: 'too large' }] });
+    p = completeProblem({
+      status: 413,
+      code: 'invalid_request',
+      detail: 'the body is too large',
+      errors: [{ field: 'body', message: 'too large' }],
+    });
   } else if (isValidatorError(err)) {
     p = validationProblem(err, req);
   } else {

@@ -5,9 +5,41 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import type { RequestHandler } from 'express';
 import type { OpenApiDocument } from './spec';
 
-export function validation(spec: OpenApiDocument, opts: { validateResponses?: boolean } = {}): RequestHandler[] {
+type Json = unknown;
+
+/**
+ * Rewrites each `oneOf` + `discriminator.mapping` as an if/then chain keyed on the tag. The
+ * validator's own discriminator support pairs tags with the wrong branch (5.6), and a plain
+ * oneOf would apply every branch's defaults; the chain validates exactly the tagged branch,
+ * applies its defaults only, and names the offending member. The spec itself is unchanged.
+ */
+export function discriminatedToConditional(node: Json): Json {
+  if (Array.isArray(node)) return node.map(discriminatedToConditional);
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = discriminatedToConditional(v);
+  const disc = out.discriminator as
+    { propertyName?: string; mapping?: Record<string, string> } | undefined;
+  if (!Array.isArray(out.oneOf) || !disc?.propertyName || !disc.mapping) return out;
+  const tag = disc.propertyName;
+  return {
+    ...(out.description ? { description: out.description } : {}),
+    type: 'object',
+    required: [tag],
+    properties: { [tag]: { type: 'string', enum: Object.keys(disc.mapping) } },
+    allOf: Object.entries(disc.mapping).map(([value, ref]) => ({
+      if: { properties: { [tag]: { const: value } }, required: [tag] },
+      then: { $ref: ref },
+    })),
+  };
+}
+
+export function validation(
+  spec: OpenApiDocument,
+  opts: { validateResponses?: boolean } = {},
+): RequestHandler[] {
   return OpenApiValidator.middleware({
-    apiSpec: spec as never,
+    apiSpec: discriminatedToConditional(spec) as never,
     validateRequests: { allErrors: true, coerceTypes: true },
     validateResponses: opts.validateResponses ? { allErrors: true } : false,
     validateSecurity: false,

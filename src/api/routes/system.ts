@@ -17,7 +17,10 @@ export interface SystemDeps {
 }
 
 export function systemRoutes(router: Router, deps: SystemDeps): void {
-  const info = { ...(deps.xapiUrl ? { xapi: deps.xapiUrl } : {}), ...(deps.version ? { version: deps.version } : {}) };
+  const info = {
+    ...(deps.xapiUrl ? { xapi: deps.xapiUrl } : {}),
+    ...(deps.version ? { version: deps.version } : {}),
+  };
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', ...info });
   });
@@ -29,7 +32,11 @@ export function systemRoutes(router: Router, deps: SystemDeps): void {
     sendProblem(
       res,
       completeProblem(
-        { status: 503, code: 'xapi_unavailable', detail: 'the XAPI session is not up or the mirror is not synced yet' },
+        {
+          status: 503,
+          code: 'xapi_unavailable',
+          detail: 'the XAPI session is not up or the mirror is not synced yet',
+        },
         req.originalUrl,
       ),
     );
@@ -43,6 +50,11 @@ export function systemRoutes(router: Router, deps: SystemDeps): void {
   });
   const docs = express.Router();
   docs.use(swaggerUi.serve);
-  docs.get('/', swaggerUi.setup(deps.spec as swaggerUi.JsonObject, { customSiteTitle: 'xen-compute-driver API' }));
+  docs.get(
+    '/',
+    swaggerUi.setup(deps.spec as swaggerUi.JsonObject, {
+      customSiteTitle: 'xen-compute-driver API',
+    }),
+  );
   router.use('/docs', docs);
 }
