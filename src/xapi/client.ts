@@ -4,7 +4,14 @@
 // It knows nothing of HTTP routes or the driver; the native object never leaves this file.
 import { loadAddon, type NativeChange, type NativeClient } from './addon';
 import { DATAMODEL, XAPI_CLASSES, type XapiClass } from './datamodel.generated';
-import { TransportError, XapiError, captureCaller, fromNative, withCallerStack, type CallerStack } from './errors';
+import {
+  TransportError,
+  XapiError,
+  captureCaller,
+  fromNative,
+  withCallerStack,
+  type CallerStack,
+} from './errors';
 import { MirrorView, type MirrorChange } from './mirror';
 
 export interface XapiClientOptions {
@@ -49,14 +56,21 @@ interface TaskWatch {
   caller: CallerStack;
 }
 
-let schemaCache: { schema: Array<[string, Array<[string, string]>]>; resultTypes: string[] } | undefined;
-function datamodelTables(): { schema: Array<[string, Array<[string, string]>]>; resultTypes: string[] } {
+let schemaCache:
+  { schema: Array<[string, Array<[string, string]>]>; resultTypes: string[] } | undefined;
+function datamodelTables(): {
+  schema: Array<[string, Array<[string, string]>]>;
+  resultTypes: string[];
+} {
   if (schemaCache) return schemaCache;
   const schema: Array<[string, Array<[string, string]>]> = [];
   const results = new Set<string>();
   for (const cls of XAPI_CLASSES) {
     const def = DATAMODEL[cls];
-    schema.push([cls, Object.entries(def.fields).map(([name, f]) => [name, f[0]] as [string, string])]);
+    schema.push([
+      cls,
+      Object.entries(def.fields).map(([name, f]) => [name, f[0]] as [string, string]),
+    ]);
     for (const m of Object.values(def.messages)) results.add(m[1]);
   }
   schemaCache = { schema, resultTypes: [...results] };
@@ -67,7 +81,8 @@ function datamodelTables(): { schema: Array<[string, Array<[string, string]>]>; 
 function resultTypeOf(method: string): string | null {
   const dot = method.indexOf('.');
   if (dot < 0) return null;
-  const def = DATAMODEL[method.slice(0, dot) as XapiClass] as (typeof DATAMODEL)[XapiClass] | undefined;
+  const def = DATAMODEL[method.slice(0, dot) as XapiClass] as
+    (typeof DATAMODEL)[XapiClass] | undefined;
   return def?.messages[method.slice(dot + 1)]?.[1] ?? null;
 }
 
@@ -80,8 +95,13 @@ function positiveInt(name: string, v: unknown, dflt: number): number {
 }
 
 function checkMethod(method: unknown): asserts method is string {
-  if (typeof method !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(method)) {
-    throw new TypeError(`Expected a method name like 'VM.start' but received ${JSON.stringify(method)}`);
+  if (
+    typeof method !== 'string' ||
+    !/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(method)
+  ) {
+    throw new TypeError(
+      `Expected a method name like 'VM.start' but received ${JSON.stringify(method)}`,
+    );
   }
   if (method.startsWith('session.') || method.startsWith('Async.')) {
     throw new TypeError(`'${method}' is managed by the client (use callAsync for Async.* calls)`);
@@ -101,18 +121,29 @@ function checkArgs(method: string, args: unknown[]): void {
       case 'number':
         return;
       case 'object':
-        if (v === null || v instanceof Date || Object.prototype.toString.call(v) === '[object Date]') return;
+        if (
+          v === null ||
+          v instanceof Date ||
+          Object.prototype.toString.call(v) === '[object Date]'
+        )
+          return;
         if (seen.has(v)) throw new TypeError(`Argument ${where} of ${method} is cyclic`);
         seen.add(v);
         if (Array.isArray(v)) v.forEach((e, i) => visit(e, `${where}[${i}]`, depth + 1));
         else {
-          const tagged = Object.getOwnPropertySymbols(v).some((k) => Symbol.keyFor(k)?.startsWith('xapi.'));
-          if (!tagged) for (const [k, e] of Object.entries(v)) if (e !== undefined) visit(e, `${where}.${k}`, depth + 1);
+          const tagged = Object.getOwnPropertySymbols(v).some((k) =>
+            Symbol.keyFor(k)?.startsWith('xapi.'),
+          );
+          if (!tagged)
+            for (const [k, e] of Object.entries(v))
+              if (e !== undefined) visit(e, `${where}.${k}`, depth + 1);
         }
         seen.delete(v);
         return;
       default:
-        throw new TypeError(`Expected a value XAPI can carry for argument ${where} of ${method} but received ${typeof v}`);
+        throw new TypeError(
+          `Expected a value XAPI can carry for argument ${where} of ${method} but received ${typeof v}`,
+        );
     }
   };
   args.forEach((a, i) => visit(a, `#${i + 1}`, 0));
@@ -137,23 +168,33 @@ export class XapiClient {
     const caller = captureCaller(XapiClient.connect);
     if (!opts || typeof opts !== 'object') throw new TypeError('Expected an options object');
     if (typeof opts.url !== 'string' || !/^(https?:\/\/[^/]+|unix:\/\/\/.+)/.test(opts.url)) {
-      throw new TypeError(`Expected "url" like http://host, https://host or unix:///path but received ${String(opts.url)}`);
+      throw new TypeError(
+        `Expected "url" like http://host, https://host or unix:///path but received ${String(opts.url)}`,
+      );
     }
     if (typeof opts.user !== 'string') throw new TypeError('Expected a string for "user"');
     if (typeof opts.password !== 'string') throw new TypeError('Expected a string for "password"');
     const protocol = opts.protocol ?? 'auto';
     if (!['auto', 'json-rpc', 'xml-rpc'].includes(protocol)) {
-      throw new TypeError(`Expected "protocol" to be 'auto', 'json-rpc' or 'xml-rpc' but received ${String(protocol)}`);
+      throw new TypeError(
+        `Expected "protocol" to be 'auto', 'json-rpc' or 'xml-rpc' but received ${String(protocol)}`,
+      );
     }
     const tls = opts.tls ?? {};
-    if (tls.caFile !== undefined && typeof tls.caFile !== 'string') throw new TypeError('Expected a string for "tls.caFile"');
+    if (tls.caFile !== undefined && typeof tls.caFile !== 'string')
+      throw new TypeError('Expected a string for "tls.caFile"');
     if (tls.fingerprint !== undefined) {
-      const hex = String(tls.fingerprint).replace(/^sha-?256:/i, '').replace(/:/g, '');
+      const hex = String(tls.fingerprint)
+        .replace(/^sha-?256:/i, '')
+        .replace(/:/g, '');
       if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
-        throw new TypeError('Expected "tls.fingerprint" to be a SHA-256 fingerprint (64 hex digits, colons allowed)');
+        throw new TypeError(
+          'Expected "tls.fingerprint" to be a SHA-256 fingerprint (64 hex digits, colons allowed)',
+        );
       }
     }
-    if (tls.insecure !== undefined && typeof tls.insecure !== 'boolean') throw new TypeError('Expected a boolean for "tls.insecure"');
+    if (tls.insecure !== undefined && typeof tls.insecure !== 'boolean')
+      throw new TypeError('Expected a boolean for "tls.insecure"');
     if (tls.insecure && opts.url.startsWith('https:') && !tls.fingerprint) {
       const msg = `TLS certificate verification is disabled for ${opts.url} (tls.insecure)`;
       if (opts.logger) opts.logger.warn(msg);
@@ -162,28 +203,36 @@ export class XapiClient {
     let classes: XapiClass[];
     if (opts.mirror === undefined || opts.mirror === true) classes = [...DEFAULT_MIRROR];
     else if (opts.mirror === false) classes = [];
-    else if (Array.isArray(opts.mirror) && opts.mirror.every((c) => (XAPI_CLASSES as readonly string[]).includes(c))) {
+    else if (
+      Array.isArray(opts.mirror) &&
+      opts.mirror.every((c) => (XAPI_CLASSES as readonly string[]).includes(c))
+    ) {
       classes = [...new Set(opts.mirror)];
     } else throw new TypeError('Expected "mirror" to be a boolean or an array of XAPI class names');
     const { schema, resultTypes } = datamodelTables();
     const addon = loadAddon();
     let client: XapiClient | undefined = undefined;
-    const native = new addon.NativeClient({
-      url: opts.url,
-      user: opts.user,
-      password: opts.password,
-      protocol,
-      tls: { caFile: tls.caFile, fingerprint: tls.fingerprint, insecure: tls.insecure === true },
-      connectTimeoutMs: positiveInt('connectTimeoutMs', opts.connectTimeoutMs, 10000),
-      callTimeoutMs: positiveInt('callTimeoutMs', opts.callTimeoutMs, 300000),
-      maxResponseBytes: positiveInt('maxResponseBytes', opts.maxResponseBytes, 1 << 30),
-      eventPollSeconds: positiveInt('eventPollSeconds', opts.eventPollSeconds, 30),
-      schema,
-      resultTypes,
-      // Tasks are always tracked, whether or not the caller mirrors them.
-      mirror: classes.includes('task') ? classes : [...classes, 'task'],
-      onChange: (batch) => client?.onNativeChanges(batch),
-    });
+    let native: NativeClient;
+    try {
+      native = new addon.NativeClient({
+        url: opts.url,
+        user: opts.user,
+        password: opts.password,
+        protocol,
+        tls: { caFile: tls.caFile, fingerprint: tls.fingerprint, insecure: tls.insecure === true },
+        connectTimeoutMs: positiveInt('connectTimeoutMs', opts.connectTimeoutMs, 10000),
+        callTimeoutMs: positiveInt('callTimeoutMs', opts.callTimeoutMs, 300000),
+        maxResponseBytes: positiveInt('maxResponseBytes', opts.maxResponseBytes, 1 << 30),
+        eventPollSeconds: positiveInt('eventPollSeconds', opts.eventPollSeconds, 30),
+        schema,
+        resultTypes,
+        // Tasks are always tracked, whether or not the caller mirrors them.
+        mirror: classes.includes('task') ? classes : [...classes, 'task'],
+        onChange: (batch) => client?.onNativeChanges(batch),
+      });
+    } catch (err) {
+      throw fromNative(err, caller); // a TLS policy that cannot load (TLS_INIT)
+    }
     client = new XapiClient(native, classes);
     try {
       const info = await native.connect();
@@ -232,7 +281,8 @@ export class XapiClient {
       throw new TypeError('Expected a function for "onProgress"');
     }
     this.#checkOpen(caller);
-    if (opts.signal?.aborted) throw withCallerStack(new XapiError('TASK_CANCELLED', [], method), caller);
+    if (opts.signal?.aborted)
+      throw withCallerStack(new XapiError('TASK_CANCELLED', [], method), caller);
     let taskRef: string;
     try {
       taskRef = (await this.#native.call(`Async.${method}`, args, null)) as string;
@@ -268,7 +318,8 @@ export class XapiClient {
   /** PUT to an HTTP side channel of the master (session_id added), e.g. /import_raw_vdi. */
   async httpPut(path: string, query: Record<string, string>, body: Buffer): Promise<void> {
     const caller = captureCaller(this.httpPut);
-    if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError('Expected a path starting with "/"');
+    if (typeof path !== 'string' || !path.startsWith('/'))
+      throw new TypeError('Expected a path starting with "/"');
     if (!query || typeof query !== 'object') throw new TypeError('Expected an object for "query"');
     if (!Buffer.isBuffer(body)) throw new TypeError('Expected a Buffer body');
     this.#checkOpen(caller);
@@ -287,7 +338,12 @@ export class XapiClient {
     const caller = captureCaller(this.close);
     for (const [ref, w] of this.#tasks) {
       this.#tasks.delete(ref);
-      w.reject(withCallerStack(new TransportError('CLOSED', 'client closed while the task ran', w.method), w.caller));
+      w.reject(
+        withCallerStack(
+          new TransportError('CLOSED', 'client closed while the task ran', w.method),
+          w.caller,
+        ),
+      );
     }
     try {
       await this.#native.close();
@@ -297,7 +353,8 @@ export class XapiClient {
   }
 
   #checkOpen(caller: CallerStack): void {
-    if (this.#closed) throw withCallerStack(new TransportError('CLOSED', 'the client is closed'), caller);
+    if (this.#closed)
+      throw withCallerStack(new TransportError('CLOSED', 'the client is closed'), caller);
   }
 
   /** @internal batches from the native event pump */
@@ -317,7 +374,12 @@ export class XapiClient {
     const w = this.#tasks.get(ref);
     if (!w) return;
     this.#finish(ref);
-    w.reject(withCallerStack(new TransportError('TASK_LOST', `task ${ref} disappeared before it finished`, w.method), w.caller));
+    w.reject(
+      withCallerStack(
+        new TransportError('TASK_LOST', `task ${ref} disappeared before it finished`, w.method),
+        w.caller,
+      ),
+    );
   }
 
   #finish(ref: string): void {
@@ -329,8 +391,7 @@ export class XapiClient {
     const w = this.#tasks.get(ref);
     if (!w) return;
     const rec = this.#native.mirrorGet('task', ref, false) as
-      | { status: string; progress: number; result: string; error_info: string[] }
-      | undefined;
+      { status: string; progress: number; result: string; error_info: string[] } | undefined;
     if (!rec) return;
     if (w.onProgress && typeof rec.progress === 'number' && rec.progress !== w.lastProgress) {
       w.lastProgress = rec.progress;

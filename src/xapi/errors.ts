@@ -8,7 +8,10 @@ export class XapiError extends Error {
   readonly params: string[];
   readonly method: string;
   constructor(code: string, params: string[], method: string, message?: string) {
-    super(message ?? (params.length ? `${code} (${params.join(', ')}) in ${method}` : `${code} in ${method}`));
+    super(
+      message ??
+        (params.length ? `${code} (${params.join(', ')}) in ${method}` : `${code} in ${method}`),
+    );
     this.name = 'XapiError';
     this.code = code;
     this.params = params;
@@ -50,7 +53,12 @@ export function withCallerStack<E extends Error>(err: E, caller: CallerStack): E
 /** Converts what the addon rejected with into XapiError / TransportError (others pass through). */
 export function fromNative(err: unknown, caller: CallerStack): Error {
   const f = err as Partial<NativeFailure> | undefined;
-  if (f && typeof f === 'object' && (f.kind === 'xapi' || f.kind === 'transport') && typeof f.code === 'string') {
+  if (
+    f &&
+    typeof f === 'object' &&
+    (f.kind === 'xapi' || f.kind === 'transport') &&
+    typeof f.code === 'string'
+  ) {
     const e =
       f.kind === 'xapi'
         ? new XapiError(f.code, f.params ?? [], f.method ?? '')

@@ -18,7 +18,9 @@ export interface MirrorChange {
 export type WithRef<T> = T & { $ref: string };
 
 function isScalar(v: unknown): v is Scalar {
-  return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+  return (
+    typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))
+  );
 }
 
 export class MirrorView {
@@ -38,13 +40,15 @@ export class MirrorView {
 
   get<C extends XapiClass>(cls: C, ref: string): WithRef<RecordTypes[C]> | undefined {
     this.#checkClass(cls);
-    if (typeof ref !== 'string') throw new TypeError(`Expected a string ref but received ${typeof ref}`);
+    if (typeof ref !== 'string')
+      throw new TypeError(`Expected a string ref but received ${typeof ref}`);
     return this.#native.mirrorGet(cls, ref, false) as WithRef<RecordTypes[C]> | undefined;
   }
 
   getByUuid<C extends XapiClass>(cls: C, uuid: string): WithRef<RecordTypes[C]> | undefined {
     this.#checkClass(cls);
-    if (typeof uuid !== 'string') throw new TypeError(`Expected a string uuid but received ${typeof uuid}`);
+    if (typeof uuid !== 'string')
+      throw new TypeError(`Expected a string uuid but received ${typeof uuid}`);
     return this.#native.mirrorGet(cls, uuid, true) as WithRef<RecordTypes[C]> | undefined;
   }
 
@@ -62,8 +66,10 @@ export class MirrorView {
     }
     const offset = opts.offset ?? 0;
     const limit = opts.limit ?? Number.MAX_SAFE_INTEGER;
-    if (!Number.isInteger(offset) || offset < 0) throw new RangeError('Expected a non-negative integer for "offset"');
-    if (!Number.isInteger(limit) || limit < 0) throw new RangeError('Expected a non-negative integer for "limit"');
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new RangeError('Expected a non-negative integer for "offset"');
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new RangeError('Expected a non-negative integer for "limit"');
     return this.#native.mirrorQuery(cls, where, fields, offset, limit) as Array<
       Pick<RecordTypes[C], K> & { $ref: string }
     >;
@@ -92,7 +98,9 @@ export class MirrorView {
 
   #checkClass(cls: string): void {
     if (!this.#classes.has(cls)) {
-      throw new TypeError(`Expected a mirrored class (${[...this.#classes].join(', ')}) but received '${String(cls)}'`);
+      throw new TypeError(
+        `Expected a mirrored class (${[...this.#classes].join(', ')}) but received '${String(cls)}'`,
+      );
     }
   }
 
@@ -104,7 +112,8 @@ export class MirrorView {
 
   #where(cls: string, where: Where | undefined): NativeCond[] {
     if (where === undefined) return [];
-    if (where === null || typeof where !== 'object') throw new TypeError('Expected an object for "where"');
+    if (where === null || typeof where !== 'object')
+      throw new TypeError('Expected an object for "where"');
     const out: NativeCond[] = [];
     for (const [path, cond] of Object.entries(where)) {
       const dot = path.indexOf('.');
@@ -112,11 +121,23 @@ export class MirrorView {
       const key = dot < 0 ? null : path.slice(dot + 1);
       this.#checkField(cls, field);
       if (isScalar(cond)) out.push([field, key, 'eq', [cond]]);
-      else if (cond && typeof cond === 'object' && 'exists' in cond && typeof cond.exists === 'boolean')
+      else if (
+        cond &&
+        typeof cond === 'object' &&
+        'exists' in cond &&
+        typeof cond.exists === 'boolean'
+      )
         out.push([field, key, cond.exists ? 'exists' : 'missing', []]);
-      else if (cond && typeof cond === 'object' && 'in' in cond && Array.isArray(cond.in) && cond.in.every(isScalar))
+      else if (
+        cond &&
+        typeof cond === 'object' &&
+        'in' in cond &&
+        Array.isArray(cond.in) &&
+        cond.in.every(isScalar)
+      )
         out.push([field, key, 'in', cond.in]);
-      else throw new TypeError(`Expected a scalar, { exists } or { in: [...] } for where['${path}']`);
+      else
+        throw new TypeError(`Expected a scalar, { exists } or { in: [...] } for where['${path}']`);
     }
     return out;
   }

@@ -20,7 +20,10 @@ describe.each(PROTOCOLS)('calls over %s', (protocol) => {
   });
 
   test('results are typed by the datamodel', async () => {
-    const vmRef = c.mirror.query('VM', { where: { is_a_template: false, is_control_domain: false }, limit: 1 })[0].$ref;
+    const vmRef = c.mirror.query('VM', {
+      where: { is_a_template: false, is_control_domain: false },
+      limit: 1,
+    })[0].$ref;
     const rec = await c.call<Record<string, unknown>>('VM.get_record', vmRef);
     expect(typeof rec.memory_static_max).toBe('number');
     expect(typeof rec.HVM_shadow_multiplier).toBe('number');
@@ -38,7 +41,10 @@ describe.each(PROTOCOLS)('calls over %s', (protocol) => {
   });
 
   test('arguments of each type go out and come back', async () => {
-    const vmRef = c.mirror.query('VM', { where: { is_a_template: false, is_control_domain: false }, limit: 1 })[0].$ref;
+    const vmRef = c.mirror.query('VM', {
+      where: { is_a_template: false, is_control_domain: false },
+      limit: 1,
+    })[0].$ref;
     const key = `xcd-${protocol}`;
     const text = 'caf\u00e9 <&> "q" \u2603';
     await c.call('VM.set_name_description', vmRef, text);
@@ -69,9 +75,12 @@ describe('argument validation at the edge', () => {
   beforeAll(async () => {
     c = await connect(s, { mirror: false });
   });
-  test.each([[''], ['VM'], ['VM.'], ['.start'], [42], ['VM.start; rm']])('rejects method %p', async (m) => {
-    await expect(c.call(m as string)).rejects.toBeInstanceOf(TypeError);
-  });
+  test.each([[''], ['VM'], ['VM.'], ['.start'], [42], ['VM.start; rm']])(
+    'rejects method %p',
+    async (m) => {
+      await expect(c.call(m as string)).rejects.toBeInstanceOf(TypeError);
+    },
+  );
   test('session.* and Async.* are reserved', async () => {
     await expect(c.call('session.logout')).rejects.toThrow(/managed by the client/);
     await expect(c.call('Async.VM.start')).rejects.toThrow(/callAsync/);

@@ -9,7 +9,10 @@ export async function sim(opts: SimulatorOptions = {}): Promise<SimulatorHandle>
 
 const open = new Set<XapiClient>();
 
-export async function connect(s: SimulatorHandle, opts: Partial<XapiClientOptions> = {}): Promise<XapiClient> {
+export async function connect(
+  s: SimulatorHandle,
+  opts: Partial<XapiClientOptions> = {},
+): Promise<XapiClient> {
   const c = await XapiClient.connect({
     url: s.url,
     user: s.user,
@@ -29,7 +32,11 @@ export async function closeAll(): Promise<void> {
 }
 
 /** Polls `cond` (a cheap local check) until it holds. */
-export async function until(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function until(
+  cond: () => boolean,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
   const t0 = Date.now();
   while (!cond()) {
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
@@ -37,7 +44,9 @@ export async function until(cond: () => boolean, timeoutMs = 5000, what = 'condi
   }
 }
 
-export async function rejection(p: Promise<unknown>): Promise<Error & { code?: string; params?: string[]; method?: string }> {
+export async function rejection(
+  p: Promise<unknown>,
+): Promise<Error & { code?: string; params?: string[]; method?: string }> {
   try {
     await p;
   } catch (e) {

@@ -13,7 +13,9 @@ afterEach(closeAll);
 afterAll(() => s.close());
 
 function sessionsOf(originator: string): string[] {
-  return [...s.store.all('session').entries()].filter(([, r]) => r.originator === originator).map(([ref]) => ref);
+  return [...s.store.all('session').entries()]
+    .filter(([, r]) => r.originator === originator)
+    .map(([ref]) => ref);
 }
 
 describe.each(PROTOCOLS)('sessions over %s', (protocol) => {
@@ -60,7 +62,10 @@ test('logs out on close', async () => {
   expect(s.store.find('session', ref)).toBeDefined();
   await c.close();
   expect(s.store.find('session', ref)).toBeUndefined();
-  await expect(c.call('pool.get_all')).rejects.toMatchObject({ name: 'TransportError', code: 'CLOSED' });
+  await expect(c.call('pool.get_all')).rejects.toMatchObject({
+    name: 'TransportError',
+    code: 'CLOSED',
+  });
   await c.close(); // idempotent
 });
 
@@ -80,7 +85,12 @@ describe('failover', () => {
 
   test('the master going offline fails calls with a TransportError; the session comes back with it', async () => {
     const c = await connect(pool, { mirror: false, connectTimeoutMs: 500 });
-    const masterUuid = pool.store.get('host', [...pool.store.all('host').keys()].find((r) => pool.store.get('host', r).address === '127.0.0.1')!).uuid as string;
+    const masterUuid = pool.store.get(
+      'host',
+      [...pool.store.all('host').keys()].find(
+        (r) => pool.store.get('host', r).address === '127.0.0.1',
+      )!,
+    ).uuid as string;
     pool.setHostOnline(masterUuid, false);
     await new Promise((r) => setTimeout(r, 50));
     // Every other known host answers HOST_IS_SLAVE pointing at the dead master.
@@ -95,7 +105,8 @@ describe('failover', () => {
   test('a client pointed at a member whose server closed fails over to the master', async () => {
     const c = await connect(pool, { url: pool.hostUrls[2], mirror: false });
     expect(c.connection.masterUrl).toBe(pool.url);
-    const memberUuid = [...pool.store.all('host').values()].find((h) => h.address === '127.0.0.3')!.uuid as string;
+    const memberUuid = [...pool.store.all('host').values()].find((h) => h.address === '127.0.0.3')!
+      .uuid as string;
     pool.setHostOnline(memberUuid, false);
     await expect(c.call('pool.get_all')).resolves.toHaveLength(1);
   });

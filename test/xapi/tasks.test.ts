@@ -52,7 +52,9 @@ describe.each(PROTOCOLS)('tasks over %s', (protocol) => {
   test('progress moves during a long operation; void results resolve to ""', async () => {
     const vmRef = vmIn(c, 'Running');
     const progress: number[] = [];
-    const result = await c.callAsync('VM.clean_shutdown', [vmRef], { onProgress: (p) => progress.push(p) });
+    const result = await c.callAsync('VM.clean_shutdown', [vmRef], {
+      onProgress: (p) => progress.push(p),
+    });
     expect(result).toBe('');
     expect(progress.some((p) => p > 0 && p < 1)).toBe(true);
     expect(c.mirror.get('VM', vmRef)!.power_state).toBe('Halted');
@@ -88,7 +90,9 @@ describe.each(PROTOCOLS)('tasks over %s', (protocol) => {
     const ac = new AbortController();
     ac.abort();
     const before = s.store.count('task');
-    await expect(c.callAsync('VM.clean_shutdown', [vmIn(c, 'Running')], { signal: ac.signal })).rejects.toMatchObject({
+    await expect(
+      c.callAsync('VM.clean_shutdown', [vmIn(c, 'Running')], { signal: ac.signal }),
+    ).rejects.toMatchObject({
       code: 'TASK_CANCELLED',
     });
     expect(s.store.count('task')).toBe(before);
@@ -97,7 +101,9 @@ describe.each(PROTOCOLS)('tasks over %s', (protocol) => {
 
 test('tasks are tracked even when the caller mirrors no class', async () => {
   const c = await connect(s, { mirror: false });
-  const vmRef = [...s.store.all('VM').entries()].find(([, r]) => !r.is_a_template && r.power_state === 'Halted')![0];
+  const vmRef = [...s.store.all('VM').entries()].find(
+    ([, r]) => !r.is_a_template && r.power_state === 'Halted',
+  )![0];
   await expect(c.callAsync('VM.clone', [vmRef, 'clone-nomirror'])).resolves.toMatch(/^OpaqueRef:/);
   expect(() => c.mirror.count('VM')).toThrow(/mirrored/);
 });
