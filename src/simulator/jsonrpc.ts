@@ -9,12 +9,23 @@
 //                                       throws JsonRpcParseError (HTTP 500 as xapi)
 //   formatJsonValue(value, type) -> JSON text of value written as the datamodel type says
 //                                       (int: integer literal; float: '1.0' style; void: "")
-//   formatJsonSuccess(value, type, version, id), formatJsonFailure([code, ...params], version, id)
+//   formatJsonSuccess(value, type, version, id) (string; formatJsonSuccessChunks: Buffers),
+//   formatJsonFailure([code, ...params], version, id)
 //   formatJsonTyped(value) -> JSON of a self-describing value (XInt/XDouble/XDateTime/bigint)
 //   formatJsonRequest(method, params, version = 2, id = 0) -> a request body
 import { DATAMODEL, type XapiClass } from '../xapi/datamodel.generated';
-import { canonicalClass } from './store';
-import { XDateTime, XDouble, XInt, XInt32, parseWireType, type WireType, type WireValue } from './wiretype';
+import { canonicalClass, recordVersion } from './store';
+import {
+  Writer,
+  XDateTime,
+  XDouble,
+  XInt,
+  XInt32,
+  parseWireType,
+  utf8Slab,
+  type WireType,
+  type WireValue,
+} from './wiretype';
 
 export { XDateTime, XDouble, XInt, XInt32 } from './wiretype';
 export type { WireValue } from './wiretype';
@@ -170,7 +181,7 @@ export function parseJsonRequest(text: string): JsonRequest {
 
 // ---------------------------------------------------------------- type-directed writer
 
-type Enc = (v: unknown) => string;
+type Enc = (v: unknown, w: Writer) => void;
 const encoders = new Map<string, Enc>();
 
 const str = (v: unknown): string => JSON.stringify(typeof v === 'string' ? v : v == null ? '' : String(v));
@@ -183,59 +194,67 @@ function jsonFloat(n: number): string {
   return Number.isInteger(n) && !/e/.test(s) ? `${s}.0` : s;
 }
 
-const intEnc: Enc = (v) => {
+const intText = (v: unknown): string => {
   if (v instanceof XInt || v instanceof XInt32) return String(v.value);
   if (typeof v === 'number') return String(Number.isInteger(v) ? v : Math.trunc(v));
   if (typeof v === 'bigint') return String(v);
-  const n = Number(v ?? 0);
-  return Number.isFinite(n) ? String(v ?? 0) : '0';
+  const t = String(v ?? 0).trim();
+  return /^-?\d+$/.test(t) ? t : '0';
 };
-const floatEnc: Enc = (v) => jsonFloat(v instanceof XDouble ? v.value : Number(v ?? 0));
-const boolEnc: Enc = (v) => (v ? 'true' : 'false');
-const dateEnc: Enc = (v) => str(v instanceof XDateTime ? v.text : (v ?? '19700101T00:00:00Z'));
+const floatText = (v: unknown): string => jsonFloat(v instanceof XDouble ? v.value : Number(v ?? 0));
+const boolText = (v: unknown): string => (v ? 'true' : 'false');
+const dateText = (v: unknown): string => str(v instanceof XDateTime ? v.text : (v ?? '19700101T00:00:00Z'));
+
+const lift =
+  (f: (v: unknown) => string): Enc =>
+  (v, w) =>
+    w.s(f(v));
 
 function compile(t: WireType): Enc {
   switch (t.k) {
     case 'string':
     case 'ref':
     case 'enum':
-      return str;
+      return lift(str);
     case 'int':
     case 'int32':
-      return intEnc;
+      return lift(intText);
     case 'float':
-      return floatEnc;
+      return lift(floatText);
     case 'bool':
-      return boolEnc;
+      return lift(boolText);
     case 'datetime':
-      return dateEnc;
+      return lift(dateText);
     case 'void':
-      return () => '""';
+      return (_v, w) => w.s('""');
     case 'any':
-      return formatJsonTyped;
+      return (v, w) => w.s(formatJsonTyped(v));
     case 'batch':
       return encodeBatch;
     case 'set': {
       const inner = compile(t.of);
-      return (v) => {
+      return (v, w) => {
         const arr = (v ?? []) as unknown[];
-        if (arr.length === 0) return '[]';
-        let out = '[';
-        for (let i = 0; i < arr.length; i++) out += (i ? ',' : '') + inner(arr[i]);
-        return out + ']';
+        w.s('[');
+        for (let i = 0; i < arr.length; i++) {
+          if (i) w.s(',');
+          inner(arr[i], w);
+        }
+        w.s(']');
       };
     }
     case 'map': {
       const val = compile(t.val);
-      return (v) => {
-        let out = '{';
-        let first = true;
+      return (v, w) => {
         const obj = (v ?? {}) as Record<string, unknown>;
+        let first = true;
+        w.s('{');
         for (const k in obj) {
-          out += (first ? '' : ',') + JSON.stringify(k) + ':' + val(obj[k]);
+          w.s((first ? '' : ',') + JSON.stringify(k) + ':');
+          val(obj[k], w);
           first = false;
         }
-        return out + '}';
+        w.s('}');
       };
     }
     case 'record':
@@ -243,23 +262,81 @@ function compile(t: WireType): Enc {
   }
 }
 
-function recordEncoder(cls: string): Enc {
+/** The text encoder of a scalar type (no Writer needed), or undefined. */
+function scalarText(type: string): ((v: unknown) => string) | undefined {
+  switch (parseWireType(type).k) {
+    case 'string':
+    case 'ref':
+    case 'enum':
+      return str;
+    case 'int':
+      return intText;
+    case 'float':
+      return floatText;
+    case 'bool':
+      return boolText;
+    case 'datetime':
+      return dateText;
+    default:
+      return undefined;
+  }
+}
+
+function recordTextEncoder(cls: string): ((v: unknown) => string) | undefined {
   const canon = canonicalClass(cls) ?? (cls as XapiClass);
   const def = DATAMODEL[canon];
-  if (!def) return formatJsonTyped;
+  if (!def) return undefined;
   const names = Object.keys(def.fields);
-  const heads = names.map((n, i) => (i ? ',' : '{') + JSON.stringify(n) + ':');
-  const encs = names.map((n) => encoderFor(def.fields[n][0]));
-  const dflts = names.map((n) => def.fields[n][2]);
+  const n = names.length;
+  if (n === 0) return () => '{}';
+  const heads = names.map((f, i) => (i ? ',' : '{') + JSON.stringify(f) + ':');
+  const encs = names.map((f) => encoderFor(def.fields[f][0]));
+  const dflts = names.map((f) => def.fields[f][2]);
+  const scalars = names.map((f) => scalarText(def.fields[f][0]));
+  const text = (i: number, x: unknown): string => {
+    const direct = scalars[i];
+    if (direct) return direct(x);
+    const w = new Writer();
+    encs[i](x, w);
+    return w.toString();
+  };
+  const whole = names.map((_f, i) => heads[i] + text(i, dflts[i]));
+  const emptyDefault = dflts.map((d) =>
+    Array.isArray(d) ? d.length === 0 : d !== null && typeof d === 'object' && Object.keys(d).length === 0,
+  );
   return (v) => {
     const rec = v as Record<string, unknown>;
     let out = '';
-    for (let i = 0; i < names.length; i++) {
+    for (let i = 0; i < n; i++) {
       const x = rec[names[i]];
-      out += heads[i] + encs[i](x === undefined ? dflts[i] : x);
+      if (x === undefined || x === dflts[i]) out += whole[i];
+      else if (emptyDefault[i] && typeof x === 'object' && x !== null && isEmpty(x)) out += whole[i];
+      else out += heads[i] + text(i, x);
     }
-    return names.length ? out + '}' : '{}';
+    return out + '}';
   };
+}
+
+/** Records are encoded once per version and kept as Buffers (see store.recordVersion). */
+function recordEncoder(cls: string): Enc {
+  const textOf = recordTextEncoder(cls);
+  if (!textOf) return (v, w) => w.s(formatJsonTyped(v));
+  const cache = new WeakMap<object, { ver: number; buf: Buffer }>();
+  return (v, w) => {
+    const rec = (v ?? {}) as Record<string, unknown>;
+    const ver = recordVersion(rec);
+    const hit = cache.get(rec);
+    if (hit && hit.ver === ver) return w.b(hit.buf);
+    const buf = utf8Slab(textOf(rec));
+    cache.set(rec, { ver, buf });
+    w.b(buf);
+  };
+}
+
+function isEmpty(x: object): boolean {
+  if (Array.isArray(x)) return x.length === 0;
+  for (const _k in x) return false;
+  return true;
 }
 
 function encoderFor(type: string): Enc {
@@ -271,28 +348,34 @@ function encoderFor(type: string): Enc {
   return e;
 }
 
-function encodeBatch(v: unknown): string {
+function encodeBatch(v: unknown, w: Writer): void {
   const b = v as { events: Array<Record<string, unknown>>; valid_ref_counts: Record<string, number>; token: string };
-  let out = '{"events":[';
+  w.s('{"events":[');
   b.events.forEach((ev, i) => {
-    out +=
+    w.s(
       (i ? ',' : '') +
-      `{"id":${str(ev.id)},"timestamp":${str(ev.timestamp)},"class":${str(ev.class)},` +
-      `"operation":${str(ev.operation)},"ref":${str(ev.ref)}`;
-    if (ev.snapshot !== undefined) out += `,"snapshot":${encoderFor(`${String(ev.class)} record`)(ev.snapshot)}`;
-    out += '}';
+        `{"id":${str(ev.id)},"timestamp":${str(ev.timestamp)},"class":${str(ev.class)},` +
+        `"operation":${str(ev.operation)},"ref":${str(ev.ref)}`,
+    );
+    if (ev.snapshot !== undefined) {
+      w.s(',"snapshot":');
+      encoderFor(`${String(ev.class)} record`)(ev.snapshot, w);
+    }
+    w.s('}');
   });
-  out += '],"valid_ref_counts":{';
+  w.s('],"valid_ref_counts":{');
   let first = true;
   for (const k in b.valid_ref_counts) {
-    out += (first ? '' : ',') + JSON.stringify(k) + ':' + intEnc(b.valid_ref_counts[k]);
+    w.s((first ? '' : ',') + JSON.stringify(k) + ':' + intText(b.valid_ref_counts[k]));
     first = false;
   }
-  return out + `},"token":${str(b.token)}}`;
+  w.s(`},"token":${str(b.token)}}`);
 }
 
 export function formatJsonValue(value: unknown, type: string): string {
-  return encoderFor(type)(value);
+  const w = new Writer();
+  encoderFor(type)(value, w);
+  return w.toString();
 }
 
 export function formatJsonTyped(v: unknown): string {
@@ -315,11 +398,23 @@ function idText(id: string | number | bigint): string {
   return typeof id === 'string' ? JSON.stringify(id) : String(id);
 }
 
+/** The success response as Buffers (what the server sends). */
+export function formatJsonSuccessChunks(
+  value: unknown,
+  type: string,
+  version: 1 | 2,
+  id: string | number | bigint,
+): { parts: Buffer[]; size: number } {
+  const w = new Writer();
+  w.s(version === 2 ? '{"jsonrpc":"2.0","result":' : '{"result":');
+  encoderFor(type)(value, w);
+  w.s(version === 2 ? `,"id":${idText(id)}}` : `,"error":null,"id":${idText(id)}}`);
+  return w.chunks();
+}
+
 export function formatJsonSuccess(value: unknown, type: string, version: 1 | 2, id: string | number | bigint): string {
-  const result = formatJsonValue(value, type);
-  return version === 2
-    ? `{"jsonrpc":"2.0","result":${result},"id":${idText(id)}}`
-    : `{"result":${result},"error":null,"id":${idText(id)}}`;
+  const { parts, size } = formatJsonSuccessChunks(value, type, version, id);
+  return Buffer.concat(parts, size).toString('utf8');
 }
 
 export function formatJsonFailure(errorDescription: string[], version: 1 | 2, id: string | number | bigint): string {

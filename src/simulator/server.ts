@@ -6,9 +6,9 @@ import { isUtf8 } from 'node:buffer';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { dispatch, type DispatchResult, type Origin } from './dispatch';
-import { JsonRpcParseError, formatJsonFailure, formatJsonSuccess, parseJsonRequest } from './jsonrpc';
+import { JsonRpcParseError, formatJsonFailure, formatJsonSuccessChunks, parseJsonRequest } from './jsonrpc';
 import type { SimRuntime } from './runtime';
-import { XmlRpcParseError, formatFailure, formatSuccess, formatUnwrapped, parseMethodCall } from './xmlrpc';
+import { XmlRpcParseError, formatFailure, formatSuccessChunks, formatUnwrapped, parseMethodCall } from './xmlrpc';
 
 /** Largest RPC body accepted (xapi: http_limit_max_rpc_size). */
 export const MAX_RPC_BYTES = 300 * 1024 * 1024;
@@ -46,19 +46,29 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-function send(res: http.ServerResponse, contentType: string, body: string, drop: boolean): void {
-  const buf = Buffer.from(body, 'utf8');
+type Body = string | { parts: Buffer[]; size: number };
+
+function send(res: http.ServerResponse, contentType: string, body: Body, drop: boolean): void {
+  const { parts, size } = typeof body === 'string' ? { parts: [Buffer.from(body, 'utf8')], size: Buffer.byteLength(body) } : body;
   res.writeHead(200, {
     'content-type': contentType,
-    'content-length': buf.length,
+    'content-length': size,
     'access-control-allow-origin': '*',
   });
   if (drop) {
     // cut the connection in the middle of the response
-    res.write(buf.subarray(0, buf.length >> 1), () => res.socket?.destroy());
+    const all = Buffer.concat(parts, size);
+    res.write(all.subarray(0, size >> 1), () => res.socket?.destroy());
     return;
   }
-  res.end(buf);
+  if (parts.length === 1) {
+    res.end(parts[0]);
+    return;
+  }
+  res.cork();
+  for (const p of parts) res.write(p);
+  res.uncork();
+  res.end();
 }
 
 export function createRequestHandler(
@@ -111,7 +121,7 @@ async function handleRpc(rt: SimRuntime, json: boolean, buf: Buffer, origin: Ori
     }
     const r: DispatchResult = await dispatch(rt, call.method, call.params, o);
     const body = r.ok
-      ? formatJsonSuccess(r.value, r.type, call.version, call.id)
+      ? formatJsonSuccessChunks(r.value, r.type, call.version, call.id)
       : formatJsonFailure(r.error, call.version, call.id);
     send(res, 'application/json', body, r.drop ?? false);
     return;
@@ -127,7 +137,7 @@ async function handleRpc(rt: SimRuntime, json: boolean, buf: Buffer, origin: Ori
   const body = r.ok
     ? r.unwrapped
       ? formatUnwrapped(r.value, r.type)
-      : formatSuccess(r.value, r.type)
+      : formatSuccessChunks(r.value, r.type)
     : formatFailure(r.error);
   send(res, 'text/xml', body, r.drop ?? false);
 }

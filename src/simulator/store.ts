@@ -18,6 +18,12 @@ export type StoreListener = (change: StoreChange) => void;
 
 export const NULL_REF = 'OpaqueRef:NULL';
 
+/** Per-record change counters, so encoders may cache a record's wire form until it changes. */
+const versions = new WeakMap<object, number>();
+export function recordVersion(rec: object): number {
+  return versions.get(rec) ?? 0;
+}
+
 export function newRef(): string {
   return `OpaqueRef:${randomUUID()}`;
 }
@@ -123,6 +129,7 @@ export class Store {
       }
       rec[name] = patch[name];
     }
+    versions.set(rec, (versions.get(rec) ?? 0) + 1);
     this.emit(cls, ref, 'mod');
     return rec;
   }

@@ -107,3 +107,69 @@ export function formatG16(v: number): string {
   if (v === -Infinity) return '-inf';
   return String(Number(v.toPrecision(16)));
 }
+
+/**
+ * Output accumulator of the encoders: small pieces are appended to a string that is turned into
+ * a Buffer every 16 KiB, and whole cached Buffers (a record's wire form) are appended as they
+ * are, so a 70 MB response never exists as one JS string.
+ */
+export class Writer {
+  private cur = '';
+  private parts: Buffer[] = [];
+  private size = 0;
+
+  s(text: string): void {
+    this.cur += text;
+    if (this.cur.length > 16384) this.flush();
+  }
+
+  b(buf: Buffer): void {
+    if (this.cur) this.flush();
+    this.parts.push(buf);
+    this.size += buf.length;
+  }
+
+  private flush(): void {
+    const buf = Buffer.from(this.cur, 'utf8');
+    this.cur = '';
+    this.parts.push(buf);
+    this.size += buf.length;
+  }
+
+  /** The output as a list of Buffers and its total length (no final copy). */
+  chunks(): { parts: Buffer[]; size: number } {
+    if (this.cur) this.flush();
+    return { parts: this.parts, size: this.size };
+  }
+
+  toBuffer(): Buffer {
+    if (this.cur) this.flush();
+    return this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.size);
+  }
+
+  toString(): string {
+    if (this.parts.length === 0) return this.cur;
+    return this.toBuffer().toString('utf8');
+  }
+}
+
+const SLAB_SIZE = 1 << 20;
+let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+let slabUsed = 0;
+
+/**
+ * UTF-8 bytes of text as a view into a shared 1 MiB slab (one allocation per slab rather than
+ * per record: the encoders cache every record's wire form this way).
+ */
+export function utf8Slab(text: string): Buffer {
+  const max = text.length * 3;
+  if (max > SLAB_SIZE >> 2) return Buffer.from(text, 'utf8');
+  if (slabUsed + max > SLAB_SIZE) {
+    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const n = slab.write(text, slabUsed, 'utf8');
+  const view = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed += n;
+  return view;
+}

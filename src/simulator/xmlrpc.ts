@@ -8,7 +8,7 @@
 //                               | { status: undefined, value }  (unwrapped, e.g. system.listMethods)
 //   parseValueXml(xml) -> WireValue                               one '<value>...</value>'
 //   formatValue(value, type) -> '<value>...</value>'             type = datamodel type string
-//   formatSuccess(value, type), formatFailure([code, ...params]), formatUnwrapped(value, type)
+//   formatSuccess(value, type) (string), formatSuccessChunks(value, type) ({parts: Buffer[], size}), formatFailure([code, ...params]), formatUnwrapped(value, type)
 //   formatTyped(value) -> '<value>...</value>' of a self-describing value: string -> bare value,
 //       integer number / bigint / XInt -> untyped decimal, XDouble or non-integer number ->
 //       <double>, XDateTime -> <dateTime.iso8601>, XInt32 -> <i4>, boolean, null -> <nil/>,
@@ -18,13 +18,15 @@
 // beyond 2^53), <double> -> XDouble, <dateTime.iso8601> -> XDateTime, <boolean> -> boolean,
 // <base64> -> Buffer, <nil/> -> null, <array> -> array, <struct> -> plain object.
 import { DATAMODEL, type XapiClass } from '../xapi/datamodel.generated';
-import { canonicalClass } from './store';
+import { canonicalClass, recordVersion } from './store';
 import {
   XDateTime,
   XDouble,
   XInt,
   XInt32,
   formatG16,
+  Writer,
+  utf8Slab,
   parseWireType,
   type WireType,
   type WireValue,
@@ -59,61 +61,69 @@ function unescapeXml(s: string): string {
 
 // ---------------------------------------------------------------- type-directed writer
 
-type Enc = (v: unknown) => string;
+type Enc = (v: unknown, w: Writer) => void;
 const encoders = new Map<string, Enc>();
 
-const strEnc: Enc = (v) => `<value>${escapeXml(typeof v === 'string' ? v : v == null ? '' : String(v))}</value>`;
-const intEnc: Enc = (v) => {
+const strText = (v: unknown): string => `<value>${escapeXml(typeof v === 'string' ? v : v == null ? '' : String(v))}</value>`;
+const intText = (v: unknown): string => {
   if (v instanceof XInt) return `<value>${String(v.value)}</value>`;
   if (typeof v === 'number') return `<value>${Number.isInteger(v) ? String(v) : String(Math.trunc(v))}</value>`;
   return `<value>${typeof v === 'bigint' ? String(v) : escapeXml(String(v ?? 0))}</value>`;
 };
-const floatEnc: Enc = (v) =>
+const floatText = (v: unknown): string =>
   `<value><double>${formatG16(v instanceof XDouble ? v.value : Number(v ?? 0))}</double></value>`;
-const boolEnc: Enc = (v) => (v ? '<value><boolean>1</boolean></value>' : '<value><boolean>0</boolean></value>');
-const dateEnc: Enc = (v) =>
+const boolText = (v: unknown): string => (v ? '<value><boolean>1</boolean></value>' : '<value><boolean>0</boolean></value>');
+const dateText = (v: unknown): string =>
   `<value><dateTime.iso8601>${escapeXml(v instanceof XDateTime ? v.text : String(v ?? '19700101T00:00:00Z'))}</dateTime.iso8601></value>`;
-const i32Enc: Enc = (v) => `<value><i4>${Number(v instanceof XInt32 ? v.value : v) | 0}</i4></value>`;
+const i32Text = (v: unknown): string => `<value><i4>${Number(v instanceof XInt32 ? v.value : v) | 0}</i4></value>`;
+
+const lift =
+  (f: (v: unknown) => string): Enc =>
+  (v, w) =>
+    w.s(f(v));
 
 function compile(t: WireType): Enc {
   switch (t.k) {
     case 'string':
     case 'ref':
     case 'enum':
-      return strEnc;
+      return lift(strText);
     case 'int':
-      return intEnc;
+      return lift(intText);
     case 'int32':
-      return i32Enc;
+      return lift(i32Text);
     case 'float':
-      return floatEnc;
+      return lift(floatText);
     case 'bool':
-      return boolEnc;
+      return lift(boolText);
     case 'datetime':
-      return dateEnc;
+      return lift(dateText);
     case 'void':
-      return () => '<value></value>';
+      return (_v, w) => w.s('<value></value>');
     case 'any':
-      return formatTyped;
+      return (v, w) => w.s(formatTyped(v));
     case 'batch':
       return encodeBatch;
     case 'set': {
       const inner = compile(t.of);
-      return (v) => {
-        const arr = v as unknown[];
-        if (!arr || arr.length === 0) return '<value><array><data></data></array></value>';
-        let out = '<value><array><data>';
-        for (let i = 0; i < arr.length; i++) out += inner(arr[i]);
-        return out + '</data></array></value>';
+      return (v, w) => {
+        const arr = (v ?? []) as unknown[];
+        w.s('<value><array><data>');
+        for (let i = 0; i < arr.length; i++) inner(arr[i], w);
+        w.s('</data></array></value>');
       };
     }
     case 'map': {
       const val = compile(t.val);
-      return (v) => {
-        let out = '<value><struct>';
+      return (v, w) => {
         const obj = (v ?? {}) as Record<string, unknown>;
-        for (const k in obj) out += `<member><name>${escapeXml(k)}</name>${val(obj[k])}</member>`;
-        return out + '</struct></value>';
+        w.s('<value><struct>');
+        for (const k in obj) {
+          w.s(`<member><name>${escapeXml(k)}</name>`);
+          val(obj[k], w);
+          w.s('</member>');
+        }
+        w.s('</struct></value>');
       };
     }
     case 'record':
@@ -121,23 +131,82 @@ function compile(t: WireType): Enc {
   }
 }
 
-function recordEncoder(cls: string): Enc {
+/** The text encoder of a scalar type (no Writer needed), or undefined. */
+function scalarText(type: string): ((v: unknown) => string) | undefined {
+  switch (parseWireType(type).k) {
+    case 'string':
+    case 'ref':
+    case 'enum':
+      return strText;
+    case 'int':
+      return intText;
+    case 'float':
+      return floatText;
+    case 'bool':
+      return boolText;
+    case 'datetime':
+      return dateText;
+    default:
+      return undefined;
+  }
+}
+
+/** A record's '<value><struct>...' as text (fields in datamodel order, defaults for gaps). */
+function recordTextEncoder(cls: string): ((v: unknown) => string) | undefined {
   const canon = canonicalClass(cls) ?? (cls as XapiClass);
   const def = DATAMODEL[canon];
-  if (!def) return formatTyped;
+  if (!def) return undefined;
   const names = Object.keys(def.fields);
-  const heads = names.map((n) => `<member><name>${escapeXml(n)}</name>`);
-  const encs = names.map((n) => encoderFor(def.fields[n][0]));
-  const dflts = names.map((n) => def.fields[n][2]);
+  const n = names.length;
+  const heads = names.map((f) => `<member><name>${escapeXml(f)}</name>`);
+  const encs = names.map((f) => encoderFor(def.fields[f][0]));
+  const dflts = names.map((f) => def.fields[f][2]);
+  const scalars = names.map((f) => scalarText(def.fields[f][0]));
+  const text = (i: number, x: unknown): string => {
+    const direct = scalars[i];
+    if (direct) return direct(x);
+    const w = new Writer();
+    encs[i](x, w);
+    return w.toString();
+  };
+  // the whole member for a field holding its default (most fields of most records)
+  const whole = names.map((_f, i) => heads[i] + text(i, dflts[i]) + '</member>');
+  const emptyDefault = dflts.map((d) =>
+    Array.isArray(d) ? d.length === 0 : d !== null && typeof d === 'object' && Object.keys(d).length === 0,
+  );
   return (v) => {
     const rec = v as Record<string, unknown>;
     let out = '<value><struct>';
-    for (let i = 0; i < names.length; i++) {
+    for (let i = 0; i < n; i++) {
       const x = rec[names[i]];
-      out += heads[i] + encs[i](x === undefined ? dflts[i] : x) + '</member>';
+      if (x === undefined || x === dflts[i]) out += whole[i];
+      else if (emptyDefault[i] && typeof x === 'object' && x !== null && isEmpty(x)) out += whole[i];
+      else out += heads[i] + text(i, x) + '</member>';
     }
     return out + '</struct></value>';
   };
+}
+
+/** Records are encoded once per version and kept as Buffers (see store.recordVersion). */
+function recordEncoder(cls: string): Enc {
+  const textOf = recordTextEncoder(cls);
+  if (!textOf) return (v, w) => w.s(formatTyped(v));
+  const cache = new WeakMap<object, { ver: number; buf: Buffer }>();
+  return (v, w) => {
+    const rec = (v ?? {}) as Record<string, unknown>;
+    const ver = recordVersion(rec);
+    const hit = cache.get(rec);
+    if (hit && hit.ver === ver) return w.b(hit.buf);
+    const buf = utf8Slab(textOf(rec));
+    cache.set(rec, { ver, buf });
+    w.b(buf);
+  };
+}
+
+function isEmpty(x: object): boolean {
+  if (Array.isArray(x)) return x.length === 0;
+  for (const _k in x) return false;
+  return true;
 }
 
 function encoderFor(type: string): Enc {
@@ -150,43 +219,48 @@ function encoderFor(type: string): Enc {
 }
 
 /** The event batch of event.from: {events, valid_ref_counts (as <i4>), token}. */
-function encodeBatch(v: unknown): string {
+function encodeBatch(v: unknown, w: Writer): void {
   const b = v as { events: Array<Record<string, unknown>>; valid_ref_counts: Record<string, number>; token: string };
-  let out = '<value><struct><member><name>events</name><value><array><data>';
+  w.s('<value><struct><member><name>events</name><value><array><data>');
   for (const ev of b.events) {
-    out +=
-      `<value><struct><member><name>id</name>${strEnc(ev.id)}</member>` +
-      `<member><name>timestamp</name>${strEnc(ev.timestamp)}</member>` +
-      `<member><name>class</name>${strEnc(ev.class)}</member>` +
-      `<member><name>operation</name>${strEnc(ev.operation)}</member>` +
-      `<member><name>ref</name>${strEnc(ev.ref)}</member>`;
+    w.s(
+      `<value><struct><member><name>id</name>${strText(ev.id)}</member>` +
+        `<member><name>timestamp</name>${strText(ev.timestamp)}</member>` +
+        `<member><name>class</name>${strText(ev.class)}</member>` +
+        `<member><name>operation</name>${strText(ev.operation)}</member>` +
+        `<member><name>ref</name>${strText(ev.ref)}</member>`,
+    );
     if (ev.snapshot !== undefined) {
-      out += `<member><name>snapshot</name>${encoderFor(`${String(ev.class)} record`)(ev.snapshot)}</member>`;
+      w.s('<member><name>snapshot</name>');
+      encoderFor(`${String(ev.class)} record`)(ev.snapshot, w);
+      w.s('</member>');
     }
-    out += '</struct></value>';
+    w.s('</struct></value>');
   }
-  out += '</data></array></value></member><member><name>valid_ref_counts</name><value><struct>';
-  for (const k in b.valid_ref_counts) out += `<member><name>${escapeXml(k)}</name>${i32Enc(b.valid_ref_counts[k])}</member>`;
-  return out + `</struct></value></member><member><name>token</name>${strEnc(b.token)}</member></struct></value>`;
+  w.s('</data></array></value></member><member><name>valid_ref_counts</name><value><struct>');
+  for (const k in b.valid_ref_counts) w.s(`<member><name>${escapeXml(k)}</name>${i32Text(b.valid_ref_counts[k])}</member>`);
+  w.s(`</struct></value></member><member><name>token</name>${strText(b.token)}</member></struct></value>`);
 }
 
 /** '<value>...</value>' for value written as the datamodel type `type` says. */
 export function formatValue(value: unknown, type: string): string {
-  return encoderFor(type)(value);
+  const w = new Writer();
+  encoderFor(type)(value, w);
+  return w.toString();
 }
 
 /** A self-describing value (see the header). */
 export function formatTyped(v: unknown): string {
-  if (typeof v === 'string') return strEnc(v);
-  if (typeof v === 'number') return Number.isInteger(v) ? `<value>${v}</value>` : floatEnc(v);
+  if (typeof v === 'string') return strText(v);
+  if (typeof v === 'number') return Number.isInteger(v) ? `<value>${v}</value>` : floatText(v);
   if (typeof v === 'bigint') return `<value>${v}</value>`;
-  if (typeof v === 'boolean') return boolEnc(v);
+  if (typeof v === 'boolean') return boolText(v);
   if (v === null || v === undefined) return '<value><nil/></value>';
-  if (v instanceof XInt) return intEnc(v);
-  if (v instanceof XDouble) return floatEnc(v);
-  if (v instanceof XDateTime) return dateEnc(v);
-  if (v instanceof XInt32) return i32Enc(v);
-  if (v instanceof Date) return dateEnc(new XDateTime(v.toISOString().replace(/[-]|\.\d+/g, '')));
+  if (v instanceof XInt) return intText(v);
+  if (v instanceof XDouble) return floatText(v);
+  if (v instanceof XDateTime) return dateText(v);
+  if (v instanceof XInt32) return i32Text(v);
+  if (v instanceof Date) return dateText(new XDateTime(v.toISOString().replace(/[-]|\.\d+/g, '')));
   if (Buffer.isBuffer(v)) return `<value><base64>${v.toString('base64')}</base64></value>`;
   if (Array.isArray(v)) {
     let out = '<value><array><data>';
@@ -202,14 +276,18 @@ export function formatTyped(v: unknown): string {
 const RESPONSE_HEAD = '<?xml version="1.0"?><methodResponse><params><param>';
 const RESPONSE_TAIL = '</param></params></methodResponse>';
 
+/** The success response as Buffers (what the server sends; large answers never become one string). */
+export function formatSuccessChunks(value: unknown, type: string): { parts: Buffer[]; size: number } {
+  const w = new Writer();
+  w.s(RESPONSE_HEAD + '<value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>');
+  encoderFor(type)(value, w);
+  w.s('</member></struct></value>' + RESPONSE_TAIL);
+  return w.chunks();
+}
+
 export function formatSuccess(value: unknown, type: string): string {
-  return (
-    RESPONSE_HEAD +
-    '<value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>' +
-    formatValue(value, type) +
-    '</member></struct></value>' +
-    RESPONSE_TAIL
-  );
+  const { parts, size } = formatSuccessChunks(value, type);
+  return Buffer.concat(parts, size).toString('utf8');
 }
 
 export function formatFailure(errorDescription: string[]): string {
