@@ -38,7 +38,8 @@ export class Scheduler {
 
   private async withSlot<T>(job: () => Promise<T>): Promise<T> {
     // A finishing job hands its slot straight to the first waiter, so the bound is never exceeded.
-    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.running >= this.limit)
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.running++;
     try {
       return await job();

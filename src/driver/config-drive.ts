@@ -39,7 +39,11 @@ export function configDriveFiles(input: ConfigDriveInput): Array<{ path: string;
       ethernet_mac_address: n.mac.toLowerCase(),
       mtu: n.mtu ?? 1500,
     })),
-    networks: input.nics.map((_n, i) => ({ id: `network${i}`, type: 'ipv4_dhcp', link: `eth${i}` })),
+    networks: input.nics.map((_n, i) => ({
+      id: `network${i}`,
+      type: 'ipv4_dhcp',
+      link: `eth${i}`,
+    })),
     services: [],
   };
   const files: Array<{ path: string; data: Buffer }> = [

@@ -70,7 +70,10 @@ function toNumber(text: string | undefined): number | string | undefined {
 }
 
 /** XAPI code -> (status, code, detail, extra). Codes not listed become 502 xapi_error. */
-function mapXapi(code: string, params: string[]): [number, string, string, Record<string, unknown>?] {
+function mapXapi(
+  code: string,
+  params: string[],
+): [number, string, string, Record<string, unknown>?] {
   switch (code) {
     case 'VM_BAD_POWER_STATE': {
       const expected = splitStates(params[1]);
@@ -115,12 +118,20 @@ function mapXapi(code: string, params: string[]): [number, string, string, Recor
         { operation: params[2] },
       ];
     case 'OPERATION_BLOCKED':
-      return [409, 'operation_blocked', `the operation is blocked on this object (${params[1] ?? ''})`];
+      return [
+        409,
+        'operation_blocked',
+        `the operation is blocked on this object (${params[1] ?? ''})`,
+      ];
     case 'OPERATION_NOT_ALLOWED':
       return [409, 'operation_not_allowed', params[0] ?? 'the operation is not allowed now'];
     case 'VM_IS_TEMPLATE':
     case 'VM_IS_SNAPSHOT':
-      return [409, 'operation_not_allowed', `not allowed on a ${code === 'VM_IS_TEMPLATE' ? 'template' : 'snapshot'}`];
+      return [
+        409,
+        'operation_not_allowed',
+        `not allowed on a ${code === 'VM_IS_TEMPLATE' ? 'template' : 'snapshot'}`,
+      ];
     case 'VM_LACKS_FEATURE':
     case 'VM_MISSING_PV_DRIVERS':
       return [409, 'guest_lacks_feature', 'the guest lacks the PV drivers this operation needs'];
@@ -138,16 +149,28 @@ function mapXapi(code: string, params: string[]): [number, string, string, Recor
     case 'VM_NO_VCPUS':
     case 'VM_MEMORY_SIZE_TOO_LOW':
     case 'VDI_TOO_SMALL':
-      return [422, 'invalid_value', `XAPI rejected a value (${code}${params.length ? `: ${params.join(', ')}` : ''})`];
+      return [
+        422,
+        'invalid_value',
+        `XAPI rejected a value (${code}${params.length ? `: ${params.join(', ')}` : ''})`,
+      ];
     case 'LICENCE_RESTRICTION':
-      return [403, 'licence_restriction', `the pool's licence does not allow this (${params[0] ?? ''})`];
+      return [
+        403,
+        'licence_restriction',
+        `the pool's licence does not allow this (${params[0] ?? ''})`,
+      ];
     case 'SESSION_INVALID':
     case 'HOST_IS_SLAVE':
     case 'HOST_STILL_BOOTING':
     case 'TOO_BUSY':
       return [503, 'xapi_unavailable', `XAPI cannot take the call now (${code})`];
     default:
-      return [502, 'xapi_error', `XAPI refused the call: ${code}${params.length ? ` [${params.join(', ')}]` : ''}`];
+      return [
+        502,
+        'xapi_error',
+        `XAPI refused the call: ${code}${params.length ? ` [${params.join(', ')}]` : ''}`,
+      ];
   }
 }
 
@@ -158,7 +181,12 @@ interface XapiErrorShape extends Error {
 
 function isXapiError(err: unknown): err is XapiErrorShape {
   const e = err as { code?: unknown; params?: unknown };
-  return err instanceof Error && err.name === 'XapiError' && typeof e.code === 'string' && Array.isArray(e.params);
+  return (
+    err instanceof Error &&
+    err.name === 'XapiError' &&
+    typeof e.code === 'string' &&
+    Array.isArray(e.params)
+  );
 }
 
 function isTransportError(err: unknown): err is Error & { code?: string } {
@@ -169,7 +197,8 @@ function isTransportError(err: unknown): err is Error & { code?: string } {
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof StepFailure) return toApiError(err.cause);
-  if (err instanceof OperationCancelled) return new ApiError(409, 'cancelled', 'the operation was cancelled');
+  if (err instanceof OperationCancelled)
+    return new ApiError(409, 'cancelled', 'the operation was cancelled');
   if (isXapiError(err)) {
     const [status, code, detail, extra] = mapXapi(err.code, err.params);
     return new ApiError(status, code, detail, {
@@ -179,9 +208,14 @@ export function toApiError(err: unknown): ApiError {
   }
   if (isTransportError(err)) {
     const timedOut = err.code === 'ETIMEDOUT';
-    return new ApiError(timedOut ? 504 : 503, timedOut ? 'timeout' : 'xapi_unavailable', `XAPI is unreachable: ${err.message}`, {
-      ...(err.code ? { extra: { transport_error: err.code } } : {}),
-    });
+    return new ApiError(
+      timedOut ? 504 : 503,
+      timedOut ? 'timeout' : 'xapi_unavailable',
+      `XAPI is unreachable: ${err.message}`,
+      {
+        ...(err.code ? { extra: { transport_error: err.code } } : {}),
+      },
+    );
   }
   if (err instanceof Error && err.name === 'AbortError')
     return new ApiError(409, 'cancelled', 'the operation was cancelled');

@@ -106,13 +106,7 @@ function identifier(name: string, isDir: boolean, joliet: boolean): Buffer {
   return joliet ? ucs2be(name.slice(0, 64)) : Buffer.from(primaryName(name, isDir), 'ascii');
 }
 
-function dirRecord(
-  id: Buffer,
-  sector: number,
-  size: number,
-  isDir: boolean,
-  date: Date,
-): Buffer {
+function dirRecord(id: Buffer, sector: number, size: number, isDir: boolean, date: Date): Buffer {
   const len = 33 + id.length + (id.length % 2 === 0 ? 1 : 0);
   const rec = Buffer.alloc(len);
   rec[0] = len;
@@ -139,9 +133,19 @@ function childRecords(dir: DirNode, t: 0 | 1, date: Date): Buffer[] {
   const joliet = t === 1;
   const entries: Array<{ id: Buffer; sector: number; size: number; isDir: boolean }> = [];
   for (const d of dir.dirs.values())
-    entries.push({ id: identifier(d.name, true, joliet), sector: d.sector[t], size: d.size[t], isDir: true });
+    entries.push({
+      id: identifier(d.name, true, joliet),
+      sector: d.sector[t],
+      size: d.size[t],
+      isDir: true,
+    });
   for (const f of dir.files.values())
-    entries.push({ id: identifier(f.name, false, joliet), sector: f.sector, size: f.data.length, isDir: false });
+    entries.push({
+      id: identifier(f.name, false, joliet),
+      sector: f.sector,
+      size: f.data.length,
+      isDir: false,
+    });
   entries.sort((a, b) => Buffer.compare(a.id, b.id));
   const self = dirRecord(Buffer.from([0]), dir.sector[t], dir.size[t], true, date);
   const up = dir.parent ?? dir;

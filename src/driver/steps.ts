@@ -47,7 +47,11 @@ export class OperationCancelled extends Error {
 }
 
 /** Runs the steps in order; on failure rolls back and throws StepFailure (cause = the error). */
-export async function runSteps<S>(steps: Array<Step<S>>, state: S, opts: StepRunOptions): Promise<void> {
+export async function runSteps<S>(
+  steps: Array<Step<S>>,
+  state: S,
+  opts: StepRunOptions,
+): Promise<void> {
   const undos: Array<{ label: string; undo: () => Promise<void> }> = [];
   const active = steps.filter((s) => !s.when || s.when(state));
   const total = active.reduce((sum, s) => sum + (s.weight ?? 1), 0) || 1;
@@ -57,7 +61,8 @@ export async function runSteps<S>(steps: Array<Step<S>>, state: S, opts: StepRun
     const base = done;
     const ctx: StepContext = {
       onUndo: (label, undo) => undos.push({ label: `${step.name}: ${label}`, undo }),
-      progress: (f) => opts.onProgress?.(Math.min(1, (base + weight * clamp(f)) / total), step.name),
+      progress: (f) =>
+        opts.onProgress?.(Math.min(1, (base + weight * clamp(f)) / total), step.name),
       signal: opts.signal,
     };
     try {
@@ -67,7 +72,11 @@ export async function runSteps<S>(steps: Array<Step<S>>, state: S, opts: StepRun
       await step.run(state, ctx);
     } catch (err) {
       const undoErrors = await rollback(undos, opts.onUndoError);
-      throw new StepFailure(step.name, opts.signal.aborted ? new OperationCancelled() : err, undoErrors);
+      throw new StepFailure(
+        step.name,
+        opts.signal.aborted ? new OperationCancelled() : err,
+        undoErrors,
+      );
     }
     done += weight;
     opts.onProgress?.(done / total, step.name);

@@ -30,9 +30,16 @@ describe('config drive image', () => {
     ]);
     expect(c.files.get('openstack/latest/user_data')).toEqual(userData);
     const meta = JSON.parse(c.files.get('openstack/latest/meta_data.json')!.toString());
-    expect(meta).toMatchObject({ uuid: 'i-1', name: 'Web 1', hostname: 'web-1', meta: { role: 'web' } });
+    expect(meta).toMatchObject({
+      uuid: 'i-1',
+      name: 'Web 1',
+      hostname: 'web-1',
+      meta: { role: 'web' },
+    });
     const net = JSON.parse(c.files.get('openstack/latest/network_data.json')!.toString());
-    expect(net.links).toEqual([{ id: 'eth0', type: 'phy', ethernet_mac_address: 'aa:bb:cc:00:11:22', mtu: 9000 }]);
+    expect(net.links).toEqual([
+      { id: 'eth0', type: 'phy', ethernet_mac_address: 'aa:bb:cc:00:11:22', mtu: 9000 },
+    ]);
   });
 
   it('gives the primary tree uppercase ISO names for the same bytes', () => {

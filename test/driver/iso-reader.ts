@@ -21,7 +21,8 @@ export function readIso(image: Buffer, tree: 'joliet' | 'primary' = 'joliet'): I
   let root: Buffer | undefined;
   for (let s = 16; s < image.length / SECTOR; s++) {
     const d = image.subarray(s * SECTOR, (s + 1) * SECTOR);
-    if (d.toString('ascii', 1, 6) !== 'CD001') throw new Error(`no volume descriptor at sector ${s}`);
+    if (d.toString('ascii', 1, 6) !== 'CD001')
+      throw new Error(`no volume descriptor at sector ${s}`);
     if (d[0] === 255) break;
     if (d[0] === 1) {
       label = d.toString('ascii', 40, 72).trim();

@@ -1,0 +1,183 @@
+// Destroying an instance: mark it deleting (so a crash can be finished by reconcile), hard
+// shutdown if needed, destroy its snapshots, the VM, and the disks the service made for it
+// (unless keep_disks: those stay, marked 'kept'); an instance already gone counts as success.
+// Also the clean-up spawn's undo and reconcile use. Reads state from XAPI, not the mirror.
+import type { XapiClient } from '../xapi';
+import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
+import { isGone, xapiCode } from './errors';
+import { runSteps, type Step } from './steps';
+import { TAG, isOwnedBy, ownerOf, writeTags, type Owner } from './tags';
+
+const NULL_REF = 'OpaqueRef:NULL';
+
+export interface RemoveOptions {
+  owner: Owner;
+  keepDisks: boolean;
+  /** Spawn undo and reconcile of a half-built VM: its untagged disks are the clone's, so ours. */
+  building?: boolean;
+}
+
+interface DiskPlan {
+  vdiRef: string;
+  destroy: boolean;
+}
+
+/** Calls that may meet an object already gone: HANDLE_INVALID / UUID_INVALID are success. */
+async function ignoreGone<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (err) {
+    if (isGone(err)) return undefined;
+    throw err;
+  }
+}
+
+async function vmRecord(xapi: XapiClient, vmRef: string): Promise<VMRecord | undefined> {
+  return ignoreGone(xapi.call<VMRecord>('VM.get_record', vmRef));
+}
+
+/** Which VDIs of a VM (or snapshot) to destroy, and which to keep. */
+async function diskPlan(
+  xapi: XapiClient,
+  vm: VMRecord,
+  opts: RemoveOptions,
+  snapshot: boolean,
+): Promise<DiskPlan[]> {
+  const plan: DiskPlan[] = [];
+  for (const vbdRef of vm.VBDs) {
+    const vbd = await ignoreGone(xapi.call<VBDRecord>('VBD.get_record', vbdRef));
+    if (!vbd || vbd.VDI === NULL_REF) continue;
+    const vdi = await ignoreGone(xapi.call<VDIRecord>('VDI.get_record', vbd.VDI));
+    if (!vdi) continue;
+    const owned = isOwnedBy(vdi.other_config, opts.owner);
+    const foreign = !owned && ownerOf(vdi.other_config) !== undefined;
+    if (vbd.type === 'CD') {
+      // Only the config drive the service made; ISO library media are never touched.
+      if (owned) plan.push({ vdiRef: vbd.VDI, destroy: true });
+      continue;
+    }
+    if (foreign) continue;
+    const ours = owned || opts.building === true || (snapshot && vdi.is_a_snapshot);
+    if (!ours) continue; // a volume attached by uuid: detached with the VM, never destroyed
+    plan.push({ vdiRef: vbd.VDI, destroy: !opts.keepDisks });
+  }
+  if (vm.suspend_VDI && vm.suspend_VDI !== NULL_REF)
+    plan.push({ vdiRef: vm.suspend_VDI, destroy: true });
+  return plan;
+}
+
+async function finishDisks(xapi: XapiClient, plan: DiskPlan[]): Promise<void> {
+  for (const d of plan) {
+    if (d.destroy) await ignoreGone(xapi.call('VDI.destroy', d.vdiRef));
+    else await ignoreGone(writeTags(xapi, 'VDI', d.vdiRef, { [TAG.state]: 'kept' }));
+  }
+}
+
+async function hardShutdown(xapi: XapiClient, vmRef: string, signal?: AbortSignal): Promise<void> {
+  try {
+    await xapi.callAsync('VM.hard_shutdown', [vmRef], signal ? { signal } : {});
+  } catch (err) {
+    // Already halted (a race with the guest) is what we wanted.
+    if (xapiCode(err) !== 'VM_BAD_POWER_STATE' && !isGone(err)) throw err;
+  }
+}
+
+async function removeSnapshot(
+  xapi: XapiClient,
+  snapRef: string,
+  opts: RemoveOptions,
+): Promise<void> {
+  const snap = await vmRecord(xapi, snapRef);
+  if (!snap) return;
+  const plan = await diskPlan(xapi, snap, opts, true);
+  await ignoreGone(xapi.call('VM.destroy', snapRef));
+  await finishDisks(xapi, plan);
+}
+
+/** Removes a VM and what the service made for it; no error when it is already gone. */
+export async function removeVm(
+  xapi: XapiClient,
+  vmRef: string,
+  opts: RemoveOptions,
+): Promise<void> {
+  const vm = await vmRecord(xapi, vmRef);
+  if (!vm) return;
+  if (vm.power_state !== 'Halted') await hardShutdown(xapi, vmRef);
+  for (const snapRef of vm.snapshots) await removeSnapshot(xapi, snapRef, opts);
+  const plan = await diskPlan(xapi, vm, opts, false);
+  await ignoreGone(xapi.call('VM.destroy', vmRef));
+  await finishDisks(xapi, plan);
+}
+
+interface DestroyState {
+  vmRef: string;
+  opts: RemoveOptions;
+  vm?: VMRecord;
+  plan: DiskPlan[];
+  operationJson: () => string;
+}
+
+/** The destroy operation as named steps (none can be undone; a crash is finished by reconcile). */
+export function destroySteps(xapi: XapiClient): Array<Step<DestroyState>> {
+  return [
+    {
+      name: 'mark-deleting',
+      run: async (s) => {
+        s.vm = await vmRecord(xapi, s.vmRef);
+        if (!s.vm) return;
+        await ignoreGone(
+          writeTags(xapi, 'VM', s.vmRef, {
+            [TAG.state]: 'deleting',
+            [TAG.operation]: s.operationJson(),
+          }),
+        );
+      },
+    },
+    {
+      name: 'shutdown',
+      weight: 2,
+      when: () => true,
+      run: async (s, ctx) => {
+        if (s.vm && s.vm.power_state !== 'Halted') await hardShutdown(xapi, s.vmRef, ctx.signal);
+      },
+    },
+    {
+      name: 'snapshots',
+      run: async (s) => {
+        for (const snapRef of s.vm?.snapshots ?? []) await removeSnapshot(xapi, snapRef, s.opts);
+      },
+    },
+    {
+      name: 'destroy-vm',
+      run: async (s) => {
+        if (!s.vm) return;
+        s.plan = await diskPlan(xapi, s.vm, s.opts, false);
+        await ignoreGone(xapi.call('VM.destroy', s.vmRef));
+      },
+    },
+    {
+      name: 'disks',
+      weight: 2,
+      run: async (s) => finishDisks(xapi, s.plan),
+    },
+  ];
+}
+
+export async function destroyInstance(
+  xapi: XapiClient,
+  vmRef: string,
+  opts: RemoveOptions,
+  run: {
+    signal: AbortSignal;
+    onProgress: (f: number, step: string) => void;
+    operationJson: () => string;
+  },
+): Promise<void> {
+  const state: DestroyState = { vmRef, opts, plan: [], operationJson: run.operationJson };
+  try {
+    await runSteps(destroySteps(xapi), state, { signal: run.signal, onProgress: run.onProgress });
+  } catch (err) {
+    const cause = (err as { cause?: unknown }).cause ?? err;
+    throw cause;
+  }
+}

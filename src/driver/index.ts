@@ -1,0 +1,351 @@
+// ComputeDriver: the service's compute semantics over one XapiClient. Reads come from the mirror
+// (instances.ts, catalogue.ts, host.ts); every mutation is an operation (operations.ts) run per
+// instance in order and across instances in parallel (concurrency.ts). Namespaces are enforced
+// here: another namespace's instances and untagged VMs do not exist for a caller. No HTTP here.
+import type { Logger } from 'pino';
+import type { XapiClient } from '../xapi';
+import * as catalogue from './catalogue';
+import { Scheduler } from './concurrency';
+import { destroyInstance } from './destroy';
+import { ApiError, instanceNotFound } from './errors';
+import { hostView } from './host';
+import { InstanceIndex } from './instances';
+import { waitForMirror } from './mirror-wait';
+import { OperationEntry, Operations, parsePersisted } from './operations';
+import { runAction, targetPowerState } from './power';
+import { reconcile, type ReconcileReport } from './reconcile';
+import { planSpawn, spawnSteps, type SpawnState } from './spawn';
+import { OperationCancelled, runSteps, StepFailure } from './steps';
+import { TAG, specHash } from './tags';
+import type { Caller, Instance, InstanceAction, Operation, Schema, SpawnRequest } from './types';
+
+export type { Caller } from './types';
+export { ApiError, toApiError } from './errors';
+export type { ReconcileReport } from './reconcile';
+
+export interface ComputeDriverOptions {
+  logger: Logger;
+  /** Operations running at once across instances (default 16). */
+  concurrency?: number;
+  /** Finished operations kept in memory (default 2000). */
+  operationHistory?: number;
+  /** How long an operation waits for the mirror to show its outcome (default 10 s). */
+  mirrorWaitMs?: number;
+}
+
+const key = (namespace: string, id: string): string => `${namespace}\u0000${id}`;
+
+export class ComputeDriver {
+  private readonly logger: Logger;
+  private readonly index: InstanceIndex;
+  private readonly ops: Operations;
+  private readonly scheduler: Scheduler;
+  private readonly mirrorWaitMs: number;
+  /** Spawns whose VM may not exist yet: key -> body hash and operation. */
+  private readonly inflight = new Map<string, { hash: string; entry: OperationEntry }>();
+  private readonly jobs = new Set<Promise<void>>();
+  private started = false;
+  private closed = false;
+  lastReconcile: ReconcileReport | undefined;
+
+  constructor(
+    private readonly xapi: XapiClient,
+    opts: ComputeDriverOptions,
+  ) {
+    this.logger = opts.logger;
+    this.index = new InstanceIndex(xapi.mirror);
+    this.ops = new Operations(xapi, opts.logger, opts.operationHistory ?? 2000);
+    this.scheduler = new Scheduler(opts.concurrency ?? 16);
+    this.mirrorWaitMs = opts.mirrorWaitMs ?? 10_000;
+  }
+
+  /** Reconciles what a previous run left behind, then follows the mirror. */
+  async start(): Promise<void> {
+    this.lastReconcile = await reconcile(this.xapi, this.ops, this.logger);
+    const r = this.lastReconcile;
+    if (
+      r.cleanedUp.length ||
+      r.destroyed.length ||
+      r.interrupted.length ||
+      r.orphanVdis ||
+      r.orphanVifs
+    )
+      this.logger.info({ reconcile: r }, 'reconciled the pool with the service tags');
+    this.index.start();
+    this.started = true;
+  }
+
+  ready(): boolean {
+    return this.started && !this.closed && this.xapi.mirror.synced;
+  }
+
+  host(): Schema<'Host'> {
+    return hostView(this.xapi.mirror);
+  }
+  templates(): Array<Schema<'Template'>> {
+    return catalogue.templates(this.xapi.mirror);
+  }
+  networks(): Array<Schema<'Network'>> {
+    return catalogue.networks(this.xapi.mirror);
+  }
+  srs(): Array<Schema<'SR'>> {
+    return catalogue.srs(this.xapi.mirror);
+  }
+
+  listInstances(
+    caller: Caller,
+    q: { power_state?: string; limit: number; offset: number },
+  ): { items: Instance[]; total: number } {
+    return this.index.list(caller.namespace, q);
+  }
+
+  getInstance(caller: Caller, id: string): Instance {
+    return this.index.get(caller.namespace, id);
+  }
+
+  spawn(
+    caller: Caller,
+    id: string,
+    body: SpawnRequest,
+  ): { operation: Operation; replayed: boolean } {
+    this.assertMutator(caller);
+    const ns = caller.namespace;
+    const k = key(ns, id);
+    const hash = specHash(body);
+    const mismatch = (): ApiError =>
+      new ApiError(
+        409,
+        'conflict_spawn_mismatch',
+        `instance '${id}' exists with a different spawn request`,
+      );
+
+    const pending = this.inflight.get(k);
+    if (pending) {
+      if (pending.hash !== hash) throw mismatch();
+      return { operation: this.opView(pending.entry), replayed: true };
+    }
+    const vmRef = this.index.refOf(ns, id);
+    if (vmRef) {
+      const oc = this.xapi.mirror.get('VM', vmRef)?.other_config ?? {};
+      if (oc[TAG.spec] !== hash) throw mismatch();
+      if (oc[TAG.state] === 'deleting')
+        throw new ApiError(409, 'instance_busy', `instance '${id}' is being deleted`);
+      const known = this.ops.latest(ns, id, 'spawn');
+      if (known) return { operation: this.opView(known), replayed: true };
+      const persisted = parsePersisted(oc[TAG.operation]);
+      if (persisted?.kind === 'spawn')
+        return { operation: this.opView(this.ops.adopt(ns, persisted)), replayed: true };
+      const entry = this.ops.create(ns, 'spawn', id);
+      this.ops.succeed(entry, this.index.view(vmRef) ?? null);
+      return { operation: this.opView(entry), replayed: true };
+    }
+
+    const owner = { namespace: ns, instanceId: id };
+    const plan = planSpawn(this.xapi.mirror, owner, hash, body);
+    const entry = this.ops.create(ns, 'spawn', id);
+    this.inflight.set(k, { hash, entry });
+    const state: SpawnState = {
+      plan,
+      operationJson: (final) =>
+        final
+          ? JSON.stringify({
+              ...entry.data,
+              status: 'succeeded',
+              progress: 1,
+              step: undefined,
+              finished_at: new Date().toISOString(),
+            })
+          : entry.persisted(),
+    };
+    this.schedule(k, entry, async () => {
+      try {
+        try {
+          await runSteps(spawnSteps(this.xapi), state, this.stepOptions(entry));
+        } catch (err) {
+          // Rolled back: report the failure once reads no longer show the removed VM.
+          const gone = state.vmRef;
+          if (gone)
+            await waitForMirror(
+              this.xapi.mirror,
+              () => !this.xapi.mirror.get('VM', gone),
+              this.mirrorWaitMs,
+            );
+          throw err;
+        }
+        const vmRef = state.vmRef!;
+        const powerOn = body.power_on !== false;
+        await waitForMirror(
+          this.xapi.mirror,
+          () => {
+            const vm = this.xapi.mirror.get('VM', vmRef);
+            return (
+              vm?.other_config?.[TAG.state] === 'active' &&
+              (!powerOn || vm.power_state === 'Running')
+            );
+          },
+          this.mirrorWaitMs,
+        );
+        this.ops.succeed(entry, this.index.view(vmRef) ?? null);
+      } finally {
+        this.inflight.delete(k);
+      }
+    });
+    return { operation: this.opView(entry), replayed: false };
+  }
+
+  destroy(caller: Caller, id: string, opts: { keep_disks?: boolean }): Operation | null {
+    this.assertMutator(caller);
+    const ns = caller.namespace;
+    const k = key(ns, id);
+    const running = this.ops.latest(ns, id, 'destroy');
+    if (running && !running.finished) return this.opView(running);
+    const pending = this.inflight.get(k);
+    if (!pending && !this.index.refOf(ns, id)) return null;
+    // A destroy wins over a spawn still running: cancelling it rolls the spawn back.
+    if (pending && !pending.entry.finished) pending.entry.controller.abort();
+    const keepDisks = opts.keep_disks === true;
+    const entry = this.ops.create(ns, 'destroy', id, { keep_disks: keepDisks });
+    this.schedule(k, entry, async () => {
+      const vmRef = this.index.refOf(ns, id);
+      if (!vmRef) {
+        this.ops.succeed(entry, null);
+        return;
+      }
+      entry.uncancellable = true;
+      await destroyInstance(
+        this.xapi,
+        vmRef,
+        { owner: { namespace: ns, instanceId: id }, keepDisks },
+        {
+          signal: new AbortController().signal,
+          onProgress: (f, step) => this.ops.progress(entry, f, step),
+          operationJson: () => entry.persisted(),
+        },
+      );
+      await waitForMirror(
+        this.xapi.mirror,
+        () => !this.xapi.mirror.get('VM', vmRef),
+        this.mirrorWaitMs,
+      );
+      this.ops.succeed(entry, null);
+    });
+    return this.opView(entry);
+  }
+
+  action(caller: Caller, id: string, body: InstanceAction): Operation {
+    this.assertMutator(caller);
+    const ns = caller.namespace;
+    const vmRef = this.index.refOf(ns, id);
+    if (!vmRef) {
+      if (this.inflight.has(key(ns, id)))
+        throw new ApiError(409, 'instance_busy', `instance '${id}' is being built`);
+      throw instanceNotFound(id);
+    }
+    const state = this.xapi.mirror.get('VM', vmRef)?.other_config?.[TAG.state];
+    if (state === 'building' || state === 'deleting')
+      throw new ApiError(
+        409,
+        'instance_busy',
+        `instance '${id}' is ${state === 'building' ? 'being built' : 'being deleted'}`,
+      );
+    const entry = this.ops.create(ns, body.action, id);
+    this.schedule(key(ns, id), entry, async () => {
+      const ref = this.index.refOf(ns, id);
+      if (!ref) throw instanceNotFound(id);
+      try {
+        await runAction(this.xapi, ref, body, {
+          signal: entry.signal,
+          onProgress: (f, step) => this.ops.progress(entry, f, step),
+        });
+        const target = targetPowerState(body);
+        await waitForMirror(
+          this.xapi.mirror,
+          () => this.xapi.mirror.get('VM', ref)?.power_state === target,
+          this.mirrorWaitMs,
+        );
+        this.ops.succeed(entry, this.index.view(ref) ?? null);
+      } catch (err) {
+        this.ops.fail(entry, err);
+      }
+      await this.ops.persist(entry, ref);
+    });
+    return this.opView(entry);
+  }
+
+  getOperation(caller: Caller, opId: string): Operation {
+    return this.opView(this.ops.get(caller.namespace, opId));
+  }
+
+  cancelOperation(caller: Caller, opId: string): Operation {
+    this.assertMutator(caller);
+    return this.opView(this.ops.cancel(caller.namespace, opId));
+  }
+
+  async waitOperation(caller: Caller, opId: string, timeoutMs: number): Promise<Operation> {
+    return this.opView(await this.ops.wait(caller.namespace, opId, timeoutMs));
+  }
+
+  /** Stops following the mirror and waits (bounded) for running operations. Leaves XAPI open. */
+  async close(timeoutMs = 10_000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.index.stop();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.jobs]),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    if (timer) clearTimeout(timer);
+  }
+
+  private assertMutator(caller: Caller): void {
+    if (caller.role === 'viewer')
+      throw new ApiError(403, 'forbidden', 'a viewer token may not change instances');
+    if (this.closed) throw new ApiError(503, 'xapi_unavailable', 'the driver is shutting down');
+  }
+
+  private stepOptions(entry: OperationEntry): Parameters<typeof runSteps>[2] {
+    return {
+      signal: entry.signal,
+      onProgress: (f, step) => this.ops.progress(entry, f, step),
+      onStep: (step) => this.ops.progress(entry, entry.data.progress, step),
+      onUndoError: (label, err) =>
+        this.logger.error(
+          { err, operation: entry.data.id, undo: label },
+          'undo failed; reconcile will retry',
+        ),
+    };
+  }
+
+  /** Runs an operation's job in its instance's turn; any error fails the operation. */
+  private schedule(k: string, entry: OperationEntry, job: () => Promise<void>): void {
+    const run = this.scheduler.run(k, async () => {
+      if (entry.signal.aborted) throw new OperationCancelled();
+      this.ops.progress(entry, 0, 'starting');
+      await job();
+    });
+    const tracked = run.then(
+      () => undefined,
+      (err: unknown) => {
+        const cause = err instanceof StepFailure ? err.cause : err;
+        if (!(cause instanceof OperationCancelled))
+          this.logger.warn(
+            { err: cause, operation: entry.data.id, kind: entry.data.kind },
+            'operation failed',
+          );
+        this.ops.fail(entry, err);
+      },
+    );
+    this.jobs.add(tracked);
+    void tracked.finally(() => this.jobs.delete(tracked));
+  }
+
+  private opView(entry: OperationEntry): Operation {
+    const view = entry.view();
+    if (view.status === 'succeeded' && view.kind !== 'destroy' && view.result === null) {
+      const ref = this.index.refOf(entry.namespace, view.instance_id);
+      view.result = (ref && this.index.view(ref)) || null;
+    }
+    return view;
+  }
+}

@@ -1,0 +1,255 @@
+// The caller's instances as the REST contract shows them, answered from the mirror only (no XAPI
+// round trip): an index from (namespace, instance id) to VM ref kept current by mirror change
+// batches, a cache of Instance views invalidated by changes of the objects a view was built
+// from, and listing filtered by namespace and power state. Never writes to XAPI.
+import type { MirrorChange, MirrorView } from '../xapi';
+import type { VMRecord } from '../xapi/datamodel.generated';
+import { instanceNotFound } from './errors';
+import { TAG, ownerOf } from './tags';
+import type { Instance, Schema } from './types';
+
+const NULL_REF = 'OpaqueRef:NULL';
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+const NORMALIZED: Record<string, Schema<'PowerState'>> = {
+  Running: 'running',
+  Paused: 'paused',
+  Halted: 'shutdown',
+  Suspended: 'suspended',
+};
+const XAPI_STATE: Record<string, string> = {
+  running: 'Running',
+  paused: 'Paused',
+  shutdown: 'Halted',
+  suspended: 'Suspended',
+};
+
+export function normalizePowerState(xapiState: string | undefined): Schema<'PowerState'> {
+  return (xapiState && NORMALIZED[xapiState]) || 'nostate';
+}
+
+const key = (namespace: string, id: string): string => `${namespace}\u0000${id}`;
+
+type VmRow = Pick<VMRecord, 'other_config' | 'is_a_template' | 'is_a_snapshot'>;
+
+/** Is this VM an instance the service made (not a template, snapshot or foreign VM)? */
+function isInstance(vm: VmRow | undefined): boolean {
+  return !!vm && !vm.is_a_template && !vm.is_a_snapshot && ownerOf(vm.other_config) !== undefined;
+}
+
+function isoDate(d: unknown): string | undefined {
+  if (d instanceof Date && !Number.isNaN(d.getTime()) && d.getTime() > 0) return d.toISOString();
+  if (typeof d === 'string' && d) {
+    const t = Date.parse(d);
+    if (!Number.isNaN(t) && t > 0) return new Date(t).toISOString();
+  }
+  return undefined;
+}
+
+export class InstanceIndex {
+  private readonly refByKey = new Map<string, string>();
+  private readonly keyByRef = new Map<string, string>();
+  private readonly cache = new Map<string, Instance>();
+  /** ref of an object a cached view used -> the VM refs whose views used it. */
+  private readonly usedBy = new Map<string, Set<string>>();
+  /** VM ref -> when the mirror last changed it (updated_at). */
+  private readonly changedAt = new Map<string, string>();
+  private readonly onChange = (batch: MirrorChange[]): void => this.apply(batch);
+
+  constructor(private readonly mirror: MirrorView) {}
+
+  start(): void {
+    this.mirror.on('change', this.onChange);
+    this.rebuild();
+  }
+
+  stop(): void {
+    this.mirror.off('change', this.onChange);
+  }
+
+  rebuild(): void {
+    this.refByKey.clear();
+    this.keyByRef.clear();
+    this.cache.clear();
+    this.usedBy.clear();
+    const rows = this.mirror.query('VM', {
+      where: { [`other_config.${TAG.namespace}`]: { exists: true } },
+      fields: ['other_config', 'is_a_template', 'is_a_snapshot'],
+    });
+    for (const row of rows) this.track(row.$ref, row);
+  }
+
+  private track(ref: string, vm: VmRow | undefined): void {
+    const oldKey = this.keyByRef.get(ref);
+    const owner = isInstance(vm) ? ownerOf(vm!.other_config) : undefined;
+    const newKey = owner ? key(owner.namespace, owner.instanceId) : undefined;
+    if (oldKey === newKey) return;
+    if (oldKey !== undefined) {
+      this.keyByRef.delete(ref);
+      if (this.refByKey.get(oldKey) === ref) this.refByKey.delete(oldKey);
+    }
+    if (newKey !== undefined && !this.refByKey.has(newKey)) {
+      this.refByKey.set(newKey, ref);
+      this.keyByRef.set(ref, newKey);
+    }
+  }
+
+  private apply(batch: MirrorChange[]): void {
+    const now = new Date().toISOString();
+    for (const c of batch) {
+      if (c.cls === 'VM') {
+        this.track(c.ref, c.op === 'del' ? undefined : this.mirror.get('VM', c.ref));
+        this.changedAt.set(c.ref, now);
+        if (c.op === 'del') this.changedAt.delete(c.ref);
+        this.invalidate(c.ref);
+      }
+      const users = this.usedBy.get(c.ref);
+      if (users) {
+        this.usedBy.delete(c.ref);
+        for (const vmRef of users) {
+          this.invalidate(vmRef);
+          if (c.cls !== 'network' && c.cls !== 'SR' && c.cls !== 'host')
+            this.changedAt.set(vmRef, now);
+        }
+      }
+    }
+  }
+
+  private invalidate(vmRef: string): void {
+    this.cache.delete(vmRef);
+  }
+
+  /** The VM ref of an instance of this namespace, or undefined. */
+  refOf(namespace: string, id: string): string | undefined {
+    return this.refByKey.get(key(namespace, id));
+  }
+
+  /** The instance view, or 404 instance_not_found. */
+  get(namespace: string, id: string): Instance {
+    const ref = this.refOf(namespace, id);
+    const view = ref ? this.view(ref) : undefined;
+    if (!view) throw instanceNotFound(id);
+    return view;
+  }
+
+  /** The view of a VM ref (undefined when it is not an instance or is gone). */
+  view(vmRef: string): Instance | undefined {
+    const cached = this.cache.get(vmRef);
+    if (cached) return cached;
+    const vm = this.mirror.get('VM', vmRef);
+    if (!vm || !isInstance(vm)) return undefined;
+    const used = new Set<string>();
+    const view = this.build(vm, used);
+    this.cache.set(vmRef, view);
+    for (const r of used) {
+      let s = this.usedBy.get(r);
+      if (!s) this.usedBy.set(r, (s = new Set()));
+      s.add(vmRef);
+    }
+    return view;
+  }
+
+  list(
+    namespace: string,
+    q: { power_state?: string; limit: number; offset: number },
+  ): { items: Instance[]; total: number } {
+    const where: Record<string, string | boolean> = {
+      [`other_config.${TAG.namespace}`]: namespace,
+      is_a_template: false,
+      is_a_snapshot: false,
+    };
+    if (q.power_state !== undefined) {
+      const xapiState = XAPI_STATE[q.power_state];
+      if (!xapiState) return { items: [], total: 0 };
+      where.power_state = xapiState;
+    }
+    const total = this.mirror.count('VM', where);
+    const rows = this.mirror.query('VM', {
+      where,
+      fields: ['uuid'],
+      limit: q.limit,
+      offset: q.offset,
+    });
+    const items: Instance[] = [];
+    for (const row of rows) {
+      const v = this.view(row.$ref);
+      if (v) items.push(v);
+    }
+    return { items, total };
+  }
+
+  private build(vm: VMRecord & { $ref: string }, used: Set<string>): Instance {
+    const m = this.mirror;
+    const oc = vm.other_config;
+    const owner = ownerOf(oc)!;
+    const disks: Instance['disks'] = [];
+    for (const vbdRef of vm.VBDs) {
+      const vbd = m.get('VBD', vbdRef);
+      used.add(vbdRef);
+      if (!vbd) continue;
+      const vdi = vbd.VDI !== NULL_REF ? m.get('VDI', vbd.VDI) : undefined;
+      if (vdi) used.add(vbd.VDI);
+      const sr = vdi ? m.get('SR', vdi.SR) : undefined;
+      if (sr) used.add(vdi!.SR);
+      disks.push({
+        uuid: vdi?.uuid ?? '',
+        device: vbd.userdevice,
+        type: vbd.type === 'CD' ? 'cdrom' : 'disk',
+        bootable: vbd.bootable,
+        size_gb: vdi ? Math.round((Number(vdi.virtual_size) / GiB) * 1000) / 1000 : 0,
+        sr: sr?.uuid ?? '',
+      });
+    }
+    disks.sort((a, b) => Number(a.device) - Number(b.device) || a.device.localeCompare(b.device));
+    const nics: Instance['nics'] = [];
+    for (const vifRef of vm.VIFs) {
+      const vif = m.get('VIF', vifRef);
+      used.add(vifRef);
+      if (!vif) continue;
+      const net = m.get('network', vif.network);
+      if (net) used.add(vif.network);
+      nics.push({
+        device: vif.device,
+        mac: vif.MAC,
+        network: net?.uuid ?? '',
+        ...(net ? { network_name: net.name_label } : {}),
+      });
+    }
+    nics.sort((a, b) => Number(a.device) - Number(b.device));
+    let host: Instance['host'] = null;
+    if (vm.resident_on !== NULL_REF) {
+      const h = m.get('host', vm.resident_on);
+      used.add(vm.resident_on);
+      if (h) host = { uuid: h.uuid, name: h.name_label };
+    }
+    const metrics = vm.metrics !== NULL_REF ? m.get('VM_metrics', vm.metrics) : undefined;
+    if (metrics) used.add(vm.metrics);
+    const created =
+      isoDate(oc[TAG.createdAt]) ?? isoDate(metrics?.install_time) ?? new Date(0).toISOString();
+    const stateTag = oc[TAG.state];
+    const state: Instance['state'] =
+      stateTag === 'building' || stateTag === 'deleting' || stateTag === 'active'
+        ? stateTag
+        : 'error';
+    const view: Instance = {
+      id: owner.instanceId,
+      name: vm.name_label,
+      namespace: owner.namespace,
+      uuid: vm.uuid,
+      state,
+      power_state: normalizePowerState(vm.power_state),
+      xapi_power_state: vm.power_state,
+      vcpus: Number(vm.VCPUs_at_startup),
+      memory_mb: Math.round(Number(vm.memory_static_max) / MiB),
+      disks,
+      nics,
+      host,
+      created_at: created,
+      updated_at: this.changedAt.get(vm.$ref) ?? created,
+    };
+    const source = oc[TAG.source] ?? oc.base_template_name;
+    if (source) view.template = source;
+    return view;
+  }
+}

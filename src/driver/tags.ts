@@ -1,0 +1,92 @@
+// The driver's only persistent state: keys it writes into `other_config` of the VMs, VDIs, VBDs
+// and VIFs it creates, with helpers to read them from records and to write them through XAPI.
+// Must not keep any other state: a restarted service rebuilds everything from these tags.
+import { createHash } from 'node:crypto';
+import type { XapiClient } from '../xapi';
+
+export const TAG = {
+  instanceId: 'xcd_instance_id',
+  namespace: 'xcd_namespace',
+  /** building | active | deleting on VMs; 'kept' on disks left behind by destroy(keep_disks). */
+  state: 'xcd_state',
+  /** Hash of the spawn body, for idempotent retries. */
+  spec: 'xcd_spec',
+  /** JSON of the last operation (id, kind, status, ...), so GET answers after a restart. */
+  operation: 'xcd_operation',
+  /** What a device is for: 'root', 'disk', 'config-drive', 'nic'. */
+  role: 'xcd_role',
+  /** The template uuid or 'image:<vdi uuid>' the instance was spawned from. */
+  source: 'xcd_source',
+  /** ISO 8601 time the spawn started. */
+  createdAt: 'xcd_created_at',
+} as const;
+
+export type InstanceState = 'building' | 'active' | 'deleting';
+export type TaggedClass = 'VM' | 'VDI' | 'VBD' | 'VIF';
+
+export interface Owner {
+  namespace: string;
+  instanceId: string;
+}
+
+/** The tags every object of an instance carries. */
+export function ownerTags(
+  owner: Owner,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return { [TAG.instanceId]: owner.instanceId, [TAG.namespace]: owner.namespace, ...extra };
+}
+
+export function ownerOf(otherConfig: Record<string, string> | undefined): Owner | undefined {
+  const instanceId = otherConfig?.[TAG.instanceId];
+  const namespace = otherConfig?.[TAG.namespace];
+  return instanceId !== undefined && namespace !== undefined
+    ? { instanceId, namespace }
+    : undefined;
+}
+
+export function isOwnedBy(otherConfig: Record<string, string> | undefined, owner: Owner): boolean {
+  const o = ownerOf(otherConfig);
+  return o !== undefined && o.instanceId === owner.instanceId && o.namespace === owner.namespace;
+}
+
+/** Writes (or with `undefined` removes) keys of an object's other_config, one key at a time as
+ * XAPI's map setters require: remove first, then add, so an existing key is replaced. */
+export async function writeTags(
+  xapi: XapiClient,
+  cls: TaggedClass,
+  ref: string,
+  tags: Record<string, string | undefined>,
+): Promise<void> {
+  for (const [key, value] of Object.entries(tags)) {
+    await xapi.call(`${cls}.remove_from_other_config`, ref, key);
+    if (value !== undefined) await xapi.call(`${cls}.add_to_other_config`, ref, key, value);
+  }
+}
+
+/** Merges tags into an object's other_config with one read and one write. */
+export async function mergeTags(
+  xapi: XapiClient,
+  cls: TaggedClass,
+  ref: string,
+  tags: Record<string, string>,
+): Promise<void> {
+  const current = await xapi.call<Record<string, string>>(`${cls}.get_other_config`, ref);
+  await xapi.call(`${cls}.set_other_config`, ref, { ...current, ...tags });
+}
+
+/** Stable hash of a request body: keys sorted at every level, so key order does not matter. */
+export function specHash(body: unknown): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('hex').slice(0, 32);
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
