@@ -311,7 +311,12 @@ export class XapiClient {
         watch.resolve = (v) => (done(), resolve(v as T));
         watch.reject = (e) => (done(), reject(e));
       }
-      this.#checkTask(taskRef); // it may have finished before we started watching
+      // It may have finished, or even been destroyed, before we started watching.
+      if (!this.#checkTask(taskRef)) {
+        this.#native.call('task.get_status', [taskRef], null).catch((err: { code?: string }) => {
+          if (err?.code === 'HANDLE_INVALID') this.#taskGone(taskRef);
+        });
+      }
     });
   }
 
@@ -387,12 +392,13 @@ export class XapiClient {
     if (this.#tasks.size === 0) this.#native.keepAlive(false);
   }
 
-  #checkTask(ref: string): void {
+  /** Settles the watch when its task record says so; false when the record is not mirrored. */
+  #checkTask(ref: string): boolean {
     const w = this.#tasks.get(ref);
-    if (!w) return;
+    if (!w) return true;
     const rec = this.#native.mirrorGet('task', ref, false) as
       { status: string; progress: number; result: string; error_info: string[] } | undefined;
-    if (!rec) return;
+    if (!rec) return false;
     if (w.onProgress && typeof rec.progress === 'number' && rec.progress !== w.lastProgress) {
       w.lastProgress = rec.progress;
       try {
@@ -401,7 +407,7 @@ export class XapiClient {
         // a throwing progress listener must not break task tracking
       }
     }
-    if (rec.status === 'pending' || rec.status === 'cancelling') return;
+    if (rec.status === 'pending' || rec.status === 'cancelling') return true;
     this.#finish(ref);
     this.#native.call('task.destroy', [ref], null).catch(() => undefined);
     if (rec.status === 'success') {
@@ -410,10 +416,11 @@ export class XapiClient {
       } catch (err) {
         w.reject(fromNative(err, w.caller));
       }
-      return;
+      return true;
     }
     const info = Array.isArray(rec.error_info) ? rec.error_info : [];
     const code = info[0] ?? (rec.status === 'cancelled' ? 'TASK_CANCELLED' : 'INTERNAL_ERROR');
     w.reject(withCallerStack(new XapiError(code, info.slice(1), w.method), w.caller));
+    return true;
   }
 }

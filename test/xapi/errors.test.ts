@@ -1,0 +1,126 @@
+// Every failure a user of the client can meet: option and argument errors (TypeError /
+// RangeError), XAPI errors verbatim (XapiError), and the transport family (TransportError),
+// each carrying the stack of the caller's line.
+import type { SimulatorHandle } from '../../src/simulator';
+import { TransportError, XapiClient, XapiError } from '../../src/xapi';
+import { closeAll, connect, rejection, sim, until } from './fixtures';
+
+let s: SimulatorHandle;
+beforeAll(async () => {
+  s = await sim({ timeScale: 10 });
+});
+afterEach(closeAll);
+afterAll(() => s.close());
+
+describe('options are validated before anything is sent', () => {
+  const base = () => ({ url: s.url, user: 'root', password: 'xenroot' });
+  test.each([
+    ['url', { url: 'ftp://x' }, TypeError, /"url"/],
+    ['url type', { url: 42 }, TypeError, /"url"/],
+    ['user', { user: undefined }, TypeError, /"user"/],
+    ['password', { password: 1 }, TypeError, /"password"/],
+    ['protocol', { protocol: 'soap' }, TypeError, /"protocol"/],
+    ['fingerprint', { tls: { fingerprint: 'abc' } }, TypeError, /fingerprint/],
+    ['insecure', { tls: { insecure: 'yes' } }, TypeError, /insecure/],
+    ['caFile', { tls: { caFile: 3 } }, TypeError, /caFile/],
+    ['connectTimeoutMs', { connectTimeoutMs: 0 }, RangeError, /connectTimeoutMs/],
+    ['callTimeoutMs', { callTimeoutMs: 1.5 }, RangeError, /callTimeoutMs/],
+    ['maxResponseBytes', { maxResponseBytes: -1 }, RangeError, /maxResponseBytes/],
+    ['mirror', { mirror: ['VM', 'Nope'] }, TypeError, /"mirror"/],
+  ])('%s', async (_name, patch, cls, msg) => {
+    const err = await rejection(XapiClient.connect({ ...base(), ...(patch as object) } as never));
+    expect(err).toBeInstanceOf(cls);
+    expect(err.message).toMatch(msg);
+  });
+});
+
+describe('XapiError carries the ErrorDescription verbatim', () => {
+  test('HANDLE_INVALID with class and ref, the method, and the caller stack', async () => {
+    const c = await connect(s, { mirror: false });
+    const err = await rejection(c.call('VM.get_record', 'OpaqueRef:missing'));
+    expect(err).toBeInstanceOf(XapiError);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).toMatchObject({
+      name: 'XapiError',
+      code: 'HANDLE_INVALID',
+      params: ['VM', 'OpaqueRef:missing'],
+      method: 'VM.get_record',
+    });
+    expect(err.stack!.split('\n')[1]).toContain('errors.test.ts');
+  });
+
+  test('generic dispatch errors: count mismatch, unknown method', async () => {
+    const c = await connect(s, { mirror: false });
+    expect(await rejection(c.call('VM.get_record'))).toMatchObject({
+      code: 'MESSAGE_PARAMETER_COUNT_MISMATCH',
+      params: ['VM.get_record', '1', '0'],
+    });
+    expect(await rejection(c.call('VM.no_such_thing', 'x'))).toMatchObject({
+      code: 'MESSAGE_METHOD_UNKNOWN',
+      params: ['VM.no_such_thing'],
+    });
+  });
+
+  test('injected failures keep every parameter', async () => {
+    const c = await connect(s, { mirror: false });
+    s.faults.add('fail:pool.get_all:1:SR_BACKEND_FAILURE_44,,insufficient space,');
+    expect(await rejection(c.call('pool.get_all'))).toMatchObject({
+      code: 'SR_BACKEND_FAILURE_44',
+      params: ['', 'insufficient space', ''],
+    });
+  });
+});
+
+describe('TransportError', () => {
+  test('calls in flight when the client closes fail with ECANCELED; later calls with CLOSED', async () => {
+    const c = await connect(s, { mirror: false });
+    s.faults.add('latency:pool.get_all:3000');
+    const pending = rejection(c.call('pool.get_all'));
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    await c.close();
+    const err = await pending;
+    expect(err).toBeInstanceOf(TransportError);
+    expect(err.code).toBe('ECANCELED');
+    expect(Date.now() - t0).toBeLessThan(1500);
+    s.faults.clear();
+    expect(await rejection(c.call('pool.get_all'))).toMatchObject({
+      name: 'TransportError',
+      code: 'CLOSED',
+    });
+    expect(await rejection(c.callAsync('VM.clone', ['x', 'y']))).toMatchObject({ code: 'CLOSED' });
+  });
+
+  test('a task that disappears before finishing is TASK_LOST', async () => {
+    const c = await connect(s, { mirror: ['VM'] });
+    const vmRef = c.mirror.query('VM', {
+      where: { power_state: 'Running', is_control_domain: false },
+      limit: 1,
+    })[0].$ref;
+    const p = rejection(c.callAsync('VM.clean_shutdown', [vmRef]));
+    let taskRef = '';
+    await until(() => {
+      for (const [ref, t] of s.store.all('task'))
+        if (t.status === 'pending' && t.name_label === 'Async.VM.clean_shutdown') taskRef = ref;
+      return taskRef !== '';
+    });
+    s.store.destroy('task', taskRef);
+    expect(await p).toMatchObject({
+      name: 'TransportError',
+      code: 'TASK_LOST',
+      method: 'VM.clean_shutdown',
+    });
+  });
+
+  test('pending tasks fail with CLOSED when the client closes', async () => {
+    const c = await connect(s, { mirror: ['VM'] });
+    const vmRef = c.mirror.query('VM', {
+      where: { power_state: 'Running', is_control_domain: false },
+      limit: 1,
+    })[0].$ref;
+    const p = rejection(c.callAsync('VM.clean_shutdown', [vmRef]));
+    await new Promise((r) => setTimeout(r, 50));
+    await c.close();
+    expect(await p).toMatchObject({ name: 'TransportError', code: 'CLOSED' });
+  });
+});
