@@ -3,11 +3,13 @@
 import { Command } from 'commander';
 import { registerHost } from './host';
 import { registerInstances } from './instances';
+import { registerServe } from './serve';
 import { registerSim } from './sim';
 import { registerTemplates } from './templates';
 
 const program = new Command('xcd').description('xen-compute-driver: a hypervisor-driver REST service over XAPI');
 
+registerServe(program);
 registerInstances(program);
 registerHost(program);
 registerTemplates(program);

@@ -73,7 +73,9 @@ export function reportOperation(op: Operation, flags: ClientFlags, done: string)
   if (flags.json) printJson(op);
   else if (op.status === 'succeeded') process.stdout.write(`${done}\n`);
   else
-    process.stderr.write(`${op.kind} ${op.status}: ${op.error?.detail ?? op.error?.code ?? ''}\n`);
+    process.stderr.write(
+      `${op.kind} ${op.status}: ${op.error ? `${op.error.code}: ${op.error.detail ?? ''}` : ''}\n`,
+    );
   if (op.status !== 'succeeded') process.exitCode = 1;
 }
 

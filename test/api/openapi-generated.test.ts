@@ -8,10 +8,14 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '..', '..');
 
 test('the committed generated types match the spec (run `npm run gen:openapi`)', () => {
-  const fresh = execFileSync(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/gen-openapi.ts', '--stdout'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
+  const fresh = execFileSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/gen-openapi.ts', '--stdout'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 20_000,
+    },
+  );
   expect(readFileSync(join(ROOT, 'src', 'api', 'generated', 'openapi.ts'), 'utf8')).toBe(fresh);
 });
