@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { XapiClient } from '../xapi';
 import * as catalogue from './catalogue';
 import { Scheduler } from './concurrency';
+import { DepthDriver, isDepthAction, type DriverCore } from './depth';
 import { destroyInstance } from './destroy';
 import { ApiError, instanceNotFound } from './errors';
 import { hostView } from './host';
@@ -47,6 +48,8 @@ export class ComputeDriver {
   private started = false;
   private closed = false;
   lastReconcile: ReconcileReport | undefined;
+  /** Pause, snapshots, resize, volumes, NICs, console, migration, diagnostics, events (depth.ts). */
+  readonly depth: DepthDriver;
 
   constructor(
     private readonly xapi: XapiClient,
@@ -57,6 +60,7 @@ export class ComputeDriver {
     this.ops = new Operations(xapi, opts.logger, opts.operationHistory ?? 2000);
     this.scheduler = new Scheduler(opts.concurrency ?? 16);
     this.mirrorWaitMs = opts.mirrorWaitMs ?? 10_000;
+    this.depth = new DepthDriver(this.depthCore());
   }
 
   /** Reconciles what a previous run left behind, then follows the mirror. */
@@ -72,6 +76,7 @@ export class ComputeDriver {
     )
       this.logger.info({ reconcile: r }, 'reconciled the pool with the service tags');
     this.index.start();
+    this.depth.start();
     this.started = true;
   }
 
@@ -234,6 +239,7 @@ export class ComputeDriver {
 
   action(caller: Caller, id: string, body: InstanceAction): Operation {
     this.assertMutator(caller);
+    if (isDepthAction(body)) return this.depth.action(caller, id, body);
     const ns = caller.namespace;
     const vmRef = this.index.refOf(ns, id);
     if (!vmRef) {
@@ -290,6 +296,7 @@ export class ComputeDriver {
     if (this.closed) return;
     this.closed = true;
     this.index.stop();
+    this.depth.stop();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.jobs]),
@@ -338,6 +345,21 @@ export class ComputeDriver {
     );
     this.jobs.add(tracked);
     void tracked.finally(() => this.jobs.delete(tracked));
+  }
+
+  /** What depth.ts (pause, snapshots, resize, devices, console, migration, events) uses. */
+  private depthCore(): DriverCore {
+    return {
+      xapi: this.xapi,
+      logger: this.logger,
+      index: this.index,
+      ops: this.ops,
+      mirrorWaitMs: this.mirrorWaitMs,
+      assertMutator: (caller) => this.assertMutator(caller),
+      building: (ns, id) => this.inflight.has(key(ns, id)),
+      schedule: (ns, id, entry, job) => this.schedule(key(ns, id), entry, job),
+      opView: (entry) => this.opView(entry),
+    };
   }
 
   private opView(entry: OperationEntry): Operation {

@@ -1,0 +1,53 @@
+// What the depth's concern files share: the run handed to an operation's job, the early
+// invalid_power_state check in XAPI's own error shape, and waiting for the mirror to show a
+// power state. Holds no operation of its own.
+import type { XapiClient } from '../xapi';
+import type { VMRecord } from '../xapi/datamodel.generated';
+import { ApiError } from './errors';
+import { waitForMirror } from './mirror-wait';
+import type { StepRunOptions } from './steps';
+import type { Owner } from './tags';
+
+/** What a running operation's job is handed. */
+export interface OpRun {
+  vmRef: string;
+  owner: Owner;
+  signal: AbortSignal;
+  onProgress: (fraction: number, step: string) => void;
+  steps: StepRunOptions;
+  mirrorWaitMs: number;
+}
+
+/** 409 invalid_power_state with XAPI's shape, for checks made before XAPI is asked. */
+export function badPowerState(vmRef: string, expected: string[], actual: string): ApiError {
+  const act = actual.toLowerCase();
+  return new ApiError(409, 'invalid_power_state', `the instance is ${act}; this needs ${expected.join(' or ')}`, {
+    xapi_error: { code: 'VM_BAD_POWER_STATE', params: [vmRef, expected.join(', '), act] },
+    extra: { expected_power_states: expected, actual_power_state: act },
+  });
+}
+
+/** Throws invalid_power_state unless the VM is in one of `allowed` (XAPI names, lowercase). */
+export function requirePowerState(vm: Pick<VMRecord, 'power_state'> & { $ref: string }, allowed: string[]): void {
+  const actual = String(vm.power_state).toLowerCase();
+  if (!allowed.includes(actual)) throw badPowerState(vm.$ref, allowed, actual);
+}
+
+export function snapshotNotFound(id: string): ApiError {
+  return new ApiError(404, 'snapshot_not_found', `snapshot '${id}' not found`);
+}
+
+/** Waits until the mirror shows the VM in `powerState` (quietly gives up after the timeout). */
+export function mirrorPowerState(xapi: XapiClient, vmRef: string, powerState: string, timeoutMs: number): Promise<boolean> {
+  return waitForMirror(xapi.mirror, () => xapi.mirror.get('VM', vmRef)?.power_state === powerState, timeoutMs);
+}
+
+/** Calls whose object may already be gone: HANDLE_INVALID / UUID_INVALID count as done. */
+export async function ignoreGone<T>(p: Promise<T>, isGone: (err: unknown) => boolean): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (err) {
+    if (isGone(err)) return undefined;
+    throw err;
+  }
+}

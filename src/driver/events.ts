@@ -1,0 +1,182 @@
+// The lifecycle event feed: instance events (created, started, stopped, paused, resumed,
+// suspended, deleted, migrated) derived from the mirror's VM change batches by comparing each
+// instance VM with what was last seen, kept in a bounded ring buffer so a client can resume
+// after an id, and handed to subscribers filtered by namespace. Never calls XAPI.
+import type { MirrorChange, MirrorView } from '../xapi';
+import { normalizePowerState } from './instances';
+import { TAG, ownerOf } from './tags';
+import type { Schema } from './types';
+
+export type LifecycleEvent = Schema<'LifecycleEvent'>;
+type EventType = LifecycleEvent['type'];
+
+interface Seen {
+  namespace: string;
+  instanceId: string;
+  power: string;
+  host: string;
+  /** Announced as created (it reached 'active' or was known when the feed started). */
+  announced: boolean;
+}
+
+/** One stored event: the namespace stays server-side. */
+interface Stored {
+  seq: number;
+  namespace: string;
+  event: LifecycleEvent;
+}
+
+export interface Subscription {
+  /** Events after `after` that were kept, in order; `lost` when some may be missing. */
+  backlog: LifecycleEvent[];
+  lost: boolean;
+  close(): void;
+}
+
+const NULL_REF = 'OpaqueRef:NULL';
+
+const POWER_EVENT: Record<string, Record<string, EventType>> = {
+  Halted: { Running: 'started', Paused: 'started' },
+  Running: { Paused: 'paused', Suspended: 'suspended', Halted: 'stopped' },
+  Paused: { Running: 'resumed', Halted: 'stopped', Suspended: 'suspended' },
+  Suspended: { Running: 'resumed', Paused: 'resumed', Halted: 'stopped' },
+};
+
+export class EventFeed {
+  private readonly seen = new Map<string, Seen>();
+  private readonly ring: Stored[] = [];
+  private readonly listeners = new Set<{ namespace: string; send: (e: LifecycleEvent) => void }>();
+  /** Ids at or below `floor` are unknown here: before this feed started, or dropped from the ring. */
+  private floor: number;
+  private seq: number;
+  private readonly onChange = (batch: MirrorChange[]): void => this.apply(batch);
+  private started = false;
+
+  constructor(
+    private readonly mirror: MirrorView,
+    private readonly capacity = 10_000,
+  ) {
+    // Ids grow across restarts of the service (microseconds at start), so an id from a previous
+    // run is always below this run's floor and its reader is told events were lost.
+    this.seq = Date.now() * 1000;
+    this.floor = this.seq;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const vm of this.mirror.query('VM', {
+      where: { [`other_config.${TAG.namespace}`]: { exists: true }, is_a_snapshot: false, is_a_template: false },
+      fields: ['other_config', 'power_state', 'resident_on'],
+    })) {
+      const owner = ownerOf(vm.other_config);
+      if (!owner) continue;
+      this.seen.set(vm.$ref, {
+        namespace: owner.namespace,
+        instanceId: owner.instanceId,
+        power: vm.power_state,
+        host: vm.resident_on,
+        announced: vm.other_config[TAG.state] !== 'building',
+      });
+    }
+    this.mirror.on('change', this.onChange);
+  }
+
+  stop(): void {
+    this.mirror.off('change', this.onChange);
+    this.started = false;
+    this.listeners.clear();
+  }
+
+  /** The id of the newest event (or the floor when there is none yet). */
+  get lastId(): string {
+    return String(this.seq);
+  }
+
+  /**
+   * Subscribes a namespace's reader. With `after` (a Last-Event-ID) the backlog holds the kept
+   * events after it; `lost` says some may be missing (too old, or from a previous run).
+   */
+  subscribe(namespace: string, after: string | undefined, send: (e: LifecycleEvent) => void): Subscription {
+    let backlog: LifecycleEvent[] = [];
+    let lost = false;
+    if (after !== undefined && /^\d+$/.test(after)) {
+      const from = Number(after);
+      lost = from < this.floor;
+      backlog = this.ring.filter((s) => s.seq > from && s.namespace === namespace).map((s) => s.event);
+    }
+    const listener = { namespace, send };
+    this.listeners.add(listener);
+    return { backlog, lost, close: () => this.listeners.delete(listener) };
+  }
+
+  private apply(batch: MirrorChange[]): void {
+    for (const c of batch) if (c.cls === 'VM') this.vmChanged(c);
+  }
+
+  private vmChanged(c: MirrorChange): void {
+    const before = this.seen.get(c.ref);
+    const vm = c.op === 'del' ? undefined : this.mirror.get('VM', c.ref);
+    const owner = vm && !vm.is_a_snapshot && !vm.is_a_template ? ownerOf(vm.other_config) : undefined;
+    if (!vm || !owner) {
+      if (before) {
+        this.seen.delete(c.ref);
+        if (before.announced) this.emit(before, 'deleted', 'Halted', NULL_REF);
+      }
+      return;
+    }
+    const state = vm.other_config[TAG.state];
+    const now: Seen = before ?? {
+      namespace: owner.namespace,
+      instanceId: owner.instanceId,
+      power: vm.power_state,
+      host: vm.resident_on,
+      announced: false,
+    };
+    this.seen.set(c.ref, now);
+    if (!now.announced) {
+      // A spawn is announced once it is built; its start then follows as 'started'.
+      if (state === 'building') {
+        now.power = vm.power_state;
+        now.host = vm.resident_on;
+        return;
+      }
+      now.announced = true;
+      this.emit(now, 'created', 'Halted', NULL_REF);
+      now.power = 'Halted';
+    }
+    const type = POWER_EVENT[now.power]?.[vm.power_state];
+    const movedWhileUp =
+      now.power === vm.power_state &&
+      (vm.power_state === 'Running' || vm.power_state === 'Paused') &&
+      now.host !== NULL_REF &&
+      vm.resident_on !== NULL_REF &&
+      now.host !== vm.resident_on;
+    if (type) this.emit(now, type, vm.power_state, vm.resident_on);
+    else if (movedWhileUp) this.emit(now, 'migrated', vm.power_state, vm.resident_on, now.host);
+    now.power = vm.power_state;
+    now.host = vm.resident_on;
+  }
+
+  private hostRef(ref: string): LifecycleEvent['host'] {
+    if (!ref || ref === NULL_REF) return null;
+    const h = this.mirror.get('host', ref);
+    return h ? { uuid: h.uuid, name: h.name_label } : null;
+  }
+
+  private emit(who: Seen, type: EventType, power: string, hostRef: string, fromHostRef?: string): void {
+    this.seq += 1;
+    const event: LifecycleEvent = {
+      id: String(this.seq),
+      type,
+      instance_id: who.instanceId,
+      at: new Date().toISOString(),
+      power_state: normalizePowerState(power),
+      host: this.hostRef(hostRef),
+      ...(fromHostRef !== undefined ? { from_host: this.hostRef(fromHostRef) } : {}),
+    };
+    this.ring.push({ seq: this.seq, namespace: who.namespace, event });
+    if (this.ring.length > this.capacity) this.floor = this.ring.shift()!.seq;
+    for (const l of this.listeners) if (l.namespace === who.namespace) l.send(event);
+  }
+}

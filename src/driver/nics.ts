@@ -1,0 +1,130 @@
+// NICs of an instance: attach (VIF.create on a network named by uuid, name_label or bridge, with
+// an optional MAC, then VIF.plug when it runs) and detach (VIF.unplug when plugged, VIF.destroy).
+// Listing reads the mirror. Knows nothing of scheduling; never touches another VM's VIFs.
+import type { MirrorView, XapiClient } from '../xapi';
+import type { VIFRecord, VMRecord } from '../xapi/datamodel.generated';
+import { ignoreGone, type OpRun } from './depth-common';
+import { ApiError, isGone } from './errors';
+import { waitForMirror } from './mirror-wait';
+import { runSteps } from './steps';
+import { TAG, ownerTags } from './tags';
+import type { Schema } from './types';
+
+type VmRec = VMRecord & { $ref: string };
+
+export function listNics(mirror: MirrorView, vm: VmRec): Array<Schema<'NicAttachment'>> {
+  const out: Array<Schema<'NicAttachment'>> = [];
+  for (const vifRef of vm.VIFs) {
+    const vif = mirror.get('VIF', vifRef);
+    if (!vif) continue;
+    const net = mirror.get('network', vif.network);
+    out.push({
+      device: vif.device,
+      mac: vif.MAC,
+      network: net?.uuid ?? '',
+      ...(net ? { network_name: net.name_label } : {}),
+      attached: vif.currently_attached,
+      mtu: Number(vif.MTU),
+    });
+  }
+  return out.sort((a, b) => Number(a.device) - Number(b.device));
+}
+
+function resolveNetwork(mirror: MirrorView, name: string): { ref: string; mtu: number } {
+  const found =
+    mirror.getByUuid('network', name) ??
+    mirror.query('network', { where: { name_label: name }, fields: ['MTU'], limit: 1 })[0] ??
+    mirror.query('network', { where: { bridge: name }, fields: ['MTU'], limit: 1 })[0];
+  if (!found) throw new ApiError(404, 'network_not_found', `network '${name}' not found`);
+  return { ref: found.$ref, mtu: Number(found.MTU) || 1500 };
+}
+
+async function vifsOf(xapi: XapiClient, vmRef: string): Promise<Array<VIFRecord & { ref: string }>> {
+  const out: Array<VIFRecord & { ref: string }> = [];
+  for (const ref of await xapi.call<string[]>('VM.get_VIFs', vmRef)) {
+    const vif = await ignoreGone(xapi.call<VIFRecord>('VIF.get_record', ref), isGone);
+    if (vif) out.push({ ...vif, ref });
+  }
+  return out;
+}
+
+interface AttachState {
+  vifRef?: string;
+  running: boolean;
+}
+
+export async function attachNic(xapi: XapiClient, body: Schema<'NicAttachRequest'>, run: OpRun): Promise<void> {
+  const net = resolveNetwork(xapi.mirror, body.network);
+  const mac = body.mac?.toLowerCase();
+  const vifs = await vifsOf(xapi, run.vmRef);
+  if (body.device !== undefined) {
+    const at = vifs.find((v) => v.device === body.device);
+    if (at) {
+      if (at.network === net.ref && (!mac || at.MAC.toLowerCase() === mac)) return; // a retry
+      throw new ApiError(409, 'device_in_use', `device ${body.device} already holds a NIC`, { extra: { device: body.device } });
+    }
+  }
+  if (mac && vifs.some((v) => v.MAC.toLowerCase() === mac))
+    throw new ApiError(409, 'device_in_use', `the instance already has a NIC with MAC ${mac}`);
+  const used = new Set(vifs.map((v) => v.device));
+  let device = body.device;
+  for (let i = 0; device === undefined; i++) if (!used.has(String(i))) device = String(i);
+  const power = await xapi.call<string>('VM.get_power_state', run.vmRef);
+  const state: AttachState = { running: power === 'Running' };
+  await runSteps<AttachState>(
+    [
+      {
+        name: 'VIF.create',
+        run: async (s, ctx) => {
+          s.vifRef = await xapi.call<string>('VIF.create', {
+            device,
+            network: net.ref,
+            VM: run.vmRef,
+            MAC: mac ?? '',
+            MTU: net.mtu,
+            other_config: ownerTags(run.owner, { [TAG.role]: 'nic' }),
+            qos_algorithm_type: '',
+            qos_algorithm_params: {},
+            locking_mode: 'network_default',
+          });
+          const vifRef = s.vifRef;
+          ctx.onUndo('destroy the VIF', async () => {
+            await ignoreGone(xapi.call('VIF.destroy', vifRef), isGone);
+          });
+        },
+      },
+      {
+        name: 'VIF.plug',
+        weight: 2,
+        when: (s) => s.running,
+        run: async (s, ctx) => {
+          await xapi.callAsync('VIF.plug', [s.vifRef!], { signal: ctx.signal, onProgress: (f) => ctx.progress(f) });
+          ctx.onUndo('unplug the VIF', async () => {
+            await ignoreGone(xapi.call('VIF.unplug_force', s.vifRef!), isGone);
+          });
+        },
+      },
+    ],
+    state,
+    run.steps,
+  );
+  const vifRef = state.vifRef!;
+  await waitForMirror(
+    xapi.mirror,
+    () => {
+      const vif = xapi.mirror.get('VIF', vifRef);
+      return !!vif && (!state.running || vif.currently_attached) && !!xapi.mirror.get('VM', run.vmRef)?.VIFs.includes(vifRef);
+    },
+    run.mirrorWaitMs,
+  );
+}
+
+export async function detachNic(xapi: XapiClient, device: string, run: OpRun): Promise<void> {
+  const vif = (await vifsOf(xapi, run.vmRef)).find((v) => v.device === device);
+  if (!vif) return;
+  if (vif.currently_attached) {
+    await xapi.callAsync('VIF.unplug', [vif.ref], { signal: run.signal, onProgress: (f) => run.onProgress(f * 0.8, 'VIF.unplug') });
+  }
+  await ignoreGone(xapi.call('VIF.destroy', vif.ref), isGone);
+  await waitForMirror(xapi.mirror, () => !xapi.mirror.get('VIF', vif.ref), run.mirrorWaitMs);
+}

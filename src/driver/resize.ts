@@ -1,0 +1,206 @@
+// Resize as XAPI steps: vCPUs and memory live where XAPI allows it (VM.set_VCPUs_number_live up
+// to VCPUs_max, VM.set_memory_dynamic_range within the static range), otherwise halted, with the
+// power cycle the caller asked for (clean or hard; none answers 409 power_cycle_required), and
+// disks grown (VDI.resize_online running, VDI.resize halted). Each setting registers its undo.
+import type { XapiClient } from '../xapi';
+import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
+import { badPowerState, mirrorPowerState, type OpRun } from './depth-common';
+import { ApiError } from './errors';
+import { waitForMirror } from './mirror-wait';
+import { runAction } from './power';
+import { runSteps, type Step } from './steps';
+import type { Schema } from './types';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const NULL_REF = 'OpaqueRef:NULL';
+
+type ResizeAction = Extract<Schema<'InstanceAction'>, { action: 'resize' }>;
+
+interface DiskGrowth {
+  device: string;
+  vdiRef: string;
+  bytes: number;
+}
+
+interface ResizeState {
+  body: ResizeAction;
+  run: OpRun;
+  vm: VMRecord;
+  /** What must change with the VM halted. */
+  offlineVcpus: boolean;
+  offlineMemory: boolean;
+  liveVcpus: boolean;
+  liveMemory: boolean;
+  disks: DiskGrowth[];
+  /** The VM was running and this resize shut it down. */
+  cycled: boolean;
+}
+
+async function plan(xapi: XapiClient, body: ResizeAction, run: OpRun): Promise<ResizeState> {
+  const vm = await xapi.call<VMRecord>('VM.get_record', run.vmRef);
+  const power = vm.power_state;
+  if (power !== 'Running' && power !== 'Halted') throw badPowerState(run.vmRef, ['running', 'halted'], power);
+  const running = power === 'Running';
+  const s: ResizeState = {
+    body,
+    run,
+    vm,
+    offlineVcpus: false,
+    offlineMemory: false,
+    liveVcpus: false,
+    liveMemory: false,
+    disks: [],
+    cycled: false,
+  };
+  if (body.vcpus !== undefined && body.vcpus !== Number(vm.VCPUs_at_startup)) {
+    if (running && body.vcpus <= Number(vm.VCPUs_max)) s.liveVcpus = true;
+    else s.offlineVcpus = true;
+  }
+  if (body.memory_mb !== undefined) {
+    const bytes = body.memory_mb * MiB;
+    const same = bytes === Number(vm.memory_static_max) && bytes === Number(vm.memory_dynamic_max) && bytes === Number(vm.memory_dynamic_min);
+    if (!same) {
+      if (running && bytes <= Number(vm.memory_static_max) && bytes >= Number(vm.memory_static_min)) s.liveMemory = true;
+      else s.offlineMemory = true;
+    }
+  }
+  for (const d of body.disks ?? []) {
+    let found: { vdiRef: string; size: number } | undefined;
+    for (const vbdRef of vm.VBDs) {
+      const vbd = await xapi.call<VBDRecord>('VBD.get_record', vbdRef);
+      if (vbd.userdevice !== d.device || vbd.type !== 'Disk' || vbd.VDI === NULL_REF) continue;
+      const vdi = await xapi.call<VDIRecord>('VDI.get_record', vbd.VDI);
+      found = { vdiRef: vbd.VDI, size: Number(vdi.virtual_size) };
+    }
+    if (!found) throw new ApiError(422, 'invalid_value', `the instance has no disk at device ${d.device}`);
+    const bytes = d.size_gb * GiB;
+    if (bytes < found.size)
+      throw new ApiError(422, 'invalid_value', `disks only grow: device ${d.device} is ${found.size / GiB} GiB, asked ${d.size_gb} GiB`);
+    if (bytes > found.size) s.disks.push({ device: d.device, vdiRef: found.vdiRef, bytes });
+  }
+  const needsHalt = running && (s.offlineVcpus || s.offlineMemory);
+  if (needsHalt && (body.power_cycle ?? 'none') === 'none')
+    throw new ApiError(409, 'power_cycle_required', 'this resize needs the instance halted; ask for power_cycle clean or hard', {
+      extra: { live_vcpus_max: Number(vm.VCPUs_max), live_memory_max_mb: Math.floor(Number(vm.memory_static_max) / MiB) },
+    });
+  return s;
+}
+
+function steps(xapi: XapiClient): Array<Step<ResizeState>> {
+  const vmRef = (s: ResizeState): string => s.run.vmRef;
+  return [
+    {
+      name: 'shutdown',
+      weight: 2,
+      when: (s) => s.vm.power_state === 'Running' && (s.offlineVcpus || s.offlineMemory),
+      run: async (s, ctx) => {
+        const type = s.body.power_cycle === 'hard' ? 'hard' : 'clean';
+        await runAction(xapi, vmRef(s), { action: 'power-off', type, timeout: s.body.timeout ?? 60 }, {
+          signal: ctx.signal,
+          onProgress: (f) => ctx.progress(f),
+        });
+        s.cycled = true;
+        ctx.onUndo('start the instance again', async () => {
+          await xapi.callAsync('VM.start', [vmRef(s), false, false]);
+        });
+      },
+    },
+    {
+      name: 'vcpus',
+      when: (s) => s.liveVcpus || s.offlineVcpus,
+      run: async (s, ctx) => {
+        const n = s.body.vcpus!;
+        const oldAt = Number(s.vm.VCPUs_at_startup);
+        const oldMax = Number(s.vm.VCPUs_max);
+        if (s.liveVcpus) {
+          await xapi.callAsync('VM.set_VCPUs_number_live', [vmRef(s), n], { signal: ctx.signal });
+          ctx.onUndo('restore vCPUs', async () => {
+            await xapi.call('VM.set_VCPUs_number_live', vmRef(s), oldAt);
+          });
+          return;
+        }
+        // XAPI keeps 0 < VCPUs_at_startup <= VCPUs_max after every call.
+        if (n > oldMax) {
+          await xapi.call('VM.set_VCPUs_max', vmRef(s), n);
+          await xapi.call('VM.set_VCPUs_at_startup', vmRef(s), n);
+        } else {
+          await xapi.call('VM.set_VCPUs_at_startup', vmRef(s), n);
+          await xapi.call('VM.set_VCPUs_max', vmRef(s), n);
+        }
+        ctx.onUndo('restore vCPUs', async () => {
+          if (oldMax >= n) {
+            await xapi.call('VM.set_VCPUs_max', vmRef(s), oldMax);
+            await xapi.call('VM.set_VCPUs_at_startup', vmRef(s), oldAt);
+          } else {
+            await xapi.call('VM.set_VCPUs_at_startup', vmRef(s), oldAt);
+            await xapi.call('VM.set_VCPUs_max', vmRef(s), oldMax);
+          }
+        });
+      },
+    },
+    {
+      name: 'memory',
+      when: (s) => s.liveMemory || s.offlineMemory,
+      run: async (s, ctx) => {
+        const bytes = s.body.memory_mb! * MiB;
+        const old = s.vm;
+        if (s.liveMemory) {
+          await xapi.callAsync('VM.set_memory_dynamic_range', [vmRef(s), bytes, bytes], { signal: ctx.signal });
+          ctx.onUndo('restore memory', async () => {
+            await xapi.call('VM.set_memory_dynamic_range', vmRef(s), Number(old.memory_dynamic_min), Number(old.memory_dynamic_max));
+          });
+          return;
+        }
+        const staticMin = Math.min(Number(old.memory_static_min), bytes);
+        await xapi.call('VM.set_memory_limits', vmRef(s), staticMin, bytes, bytes, bytes);
+        ctx.onUndo('restore memory', async () => {
+          await xapi.call(
+            'VM.set_memory_limits',
+            vmRef(s),
+            Number(old.memory_static_min),
+            Number(old.memory_static_max),
+            Number(old.memory_dynamic_min),
+            Number(old.memory_dynamic_max),
+          );
+        });
+      },
+    },
+    {
+      name: 'disks',
+      weight: 2,
+      when: (s) => s.disks.length > 0,
+      run: async (s, ctx) => {
+        const online = s.vm.power_state === 'Running' && !s.cycled;
+        for (const [i, d] of s.disks.entries()) {
+          await xapi.callAsync(online ? 'VDI.resize_online' : 'VDI.resize', [d.vdiRef, d.bytes], { signal: ctx.signal });
+          ctx.progress((i + 1) / s.disks.length);
+        }
+      },
+    },
+    {
+      name: 'start',
+      weight: 2,
+      when: (s) => s.cycled,
+      run: async (s, ctx) => {
+        await xapi.callAsync('VM.start', [vmRef(s), false, false], { signal: ctx.signal, onProgress: (f) => ctx.progress(f) });
+      },
+    },
+  ];
+}
+
+export async function resize(xapi: XapiClient, body: ResizeAction, run: OpRun): Promise<void> {
+  const state = await plan(xapi, body, run);
+  run.onProgress(0.05, 'plan');
+  await runSteps(steps(xapi), state, run.steps);
+  await mirrorPowerState(xapi, run.vmRef, state.vm.power_state, run.mirrorWaitMs);
+  // The mirror shows the new figures before the operation reports them.
+  const want = (): boolean => {
+    const vm = xapi.mirror.get('VM', run.vmRef);
+    if (!vm) return true;
+    if (body.vcpus !== undefined && Number(vm.VCPUs_at_startup) !== body.vcpus) return false;
+    if (body.memory_mb !== undefined && Number(vm.memory_dynamic_max) !== body.memory_mb * MiB) return false;
+    return true;
+  };
+  await waitForMirror(xapi.mirror, want, run.mirrorWaitMs);
+}

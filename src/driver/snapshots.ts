@@ -1,0 +1,193 @@
+// Snapshots of an instance: disk-only (VM.snapshot) or with memory (VM.checkpoint), named by the
+// orchestrator's id kept in the snapshot's other_config; listing and views from the mirror;
+// revert (VM.revert, then the reverted disks re-tagged as the instance's); delete (the snapshot
+// VM, then the snapshot VDIs and memory image nothing else uses). Never touches other disks.
+import type { MirrorView, XapiClient } from '../xapi';
+import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
+import { ignoreGone, mirrorPowerState, snapshotNotFound, type OpRun } from './depth-common';
+import { isGone } from './errors';
+import { normalizePowerState } from './instances';
+import { waitForMirror } from './mirror-wait';
+import { runSteps } from './steps';
+import { TAG, isOwnedBy, ownerTags, writeTags } from './tags';
+import type { Schema } from './types';
+
+export const SNAPSHOT_TAG = { id: 'xcd_snapshot_id', memory: 'xcd_snapshot_memory' } as const;
+
+const NULL_REF = 'OpaqueRef:NULL';
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+type VmRec = VMRecord & { $ref: string };
+
+/** The instance's snapshots the service made (they carry a snapshot id), oldest first. */
+function snapshotsOf(mirror: MirrorView, vm: VmRec): VmRec[] {
+  const out: VmRec[] = [];
+  for (const ref of vm.snapshots ?? []) {
+    const snap = mirror.get('VM', ref);
+    if (snap && snap.is_a_snapshot && snap.other_config?.[SNAPSHOT_TAG.id] !== undefined) out.push(snap);
+  }
+  return out.sort((a, b) => time(a.snapshot_time) - time(b.snapshot_time));
+}
+
+function time(d: unknown): number {
+  const t = d instanceof Date ? d.getTime() : Date.parse(String(d));
+  return Number.isNaN(t) ? 0 : t;
+}
+
+export function findSnapshot(mirror: MirrorView, vm: VmRec, id: string): VmRec | undefined {
+  return snapshotsOf(mirror, vm).find((s) => s.other_config[SNAPSHOT_TAG.id] === id);
+}
+
+export function listSnapshots(mirror: MirrorView, vm: VmRec): Array<Schema<'Snapshot'>> {
+  return snapshotsOf(mirror, vm).map((s) => snapshotView(mirror, s));
+}
+
+export function snapshotView(mirror: MirrorView, snap: VmRec): Schema<'Snapshot'> {
+  const disks: Schema<'Disk'>[] = [];
+  for (const vbdRef of snap.VBDs) {
+    const vbd = mirror.get('VBD', vbdRef);
+    if (!vbd) continue;
+    const vdi = vbd.VDI !== NULL_REF ? mirror.get('VDI', vbd.VDI) : undefined;
+    const sr = vdi ? mirror.get('SR', vdi.SR) : undefined;
+    disks.push({
+      uuid: vdi?.uuid ?? '',
+      device: vbd.userdevice,
+      type: vbd.type === 'CD' ? 'cdrom' : 'disk',
+      bootable: vbd.bootable,
+      size_gb: vdi ? Math.round((Number(vdi.virtual_size) / GiB) * 1000) / 1000 : 0,
+      sr: sr?.uuid ?? '',
+    });
+  }
+  disks.sort((a, b) => Number(a.device) - Number(b.device));
+  const at = snap.snapshot_info?.['power-state-at-snapshot'];
+  const t = time(snap.snapshot_time);
+  return {
+    id: snap.other_config[SNAPSHOT_TAG.id],
+    instance_id: snap.other_config[TAG.instanceId] ?? '',
+    name: snap.name_label,
+    uuid: snap.uuid,
+    memory: snap.power_state === 'Suspended' || snap.other_config[SNAPSHOT_TAG.memory] === 'true',
+    created_at: new Date(t).toISOString(),
+    power_state_at_snapshot: normalizePowerState(at),
+    vcpus: Number(snap.VCPUs_at_startup),
+    memory_mb: Math.round(Number(snap.memory_static_max) / MiB),
+    disks,
+  };
+}
+
+/** Finds the snapshot through XAPI (not the mirror: a job runs after earlier operations). */
+async function snapshotRef(xapi: XapiClient, vmRef: string, id: string): Promise<string | undefined> {
+  const refs = await xapi.call<string[]>('VM.get_snapshots', vmRef);
+  for (const ref of refs) {
+    const oc = await ignoreGone(xapi.call<Record<string, string>>('VM.get_other_config', ref), isGone);
+    if (oc?.[SNAPSHOT_TAG.id] === id) return ref;
+  }
+  return undefined;
+}
+
+interface CreateState {
+  id: string;
+  name?: string | undefined;
+  memory: boolean;
+  run: OpRun;
+  snapRef?: string;
+}
+
+export async function createSnapshot(
+  xapi: XapiClient,
+  req: { id: string; name?: string | undefined; memory: boolean },
+  run: OpRun,
+): Promise<void> {
+  if (await snapshotRef(xapi, run.vmRef, req.id)) return; // a retry after the first one finished
+  const state: CreateState = { ...req, run };
+  await runSteps<CreateState>(
+    [
+      {
+        name: req.memory ? 'VM.checkpoint' : 'VM.snapshot',
+        weight: 4,
+        run: async (s, ctx) => {
+          const label = s.name ?? `${await xapi.call<string>('VM.get_name_label', s.run.vmRef)}-${s.id}`;
+          const method = s.memory ? 'VM.checkpoint' : 'VM.snapshot';
+          s.snapRef = await xapi.callAsync<string>(method, [s.run.vmRef, label], {
+            signal: ctx.signal,
+            onProgress: (f) => ctx.progress(f),
+          });
+          const snapRef = s.snapRef;
+          ctx.onUndo('destroy the snapshot', () => removeSnapshot(xapi, snapRef));
+        },
+      },
+      {
+        name: 'tag',
+        run: async (s) => {
+          await writeTags(xapi, 'VM', s.snapRef!, {
+            [SNAPSHOT_TAG.id]: s.id,
+            [SNAPSHOT_TAG.memory]: String(s.memory),
+            [TAG.operation]: undefined,
+          });
+        },
+      },
+    ],
+    state,
+    run.steps,
+  );
+  const snapRef = state.snapRef!;
+  await mirrorWait(xapi, () => xapi.mirror.get('VM', snapRef)?.other_config?.[SNAPSHOT_TAG.id] === req.id, run.mirrorWaitMs);
+}
+
+export async function revertSnapshot(xapi: XapiClient, id: string, powerOn: boolean, run: OpRun): Promise<void> {
+  const snapRef = await snapshotRef(xapi, run.vmRef, id);
+  if (!snapRef) throw snapshotNotFound(id);
+  await xapi.callAsync('VM.revert', [snapRef], { signal: run.signal, onProgress: (f) => run.onProgress(f * 0.7, 'VM.revert') });
+  // The reverted disks are clones of the snapshot's: make sure they carry the instance's tags,
+  // so a later destroy removes them and reconcile does not take them for orphans.
+  const vm = await xapi.call<VMRecord>('VM.get_record', run.vmRef);
+  for (const vbdRef of vm.VBDs) {
+    const vbd = await ignoreGone(xapi.call<VBDRecord>('VBD.get_record', vbdRef), isGone);
+    if (!vbd || vbd.type === 'CD' || vbd.VDI === NULL_REF) continue;
+    const vdi = await ignoreGone(xapi.call<VDIRecord>('VDI.get_record', vbd.VDI), isGone);
+    if (vdi && !isOwnedBy(vdi.other_config, run.owner) && !vdi.other_config?.[TAG.namespace])
+      await writeTags(xapi, 'VDI', vbd.VDI, { ...ownerTags(run.owner, { [TAG.role]: 'disk' }) });
+  }
+  run.onProgress(0.8, 'revert');
+  let target = vm.power_state;
+  if (powerOn && vm.power_state === 'Halted') {
+    await xapi.callAsync('VM.start', [run.vmRef, false, false], { signal: run.signal });
+    target = 'Running';
+  } else if (powerOn && vm.power_state === 'Suspended') {
+    await xapi.callAsync('VM.resume', [run.vmRef, false, false], { signal: run.signal });
+    target = 'Running';
+  }
+  await mirrorPowerState(xapi, run.vmRef, target, run.mirrorWaitMs);
+}
+
+export async function deleteSnapshot(xapi: XapiClient, id: string, run: OpRun): Promise<void> {
+  const snapRef = await snapshotRef(xapi, run.vmRef, id);
+  if (!snapRef) return; // already gone
+  run.onProgress(0.1, 'VM.destroy');
+  await removeSnapshot(xapi, snapRef);
+  await mirrorWait(xapi, () => !xapi.mirror.get('VM', snapRef), run.mirrorWaitMs);
+}
+
+/** Destroys a snapshot VM, then its snapshot VDIs and memory image that nothing else uses. */
+export async function removeSnapshot(xapi: XapiClient, snapRef: string): Promise<void> {
+  const snap = await ignoreGone(xapi.call<VMRecord>('VM.get_record', snapRef), isGone);
+  if (!snap) return;
+  const vdiRefs: string[] = [];
+  for (const vbdRef of snap.VBDs) {
+    const vbd = await ignoreGone(xapi.call<VBDRecord>('VBD.get_record', vbdRef), isGone);
+    if (vbd && vbd.VDI !== NULL_REF) vdiRefs.push(vbd.VDI);
+  }
+  const suspendVdi = snap.suspend_VDI && snap.suspend_VDI !== NULL_REF ? snap.suspend_VDI : undefined;
+  await ignoreGone(xapi.call('VM.destroy', snapRef), isGone);
+  for (const vdiRef of vdiRefs) {
+    const vdi = await ignoreGone(xapi.call<VDIRecord>('VDI.get_record', vdiRef), isGone);
+    // Only the disks the snapshot made: snapshot VDIs no other VM uses (never a shared ISO).
+    if (vdi && vdi.is_a_snapshot && vdi.VBDs.length === 0) await ignoreGone(xapi.call('VDI.destroy', vdiRef), isGone);
+  }
+  if (suspendVdi) await ignoreGone(xapi.call('VDI.destroy', suspendVdi), isGone);
+}
+
+function mirrorWait(xapi: XapiClient, check: () => boolean, timeoutMs: number): Promise<boolean> {
+  return waitForMirror(xapi.mirror, check, timeoutMs);
+}

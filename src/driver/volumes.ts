@@ -1,0 +1,160 @@
+// Volumes: existing VDIs attached to an instance by uuid at a device position (VBD.create, then
+// VBD.plug when it runs) and detached (VBD.unplug when plugged, VBD.destroy). The VDI itself is
+// never created, tagged or destroyed here. Listing reads the mirror: VBDs of disks the spawn
+// did not make for the instance.
+import type { MirrorView, XapiClient } from '../xapi';
+import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
+import { ignoreGone, type OpRun } from './depth-common';
+import { ApiError, isGone } from './errors';
+import { waitForMirror } from './mirror-wait';
+import { runSteps } from './steps';
+import { TAG, isOwnedBy, ownerTags } from './tags';
+import type { Schema } from './types';
+
+const NULL_REF = 'OpaqueRef:NULL';
+const GiB = 1024 * 1024 * 1024;
+/** Where templates and the config drive put the CD. */
+const CD_DEVICE = 3;
+
+type VmRec = VMRecord & { $ref: string };
+
+/** The instance's volumes: Disk VBDs whose VDI is not one the spawn made for it. */
+export function listVolumes(mirror: MirrorView, vm: VmRec): Array<Schema<'Volume'>> {
+  const owner = { namespace: vm.other_config[TAG.namespace] ?? '', instanceId: vm.other_config[TAG.instanceId] ?? '' };
+  const out: Array<Schema<'Volume'>> = [];
+  for (const vbdRef of vm.VBDs) {
+    const vbd = mirror.get('VBD', vbdRef);
+    if (!vbd || vbd.type !== 'Disk' || vbd.VDI === NULL_REF) continue;
+    const vdi = mirror.get('VDI', vbd.VDI);
+    if (!vdi) continue;
+    if (!isVolumeVbd(vbd, vdi, owner)) continue;
+    out.push({
+      uuid: vdi.uuid,
+      device: vbd.userdevice,
+      mode: vbd.mode === 'RO' ? 'RO' : 'RW',
+      attached: vbd.currently_attached,
+      bootable: vbd.bootable,
+      size_gb: Math.round((Number(vdi.virtual_size) / GiB) * 1000) / 1000,
+      sr: mirror.get('SR', vdi.SR)?.uuid ?? '',
+      name: vdi.name_label,
+    });
+  }
+  return out.sort((a, b) => Number(a.device) - Number(b.device));
+}
+
+/** A VBD the volume API attached (tagged 'volume'), or an untagged disk of someone else. */
+function isVolumeVbd(vbd: Pick<VBDRecord, 'other_config'>, vdi: Pick<VDIRecord, 'other_config'>, owner: { namespace: string; instanceId: string }): boolean {
+  if (vbd.other_config?.[TAG.role] === 'volume') return true;
+  return !isOwnedBy(vdi.other_config, owner);
+}
+
+async function vbdsOf(xapi: XapiClient, vmRef: string): Promise<Array<VBDRecord & { ref: string }>> {
+  const refs = await xapi.call<string[]>('VM.get_VBDs', vmRef);
+  const out: Array<VBDRecord & { ref: string }> = [];
+  for (const ref of refs) {
+    const vbd = await ignoreGone(xapi.call<VBDRecord>('VBD.get_record', ref), isGone);
+    if (vbd) out.push({ ...vbd, ref });
+  }
+  return out;
+}
+
+interface AttachState {
+  vdiRef: string;
+  device: string;
+  vbdRef?: string;
+  running: boolean;
+}
+
+export async function attachVolume(
+  xapi: XapiClient,
+  vdiUuid: string,
+  body: Schema<'VolumeAttachRequest'>,
+  run: OpRun,
+): Promise<void> {
+  const vdiRef = await xapi.call<string>('VDI.get_by_uuid', vdiUuid).catch((err: unknown) => {
+    if (isGone(err)) throw new ApiError(404, 'volume_not_found', `VDI '${vdiUuid}' not found`);
+    throw err;
+  });
+  const vdi = await xapi.call<VDIRecord>('VDI.get_record', vdiRef);
+  const vbds = await vbdsOf(xapi, run.vmRef);
+  const mine = vbds.find((v) => v.VDI === vdiRef);
+  if (mine && (!body.device || mine.userdevice === body.device)) return; // already attached here
+  if (mine) throw new ApiError(409, 'device_in_use', `VDI '${vdiUuid}' is already attached at device ${mine.userdevice}`);
+  if (!vdi.sharable) {
+    for (const other of vdi.VBDs) {
+      const vbd = await ignoreGone(xapi.call<VBDRecord>('VBD.get_record', other), isGone);
+      if (vbd && vbd.VM !== run.vmRef)
+        throw new ApiError(409, 'disk_in_use', `VDI '${vdiUuid}' is attached to another VM and is not sharable`);
+    }
+  }
+  const used = new Set(vbds.map((v) => v.userdevice));
+  let device = body.device;
+  if (device !== undefined && used.has(device))
+    throw new ApiError(409, 'device_in_use', `device ${device} already holds a disk`, { extra: { device } });
+  if (device === undefined) for (let i = 0; device === undefined; i++) if (i !== CD_DEVICE && !used.has(String(i))) device = String(i);
+  const power = await xapi.call<string>('VM.get_power_state', run.vmRef);
+  const state: AttachState = { vdiRef, device: device!, running: power === 'Running' };
+  await runSteps<AttachState>(
+    [
+      {
+        name: 'VBD.create',
+        run: async (s, ctx) => {
+          s.vbdRef = await xapi.call<string>('VBD.create', {
+            VM: run.vmRef,
+            VDI: s.vdiRef,
+            userdevice: s.device,
+            bootable: body.bootable === true,
+            mode: body.mode ?? 'RW',
+            type: 'Disk',
+            empty: false,
+            unpluggable: true,
+            other_config: ownerTags(run.owner, { [TAG.role]: 'volume' }),
+            qos_algorithm_type: '',
+            qos_algorithm_params: {},
+          });
+          const vbdRef = s.vbdRef;
+          ctx.onUndo('destroy the VBD', async () => {
+            await ignoreGone(xapi.call('VBD.destroy', vbdRef), isGone);
+          });
+        },
+      },
+      {
+        name: 'VBD.plug',
+        weight: 2,
+        when: (s) => s.running,
+        run: async (s, ctx) => {
+          await xapi.callAsync('VBD.plug', [s.vbdRef!], { signal: ctx.signal, onProgress: (f) => ctx.progress(f) });
+          ctx.onUndo('unplug the VBD', async () => {
+            await ignoreGone(xapi.call('VBD.unplug_force', s.vbdRef!), isGone);
+          });
+        },
+      },
+    ],
+    state,
+    run.steps,
+  );
+  const vbdRef = state.vbdRef!;
+  await waitForMirror(
+    xapi.mirror,
+    () => {
+      const vbd = xapi.mirror.get('VBD', vbdRef);
+      return !!vbd && (!state.running || vbd.currently_attached) && !!xapi.mirror.get('VM', run.vmRef)?.VBDs.includes(vbdRef);
+    },
+    run.mirrorWaitMs,
+  );
+}
+
+export async function detachVolume(xapi: XapiClient, vdiUuid: string, run: OpRun): Promise<void> {
+  const vdiRef = await ignoreGone(xapi.call<string>('VDI.get_by_uuid', vdiUuid), isGone);
+  if (!vdiRef) return;
+  const vdi = await xapi.call<VDIRecord>('VDI.get_record', vdiRef);
+  const vbd = (await vbdsOf(xapi, run.vmRef)).find((v) => v.VDI === vdiRef && v.type === 'Disk');
+  if (!vbd) return; // not attached: nothing to do
+  if (!isVolumeVbd(vbd, vdi, run.owner))
+    throw new ApiError(409, 'operation_not_allowed', `VDI '${vdiUuid}' is a disk of the instance, not a volume`);
+  if (vbd.currently_attached) {
+    await xapi.callAsync('VBD.unplug', [vbd.ref], { signal: run.signal, onProgress: (f) => run.onProgress(f * 0.8, 'VBD.unplug') });
+  }
+  await ignoreGone(xapi.call('VBD.destroy', vbd.ref), isGone);
+  await waitForMirror(xapi.mirror, () => !xapi.mirror.get('VBD', vbd.ref), run.mirrorWaitMs);
+}
