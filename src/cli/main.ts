@@ -6,6 +6,7 @@ import { registerInstances } from './instances';
 import { registerServe } from './serve';
 import { registerSim } from './sim';
 import { registerTemplates } from './templates';
+import { registerTokens } from './tokens';
 
 const program = new Command('xcd').description('xen-compute-driver: a hypervisor-driver REST service over XAPI');
 
@@ -13,6 +14,7 @@ registerServe(program);
 registerInstances(program);
 registerHost(program);
 registerTemplates(program);
+registerTokens(program);
 registerSim(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -97,18 +97,19 @@ export async function startService(cfg: ServeConfig, logger: pino.Logger): Promi
 /** The banner `npm start` prints: where the service is and a session to paste. */
 export function banner(svc: RunningService, token: string | undefined, template: string): string {
   const t = token ?? '<your token>';
+  const who = svc.generatedToken === token ? ' (generated: role admin, namespace "default")' : '';
   const lines = [
     '',
-    `xen-compute-driver listening on ${svc.url}${svc.simulator ? ` (embedded XAPI simulator at ${svc.simulator.url})` : ''}`,
-    token
-      ? `admin token (namespace "default"): ${token}`
-      : 'tokens: from your tokens file / XCD_TOKEN',
+    `xen-compute-driver listening on ${svc.url}` +
+      (svc.simulator ? ` (embedded XAPI simulator at ${svc.simulator.url})` : ''),
+    token ? `token: ${token}${who}` : 'tokens: from your tokens file',
     '',
     'Try it:',
     `  export XCD_URL=${svc.url} XCD_TOKEN=${t}`,
     '  curl -s -H "Authorization: Bearer $XCD_TOKEN" $XCD_URL/v1/templates',
-    `  curl -s -X PUT -H "Authorization: Bearer $XCD_TOKEN" -H 'Content-Type: application/json' -H 'Prefer: wait=60' \\`,
-    `       -d '{"template": "${template}", "vcpus": 2, "memory_mb": 1024}' $XCD_URL/v1/instances/demo-1`,
+    '  curl -s -X PUT -H "Authorization: Bearer $XCD_TOKEN" -H \'Content-Type: application/json\' \\',
+    `       -H 'Prefer: wait=60' -d '{"template": "${template}", "vcpus": 2, "memory_mb": 1024, ` +
+      `"nics": [{"network": "xenbr0"}]}' $XCD_URL/v1/instances/demo-1`,
     '  curl -s -H "Authorization: Bearer $XCD_TOKEN" $XCD_URL/v1/instances/demo-1',
     '  ./bin/xcd.js instances list',
     '  ./bin/xcd.js instances destroy demo-1',
