@@ -79,6 +79,30 @@ export function assertHostUsable(ctx: CallContext, hostRef: string): Rec {
   return hostRec;
 }
 
+/** The first SR holding one of the VM's disks that hostRef has no attached PBD for. */
+export function missingSr(store: Store, vmRec: Rec, hostRef: string): string | undefined {
+  for (const vbdRef of vmRec.VBDs as string[]) {
+    const vbd = store.find('VBD', vbdRef);
+    if (!vbd || isNull(vbd.VDI)) continue;
+    const srRef = store.find('VDI', vbd.VDI as string)?.SR as string | undefined;
+    if (!srRef) continue;
+    const sr = store.find('SR', srRef);
+    if (!sr) continue;
+    const seen = (sr.PBDs as string[]).some((p) => {
+      const pbd = store.find('PBD', p);
+      return pbd?.host === hostRef && pbd.currently_attached === true;
+    });
+    if (!seen) return srRef;
+  }
+  return undefined;
+}
+
+/** VM_REQUIRES_SR [vm, sr] when the host cannot reach one of the VM's disks. */
+export function assertHostSeesDisks(store: Store, vmRef: string, vmRec: Rec, hostRef: string): void {
+  const sr = missingSr(store, vmRec, hostRef);
+  if (sr) throw new XapiFault('VM_REQUIRES_SR', [vmRef, sr]);
+}
+
 export function assertHostHasMemory(store: Store, hostRef: string, needed: number): void {
   const free = hostFreeMemory(store, hostRef);
   if (needed > free) throw new XapiFault('HOST_NOT_ENOUGH_FREE_MEMORY', [String(needed), String(free)]);
@@ -93,7 +117,7 @@ export function chooseHost(ctx: CallContext, vmRec: Rec): string {
   const { store, sim } = ctx;
   const needed = vmStartMemory(vmRec);
   const usable = [...store.all('host').entries()]
-    .filter(([ref, rec]) => rec.enabled === true && isHostLive(sim, ref))
+    .filter(([ref, rec]) => rec.enabled === true && isHostLive(sim, ref) && !missingSr(store, vmRec, ref))
     .map(([ref]) => ({ ref, free: hostFreeMemory(store, ref) }));
   const affinity = vmRec.affinity as string;
   const pick = usable.find((h) => h.ref === affinity && h.free >= needed);
@@ -133,6 +157,12 @@ export function registerHostMessages(): void {
   defineMessage('host.get_vms_which_prevent_evacuation', (ctx, [hostRef]) => {
     ctx.store.get('host', hostRef);
     return {};
+  });
+  defineMessage('host.get_management_interface', (ctx, [hostRef]) => {
+    const hostRec = ctx.store.get('host', hostRef);
+    const pif = (hostRec.PIFs as string[]).find((p) => ctx.store.find('PIF', p)?.management === true);
+    if (!pif) throw new XapiFault('PIF_IS_NOT_MANAGEMENT_INTERFACE', [hostRef]);
+    return pif;
   });
   defineMessage('host.dmesg', (ctx, [hostRef]) => {
     const rec = ctx.store.get('host', hostRef);

@@ -345,6 +345,7 @@ function registerSrMessages(): void {
     ctx.store.get('SR', srRef);
     await ctx.work(10);
   });
+  defineMessage('SR.get_supported_types', () => ['lvm', 'ext', 'nfs', 'iso', 'lvmoiscsi', 'lvmohba', 'smb', 'udev', 'dummy']);
   defineMessage('SR.update', (ctx, [srRef]) => void ctx.store.get('SR', srRef));
   defineMessage('SR.create', async (ctx, args) => {
     const [hostRef, deviceConfig, physicalSize, nameLabel, nameDescription, type, contentType, shared, smConfig] = args;

@@ -6,6 +6,7 @@ import { XapiFault } from './fault';
 import { createConsole, destroyConsoles, moveConsoles } from './console';
 import {
   assertHostHasMemory,
+  assertHostSeesDisks,
   assertHostUsable,
   chooseHost,
   computeMemoryOverhead,
@@ -104,6 +105,7 @@ async function start(ctx: CallContext, vmRef: string, hostArg: string | undefine
     let hostRef: string;
     if (hostArg) {
       assertHostUsable(ctx, hostArg);
+      assertHostSeesDisks(ctx.store, vmRef, vmRec, hostArg);
       assertHostHasMemory(ctx.store, hostArg, vmStartMemory(sized));
       hostRef = hostArg;
     } else {
@@ -128,6 +130,7 @@ async function resume(ctx: CallContext, vmRef: string, hostArg: string | undefin
     let hostRef: string;
     if (hostArg) {
       assertHostUsable(ctx, hostArg);
+      assertHostSeesDisks(ctx.store, vmRef, vmRec, hostArg);
       assertHostHasMemory(ctx.store, hostArg, vmStartMemory(sized));
       hostRef = hostArg;
     } else {
@@ -218,6 +221,7 @@ export function registerVmPowerMessages(): void {
     ctx.store.get('host', hostRef);
     return withVmOperation(ctx, vmRef, 'pool_migrate', async (vmRec) => {
       assertHostUsable(ctx, hostRef);
+      assertHostSeesDisks(ctx.store, vmRef, vmRec, hostRef);
       const same = vmRec.resident_on === hostRef;
       if (!same) assertHostHasMemory(ctx.store, hostRef, vmStartMemory(vmRec));
       ctx.store.update('VM', vmRef, { scheduled_to_be_resident_on: hostRef });
@@ -240,7 +244,23 @@ export function registerVmPowerMessages(): void {
   defineMessage('VM.assert_can_boot_here', (ctx, [vmRef, hostRef]) => {
     const vmRec = ctx.store.get('VM', vmRef);
     assertHostUsable(ctx, hostRef);
+    assertHostSeesDisks(ctx.store, vmRef, vmRec, hostRef);
     assertHostHasMemory(ctx.store, hostRef, vmStartMemory({ ...vmRec, memory_overhead: computeMemoryOverhead(vmRec) }));
   });
+  defineMessage('VM.get_possible_hosts', (ctx, [vmRef]) => {
+    const vmRec = ctx.store.get('VM', vmRef);
+    const sized = { ...vmRec, memory_overhead: computeMemoryOverhead(vmRec) };
+    return [...ctx.store.all('host').keys()].filter((h) => {
+      try {
+        assertHostUsable(ctx, h);
+        assertHostSeesDisks(ctx.store, vmRef, vmRec, h);
+        if (vmRec.resident_on !== h) assertHostHasMemory(ctx.store, h, vmStartMemory(sized));
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  });
+  defineMessage('VM.get_boot_record', (ctx, [vmRef]) => ctx.store.get('VM', vmRef));
   defineMessage('VM.compute_memory_overhead', (ctx, [vmRef]) => computeMemoryOverhead(ctx.store.get('VM', vmRef)));
 }

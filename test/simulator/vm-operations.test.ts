@@ -318,6 +318,29 @@ describe('host memory accounting', () => {
   });
 });
 
+describe('storage reachability', () => {
+  test('a VM on local storage only starts or migrates where that SR is attached (VM_REQUIRES_SR)', async () => {
+    const { rpc } = f;
+    const base = await rpc.byName('VM', 'build-01');
+    const [h0, h1] = await rpc.call('host.get_all');
+    let local = '';
+    for (const sr of await rpc.call('SR.get_by_name_label', 'Local storage')) {
+      const pbds = await rpc.call('SR.get_PBDs', sr);
+      if ((await rpc.call('PBD.get_host', pbds[0])) === h0) local = sr;
+    }
+    const vm = await rpc.call('VM.copy', base, 'local-only', local);
+    await expectFault(rpc.call('VM.start_on', vm, h1, false, false), 'VM_REQUIRES_SR', [vm, local]);
+    await expectFault(rpc.call('VM.assert_can_boot_here', vm, h1), 'VM_REQUIRES_SR', [vm, local]);
+    expect(await rpc.call('VM.get_possible_hosts', vm)).toEqual([h0]);
+    await rpc.call('VM.start', vm, false, false);
+    expect(await rpc.call('VM.get_resident_on', vm)).toBe(h0);
+    await expectFault(rpc.call('VM.pool_migrate', vm, h1, {}), 'VM_REQUIRES_SR', [vm, local]);
+    await rpc.call('VM.hard_shutdown', vm);
+    const shared = await rpc.call('VM.clone', base, 'anywhere');
+    expect((await rpc.call('VM.get_possible_hosts', shared)).length).toBe(3);
+  });
+});
+
 describe('memory and vCPU settings', () => {
   test('set_memory_limits checks the order; set_memory sets static_max and the dynamic range', async () => {
     const { rpc } = f;
