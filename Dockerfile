@@ -7,7 +7,7 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
-RUN npx node-gyp rebuild --directory addon && npm run build && npm prune --omit=dev --ignore-scripts
+RUN npx node-gyp rebuild -C addon && npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production XCD_LISTEN=0.0.0.0:8780
