@@ -90,7 +90,6 @@ it('create fills defaults, ignores non-constructor members, and destroy removes 
   // protocol and location are RO/runtime: not constructor fields, so the struct cannot set them
   expect(rec.protocol).toBe('vt100');
   expect(rec.location).toBe('');
-  expect(rec.VM).toBe(vm);
   expect(rec.other_config).toEqual({ a: 'b' });
   expect(rec.uuid).toMatch(/^[0-9a-f-]{36}$/);
   await jsonOk(sim.url, 'console.destroy', [sid, ref]);
