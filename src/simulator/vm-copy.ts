@@ -356,7 +356,6 @@ export function registerVmCopyMessages(): void {
     const vmRec = ctx.store.get('VM', vmRef);
     const v = value === true || value === 'true';
     if (v && !vmRec.is_a_template) assertOperation(vmRef, vmRec, 'make_into_template');
-    if (!v && vmRec.is_a_snapshot) throw new XapiFault('VM_IS_SNAPSHOT', [vmRef, 'make_into_template']);
     const patch: Rec = { is_a_template: v };
     if (!v) patch.is_default_template = false;
     ctx.store.update('VM', vmRef, patch);

@@ -208,6 +208,19 @@ describe('operation checks in order', () => {
     expect(ops).not.toContain('start');
   });
 
+  test('set_is_a_template: true needs a halted VM; false works on snapshots (as XO does)', async () => {
+    const { rpc } = f;
+    const web = await rpc.byName('VM', 'web-01');
+    await expectFault(rpc.call('VM.set_is_a_template', web, true), 'VM_BAD_POWER_STATE', [web, 'halted', 'running']);
+    const snap = await rpc.call('VM.snapshot', web, 'xo-style');
+    await rpc.call('VM.set_is_a_template', snap, false);
+    expect(await rpc.call('VM.get_is_a_template', snap)).toBe(false);
+    await expectFault(rpc.call('VM.start', snap, false, false), 'VM_IS_SNAPSHOT', [snap, 'start']);
+    const vm = await freshVm('to-template');
+    await rpc.call('VM.set_is_a_template', vm, true);
+    expect(await rpc.call('VM.get_allowed_operations', vm)).not.toContain('start');
+  });
+
   test('the control domain refuses lifecycle operations', async () => {
     const { rpc } = f;
     const host = (await rpc.call('host.get_all'))[0];
@@ -264,6 +277,21 @@ describe('concurrency through current_operations', () => {
     expect(after.current_operations).toEqual({});
     expect(after.power_state).toBe('Running');
     await rpc.call('VM.hard_shutdown', vm);
+  });
+
+  test('a cancelled Async start leaves the VM halted with no current operation', async () => {
+    const { rpc } = slow;
+    const base = await rpc.byName('VM', 'build-01');
+    const vm = await rpc.call('VM.clone', base, 'cancel-me');
+    const task = await rpc.start('VM.start', vm, false, false);
+    await new Promise((r) => setTimeout(r, 50));
+    await rpc.call('task.cancel', task);
+    await expectFault(rpc.wait(task), 'TASK_CANCELLED', [task]);
+    const rec = await rpc.call('VM.get_record', vm);
+    expect(rec.power_state).toBe('Halted');
+    expect(rec.current_operations).toEqual({});
+    expect(rec.scheduled_to_be_resident_on).toBe('OpaqueRef:NULL');
+    expect(rec.allowed_operations).toContain('start');
   });
 
   test('snapshot and checkpoint may overlap; hard_shutdown may join a clean_shutdown', async () => {
