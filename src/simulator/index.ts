@@ -39,6 +39,7 @@ export interface SimulatorOptions {
   tlsListen?: string; // 'HOST:PORT' of the TLS listener, default '<master host>:0'
   timeScale?: number; // multiplies simulated operation durations (default 1; 0 = instant)
   taskTtlMs?: number; // finished tasks expire after this long (default 65 min like xapi)
+  eventTombstones?: number; // deletions kept for event.from (default 20000); older tokens get EVENTS_LOST
 }
 
 export interface SimulatorHandle {
@@ -118,7 +119,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     authFailureDelayMs: opts.authFailureDelayMs ?? 5000,
     timeScale: opts.timeScale ?? 1,
   };
-  const rt = new SimRuntime(store, options, faults, opts.taskTtlMs ?? 65 * 60 * 1000);
+  const rt = new SimRuntime(store, options, faults, opts.taskTtlMs ?? 65 * 60 * 1000, opts.eventTombstones);
   const { host: masterHost, port: wantedPort } = splitHostPort(opts.listen ?? '127.0.0.1:0');
   const masterAddress = /^\d+\.\d+\.\d+\.\d+$/.test(masterHost) && masterHost !== '0.0.0.0' ? masterHost : '127.0.0.1';
   rt.refreshHosts(masterAddress);

@@ -22,8 +22,9 @@ export class SimRuntime implements SimContext {
     readonly options: SimContext['options'],
     readonly faults: Faults,
     taskTtlMs: number,
+    maxTombstones = 20000,
   ) {
-    this.events = new EventHub(store);
+    this.events = new EventHub(store, maxTombstones);
     this.tasks = new TaskManager(store, { ttlMs: taskTtlMs });
     this.extra.events = this.events;
     this.extra.tasks = this.tasks;
