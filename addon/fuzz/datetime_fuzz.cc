@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (dt.text != text) std::abort();
   if (!dt.valid) return 0;
   std::string formatted = xapi::format_datetime(dt.epoch_ms);
-  if (formatted.size() != 18) return 0;  // years outside 0000..9999 have no 4-digit form
+  // Years outside 0000..9999 have no 4-digit form.
+  if (formatted.size() != 18 || formatted[0] < '0' || formatted[0] > '9') return 0;
   xapi::DateTime back = xapi::parse_datetime(formatted);
   int64_t floor_ms = dt.epoch_ms - ((dt.epoch_ms % 1000) + 1000) % 1000;
   if (!back.valid || back.epoch_ms != floor_ms) std::abort();

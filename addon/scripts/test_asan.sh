@@ -15,7 +15,13 @@ for entry in "$root"/addon/*; do
   case "$name" in build|build-*|fuzz|scripts) continue ;; esac
   cp -r "$entry" "$proj/"
 done
-(cd "$proj" && "$root/node_modules/.bin/node-gyp" rebuild -j 2 -- -Dsanitize=1 >"$work/build.log" 2>&1) || {
+# Use the headers installed beside node (Debian: /usr/include/node) unless npm already says where.
+nodedir_arg=()
+prefix="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
+if [ -z "${npm_config_nodedir:-}" ] && [ -f "$prefix/include/node/node_api.h" ]; then
+  nodedir_arg=(--nodedir="$prefix")
+fi
+(cd "$proj" && "$root/node_modules/.bin/node-gyp" rebuild -j 2 "${nodedir_arg[@]}" -- -Dsanitize=1 >"$work/build.log" 2>&1) || {
   tail -40 "$work/build.log" >&2
   exit 1
 }

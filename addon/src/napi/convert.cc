@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "xapi/datetime.h"
@@ -14,71 +16,109 @@ namespace {
 
 constexpr int64_t kMaxSafe = 9007199254740991;  // 2^53 - 1
 
-void check(Napi::Env env, napi_status status) {
-  if (status != napi_ok) throw Napi::Error::New(env);
-}
+// Builds JS values from one decoded tree. Member names (and short strings, mostly enum values
+// and null refs) repeat across records, so each distinct one is created once per conversion and
+// reused: V8 strings are immutable, so sharing them is invisible to JS.
+class ToJs {
+ public:
+  explicit ToJs(napi_env env) : env_(env) {}
 
-napi_value to_js_raw(napi_env env, const Value& v);
-
-napi_value struct_to_js(napi_env env, const Struct& s) {
-  napi_value obj;
-  check(env, napi_create_object(env, &obj));
-  if (s.empty()) return obj;
-  std::vector<napi_property_descriptor> props(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    napi_property_descriptor& d = props[i];
-    check(env, napi_create_string_utf8(env, s[i].first.data(), s[i].first.size(), &d.name));
-    d.value = to_js_raw(env, s[i].second);
-    d.attributes = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
+  napi_value convert(const Value& v) {
+    napi_value out = nullptr;
+    switch (v.kind()) {
+      case Value::Kind::Nil:
+        check(napi_get_null(env_, &out));
+        break;
+      case Value::Kind::String:
+        out = v.str().size() <= kShortString ? cached(v.str()) : make_string(v.str());
+        break;
+      case Value::Kind::Int: {
+        int64_t i = v.integer();
+        if (i >= -kMaxSafe && i <= kMaxSafe)
+          check(napi_create_int64(env_, i, &out));
+        else
+          check(napi_create_bigint_int64(env_, i, &out));
+        break;
+      }
+      case Value::Kind::Double:
+        check(napi_create_double(env_, v.dbl(), &out));
+        break;
+      case Value::Kind::Bool:
+        check(napi_get_boolean(env_, v.boolean(), &out));
+        break;
+      case Value::Kind::DateTime: {
+        const DateTime& dt = v.datetime();
+        if (dt.valid)
+          check(napi_create_date(env_, static_cast<double>(dt.epoch_ms), &out));
+        else
+          out = make_string(dt.text);
+        break;
+      }
+      case Value::Kind::Array: {
+        const Array& a = v.array();
+        check(napi_create_array_with_length(env_, a.size(), &out));
+        for (size_t i = 0; i < a.size(); ++i) check(napi_set_element(env_, out, static_cast<uint32_t>(i), convert(a[i])));
+        break;
+      }
+      case Value::Kind::Struct:
+        out = object(v.members());
+        break;
+    }
+    return out;
   }
-  check(env, napi_define_properties(env, obj, props.size(), props.data()));
-  return obj;
-}
 
-napi_value to_js_raw(napi_env env, const Value& v) {
-  napi_value out = nullptr;
-  switch (v.kind()) {
-    case Value::Kind::Nil:
-      check(env, napi_get_null(env, &out));
-      break;
-    case Value::Kind::String:
-      check(env, napi_create_string_utf8(env, v.str().data(), v.str().size(), &out));
-      break;
-    case Value::Kind::Int: {
-      int64_t i = v.integer();
-      if (i >= -kMaxSafe && i <= kMaxSafe)
-        check(env, napi_create_int64(env, i, &out));
-      else
-        check(env, napi_create_bigint_int64(env, i, &out));
-      break;
-    }
-    case Value::Kind::Double:
-      check(env, napi_create_double(env, v.dbl(), &out));
-      break;
-    case Value::Kind::Bool:
-      check(env, napi_get_boolean(env, v.boolean(), &out));
-      break;
-    case Value::Kind::DateTime: {
-      const DateTime& dt = v.datetime();
-      if (dt.valid)
-        check(env, napi_create_date(env, static_cast<double>(dt.epoch_ms), &out));
-      else
-        check(env, napi_create_string_utf8(env, dt.text.data(), dt.text.size(), &out));
-      break;
-    }
-    case Value::Kind::Array: {
-      const Array& a = v.array();
-      check(env, napi_create_array_with_length(env, a.size(), &out));
-      for (size_t i = 0; i < a.size(); ++i)
-        check(env, napi_set_element(env, out, static_cast<uint32_t>(i), to_js_raw(env, a[i])));
-      break;
-    }
-    case Value::Kind::Struct:
-      out = struct_to_js(env, v.members());
-      break;
+ private:
+  static constexpr size_t kShortString = 24;
+  static constexpr size_t kMaxCached = 1 << 16;
+
+  void check(napi_status status) {
+    if (status != napi_ok) throw Napi::Error::New(env_);
   }
-  return out;
-}
+
+  napi_value make_string(const std::string& s) {
+    napi_value out;
+    check(napi_create_string_utf8(env_, s.data(), s.size(), &out));
+    return out;
+  }
+
+  napi_value cached(const std::string& s) {
+    if (cache_.size() >= kMaxCached) {
+      auto it = cache_.find(s);
+      return it != cache_.end() ? it->second : make_string(s);
+    }
+    auto [it, inserted] = cache_.try_emplace(std::string_view(s), nullptr);
+    if (inserted) it->second = make_string(s);
+    return it->second;
+  }
+
+  napi_value object(const Struct& s) {
+    napi_value obj;
+    check(napi_create_object(env_, &obj));
+    if (s.empty()) return obj;
+    size_t base = props_used_;
+    props_used_ += s.size();
+    if (props_.size() < props_used_) props_.resize(props_used_);
+    for (size_t i = 0; i < s.size(); ++i) {
+      napi_value name = cached(s[i].first);
+      napi_value value = convert(s[i].second);
+      napi_property_descriptor& d = props_[base + i];
+      d = napi_property_descriptor{};
+      d.name = name;
+      d.value = value;
+      d.attributes = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
+    }
+    check(napi_define_properties(env_, obj, s.size(), props_.data() + base));
+    props_used_ = base;
+    return obj;
+  }
+
+  napi_env env_;
+  // Keys view strings inside the tree being converted, which outlives this object.
+  std::unordered_map<std::string_view, napi_value> cache_;
+  // Descriptor stack shared by nested structs (each uses a slice above its parent's).
+  std::vector<napi_property_descriptor> props_;
+  size_t props_used_ = 0;
+};
 
 class FromJs {
  public:
@@ -191,7 +231,7 @@ class FromJs {
 
 }  // namespace
 
-Napi::Value to_js(Napi::Env env, const Value& v) { return Napi::Value(env, to_js_raw(env, v)); }
+Napi::Value to_js(Napi::Env env, const Value& v) { return Napi::Value(env, ToJs(env).convert(v)); }
 
 Value from_js(Napi::Value v) { return FromJs(v.Env()).convert(v, 0); }
 
