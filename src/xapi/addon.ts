@@ -26,7 +26,7 @@ export interface NativeCodec {
   decodeNative(
     protocol: 'xml-rpc' | 'json-rpc',
     body: Buffer,
-  ): { values: number; decodeMs: number; freeMs: number };
+  ): { values: number; decodeMs: number; decodeCpuMs: number; freeMs: number };
   /** Epoch milliseconds of an XAPI datetime text, or null when it does not parse. */
   parseDatetime(text: string): number | null;
   formatDatetime(epochMs: number): string;
