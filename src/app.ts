@@ -10,9 +10,13 @@ import type { ServiceDriver } from './api/driver-port';
 import { Metrics } from './api/metrics';
 import { problemHandler } from './api/problem';
 import { catalogueRoutes } from './api/routes/catalogue';
+import { consoleRoutes } from './api/routes/console';
+import { deviceRoutes } from './api/routes/devices';
+import { eventRoutes } from './api/routes/events';
 import { hostRoutes } from './api/routes/host';
 import { instanceRoutes } from './api/routes/instances';
 import { operationRoutes } from './api/routes/operations';
+import { snapshotRoutes } from './api/routes/snapshots';
 import { systemRoutes } from './api/routes/system';
 import { loadSpec } from './api/spec';
 import { validation } from './api/validation';
@@ -72,6 +76,10 @@ export function createApp(opts: AppOptions): Express {
   catalogueRoutes(api, opts.driver);
   instanceRoutes(api, opts.driver);
   operationRoutes(api, opts.driver);
+  snapshotRoutes(api, opts.driver);
+  deviceRoutes(api, opts.driver);
+  consoleRoutes(api, opts.driver);
+  eventRoutes(api, opts.driver);
   app.use(api);
 
   app.use((req, _res, next) =>

@@ -2,6 +2,7 @@
 // the routes depend on behaviour, not on the class. Must follow the driver's public methods; the
 // shapes are the contract's generated schemas.
 import type { Caller } from './auth';
+import type { DepthPort } from './depth-port';
 import type { components } from './generated/openapi';
 
 type S = components['schemas'];
@@ -27,4 +28,6 @@ export interface ServiceDriver {
   getOperation(caller: Caller, opId: string): S['Operation'];
   cancelOperation(caller: Caller, opId: string): S['Operation'];
   waitOperation(caller: Caller, opId: string, timeoutMs: number): Promise<S['Operation']>;
+  /** Snapshots, volumes, NICs, console, diagnostics, events (depth-port.ts). */
+  readonly depth: DepthPort;
 }

@@ -33,8 +33,8 @@ interface ResizeState {
   liveVcpus: boolean;
   liveMemory: boolean;
   disks: DiskGrowth[];
-  /** The VM was running and this resize shut it down. */
-  cycled: boolean;
+  /** The VM runs and a change needs it halted: shut it down, change, start it again. */
+  cycle: boolean;
 }
 
 async function plan(xapi: XapiClient, body: ResizeAction, run: OpRun): Promise<ResizeState> {
@@ -51,7 +51,7 @@ async function plan(xapi: XapiClient, body: ResizeAction, run: OpRun): Promise<R
     liveVcpus: false,
     liveMemory: false,
     disks: [],
-    cycled: false,
+    cycle: false,
   };
   if (body.vcpus !== undefined && body.vcpus !== Number(vm.VCPUs_at_startup)) {
     if (running && body.vcpus <= Number(vm.VCPUs_max)) s.liveVcpus = true;
@@ -79,8 +79,8 @@ async function plan(xapi: XapiClient, body: ResizeAction, run: OpRun): Promise<R
       throw new ApiError(422, 'invalid_value', `disks only grow: device ${d.device} is ${found.size / GiB} GiB, asked ${d.size_gb} GiB`);
     if (bytes > found.size) s.disks.push({ device: d.device, vdiRef: found.vdiRef, bytes });
   }
-  const needsHalt = running && (s.offlineVcpus || s.offlineMemory);
-  if (needsHalt && (body.power_cycle ?? 'none') === 'none')
+  s.cycle = running && (s.offlineVcpus || s.offlineMemory);
+  if (s.cycle && (body.power_cycle ?? 'none') === 'none')
     throw new ApiError(409, 'power_cycle_required', 'this resize needs the instance halted; ask for power_cycle clean or hard', {
       extra: { live_vcpus_max: Number(vm.VCPUs_max), live_memory_max_mb: Math.floor(Number(vm.memory_static_max) / MiB) },
     });
@@ -93,14 +93,14 @@ function steps(xapi: XapiClient): Array<Step<ResizeState>> {
     {
       name: 'shutdown',
       weight: 2,
-      when: (s) => s.vm.power_state === 'Running' && (s.offlineVcpus || s.offlineMemory),
+      // Steps are chosen before the first runs: `cycle` is decided by plan().
+      when: (s) => s.cycle,
       run: async (s, ctx) => {
         const type = s.body.power_cycle === 'hard' ? 'hard' : 'clean';
         await runAction(xapi, vmRef(s), { action: 'power-off', type, timeout: s.body.timeout ?? 60 }, {
           signal: ctx.signal,
           onProgress: (f) => ctx.progress(f),
         });
-        s.cycled = true;
         ctx.onUndo('start the instance again', async () => {
           await xapi.callAsync('VM.start', [vmRef(s), false, false]);
         });
@@ -171,7 +171,7 @@ function steps(xapi: XapiClient): Array<Step<ResizeState>> {
       weight: 2,
       when: (s) => s.disks.length > 0,
       run: async (s, ctx) => {
-        const online = s.vm.power_state === 'Running' && !s.cycled;
+        const online = s.vm.power_state === 'Running' && !s.cycle;
         for (const [i, d] of s.disks.entries()) {
           await xapi.callAsync(online ? 'VDI.resize_online' : 'VDI.resize', [d.vdiRef, d.bytes], { signal: ctx.signal });
           ctx.progress((i + 1) / s.disks.length);
@@ -181,7 +181,7 @@ function steps(xapi: XapiClient): Array<Step<ResizeState>> {
     {
       name: 'start',
       weight: 2,
-      when: (s) => s.cycled,
+      when: (s) => s.cycle,
       run: async (s, ctx) => {
         await xapi.callAsync('VM.start', [vmRef(s), false, false], { signal: ctx.signal, onProgress: (f) => ctx.progress(f) });
       },

@@ -1,0 +1,21 @@
+// Routes of the `console` and `diagnostics` tags: the VNC console (operators: it carries a
+// XAPI session id), the guest's console log and the instance's diagnostics. Read-only; must not
+// call XAPI itself or reshape the driver's schemas.
+import type { Router } from 'express';
+import { callerOf } from '../auth';
+import type { DepthPort } from '../depth-port';
+
+export function consoleRoutes(router: Router, driver: { depth: DepthPort }): void {
+  router.get('/v1/instances/:instance_id/console', (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(driver.depth.console(callerOf(req), String(req.params.instance_id)));
+  });
+
+  router.get('/v1/instances/:instance_id/console/log', async (req, res) => {
+    res.json(await driver.depth.consoleLog(callerOf(req), String(req.params.instance_id)));
+  });
+
+  router.get('/v1/instances/:instance_id/diagnostics', (req, res) => {
+    res.json(driver.depth.diagnostics(callerOf(req), String(req.params.instance_id)));
+  });
+}

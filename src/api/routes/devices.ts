@@ -1,0 +1,55 @@
+// Routes of the `devices` tag: volumes (attach an existing VDI by uuid, detach, list) and NICs
+// (attach, detach by device, list) of an instance, hot when it runs. Inputs arrive validated
+// against the OpenAPI file. Must not call XAPI or reshape the driver's schemas.
+import type { Router } from 'express';
+import { callerOf } from '../auth';
+import type { DepthPort } from '../depth-port';
+import type { components } from '../generated/openapi';
+import { sendOperation, type OperationWaiter } from '../prefer';
+
+type S = components['schemas'];
+
+export function deviceRoutes(router: Router, driver: OperationWaiter & { depth: DepthPort }): void {
+  const id = (p: Record<string, string>): string => String(p.instance_id);
+
+  router.get('/v1/instances/:instance_id/volumes', (req, res) => {
+    res.json({ items: driver.depth.listVolumes(callerOf(req), id(req.params)) });
+  });
+
+  router.put('/v1/instances/:instance_id/volumes/:vdi_uuid', async (req, res) => {
+    const caller = callerOf(req);
+    const body = (req.body ?? {}) as S['VolumeAttachRequest'];
+    const op = driver.depth.attachVolume(caller, id(req.params), String(req.params.vdi_uuid), body);
+    await sendOperation(req, res, driver, caller, op);
+  });
+
+  router.delete('/v1/instances/:instance_id/volumes/:vdi_uuid', async (req, res) => {
+    const caller = callerOf(req);
+    const op = driver.depth.detachVolume(caller, id(req.params), String(req.params.vdi_uuid));
+    if (!op) {
+      res.status(204).end();
+      return;
+    }
+    await sendOperation(req, res, driver, caller, op);
+  });
+
+  router.get('/v1/instances/:instance_id/nics', (req, res) => {
+    res.json({ items: driver.depth.listNics(callerOf(req), id(req.params)) });
+  });
+
+  router.post('/v1/instances/:instance_id/nics', async (req, res) => {
+    const caller = callerOf(req);
+    const op = driver.depth.attachNic(caller, id(req.params), req.body as S['NicAttachRequest']);
+    await sendOperation(req, res, driver, caller, op);
+  });
+
+  router.delete('/v1/instances/:instance_id/nics/:device', async (req, res) => {
+    const caller = callerOf(req);
+    const op = driver.depth.detachNic(caller, id(req.params), String(req.params.device));
+    if (!op) {
+      res.status(204).end();
+      return;
+    }
+    await sendOperation(req, res, driver, caller, op);
+  });
+}

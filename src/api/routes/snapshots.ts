@@ -1,0 +1,47 @@
+// Routes of the `snapshots` tag: list, show, create (PUT by the orchestrator's id), revert and
+// delete an instance's snapshots. Inputs arrive validated against the OpenAPI file; errors are
+// thrown for the problem handler. Must not call XAPI or reshape the driver's schemas.
+import type { Router } from 'express';
+import { callerOf } from '../auth';
+import type { DepthPort } from '../depth-port';
+import type { components } from '../generated/openapi';
+import { sendOperation, type OperationWaiter } from '../prefer';
+
+type S = components['schemas'];
+
+export function snapshotRoutes(router: Router, driver: OperationWaiter & { depth: DepthPort }): void {
+  const base = '/v1/instances/:instance_id/snapshots';
+  const id = (p: Record<string, string>): string => String(p.instance_id);
+
+  router.get(base, (req, res) => {
+    res.json({ items: driver.depth.listSnapshots(callerOf(req), id(req.params)) });
+  });
+
+  router.get(`${base}/:snapshot_id`, (req, res) => {
+    res.json(driver.depth.getSnapshot(callerOf(req), id(req.params), String(req.params.snapshot_id)));
+  });
+
+  router.put(`${base}/:snapshot_id`, async (req, res) => {
+    const caller = callerOf(req);
+    const body = (req.body ?? {}) as S['SnapshotRequest'];
+    const op = driver.depth.createSnapshot(caller, id(req.params), String(req.params.snapshot_id), body);
+    await sendOperation(req, res, driver, caller, op);
+  });
+
+  router.delete(`${base}/:snapshot_id`, async (req, res) => {
+    const caller = callerOf(req);
+    const op = driver.depth.deleteSnapshot(caller, id(req.params), String(req.params.snapshot_id));
+    if (!op) {
+      res.status(204).end();
+      return;
+    }
+    await sendOperation(req, res, driver, caller, op);
+  });
+
+  router.post(`${base}/:snapshot_id/revert`, async (req, res) => {
+    const caller = callerOf(req);
+    const body = (req.body ?? {}) as S['RevertRequest'];
+    const op = driver.depth.revertSnapshot(caller, id(req.params), String(req.params.snapshot_id), body);
+    await sendOperation(req, res, driver, caller, op);
+  });
+}
