@@ -172,21 +172,19 @@ export class ComputeDriver {
           if (gone)
             await waitForMirror(
               this.xapi.mirror,
-              () => !this.xapi.mirror.get('VM', gone),
+              () => this.index.refOf(ns, id) !== gone,
               this.mirrorWaitMs,
             );
           throw err;
         }
         const vmRef = state.vmRef!;
         const powerOn = body.power_on !== false;
+        // Done once reads (the index, fed by mirror change batches) show the result.
         await waitForMirror(
           this.xapi.mirror,
           () => {
-            const vm = this.xapi.mirror.get('VM', vmRef);
-            return (
-              vm?.other_config?.[TAG.state] === 'active' &&
-              (!powerOn || vm.power_state === 'Running')
-            );
+            const view = this.index.refOf(ns, id) === vmRef ? this.index.view(vmRef) : undefined;
+            return view?.state === 'active' && (!powerOn || view.power_state === 'running');
           },
           this.mirrorWaitMs,
         );
@@ -229,7 +227,7 @@ export class ComputeDriver {
       );
       await waitForMirror(
         this.xapi.mirror,
-        () => !this.xapi.mirror.get('VM', vmRef),
+        () => this.index.refOf(ns, id) !== vmRef,
         this.mirrorWaitMs,
       );
       this.ops.succeed(entry, null);
@@ -266,7 +264,7 @@ export class ComputeDriver {
         const target = targetPowerState(body);
         await waitForMirror(
           this.xapi.mirror,
-          () => this.xapi.mirror.get('VM', ref)?.power_state === target,
+          () => this.index.view(ref)?.xapi_power_state === target,
           this.mirrorWaitMs,
         );
         this.ops.succeed(entry, this.index.view(ref) ?? null);

@@ -53,6 +53,8 @@ export class InstanceIndex {
   private readonly cache = new Map<string, Instance>();
   /** ref of an object a cached view used -> the VM refs whose views used it. */
   private readonly usedBy = new Map<string, Set<string>>();
+  /** VM ref -> the refs its cached view was built from (the reverse of usedBy). */
+  private readonly uses = new Map<string, Set<string>>();
   /** VM ref -> when the mirror last changed it (updated_at). */
   private readonly changedAt = new Map<string, string>();
   private readonly onChange = (batch: MirrorChange[]): void => this.apply(batch);
@@ -73,6 +75,7 @@ export class InstanceIndex {
     this.keyByRef.clear();
     this.cache.clear();
     this.usedBy.clear();
+    this.uses.clear();
     const rows = this.mirror.query('VM', {
       where: { [`other_config.${TAG.namespace}`]: { exists: true } },
       fields: ['other_config', 'is_a_template', 'is_a_snapshot'],
@@ -100,24 +103,31 @@ export class InstanceIndex {
     for (const c of batch) {
       if (c.cls === 'VM') {
         this.track(c.ref, c.op === 'del' ? undefined : this.mirror.get('VM', c.ref));
-        this.changedAt.set(c.ref, now);
-        if (c.op === 'del') this.changedAt.delete(c.ref);
+        if (c.op !== 'del' && this.keyByRef.has(c.ref)) this.changedAt.set(c.ref, now);
+        else this.changedAt.delete(c.ref);
         this.invalidate(c.ref);
       }
       const users = this.usedBy.get(c.ref);
-      if (users) {
-        this.usedBy.delete(c.ref);
-        for (const vmRef of users) {
-          this.invalidate(vmRef);
-          if (c.cls !== 'network' && c.cls !== 'SR' && c.cls !== 'host')
-            this.changedAt.set(vmRef, now);
-        }
+      if (!users) continue;
+      for (const vmRef of [...users]) {
+        this.invalidate(vmRef);
+        if (c.cls !== 'network' && c.cls !== 'SR' && c.cls !== 'host' && this.keyByRef.has(vmRef))
+          this.changedAt.set(vmRef, now);
       }
     }
   }
 
+  /** Drops a cached view and its links to the objects it was built from. */
   private invalidate(vmRef: string): void {
     this.cache.delete(vmRef);
+    const used = this.uses.get(vmRef);
+    if (!used) return;
+    this.uses.delete(vmRef);
+    for (const r of used) {
+      const users = this.usedBy.get(r);
+      users?.delete(vmRef);
+      if (users?.size === 0) this.usedBy.delete(r);
+    }
   }
 
   /** The VM ref of an instance of this namespace, or undefined. */
@@ -142,6 +152,7 @@ export class InstanceIndex {
     const used = new Set<string>();
     const view = this.build(vm, used);
     this.cache.set(vmRef, view);
+    this.uses.set(vmRef, used);
     for (const r of used) {
       let s = this.usedBy.get(r);
       if (!s) this.usedBy.set(r, (s = new Set()));
@@ -223,10 +234,13 @@ export class InstanceIndex {
       used.add(vm.resident_on);
       if (h) host = { uuid: h.uuid, name: h.name_label };
     }
-    const metrics = vm.metrics !== NULL_REF ? m.get('VM_metrics', vm.metrics) : undefined;
-    if (metrics) used.add(vm.metrics);
-    const created =
-      isoDate(oc[TAG.createdAt]) ?? isoDate(metrics?.install_time) ?? new Date(0).toISOString();
+    // The metrics object changes often: read it only for VMs without the creation tag.
+    let created = isoDate(oc[TAG.createdAt]);
+    if (created === undefined) {
+      const metrics = vm.metrics !== NULL_REF ? m.get('VM_metrics', vm.metrics) : undefined;
+      if (metrics) used.add(vm.metrics);
+      created = isoDate(metrics?.install_time) ?? new Date(0).toISOString();
+    }
     const stateTag = oc[TAG.state];
     const state: Instance['state'] =
       stateTag === 'building' || stateTag === 'deleting' || stateTag === 'active'

@@ -8,7 +8,7 @@ import { buildConfigDrive } from './config-drive';
 import { removeVm } from './destroy';
 import { ApiError, isGone } from './errors';
 import type { Step, StepContext } from './steps';
-import { TAG, mergeTags, ownerTags, type Owner } from './tags';
+import { TAG, isOwnedBy, mergeTags, ownerOf, ownerTags, type Owner } from './tags';
 import type { SpawnRequest } from './types';
 
 const NULL_REF = 'OpaqueRef:NULL';
@@ -313,10 +313,17 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
       weight: 3,
       when: (s) => s.plan.templateRef !== undefined,
       run: async (s, ctx) => {
-        const vmRef = await xapi.callAsync<string>('VM.clone', [s.plan.templateRef, s.plan.name], {
-          signal: ctx.signal,
-          onProgress: (p) => ctx.progress(p * 0.9),
-        });
+        // A template with disks of its own is copied onto a named SR; otherwise cloned.
+        const p = s.plan;
+        const copy =
+          p.body.sr !== undefined &&
+          p.provisionXml === undefined &&
+          (p.templateRec?.VBDs.length ?? 0) > 0;
+        const vmRef = await xapi.callAsync<string>(
+          copy ? 'VM.copy' : 'VM.clone',
+          copy ? [p.templateRef, p.name, p.srRef] : [p.templateRef, p.name],
+          { signal: ctx.signal, onProgress: (f) => ctx.progress(f * 0.9) },
+        );
         s.vmRef = vmRef;
         removeOnUndo(ctx, s);
         await mergeTags(xapi, 'VM', vmRef, buildingTags(s.plan, s.operationJson()));
@@ -535,18 +542,25 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
     {
       name: 'tag',
       run: async (s) => {
-        // Disks made by clone or provision carry no tags yet: mark them as this instance's.
-        const { vbds } = await devices(xapi, vmOf(s));
+        // Disks made by clone or provision carry no tags yet, or (a template made from an
+        // instance) another instance's: mark them as this instance's. Devices cloned with
+        // another instance's tags are re-tagged too, so reconcile never takes them for orphans.
+        const owner = s.plan.owner;
+        const { vbds, vifs } = await devices(xapi, vmOf(s));
         for (const vbd of vbds) {
+          if (ownerOf(vbd.other_config) && !isOwnedBy(vbd.other_config, owner))
+            await mergeTags(xapi, 'VBD', vbd.ref, ownerTags(owner));
           if (vbd.type !== 'Disk' || vbd.VDI === NULL_REF) continue;
           const oc = await xapi.call<VDIRecord['other_config']>('VDI.get_other_config', vbd.VDI);
-          if (oc[TAG.instanceId] !== undefined) continue;
+          if (isOwnedBy(oc, owner)) continue;
           const role = vbd.userdevice === '0' || vbd.bootable ? 'root' : 'disk';
-          await xapi.call('VDI.set_other_config', vbd.VDI, {
-            ...oc,
-            ...ownerTags(s.plan.owner, { [TAG.role]: role }),
-          });
+          const tags: Record<string, string> = { ...oc, ...ownerTags(owner, { [TAG.role]: role }) };
+          delete tags[TAG.state]; // a kept disk of the template's instance is this one's now
+          await xapi.call('VDI.set_other_config', vbd.VDI, tags);
         }
+        for (const vif of vifs)
+          if (ownerOf(vif.other_config) && !isOwnedBy(vif.other_config, owner))
+            await mergeTags(xapi, 'VIF', vif.ref, ownerTags(owner));
       },
     },
     {

@@ -203,6 +203,50 @@ describe('driver spawn', () => {
     expect(root.size_gb).toBeCloseTo(Number(image.virtual_size) / GiB, 2);
   });
 
+  it('spawns from a template made from an instance: copied onto the named SR, disks re-tagged', async () => {
+    const base = stack.driver.spawn(alice, 'tpl-base', {
+      template: provisioningTemplate(stack),
+      power_on: false,
+      disks: [{ size_gb: 1 }],
+    });
+    await settle(stack, alice, base.operation);
+    const baseInst = stack.driver.getInstance(alice, 'tpl-base');
+    const baseRef = stack.sim.store.byUuid('VM', baseInst.uuid)!;
+    const tplRef = await stack.xapi.call<string>('VM.clone', baseRef, 'golden image');
+    await stack.xapi.call('VM.set_is_a_template', tplRef, true);
+    const tplUuid = (stack.sim.store.get('VM', tplRef) as any).uuid as string;
+    for (let i = 0; i < 300 && !stack.driver.templates().some((t) => t.uuid === tplUuid); i++)
+      await new Promise((r) => setTimeout(r, 5));
+    const sr = stack.driver.srs().find((s) => !s.default && s.content_type !== 'iso')!;
+    const before = poolSnapshot(stack.sim);
+
+    stack.calls.length = 0;
+    const { operation } = stack.driver.spawn(alice, 'from-golden', {
+      template: tplUuid,
+      sr: sr.uuid,
+      power_on: false,
+    });
+    const done = await settle(stack, alice, operation);
+    expect(done.error).toBeNull();
+    expect(stack.calls).toContain('VM.copy');
+    const inst = stack.driver.getInstance(alice, 'from-golden');
+    const disks = inst.disks.filter((d) => d.type === 'disk');
+    expect(disks.length).toBe(baseInst.disks.filter((d) => d.type === 'disk').length);
+    for (const d of disks) {
+      expect(d.sr).toBe(sr.uuid);
+      const vdi = stack.sim.store.get('VDI', stack.sim.store.byUuid('VDI', d.uuid)!) as any;
+      expect(vdi.other_config).toMatchObject({
+        xcd_instance_id: 'from-golden',
+        xcd_namespace: 'alice',
+      });
+    }
+    // The template and the instance it came from are still visible as before.
+    expect(stack.driver.templates().map((t) => t.uuid)).toContain(tplUuid);
+    expect(stack.driver.getInstance(alice, 'tpl-base').uuid).toBe(baseInst.uuid);
+    await settle(stack, alice, stack.driver.destroy(alice, 'from-golden', {})!);
+    expect(poolSnapshot(stack.sim)).toEqual(before);
+  });
+
   it('keeps namespaces apart: another namespace sees 404 and may reuse the id', async () => {
     const { operation } = stack.driver.spawn(alice, 'inst-shared-id', {
       template: provisioningTemplate(stack),
