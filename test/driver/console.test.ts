@@ -1,0 +1,65 @@
+// Behaviour of the console and diagnostics reads: the VNC console of a running instance (host,
+// port and the CONNECT path with a session id, from the console record), 409 when halted, 403
+// for viewers; the console log 404 console_not_available where the host has no plugin; and
+// diagnostics from the metrics objects, running and halted.
+import { setState, spawnInstance } from './depth-helpers';
+import { alice, aliceViewer, startDriverStack, type DriverStack } from './stack';
+
+describe('console and diagnostics', () => {
+  let stack: DriverStack;
+  let vmRef: string;
+  beforeAll(async () => {
+    stack = await startDriverStack();
+    vmRef = await spawnInstance(stack, 'con-1', { vcpus: 2, memory_mb: 512, nics: [{ network: stack.driver.networks()[0].uuid }] });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('gives the VNC console of a running instance as a noVNC proxy needs it', async () => {
+    await setState(stack, vmRef, 'Running');
+    const c = stack.driver.depth.console(alice, 'con-1');
+    const vm = stack.sim.store.get('VM', vmRef) as any;
+    const rec = (vm.consoles as string[]).map((r) => stack.sim.store.get('console', r) as any).find((x) => x.protocol === 'rfb');
+    const host = stack.sim.store.get('host', vm.resident_on) as any;
+    expect(c).toMatchObject({ protocol: 'vnc', host: host.address, port: 443, tls: true, url: rec.location, console_uuid: rec.uuid });
+    expect(c.path).toBe(`/console?uuid=${rec.uuid}&session_id=${encodeURIComponent(stack.xapi.sessionRef)}`);
+  });
+
+  it.each(['Halted', 'Suspended'] as const)('answers 409 invalid_power_state when %s', async (state) => {
+    await setState(stack, vmRef, state);
+    expect(() => stack.driver.depth.console(alice, 'con-1')).toThrow(expect.objectContaining({ status: 409, code: 'invalid_power_state' }));
+  });
+
+  it('refuses the console to viewers (it carries a session) and to other namespaces', () => {
+    expect(() => stack.driver.depth.console(aliceViewer, 'con-1')).toThrow(expect.objectContaining({ status: 403 }));
+    expect(() => stack.driver.depth.console({ ...alice, namespace: 'bob' }, 'con-1')).toThrow(expect.objectContaining({ status: 404 }));
+  });
+
+  it('answers console_not_available where the host cannot read the console log', async () => {
+    await setState(stack, vmRef, 'Running');
+    await expect(stack.driver.depth.consoleLog(alice, 'con-1')).rejects.toMatchObject({ status: 404, code: 'console_not_available' });
+    await setState(stack, vmRef, 'Halted');
+    await expect(stack.driver.depth.consoleLog(alice, 'con-1')).rejects.toMatchObject({ status: 404, code: 'console_not_available' });
+  });
+
+  it('reports diagnostics from the metrics objects of a running instance', async () => {
+    await setState(stack, vmRef, 'Running');
+    const d = stack.driver.depth.diagnostics(alice, 'con-1');
+    expect(d).toMatchObject({ instance_id: 'con-1', power_state: 'running', driver: 'xen', memory: { max_mb: 512 } });
+    expect(d.cpus).toHaveLength(2);
+    for (const c of d.cpus) expect(c.utilisation).toBeGreaterThanOrEqual(0);
+    expect(d.memory.actual_mb).toBeGreaterThan(0);
+    expect(d.disks.length).toBeGreaterThan(0);
+    expect(d.nics).toHaveLength(1);
+    expect(d.nics[0].attached).toBe(true);
+    expect(d.uptime_s).toBeGreaterThanOrEqual(0);
+  });
+
+  it('reports a halted instance with no vCPU figures and no uptime', async () => {
+    await setState(stack, vmRef, 'Halted');
+    const d = stack.driver.depth.diagnostics(alice, 'con-1');
+    expect(d).toMatchObject({ power_state: 'shutdown', uptime_s: 0, cpus: [], memory: { actual_mb: 0 } });
+    expect(d.nics[0].attached).toBe(false);
+  });
+});
