@@ -85,6 +85,12 @@ export interface NativeClient {
   info(): { sessionRef: string; masterUrl: string; protocol: string; generation: number; resyncs: number };
   httpPut(path: string, query: string, body: Buffer): Promise<void>;
   close(): Promise<void>;
+  /** Benchmarks: decodes a get_all_records body into a scratch mirror on this thread. */
+  decodeIntoMirror(
+    cls: string,
+    protocol: 'xml-rpc' | 'json-rpc',
+    body: Buffer,
+  ): { decodeMs: number; buildMs: number; freeMs: number; totalMs: number; rows: number; rowBytes: number };
 }
 
 export interface NativeAddon {

@@ -58,7 +58,8 @@ interface TaskWatch {
 
 let schemaCache:
   { schema: Array<[string, Array<[string, string]>]>; resultTypes: string[] } | undefined;
-function datamodelTables(): {
+/** @internal the datamodel as the addon takes it (also used by bench/xapi.ts). */
+export function datamodelTables(): {
   schema: Array<[string, Array<[string, string]>]>;
   resultTypes: string[];
 } {

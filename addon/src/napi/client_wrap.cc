@@ -6,7 +6,11 @@
 #include "napi/call_worker.h"
 #include "napi/convert.h"
 #include "napi/mirror_js.h"
+#include <chrono>
+
+#include "xapi/jsonrpc.h"
 #include "xapi/rpc.h"
+#include "xapi/xmlrpc.h"
 
 namespace xapi::js {
 
@@ -38,6 +42,7 @@ Napi::Function ClientWrap::Define(Napi::Env env) {
                          InstanceMethod<&ClientWrap::Info>("info"),
                          InstanceMethod<&ClientWrap::HttpPut>("httpPut"),
                          InstanceMethod<&ClientWrap::Close>("close"),
+                         InstanceMethod<&ClientWrap::DecodeIntoMirror>("decodeIntoMirror"),
                      });
 }
 
@@ -313,6 +318,52 @@ Napi::Value ClientWrap::Close(const Napi::CallbackInfo& info) {
   auto p = w->promise();
   w->Queue();
   return p;
+}
+
+}  // namespace xapi::js
+
+namespace xapi::js {
+
+// Benchmarks and tests: decodes a get_all_records response body (no network) into a scratch
+// mirror of this client's schema, on the calling thread, and reports the native timings.
+Napi::Value ClientWrap::DecodeIntoMirror(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[1].IsString() || !info[2].IsBuffer())
+    throw Napi::TypeError::New(env, "decodeIntoMirror(cls, protocol, body)");
+  int cls = schema_->class_index(info[0].As<Napi::String>().Utf8Value());
+  if (cls < 0) throw Napi::TypeError::New(env, "unknown class");
+  bool json = info[1].As<Napi::String>().Utf8Value() == "json-rpc";
+  auto buf = info[2].As<Napi::Buffer<char>>();
+  using clock = std::chrono::steady_clock;
+  auto ms = [](clock::time_point a, clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+  };
+  auto t0 = clock::now();
+  xapi::Response r;
+  try {
+    std::string_view body(buf.Data(), buf.Length());
+    r = json ? jsonrpc_decode_response(body) : xmlrpc_decode_response(body);
+  } catch (const DecodeError& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+  auto t1 = clock::now();
+  Mirror scratch(schema_, {cls});
+  std::vector<RowPtr> rows = scratch.rows_of_all_records(cls, r.value);
+  size_t bytes = 0;
+  for (auto& row : rows) bytes += row->data.size() + row->ref.size() + row->uuid.size();
+  size_t n = rows.size();
+  scratch.replace_class(cls, std::move(rows), nullptr);
+  auto t2 = clock::now();
+  r.value = xapi::Value();
+  auto t3 = clock::now();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("decodeMs", ms(t0, t1));
+  o.Set("buildMs", ms(t1, t2));
+  o.Set("freeMs", ms(t2, t3));
+  o.Set("totalMs", ms(t0, t2));
+  o.Set("rows", static_cast<double>(n));
+  o.Set("rowBytes", static_cast<double>(bytes));
+  return o;
 }
 
 }  // namespace xapi::js

@@ -34,6 +34,7 @@ class ClientWrap : public Napi::ObjectWrap<ClientWrap> {
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value HttpPut(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value DecodeIntoMirror(const Napi::CallbackInfo& info);
 
   int class_arg(const Napi::CallbackInfo& info, size_t i);
   int result_type(const std::string& text) const;

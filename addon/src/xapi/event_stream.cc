@@ -49,25 +49,7 @@ void EventStream::load_class(int cls, std::vector<Change>* changes) {
   const std::string& name = mirror_->schema().cls(cls).name;
   Response r = session_->call(name + ".get_all_records", Array{});
   if (!r.ok) throw XapiFailure(r.error, name + ".get_all_records");
-  std::vector<RowPtr> rows;
-  if (r.value.is_struct()) {
-    auto& members = r.value.members();
-    rows.resize(members.size());
-    auto convert = [&](size_t from, size_t to) {
-      for (size_t i = from; i < to; i++) {
-        rows[i] = mirror_->make_row(cls, members[i].first, members[i].second);
-        members[i].second = Value();  // free the decoded record as soon as it is encoded
-      }
-    };
-    size_t n = members.size();
-    if (n >= 2000) {
-      std::thread helper(convert, n / 2, n);
-      convert(0, n / 2);
-      helper.join();
-    } else {
-      convert(0, n);
-    }
-  }
+  std::vector<RowPtr> rows = mirror_->rows_of_all_records(cls, r.value);
   r.value = Value();
   mirror_->replace_class(cls, std::move(rows), changes);
 }
@@ -115,8 +97,7 @@ void EventStream::apply_events(const Value& batch, std::string* token) {
     if (u.op != 'd') {
       const Value* snap = ev.get("snapshot");
       if (!snap || !snap->is_struct()) continue;
-      Value copy = *snap;
-      u.row = mirror_->make_row(idx, u.ref, copy);
+      u.row = mirror_->make_row(idx, u.ref, *snap);
     }
     updates.push_back(std::move(u));
   }

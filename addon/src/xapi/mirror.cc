@@ -2,9 +2,14 @@
 // writer thread; readers share rows by pointer and never copy a class under the lock.
 #include "xapi/mirror.h"
 
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <thread>
+
+#include "xapi/datetime.h"
 
 namespace xapi {
 
@@ -207,27 +212,140 @@ bool Mirror::mirrored(int cls) const {
   return cls >= 0 && static_cast<size_t>(cls) < tables_.size() && tables_[static_cast<size_t>(cls)] != nullptr;
 }
 
-RowPtr Mirror::make_row(int cls, const std::string& ref, Value& record) const {
-  const ClassSchema& cs = schema_->cls(cls);
-  schema_->coerce_record(record, cls);
-  auto row = std::make_shared<Row>();
-  row->ref = ref;
-  uint32_t slots = static_cast<uint32_t>(cs.fields.size());
-  std::string& out = row->data;
-  out.reserve(4 + 4 * slots + 1024);
-  out.resize(4 + 4 * static_cast<size_t>(slots), '\0');
-  put_u32(out, 0, slots);
-  if (record.is_struct()) {
-    for (auto& m : record.members()) {
-      auto it = cs.field_ids.find(m.first);
-      if (it == cs.field_ids.end()) continue;  // fields newer than our datamodel are not kept
-      put_u32(out, 4 + 4 * static_cast<size_t>(it->second), static_cast<uint32_t>(out.size()));
-      encode(out, m.second);
-      if (m.first == "uuid" && m.second.is_string()) row->uuid = m.second.str();
+// Encodes values by their datamodel type without touching the decoded tree. Keeps a scratch
+// buffer (rows get an exact-size copy) and the field order of the previous record, since
+// records of one class nearly always list their fields in the same order.
+struct Mirror::Builder {
+  const Schema& schema;
+  std::string scratch;
+  std::vector<int> hint;
+
+  explicit Builder(const Schema& s) : schema(s) {}
+
+  void typed(std::string& out, const Value& v, int type_id) {
+    if (type_id < 0) return encode(out, v);
+    const Type& t = schema.type(type_id);
+    switch (t.kind) {
+      case Type::Kind::Int:
+        if (v.is_string()) {
+          const std::string& s = v.str();
+          if (!s.empty() && s.size() <= 20) {
+            char* end = nullptr;
+            errno = 0;
+            long long i = strtoll(s.c_str(), &end, 10);
+            if (errno == 0 && *end == '\0') return encode(out, Value(static_cast<int64_t>(i)));
+          }
+        } else if (v.kind() == Value::Kind::Double) {
+          double d = v.dbl();
+          if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.2e18)
+            return encode(out, Value(static_cast<int64_t>(d)));
+        }
+        return encode(out, v);
+      case Type::Kind::Float:
+        if (v.kind() == Value::Kind::Int) return encode(out, Value(static_cast<double>(v.integer())));
+        if (v.is_string() && !v.str().empty()) {
+          char* end = nullptr;
+          double d = strtod(v.str().c_str(), &end);
+          if (*end == '\0') return encode(out, Value(d));
+        }
+        return encode(out, v);
+      case Type::Kind::Bool:
+        if (v.is_string()) {
+          const std::string& s = v.str();
+          if (s == "true" || s == "1") return encode(out, Value(true));
+          if (s == "false" || s == "0") return encode(out, Value(false));
+        } else if (v.kind() == Value::Kind::Int) {
+          return encode(out, Value(v.integer() != 0));
+        }
+        return encode(out, v);
+      case Type::Kind::DateTime:
+        if (v.is_string()) return encode(out, Value(parse_datetime(v.str())));
+        return encode(out, v);
+      case Type::Kind::Set:
+      case Type::Kind::Map:
+        if ((t.kind == Type::Kind::Set && v.is_array()) || (t.kind == Type::Kind::Map && v.is_struct())) {
+          bool arr = v.is_array();
+          out.push_back(static_cast<char>(arr ? BlobTag::Array : BlobTag::Struct));
+          put_varint(out, arr ? v.array().size() : v.members().size());
+          size_t len_at = out.size();
+          out.append(4, '\0');
+          size_t start = out.size();
+          if (arr) {
+            for (auto& e : v.array()) typed(out, e, t.elem);
+          } else {
+            for (auto& m : v.members()) {
+              put_bytes(out, m.first);
+              typed(out, m.second, t.elem);
+            }
+          }
+          put_u32(out, len_at, static_cast<uint32_t>(out.size() - start));
+          return;
+        }
+        return encode(out, v);
+      case Type::Kind::Record:
+        if (v.is_struct() && t.cls >= 0) {
+          Value copy = v;
+          schema.coerce_record(copy, t.cls);
+          return encode(out, copy);
+        }
+        return encode(out, v);
+      default:
+        return encode(out, v);
     }
   }
-  out.shrink_to_fit();
-  return row;
+
+  RowPtr build(int cls, const std::string& ref, const Value& record) {
+    const ClassSchema& cs = schema.cls(cls);
+    auto row = std::make_shared<Row>();
+    row->ref = ref;
+    uint32_t slots = static_cast<uint32_t>(cs.fields.size());
+    scratch.assign(4 + 4 * static_cast<size_t>(slots), '\0');
+    put_u32(scratch, 0, slots);
+    if (record.is_struct()) {
+      const Struct& members = record.members();
+      if (hint.size() < members.size()) hint.resize(members.size(), -1);
+      for (size_t k = 0; k < members.size(); k++) {
+        const auto& m = members[k];
+        int id = hint[k];
+        if (id < 0 || cs.fields[static_cast<size_t>(id)] != m.first) {
+          auto it = cs.field_ids.find(m.first);
+          id = it == cs.field_ids.end() ? -1 : it->second;
+          hint[k] = id;
+        }
+        if (id < 0) continue;  // fields newer than our datamodel are not kept
+        put_u32(scratch, 4 + 4 * static_cast<size_t>(id), static_cast<uint32_t>(scratch.size()));
+        typed(scratch, m.second, cs.field_types[static_cast<size_t>(id)]);
+        if (m.second.is_string() && m.first == "uuid") row->uuid = m.second.str();
+      }
+    }
+    row->data.assign(scratch.data(), scratch.size());
+    return row;
+  }
+};
+
+RowPtr Mirror::make_row(int cls, const std::string& ref, const Value& record) const {
+  Builder b(*schema_);
+  return b.build(cls, ref, record);
+}
+
+std::vector<RowPtr> Mirror::rows_of_all_records(int cls, const Value& all) const {
+  std::vector<RowPtr> rows;
+  if (!all.is_struct()) return rows;
+  const auto& members = all.members();
+  rows.resize(members.size());
+  auto convert = [&](size_t from, size_t to) {
+    Builder b(*schema_);
+    for (size_t i = from; i < to; i++) rows[i] = b.build(cls, members[i].first, members[i].second);
+  };
+  size_t n = members.size();
+  if (n >= 2000) {
+    std::thread helper(convert, n / 2, n);
+    convert(0, n / 2);
+    helper.join();
+  } else {
+    convert(0, n);
+  }
+  return rows;
 }
 
 void Mirror::replace_class(int cls, std::vector<RowPtr> rows, std::vector<Change>* changes) {

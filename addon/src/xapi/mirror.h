@@ -58,8 +58,11 @@ class Mirror {
   const std::vector<int>& classes() const { return classes_; }
   bool mirrored(int cls) const;
 
-  // Writer side (one thread). make_row coerces `record` by the datamodel and encodes it.
-  RowPtr make_row(int cls, const std::string& ref, Value& record) const;
+  // Writer side (one thread). make_row encodes `record`, typing its values by the datamodel
+  // (int64 sent as strings become ints, datetime strings become datetimes).
+  RowPtr make_row(int cls, const std::string& ref, const Value& record) const;
+  // Rows of a get_all_records result (a ref -> record struct), encoded on up to two threads.
+  std::vector<RowPtr> rows_of_all_records(int cls, const Value& all) const;
   // Replaces a whole class (initial load, resync); appends the differences to `changes`.
   void replace_class(int cls, std::vector<RowPtr> rows, std::vector<Change>* changes);
   struct Update {
@@ -84,6 +87,7 @@ class Mirror {
     std::unordered_map<std::string, std::string> ref_of_uuid;
   };
   bool matches(const Row& row, const std::vector<Cond>& where) const;
+  struct Builder;
 
   std::shared_ptr<const Schema> schema_;
   std::vector<int> classes_;
