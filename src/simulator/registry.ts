@@ -59,7 +59,6 @@ export interface CallContext {
 
 /** args: the params after the session, unmarshalled by their datamodel types, in order;
  *  optional params the client left out are undefined. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Handler = (ctx: CallContext, args: any[]) => unknown;
 
 export interface MessageEntry {

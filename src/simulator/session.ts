@@ -14,8 +14,20 @@ export function checkSession(sim: SimContext, ref: unknown): { ref: string; rec:
   return { ref: r, rec };
 }
 
+/** xapi keeps at most 500 sessions per originator and 400 without one; the oldest go first. */
+export const MAX_SESSIONS_PER_ORIGINATOR = 500;
+export const MAX_ANONYMOUS_SESSIONS = 400;
+
+function collectSessions(sim: SimContext, originator: string): void {
+  const limit = originator === '' ? MAX_ANONYMOUS_SESSIONS : MAX_SESSIONS_PER_ORIGINATOR;
+  const same: string[] = [];
+  for (const [ref, rec] of sim.store.all('session')) if (rec.originator === originator) same.push(ref);
+  for (let i = 0; i < same.length - limit; i++) sim.store.destroy('session', same[i]);
+}
+
 export function registerSessionMessages(): void {
-  defineMessage('session.login_with_password', async (ctx, [uname, pwd, _version, originator]) => {
+  defineMessage('session.login_with_password', async (ctx, args) => {
+    const [uname, pwd, , originator] = args; // version (args[2]) is ignored, as by xapi
     const { sim, origin } = ctx;
     if (!origin.unix && origin.hostIndex !== 0) {
       throw new XapiFault('HOST_IS_SLAVE', [sim.hosts[0]?.address ?? '127.0.0.1']);
@@ -26,7 +38,7 @@ export function registerSessionMessages(): void {
       throw new XapiFault('SESSION_AUTHENTICATION_FAILED', [String(uname), 'Authentication failure']);
     }
     const now = formatDateTime();
-    return sim.store.create('session', {
+    const ref = sim.store.create('session', {
       this_host: sim.hosts[origin.hostIndex]?.ref ?? NULL_REF,
       last_active: now,
       validation_time: now,
@@ -35,6 +47,8 @@ export function registerSessionMessages(): void {
       auth_user_name: origin.unix ? 'root' : String(uname),
       originator: typeof originator === 'string' ? originator : '',
     });
+    collectSessions(sim, typeof originator === 'string' ? originator : '');
+    return ref;
   });
   defineMessage('session.logout', (ctx) => {
     ctx.store.destroy('session', ctx.session.ref);

@@ -68,3 +68,11 @@ it('gives host i the address 127.0.0.(i+1) at the master port', async () => {
   // a pool session works on a member too
   expect(((await xml(sim.hostUrls[1], 'pool.get_all', [ref])) as { status: string }).status).toBe('Success');
 });
+
+it('keeps at most 500 sessions per originator, dropping the oldest', async () => {
+  const first = (await jsonOk(sim.url, 'session.login_with_password', ['root', 'xenroot', '1.0', 'gc-test'])) as string;
+  for (let i = 0; i < 500; i++) await jsonOk(sim.url, 'session.login_with_password', ['root', 'xenroot', '1.0', 'gc-test']);
+  expect(await jsonErr(sim.url, 'pool.get_all', [first])).toEqual(['SESSION_INVALID', first]);
+  const count = [...sim.store.all('session').values()].filter((r) => r.originator === 'gc-test').length;
+  expect(count).toBe(500);
+});
