@@ -6,7 +6,7 @@ import type { XapiClient } from '../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
 import { isGone, xapiCode } from './errors';
 import { runSteps, type Step } from './steps';
-import { TAG, isOwnedBy, ownerOf, writeTags, type Owner } from './tags';
+import { TAG, isOwnedBy, mergeTags, ownerOf, writeTags, type Owner } from './tags';
 
 const NULL_REF = 'OpaqueRef:NULL';
 
@@ -126,7 +126,7 @@ export function destroySteps(xapi: XapiClient): Array<Step<DestroyState>> {
         s.vm = await vmRecord(xapi, s.vmRef);
         if (!s.vm) return;
         await ignoreGone(
-          writeTags(xapi, 'VM', s.vmRef, {
+          mergeTags(xapi, 'VM', s.vmRef, {
             [TAG.state]: 'deleting',
             [TAG.operation]: s.operationJson(),
           }),
@@ -136,7 +136,6 @@ export function destroySteps(xapi: XapiClient): Array<Step<DestroyState>> {
     {
       name: 'shutdown',
       weight: 2,
-      when: () => true,
       run: async (s, ctx) => {
         if (s.vm && s.vm.power_state !== 'Halted') await hardShutdown(xapi, s.vmRef, ctx.signal);
       },
