@@ -34,10 +34,40 @@ export function discriminatedToConditional(node: Json): Json {
   };
 }
 
+type PathToRegexp = (path: string, opts?: { sensitive?: boolean; strict?: boolean }) => unknown;
+
+/**
+ * The validator compiles every spec path with path-to-regexp on every request (5.6,
+ * lookupRoute); memoizing that pure function on the module it uses keeps a request's cost
+ * independent of the number of paths. Idempotent.
+ */
+function memoizeValidatorPathToRegexp(): void {
+  const where = require.resolve('path-to-regexp', {
+    paths: [require.resolve('express-openapi-validator')],
+  });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(where) as { pathToRegexp: PathToRegexp & { memoized?: true } };
+  if (mod.pathToRegexp.memoized) return;
+  const original = mod.pathToRegexp;
+  const cache = new Map<string, unknown>();
+  const memo = ((path: string, opts: { sensitive?: boolean; strict?: boolean } = {}) => {
+    const key = `${opts.sensitive ? 1 : 0}${opts.strict ? 1 : 0}${path}`;
+    let hit = cache.get(key);
+    if (hit === undefined) {
+      hit = original(path, opts);
+      cache.set(key, hit);
+    }
+    return hit;
+  }) as PathToRegexp & { memoized?: true };
+  memo.memoized = true;
+  mod.pathToRegexp = memo;
+}
+
 export function validation(
   spec: OpenApiDocument,
   opts: { validateResponses?: boolean } = {},
 ): RequestHandler[] {
+  memoizeValidatorPathToRegexp();
   return OpenApiValidator.middleware({
     apiSpec: discriminatedToConditional(spec) as never,
     validateRequests: { allErrors: true, coerceTypes: true },
