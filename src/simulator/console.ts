@@ -11,7 +11,11 @@ function locationFor(store: Store, hostRef: string, consoleUuid: string): string
 }
 
 export function createConsole(store: Store, vmRef: string, hostRef: string): string {
-  const ref = store.create('console', { protocol: 'rfb', VM: vmRef, other_config: { vgaconsole: 'true' } });
+  const ref = store.create('console', {
+    protocol: 'rfb',
+    VM: vmRef,
+    other_config: { vgaconsole: 'true' },
+  });
   const uuid = store.get('console', ref).uuid as string;
   store.update('console', ref, { location: locationFor(store, hostRef, uuid) });
   linkRef(store, 'VM', vmRef, 'consoles', ref);
@@ -21,7 +25,8 @@ export function createConsole(store: Store, vmRef: string, hostRef: string): str
 export function destroyConsoles(store: Store, vmRef: string): void {
   const vmRec = store.find('VM', vmRef);
   if (!vmRec) return;
-  for (const ref of vmRec.consoles as string[]) if (store.has('console', ref)) store.destroy('console', ref);
+  for (const ref of vmRec.consoles as string[])
+    if (store.has('console', ref)) store.destroy('console', ref);
   store.update('VM', vmRef, { consoles: [] });
 }
 
@@ -29,6 +34,7 @@ export function moveConsoles(store: Store, vmRef: string, hostRef: string): void
   const vmRec = store.get('VM', vmRef);
   for (const ref of vmRec.consoles as string[]) {
     const rec = store.find('console', ref);
-    if (rec) store.update('console', ref, { location: locationFor(store, hostRef, rec.uuid as string) });
+    if (rec)
+      store.update('console', ref, { location: locationFor(store, hostRef, rec.uuid as string) });
   }
 }

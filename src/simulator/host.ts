@@ -21,7 +21,8 @@ export function vmStartMemory(vmRec: Rec): number {
 /** xapi-style overhead estimate: ~1% of static_max plus 1 MiB per vCPU, MiB aligned. */
 export function computeMemoryOverhead(vmRec: Rec): number {
   const mib = 1024 * 1024;
-  const raw = Math.ceil((vmRec.memory_static_max as number) / 128) + (vmRec.VCPUs_max as number) * mib;
+  const raw =
+    Math.ceil((vmRec.memory_static_max as number) / 128) + (vmRec.VCPUs_max as number) * mib;
   return Math.ceil(raw / mib) * mib;
 }
 
@@ -44,14 +45,20 @@ export function refreshHostMemory(store: Store, hostRef: string): void {
   const free = hostFreeMemory(store, hostRef);
   const metrics = store.find('host_metrics', hostRec.metrics as string);
   if (!metrics || metrics.memory_free === free) return;
-  store.update('host_metrics', hostRec.metrics as string, { memory_free: free, last_updated: now() });
+  store.update('host_metrics', hostRec.metrics as string, {
+    memory_free: free,
+    last_updated: now(),
+  });
 }
 
 export function setResident(store: Store, vmRef: string, hostRef: string): void {
   const vmRec = store.get('VM', vmRef);
   const old = vmRec.resident_on as string;
   if (old === hostRef) return;
-  store.update('VM', vmRef, { resident_on: hostRef, scheduled_to_be_resident_on: 'OpaqueRef:NULL' });
+  store.update('VM', vmRef, {
+    resident_on: hostRef,
+    scheduled_to_be_resident_on: 'OpaqueRef:NULL',
+  });
   if (!isNull(old)) {
     unlinkRef(store, 'host', old, 'resident_VMs', vmRef);
     refreshHostMemory(store, old);
@@ -98,14 +105,20 @@ export function missingSr(store: Store, vmRec: Rec, hostRef: string): string | u
 }
 
 /** VM_REQUIRES_SR [vm, sr] when the host cannot reach one of the VM's disks. */
-export function assertHostSeesDisks(store: Store, vmRef: string, vmRec: Rec, hostRef: string): void {
+export function assertHostSeesDisks(
+  store: Store,
+  vmRef: string,
+  vmRec: Rec,
+  hostRef: string,
+): void {
   const sr = missingSr(store, vmRec, hostRef);
   if (sr) throw new XapiFault('VM_REQUIRES_SR', [vmRef, sr]);
 }
 
 export function assertHostHasMemory(store: Store, hostRef: string, needed: number): void {
   const free = hostFreeMemory(store, hostRef);
-  if (needed > free) throw new XapiFault('HOST_NOT_ENOUGH_FREE_MEMORY', [String(needed), String(free)]);
+  if (needed > free)
+    throw new XapiFault('HOST_NOT_ENOUGH_FREE_MEMORY', [String(needed), String(free)]);
 }
 
 /**
@@ -117,7 +130,9 @@ export function chooseHost(ctx: CallContext, vmRec: Rec): string {
   const { store, sim } = ctx;
   const needed = vmStartMemory(vmRec);
   const usable = [...store.all('host').entries()]
-    .filter(([ref, rec]) => rec.enabled === true && isHostLive(sim, ref) && !missingSr(store, vmRec, ref))
+    .filter(
+      ([ref, rec]) => rec.enabled === true && isHostLive(sim, ref) && !missingSr(store, vmRec, ref),
+    )
     .map(([ref]) => ({ ref, free: hostFreeMemory(store, ref) }));
   const affinity = vmRec.affinity as string;
   const pick = usable.find((h) => h.ref === affinity && h.free >= needed);
@@ -160,7 +175,9 @@ export function registerHostMessages(): void {
   });
   defineMessage('host.get_management_interface', (ctx, [hostRef]) => {
     const hostRec = ctx.store.get('host', hostRef);
-    const pif = (hostRec.PIFs as string[]).find((p) => ctx.store.find('PIF', p)?.management === true);
+    const pif = (hostRec.PIFs as string[]).find(
+      (p) => ctx.store.find('PIF', p)?.management === true,
+    );
     if (!pif) throw new XapiFault('PIF_IS_NOT_MANAGEMENT_INTERFACE', [hostRef]);
     return pif;
   });

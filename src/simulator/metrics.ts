@@ -38,7 +38,12 @@ export function metricsOnRunning(store: Store, vmRef: string, fresh: boolean): v
   const vmRec = store.get('VM', vmRef);
   const n = vmRec.VCPUs_at_startup as number;
   const { util, cpu } = vcpuMaps(n);
-  const domainType = vmRec.domain_type === 'unspecified' ? (vmRec.HVM_boot_policy ? 'hvm' : 'pv') : vmRec.domain_type;
+  const domainType =
+    vmRec.domain_type === 'unspecified'
+      ? vmRec.HVM_boot_policy
+        ? 'hvm'
+        : 'pv'
+      : vmRec.domain_type;
   const t = now();
   const patch: Rec = {
     memory_actual: vmRec.memory_target as number,
@@ -50,28 +55,44 @@ export function metricsOnRunning(store: Store, vmRef: string, fresh: boolean): v
     current_domain_type: domainType,
   };
   if (fresh) patch.start_time = t;
-  if (store.has('VM_metrics', vmRec.metrics as string)) store.update('VM_metrics', vmRec.metrics as string, patch);
+  if (store.has('VM_metrics', vmRec.metrics as string))
+    store.update('VM_metrics', vmRec.metrics as string, patch);
   if (vmRec.is_control_domain) return;
   const networks: Record<string, string> = {};
   for (const vifRef of vmRec.VIFs as string[]) {
     const vif = store.find('VIF', vifRef);
-    if (vif) networks[`${String(vif.device)}/ip`] = guestIp(vmRec.uuid as string, String(vif.device));
+    if (vif)
+      networks[`${String(vif.device)}/ip`] = guestIp(vmRec.uuid as string, String(vif.device));
   }
   const gm: Rec = {
-    os_version: { name: 'Debian GNU/Linux 12 (bookworm)', distro: 'debian', major: '12', minor: '5', uname: '6.1.0-18-amd64' },
+    os_version: {
+      name: 'Debian GNU/Linux 12 (bookworm)',
+      distro: 'debian',
+      major: '12',
+      minor: '5',
+      uname: '6.1.0-18-amd64',
+    },
     PV_drivers_version: { major: '8', minor: '4', micro: '0', build: '1' },
     PV_drivers_up_to_date: true,
     PV_drivers_detected: true,
     networks,
     memory: {},
     disks: {},
-    other: { 'feature-shutdown': '1', 'feature-suspend': '1', 'feature-vcpu-hotplug': '1', has_vendor_device: '0' },
+    other: {
+      'feature-shutdown': '1',
+      'feature-suspend': '1',
+      'feature-vcpu-hotplug': '1',
+      has_vendor_device: '0',
+    },
     live: true,
     can_use_hotplug_vbd: 'yes',
     can_use_hotplug_vif: 'yes',
     last_updated: t,
   };
-  if (!isNull(vmRec.guest_metrics) && store.has('VM_guest_metrics', vmRec.guest_metrics as string)) {
+  if (
+    !isNull(vmRec.guest_metrics) &&
+    store.has('VM_guest_metrics', vmRec.guest_metrics as string)
+  ) {
     store.update('VM_guest_metrics', vmRec.guest_metrics as string, gm);
   } else {
     store.update('VM', vmRef, { guest_metrics: store.create('VM_guest_metrics', gm) });
@@ -81,7 +102,10 @@ export function metricsOnRunning(store: Store, vmRef: string, fresh: boolean): v
 export function metricsOnPaused(store: Store, vmRef: string, paused: boolean): void {
   const vmRec = store.get('VM', vmRef);
   if (!store.has('VM_metrics', vmRec.metrics as string)) return;
-  store.update('VM_metrics', vmRec.metrics as string, { state: [paused ? 'paused' : 'running'], last_updated: now() });
+  store.update('VM_metrics', vmRec.metrics as string, {
+    state: [paused ? 'paused' : 'running'],
+    last_updated: now(),
+  });
 }
 
 /** The domain went away (halt, suspend): memory and vCPUs drop, the guest report goes. */
@@ -108,7 +132,10 @@ export function metricsOnStopped(store: Store, vmRef: string): void {
 export function metricsOnMemory(store: Store, vmRef: string): void {
   const vmRec = store.get('VM', vmRef);
   if (!store.has('VM_metrics', vmRec.metrics as string)) return;
-  store.update('VM_metrics', vmRec.metrics as string, { memory_actual: vmRec.memory_target as number, last_updated: now() });
+  store.update('VM_metrics', vmRec.metrics as string, {
+    memory_actual: vmRec.memory_target as number,
+    last_updated: now(),
+  });
 }
 
 export function metricsOnVcpus(store: Store, vmRef: string): void {

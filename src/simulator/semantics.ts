@@ -12,9 +12,21 @@ import { registerVmPowerMessages } from './vm';
 import { registerVmCopyMessages } from './vm-copy';
 import { updateAllowedOperations } from './vm-lifecycle';
 import { registerVmSettingsMessages } from './vm-settings';
+import { registerVmSnapshotMessages } from './vm-snapshot';
 import type { Rec } from './store';
 
-const PLAIN_CLASSES: XapiClass[] = ['VM', 'VDI', 'VBD', 'VIF', 'SR', 'PBD', 'network', 'PIF', 'host', 'pool'];
+const PLAIN_CLASSES: XapiClass[] = [
+  'VM',
+  'VDI',
+  'VBD',
+  'VIF',
+  'SR',
+  'PBD',
+  'network',
+  'PIF',
+  'host',
+  'pool',
+];
 
 /**
  * Non-implicit set_X / add_to_X / remove_from_X / add_X / remove_X messages of the datamodel
@@ -46,7 +58,8 @@ function registerPlainFieldMessages(): void {
           if (!isMap) break;
           defineMessage(name, (ctx, [ref, key, value]) => {
             const cur = ctx.store.get(cls, ref)[field] as Rec;
-            if (Object.prototype.hasOwnProperty.call(cur, key)) throw new XapiFault('MAP_DUPLICATE_KEY', [cls, field, ref, key]);
+            if (Object.prototype.hasOwnProperty.call(cur, key))
+              throw new XapiFault('MAP_DUPLICATE_KEY', [cls, field, ref, key]);
             ctx.store.update(cls, ref, { [field]: { ...cur, [key]: value } });
             after(ctx, ref);
           });
@@ -88,5 +101,6 @@ export function registerSemantics(): void {
   registerVmPowerMessages();
   registerVmCopyMessages();
   registerVmSettingsMessages();
+  registerVmSnapshotMessages();
   registerPlainFieldMessages();
 }

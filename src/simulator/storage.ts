@@ -1,8 +1,9 @@
-// Storage semantics: VDIs with SR space accounting (SR_FULL), copy/clone/snapshot/resize, VBDs
-// with xapi's device rules (userdevice uniqueness, plug/unplug, CD insert/eject), SR and PBD
-// messages. VM power transitions are not here: vm.ts attaches and detaches through these helpers.
+// Storage semantics: VDIs with SR space accounting (SR_FULL), copy/clone/snapshot/resize, and
+// the SR and PBD messages. VBD device rules live in vbd.ts; VM power transitions are not here
+// (vm.ts attaches and detaches through vbd.ts).
 import { XapiFault } from './fault';
 import { defineMessage, type CallContext } from './registry';
+import { VDI_IDLE_OPS, destroyVbd, registerVbdMessages } from './vbd';
 import { NULL_REF, isNull, linkRef, now, toInt, unlinkRef } from './vm-lifecycle';
 import type { Rec, Store } from './store';
 
@@ -31,18 +32,6 @@ export function assertSrSpace(store: Store, srRef: string, bytes: number): void 
   if (bytes > free) throw new XapiFault('SR_FULL', [String(bytes), String(Math.max(0, free))]);
 }
 
-const VDI_IDLE_OPS = ['clone', 'copy', 'resize', 'resize_online', 'snapshot', 'destroy', 'forget', 'update', 'generate_config'];
-
-/** VDI.allowed_operations: attached VDIs cannot be destroyed or resized offline. */
-export function refreshVdiOps(store: Store, vdiRef: string): void {
-  const vdi = store.find('VDI', vdiRef);
-  if (!vdi) return;
-  const attached = (vdi.VBDs as string[]).some((v) => store.find('VBD', v)?.currently_attached === true);
-  const ops = attached ? VDI_IDLE_OPS.filter((o) => !['destroy', 'resize', 'forget'].includes(o)) : VDI_IDLE_OPS;
-  if ((vdi.allowed_operations as string[]).join() !== ops.join()) store.update('VDI', vdiRef, { allowed_operations: ops });
-}
-
-/** Create a VDI on its SR, charging `physical` bytes (default: its whole virtual size). */
 export function createVdi(store: Store, fields: Rec, physical?: number): string {
   const srRef = fields.SR as string;
   const srRec = store.get('SR', srRef);
@@ -59,7 +48,9 @@ export function createVdi(store: Store, fields: Rec, physical?: number): string 
     sm_config: fields.sm_config ?? {},
   });
   const uuid = store.get('VDI', ref).uuid as string;
-  store.update('VDI', ref, { location: srRec.type === 'iso' ? String(fields.location || `${uuid}.iso`) : uuid });
+  store.update('VDI', ref, {
+    location: srRec.type === 'iso' ? String(fields.location || `${uuid}.iso`) : uuid,
+  });
   linkRef(store, 'SR', srRef, 'VDIs', ref);
   srAccount(store, srRef, size, phys);
   return ref;
@@ -100,177 +91,42 @@ export function destroyVdi(store: Store, vdiRef: string): void {
     const vbd = store.find('VBD', vbdRef);
     if (vbd?.currently_attached) throw new XapiFault('VDI_IN_USE', [vdiRef, 'destroy']);
   }
-  for (const vbdRef of vdi.VBDs as string[]) if (store.has('VBD', vbdRef)) destroyVbd(store, vbdRef);
-  if (!isNull(vdi.snapshot_of)) unlinkRef(store, 'VDI', vdi.snapshot_of as string, 'snapshots', vdiRef);
+  for (const vbdRef of vdi.VBDs as string[])
+    if (store.has('VBD', vbdRef)) destroyVbd(store, vbdRef);
+  if (!isNull(vdi.snapshot_of))
+    unlinkRef(store, 'VDI', vdi.snapshot_of as string, 'snapshots', vdiRef);
   for (const snap of vdi.snapshots as string[]) {
     if (store.has('VDI', snap)) store.update('VDI', snap, { snapshot_of: NULL_REF });
   }
   unlinkRef(store, 'SR', vdi.SR as string, 'VDIs', vdiRef);
-  srAccount(store, vdi.SR as string, -(vdi.virtual_size as number), -(vdi.physical_utilisation as number));
+  srAccount(
+    store,
+    vdi.SR as string,
+    -(vdi.virtual_size as number),
+    -(vdi.physical_utilisation as number),
+  );
   store.destroy('VDI', vdiRef);
 }
 
 export function resizeVdi(store: Store, vdiRef: string, size: number): void {
   const vdi = store.get('VDI', vdiRef);
   const old = vdi.virtual_size as number;
-  if (size < old) throw new XapiFault('SR_BACKEND_FAILURE_79', ['', 'VDI Invalid size [opterr=shrinking not allowed]', '']);
+  if (size < old)
+    throw new XapiFault('SR_BACKEND_FAILURE_79', [
+      '',
+      'VDI Invalid size [opterr=shrinking not allowed]',
+      '',
+    ]);
   const grow = size - old;
   const srRec = store.get('SR', vdi.SR as string);
   const thick = srRec.type === 'lvm' || srRec.type === 'lvmoiscsi' || srRec.type === 'lvmohba';
   const dPhys = thick ? grow : 0;
   assertSrSpace(store, vdi.SR as string, dPhys);
-  store.update('VDI', vdiRef, { virtual_size: size, physical_utilisation: (vdi.physical_utilisation as number) + dPhys });
+  store.update('VDI', vdiRef, {
+    virtual_size: size,
+    physical_utilisation: (vdi.physical_utilisation as number) + dPhys,
+  });
   srAccount(store, vdi.SR as string, grow, dPhys);
-}
-
-// ---- VBD device rules -----------------------------------------------------------------------
-
-export function allowedVbdDevices(store: Store, vmRef: string): string[] {
-  const vmRec = store.get('VM', vmRef);
-  const used = new Set<string>();
-  for (const v of vmRec.VBDs as string[]) {
-    const rec = store.find('VBD', v);
-    if (rec) used.add(String(rec.userdevice));
-  }
-  const out: string[] = [];
-  for (let i = 0; i < 16; i++) if (!used.has(String(i))) out.push(String(i));
-  return out;
-}
-
-function deviceName(userdevice: string, hvm: boolean): string {
-  const n = Number(userdevice);
-  if (!Number.isInteger(n)) return userdevice;
-  const letter = String.fromCharCode(97 + (n % 26));
-  return hvm && n < 4 ? `hd${letter}` : `xvd${letter}`;
-}
-
-const VALID_USERDEVICE = /^(\d{1,3}|(xvd|hd|sd)[a-z]{1,2})$/;
-
-/** VBD.create semantics: checks, 'autodetect', reverse links. */
-export function createVbd(store: Store, fields: Rec): string {
-  const vmRef = fields.VM as string;
-  store.get('VM', vmRef);
-  const vdiRef = (fields.VDI as string) ?? NULL_REF;
-  const type = (fields.type as string) ?? 'Disk';
-  const noDisk = isNull(vdiRef);
-  if (!noDisk) store.get('VDI', vdiRef);
-  if (noDisk && type !== 'CD') throw new XapiFault('VDI_MISSING', [NULL_REF, vdiRef]);
-  let userdevice = String(fields.userdevice ?? '');
-  if (userdevice === 'autodetect') {
-    const free = allowedVbdDevices(store, vmRef);
-    if (free.length === 0) throw new XapiFault('INVALID_DEVICE', ['autodetect']);
-    userdevice = free[0];
-  } else if (!VALID_USERDEVICE.test(userdevice)) {
-    throw new XapiFault('INVALID_DEVICE', [userdevice]);
-  }
-  for (const v of store.get('VM', vmRef).VBDs as string[]) {
-    if (String(store.find('VBD', v)?.userdevice) === userdevice) throw new XapiFault('DEVICE_ALREADY_EXISTS', [userdevice]);
-  }
-  const ref = store.create('VBD', {
-    VM: vmRef,
-    VDI: noDisk ? NULL_REF : vdiRef,
-    userdevice,
-    bootable: fields.bootable ?? false,
-    mode: fields.mode ?? (type === 'CD' ? 'RO' : 'RW'),
-    type,
-    empty: noDisk,
-    unpluggable: fields.unpluggable ?? true,
-    device: (fields.device as string) ?? '',
-    other_config: fields.other_config ?? {},
-    qos_algorithm_type: fields.qos_algorithm_type ?? '',
-    qos_algorithm_params: fields.qos_algorithm_params ?? {},
-    allowed_operations: ['attach', 'plug'],
-  });
-  linkRef(store, 'VM', vmRef, 'VBDs', ref);
-  if (!noDisk) linkRef(store, 'VDI', vdiRef, 'VBDs', ref);
-  return ref;
-}
-
-export function destroyVbd(store: Store, vbdRef: string): void {
-  const vbd = store.get('VBD', vbdRef);
-  unlinkRef(store, 'VM', vbd.VM as string, 'VBDs', vbdRef);
-  if (!isNull(vbd.VDI)) unlinkRef(store, 'VDI', vbd.VDI as string, 'VBDs', vbdRef);
-  store.destroy('VBD', vbdRef);
-}
-
-/** Attach or detach a VBD (VM start/halt and VBD.plug/unplug). */
-export function setVbdAttached(store: Store, vbdRef: string, attached: boolean): void {
-  const vbd = store.get('VBD', vbdRef);
-  const patch: Rec = {
-    currently_attached: attached,
-    allowed_operations: attached ? ['attach', 'unplug', 'unplug_force'] : ['attach', 'plug'],
-  };
-  if (vbd.type === 'CD') (patch.allowed_operations as string[]).push(vbd.empty ? 'insert' : 'eject');
-  if (attached && vbd.device === '') {
-    const vm = store.get('VM', vbd.VM as string);
-    patch.device = deviceName(String(vbd.userdevice), vm.HVM_boot_policy !== '');
-  }
-  store.update('VBD', vbdRef, patch);
-  if (!isNull(vbd.VDI)) refreshVdiOps(store, vbd.VDI as string);
-}
-
-const BUSY_VM_OPS = ['clean_shutdown', 'hard_shutdown', 'shutdown', 'suspend', 'pause', 'clean_reboot', 'hard_reboot', 'pool_migrate'];
-
-/** Plug/unplug preconditions shared with VIFs: the VM runs and is not going down. */
-export function assertDeviceVmRunning(store: Store, vmRef: string): void {
-  const vm = store.get('VM', vmRef);
-  if (vm.power_state !== 'Running') {
-    throw new XapiFault('VM_BAD_POWER_STATE', [vmRef, 'running', String(vm.power_state).toLowerCase()]);
-  }
-  const busy = Object.values(vm.current_operations as Record<string, string>).find((o) => BUSY_VM_OPS.includes(o));
-  if (busy) throw new XapiFault('OPERATION_NOT_ALLOWED', [`Current operation on VM:${vmRef} is ${busy}`]);
-}
-
-function registerVbdMessages(): void {
-  defineMessage('VBD.create', (ctx, [rec]) => createVbd(ctx.store, rec as Rec));
-  defineMessage('VBD.destroy', (ctx, [vbdRef]) => {
-    const vbd = ctx.store.get('VBD', vbdRef);
-    if (vbd.currently_attached) {
-      const vm = ctx.store.find('VM', vbd.VM as string);
-      throw new XapiFault('OPERATION_NOT_ALLOWED', [`VBD '${String(vbd.uuid)}' still attached to '${String(vm?.uuid ?? '')}'`]);
-    }
-    destroyVbd(ctx.store, vbdRef);
-  });
-  defineMessage('VBD.plug', async (ctx, [vbdRef]) => {
-    const vbd = ctx.store.get('VBD', vbdRef);
-    assertDeviceVmRunning(ctx.store, vbd.VM as string);
-    if (vbd.currently_attached) throw new XapiFault('DEVICE_ALREADY_ATTACHED', [vbdRef]);
-    await ctx.work(20);
-    setVbdAttached(ctx.store, vbdRef, true);
-  });
-  const unplug = (force: boolean) => async (ctx: CallContext, [vbdRef]: string[]) => {
-    const vbd = ctx.store.get('VBD', vbdRef);
-    assertDeviceVmRunning(ctx.store, vbd.VM as string);
-    if (!vbd.currently_attached) throw new XapiFault('DEVICE_ALREADY_DETACHED', [vbdRef]);
-    if (!vbd.unpluggable) throw new XapiFault('VBD_NOT_UNPLUGGABLE', [vbdRef]);
-    await ctx.work(force ? 5 : 20);
-    setVbdAttached(ctx.store, vbdRef, false);
-  };
-  defineMessage('VBD.unplug', unplug(false));
-  defineMessage('VBD.unplug_force', unplug(true));
-  defineMessage('VBD.insert', async (ctx, [vbdRef, vdiRef]) => {
-    const vbd = ctx.store.get('VBD', vbdRef);
-    ctx.store.get('VDI', vdiRef);
-    if (vbd.type !== 'CD') throw new XapiFault('VBD_NOT_REMOVABLE_MEDIA', [vbdRef]);
-    if (!vbd.empty) throw new XapiFault('VBD_NOT_EMPTY', [vbdRef]);
-    await ctx.work(10);
-    ctx.store.update('VBD', vbdRef, { VDI: vdiRef, empty: false });
-    linkRef(ctx.store, 'VDI', vdiRef, 'VBDs', vbdRef);
-    setVbdAttached(ctx.store, vbdRef, ctx.store.get('VBD', vbdRef).currently_attached === true);
-  });
-  defineMessage('VBD.eject', async (ctx, [vbdRef]) => {
-    const vbd = ctx.store.get('VBD', vbdRef);
-    if (vbd.type !== 'CD') throw new XapiFault('VBD_NOT_REMOVABLE_MEDIA', [vbdRef]);
-    if (vbd.empty) throw new XapiFault('VBD_IS_EMPTY', [vbdRef]);
-    await ctx.work(10);
-    unlinkRef(ctx.store, 'VDI', vbd.VDI as string, 'VBDs', vbdRef);
-    ctx.store.update('VBD', vbdRef, { VDI: NULL_REF, empty: true });
-    setVbdAttached(ctx.store, vbdRef, vbd.currently_attached === true);
-  });
-  defineMessage('VBD.assert_attachable', (ctx, [vbdRef]) => {
-    const vbd = ctx.store.get('VBD', vbdRef);
-    if (!isNull(vbd.VDI)) ctx.store.get('VDI', vbd.VDI as string);
-  });
 }
 
 function registerVdiMessages(): void {
@@ -327,7 +183,9 @@ function registerVdiMessages(): void {
   });
   defineMessage('VDI.resize', async (ctx, [vdiRef, size]) => {
     const vdi = ctx.store.get('VDI', vdiRef);
-    const attached = (vdi.VBDs as string[]).some((v) => ctx.store.find('VBD', v)?.currently_attached === true);
+    const attached = (vdi.VBDs as string[]).some(
+      (v) => ctx.store.find('VBD', v)?.currently_attached === true,
+    );
     if (attached) throw new XapiFault('VDI_IN_USE', [vdiRef, 'resize']);
     await ctx.work(10);
     resizeVdi(ctx.store, vdiRef, toInt(size, 'size'));
@@ -345,10 +203,30 @@ function registerSrMessages(): void {
     ctx.store.get('SR', srRef);
     await ctx.work(10);
   });
-  defineMessage('SR.get_supported_types', () => ['lvm', 'ext', 'nfs', 'iso', 'lvmoiscsi', 'lvmohba', 'smb', 'udev', 'dummy']);
+  defineMessage('SR.get_supported_types', () => [
+    'lvm',
+    'ext',
+    'nfs',
+    'iso',
+    'lvmoiscsi',
+    'lvmohba',
+    'smb',
+    'udev',
+    'dummy',
+  ]);
   defineMessage('SR.update', (ctx, [srRef]) => void ctx.store.get('SR', srRef));
   defineMessage('SR.create', async (ctx, args) => {
-    const [hostRef, deviceConfig, physicalSize, nameLabel, nameDescription, type, contentType, shared, smConfig] = args;
+    const [
+      hostRef,
+      deviceConfig,
+      physicalSize,
+      nameLabel,
+      nameDescription,
+      type,
+      contentType,
+      shared,
+      smConfig,
+    ] = args;
     ctx.store.get('host', hostRef);
     await ctx.work(30);
     const srRef = ctx.store.create('SR', {
@@ -359,7 +237,18 @@ function registerSrMessages(): void {
       shared: shared === true,
       physical_size: toInt(physicalSize, 'physical_size') || 100 * 1024 * MIB,
       sm_config: smConfig ?? {},
-      allowed_operations: ['scan', 'destroy', 'forget', 'plug', 'unplug', 'vdi_create', 'vdi_destroy', 'vdi_resize', 'vdi_clone', 'vdi_snapshot'],
+      allowed_operations: [
+        'scan',
+        'destroy',
+        'forget',
+        'plug',
+        'unplug',
+        'vdi_create',
+        'vdi_destroy',
+        'vdi_resize',
+        'vdi_clone',
+        'vdi_snapshot',
+      ],
     });
     const hosts = shared === true ? [...ctx.store.all('host').keys()] : [hostRef as string];
     for (const h of hosts) createPbd(ctx.store, h, srRef, deviceConfig as Rec, true);
@@ -371,7 +260,8 @@ function registerSrMessages(): void {
       throw new XapiFault('SR_HAS_PBD', [srRef]);
     }
     await ctx.work(10);
-    for (const vdiRef of sr.VDIs as string[]) if (ctx.store.has('VDI', vdiRef)) destroyVdi(ctx.store, vdiRef);
+    for (const vdiRef of sr.VDIs as string[])
+      if (ctx.store.has('VDI', vdiRef)) destroyVdi(ctx.store, vdiRef);
     for (const pbdRef of sr.PBDs as string[]) destroyPbd(ctx.store, pbdRef);
     ctx.store.destroy('SR', srRef);
   };
@@ -379,8 +269,19 @@ function registerSrMessages(): void {
   defineMessage('SR.destroy', forget);
 }
 
-export function createPbd(store: Store, hostRef: string, srRef: string, deviceConfig: Rec, attached: boolean): string {
-  const ref = store.create('PBD', { host: hostRef, SR: srRef, device_config: deviceConfig ?? {}, currently_attached: attached });
+export function createPbd(
+  store: Store,
+  hostRef: string,
+  srRef: string,
+  deviceConfig: Rec,
+  attached: boolean,
+): string {
+  const ref = store.create('PBD', {
+    host: hostRef,
+    SR: srRef,
+    device_config: deviceConfig ?? {},
+    currently_attached: attached,
+  });
   linkRef(store, 'SR', srRef, 'PBDs', ref);
   linkRef(store, 'host', hostRef, 'PBDs', ref);
   return ref;
@@ -399,13 +300,20 @@ function registerPbdMessages(): void {
     const r = rec as Rec;
     ctx.store.get('host', r.host as string);
     ctx.store.get('SR', r.SR as string);
-    const ref = createPbd(ctx.store, r.host as string, r.SR as string, (r.device_config as Rec) ?? {}, false);
+    const ref = createPbd(
+      ctx.store,
+      r.host as string,
+      r.SR as string,
+      (r.device_config as Rec) ?? {},
+      false,
+    );
     if (r.other_config) ctx.store.update('PBD', ref, { other_config: r.other_config });
     return ref;
   });
   defineMessage('PBD.destroy', (ctx, [pbdRef]) => {
     const pbd = ctx.store.get('PBD', pbdRef);
-    if (pbd.currently_attached) throw new XapiFault('OPERATION_NOT_ALLOWED', ['PBD is currently attached']);
+    if (pbd.currently_attached)
+      throw new XapiFault('OPERATION_NOT_ALLOWED', ['PBD is currently attached']);
     destroyPbd(ctx.store, pbdRef);
   });
   defineMessage('PBD.plug', async (ctx, [pbdRef]) => {

@@ -72,13 +72,19 @@ export function allowedPowerStates(op: string, vmRec: Rec): PowerState[] {
   }
 }
 
-const CONCURRENT_GROUPS: string[][] = [['snapshot', 'checkpoint'], ['clone', 'copy', 'export'], ['get_boot_record']];
+const CONCURRENT_GROUPS: string[][] = [
+  ['snapshot', 'checkpoint'],
+  ['clone', 'copy', 'export'],
+  ['get_boot_record'],
+];
 
 /** xapi's is_allowed_concurrently: may `op` start while `current` operations run? */
 export function isAllowedConcurrently(op: string, current: string[]): boolean {
-  if (CONCURRENT_GROUPS.some((g) => g.includes(op) && current.every((c) => g.includes(c)))) return true;
+  if (CONCURRENT_GROUPS.some((g) => g.includes(op) && current.every((c) => g.includes(c))))
+    return true;
   if (op === 'hard_shutdown') return !current.includes('hard_shutdown');
-  if (op === 'hard_reboot') return !current.some((c) => c === 'hard_shutdown' || c === 'hard_reboot');
+  if (op === 'hard_reboot')
+    return !current.some((c) => c === 'hard_shutdown' || c === 'hard_reboot');
   return false;
 }
 
@@ -96,9 +102,22 @@ const TEMPLATE_OPS = [
   'metadata_export',
   'provision',
 ];
-const SNAPSHOT_OPS = ['revert', 'clone', 'copy', 'export', 'destroy', 'hard_shutdown', 'metadata_export'];
+const SNAPSHOT_OPS = [
+  'revert',
+  'clone',
+  'copy',
+  'export',
+  'destroy',
+  'hard_shutdown',
+  'metadata_export',
+];
 const IMMOBILE_OPS = ['suspend', 'checkpoint', 'pool_migrate', 'migrate_send'];
-const DOM0_OPS = ['changing_VCPUs', 'changing_static_range', 'changing_memory_limits', 'changing_dynamic_range'];
+const DOM0_OPS = [
+  'changing_VCPUs',
+  'changing_static_range',
+  'changing_memory_limits',
+  'changing_dynamic_range',
+];
 
 export function isDefaultTemplate(vmRec: Rec): boolean {
   const oc = vmRec.other_config as Record<string, string>;
@@ -118,7 +137,13 @@ export function operationError(vmRef: string, vmRec: Rec, op: string): OpError |
     return ['VM_BAD_POWER_STATE', [vmRef, expected, power.toLowerCase()]];
   }
   const current = Object.entries(vmRec.current_operations as Record<string, string>);
-  if (current.length > 0 && !isAllowedConcurrently(op, current.map(([, o]) => o))) {
+  if (
+    current.length > 0 &&
+    !isAllowedConcurrently(
+      op,
+      current.map(([, o]) => o),
+    )
+  ) {
     const [taskRefs, ops] =
       current.length === 1
         ? [current[0][0], current[0][1]]
@@ -135,7 +160,10 @@ export function operationError(vmRef: string, vmRec: Rec, op: string): OpError |
   if (op === 'provision' && !isTemplate) return ['PROVISION_ONLY_ALLOWED_ON_TEMPLATE', []];
   if (op === 'revert' && !isSnapshot) return ['REVERT_ONLY_ALLOWED_ON_SNAPSHOT', []];
   const platform = vmRec.platform as Record<string, string>;
-  if (IMMOBILE_OPS.includes(op) && (platform.nomigrate === 'true' || platform['nested-virt'] === 'true')) {
+  if (
+    IMMOBILE_OPS.includes(op) &&
+    (platform.nomigrate === 'true' || platform['nested-virt'] === 'true')
+  ) {
     return ['VM_IS_IMMOBILE', [vmRef]];
   }
   if (vmRec.is_control_domain === true && !DOM0_OPS.includes(op)) {
@@ -213,7 +241,9 @@ export async function withVmOperation<T>(
   const vmRec = store.get('VM', vmRef);
   assertOperation(vmRef, vmRec, op);
   const taskRef = ctx.task?.ref ?? newRef();
-  store.update('VM', vmRef, { current_operations: { ...(vmRec.current_operations as Rec), [taskRef]: op } });
+  store.update('VM', vmRef, {
+    current_operations: { ...(vmRec.current_operations as Rec), [taskRef]: op },
+  });
   updateAllowedOperations(store, vmRef);
   try {
     return await fn(vmRec);
@@ -233,7 +263,13 @@ export async function withVmOperation<T>(
 export { NULL_REF };
 
 export function isNull(ref: unknown): boolean {
-  return typeof ref !== 'string' || ref === '' || ref === NULL_REF || ref === 'Null' || !ref.startsWith('OpaqueRef:');
+  return (
+    typeof ref !== 'string' ||
+    ref === '' ||
+    ref === NULL_REF ||
+    ref === 'Null' ||
+    !ref.startsWith('OpaqueRef:')
+  );
 }
 
 export function now(): string {
@@ -241,7 +277,13 @@ export function now(): string {
 }
 
 /** Add `value` to the ref-set field of (cls, ref), if that object exists. */
-export function linkRef(store: Store, cls: XapiClass, ref: string, field: string, value: string): void {
+export function linkRef(
+  store: Store,
+  cls: XapiClass,
+  ref: string,
+  field: string,
+  value: string,
+): void {
   const rec = store.find(cls, ref);
   if (!rec) return;
   const set = rec[field] as string[];
@@ -250,7 +292,13 @@ export function linkRef(store: Store, cls: XapiClass, ref: string, field: string
 }
 
 /** Remove `value` from the ref-set field of (cls, ref), if that object exists. */
-export function unlinkRef(store: Store, cls: XapiClass, ref: string, field: string, value: string): void {
+export function unlinkRef(
+  store: Store,
+  cls: XapiClass,
+  ref: string,
+  field: string,
+  value: string,
+): void {
   const rec = store.find(cls, ref);
   if (!rec) return;
   const set = rec[field] as string[];
@@ -259,7 +307,11 @@ export function unlinkRef(store: Store, cls: XapiClass, ref: string, field: stri
 }
 
 /** A map-valued field with one key set/removed (new object, as the store wants). */
-export function withKey(map: unknown, key: string, value: string | undefined): Record<string, string> {
+export function withKey(
+  map: unknown,
+  key: string,
+  value: string | undefined,
+): Record<string, string> {
   const out = { ...(map as Record<string, string>) };
   if (value === undefined) delete out[key];
   else out[key] = value;
@@ -269,6 +321,7 @@ export function withKey(map: unknown, key: string, value: string | undefined): R
 /** The int an RPC argument carries (ints may arrive as numbers, bigints or strings). */
 export function toInt(v: unknown, field: string): number {
   const n = typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? Number(v) : (v as number);
-  if (typeof n !== 'number' || !Number.isFinite(n)) throw new XapiFault('INVALID_VALUE', [field, String(v)]);
+  if (typeof n !== 'number' || !Number.isFinite(n))
+    throw new XapiFault('INVALID_VALUE', [field, String(v)]);
   return n;
 }

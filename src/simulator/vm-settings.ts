@@ -35,17 +35,24 @@ export function assertMemoryOrder(l: Limits): void {
 }
 
 /** Apply new limits inside `op`; a running VM's target follows dynamic_max (host permitting). */
-function setLimits(ctx: CallContext, vmRef: string, op: string, change: (l: Limits) => Limits): Promise<void> {
+function setLimits(
+  ctx: CallContext,
+  vmRef: string,
+  op: string,
+  change: (l: Limits) => Limits,
+): Promise<void> {
   return withVmOperation(ctx, vmRef, op, async (vmRec) => {
     const next = change(limitsOf(vmRec));
-    for (const [k, v] of Object.entries(next)) if (!Number.isFinite(v) || v < 0) throw new XapiFault('INVALID_VALUE', [k, String(v)]);
+    for (const [k, v] of Object.entries(next))
+      if (!Number.isFinite(v) || v < 0) throw new XapiFault('INVALID_VALUE', [k, String(v)]);
     assertMemoryOrder(next);
     const patch: Rec = { ...next, memory_overhead: computeMemoryOverhead({ ...vmRec, ...next }) };
     const running = vmRec.power_state === 'Running' || vmRec.power_state === 'Paused';
     if (running) {
       const target = next.memory_dynamic_max;
       const grow = target - (vmRec.memory_target as number);
-      if (grow > 0 && !isNull(vmRec.resident_on)) assertHostHasMemory(ctx.store, vmRec.resident_on as string, grow);
+      if (grow > 0 && !isNull(vmRec.resident_on))
+        assertHostHasMemory(ctx.store, vmRec.resident_on as string, grow);
       patch.memory_target = target;
     }
     await ctx.work(running ? 20 : 2);
@@ -61,7 +68,12 @@ function int(v: unknown, field: string): number {
   return toInt(v, field);
 }
 
-function setVcpus(ctx: CallContext, vmRef: string, field: 'VCPUs_max' | 'VCPUs_at_startup', value: number): Promise<void> {
+function setVcpus(
+  ctx: CallContext,
+  vmRef: string,
+  field: 'VCPUs_max' | 'VCPUs_at_startup',
+  value: number,
+): Promise<void> {
   return withVmOperation(ctx, vmRef, 'changing_VCPUs', (vmRec) => {
     const max = field === 'VCPUs_max' ? value : (vmRec.VCPUs_max as number);
     const atStartup = field === 'VCPUs_at_startup' ? value : (vmRec.VCPUs_at_startup as number);
@@ -91,29 +103,54 @@ export function registerVmSettingsMessages(): void {
     }));
   });
   defineMessage('VM.set_memory_static_range', (ctx, [vmRef, min, max]) =>
-    setLimits(ctx, vmRef, 'changing_static_range', (l) => ({ ...l, memory_static_min: int(min, 'min'), memory_static_max: int(max, 'max') })),
+    setLimits(ctx, vmRef, 'changing_static_range', (l) => ({
+      ...l,
+      memory_static_min: int(min, 'min'),
+      memory_static_max: int(max, 'max'),
+    })),
   );
   defineMessage('VM.set_memory_dynamic_range', (ctx, [vmRef, min, max]) =>
-    setLimits(ctx, vmRef, 'changing_dynamic_range', (l) => ({ ...l, memory_dynamic_min: int(min, 'min'), memory_dynamic_max: int(max, 'max') })),
+    setLimits(ctx, vmRef, 'changing_dynamic_range', (l) => ({
+      ...l,
+      memory_dynamic_min: int(min, 'min'),
+      memory_dynamic_max: int(max, 'max'),
+    })),
   );
   defineMessage('VM.set_memory_static_min', (ctx, [vmRef, v]) =>
-    setLimits(ctx, vmRef, 'changing_static_range', (l) => ({ ...l, memory_static_min: int(v, 'value') })),
+    setLimits(ctx, vmRef, 'changing_static_range', (l) => ({
+      ...l,
+      memory_static_min: int(v, 'value'),
+    })),
   );
   defineMessage('VM.set_memory_static_max', (ctx, [vmRef, v]) =>
-    setLimits(ctx, vmRef, 'changing_static_range', (l) => ({ ...l, memory_static_max: int(v, 'value') })),
+    setLimits(ctx, vmRef, 'changing_static_range', (l) => ({
+      ...l,
+      memory_static_max: int(v, 'value'),
+    })),
   );
   defineMessage('VM.set_memory_dynamic_min', (ctx, [vmRef, v]) =>
-    setLimits(ctx, vmRef, 'changing_dynamic_range', (l) => ({ ...l, memory_dynamic_min: int(v, 'value') })),
+    setLimits(ctx, vmRef, 'changing_dynamic_range', (l) => ({
+      ...l,
+      memory_dynamic_min: int(v, 'value'),
+    })),
   );
   defineMessage('VM.set_memory_dynamic_max', (ctx, [vmRef, v]) =>
-    setLimits(ctx, vmRef, 'changing_dynamic_range', (l) => ({ ...l, memory_dynamic_max: int(v, 'value') })),
+    setLimits(ctx, vmRef, 'changing_dynamic_range', (l) => ({
+      ...l,
+      memory_dynamic_max: int(v, 'value'),
+    })),
   );
-  defineMessage('VM.set_VCPUs_max', (ctx, [vmRef, v]) => setVcpus(ctx, vmRef, 'VCPUs_max', int(v, 'VCPUs_max')));
-  defineMessage('VM.set_VCPUs_at_startup', (ctx, [vmRef, v]) => setVcpus(ctx, vmRef, 'VCPUs_at_startup', int(v, 'VCPUs_at_startup')));
+  defineMessage('VM.set_VCPUs_max', (ctx, [vmRef, v]) =>
+    setVcpus(ctx, vmRef, 'VCPUs_max', int(v, 'VCPUs_max')),
+  );
+  defineMessage('VM.set_VCPUs_at_startup', (ctx, [vmRef, v]) =>
+    setVcpus(ctx, vmRef, 'VCPUs_at_startup', int(v, 'VCPUs_at_startup')),
+  );
   defineMessage('VM.set_VCPUs_number_live', (ctx, [vmRef, n]) => {
     const nvcpu = int(n, 'nvcpu');
     return withVmOperation(ctx, vmRef, 'changing_VCPUs_live', async (vmRec) => {
-      if (nvcpu < 1 || nvcpu > (vmRec.VCPUs_max as number)) throw new XapiFault('INVALID_VALUE', ['nvcpu', String(nvcpu)]);
+      if (nvcpu < 1 || nvcpu > (vmRec.VCPUs_max as number))
+        throw new XapiFault('INVALID_VALUE', ['nvcpu', String(nvcpu)]);
       await ctx.work(10);
       ctx.store.update('VM', vmRef, { VCPUs_at_startup: nvcpu });
       metricsOnVcpus(ctx.store, vmRef);

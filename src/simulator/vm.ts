@@ -16,7 +16,8 @@ import {
 import { metricsOnPaused, metricsOnRunning, metricsOnStopped } from './metrics';
 import { allowedVifDevices, setVifAttached } from './network';
 import { defineMessage, type CallContext, type SimContext } from './registry';
-import { allowedVbdDevices, createVdi, destroyVdi, setVbdAttached } from './storage';
+import { createVdi, destroyVdi } from './storage';
+import { allowedVbdDevices, setVbdAttached } from './vbd';
 import {
   NULL_REF,
   assertOperation,
@@ -38,7 +39,13 @@ export function nextDomid(sim: SimContext): number {
 }
 
 /** The VM gets a domain on hostRef: devices attach, memory is charged, a console appears. */
-export function bringUp(ctx: CallContext, vmRef: string, hostRef: string, paused: boolean, fresh: boolean): void {
+export function bringUp(
+  ctx: CallContext,
+  vmRef: string,
+  hostRef: string,
+  paused: boolean,
+  fresh: boolean,
+): void {
   const { store } = ctx;
   const vmRec = store.get('VM', vmRef);
   store.update('VM', vmRef, {
@@ -48,8 +55,10 @@ export function bringUp(ctx: CallContext, vmRef: string, hostRef: string, paused
     memory_overhead: computeMemoryOverhead(vmRec),
   });
   setResident(store, vmRef, hostRef);
-  for (const vbdRef of vmRec.VBDs as string[]) if (store.has('VBD', vbdRef)) setVbdAttached(store, vbdRef, true);
-  for (const vifRef of vmRec.VIFs as string[]) if (store.has('VIF', vifRef)) setVifAttached(store, vifRef, true);
+  for (const vbdRef of vmRec.VBDs as string[])
+    if (store.has('VBD', vbdRef)) setVbdAttached(store, vbdRef, true);
+  for (const vifRef of vmRec.VIFs as string[])
+    if (store.has('VIF', vifRef)) setVifAttached(store, vifRef, true);
   metricsOnRunning(store, vmRef, fresh);
   if ((vmRec.consoles as string[]).length === 0) createConsole(store, vmRef, hostRef);
 }
@@ -57,8 +66,10 @@ export function bringUp(ctx: CallContext, vmRef: string, hostRef: string, paused
 /** The domain goes away: devices detach, memory is released, consoles disappear. */
 export function bringDown(store: Store, vmRef: string, to: 'Halted' | 'Suspended'): void {
   const vmRec = store.get('VM', vmRef);
-  for (const vbdRef of vmRec.VBDs as string[]) if (store.has('VBD', vbdRef)) setVbdAttached(store, vbdRef, false);
-  for (const vifRef of vmRec.VIFs as string[]) if (store.has('VIF', vifRef)) setVifAttached(store, vifRef, false);
+  for (const vbdRef of vmRec.VBDs as string[])
+    if (store.has('VBD', vbdRef)) setVbdAttached(store, vbdRef, false);
+  for (const vifRef of vmRec.VIFs as string[])
+    if (store.has('VIF', vifRef)) setVifAttached(store, vifRef, false);
   destroyConsoles(store, vmRef);
   metricsOnStopped(store, vmRef);
   store.update('VM', vmRef, { power_state: to, domid: -1, memory_target: 0 });
@@ -69,7 +80,8 @@ export function bringDown(store: Store, vmRef: string, to: 'Halted' | 'Suspended
 /** Where a suspend image goes: VM.suspend_SR, the pool's suspend_image_SR, the pool default. */
 export function suspendSrFor(store: Store, vmRef: string, vmRec: Rec): string {
   const candidates = [vmRec.suspend_SR as string];
-  for (const pool of store.all('pool').values()) candidates.push(pool.suspend_image_SR as string, pool.default_SR as string);
+  for (const pool of store.all('pool').values())
+    candidates.push(pool.suspend_image_SR as string, pool.default_SR as string);
   const sr = candidates.find((r) => !isNull(r) && store.has('SR', r));
   if (!sr) throw new XapiFault('VM_NO_SUSPEND_SR', [vmRef]);
   return sr;
@@ -98,7 +110,12 @@ function boolArg(v: unknown): boolean {
   return v === true || v === 'true';
 }
 
-async function start(ctx: CallContext, vmRef: string, hostArg: string | undefined, paused: boolean): Promise<void> {
+async function start(
+  ctx: CallContext,
+  vmRef: string,
+  hostArg: string | undefined,
+  paused: boolean,
+): Promise<void> {
   await withVmOperation(ctx, vmRef, hostArg ? 'start_on' : 'start', async (vmRec) => {
     if ((vmRec.VCPUs_at_startup as number) < 1) throw new XapiFault('VM_NO_VCPUS', [vmRef]);
     const sized = { ...vmRec, memory_overhead: computeMemoryOverhead(vmRec) };
@@ -117,14 +134,20 @@ async function start(ctx: CallContext, vmRef: string, hostArg: string | undefine
       assertHostUsable(ctx, hostRef);
       assertHostHasMemory(ctx.store, hostRef, vmStartMemory(sized));
     } catch (err) {
-      if (ctx.store.has('VM', vmRef)) ctx.store.update('VM', vmRef, { scheduled_to_be_resident_on: NULL_REF });
+      if (ctx.store.has('VM', vmRef))
+        ctx.store.update('VM', vmRef, { scheduled_to_be_resident_on: NULL_REF });
       throw err;
     }
     bringUp(ctx, vmRef, hostRef, paused, true);
   });
 }
 
-async function resume(ctx: CallContext, vmRef: string, hostArg: string | undefined, paused: boolean): Promise<void> {
+async function resume(
+  ctx: CallContext,
+  vmRef: string,
+  hostArg: string | undefined,
+  paused: boolean,
+): Promise<void> {
   await withVmOperation(ctx, vmRef, hostArg ? 'resume_on' : 'resume', async (vmRec) => {
     const sized = { ...vmRec, memory_overhead: computeMemoryOverhead(vmRec) };
     let hostRef: string;
@@ -172,12 +195,16 @@ function reboot(op: string, ms: number) {
 }
 
 export function registerVmPowerMessages(): void {
-  defineMessage('VM.start', (ctx, [vmRef, paused]) => start(ctx, vmRef, undefined, boolArg(paused)));
+  defineMessage('VM.start', (ctx, [vmRef, paused]) =>
+    start(ctx, vmRef, undefined, boolArg(paused)),
+  );
   defineMessage('VM.start_on', (ctx, [vmRef, hostRef, paused]) => {
     ctx.store.get('host', hostRef);
     return start(ctx, vmRef, hostRef, boolArg(paused));
   });
-  defineMessage('VM.resume', (ctx, [vmRef, paused]) => resume(ctx, vmRef, undefined, boolArg(paused)));
+  defineMessage('VM.resume', (ctx, [vmRef, paused]) =>
+    resume(ctx, vmRef, undefined, boolArg(paused)),
+  );
   defineMessage('VM.resume_on', (ctx, [vmRef, hostRef, paused]) => {
     ctx.store.get('host', hostRef);
     return resume(ctx, vmRef, hostRef, boolArg(paused));
@@ -232,8 +259,12 @@ export function registerVmPowerMessages(): void {
       moveConsoles(ctx.store, vmRef, hostRef);
     });
   });
-  defineMessage('VM.get_allowed_VBD_devices', (ctx, [vmRef]) => allowedVbdDevices(ctx.store, vmRef));
-  defineMessage('VM.get_allowed_VIF_devices', (ctx, [vmRef]) => allowedVifDevices(ctx.store, vmRef));
+  defineMessage('VM.get_allowed_VBD_devices', (ctx, [vmRef]) =>
+    allowedVbdDevices(ctx.store, vmRef),
+  );
+  defineMessage('VM.get_allowed_VIF_devices', (ctx, [vmRef]) =>
+    allowedVifDevices(ctx.store, vmRef),
+  );
   defineMessage('VM.assert_operation_valid', (ctx, [vmRef, op]) => {
     assertOperation(vmRef, ctx.store.get('VM', vmRef), String(op));
   });
@@ -245,7 +276,11 @@ export function registerVmPowerMessages(): void {
     const vmRec = ctx.store.get('VM', vmRef);
     assertHostUsable(ctx, hostRef);
     assertHostSeesDisks(ctx.store, vmRef, vmRec, hostRef);
-    assertHostHasMemory(ctx.store, hostRef, vmStartMemory({ ...vmRec, memory_overhead: computeMemoryOverhead(vmRec) }));
+    assertHostHasMemory(
+      ctx.store,
+      hostRef,
+      vmStartMemory({ ...vmRec, memory_overhead: computeMemoryOverhead(vmRec) }),
+    );
   });
   defineMessage('VM.get_possible_hosts', (ctx, [vmRef]) => {
     const vmRec = ctx.store.get('VM', vmRef);
@@ -262,5 +297,7 @@ export function registerVmPowerMessages(): void {
     });
   });
   defineMessage('VM.get_boot_record', (ctx, [vmRef]) => ctx.store.get('VM', vmRef));
-  defineMessage('VM.compute_memory_overhead', (ctx, [vmRef]) => computeMemoryOverhead(ctx.store.get('VM', vmRef)));
+  defineMessage('VM.compute_memory_overhead', (ctx, [vmRef]) =>
+    computeMemoryOverhead(ctx.store.get('VM', vmRef)),
+  );
 }

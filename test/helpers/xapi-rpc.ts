@@ -24,7 +24,10 @@ export class Rpc {
       body: JSON.stringify({ jsonrpc: '2.0', method, params, id: ++this.id }),
       signal: AbortSignal.timeout(10_000),
     });
-    const body = (await res.json()) as { result?: unknown; error?: { message: string; data?: string[] } };
+    const body = (await res.json()) as {
+      result?: unknown;
+      error?: { message: string; data?: string[] };
+    };
     if (body.error) {
       throw new RpcFault(body.error.message, (body.error.data ?? []).map(String));
     }
@@ -32,11 +35,15 @@ export class Rpc {
   }
 
   async login(user = 'root', password = 'xenroot'): Promise<this> {
-    this.session = (await this.raw('session.login_with_password', [user, password, '1.0', 'jest'])) as string;
+    this.session = (await this.raw('session.login_with_password', [
+      user,
+      password,
+      '1.0',
+      'jest',
+    ])) as string;
     return this;
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   call<T = any>(method: string, ...args: unknown[]): Promise<T> {
     return this.raw(method, [this.session, ...args]) as Promise<T>;
   }
@@ -47,7 +54,6 @@ export class Rpc {
   }
 
   /** Wait for a task; resolves with its record, throws RpcFault from error_info on failure. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async wait(taskRef: string, timeoutMs = 10_000): Promise<any> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -73,14 +79,19 @@ export class Rpc {
 }
 
 /** Expect `p` to fail with XAPI error `code` (and, when given, exactly `params`). */
-export async function expectFault(p: Promise<unknown>, code: string, params?: string[]): Promise<RpcFault> {
+export async function expectFault(
+  p: Promise<unknown>,
+  code: string,
+  params?: string[],
+): Promise<RpcFault> {
   let err: unknown;
   try {
     await p;
   } catch (e) {
     err = e;
   }
-  if (!(err instanceof RpcFault)) throw new Error(`expected ${code}, got ${err === undefined ? 'success' : String(err)}`);
+  if (!(err instanceof RpcFault))
+    throw new Error(`expected ${code}, got ${err === undefined ? 'success' : String(err)}`);
   expect(err.code).toBe(code);
   if (params) expect(err.params).toEqual(params);
   return err;

@@ -23,7 +23,11 @@ test('host records look like XCP-ng hosts with CPUs, metrics and a control domai
   for (const ref of refs) {
     const h = hosts[ref];
     expect(h.enabled).toBe(true);
-    expect(h.software_version).toMatchObject({ product_brand: 'XCP-ng', product_version: '8.3.0', platform_version: '3.4.0' });
+    expect(h.software_version).toMatchObject({
+      product_brand: 'XCP-ng',
+      product_version: '8.3.0',
+      platform_version: '3.4.0',
+    });
     expect(h.cpu_info.cpu_count).toBe('16');
     expect(h.cpu_info.vendor).toBe('GenuineIntel');
     expect(h.host_CPUs).toHaveLength(16);
@@ -68,7 +72,10 @@ test('get_servertime and get_server_localtime answer xapi datetimes close to now
   const iso = `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9)}`;
   expect(Math.abs(Date.parse(iso) - Date.now())).toBeLessThan(5000);
   expect(await rpc.call('host.get_server_localtime', host)).toMatch(/^\d{8}T/);
-  await expectFault(rpc.call('host.get_servertime', 'OpaqueRef:nope'), 'HANDLE_INVALID', ['host', 'OpaqueRef:nope']);
+  await expectFault(rpc.call('host.get_servertime', 'OpaqueRef:nope'), 'HANDLE_INVALID', [
+    'host',
+    'OpaqueRef:nope',
+  ]);
 });
 
 test('a disabled host is skipped by VM.start and refused by start_on', async () => {

@@ -29,14 +29,20 @@ test('storage: a local SR per host, a shared NFS default SR, an ISO library with
   expect(nfs.PBDs).toHaveLength(3);
   const iso = srs.find((s) => s.content_type === 'iso');
   const isos = await Promise.all(iso.VDIs.map((v: string) => rpc.call('VDI.get_name_label', v)));
-  expect(isos).toEqual(expect.arrayContaining(['debian-12.5.0-amd64-netinst.iso', 'ubuntu-22.04.4-live-server-amd64.iso']));
+  expect(isos).toEqual(
+    expect.arrayContaining([
+      'debian-12.5.0-amd64-netinst.iso',
+      'ubuntu-22.04.4-live-server-amd64.iso',
+    ]),
+  );
   for (const s of srs) {
     let virtual = 0;
     for (const v of s.VDIs) virtual += await rpc.call('VDI.get_virtual_size', v);
     expect(s.virtual_allocation).toBe(virtual);
     expect(s.physical_utilisation).toBeLessThanOrEqual(s.physical_size);
   }
-  for (const pbd of Object.values(await rpc.call('PBD.get_all_records')) as any[]) expect(pbd.currently_attached).toBe(true);
+  for (const pbd of Object.values(await rpc.call('PBD.get_all_records')) as any[])
+    expect(pbd.currently_attached).toBe(true);
 });
 
 test('networks: management network with a static IP PIF per host, two VLAN networks', async () => {
@@ -46,7 +52,12 @@ test('networks: management network with a static IP PIF per host, two VLAN netwo
   expect(mgmt.PIFs).toHaveLength(3);
   for (const p of mgmt.PIFs) {
     const pif = await rpc.call('PIF.get_record', p);
-    expect(pif).toMatchObject({ management: true, physical: true, device: 'eth0', ip_configuration_mode: 'Static' });
+    expect(pif).toMatchObject({
+      management: true,
+      physical: true,
+      device: 'eth0',
+      ip_configuration_mode: 'Static',
+    });
     expect(pif.IP).toMatch(/^192\.168\.10\.\d+$/);
   }
   for (const tag of [100, 200]) {
@@ -61,9 +72,15 @@ test('templates: Debian 12 with other_config.disks and default_template, Other i
   const { rpc } = f;
   const [debian] = await rpc.call('VM.get_by_name_label', 'Debian Bookworm 12');
   const rec = await rpc.call('VM.get_record', debian);
-  expect(rec).toMatchObject({ is_a_template: true, is_default_template: true, power_state: 'Halted' });
+  expect(rec).toMatchObject({
+    is_a_template: true,
+    is_default_template: true,
+    power_state: 'Halted',
+  });
   expect(rec.other_config.default_template).toBe('true');
-  expect(rec.other_config.disks).toMatch(/^<provision><disk device="0" size="\d+" sr="" bootable="true" type="system"\/><\/provision>$/);
+  expect(rec.other_config.disks).toMatch(
+    /^<provision><disk device="0" size="\d+" sr="" bootable="true" type="system"\/><\/provision>$/,
+  );
   expect(rec.memory_static_max).toBeGreaterThan(0);
   expect(rec.VCPUs_max).toBeGreaterThan(0);
   expect(await rpc.call('VM.get_by_name_label', 'Other install media')).toHaveLength(1);
@@ -114,7 +131,9 @@ test('vms: 10000 seeds quickly, each VM with metrics, a disk and a NIC, memory w
   const cpu = process.cpuUsage(cpu0);
   // CPU time, not wall time, so other jobs on a shared box do not count: ~1-2 s when idle.
   expect((cpu.user + cpu.system) / 1000).toBeLessThan(10000);
-  const extra = [...store.all('VM').entries()].filter(([, v]) => /^vm-\d{5}$/.test(v.name_label as string));
+  const extra = [...store.all('VM').entries()].filter(([, v]) =>
+    /^vm-\d{5}$/.test(v.name_label as string),
+  );
   expect(extra).toHaveLength(10000);
   const [ref, vm] = extra[0];
   expect(store.get('VM_metrics', vm.metrics as string)).toBeDefined();
@@ -128,7 +147,8 @@ test('vms: 10000 seeds quickly, each VM with metrics, a disk and a NIC, memory w
   for (const [hostRef, host] of store.all('host')) {
     const metrics = store.get('host_metrics', host.metrics as string);
     expect(metrics.memory_free as number).toBeGreaterThan(0);
-    for (const r of host.resident_VMs as string[]) expect(store.get('VM', r).resident_on).toBe(hostRef);
+    for (const r of host.resident_VMs as string[])
+      expect(store.get('VM', r).resident_on).toBe(hostRef);
   }
   const nfs = [...store.all('SR').values()].find((s) => s.type === 'nfs')!;
   expect((nfs.VDIs as string[]).length).toBeGreaterThan(10000);

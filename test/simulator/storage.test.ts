@@ -19,13 +19,35 @@ afterAll(async () => {
 });
 
 function vdiRecord(sr: string, size: number, name = 'data'): Record<string, unknown> {
-  return { SR: sr, virtual_size: size, type: 'user', sharable: false, read_only: false, other_config: {}, name_label: name };
+  return {
+    SR: sr,
+    virtual_size: size,
+    type: 'user',
+    sharable: false,
+    read_only: false,
+    other_config: {},
+    name_label: name,
+  };
 }
 
-function vbdRecord(vm: string, vdi: string, userdevice: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+function vbdRecord(
+  vm: string,
+  vdi: string,
+  userdevice: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
-    VM: vm, VDI: vdi, userdevice, bootable: false, mode: 'RW', type: 'Disk', empty: false,
-    other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {}, ...extra,
+    VM: vm,
+    VDI: vdi,
+    userdevice,
+    bootable: false,
+    mode: 'RW',
+    type: 'Disk',
+    empty: false,
+    other_config: {},
+    qos_algorithm_type: '',
+    qos_algorithm_params: {},
+    ...extra,
   };
 }
 
@@ -42,7 +64,13 @@ describe('VDI and SR accounting', () => {
     const before = await rpc.call('SR.get_record', localSr);
     const vdi = await rpc.call('VDI.create', vdiRecord(localSr, 5 * GIB, 'scratch'));
     const rec = await rpc.call('VDI.get_record', vdi);
-    expect(rec).toMatchObject({ SR: localSr, virtual_size: 5 * GIB, type: 'user', managed: true, name_label: 'scratch' });
+    expect(rec).toMatchObject({
+      SR: localSr,
+      virtual_size: 5 * GIB,
+      type: 'user',
+      managed: true,
+      name_label: 'scratch',
+    });
     expect(rec.location).toBe(rec.uuid);
     const mid = await rpc.call('SR.get_record', localSr);
     expect(mid.virtual_allocation - before.virtual_allocation).toBe(5 * GIB);
@@ -60,7 +88,10 @@ describe('VDI and SR accounting', () => {
     const sr = await rpc.call('SR.get_record', localSr);
     const free = sr.physical_size - sr.physical_utilisation;
     const size = free + GIB;
-    await expectFault(rpc.call('VDI.create', vdiRecord(localSr, size)), 'SR_FULL', [String(size), String(free)]);
+    await expectFault(rpc.call('VDI.create', vdiRecord(localSr, size)), 'SR_FULL', [
+      String(size),
+      String(free),
+    ]);
     const async = await rpc.start('VDI.create', vdiRecord(localSr, size));
     await expectFault(rpc.wait(async), 'SR_FULL', [String(size), String(free)]);
   });
@@ -80,7 +111,10 @@ describe('VDI and SR accounting', () => {
     expect(snapRec.snapshot_of).toBe(src);
     expect(await rpc.call('VDI.get_snapshots', src)).toEqual([snap]);
     const small = await rpc.call('VDI.create', vdiRecord(nfsSr, GIB, 'small'));
-    await expectFault(rpc.call('VDI.copy', src, NULL, NULL, small), 'VDI_TOO_SMALL', [small, String(2 * GIB)]);
+    await expectFault(rpc.call('VDI.copy', src, NULL, NULL, small), 'VDI_TOO_SMALL', [
+      small,
+      String(2 * GIB),
+    ]);
     const big = await rpc.call('VDI.create', vdiRecord(nfsSr, 3 * GIB, 'big'));
     expect(await rpc.call('VDI.copy', src, NULL, NULL, big)).toBe(big);
     await rpc.call('VDI.destroy', src);
@@ -98,7 +132,10 @@ describe('VDI and SR accounting', () => {
     expect(after.physical_utilisation - before.physical_utilisation).toBe(2 * GIB);
     await expectFault(rpc.call('VDI.resize', vdi, GIB), 'SR_BACKEND_FAILURE_79');
     const free = after.physical_size - after.physical_utilisation;
-    await expectFault(rpc.call('VDI.resize', vdi, 3 * GIB + free + GIB), 'SR_FULL', [String(free + GIB), String(free)]);
+    await expectFault(rpc.call('VDI.resize', vdi, 3 * GIB + free + GIB), 'SR_FULL', [
+      String(free + GIB),
+      String(free),
+    ]);
     const vm = await runningVm('resize-vm');
     const vbd = await rpc.call('VBD.create', vbdRecord(vm, vdi, '1'));
     await rpc.call('VBD.plug', vbd);
@@ -113,7 +150,9 @@ describe('VDI and SR accounting', () => {
     const web = await rpc.byName('VM', 'web-01');
     const vbds = await rpc.call('VM.get_VBDs', web);
     let disk = '';
-    for (const vbd of vbds) if ((await rpc.call('VBD.get_type', vbd)) === 'Disk') disk = await rpc.call('VBD.get_VDI', vbd);
+    for (const vbd of vbds)
+      if ((await rpc.call('VBD.get_type', vbd)) === 'Disk')
+        disk = await rpc.call('VBD.get_VDI', vbd);
     await expectFault(rpc.call('VDI.destroy', disk), 'VDI_IN_USE', [disk, 'destroy']);
     const build = await rpc.byName('VM', 'build-01');
     const vdi = await rpc.call('VDI.create', vdiRecord(nfsSr, GIB));
@@ -129,15 +168,23 @@ describe('VBD device rules', () => {
     const { rpc } = f;
     const vm = await rpc.call('VM.clone', await rpc.byName('VM', 'build-01'), 'vbd-create');
     const vdi = await rpc.call('VDI.create', vdiRecord(nfsSr, GIB));
-    await expectFault(rpc.call('VBD.create', vbdRecord(vm, vdi, '0')), 'DEVICE_ALREADY_EXISTS', ['0']);
+    await expectFault(rpc.call('VBD.create', vbdRecord(vm, vdi, '0')), 'DEVICE_ALREADY_EXISTS', [
+      '0',
+    ]);
     const vbd = await rpc.call('VBD.create', vbdRecord(vm, vdi, 'autodetect'));
     const rec = await rpc.call('VBD.get_record', vbd);
     expect(rec.userdevice).toBe('1');
     expect(rec.currently_attached).toBe(false);
     expect(await rpc.call('VM.get_VBDs', vm)).toContain(vbd);
     expect(await rpc.call('VDI.get_VBDs', vdi)).toContain(vbd);
-    await expectFault(rpc.call('VBD.create', vbdRecord(vm, vdi, 'bogus!')), 'INVALID_DEVICE', ['bogus!']);
-    await expectFault(rpc.call('VBD.create', vbdRecord('OpaqueRef:nope', vdi, '2')), 'HANDLE_INVALID', ['VM', 'OpaqueRef:nope']);
+    await expectFault(rpc.call('VBD.create', vbdRecord(vm, vdi, 'bogus!')), 'INVALID_DEVICE', [
+      'bogus!',
+    ]);
+    await expectFault(
+      rpc.call('VBD.create', vbdRecord('OpaqueRef:nope', vdi, '2')),
+      'HANDLE_INVALID',
+      ['VM', 'OpaqueRef:nope'],
+    );
   });
 
   test('plug and unplug need a running VM: VM_BAD_POWER_STATE [vm, running, actual]', async () => {
@@ -148,7 +195,11 @@ describe('VBD device rules', () => {
     await expectFault(rpc.call('VBD.unplug', vbd), 'VM_BAD_POWER_STATE', [vm, 'running', 'halted']);
     const cache = await rpc.byName('VM', 'cache-01');
     const cvbd = (await rpc.call('VM.get_VBDs', cache))[0];
-    await expectFault(rpc.call('VBD.plug', cvbd), 'VM_BAD_POWER_STATE', [cache, 'running', 'suspended']);
+    await expectFault(rpc.call('VBD.plug', cvbd), 'VM_BAD_POWER_STATE', [
+      cache,
+      'running',
+      'suspended',
+    ]);
   });
 
   test('hot plug and unplug on a running VM, with ALREADY_ATTACHED / DETACHED / NOT_UNPLUGGABLE', async () => {
@@ -185,7 +236,9 @@ describe('VBD device rules', () => {
       const vm = await rpc.byName('VM', 'web-01');
       const vbd = (await rpc.call('VM.get_VBDs', vm))[0];
       const task = await rpc.start('VM.clean_shutdown', vm);
-      await expectFault(rpc.call('VBD.unplug', vbd), 'OPERATION_NOT_ALLOWED', [`Current operation on VM:${vm} is clean_shutdown`]);
+      await expectFault(rpc.call('VBD.unplug', vbd), 'OPERATION_NOT_ALLOWED', [
+        `Current operation on VM:${vm} is clean_shutdown`,
+      ]);
       await rpc.wait(task);
     } finally {
       await slow.sim.close();
@@ -201,7 +254,9 @@ describe('VBD device rules', () => {
       if ((await rpc.call('VBD.get_type', vbd)) === 'CD') cd = vbd;
       else disk = vbd;
     }
-    const iso = (await rpc.call('VDI.get_by_name_label', 'ubuntu-22.04.4-live-server-amd64.iso'))[0];
+    const iso = (
+      await rpc.call('VDI.get_by_name_label', 'ubuntu-22.04.4-live-server-amd64.iso')
+    )[0];
     await expectFault(rpc.call('VBD.insert', cd, iso), 'VBD_NOT_EMPTY', [cd]);
     await rpc.call('VBD.eject', cd);
     expect(await rpc.call('VBD.get_record', cd)).toMatchObject({ empty: true, VDI: NULL });
@@ -211,7 +266,10 @@ describe('VBD device rules', () => {
     expect(await rpc.call('VDI.get_VBDs', iso)).toContain(cd);
     await expectFault(rpc.call('VBD.insert', disk, iso), 'VBD_NOT_REMOVABLE_MEDIA', [disk]);
     await expectFault(rpc.call('VBD.eject', disk), 'VBD_NOT_REMOVABLE_MEDIA', [disk]);
-    const empty = await rpc.call('VBD.create', vbdRecord(vm, NULL, '4', { type: 'CD', mode: 'RO', empty: true }));
+    const empty = await rpc.call(
+      'VBD.create',
+      vbdRecord(vm, NULL, '4', { type: 'CD', mode: 'RO', empty: true }),
+    );
     expect(await rpc.call('VBD.get_empty', empty)).toBe(true);
   });
 });
@@ -220,7 +278,18 @@ describe('SR and PBD', () => {
   test('SR.create makes PBDs on every host when shared; forget needs unplugged PBDs', async () => {
     const { rpc } = f;
     const hosts = await rpc.call('host.get_all');
-    const sr = await rpc.call('SR.create', hosts[0], { server: '10.0.0.9', serverpath: '/x' }, 0, 'extra NFS', '', 'nfs', 'user', true, {});
+    const sr = await rpc.call(
+      'SR.create',
+      hosts[0],
+      { server: '10.0.0.9', serverpath: '/x' },
+      0,
+      'extra NFS',
+      '',
+      'nfs',
+      'user',
+      true,
+      {},
+    );
     const rec = await rpc.call('SR.get_record', sr);
     expect(rec.PBDs).toHaveLength(hosts.length);
     expect(rec.physical_size).toBeGreaterThan(0);

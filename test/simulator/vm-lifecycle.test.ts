@@ -30,8 +30,10 @@ describe('power transitions', () => {
     expect(rec.memory_target).toBe(rec.memory_dynamic_max);
     const resident = await rpc.call('host.get_resident_VMs', rec.resident_on);
     expect(resident).toContain(vm);
-    for (const vbd of rec.VBDs) expect(await rpc.call('VBD.get_currently_attached', vbd)).toBe(true);
-    for (const vif of rec.VIFs) expect(await rpc.call('VIF.get_currently_attached', vif)).toBe(true);
+    for (const vbd of rec.VBDs)
+      expect(await rpc.call('VBD.get_currently_attached', vbd)).toBe(true);
+    for (const vif of rec.VIFs)
+      expect(await rpc.call('VIF.get_currently_attached', vif)).toBe(true);
     expect(rec.consoles).toHaveLength(1);
     const con = await rpc.call('console.get_record', rec.consoles[0]);
     const address = await rpc.call('host.get_address', rec.resident_on);
@@ -44,7 +46,14 @@ describe('power transitions', () => {
     expect(metrics.start_time).not.toBe('19700101T00:00:00Z');
     expect(rec.guest_metrics).not.toBe(NULL);
     expect(rec.allowed_operations).toEqual(
-      expect.arrayContaining(['clean_shutdown', 'hard_shutdown', 'suspend', 'pause', 'snapshot', 'pool_migrate']),
+      expect.arrayContaining([
+        'clean_shutdown',
+        'hard_shutdown',
+        'suspend',
+        'pause',
+        'snapshot',
+        'pool_migrate',
+      ]),
     );
     expect(rec.allowed_operations).not.toContain('start');
   });
@@ -62,11 +71,15 @@ describe('power transitions', () => {
     expect(rec.domid).toBe(-1);
     expect(rec.consoles).toEqual([]);
     expect(rec.guest_metrics).toBe(NULL);
-    for (const vbd of rec.VBDs) expect(await rpc.call('VBD.get_currently_attached', vbd)).toBe(false);
-    for (const vif of rec.VIFs) expect(await rpc.call('VIF.get_currently_attached', vif)).toBe(false);
+    for (const vbd of rec.VBDs)
+      expect(await rpc.call('VBD.get_currently_attached', vbd)).toBe(false);
+    for (const vif of rec.VIFs)
+      expect(await rpc.call('VIF.get_currently_attached', vif)).toBe(false);
     expect(await rpc.call('host.get_resident_VMs', host)).not.toContain(vm);
     expect((await rpc.call('VM_metrics.get_record', rec.metrics)).memory_actual).toBe(0);
-    expect(rec.allowed_operations).toEqual(expect.arrayContaining(['start', 'start_on', 'clone', 'copy', 'destroy', 'snapshot']));
+    expect(rec.allowed_operations).toEqual(
+      expect.arrayContaining(['start', 'start_on', 'clone', 'copy', 'destroy', 'snapshot']),
+    );
   });
 
   test('start_paused, unpause, pause, hard_reboot and clean_reboot', async () => {
@@ -103,13 +116,26 @@ describe('power transitions', () => {
     const vdi = await rpc.call('VDI.get_record', rec.suspend_VDI);
     expect(vdi.type).toBe('suspend');
     expect(vdi.SR).toBe(sr);
-    expect(rec.allowed_operations).toEqual(expect.arrayContaining(['resume', 'resume_on', 'hard_shutdown']));
-    await expectFault(rpc.call('VM.start', vm, false, false), 'VM_BAD_POWER_STATE', [vm, 'halted', 'suspended']);
+    expect(rec.allowed_operations).toEqual(
+      expect.arrayContaining(['resume', 'resume_on', 'hard_shutdown']),
+    );
+    await expectFault(rpc.call('VM.start', vm, false, false), 'VM_BAD_POWER_STATE', [
+      vm,
+      'halted',
+      'suspended',
+    ]);
     await rpc.call('VM.resume', vm, false, false);
     expect(await rpc.call('VM.get_power_state', vm)).toBe('Running');
     expect(await rpc.call('VM.get_suspend_VDI', vm)).toBe(NULL);
-    await expectFault(rpc.call('VDI.get_record', rec.suspend_VDI), 'HANDLE_INVALID', ['VDI', rec.suspend_VDI]);
-    await expectFault(rpc.call('VM.resume', vm, false, false), 'VM_BAD_POWER_STATE', [vm, 'suspended', 'running']);
+    await expectFault(rpc.call('VDI.get_record', rec.suspend_VDI), 'HANDLE_INVALID', [
+      'VDI',
+      rec.suspend_VDI,
+    ]);
+    await expectFault(rpc.call('VM.resume', vm, false, false), 'VM_BAD_POWER_STATE', [
+      vm,
+      'suspended',
+      'running',
+    ]);
   });
 
   test('resume_on a given host, and shutdown of a suspended VM drops its image', async () => {
@@ -158,12 +184,36 @@ describe('operation checks in order', () => {
     const { rpc } = f;
     const web = await rpc.byName('VM', 'web-01');
     const build = await rpc.byName('VM', 'build-01');
-    await expectFault(rpc.call('VM.start', web, false, false), 'VM_BAD_POWER_STATE', [web, 'halted', 'running']);
-    await expectFault(rpc.call('VM.destroy', web), 'VM_BAD_POWER_STATE', [web, 'halted, suspended', 'running']);
-    await expectFault(rpc.call('VM.clean_shutdown', build), 'VM_BAD_POWER_STATE', [build, 'running', 'halted']);
-    await expectFault(rpc.call('VM.hard_shutdown', build), 'VM_BAD_POWER_STATE', [build, 'paused, suspended, running', 'halted']);
-    await expectFault(rpc.call('VM.hard_reboot', build), 'VM_BAD_POWER_STATE', [build, 'paused, running', 'halted']);
-    await expectFault(rpc.call('VM.clone', web, 'x'), 'VM_BAD_POWER_STATE', [web, 'halted', 'running']);
+    await expectFault(rpc.call('VM.start', web, false, false), 'VM_BAD_POWER_STATE', [
+      web,
+      'halted',
+      'running',
+    ]);
+    await expectFault(rpc.call('VM.destroy', web), 'VM_BAD_POWER_STATE', [
+      web,
+      'halted, suspended',
+      'running',
+    ]);
+    await expectFault(rpc.call('VM.clean_shutdown', build), 'VM_BAD_POWER_STATE', [
+      build,
+      'running',
+      'halted',
+    ]);
+    await expectFault(rpc.call('VM.hard_shutdown', build), 'VM_BAD_POWER_STATE', [
+      build,
+      'paused, suspended, running',
+      'halted',
+    ]);
+    await expectFault(rpc.call('VM.hard_reboot', build), 'VM_BAD_POWER_STATE', [
+      build,
+      'paused, running',
+      'halted',
+    ]);
+    await expectFault(rpc.call('VM.clone', web, 'x'), 'VM_BAD_POWER_STATE', [
+      web,
+      'halted',
+      'running',
+    ]);
   });
 
   test('blocked_operations wins over every other check and shows in allowed_operations', async () => {
@@ -171,10 +221,17 @@ describe('operation checks in order', () => {
     const vm = await freshVm('lc-blocked');
     await rpc.call('VM.add_to_blocked_operations', vm, 'start', 'maintenance window');
     expect(await rpc.call('VM.get_allowed_operations', vm)).not.toContain('start');
-    await expectFault(rpc.call('VM.start', vm, false, false), 'OPERATION_BLOCKED', [vm, 'maintenance window']);
+    await expectFault(rpc.call('VM.start', vm, false, false), 'OPERATION_BLOCKED', [
+      vm,
+      'maintenance window',
+    ]);
     await rpc.call('VM.add_to_blocked_operations', vm, 'clean_shutdown', 'no');
     await expectFault(rpc.call('VM.clean_shutdown', vm), 'OPERATION_BLOCKED', [vm, 'no']);
-    await expectFault(rpc.call('VM.add_to_blocked_operations', vm, 'start', 'again'), 'MAP_DUPLICATE_KEY', ['VM', 'blocked_operations', vm, 'start']);
+    await expectFault(
+      rpc.call('VM.add_to_blocked_operations', vm, 'start', 'again'),
+      'MAP_DUPLICATE_KEY',
+      ['VM', 'blocked_operations', vm, 'start'],
+    );
     await rpc.call('VM.remove_from_blocked_operations', vm, 'start');
     expect(await rpc.call('VM.get_allowed_operations', vm)).toContain('start');
     await rpc.call('VM.set_blocked_operations', vm, { destroy: 'keep' });
@@ -188,7 +245,11 @@ describe('operation checks in order', () => {
     const tpl = await rpc.byName('VM', 'Debian Bookworm 12');
     await expectFault(rpc.call('VM.start', tpl, false, false), 'VM_IS_TEMPLATE', [tpl, 'start']);
     await expectFault(rpc.call('VM.snapshot', tpl, 's'), 'VM_IS_TEMPLATE', [tpl, 'snapshot']);
-    await expectFault(rpc.call('VM.clean_shutdown', tpl), 'VM_BAD_POWER_STATE', [tpl, 'running', 'halted']);
+    await expectFault(rpc.call('VM.clean_shutdown', tpl), 'VM_BAD_POWER_STATE', [
+      tpl,
+      'running',
+      'halted',
+    ]);
     const ops = await rpc.call('VM.get_allowed_operations', tpl);
     expect(ops).toEqual(expect.arrayContaining(['clone', 'copy', 'provision', 'export']));
     expect(ops).not.toContain('start');
@@ -211,7 +272,11 @@ describe('operation checks in order', () => {
   test('set_is_a_template: true needs a halted VM; false works on snapshots (as XO does)', async () => {
     const { rpc } = f;
     const web = await rpc.byName('VM', 'web-01');
-    await expectFault(rpc.call('VM.set_is_a_template', web, true), 'VM_BAD_POWER_STATE', [web, 'halted', 'running']);
+    await expectFault(rpc.call('VM.set_is_a_template', web, true), 'VM_BAD_POWER_STATE', [
+      web,
+      'halted',
+      'running',
+    ]);
     const snap = await rpc.call('VM.snapshot', web, 'xo-style');
     await rpc.call('VM.set_is_a_template', snap, false);
     expect(await rpc.call('VM.get_is_a_template', snap)).toBe(false);
@@ -226,7 +291,9 @@ describe('operation checks in order', () => {
     const host = (await rpc.call('host.get_all'))[0];
     const dom0 = await rpc.call('host.get_control_domain', host);
     expect(await rpc.call('VM.get_is_control_domain', dom0)).toBe(true);
-    await expectFault(rpc.call('VM.hard_shutdown', dom0), 'OPERATION_NOT_ALLOWED', ['This operation is not allowed on dom0']);
+    await expectFault(rpc.call('VM.hard_shutdown', dom0), 'OPERATION_NOT_ALLOWED', [
+      'This operation is not allowed on dom0',
+    ]);
     await expectFault(rpc.call('VM.pause', dom0), 'OPERATION_NOT_ALLOWED');
   });
 
@@ -244,7 +311,11 @@ describe('operation checks in order', () => {
     const { rpc } = f;
     const web = await rpc.byName('VM', 'web-01');
     await rpc.call('VM.assert_operation_valid', web, 'clean_shutdown');
-    await expectFault(rpc.call('VM.assert_operation_valid', web, 'start'), 'VM_BAD_POWER_STATE', [web, 'halted', 'running']);
+    await expectFault(rpc.call('VM.assert_operation_valid', web, 'start'), 'VM_BAD_POWER_STATE', [
+      web,
+      'halted',
+      'running',
+    ]);
   });
 });
 
@@ -264,8 +335,18 @@ describe('concurrency through current_operations', () => {
     const during = await rpc.call('VM.get_record', vm);
     expect(during.current_operations).toEqual({ [task]: 'start' });
     expect(during.allowed_operations).not.toContain('clone');
-    await expectFault(rpc.call('VM.clone', vm, 'x'), 'OTHER_OPERATION_IN_PROGRESS', ['VM', vm, 'start', task]);
-    await expectFault(rpc.call('VM.destroy', vm), 'OTHER_OPERATION_IN_PROGRESS', ['VM', vm, 'start', task]);
+    await expectFault(rpc.call('VM.clone', vm, 'x'), 'OTHER_OPERATION_IN_PROGRESS', [
+      'VM',
+      vm,
+      'start',
+      task,
+    ]);
+    await expectFault(rpc.call('VM.destroy', vm), 'OTHER_OPERATION_IN_PROGRESS', [
+      'VM',
+      vm,
+      'start',
+      task,
+    ]);
     let progress = 0;
     for (let i = 0; i < 40 && progress === 0; i++) {
       progress = await rpc.call('task.get_progress', task);
@@ -303,7 +384,12 @@ describe('concurrency through current_operations', () => {
     expect(r1.result).toMatch(/OpaqueRef:/);
     expect(r2.result).toMatch(/OpaqueRef:/);
     const clean = await rpc.start('VM.clean_shutdown', vm);
-    await expectFault(rpc.call('VM.suspend', vm), 'OTHER_OPERATION_IN_PROGRESS', ['VM', vm, 'clean_shutdown', clean]);
+    await expectFault(rpc.call('VM.suspend', vm), 'OTHER_OPERATION_IN_PROGRESS', [
+      'VM',
+      vm,
+      'clean_shutdown',
+      clean,
+    ]);
     await rpc.call('VM.hard_shutdown', vm);
     expect(await rpc.call('VM.get_power_state', vm)).toBe('Halted');
     await rpc.wait(clean);

@@ -14,11 +14,19 @@ afterAll(async () => {
   await f.sim.close();
 });
 
-async function disks(vm: string): Promise<Array<{ vbd: string; vdi: string; userdevice: string; rec: any }>> {
+async function disks(
+  vm: string,
+): Promise<Array<{ vbd: string; vdi: string; userdevice: string; rec: any }>> {
   const out = [];
   for (const vbd of await f.rpc.call('VM.get_VBDs', vm)) {
     const rec = await f.rpc.call('VBD.get_record', vbd);
-    if (rec.type === 'Disk') out.push({ vbd, vdi: rec.VDI, userdevice: rec.userdevice, rec: await f.rpc.call('VDI.get_record', rec.VDI) });
+    if (rec.type === 'Disk')
+      out.push({
+        vbd,
+        vdi: rec.VDI,
+        userdevice: rec.userdevice,
+        rec: await f.rpc.call('VDI.get_record', rec.VDI),
+      });
   }
   return out;
 }
@@ -73,12 +81,22 @@ describe('clone, copy and provision', () => {
     const srRec = await rpc.call('SR.get_record', local);
     const size = srRec.physical_size * 2;
     await rpc.call('VM.remove_from_other_config', vm, 'disks');
-    await rpc.call('VM.add_to_other_config', vm, 'disks', `<provision><disk device="0" size="${size}" sr="${srRec.uuid}" bootable="true" type="system"/></provision>`);
+    await rpc.call(
+      'VM.add_to_other_config',
+      vm,
+      'disks',
+      `<provision><disk device="0" size="${size}" sr="${srRec.uuid}" bootable="true" type="system"/></provision>`,
+    );
     const free = srRec.physical_size - srRec.physical_utilisation;
     await expectFault(rpc.call('VM.provision', vm), 'SR_FULL', [String(size), String(free)]);
     expect(await rpc.call('VM.get_VBDs', vm)).toEqual([]);
     await rpc.call('VM.remove_from_other_config', vm, 'disks');
-    await rpc.call('VM.add_to_other_config', vm, 'disks', `<provision><disk device="1" size="${GIB}" sr="${srRec.uuid}" bootable="false" type="user"/></provision>`);
+    await rpc.call(
+      'VM.add_to_other_config',
+      vm,
+      'disks',
+      `<provision><disk device="1" size="${GIB}" sr="${srRec.uuid}" bootable="false" type="user"/></provision>`,
+    );
     await rpc.call('VM.provision', vm);
     const d = await disks(vm);
     expect(d[0].rec.SR).toBe(local);
@@ -119,7 +137,9 @@ describe('clone, copy and provision', () => {
     const d = await disks(copy);
     expect(d[0].rec.SR).toBe(local);
     expect(d[0].rec.physical_utilisation).toBe(d[0].rec.virtual_size);
-    expect((await rpc.call('SR.get_physical_utilisation', local)) - before).toBe(d[0].rec.virtual_size);
+    expect((await rpc.call('SR.get_physical_utilisation', local)) - before).toBe(
+      d[0].rec.virtual_size,
+    );
     const same = await rpc.call('VM.copy', src, 'build-copy-2', NULL);
     expect((await disks(same))[0].rec.SR).toBe((await disks(src))[0].rec.SR);
   });
@@ -132,7 +152,13 @@ describe('snapshot, checkpoint, revert', () => {
     const parentBefore = await rpc.call('VM.get_parent', vm);
     const snap = await rpc.call('VM.snapshot', vm, 'web-01 before upgrade');
     const rec = await rpc.call('VM.get_record', snap);
-    expect(rec).toMatchObject({ is_a_snapshot: true, is_a_template: true, snapshot_of: vm, power_state: 'Halted', name_label: 'web-01 before upgrade' });
+    expect(rec).toMatchObject({
+      is_a_snapshot: true,
+      is_a_template: true,
+      snapshot_of: vm,
+      power_state: 'Halted',
+      name_label: 'web-01 before upgrade',
+    });
     expect(rec.snapshot_time).not.toBe('19700101T00:00:00Z');
     expect(rec.parent).toBe(parentBefore);
     expect(await rpc.call('VM.get_parent', vm)).toBe(snap);
@@ -142,7 +168,8 @@ describe('snapshot, checkpoint, revert', () => {
     expect(copy.rec.is_a_snapshot).toBe(true);
     expect(copy.rec.snapshot_of).toBe(orig.vdi);
     expect(orig.rec.snapshots).toContain(copy.vdi);
-    for (const vbd of rec.VBDs) expect(await rpc.call('VBD.get_currently_attached', vbd)).toBe(false);
+    for (const vbd of rec.VBDs)
+      expect(await rpc.call('VBD.get_currently_attached', vbd)).toBe(false);
     expect(rec.snapshot_info['power-state-at-snapshot']).toBe('Running');
   });
 
@@ -256,7 +283,11 @@ describe('host memory accounting', () => {
     const host = (await rpc.call('host.get_all'))[0];
     const free = await rpc.call('host.compute_free_memory', host);
     const overhead = await rpc.call('VM.compute_memory_overhead', vm);
-    await expectFault(rpc.call('VM.start_on', vm, host, false, false), 'HOST_NOT_ENOUGH_FREE_MEMORY', [String(big + overhead), String(free)]);
+    await expectFault(
+      rpc.call('VM.start_on', vm, host, false, false),
+      'HOST_NOT_ENOUGH_FREE_MEMORY',
+      [String(big + overhead), String(free)],
+    );
     await expectFault(rpc.call('VM.start', vm, false, false), 'NO_HOSTS_AVAILABLE', []);
     await expectFault(rpc.call('VM.assert_can_boot_here', vm, host), 'HOST_NOT_ENOUGH_FREE_MEMORY');
     expect(await rpc.call('VM.get_power_state', vm)).toBe('Halted');
@@ -269,7 +300,10 @@ describe('host memory accounting', () => {
       const { rpc } = one;
       const vm = await rpc.byName('VM', 'build-01');
       await rpc.call('VM.set_memory_limits', vm, GIB, 200 * GIB, 200 * GIB, 200 * GIB);
-      const err = await expectFault(rpc.call('VM.start', vm, false, false), 'HOST_NOT_ENOUGH_FREE_MEMORY');
+      const err = await expectFault(
+        rpc.call('VM.start', vm, false, false),
+        'HOST_NOT_ENOUGH_FREE_MEMORY',
+      );
       expect(err.params[0]).toMatch(/^\d+$/);
       expect(err.params[1]).toMatch(/^\d+$/);
     } finally {
@@ -285,9 +319,13 @@ describe('host memory accounting', () => {
       const hosts = await rpc.call('host.get_all');
       const uuid = await rpc.call('host.get_uuid', hosts[2]);
       sim.setHostOnline(uuid, false);
-      await expectFault(rpc.call('VM.start_on', vm, hosts[2], false, false), 'HOST_OFFLINE', [hosts[2]]);
+      await expectFault(rpc.call('VM.start_on', vm, hosts[2], false, false), 'HOST_OFFLINE', [
+        hosts[2],
+      ]);
       await rpc.call('host.disable', hosts[1]);
-      await expectFault(rpc.call('VM.start_on', vm, hosts[1], false, false), 'HOST_DISABLED', [hosts[1]]);
+      await expectFault(rpc.call('VM.start_on', vm, hosts[1], false, false), 'HOST_DISABLED', [
+        hosts[1],
+      ]);
       await rpc.call('VM.start', vm, false, false);
       expect(await rpc.call('VM.get_resident_on', vm)).toBe(hosts[0]);
       sim.setHostOnline(uuid, true);
@@ -314,7 +352,11 @@ describe('host memory accounting', () => {
     const loc = await rpc.call('console.get_location', rec.consoles[0]);
     expect(loc).toContain(`https://${await rpc.call('host.get_address', h1)}/console?uuid=`);
     await rpc.call('VM.clean_shutdown', vm);
-    await expectFault(rpc.call('VM.pool_migrate', vm, h0, {}), 'VM_BAD_POWER_STATE', [vm, 'running', 'halted']);
+    await expectFault(rpc.call('VM.pool_migrate', vm, h0, {}), 'VM_BAD_POWER_STATE', [
+      vm,
+      'running',
+      'halted',
+    ]);
   });
 });
 
@@ -346,22 +388,48 @@ describe('memory and vCPU settings', () => {
     const { rpc } = f;
     const base = await rpc.byName('VM', 'build-01');
     const vm = await rpc.call('VM.clone', base, 'mem-set');
-    await expectFault(rpc.call('VM.set_memory_limits', vm, 2 * GIB, GIB, GIB, GIB), 'MEMORY_CONSTRAINT_VIOLATION_ORDER', []);
-    await expectFault(rpc.call('VM.set_memory_limits', vm, GIB, 4 * GIB, 3 * GIB, 2 * GIB), 'MEMORY_CONSTRAINT_VIOLATION_ORDER', []);
+    await expectFault(
+      rpc.call('VM.set_memory_limits', vm, 2 * GIB, GIB, GIB, GIB),
+      'MEMORY_CONSTRAINT_VIOLATION_ORDER',
+      [],
+    );
+    await expectFault(
+      rpc.call('VM.set_memory_limits', vm, GIB, 4 * GIB, 3 * GIB, 2 * GIB),
+      'MEMORY_CONSTRAINT_VIOLATION_ORDER',
+      [],
+    );
     await rpc.call('VM.set_memory_limits', vm, GIB, 4 * GIB, 2 * GIB, 4 * GIB);
     await rpc.call('VM.set_memory', vm, 3 * GIB);
     const rec = await rpc.call('VM.get_record', vm);
-    expect([rec.memory_static_min, rec.memory_dynamic_min, rec.memory_dynamic_max, rec.memory_static_max]).toEqual([GIB, 3 * GIB, 3 * GIB, 3 * GIB]);
-    await expectFault(rpc.call('VM.set_memory', vm, GIB / 2), 'MEMORY_CONSTRAINT_VIOLATION_ORDER', []);
+    expect([
+      rec.memory_static_min,
+      rec.memory_dynamic_min,
+      rec.memory_dynamic_max,
+      rec.memory_static_max,
+    ]).toEqual([GIB, 3 * GIB, 3 * GIB, 3 * GIB]);
+    await expectFault(
+      rpc.call('VM.set_memory', vm, GIB / 2),
+      'MEMORY_CONSTRAINT_VIOLATION_ORDER',
+      [],
+    );
     await rpc.call('VM.set_memory_static_range', vm, GIB / 2, 6 * GIB);
     await rpc.call('VM.set_memory_dynamic_range', vm, GIB, 5 * GIB);
     await rpc.call('VM.set_memory_static_max', vm, 8 * GIB);
     await rpc.call('VM.set_memory_dynamic_max', vm, 6 * GIB);
     await rpc.call('VM.set_memory_dynamic_min', vm, 2 * GIB);
     await rpc.call('VM.set_memory_static_min', vm, GIB);
-    await expectFault(rpc.call('VM.set_memory_dynamic_max', vm, 9 * GIB), 'MEMORY_CONSTRAINT_VIOLATION_ORDER', []);
+    await expectFault(
+      rpc.call('VM.set_memory_dynamic_max', vm, 9 * GIB),
+      'MEMORY_CONSTRAINT_VIOLATION_ORDER',
+      [],
+    );
     const r2 = await rpc.call('VM.get_record', vm);
-    expect([r2.memory_static_min, r2.memory_dynamic_min, r2.memory_dynamic_max, r2.memory_static_max]).toEqual([GIB, 2 * GIB, 6 * GIB, 8 * GIB]);
+    expect([
+      r2.memory_static_min,
+      r2.memory_dynamic_min,
+      r2.memory_dynamic_max,
+      r2.memory_static_max,
+    ]).toEqual([GIB, 2 * GIB, 6 * GIB, 8 * GIB]);
   });
 
   test('static limits need a halted VM; the dynamic range moves a running VM and its host', async () => {
@@ -369,8 +437,16 @@ describe('memory and vCPU settings', () => {
     const base = await rpc.byName('VM', 'build-01');
     const vm = await rpc.call('VM.clone', base, 'mem-live');
     await rpc.call('VM.start', vm, false, false);
-    await expectFault(rpc.call('VM.set_memory_limits', vm, GIB, GIB, GIB, GIB), 'VM_BAD_POWER_STATE', [vm, 'halted', 'running']);
-    await expectFault(rpc.call('VM.set_memory_static_max', vm, 8 * GIB), 'VM_BAD_POWER_STATE', [vm, 'halted', 'running']);
+    await expectFault(
+      rpc.call('VM.set_memory_limits', vm, GIB, GIB, GIB, GIB),
+      'VM_BAD_POWER_STATE',
+      [vm, 'halted', 'running'],
+    );
+    await expectFault(rpc.call('VM.set_memory_static_max', vm, 8 * GIB), 'VM_BAD_POWER_STATE', [
+      vm,
+      'halted',
+      'running',
+    ]);
     const host = await rpc.call('VM.get_resident_on', vm);
     const free0 = await rpc.call('host.compute_free_memory', host);
     const rec = await rpc.call('VM.get_record', vm);
@@ -388,13 +464,27 @@ describe('memory and vCPU settings', () => {
     const vm = await rpc.call('VM.clone', base, 'vcpus');
     await rpc.call('VM.set_VCPUs_max', vm, 8);
     await rpc.call('VM.set_VCPUs_at_startup', vm, 2);
-    await expectFault(rpc.call('VM.set_VCPUs_at_startup', vm, 9), 'INVALID_VALUE', ['VCPUs_at_startup', '9']);
-    await expectFault(rpc.call('VM.set_VCPUs_at_startup', vm, 0), 'INVALID_VALUE', ['VCPUs_at_startup', '0']);
+    await expectFault(rpc.call('VM.set_VCPUs_at_startup', vm, 9), 'INVALID_VALUE', [
+      'VCPUs_at_startup',
+      '9',
+    ]);
+    await expectFault(rpc.call('VM.set_VCPUs_at_startup', vm, 0), 'INVALID_VALUE', [
+      'VCPUs_at_startup',
+      '0',
+    ]);
     await expectFault(rpc.call('VM.set_VCPUs_max', vm, 1), 'INVALID_VALUE', ['VCPUs_max', '1']);
     await expectFault(rpc.call('VM.set_VCPUs_max', vm, 0), 'INVALID_VALUE', ['VCPUs_max', '0']);
-    await expectFault(rpc.call('VM.set_VCPUs_number_live', vm, 4), 'VM_BAD_POWER_STATE', [vm, 'running', 'halted']);
+    await expectFault(rpc.call('VM.set_VCPUs_number_live', vm, 4), 'VM_BAD_POWER_STATE', [
+      vm,
+      'running',
+      'halted',
+    ]);
     await rpc.call('VM.start', vm, false, false);
-    await expectFault(rpc.call('VM.set_VCPUs_max', vm, 4), 'VM_BAD_POWER_STATE', [vm, 'halted', 'running']);
+    await expectFault(rpc.call('VM.set_VCPUs_max', vm, 4), 'VM_BAD_POWER_STATE', [
+      vm,
+      'halted',
+      'running',
+    ]);
     await rpc.call('VM.set_VCPUs_number_live', vm, 4);
     expect(await rpc.call('VM.get_VCPUs_at_startup', vm)).toBe(4);
     const metrics = await rpc.call('VM.get_metrics', vm);
@@ -420,18 +510,42 @@ describe('VM.create', () => {
   test('creates a halted VM with metrics; memory order is checked', async () => {
     const { rpc } = f;
     const rec = {
-      name_label: 'raw', user_version: 1, is_a_template: false, affinity: NULL,
-      memory_static_max: GIB, memory_dynamic_max: GIB, memory_dynamic_min: GIB, memory_static_min: GIB / 2,
-      VCPUs_params: {}, VCPUs_max: 2, VCPUs_at_startup: 1, actions_after_shutdown: 'destroy',
-      actions_after_reboot: 'restart', actions_after_crash: 'restart', PV_bootloader: '', PV_kernel: '',
-      PV_ramdisk: '', PV_args: '', PV_bootloader_args: '', PV_legacy_args: '', HVM_boot_policy: 'BIOS order',
-      HVM_boot_params: { order: 'dc' }, platform: {}, PCI_bus: '', other_config: {}, recommendations: '',
+      name_label: 'raw',
+      user_version: 1,
+      is_a_template: false,
+      affinity: NULL,
+      memory_static_max: GIB,
+      memory_dynamic_max: GIB,
+      memory_dynamic_min: GIB,
+      memory_static_min: GIB / 2,
+      VCPUs_params: {},
+      VCPUs_max: 2,
+      VCPUs_at_startup: 1,
+      actions_after_shutdown: 'destroy',
+      actions_after_reboot: 'restart',
+      actions_after_crash: 'restart',
+      PV_bootloader: '',
+      PV_kernel: '',
+      PV_ramdisk: '',
+      PV_args: '',
+      PV_bootloader_args: '',
+      PV_legacy_args: '',
+      HVM_boot_policy: 'BIOS order',
+      HVM_boot_params: { order: 'dc' },
+      platform: {},
+      PCI_bus: '',
+      other_config: {},
+      recommendations: '',
     };
     const vm = await rpc.call('VM.create', rec);
     const got = await rpc.call('VM.get_record', vm);
     expect(got.power_state).toBe('Halted');
     expect(got.metrics).not.toBe(NULL);
     expect(got.allowed_operations).toContain('start');
-    await expectFault(rpc.call('VM.create', { ...rec, memory_dynamic_min: 2 * GIB }), 'MEMORY_CONSTRAINT_VIOLATION_ORDER', []);
+    await expectFault(
+      rpc.call('VM.create', { ...rec, memory_dynamic_min: 2 * GIB }),
+      'MEMORY_CONSTRAINT_VIOLATION_ORDER',
+      [],
+    );
   });
 });
