@@ -14,6 +14,7 @@ import {
   withClientOptions,
   type ClientFlags,
 } from './output';
+import { registerInstanceActions } from './instance-actions';
 
 function int(text: string): number {
   const n = Number(text);
@@ -236,4 +237,6 @@ export function registerInstances(program: Command): void {
         );
       }),
     );
+
+  registerInstanceActions(cmd); // pause, unpause, suspend, resume, resize, migrate, console (instance-actions.ts)
 }

@@ -1,9 +1,13 @@
 // Runs `xcd` client commands in-process (the same commander program main.ts builds), capturing
 // stdout, stderr and the exit code. A test helper for test/cli; it must not start services.
 import { Command } from 'commander';
+import { registerEvents } from '../../src/cli/events';
 import { registerHost } from '../../src/cli/host';
 import { registerInstances } from '../../src/cli/instances';
+import { registerNics } from '../../src/cli/nics';
+import { registerSnapshots } from '../../src/cli/snapshots';
 import { registerTemplates } from '../../src/cli/templates';
+import { registerVolumes } from '../../src/cli/volumes';
 
 export interface CliResult {
   stdout: string;
@@ -16,6 +20,10 @@ export async function xcd(...args: string[]): Promise<CliResult> {
   registerInstances(program);
   registerHost(program);
   registerTemplates(program);
+  registerSnapshots(program);
+  registerVolumes(program);
+  registerNics(program);
+  registerEvents(program);
   let stdout = '';
   let stderr = '';
   const out = jest

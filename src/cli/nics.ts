@@ -1,0 +1,41 @@
+// `xcd nics list|attach|detach`: an instance's NICs over the REST API, hot when it runs, on a
+// network named by uuid, name_label or bridge; --json for scripts. Never talks to XAPI.
+import type { Command } from 'commander';
+import { clients, finishOperation, type WaitFlags } from './depth-common';
+import { action, printJson, printTable, withClientOptions, type ClientFlags } from './output';
+
+export function registerNics(program: Command): void {
+  const cmd = program.command('nics').description("attach and detach an instance's NICs");
+
+  withClientOptions(cmd.command('list <instance>').description("list an instance's NICs")).action(
+    action(async (instance: string, f: ClientFlags) => {
+      const items = await clients(f).depth.listNics(instance);
+      if (f.json) return printJson(items);
+      printTable(
+        ['DEVICE', 'MAC', 'NETWORK', 'ATTACHED'],
+        items.map((n) => [n.device, n.mac, n.network_name ?? n.network, n.attached ? 'yes' : 'no']),
+      );
+    }),
+  );
+
+  withClientOptions(cmd.command('attach <instance> <network>').description('attach a NIC on a network (uuid, name or bridge)'))
+    .option('--mac <mac>', 'the MAC address (default: generated)')
+    .option('--device <n>', 'device number (default: the lowest free one)')
+    .option('--no-wait', 'return the operation at once')
+    .action(
+      action(async (instance: string, network: string, f: WaitFlags & { mac?: string; device?: string }) => {
+        const { core, depth } = clients(f);
+        const op = await depth.attachNic(instance, { network, ...(f.mac ? { mac: f.mac } : {}), ...(f.device ? { device: f.device } : {}) });
+        await finishOperation(core, op, f, `attached a NIC on ${network} to ${instance}`);
+      }),
+    );
+
+  withClientOptions(cmd.command('detach <instance> <device>').description('detach the NIC at a device'))
+    .option('--no-wait', 'return the operation at once')
+    .action(
+      action(async (instance: string, device: string, f: WaitFlags) => {
+        const { core, depth } = clients(f);
+        await finishOperation(core, await depth.detachNic(instance, device), f, `detached NIC ${device} from ${instance}`);
+      }),
+    );
+}
