@@ -176,16 +176,18 @@ function recordTextEncoder(cls: string): ((v: unknown) => string) | undefined {
   const emptyDefault = dflts.map((d) =>
     Array.isArray(d) ? d.length === 0 : d !== null && typeof d === 'object' && Object.keys(d).length === 0,
   );
+  const parts: string[] = new Array<string>(n + 2);
+  parts[0] = '<value><struct>';
+  parts[n + 1] = '</struct></value>';
   return (v) => {
     const rec = v as Record<string, unknown>;
-    let out = '<value><struct>';
     for (let i = 0; i < n; i++) {
       const x = rec[names[i]];
-      if (x === undefined || x === dflts[i]) out += whole[i];
-      else if (emptyDefault[i] && typeof x === 'object' && x !== null && isEmpty(x)) out += whole[i];
-      else out += heads[i] + text(i, x) + '</member>';
+      if (x === undefined || x === dflts[i]) parts[i + 1] = whole[i];
+      else if (emptyDefault[i] && typeof x === 'object' && x !== null && isEmpty(x)) parts[i + 1] = whole[i];
+      else parts[i + 1] = heads[i] + text(i, x) + '</member>';
     }
-    return out + '</struct></value>';
+    return parts.join('');
   };
 }
 
