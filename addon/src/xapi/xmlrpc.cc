@@ -302,7 +302,29 @@ class Parser {
     return t;
   }
 
-  // Consumes <name> (true) or <name/> (false).
+  // Consumes <name> (true) or <name/> (false). The literal overloads let the compiler inline the
+  // comparison of the common exact spelling.
+  template <size_t N>
+  bool expect_open(const char (&name)[N]) {
+    constexpr size_t n = N - 1;
+    if (static_cast<size_t>(end_ - p_) >= n + 2 && p_[0] == '<' && std::memcmp(p_ + 1, name, n) == 0 && p_[n + 1] == '>') {
+      p_ += n + 2;
+      return true;
+    }
+    return expect_open(std::string_view(name, n));
+  }
+
+  template <size_t N>
+  void expect_close(const char (&name)[N]) {
+    constexpr size_t n = N - 1;
+    if (static_cast<size_t>(end_ - p_) >= n + 3 && p_[0] == '<' && p_[1] == '/' && std::memcmp(p_ + 2, name, n) == 0 &&
+        p_[n + 2] == '>') {
+      p_ += n + 3;
+      return;
+    }
+    expect_close(std::string_view(name, n));
+  }
+
   bool expect_open(std::string_view name) {
     // Fast path for the exact, common spelling.
     if (static_cast<size_t>(end_ - p_) >= name.size() + 2 && p_[0] == '<' &&
