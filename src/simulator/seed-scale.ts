@@ -32,6 +32,7 @@ export function seedScaleVms(store: Store, count: number, topo: Topology): void 
     ]),
   );
   const nets = [topo.mgmtNet, ...topo.vlanNets];
+  const addresses = new Map(topo.hostRefs.map((h) => [h, String(store.get('host', h).address)]));
   const memory = 512 * MIB;
   const template = vmFields({ name_label: '', memory, vcpus: 1, other_config: {} });
   const probe = {
@@ -84,6 +85,18 @@ export function seedScaleVms(store: Store, count: number, topo: Topology): void 
       generation_id: `${i}:${i}`,
     };
     fields.allowed_operations = running ? opsRunning : opsHalted;
+    if (running) {
+      const consoleRef = store.create('console', {
+        protocol: 'rfb',
+        VM: vmRef,
+        other_config: { vgaconsole: 'true' },
+      });
+      const consoleUuid = store.get('console', consoleRef).uuid as string;
+      store.update('console', consoleRef, {
+        location: `https://${addresses.get(host)}/console?uuid=${consoleUuid}`,
+      });
+      fields.consoles = [consoleRef];
+    }
     store.create('VM', fields, vmRef);
     const size = 10 * GIB;
     store.create(

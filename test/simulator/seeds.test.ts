@@ -141,6 +141,8 @@ test('vms: 10000 seeds quickly, each VM with metrics, a disk and a NIC, memory w
   expect(vbd.VM).toBe(ref);
   expect(store.get('VDI', vbd.VDI as string).VBDs).toEqual([(vm.VBDs as string[])[0]]);
   expect(store.get('VIF', (vm.VIFs as string[])[0]).VM).toBe(ref);
+  const [runRef, run] = extra.find(([, v]) => v.power_state === 'Running')!;
+  expect(store.get('console', (run.consoles as string[])[0]).VM).toBe(runRef);
   const states = new Set(extra.map(([, v]) => v.power_state));
   expect(states.has('Running')).toBe(true);
   expect(states.has('Halted')).toBe(true);
