@@ -220,63 +220,77 @@ def act_statuses(api, payload, deadline):
 
 
 def act_getconsole(api, payload, deadline):
+    """XAPI's console: RFB behind an HTTP CONNECT to `path` on the host, handed over as a
+    direct URL (CloudStack's VNC proxy cannot send the CONNECT itself)."""
     console = api.get(_ipath(payload, 'console'))
-    vnc = console.get('vnc') or console
-    if vnc.get('url'):
-        out = {'url': vnc['url'], 'protocol': 'direct'}
-    elif vnc.get('host') and vnc.get('port'):
-        out = {'host': vnc['host'], 'port': str(int(vnc['port'])), 'protocol': 'vnc'}
-        if vnc.get('password'):
-            out['password'] = vnc['password']
-            out['passwordonetimeuseonly'] = bool(vnc.get('one_time', False))
-    else:
-        raise ActionError('the service offers no console for %s' % vm_name(payload))
-    return {'status': 'success', 'console': out}
+    scheme = 'https' if console.get('tls') else 'http'
+    url = '%s://%s:%s%s' % (scheme, console['host'], int(console['port']), console['path'])
+    return {'status': 'success', 'console': {'url': url, 'protocol': 'direct'}}
 
 
-def _param(payload, *names):
+def _param(payload, *names, **kw):
     params = payload.get('parameters') or {}
     for name in names:
         if params.get(name) not in (None, ''):
             return params[name]
+    if 'default' in kw:
+        return kw['default']
     raise ActionError('missing parameter %s' % names[0])
 
 
+def _snapshot_id(payload, generate=False):
+    default = {'default': 'cs-%d' % int(time.time() * 1000)} if generate else {}
+    snap = str(_param(payload, 'snapshot', 'snapshotid', 'id', **default))
+    if not ID_RE.match(snap):
+        raise ActionError('not a snapshot id: %r' % snap)
+    return snap
+
+
 def act_snapshot_create(api, payload, deadline):
-    name = (payload.get('parameters') or {}).get('name') or 'cs-%d' % int(time.time())
-    op = api.run('POST', _ipath(payload, 'snapshots'), body={'name': str(name)},
-                 timeout=_left(deadline))
-    snap = (op or {}).get('result') or {}
+    snap = _snapshot_id(payload, generate=True)
+    body = {'memory': str(_param(payload, 'memory', default='false')).lower() == 'true'}
+    name = _param(payload, 'name', default=None)
+    if name:
+        body['name'] = str(name)
+    api.run('PUT', _ipath(payload, 'snapshots', snap), body=body, timeout=_left(deadline))
     return {'status': 'success', 'printmessage': 'true',
-            'message': {'snapshot': snap.get('id') or snap.get('uuid'), 'name': name}}
+            'message': {'snapshot': snap, 'name': name or snap}}
 
 
 def act_snapshot_revert(api, payload, deadline):
-    snap = str(_param(payload, 'snapshot', 'snapshotid', 'id'))
-    api.run('POST', _ipath(payload, 'snapshots', snap, 'revert'), timeout=_left(deadline))
+    snap = _snapshot_id(payload)
+    found = _find(api, payload)
+    body = {'power_on': bool(found and found['power_state'] == 'running')}
+    api.run('POST', _ipath(payload, 'snapshots', snap, 'revert'), body=body,
+            timeout=_left(deadline))
     return {'status': 'success', 'message': 'reverted to snapshot %s' % snap}
 
 
 def act_snapshot_delete(api, payload, deadline):
-    snap = str(_param(payload, 'snapshot', 'snapshotid', 'id'))
+    snap = _snapshot_id(payload)
     api.run('DELETE', _ipath(payload, 'snapshots', snap), timeout=_left(deadline))
     return {'status': 'success', 'message': 'snapshot %s deleted' % snap}
 
 
 def act_snapshot_list(api, payload, deadline):
+    items = api.get(_ipath(payload, 'snapshots')).get('items', [])
     return {'status': 'success', 'printmessage': 'true',
-            'message': api.get(_ipath(payload, 'snapshots')).get('items', [])}
+            'message': [{'snapshot': s['id'], 'name': s['name'], 'created': s['created_at']}
+                        for s in items]}
 
 
 def act_resize(api, payload, deadline):
+    """cpus and/or memory (MiB); `power_cycle` none (default, live only), clean or hard."""
     body = {'action': 'resize'}
-    params = payload.get('parameters') or {}
-    if params.get('cpus') not in (None, ''):
-        body['vcpus'] = int(params['cpus'])
-    if params.get('memory') not in (None, ''):
-        body['memory_mb'] = int(params['memory'])
+    cpus = _param(payload, 'cpus', default=None)
+    memory = _param(payload, 'memory', default=None)
+    if cpus is not None:
+        body['vcpus'] = int(cpus)
+    if memory is not None:
+        body['memory_mb'] = int(memory)
     if len(body) == 1:
         raise ActionError('resize needs the parameter cpus or memory (MiB)')
+    body['power_cycle'] = str(_param(payload, 'power_cycle', default='none'))
     _power_action(api, payload, body, deadline)
     return {'status': 'success', 'message': 'instance %s resized' % vm_name(payload)}
 

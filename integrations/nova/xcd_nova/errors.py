@@ -16,6 +16,16 @@ def unsupported(err):
     return isinstance(err, ServiceError) and err.code in _UNSUPPORTED_CODES
 
 
+# XAPI's answers when a host has no such plugin (or function): the pool lacks the capability.
+_MISSING_PLUGIN = ('MESSAGE_METHOD_UNKNOWN', 'XENAPI_MISSING_PLUGIN',
+                   'UNKNOWN_XENAPI_PLUGIN_FUNCTION')
+
+
+def host_lacks_plugin(err):
+    xapi_error = (err.problem.get('xapi_error') or {}).get('code')
+    return xapi_error in _MISSING_PLUGIN or any(c in (err.detail or '') for c in _MISSING_PLUGIN)
+
+
 def to_nova(err, instance=None, image_id=None, method=None):
     """The Nova exception for a ServiceError (or NotImplementedError for a missing endpoint)."""
     uuid = getattr(instance, 'uuid', None) if instance is not None else None
@@ -40,6 +50,13 @@ def to_nova(err, instance=None, image_id=None, method=None):
         return exception.InstanceInvalidState(
             attr='power_state', instance_uuid=uuid,
             state=states[-1] if states else 'unknown', method=method or 'this action')
-    if code in ('invalid_value', 'invalid_request'):
+    if code == 'console_not_available':
+        return exception.ConsoleNotAvailable()
+    if code == 'volume_not_found':
+        return exception.VolumeNotFound(volume_id=detail)
+    if code == 'power_cycle_required':
+        return exception.InstanceInvalidState(
+            attr='power_state', instance_uuid=uuid, state='running', method=method or 'resize')
+    if code in ('invalid_value', 'invalid_request', 'device_in_use'):
         return exception.InvalidInput(reason=detail)
     return exception.NovaException('xen-compute-driver: %s' % err)

@@ -169,6 +169,7 @@ def _find(api, iid):
 
 
 def _resize(api, iid, want):
+    """Live where XAPI allows it; a halted instance changes in place."""
     body = dict(want, action='resize')
     api.run('POST', ipath(iid, 'actions'), body=body, timeout=OPERATION_TIMEOUT)
 
@@ -232,17 +233,20 @@ def _active_snapshot_name(doc, one_id):
 
 def snapshot_create(api, conf, args, doc):
     """snapshot_create <deploy id> <ONE snapshot id> <vmid> <host>: prints the snapshot id."""
-    op = api.run('POST', ipath(args[0], 'snapshots'),
-                 body={'name': _active_snapshot_name(doc, args[1])}, timeout=OPERATION_TIMEOUT)
-    snap = (op or {}).get('result') or {}
-    snap_id = snap.get('id') or snap.get('uuid')
-    if not snap_id:
-        raise ActionError('the service named no snapshot id')
+    if not args[1].isdigit():
+        raise ActionError('not a snapshot id: %r' % args[1])
+    snap_id = 'snap-%s' % args[1]
+    api.run('PUT', ipath(args[0], 'snapshots', snap_id),
+            body={'name': _active_snapshot_name(doc, args[1])}, timeout=OPERATION_TIMEOUT)
     print(snap_id)
 
 
 def snapshot_revert(api, conf, args, doc):
-    api.run('POST', ipath(args[0], 'snapshots', args[1], 'revert'), timeout=OPERATION_TIMEOUT)
+    """snapshot_revert <deploy id> <snapshot id>: the VM runs again afterwards if it ran."""
+    found = _find(api, args[0])
+    body = {'power_on': bool(found and found['power_state'] == 'running')}
+    api.run('POST', ipath(args[0], 'snapshots', args[1], 'revert'), body=body,
+            timeout=OPERATION_TIMEOUT)
 
 
 def snapshot_delete(api, conf, args, doc):
@@ -274,10 +278,11 @@ def attach_disk(api, conf, args, doc):
     """attach_disk <deploy id> <disk path> <target> <index> <b64 message> <vmid> <host>"""
     if doc is None and len(args) > 4 and args[4]:
         doc = ET.fromstring(base64.b64decode(args[4]))
-    body = {'vdi': _disk_vdi(_attached(doc, 'DISK'))}
-    if args[3].isdigit():
+    body = {}
+    if args[3].isdigit() and int(args[3]) < 100:
         body['device'] = args[3]
-    api.run('POST', ipath(args[0], 'volumes'), body=body, timeout=OPERATION_TIMEOUT)
+    api.run('PUT', ipath(args[0], 'volumes', _disk_vdi(_attached(doc, 'DISK'))), body=body,
+            timeout=OPERATION_TIMEOUT)
 
 
 def detach_disk(api, conf, args, doc):
@@ -294,8 +299,13 @@ def attach_nic(api, conf, args, doc):
 
 
 def detach_nic(api, conf, args, doc):
-    """detach_nic <deploy id> <mac> <vmid> <host>"""
-    api.run('DELETE', ipath(args[0], 'nics', args[1].lower()), timeout=OPERATION_TIMEOUT)
+    """detach_nic <deploy id> <mac> <vmid> <host>: the service names NICs by device."""
+    mac = args[1].lower()
+    for nic in api.get(ipath(args[0], 'nics'))['items']:
+        if nic['mac'].lower() == mac:
+            api.run('DELETE', ipath(args[0], 'nics', nic['device']), timeout=OPERATION_TIMEOUT)
+            return
+    info('no NIC with MAC %s: nothing to detach' % mac)
 
 
 def noop(api, conf, args, doc):

@@ -1,0 +1,266 @@
+// The OpenNebula VMM driver driven exactly as one_vmm_exec runs it in local mode: the action's
+// argv (trailing <vmid> <host> appended), one Base64 line on stdin, stdout's first token read as
+// the deploy / snapshot id, exit code and ERROR:/INFO: stderr lines; the monitor probes' output
+// parsed as monitord does. Checks the simulated pool afterwards. Must not use a shell.
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startStack, type Stack } from '../helpers/stack';
+import { INTEGRATIONS, run, serviceCapabilities, type Capability } from './orchestrator';
+
+const REMOTES = join(INTEGRATIONS, 'opennebula', 'remotes');
+const VMM = join(REMOTES, 'vmm', 'xcd');
+const PROBES = join(REMOTES, 'im', 'xcd-probes.d');
+const HOST = 'xen01';
+
+let stack: Stack;
+let dir: string;
+let template: string;
+let network: { uuid: string; bridge: string };
+let env: Record<string, string>;
+let caps: Set<Capability>;
+
+beforeAll(async () => {
+  stack = await startStack();
+  dir = mkdtempSync(join(tmpdir(), 'xcd-one-'));
+  template = (await stack.request('GET', '/v1/templates')).body.items[0].name_label;
+  network = (await stack.request('GET', '/v1/networks')).body.items[0];
+  caps = await serviceCapabilities(stack.request, stack.tokens.admin, template, network.uuid);
+  env = { XCD_URL: stack.url, XCD_TOKEN: stack.tokens.admin, XCD_CONFIG: join(dir, 'none') };
+}, 90_000);
+
+afterAll(async () => {
+  await stack?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const cdata = (s: string) => `<![CDATA[${s.replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
+
+function vmXml(id: number, o: { name?: string; lcm?: number; mac?: string; vcpu?: number; memory?: number; attachNic?: string } = {}) {
+  const nic = (mac: string, extra = '') =>
+    `<NIC><NIC_ID>${cdata('0')}</NIC_ID><BRIDGE>${cdata(network.bridge)}</BRIDGE><MAC>${cdata(mac)}</MAC>${extra}</NIC>`;
+  return (
+    `<VM><ID>${id}</ID><NAME>${cdata(o.name ?? `vm-${id}`)}</NAME><STATE>3</STATE><LCM_STATE>${o.lcm ?? 3}</LCM_STATE>` +
+    `<TEMPLATE><VCPU>${cdata(String(o.vcpu ?? 2))}</VCPU><MEMORY>${cdata(String(o.memory ?? 768))}</MEMORY>` +
+    `<DISK><DISK_ID>${cdata('0')}</DISK_ID><SIZE>${cdata('10240')}</SIZE><TARGET>${cdata('xvda')}</TARGET></DISK>` +
+    nic(o.mac ?? '02:00:c0:a8:7a:2a') +
+    (o.attachNic ? nic(o.attachNic, `<ATTACH>${cdata('YES')}</ATTACH>`) : '') +
+    `<CONTEXT><NETWORK>${cdata('YES')}</NETWORK><SSH_PUBLIC_KEY>${cdata('ssh-ed25519 AAAA x@y')}</SSH_PUBLIC_KEY></CONTEXT>` +
+    `</TEMPLATE><USER_TEMPLATE><XCD_TEMPLATE>${cdata(template)}</XCD_TEMPLATE></USER_TEMPLATE></VM>`
+  );
+}
+
+const actionData = (id: number, deployId: string, o: Parameters<typeof vmXml>[1] = {}) =>
+  `<VMM_DRIVER_ACTION_DATA><HOST>${HOST}</HOST><MIGR_HOST/><DEPLOY_ID>${deployId}</DEPLOY_ID>` +
+  `<LOCAL_DEPLOYMENT_FILE/><REMOTE_DEPLOYMENT_FILE/><CHECKPOINT_FILE/><TM_COMMAND/>${vmXml(id, o)}` +
+  `<DATASTORE><ID>0</ID></DATASTORE></VMM_DRIVER_ACTION_DATA>`;
+
+/** One action as one_vmm_exec runs it: argv + `<vmid> <host>`, stdin one strict Base64 line. */
+async function action(name: string, args: string[], vmid: number, stdinXml: string) {
+  const res = await run(join(VMM, name), [...args, String(vmid), HOST], {
+    env,
+    stdin: Buffer.from(stdinXml).toString('base64'),
+    cwd: dir,
+    timeoutMs: 25_000,
+  });
+  const stderrLines = res.stderr.split('\n').filter(Boolean);
+  return {
+    code: res.code,
+    stdout: res.stdout,
+    firstToken: res.stdout.trim().split(/\s+/)[0] ?? '',
+    logs: stderrLines.filter((l) => /^(ERROR|INFO|WARN|DEBUG):/.test(l)),
+    info: stderrLines.filter((l) => !/^(ERROR|INFO|WARN|DEBUG):/.test(l)).join(' '),
+  };
+}
+
+async function deploy(id: number, seq: number, o: Parameters<typeof vmXml>[1] = {}) {
+  const vmDir = join(dir, 'vms', String(id));
+  mkdirSync(vmDir, { recursive: true });
+  const dfile = join(vmDir, `deployment.${seq}`);
+  const xml = vmXml(id, o);
+  writeFileSync(dfile, xml);
+  const res = await action('deploy', [dfile, HOST], id, xml);
+  expect(readFileSync(dfile, 'utf8')).toBe(xml); // local mode: the deployment file is never rewritten
+  return res;
+}
+
+async function probe(kind: string) {
+  const exe = join(PROBES, kind, `xcd-${kind.replace('/', '-')}`);
+  const res = await run(exe, [], { env, stdin: '', cwd: dir });
+  expect(res.code).toBe(0);
+  return res.stdout;
+}
+
+/** STATE_VM lines parsed as monitord reads them: VM = [ KEY="value", ... ]. */
+function vmStates(text: string) {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('VM = ['))
+    .map((l) => Object.fromEntries([...l.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]])));
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function poolVm(name: string): { ref: string; rec: any } | undefined {
+  for (const [ref, rec] of stack.sim.store.all('VM')) {
+    if (rec.name_label === name && !rec.is_a_template && !rec.is_a_snapshot) return { ref, rec };
+  }
+  return undefined;
+}
+
+/** Where the service cannot carry an action out: the script still answers by the protocol. */
+function expectClean(r: Awaited<ReturnType<typeof action>>, name: string) {
+  expect([0, 1]).toContain(r.code);
+  if (r.code === 1) {
+    expect(r.logs.some((l) => l.startsWith(`ERROR: 46 ${name}:`))).toBe(true);
+    expect(r.stdout).toBe('');
+  }
+}
+
+test('every action script of the driver folder exists and is executable', () => {
+  const scripts = ['deploy', 'shutdown', 'cancel', 'reboot', 'reset', 'save', 'restore', 'migrate', 'snapshot_create',
+    'snapshot_revert', 'snapshot_delete', 'attach_disk', 'detach_disk', 'attach_nic', 'detach_nic', 'prereconfigure',
+    'reconfigure', 'resize'];
+  for (const s of scripts) expect(() => accessSync(join(VMM, s), constants.X_OK)).not.toThrow();
+});
+
+test('spawn-to-destroy walk: deploy, probes, reboot, reset, poweroff, resume by deploy, terminate', async () => {
+  const dep = await deploy(42, 0, { name: 'web-42' });
+  expect(dep.code).toBe(0);
+  expect(dep.stdout).toBe('one-42\n'); // a single line: the deploy id
+  const vm = poolVm('web-42')!;
+  expect(vm.rec.power_state).toBe('Running');
+  expect(vm.rec.VCPUs_at_startup).toBe(2);
+  expect(vm.rec.memory_static_max).toBe(768 * 1024 * 1024);
+  expect(vm.rec.VIFs.map((v: string) => stack.sim.store.get('VIF', v).MAC as string)).toEqual(['02:00:c0:a8:7a:2a']);
+
+  const states = vmStates(await probe('vm/status'));
+  expect(states).toContainEqual(expect.objectContaining({ ID: '42', DEPLOY_ID: 'one-42', STATE: 'RUNNING' }));
+  const system = await probe('host/system');
+  expect(system).toMatch(/^HYPERVISOR=xcd$/m);
+  expect(Number(/^TOTALCPU=(\d+)$/m.exec(system)![1])).toBeGreaterThan(0);
+  expect(Number(/^TOTALMEMORY=(\d+)$/m.exec(system)![1])).toBeGreaterThan(0);
+  const monitor = await probe('host/monitor');
+  expect(Number(/^USEDMEMORY=(\d+)$/m.exec(monitor)![1])).toBeGreaterThanOrEqual(768 * 1024);
+  const vmMon = vmStates(await probe('vm/monitor')).find((s) => s.ID === '42')!;
+  expect(Buffer.from(vmMon.MONITOR, 'base64').toString()).toMatch(/^MEMORY=786432$/m);
+
+  for (const a of ['reboot', 'reset']) {
+    const r = await action(a, ['one-42', HOST], 42, actionData(42, 'one-42'));
+    expect(r).toMatchObject({ code: 0, stdout: '' });
+  }
+  expect(stack.sim.store.get('VM', vm.ref).power_state).toBe('Running');
+
+  // poweroff (LCM SHUTDOWN_POWEROFF): the instance stays, halted
+  expect((await action('shutdown', ['one-42', HOST], 42, actionData(42, 'one-42', { lcm: 18 }))).code).toBe(0);
+  expect(stack.sim.store.get('VM', vm.ref).power_state).toBe('Halted');
+  expect(vmStates(await probe('vm/status'))).toContainEqual(expect.objectContaining({ ID: '42', STATE: 'POWEROFF' }));
+  // resume: a fresh DEPLOY finds it and powers it on, same deploy id
+  const again = await deploy(42, 1, { name: 'web-42' });
+  expect(again).toMatchObject({ code: 0, stdout: 'one-42\n' });
+  expect(stack.sim.store.get('VM', vm.ref).power_state).toBe('Running');
+
+  // terminate (LCM SHUTDOWN): the instance and its disks go
+  expect((await action('shutdown', ['one-42', HOST], 42, actionData(42, 'one-42', { lcm: 12 }))).code).toBe(0);
+  expect(poolVm('web-42')).toBeUndefined();
+  expect(vmStates(await probe('vm/status')).find((s) => s.ID === '42')).toBeUndefined();
+}, 30_000);
+
+test('cancel (terminate --hard) destroys; no-op context scripts succeed', async () => {
+  expect((await deploy(43, 0, { name: 'db-43' })).code).toBe(0);
+  for (const [a, args] of [
+    ['prereconfigure', ['one-43', 'hda']],
+    ['reconfigure', ['one-43', 'hda', join(dir, 'disk.1')]],
+  ] as const) {
+    expect((await action(a, [...args], 43, actionData(43, 'one-43'))).code).toBe(0);
+  }
+  expect((await action('cancel', ['one-43', HOST], 43, actionData(43, 'one-43', { lcm: 13 }))).code).toBe(0);
+  expect(poolVm('db-43')).toBeUndefined();
+}, 30_000);
+
+test('failures exit 1 with ERROR: lines and a one-line reason', async () => {
+  const r = await action('reboot', ['one-999', HOST], 999, actionData(999, 'one-999'));
+  expect(r.code).toBe(1);
+  expect(r.stdout).toBe('');
+  expect(r.logs.some((l) => l.startsWith('ERROR: 999 reboot:'))).toBe(true);
+  expect(r.info).toMatch(/instance_not_found/);
+
+  const noTemplate = await run(join(VMM, 'deploy'), [join(dir, 'missing'), HOST, '44', HOST], {
+    env,
+    stdin: Buffer.from(vmXml(44).replace(/<USER_TEMPLATE>.*<\/USER_TEMPLATE>/, '')).toString('base64'),
+  });
+  expect(noTemplate.code).toBe(1);
+  expect(noTemplate.stderr).toMatch(/XCD_TEMPLATE/);
+});
+
+test('hostile names, MACs, deploy ids and paths stay data', async () => {
+  const canary = join(dir, 'pwned');
+  const name = `evil'; $(touch ${canary}) \`touch ${canary}\` "q"\nline2`;
+  const dep = await deploy(45, 0, { name });
+  expect(dep).toMatchObject({ code: 0, stdout: 'one-45\n' });
+  expect(poolVm(name)?.rec.name_label).toBe(name);
+  const states = vmStates(await probe('vm/status'));
+  expect(states.filter((s) => s.ID === '45')).toHaveLength(1); // the name never breaks a probe line
+
+  const evilId = `one-45'; touch ${canary}; '`;
+  const r = await action('reboot', [evilId, HOST], 45, actionData(45, evilId));
+  expect(r.code).toBe(1); // percent-encoded into one path segment: no such instance
+  const nic = await action('attach_nic', ['one-45', `02:00:00:00:00:01;touch ${canary}`, `br$(touch ${canary})`, '-', 'dummy', 'one-45-1'], 45, actionData(45, 'one-45'));
+  expect(nic.code).toBe(1);
+  expect((await action('cancel', ['one-45', HOST], 45, actionData(45, 'one-45', { lcm: 13 }))).code).toBe(0);
+  expect(poolVm(name)).toBeUndefined();
+  expect(existsSync(canary)).toBe(false);
+}, 30_000);
+
+test('save, restore, snapshots, hot-plug, migrate and resize: as far as the service offers them', async () => {
+  expect((await deploy(46, 0, { name: 'app-46' })).code).toBe(0);
+  const data = actionData(46, 'one-46');
+  try {
+    const save = await action('save', ['one-46', join(dir, 'checkpoint'), HOST], 46, data);
+    if (caps.has('suspend')) {
+      expect(save.code).toBe(0);
+      expect(poolVm('app-46')!.rec.power_state).toBe('Suspended');
+      expect(vmStates(await probe('vm/status'))).toContainEqual(expect.objectContaining({ ID: '46', STATE: 'SUSPENDED' }));
+      expect((await action('restore', [join(dir, 'checkpoint'), HOST, 'one-46'], 46, data)).code).toBe(0);
+      expect(poolVm('app-46')!.rec.power_state).toBe('Running');
+    } else {
+      expectClean(save, 'save');
+    }
+
+    const snap = await action('snapshot_create', ['one-46', '0'], 46, data);
+    if (caps.has('snapshot')) {
+      expect(snap).toMatchObject({ code: 0, stdout: 'snap-0\n' });
+      expect((await action('snapshot_revert', ['one-46', snap.firstToken], 46, data)).code).toBe(0);
+      expect(poolVm('app-46')!.rec.power_state).toBe('Running');
+      expect((await action('snapshot_delete', ['one-46', snap.firstToken], 46, data)).code).toBe(0);
+    } else {
+      expectClean(snap, 'snapshot_create');
+    }
+
+    const mac = '02:00:c0:a8:7a:2b';
+    const attach = await action('attach_nic', ['one-46', mac, network.bridge, '-', 'dummy', 'one-46-1'], 46,
+      actionData(46, 'one-46', { attachNic: mac }));
+    const macs = () => poolVm('app-46')!.rec.VIFs.map((v: string) => stack.sim.store.get('VIF', v).MAC as string);
+    if (caps.has('nics')) {
+      expect(attach.code).toBe(0);
+      expect(macs()).toContain(mac);
+      expect((await action('detach_nic', ['one-46', mac], 46, data)).code).toBe(0);
+      expect(macs()).not.toContain(mac);
+    } else {
+      expectClean(attach, 'attach_nic');
+    }
+
+    const resized = await action('resize', ['one-46'], 46, actionData(46, 'one-46', { vcpu: 1, memory: 512 }));
+    if (caps.has('resize')) {
+      // a hot resize (power_cycle none): what XAPI cannot do live answers power_cycle_required
+      if (resized.code === 0) expect((await stack.request('GET', '/v1/instances/one-46', { token: stack.tokens.admin })).body.vcpus).toBe(1);
+      else expect(resized.info).toMatch(/power_cycle_required|invalid_value/);
+    } else {
+      expectClean(resized, 'resize');
+    }
+    const migrated = await action('migrate', ['one-46', 'no-such-host', HOST], 46, data);
+    expect(migrated.code).toBe(1); // unknown destination (or no migration in the service)
+  } finally {
+    expect((await action('cancel', ['one-46', HOST], 46, actionData(46, 'one-46', { lcm: 13 }))).code).toBe(0);
+  }
+  expect(poolVm('app-46')).toBeUndefined();
+}, 30_000);
