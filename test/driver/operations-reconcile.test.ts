@@ -88,6 +88,35 @@ describe('driver operations', () => {
     expect(again.status).toBe('succeeded');
   });
 
+  it('runs operations of different instances in parallel, of one instance in turn', async () => {
+    const t = provisioningTemplate(stack);
+    const a = stack.driver.spawn(alice, 'o-par-a', { template: t }).operation;
+    const b = stack.driver.spawn(alice, 'o-par-b', { template: t }).operation;
+    let overlapped = false;
+    while (true) {
+      const [oa, ob] = [
+        stack.driver.getOperation(alice, a.id),
+        stack.driver.getOperation(alice, b.id),
+      ];
+      if (oa.status !== 'running' || ob.status !== 'running') break;
+      if (oa.step !== 'queued' && ob.step !== 'queued') overlapped = true;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(overlapped).toBe(true);
+    await Promise.all([settle(stack, alice, a), settle(stack, alice, b)]);
+    // Two actions on one instance: the second waits in the queue, and they end in order.
+    const first = stack.driver.action(alice, 'o-par-a', { action: 'reboot', type: 'hard' });
+    const second = stack.driver.action(alice, 'o-par-a', { action: 'power-off', type: 'hard' });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stack.driver.getOperation(alice, second.id).step).toBe('queued');
+    const [d1, d2] = await Promise.all([settle(stack, alice, first), settle(stack, alice, second)]);
+    expect([d1.status, d2.status]).toEqual(['succeeded', 'succeeded']);
+    expect(new Date(d2.finished_at!).getTime()).toBeGreaterThanOrEqual(
+      new Date(d1.finished_at!).getTime(),
+    );
+    expect(stack.driver.getInstance(alice, 'o-par-a').power_state).toBe('shutdown');
+  });
+
   it('serializes operations on one instance and answers them in order', async () => {
     const { operation } = stack.driver.spawn(alice, 'o-serial', {
       template: provisioningTemplate(stack),
