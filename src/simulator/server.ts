@@ -6,6 +6,7 @@ import { isUtf8 } from 'node:buffer';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { dispatch, type DispatchResult, type Origin } from './dispatch';
+import { toFault } from './fault';
 import { JsonRpcParseError, formatJsonFailure, formatJsonSuccessChunks, parseJsonRequest } from './jsonrpc';
 import type { SimRuntime } from './runtime';
 import { XmlRpcParseError, formatFailure, formatSuccessChunks, formatUnwrapped, parseMethodCall } from './xmlrpc';
@@ -102,7 +103,15 @@ export function createRequestHandler(
     }
     const json = url.pathname.startsWith('/jsonrpc');
     readBody(req, MAX_RPC_BYTES).then(
-      (buf) => void handleRpc(rt, json, buf, origin, res),
+      (buf) =>
+        handleRpc(rt, json, buf, origin, res).catch((err: unknown) => {
+          // a failure outside dispatch (e.g. encoding a handler's odd result) still answers
+          // with an RPC failure, as xapi's callback does (JSON: v2 shape, id 0)
+          const desc = toFault(err).toErrorDescription();
+          if (res.headersSent) res.socket?.destroy();
+          else if (json) send(res, 'application/json', formatJsonFailure(desc, 2, 0), false);
+          else send(res, 'text/xml', formatFailure(desc), false);
+        }),
       (err: Error) => sendHttp500(res, err.message),
     );
   };

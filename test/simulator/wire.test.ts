@@ -198,3 +198,11 @@ describe('errors are the same over both protocols', () => {
     expect(await jsonErr(sim.url, 'SR.get_record', [sid, 'OpaqueRef:x'])).toEqual(await xmlErr(sim.url, 'SR.get_record', [sid, 'OpaqueRef:x']));
   });
 });
+
+describe('a result that cannot be encoded', () => {
+  it('still answers with an RPC failure', async () => {
+    defineMessage('simtest.bad_result', () => ({ toString: () => { throw new Error('cannot print'); } }), [[], 'string', false, true]);
+    expect((await xmlErr(sim.url, 'simtest.bad_result', [sid]))[0]).toBe('INTERNAL_ERROR');
+    expect((await jsonErr(sim.url, 'simtest.bad_result', [sid]))[0]).toBe('INTERNAL_ERROR');
+  });
+});
