@@ -14,8 +14,8 @@ test('the committed generated types match the spec (run `npm run gen:openapi`)',
     {
       cwd: ROOT,
       encoding: 'utf8',
-      timeout: 20_000,
+      timeout: 50_000,
     },
   );
   expect(readFileSync(join(ROOT, 'src', 'api', 'generated', 'openapi.ts'), 'utf8')).toBe(fresh);
-});
+}, 60_000);
