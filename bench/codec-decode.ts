@@ -43,15 +43,22 @@ function main(): void {
     nativeJson.push([j.decodeMs, j.decodeCpuMs]);
     jsonParse.push(timeMs(() => JSON.parse(text)));
   }
-  const med = (xs: Array<[number, number]>): [number, number] => [median(xs.map((x) => x[0])), median(xs.map((x) => x[1]))];
+  const med = (xs: Array<[number, number]>): [number, number] => [
+    median(xs.map((x) => x[0])),
+    median(xs.map((x) => x[1])),
+  ];
   rows.push(['addon XML-RPC -> C++ tree', ...med(nativeXml)]);
   rows.push(['addon JSON-RPC -> C++ tree', ...med(nativeJson)]);
   rows.push(['JSON.parse (string already decoded)', ...med(jsonParse)]);
   rows.push(['addon XML-RPC -> JS objects', ...timeMs(() => codec.xmlrpcDecodeResponse(xml))]);
   rows.push(['addon JSON-RPC -> JS objects', ...timeMs(() => codec.jsonrpcDecodeResponse(json))]);
-  console.log(`values per body: ${values}; medians of ${rounds} rounds (JS-object rows: one round)`);
+  console.log(
+    `values per body: ${values}; medians of ${rounds} rounds (JS-object rows: one round)`,
+  );
   const [baseWall, baseCpu] = med(jsonParse);
-  console.log(`${''.padEnd(40)} ${'wall ms'.padStart(9)} ${'ratio'.padStart(7)} ${'cpu ms'.padStart(9)} ${'ratio'.padStart(7)}`);
+  console.log(
+    `${''.padEnd(40)} ${'wall ms'.padStart(9)} ${'ratio'.padStart(7)} ${'cpu ms'.padStart(9)} ${'ratio'.padStart(7)}`,
+  );
   for (const [name, wall, cpu] of rows) {
     console.log(
       `${name.padEnd(40)} ${wall.toFixed(1).padStart(9)} ${(wall / baseWall).toFixed(2).padStart(6)}x` +

@@ -46,7 +46,8 @@ function valueFor(type: string, field: string, i: number, r: () => number): unkn
     const [, valType] = inner.split(' -> ');
     const n = field === 'platform' ? 10 : field === 'other_config' ? 6 : Math.floor(r() * 4);
     const out: Record<string, unknown> = {};
-    for (let k = 0; k < n; k++) out[`${field.slice(0, 6)}_key_${k}`] = valueFor(valType, field, i, r);
+    for (let k = 0; k < n; k++)
+      out[`${field.slice(0, 6)}_key_${k}`] = valueFor(valType, field, i, r);
     return out;
   }
   return '';

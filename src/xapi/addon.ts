@@ -127,6 +127,7 @@ export function loadAddon(): NativeAddon {
     throw new Error(
       `cannot load the native XAPI addon from ${file}: ${(err as Error).message}\n` +
         'Build it with `npm install` (runs node-gyp rebuild -C addon) or `npx node-gyp rebuild -C addon`.',
+      { cause: err },
     );
   }
   return loaded;

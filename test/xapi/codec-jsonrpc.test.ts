@@ -32,25 +32,45 @@ describe('jsonrpcDecodeResponse: envelopes', () => {
   });
 
   it('v1 success and v1 error array', () => {
-    expect(codec.jsonrpcDecodeResponse('{"result":[1,2],"error":null,"id":3}')).toEqual({ ok: true, value: [1, 2] });
-    expect(codec.jsonrpcDecodeResponse('{"result":null,"error":["SESSION_INVALID","OpaqueRef:s"],"id":3}')).toEqual({
+    expect(codec.jsonrpcDecodeResponse('{"result":[1,2],"error":null,"id":3}')).toEqual({
+      ok: true,
+      value: [1, 2],
+    });
+    expect(
+      codec.jsonrpcDecodeResponse(
+        '{"result":null,"error":["SESSION_INVALID","OpaqueRef:s"],"id":3}',
+      ),
+    ).toEqual({
       ok: false,
       error: ['SESSION_INVALID', 'OpaqueRef:s'],
     });
   });
 
   it('error oddities: no data, non-string params, a bare string, code without message', () => {
-    expect(codec.jsonrpcDecodeResponse('{"error":{"code":1,"message":"X"},"id":0}')).toEqual({ ok: false, error: ['X'] });
-    expect(codec.jsonrpcDecodeResponse('{"error":{"code":1,"message":"X","data":[1,true]},"id":0}')).toEqual({
+    expect(codec.jsonrpcDecodeResponse('{"error":{"code":1,"message":"X"},"id":0}')).toEqual({
+      ok: false,
+      error: ['X'],
+    });
+    expect(
+      codec.jsonrpcDecodeResponse('{"error":{"code":1,"message":"X","data":[1,true]},"id":0}'),
+    ).toEqual({
       ok: false,
       error: ['X', '1', 'true'],
     });
-    expect(codec.jsonrpcDecodeResponse('{"error":"boom","id":0}')).toEqual({ ok: false, error: ['boom'] });
-    expect(codec.jsonrpcDecodeResponse('{"error":{"code":-32601},"id":0}')).toEqual({ ok: false, error: ['-32601'] });
+    expect(codec.jsonrpcDecodeResponse('{"error":"boom","id":0}')).toEqual({
+      ok: false,
+      error: ['boom'],
+    });
+    expect(codec.jsonrpcDecodeResponse('{"error":{"code":-32601},"id":0}')).toEqual({
+      ok: false,
+      error: ['-32601'],
+    });
   });
 
   it('a null result (void) and whitespace everywhere', () => {
-    expect(codec.jsonrpcDecodeResponse(' { "result" : null , "error" : null , "id" : 1 } \n')).toEqual({
+    expect(
+      codec.jsonrpcDecodeResponse(' { "result" : null , "error" : null , "id" : 1 } \n'),
+    ).toEqual({
       ok: true,
       value: null,
     });
@@ -124,11 +144,17 @@ describe('jsonrpcDecodeResponse: strings', () => {
     expect(ok('"a\\ud800b"')).toBe('a\uFFFDb');
     expect(ok('"\\udc00"')).toBe('\uFFFD');
     expect(ok('"\\ud83d\\u0041"')).toBe('\uFFFDA');
-    expect(decodeError('{"result":"\\ud800","id":0}', { repairUtf8: false }).message).toMatch(/surrogate/);
+    expect(decodeError('{"result":"\\ud800","id":0}', { repairUtf8: false }).message).toMatch(
+      /surrogate/,
+    );
   });
 
   it('invalid UTF-8 becomes U+FFFD, or an error when repair is off', () => {
-    const bad = Buffer.concat([Buffer.from('{"result":"a'), Buffer.from([0xc0, 0xaf]), Buffer.from('b","id":0}')]);
+    const bad = Buffer.concat([
+      Buffer.from('{"result":"a'),
+      Buffer.from([0xc0, 0xaf]),
+      Buffer.from('b","id":0}'),
+    ]);
     expect(codec.jsonrpcDecodeResponse(bad)).toEqual({ ok: true, value: 'a\uFFFD\uFFFDb' });
     const err = decodeError(bad, { repairUtf8: false });
     expect(err.message).toMatch(/invalid UTF-8/);
@@ -171,7 +197,9 @@ describe('jsonrpcDecodeResponse: malformed input and limits', () => {
 
 describe('jsonrpcEncodeCall', () => {
   it('writes v2 and v1 requests', () => {
-    expect(codec.jsonrpcEncodeCall('session.login_with_password', ['root', 'pw'], 5).toString()).toBe(
+    expect(
+      codec.jsonrpcEncodeCall('session.login_with_password', ['root', 'pw'], 5).toString(),
+    ).toBe(
       '{"jsonrpc":"2.0","method":"session.login_with_password","params":["root","pw"],"id":5}',
     );
     expect(codec.jsonrpcEncodeCall('VM.start', ['OpaqueRef:a', false, true], 0, 1).toString()).toBe(
@@ -214,7 +242,9 @@ describe('jsonrpcEncodeCall', () => {
     expect(codec.jsonrpcEncodeResponse({ value: 'OpaqueRef:a' }, 4).toString()).toBe(
       '{"jsonrpc":"2.0","result":"OpaqueRef:a","id":4}',
     );
-    expect(codec.jsonrpcEncodeResponse({ error: ['HANDLE_INVALID', 'VM', 'x'] }, 4).toString()).toBe(
+    expect(
+      codec.jsonrpcEncodeResponse({ error: ['HANDLE_INVALID', 'VM', 'x'] }, 4).toString(),
+    ).toBe(
       '{"jsonrpc":"2.0","error":{"code":1,"message":"HANDLE_INVALID","data":["VM","x"]},"id":4}',
     );
     expect(codec.jsonrpcEncodeResponse({ error: ['E', 'p'] }, 4, 1).toString()).toBe(

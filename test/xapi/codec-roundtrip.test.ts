@@ -27,10 +27,18 @@ const DATETIME_FORMS = [
 const CASES: Case[] = [
   { name: 'empty string', sim: '', addon: '' },
   { name: 'string', sim: 'plain text', addon: 'plain text' },
-  { name: 'ref', sim: 'OpaqueRef:6ff1d1c4-9d1e-4e0a-a1e4-5c9d1c0e3f77', addon: 'OpaqueRef:6ff1d1c4-9d1e-4e0a-a1e4-5c9d1c0e3f77' },
+  {
+    name: 'ref',
+    sim: 'OpaqueRef:6ff1d1c4-9d1e-4e0a-a1e4-5c9d1c0e3f77',
+    addon: 'OpaqueRef:6ff1d1c4-9d1e-4e0a-a1e4-5c9d1c0e3f77',
+  },
   { name: 'null ref', sim: 'OpaqueRef:NULL', addon: 'OpaqueRef:NULL' },
   { name: 'enum', sim: 'Running', addon: 'Running' },
-  { name: 'markup characters', sim: `<a href="x">&amp; 'q'</a>`, addon: `<a href="x">&amp; 'q'</a>` },
+  {
+    name: 'markup characters',
+    sim: `<a href="x">&amp; 'q'</a>`,
+    addon: `<a href="x">&amp; 'q'</a>`,
+  },
   { name: 'whitespace controls', sim: ' \t\n ', addon: ' \t\n ' },
   { name: 'non-ASCII', sim: 'Zürich 東京 😀 ﻿ \u2028', addon: 'Zürich 東京 😀 ﻿ \u2028' },
   { name: 'int 0', sim: new XInt(0), addon: 0 },
@@ -51,12 +59,24 @@ const CASES: Case[] = [
   { name: '-Infinity', sim: new XDouble(-Infinity), addon: -Infinity },
   { name: 'true', sim: true, addon: true },
   { name: 'false', sim: false, addon: false },
-  ...DATETIME_FORMS.map((text) => ({ name: `datetime ${text}`, sim: new XDateTime(text), addon: new Date(codec.parseDatetime(text)!) })),
+  ...DATETIME_FORMS.map((text) => ({
+    name: `datetime ${text}`,
+    sim: new XDateTime(text),
+    addon: new Date(codec.parseDatetime(text)!),
+  })),
   { name: 'empty set', sim: [], addon: [] },
-  { name: 'set of refs', sim: ['OpaqueRef:a', 'OpaqueRef:b'], addon: ['OpaqueRef:a', 'OpaqueRef:b'] },
+  {
+    name: 'set of refs',
+    sim: ['OpaqueRef:a', 'OpaqueRef:b'],
+    addon: ['OpaqueRef:a', 'OpaqueRef:b'],
+  },
   { name: 'nested empty sets', sim: [[], [[]]], addon: [[], [[]]] },
   { name: 'empty map', sim: {}, addon: {} },
-  { name: 'string map', sim: { a: '1', 'b&<>': '2', '': 'empty key', é: 'ü' }, addon: { a: '1', 'b&<>': '2', '': 'empty key', é: 'ü' } },
+  {
+    name: 'string map',
+    sim: { a: '1', 'b&<>': '2', '': 'empty key', é: 'ü' },
+    addon: { a: '1', 'b&<>': '2', '': 'empty key', é: 'ü' },
+  },
   {
     name: 'record',
     sim: {
@@ -90,7 +110,11 @@ const CASES: Case[] = [
 
 // Control characters are a value xapi itself cannot carry over XML-RPC (its serializer drops them);
 // both codecs carry them through JSON-RPC, and the addon's XML as character references.
-const CONTROL = { name: 'control characters', sim: 'a\u0001b\u001fc\rd', addon: 'a\u0001b\u001fc\rd' };
+const CONTROL = {
+  name: 'control characters',
+  sim: 'a\u0001b\u001fc\rd',
+  addon: 'a\u0001b\u001fc\rd',
+};
 
 type Protocol = 'xml' | 'json';
 
@@ -128,7 +152,9 @@ function expectedFromAddon(v: unknown, p: Protocol, intsAsText: boolean): unknow
   if (v && typeof v === 'object') {
     const forced = (v as Record<symbol, unknown>)[Symbol.for('xapi.double')];
     if (typeof forced === 'number') return new XDouble(forced);
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, expectedFromAddon(x, p, intsAsText)]));
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [k, expectedFromAddon(x, p, intsAsText)]),
+    );
   }
   return v;
 }
@@ -155,13 +181,19 @@ describe('simulator writes, addon reads', () => {
   it.each(ALL.map((c) => [c.name, c] as const))('XML-RPC response: %s', (_n, c) => {
     if (c === CONTROL) return; // the simulator, like xapi, drops them from XML; see the JSON case
     const body = simXml.formatSuccess(c.sim, 'any');
-    expect(codec.xmlrpcDecodeResponse(body)).toEqual({ ok: true, value: expectedFromSim(c.sim, 'xml') });
+    expect(codec.xmlrpcDecodeResponse(body)).toEqual({
+      ok: true,
+      value: expectedFromSim(c.sim, 'xml'),
+    });
   });
 
   it.each(ALL.map((c) => [c.name, c] as const))('JSON-RPC response: %s', (_n, c) => {
     for (const version of [1, 2] as const) {
       const body = simJson.formatJsonSuccess(c.sim, 'any', version, 0);
-      expect(codec.jsonrpcDecodeResponse(body)).toEqual({ ok: true, value: expectedFromSim(c.sim, 'json') });
+      expect(codec.jsonrpcDecodeResponse(body)).toEqual({
+        ok: true,
+        value: expectedFromSim(c.sim, 'json'),
+      });
     }
   });
 
@@ -177,32 +209,53 @@ describe('simulator writes, addon reads', () => {
   it('failures in both protocols and versions', () => {
     const error = ['VM_BAD_POWER_STATE', 'OpaqueRef:v', 'halted', 'running <&>'];
     expect(codec.xmlrpcDecodeResponse(simXml.formatFailure(error))).toEqual({ ok: false, error });
-    expect(codec.jsonrpcDecodeResponse(simJson.formatJsonFailure(error, 1, 0))).toEqual({ ok: false, error });
-    expect(codec.jsonrpcDecodeResponse(simJson.formatJsonFailure(error, 2, 'x'))).toEqual({ ok: false, error });
+    expect(codec.jsonrpcDecodeResponse(simJson.formatJsonFailure(error, 1, 0))).toEqual({
+      ok: false,
+      error,
+    });
+    expect(codec.jsonrpcDecodeResponse(simJson.formatJsonFailure(error, 2, 'x'))).toEqual({
+      ok: false,
+      error,
+    });
   });
 
   it('system.listMethods without envelope', () => {
     const body = simXml.formatUnwrapped(['VM.start', 'session.logout'], 'string set');
-    expect(codec.xmlrpcDecodeResponse(body)).toEqual({ ok: true, value: ['VM.start', 'session.logout'] });
+    expect(codec.xmlrpcDecodeResponse(body)).toEqual({
+      ok: true,
+      value: ['VM.start', 'session.logout'],
+    });
   });
 });
 
 describe('addon writes, simulator reads', () => {
   it.each(ALL.map((c) => [c.name, c] as const))('XML-RPC call, ints as <i8>: %s', (_n, c) => {
-    const body = codec.xmlrpcEncodeCall('VM.set_other_config', ['OpaqueRef:s', c.addon], { ints: 'i8' }).toString();
+    const body = codec
+      .xmlrpcEncodeCall('VM.set_other_config', ['OpaqueRef:s', c.addon], { ints: 'i8' })
+      .toString();
     const parsed = simXml.parseMethodCall(body);
     expect(parsed.method).toBe('VM.set_other_config');
     expect(parsed.params).toEqual(['OpaqueRef:s', expectedFromAddon(c.addon, 'xml', false)]);
   });
 
-  it.each(ALL.map((c) => [c.name, c] as const))('XML-RPC call, ints as decimal text (SDK style): %s', (_n, c) => {
-    const body = codec.xmlrpcEncodeCall('VM.set_other_config', ['OpaqueRef:s', c.addon]).toString();
-    expect(simXml.parseMethodCall(body).params).toEqual(['OpaqueRef:s', expectedFromAddon(c.addon, 'xml', true)]);
-  });
+  it.each(ALL.map((c) => [c.name, c] as const))(
+    'XML-RPC call, ints as decimal text (SDK style): %s',
+    (_n, c) => {
+      const body = codec
+        .xmlrpcEncodeCall('VM.set_other_config', ['OpaqueRef:s', c.addon])
+        .toString();
+      expect(simXml.parseMethodCall(body).params).toEqual([
+        'OpaqueRef:s',
+        expectedFromAddon(c.addon, 'xml', true),
+      ]);
+    },
+  );
 
   it.each(ALL.map((c) => [c.name, c] as const))('JSON-RPC call: %s', (_n, c) => {
     for (const version of [1, 2] as const) {
-      const body = codec.jsonrpcEncodeCall('VM.set_other_config', ['OpaqueRef:s', c.addon], 17, version).toString();
+      const body = codec
+        .jsonrpcEncodeCall('VM.set_other_config', ['OpaqueRef:s', c.addon], 17, version)
+        .toString();
       const parsed = simJson.parseJsonRequest(body);
       expect(parsed.version).toBe(version);
       expect(parsed.method).toBe('VM.set_other_config');
@@ -213,7 +266,10 @@ describe('addon writes, simulator reads', () => {
 
   it.each(ALL.map((c) => [c.name, c] as const))('XML-RPC response: %s', (_n, c) => {
     const body = codec.xmlrpcEncodeResponse({ value: c.addon }, { ints: 'i8' }).toString();
-    expect(simXml.parseMethodResponse(body)).toEqual({ status: 'Success', value: expectedFromAddon(c.addon, 'xml', false) });
+    expect(simXml.parseMethodResponse(body)).toEqual({
+      status: 'Success',
+      value: expectedFromAddon(c.addon, 'xml', false),
+    });
   });
 
   it('failure responses', () => {
@@ -227,7 +283,9 @@ describe('addon writes, simulator reads', () => {
 
 describe('addon writes, addon reads', () => {
   it.each(ALL.map((c) => [c.name, c] as const))('%s', (_n, c) => {
-    const xml = codec.xmlrpcDecodeResponse(codec.xmlrpcEncodeResponse({ value: c.addon }, { ints: 'i8' }));
+    const xml = codec.xmlrpcDecodeResponse(
+      codec.xmlrpcEncodeResponse({ value: c.addon }, { ints: 'i8' }),
+    );
     expect(xml).toEqual({ ok: true, value: expectedSelf(c.addon, 'xml') });
     const json = codec.jsonrpcDecodeResponse(codec.jsonrpcEncodeResponse({ value: c.addon }, 1));
     expect(json).toEqual({ ok: true, value: expectedSelf(c.addon, 'json') });

@@ -45,12 +45,18 @@ describe('xmlrpcDecodeResponse: envelope', () => {
       `${HEAD}<value><struct><member><name>Status</name><value>Failure</value></member>` +
       '<member><name>ErrorDescription</name><value><array><data><value>HANDLE_INVALID</value>' +
       `<value>VM</value><value>OpaqueRef:x</value></data></array></value></member></struct></value>${TAIL}`;
-    expect(codec.xmlrpcDecodeResponse(body)).toEqual({ ok: false, error: ['HANDLE_INVALID', 'VM', 'OpaqueRef:x'] });
+    expect(codec.xmlrpcDecodeResponse(body)).toEqual({
+      ok: false,
+      error: ['HANDLE_INVALID', 'VM', 'OpaqueRef:x'],
+    });
   });
 
   it('returns a response without envelope as is (system.listMethods)', () => {
     const body = `${HEAD}<value><array><data><value>VM.start</value><value>VM.get_all_records</value></data></array></value>${TAIL}`;
-    expect(codec.xmlrpcDecodeResponse(body)).toEqual({ ok: true, value: ['VM.start', 'VM.get_all_records'] });
+    expect(codec.xmlrpcDecodeResponse(body)).toEqual({
+      ok: true,
+      value: ['VM.start', 'VM.get_all_records'],
+    });
   });
 
   it('maps an XML-RPC <fault> to XMLRPC_FAULT', () => {
@@ -58,7 +64,10 @@ describe('xmlrpcDecodeResponse: envelope', () => {
       '<?xml version="1.0"?><methodResponse><fault><value><struct><member><name>faultCode</name>' +
       '<value><int>4</int></value></member><member><name>faultString</name><value><string>Too many</string>' +
       '</value></member></struct></value></fault></methodResponse>';
-    expect(codec.xmlrpcDecodeResponse(body)).toEqual({ ok: false, error: ['XMLRPC_FAULT', '4', 'Too many'] });
+    expect(codec.xmlrpcDecodeResponse(body)).toEqual({
+      ok: false,
+      error: ['XMLRPC_FAULT', '4', 'Too many'],
+    });
   });
 
   it('accepts pretty-printed bodies, comments, a BOM and no XML declaration', () => {
@@ -71,7 +80,10 @@ describe('xmlrpcDecodeResponse: envelope', () => {
   });
 
   it('accepts a Buffer body', () => {
-    expect(codec.xmlrpcDecodeResponse(Buffer.from(success('<value>x</value>')))).toEqual({ ok: true, value: 'x' });
+    expect(codec.xmlrpcDecodeResponse(Buffer.from(success('<value>x</value>')))).toEqual({
+      ok: true,
+      value: 'x',
+    });
   });
 });
 
@@ -101,7 +113,9 @@ describe('xmlrpcDecodeResponse: value types', () => {
     expect(decode('<value><i8>9007199254740993</i8></value>')).toBe(9007199254740993n);
     expect(decode('<value><i8>9223372036854775807</i8></value>')).toBe(9223372036854775807n);
     expect(decode('<value><i8>-9223372036854775808</i8></value>')).toBe(-9223372036854775808n);
-    expect(decodeError(success('<value><i8>9223372036854775808</i8></value>')).code).toBe('DECODE_ERROR');
+    expect(decodeError(success('<value><i8>9223372036854775808</i8></value>')).code).toBe(
+      'DECODE_ERROR',
+    );
     expect(decodeError(success('<value><int>12x</int></value>')).code).toBe('DECODE_ERROR');
   });
 
@@ -138,14 +152,17 @@ describe('xmlrpcDecodeResponse: value types', () => {
   });
 
   it('a struct member named __proto__ is an ordinary key', () => {
-    const v = decode('<value><struct><member><name>__proto__</name><value>x</value></member></struct></value>') as object;
+    const v = decode(
+      '<value><struct><member><name>__proto__</name><value>x</value></member></struct></value>',
+    ) as object;
     expect(Object.getPrototypeOf(v).constructor.name).toBe('Object');
     expect(Object.getOwnPropertyDescriptor(v, '__proto__')?.value).toBe('x');
   });
 });
 
 describe('xmlrpcDecodeResponse: datetimes', () => {
-  const at = (text: string) => decode(`<value><dateTime.iso8601>${text}</dateTime.iso8601></value>`);
+  const at = (text: string) =>
+    decode(`<value><dateTime.iso8601>${text}</dateTime.iso8601></value>`);
   const iso = (text: string) => (at(text) as Date).toISOString();
 
   it.each([
@@ -183,11 +200,17 @@ describe('xmlrpcDecodeResponse: datetimes', () => {
 
 describe('xmlrpcDecodeResponse: text', () => {
   it('decodes predefined entities and character references', () => {
-    expect(decode('<value>&lt;a&gt; &amp; &quot;&apos; &#233;&#xE9;&#x1F600;</value>')).toBe('<a> & "\' éé😀');
+    expect(decode('<value>&lt;a&gt; &amp; &quot;&apos; &#233;&#xE9;&#x1F600;</value>')).toBe(
+      '<a> & "\' éé😀',
+    );
   });
 
   it('decodes entities in member names and <string>', () => {
-    expect(decode('<value><struct><member><name>a&amp;b</name><value><string>&lt;</string></value></member></struct></value>')).toEqual({ 'a&b': '<' });
+    expect(
+      decode(
+        '<value><struct><member><name>a&amp;b</name><value><string>&lt;</string></value></member></struct></value>',
+      ),
+    ).toEqual({ 'a&b': '<' });
   });
 
   it('reads CDATA sections and skips comments inside text', () => {
@@ -234,7 +257,10 @@ describe('xmlrpcDecodeResponse: malformed input and limits', () => {
     ['attributes', success('<value type="x">a</value>')],
     ['trailing garbage', success('<value>a</value>') + 'junk'],
     ['doctype', '<!DOCTYPE x [<!ENTITY a "b">]>' + success('<value>&a;</value>')],
-    ['member without name', success('<value><struct><member><value>a</value></member></struct></value>')],
+    [
+      'member without name',
+      success('<value><struct><member><value>a</value></member></struct></value>'),
+    ],
     ['unterminated CDATA', success('<value><![CDATA[abc</value>')],
   ])('rejects %s with DECODE_ERROR and an offset', (_name, body) => {
     const err = decodeError(body);
@@ -243,7 +269,8 @@ describe('xmlrpcDecodeResponse: malformed input and limits', () => {
   });
 
   it('limits nesting depth', () => {
-    const nest = (n: number) => '<value><array><data>'.repeat(n) + '<value>x</value>' + '</data></array></value>'.repeat(n);
+    const nest = (n: number) =>
+      '<value><array><data>'.repeat(n) + '<value>x</value>' + '</data></array></value>'.repeat(n);
     expect(decode(nest(100))).toBeDefined();
     expect(decodeError(success(nest(129))).message).toMatch(/too deep/);
     expect(decodeError(success(nest(5)), { maxDepth: 4 }).message).toMatch(/too deep/);
@@ -255,7 +282,15 @@ describe('xmlrpcDecodeResponse: malformed input and limits', () => {
 describe('xmlrpcEncodeCall', () => {
   it('writes xapi-style calls: bare strings, ints as decimal strings, typed scalars', () => {
     const body = codec
-      .xmlrpcEncodeCall('VM.start', ['OpaqueRef:a', false, true, 42, -1.5, new Date(Date.UTC(2025, 2, 19, 4, 16, 24)), null])
+      .xmlrpcEncodeCall('VM.start', [
+        'OpaqueRef:a',
+        false,
+        true,
+        42,
+        -1.5,
+        new Date(Date.UTC(2025, 2, 19, 4, 16, 24)),
+        null,
+      ])
       .toString();
     expect(body).toBe(
       '<?xml version="1.0"?><methodCall><methodName>VM.start</methodName><params>' +
@@ -268,7 +303,9 @@ describe('xmlrpcEncodeCall', () => {
   });
 
   it('writes <i8> when asked, and exact int64 from BigInt', () => {
-    const body = codec.xmlrpcEncodeCall('m', [9223372036854775807n, -9223372036854775808n, 7], { ints: 'i8' }).toString();
+    const body = codec
+      .xmlrpcEncodeCall('m', [9223372036854775807n, -9223372036854775808n, 7], { ints: 'i8' })
+      .toString();
     expect(body).toContain('<value><i8>9223372036854775807</i8></value>');
     expect(body).toContain('<value><i8>-9223372036854775808</i8></value>');
     expect(body).toContain('<value><i8>7</i8></value>');
@@ -276,7 +313,9 @@ describe('xmlrpcEncodeCall', () => {
 
   it('writes non-finite and integral-but-forced doubles', () => {
     const dbl = (n: number) => ({ [Symbol.for('xapi.double')]: n });
-    const body = codec.xmlrpcEncodeCall('m', [NaN, Infinity, -Infinity, dbl(2), 2 ** 60]).toString();
+    const body = codec
+      .xmlrpcEncodeCall('m', [NaN, Infinity, -Infinity, dbl(2), 2 ** 60])
+      .toString();
     expect(body).toContain('<double>nan</double>');
     expect(body).toContain('<double>inf</double>');
     expect(body).toContain('<double>-inf</double>');
@@ -286,20 +325,28 @@ describe('xmlrpcEncodeCall', () => {
 
   it('forces ints from a number, bigint or decimal string', () => {
     const int = (n: unknown) => ({ [Symbol.for('xapi.int')]: n });
-    const body = codec.xmlrpcEncodeCall('m', [int('123'), int(5n), int(6)], { ints: 'i8' }).toString();
-    expect(body).toContain('<i8>123</i8></value></param><param><value><i8>5</i8></value></param><param><value><i8>6</i8>');
+    const body = codec
+      .xmlrpcEncodeCall('m', [int('123'), int(5n), int(6)], { ints: 'i8' })
+      .toString();
+    expect(body).toContain(
+      '<i8>123</i8></value></param><param><value><i8>5</i8></value></param><param><value><i8>6</i8>',
+    );
     expect(thrownName(() => codec.xmlrpcEncodeCall('m', [int('12x')]))).toBe('RangeError');
     expect(thrownName(() => codec.xmlrpcEncodeCall('m', [int(1.5)]))).toBe('RangeError');
   });
 
   it('escapes markup and writes control characters as references', () => {
     const body = codec.xmlrpcEncodeCall('m', [{ 'k<&>': 'a<b>&c\r\u0001\t\n' }]).toString();
-    expect(body).toContain('<member><name>k&lt;&amp;&gt;</name><value>a&lt;b&gt;&amp;c&#13;&#1;\t\n</value></member>');
+    expect(body).toContain(
+      '<member><name>k&lt;&amp;&gt;</name><value>a&lt;b&gt;&amp;c&#13;&#1;\t\n</value></member>',
+    );
   });
 
   it('skips undefined members, writes empty containers', () => {
     const body = codec.xmlrpcEncodeCall('m', [{ a: undefined, b: [] }, {}]).toString();
-    expect(body).toContain('<value><struct><member><name>b</name><value><array><data></data></array></value></member></struct></value>');
+    expect(body).toContain(
+      '<value><struct><member><name>b</name><value><array><data></data></array></value></member></struct></value>',
+    );
     expect(body).toContain('<value><struct></struct></value>');
   });
 
@@ -317,7 +364,9 @@ describe('xmlrpcEncodeCall', () => {
 
   it('decodes its own calls back (xmlrpcDecodeCall)', () => {
     const params = ['s', 1, 2.5, true, [1, 'x'], { a: { b: [] } }, 'é😀'];
-    const decoded = codec.xmlrpcDecodeCall(codec.xmlrpcEncodeCall('VM.set_name_label', params, { ints: 'i8' }));
+    const decoded = codec.xmlrpcDecodeCall(
+      codec.xmlrpcEncodeCall('VM.set_name_label', params, { ints: 'i8' }),
+    );
     expect(decoded).toEqual({ method: 'VM.set_name_label', params });
   });
 });
