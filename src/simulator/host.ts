@@ -2,6 +2,7 @@
 // host liveness and enablement (HOST_OFFLINE, HOST_DISABLED), the choice of a host for a VM
 // to start on, and the host.* / pool.* messages with real semantics. It does not change VM
 // power states; vm.ts does, and calls refreshHostMemory afterwards.
+import { deflateSync } from 'node:zlib';
 import { XapiFault } from './fault';
 import { defineMessage, type CallContext, type SimContext } from './registry';
 import { isNull, linkRef, now, unlinkRef } from './vm-lifecycle';
@@ -145,7 +146,53 @@ export function chooseHost(ctx: CallContext, vmRec: Rec): string {
   throw new XapiFault('NO_HOSTS_AVAILABLE', []);
 }
 
+/** The guest's serial console as dom0 logs it: a plausible boot transcript for the domain. */
+function consoleLogFor(store: Store, hostRef: string, domid: string): string {
+  const vm = [...store.all('VM').values()].find(
+    (v) => v.resident_on === hostRef && String(v.domid) === domid && !v.is_control_domain,
+  );
+  if (!vm) {
+    throw new XapiFault('XENAPI_PLUGIN_FAILURE', [
+      'get_console_log',
+      'IOError',
+      `[Errno 2] No such file or directory: '/var/log/xen/guest/console.${domid}'`,
+    ]);
+  }
+  const name = String(vm.name_label);
+  const lines = [
+    '[    0.000000] Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0) #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1',
+    '[    0.000000] Command line: BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=/dev/xvda1 ro console=hvc0 console=ttyS0',
+    '[    0.000000] Hypervisor detected: Xen HVM',
+    `[    0.004000] DMI: Xen HVM domU, BIOS 4.17 ${String(vm.uuid)}`,
+    `[    0.120000] Memory: ${Math.round((vm.memory_target as number) / 1024)}K available`,
+    `[    0.200000] smpboot: Allowing ${String(vm.VCPUs_at_startup)} CPUs`,
+    '[    1.100000] xen_netfront: Initialising Xen virtual ethernet driver',
+    '[    1.300000] blkfront: xvda: flush diskcache: enabled; persistent grants: enabled',
+    '[    2.500000] EXT4-fs (xvda1): mounted filesystem with ordered data mode',
+    `[    4.000000] cloud-init[412]: Cloud-init v. 22.4.2 running 'init' for ${name}`,
+    '',
+    `Debian GNU/Linux 12 ${name} hvc0`,
+    '',
+    `${name} login: `,
+  ];
+  return lines.join('\n');
+}
+
 export function registerHostMessages(): void {
+  defineMessage('host.call_plugin', (ctx, [hostRef, plugin, fn, args]) => {
+    ctx.store.get('host', hostRef);
+    if (plugin !== 'console') throw new XapiFault('XENAPI_MISSING_PLUGIN', [String(plugin)]);
+    if (fn !== 'get_console_log') {
+      throw new XapiFault('XENAPI_PLUGIN_FAILURE', [
+        String(fn),
+        'UnknownFunction',
+        `no function ${String(fn)} in plugin console`,
+      ]);
+    }
+    const domid = String((args as Record<string, string>)?.dom_id ?? '');
+    // Nova's console plugin answers base64 of the zlib-compressed log tail.
+    return deflateSync(Buffer.from(consoleLogFor(ctx.store, hostRef, domid))).toString('base64');
+  });
   defineMessage('host.compute_free_memory', (ctx, [hostRef]) => hostFreeMemory(ctx.store, hostRef));
   defineMessage('host.compute_memory_overhead', (ctx, [hostRef]) => {
     return (ctx.store.get('host', hostRef).memory_overhead as number) || 0;

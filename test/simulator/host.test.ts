@@ -1,6 +1,7 @@
 // Hosts and the pool over JSON-RPC against a running simulator: host records (software_version,
 // cpu_info, host_cpu, metrics), free memory accounting, servertime, enable/disable, liveness
 // (HOST_OFFLINE), and the pool record.
+import { inflateSync } from 'node:zlib';
 import { expectFault, openSim, type SimFixture } from '../helpers/xapi-rpc';
 
 const GIB = 1024 ** 3;
@@ -142,4 +143,20 @@ test('host.dmesg, compute_memory_overhead and get_management_interface answer', 
   expect(await rpc.call('SR.get_supported_types')).toContain('nfs');
   expect(await rpc.call('host.dmesg', host)).toContain('Linux');
   expect(await rpc.call('host.compute_memory_overhead', host)).toBeGreaterThan(0);
+});
+
+test('host.call_plugin console/get_console_log answers base64 zlib text of a running domain', async () => {
+  const { rpc } = f;
+  const web = await rpc.byName('VM', 'web-01');
+  const rec = await rpc.call('VM.get_record', web);
+  const raw = await rpc.call('host.call_plugin', rec.resident_on, 'console', 'get_console_log', { dom_id: String(rec.domid) });
+  const text = inflateSync(Buffer.from(raw, 'base64')).toString('utf8');
+  expect(text).toContain('Linux version');
+  expect(text).toContain('web-01 login:');
+  await expectFault(
+    rpc.call('host.call_plugin', rec.resident_on, 'console', 'get_console_log', { dom_id: '4242' }),
+    'XENAPI_PLUGIN_FAILURE',
+  );
+  await expectFault(rpc.call('host.call_plugin', rec.resident_on, 'nope', 'x', {}), 'XENAPI_MISSING_PLUGIN', ['nope']);
+  await expectFault(rpc.call('host.call_plugin', rec.resident_on, 'console', 'other', {}), 'XENAPI_PLUGIN_FAILURE');
 });
