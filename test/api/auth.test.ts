@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashToken, tokenLine, TokenStore } from '../../src/api/auth';
+import { loadSpec } from '../../src/api/spec';
 import { startStack, type Stack } from '../helpers/stack';
 
 let stack: Stack;
@@ -53,6 +54,11 @@ describe('401', () => {
   test('system endpoints need no token', async () => {
     for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json'])
       expect((await stack.request('GET', path, { token: null })).status).toBe(200);
+    const docs = await stack.request('GET', '/docs/', { token: null });
+    expect(docs.status).toBe(200);
+    expect(docs.body).toContain('<title>xen-compute-driver API</title>');
+    const spec = await stack.request('GET', '/openapi.json', { token: null });
+    expect(spec.body).toEqual(loadSpec());
   });
 });
 
