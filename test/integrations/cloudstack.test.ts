@@ -70,7 +70,7 @@ async function cs(action: string, body: unknown, timeout = '30', at = dir) {
   return { code: res.code, text, json };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 function poolVm(name: string): { ref: string; rec: any } | undefined {
   for (const [ref, rec] of stack.sim.store.all('VM')) {
     if (rec.name_label === name && !rec.is_a_template && !rec.is_a_snapshot) return { ref, rec };

@@ -81,7 +81,7 @@ test("Nova's generic driver tests pass against the service, declining only what 
   expect(Object.keys(summary.skipped)).toEqual(['test_live_migration']);
   expect(summary.passed).toBe(summary.ran - Object.keys(summary.declined).length - 1);
   expect(instanceVms()).toEqual([]); // every test's instances were destroyed through the driver
-  // eslint-disable-next-line no-console
+   
   console.log(`Nova virt driver tests: ${summary.ran} ran, ${summary.passed} passed, ` +
     `${Object.keys(summary.declined).length} declined (${Object.keys(summary.declined).sort().join(', ')}), 1 skipped`);
 }, 180_000);

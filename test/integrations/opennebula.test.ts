@@ -99,7 +99,7 @@ function vmStates(text: string) {
     .map((l) => Object.fromEntries([...l.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]])));
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 function poolVm(name: string): { ref: string; rec: any } | undefined {
   for (const [ref, rec] of stack.sim.store.all('VM')) {
     if (rec.name_label === name && !rec.is_a_template && !rec.is_a_snapshot) return { ref, rec };
