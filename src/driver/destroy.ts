@@ -66,11 +66,14 @@ async function diskPlan(
   return plan;
 }
 
-async function finishDisks(xapi: XapiClient, plan: DiskPlan[]): Promise<void> {
-  for (const d of plan) {
-    if (d.destroy) await ignoreGone(xapi.call('VDI.destroy', d.vdiRef));
-    else await ignoreGone(writeTags(xapi, 'VDI', d.vdiRef, { [TAG.state]: 'kept' }));
-  }
+/** Marks the disks to keep first: a crash after VM.destroy must not leave them as orphans. */
+async function markKept(xapi: XapiClient, plan: DiskPlan[]): Promise<void> {
+  for (const d of plan)
+    if (!d.destroy) await ignoreGone(writeTags(xapi, 'VDI', d.vdiRef, { [TAG.state]: 'kept' }));
+}
+
+async function destroyDisks(xapi: XapiClient, plan: DiskPlan[]): Promise<void> {
+  for (const d of plan) if (d.destroy) await ignoreGone(xapi.call('VDI.destroy', d.vdiRef));
 }
 
 async function hardShutdown(xapi: XapiClient, vmRef: string, signal?: AbortSignal): Promise<void> {
@@ -90,8 +93,9 @@ async function removeSnapshot(
   const snap = await vmRecord(xapi, snapRef);
   if (!snap) return;
   const plan = await diskPlan(xapi, snap, opts, true);
+  await markKept(xapi, plan);
   await ignoreGone(xapi.call('VM.destroy', snapRef));
-  await finishDisks(xapi, plan);
+  await destroyDisks(xapi, plan);
 }
 
 /** Removes a VM and what the service made for it; no error when it is already gone. */
@@ -105,8 +109,9 @@ export async function removeVm(
   if (vm.power_state !== 'Halted') await hardShutdown(xapi, vmRef);
   for (const snapRef of vm.snapshots) await removeSnapshot(xapi, snapRef, opts);
   const plan = await diskPlan(xapi, vm, opts, false);
+  await markKept(xapi, plan);
   await ignoreGone(xapi.call('VM.destroy', vmRef));
-  await finishDisks(xapi, plan);
+  await destroyDisks(xapi, plan);
 }
 
 interface DestroyState {
@@ -151,13 +156,14 @@ export function destroySteps(xapi: XapiClient): Array<Step<DestroyState>> {
       run: async (s) => {
         if (!s.vm) return;
         s.plan = await diskPlan(xapi, s.vm, s.opts, false);
+        await markKept(xapi, s.plan);
         await ignoreGone(xapi.call('VM.destroy', s.vmRef));
       },
     },
     {
       name: 'disks',
       weight: 2,
-      run: async (s) => finishDisks(xapi, s.plan),
+      run: async (s) => destroyDisks(xapi, s.plan),
     },
   ];
 }
