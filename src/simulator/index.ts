@@ -150,8 +150,28 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   faults.onHostState = (host, online) => setHostOnline(host, online);
 
   const side = (): SideHandler[] => [controlHandler(rt, { restart, setHostOnline }), vdiTransferHandler(rt)];
+  // A master bound to a wildcard address also receives the members' traffic (127.0.0.x):
+  // the local address of each connection then tells which host was called.
+  const wildcard = masterHost === '0.0.0.0' || masterHost === '::';
+  const hostByAddress = (req: http.IncomingMessage): number => {
+    const local = (req.socket.localAddress ?? '').replace(/^::ffff:/, '');
+    const h = rt.hosts.find((x) => x.index > 0 && x.address === local);
+    return h ? h.index : 0;
+  };
   const makeServer = (hostIndex: number, unix: boolean, tls?: { cert: string; key: string }): Listener['server'] => {
-    const handler = createRequestHandler(rt, () => ({ hostIndex, unix }), side());
+    const originOf = (req: http.IncomingMessage): { hostIndex: number; unix: boolean } => ({
+      hostIndex: wildcard && !unix && hostIndex === 0 ? hostByAddress(req) : hostIndex,
+      unix,
+    });
+    const inner = createRequestHandler(rt, originOf, side());
+    const handler: http.RequestListener = (req, res) => {
+      const h = rt.hosts[originOf(req).hostIndex];
+      if (h && !h.online) {
+        req.socket.destroy(); // an offline host does not answer
+        return;
+      }
+      inner(req, res);
+    };
     const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, handler) : http.createServer(handler);
     server.keepAliveTimeout = 65000;
     return server;
@@ -163,7 +183,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     await listen(master, masterHost, wantedPort);
     const port = (master.address() as { port: number }).port;
     listeners.push({ server: master, sockets: masterSockets, host: masterHost, port });
-    for (const h of rt.hosts.slice(1)) {
+    for (const h of wildcard ? [] : rt.hosts.slice(1)) {
       const server = makeServer(h.index, false);
       const sockets = trackSockets(server);
       await listen(server, h.address, port);
@@ -189,12 +209,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       httpsUrl = `https://${host.includes(':') ? `[${host}]` : host}:${bound}`;
     }
     for (const f of opts.faults ?? []) faults.add(f);
-    const urlHost = masterHost.includes(':') ? `[${masterHost}]` : masterHost;
+    const urlHost = wildcard ? '127.0.0.1' : masterHost.includes(':') ? `[${masterHost}]` : masterHost;
     return {
       url: `http://${urlHost}:${port}`,
       httpsUrl,
       socketPath,
-      hostUrls: listeners.map((l, i) => (i === 0 ? `http://${urlHost}:${port}` : `http://${l.host}:${port}`)),
+      hostUrls: rt.hosts.map((h) => (h.index === 0 ? `http://${urlHost}:${port}` : `http://${h.address}:${port}`)),
       user: options.user,
       password: options.password,
       store,

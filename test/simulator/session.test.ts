@@ -76,3 +76,18 @@ it('keeps at most 500 sessions per originator, dropping the oldest', async () =>
   const count = [...sim.store.all('session').values()].filter((r) => r.originator === 'gc-test').length;
   expect(count).toBe(500);
 });
+
+it('serves the members through a master bound to a wildcard address', async () => {
+  const wsim = await startSimulator({ listen: '0.0.0.0:0', hosts: 2, authFailureDelayMs: 10 });
+  try {
+    expect(wsim.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(wsim.hostUrls[1]).toMatch(/^http:\/\/127\.0\.0\.2:\d+$/);
+    expect(await xmlErr(wsim.hostUrls[1], 'session.login_with_password', ['root', 'xenroot'])).toEqual(['HOST_IS_SLAVE', '127.0.0.1']);
+    expect(await xmlOk(wsim.url, 'session.login_with_password', ['root', 'xenroot'])).toMatch(/^OpaqueRef:/);
+    const member = wsim.store.get('host', [...wsim.store.all('host').keys()].find((h) => wsim.store.get('host', h).address === '127.0.0.2')!);
+    wsim.setHostOnline(member.uuid as string, false);
+    await expect(xml(wsim.hostUrls[1], 'session.login_with_password', ['root', 'xenroot'])).rejects.toThrow();
+  } finally {
+    await wsim.close();
+  }
+});
