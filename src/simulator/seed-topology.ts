@@ -93,6 +93,7 @@ export function seedHost(store: Store, i: number): string {
     license_params: { sku_type: 'free', expiry: '20380119T03:14:07Z' },
     other_config: {
       agent_start_time: String(Math.floor(Date.now() / 1000)),
+      boot_time: String(Math.floor(Date.now() / 1000) - 86400 * (12 + i)),
       iscsi_iqn: `iqn.2024-10.com.example:${name}`,
     },
     bios_strings: {
