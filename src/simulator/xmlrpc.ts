@@ -8,7 +8,11 @@
 //                               | { status: undefined, value }  (unwrapped, e.g. system.listMethods)
 //   parseValueXml(xml) -> WireValue                               one '<value>...</value>'
 //   formatValue(value, type) -> '<value>...</value>'             type = datamodel type string
-//   formatSuccess(value, type) (string), formatSuccessChunks(value, type) ({parts: Buffer[], size}), formatFailure([code, ...params]), formatUnwrapped(value, type)
+//   formatSuccess(value, type) -> a full methodResponse with Status/Value (string);
+//       formatSuccessChunks(value, type) -> the same as { parts: Buffer[], size } (what the server sends)
+//   formatFailure([code, ...params]) -> methodResponse with Status/ErrorDescription
+//   formatUnwrapped(value, type) -> methodResponse without Status/Value (system.listMethods)
+//   escapeXml(text) -> text escaped as xapi does (control characters but TAB/LF/CR dropped)
 //   formatTyped(value) -> '<value>...</value>' of a self-describing value: string -> bare value,
 //       integer number / bigint / XInt -> untyped decimal, XDouble or non-integer number ->
 //       <double>, XDateTime -> <dateTime.iso8601>, XInt32 -> <i4>, boolean, null -> <nil/>,
