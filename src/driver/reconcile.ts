@@ -82,15 +82,16 @@ export async function reconcile(
     where: {
       [`other_config.${TAG.namespace}`]: { exists: true },
       is_a_snapshot: false,
-      is_a_template: false,
     },
-    fields: ['other_config', 'uuid'],
+    fields: ['other_config', 'uuid', 'is_a_template'],
   });
   for (const vm of vms) {
     const owner = ownerOf(vm.other_config);
     if (!owner) continue;
     const op = parsePersisted(vm.other_config[TAG.operation]);
     const state = vm.other_config[TAG.state];
+    // A spawn stopped before provision leaves its clone still a template: that one is ours too.
+    if (vm.is_a_template && state !== 'building') continue;
     const k = ownerKey(owner);
     try {
       if (state === 'building') {

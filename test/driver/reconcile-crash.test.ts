@@ -1,0 +1,198 @@
+// Crash reconciliation with a real service process: `xcd serve --xapi` runs as a child process
+// against a simulator in this process, is killed with SIGKILL in the middle of a spawn and of a
+// destroy (held there by simulator latency faults), and is started again on the same pool.
+// Afterwards the pool holds either the finished instance or nothing of it, and GET of the
+// interrupted operation says what happened.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { startSimulator, type SimulatorHandle } from '../../src/simulator';
+import { poolSnapshot } from './stack';
+
+const ROOT = join(__dirname, '..', '..');
+const TOKEN = 'tok-crash-operator';
+
+let sim: SimulatorHandle;
+
+beforeAll(async () => {
+  sim = await startSimulator({ authFailureDelayMs: 10, timeScale: 0 });
+});
+afterAll(async () => {
+  await sim?.close();
+});
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** The compiled CLI when it is newer than every source file (CI builds it), else the sources via tsx. */
+function cliArgs(): string[] {
+  const dist = join(ROOT, 'dist', 'cli', 'main.js');
+  if (existsSync(dist) && statSync(dist).mtimeMs >= newestMtime(join(ROOT, 'src'))) return [dist];
+  return ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts')];
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Service {
+  proc: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** Starts `xcd serve --xapi <sim>` as a child process and waits until it is ready. */
+async function startService(): Promise<Service> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [...cliArgs(), 'serve', '--xapi', sim.url, '--listen', `127.0.0.1:${port}`], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      XCD_XAPI_PASSWORD: sim.password,
+      XCD_XAPI_USER: sim.user,
+      XCD_TOKEN: TOKEN,
+      XCD_TOKEN_NAMESPACE: 'crash',
+      XCD_TOKEN_ROLE: 'operator',
+      XCD_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += String(d)));
+  proc.stderr!.on('data', (d) => (out += String(d)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`the service exited: ${out}`);
+    try {
+      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+      if (res.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`the service did not get ready: ${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { proc, url, output: () => out };
+}
+
+async function kill(svc: Service): Promise<void> {
+  const exited = new Promise((resolve) => svc.proc.once('exit', resolve));
+  svc.proc.kill('SIGKILL');
+  await exited;
+}
+
+async function request(svc: Service, method: string, path: string, body?: unknown, wait?: number): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (wait !== undefined) headers.prefer = `wait=${wait}`;
+  const res = await fetch(svc.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** The instance's VM in the simulator's store, if any, with its xcd_state. */
+function instanceVm(id: string): { ref: string; state: string; power: string } | undefined {
+  for (const [ref, vm] of sim.store.all('VM')) {
+    const oc = (vm as any).other_config ?? {};
+    if (oc.xcd_instance_id === id && oc.xcd_namespace === 'crash' && !(vm as any).is_a_snapshot)
+      return { ref, state: oc.xcd_state, power: (vm as any).power_state };
+  }
+  return undefined;
+}
+
+async function until(check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function template(): string {
+  for (const vm of sim.store.all('VM').values()) {
+    const v = vm as any;
+    if (v.is_a_template && !v.is_a_snapshot && /<disk\b/.test(v.other_config?.disks ?? '')) return v.uuid;
+  }
+  throw new Error('no provisioning template');
+}
+
+test('a service killed in the middle of a spawn leaves nothing behind after its restart', async () => {
+  const before = poolSnapshot(sim);
+  // Hold the spawn after its VM exists (tagged 'building') and before it is done.
+  sim.faults.add('latency:VM.provision:1500');
+  let svc = await startService();
+  const put = await request(svc, 'PUT', '/v1/instances/crash-spawn', { template: template(), disks: [{ size_gb: 1 }], nics: [{ network: 'xenbr0' }] });
+  expect(put.status).toBe(202);
+  await until(() => instanceVm('crash-spawn')?.state === 'building');
+  await kill(svc);
+  sim.faults.clear();
+  await new Promise((r) => setTimeout(r, 1600)); // the held call lands on a pool whose service is dead
+
+  svc = await startService();
+  try {
+    const vm = instanceVm('crash-spawn');
+    if (vm) {
+      // Either the finished instance ...
+      expect(vm).toMatchObject({ state: 'active', power: 'Running' });
+    } else {
+      // ... or nothing of it.
+      expect(poolSnapshot(sim)).toEqual(before);
+      expect((await request(svc, 'GET', '/v1/instances/crash-spawn')).status).toBe(404);
+    }
+    const op = await request(svc, 'GET', `/v1/operations/${put.body.id}`);
+    expect(op.status).toBe(200);
+    expect(op.body).toMatchObject({ id: put.body.id, kind: 'spawn', status: 'cancelled', error: { code: 'cancelled' } });
+    expect(op.body.error.detail).toMatch(/service stopped during the spawn/);
+  } finally {
+    await kill(svc);
+  }
+}, 40_000);
+
+test('a service killed in the middle of a destroy has it finished at its restart', async () => {
+  const before = poolSnapshot(sim);
+  let svc = await startService();
+  const put = await request(svc, 'PUT', '/v1/instances/crash-destroy', { template: template(), disks: [{ size_gb: 1 }], nics: [{ network: 'xenbr0' }] }, 15);
+  expect([put.status, put.body.status]).toEqual([200, 'succeeded']);
+  const snap = await request(svc, 'PUT', '/v1/instances/crash-destroy/snapshots/s1', {}, 15);
+  expect(snap.body.status).toBe('succeeded');
+  expect(poolSnapshot(sim)).not.toEqual(before);
+
+  // Hold the destroy after it marked the VM 'deleting'.
+  sim.faults.add('latency:VM.hard_shutdown:1500');
+  const del = await request(svc, 'DELETE', '/v1/instances/crash-destroy');
+  expect(del.status).toBe(202);
+  await until(() => instanceVm('crash-destroy')?.state === 'deleting');
+  await kill(svc);
+  sim.faults.clear();
+  await new Promise((r) => setTimeout(r, 1600));
+
+  svc = await startService();
+  try {
+    expect(instanceVm('crash-destroy')).toBeUndefined();
+    expect(poolSnapshot(sim)).toEqual(before);
+    expect((await request(svc, 'DELETE', '/v1/instances/crash-destroy')).status).toBe(204);
+    const op = await request(svc, 'GET', `/v1/operations/${del.body.id}`);
+    expect(op.body).toMatchObject({ id: del.body.id, kind: 'destroy', status: 'succeeded' });
+  } finally {
+    await kill(svc);
+  }
+}, 40_000);
