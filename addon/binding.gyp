@@ -17,6 +17,7 @@
         'src/napi/errors.cc',
         'src/napi/event_pump.cc',
         'src/napi/mirror_js.cc',
+        'src/xapi/bulk_decode.cc',
         'src/xapi/datetime.cc',
         'src/xapi/event_stream.cc',
         'src/xapi/http.cc',

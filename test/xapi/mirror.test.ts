@@ -162,3 +162,25 @@ test('a xapi restart changes every ref: the mirror reloads under the new refs', 
   for (const u of uuids) expect(oldRefs).not.toContain(c.mirror.getByUuid('VM', u)!.$ref);
   expect(c.mirror.count('VM')).toBe(uuids.length);
 });
+
+test.each(['json-rpc', 'xml-rpc'] as const)(
+  'a large pool loads through the two-thread decoder over %s and matches the store',
+  async (protocol) => {
+    const big = await sim({ vms: 900, seed: 'default' });
+    try {
+      const c = await connect(big, { protocol, mirror: ['VM'] });
+      expect(c.mirror.count('VM')).toBe(big.store.count('VM'));
+      for (const [ref, rec] of [...big.store.all('VM').entries()].filter((_, i) => i % 97 === 0)) {
+        const got = c.mirror.get('VM', ref)!;
+        expect(got.uuid).toBe(rec.uuid);
+        expect(got.name_label).toBe(rec.name_label);
+        expect(got.VCPUs_max).toBe(Number(rec.VCPUs_max));
+        expect(got.other_config).toEqual(rec.other_config);
+      }
+      await c.close();
+    } finally {
+      await big.close();
+    }
+  },
+  20000,
+);

@@ -8,6 +8,7 @@
 #include "napi/mirror_js.h"
 #include <chrono>
 
+#include "xapi/bulk_decode.h"
 #include "xapi/jsonrpc.h"
 #include "xapi/rpc.h"
 #include "xapi/xmlrpc.h"
@@ -342,7 +343,7 @@ Napi::Value ClientWrap::DecodeIntoMirror(const Napi::CallbackInfo& info) {
   xapi::Response r;
   try {
     std::string_view body(buf.Data(), buf.Length());
-    r = json ? jsonrpc_decode_response(body) : xmlrpc_decode_response(body);
+    r = decode_bulk(body, json ? Protocol::JsonRpc : Protocol::XmlRpc);
   } catch (const DecodeError& e) {
     throw Napi::Error::New(env, e.what());
   }

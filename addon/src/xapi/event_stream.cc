@@ -47,7 +47,7 @@ void EventStream::pause(int ms) {
 
 void EventStream::load_class(int cls, std::vector<Change>* changes) {
   const std::string& name = mirror_->schema().cls(cls).name;
-  Response r = session_->call(name + ".get_all_records", Array{});
+  Response r = session_->call(name + ".get_all_records", Array{}, &cancel_, -1, true);
   if (!r.ok) throw XapiFailure(r.error, name + ".get_all_records");
   std::vector<RowPtr> rows = mirror_->rows_of_all_records(cls, r.value);
   r.value = Value();

@@ -2,6 +2,7 @@
 // undecodable bodies become TransportErrors; XAPI failures stay in the Response.
 #include "xapi/rpc.h"
 
+#include "xapi/bulk_decode.h"
 #include "xapi/jsonrpc.h"
 #include "xapi/xmlrpc.h"
 
@@ -17,14 +18,15 @@ const char* protocol_name(Protocol p) {
 
 Rpc::Rpc(std::shared_ptr<HttpClient> http, Protocol protocol) : http_(std::move(http)), protocol_(protocol) {}
 
-Response Rpc::call(const std::string& method, const Array& params, CancelToken* cancel, int read_timeout_ms) {
+Response Rpc::call(const std::string& method, const Array& params, CancelToken* cancel, int read_timeout_ms,
+                   bool bulk) {
   Protocol p = protocol_.load();
-  if (p != Protocol::Auto) return call_as(p, method, params, cancel, read_timeout_ms, false);
-  return call_as(Protocol::JsonRpc, method, params, cancel, read_timeout_ms, true);
+  if (p != Protocol::Auto) return call_as(p, method, params, cancel, read_timeout_ms, false, bulk);
+  return call_as(Protocol::JsonRpc, method, params, cancel, read_timeout_ms, true, bulk);
 }
 
 Response Rpc::call_as(Protocol p, const std::string& method, const Array& params, CancelToken* cancel,
-                      int read_timeout_ms, bool detecting) {
+                      int read_timeout_ms, bool detecting, bool bulk) {
   HttpRequest req;
   std::string body;
   if (p == Protocol::JsonRpc) {
@@ -47,7 +49,7 @@ Response Rpc::call_as(Protocol p, const std::string& method, const Array& params
     } else {
       // Hosts without JSON-RPC answer /jsonrpc through their XML-RPC handler (or not at all).
       protocol_.store(Protocol::XmlRpc);
-      return call_as(Protocol::XmlRpc, method, params, cancel, read_timeout_ms, false);
+      return call_as(Protocol::XmlRpc, method, params, cancel, read_timeout_ms, false, bulk);
     }
   }
   if (res.status != 200)
@@ -55,11 +57,10 @@ Response Rpc::call_as(Protocol p, const std::string& method, const Array& params
                          "XAPI answered HTTP " + std::to_string(res.status) + " to " + method);
   try {
     std::string_view view(res.body);
-    if (p == Protocol::JsonRpc) {
-      if (!json_answer) throw TransportError("EPROTO", "expected a JSON-RPC answer, got " + res.content_type);
-      return jsonrpc_decode_response(view);
-    }
-    return xmlrpc_decode_response(view);
+    if (p == Protocol::JsonRpc && !json_answer)
+      throw TransportError("EPROTO", "expected a JSON-RPC answer, got " + res.content_type);
+    if (bulk) return decode_bulk(view, p);
+    return p == Protocol::JsonRpc ? jsonrpc_decode_response(view) : xmlrpc_decode_response(view);
   } catch (const DecodeError& e) {
     throw TransportError("EPROTO", std::string("undecodable response to ") + method + ": " + e.what());
   }

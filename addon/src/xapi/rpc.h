@@ -19,15 +19,16 @@ class Rpc {
  public:
   Rpc(std::shared_ptr<HttpClient> http, Protocol protocol);
   // Sends `method(params...)`; returns the decoded result or XAPI failure. Throws TransportError.
+  // `bulk`: the answer is a large ref -> record map, decoded on two threads (bulk_decode.h).
   Response call(const std::string& method, const Array& params, CancelToken* cancel = nullptr,
-                int read_timeout_ms = -1);
+                int read_timeout_ms = -1, bool bulk = false);
   Protocol protocol() const { return protocol_.load(); }
   HttpClient& http() { return *http_; }
   std::shared_ptr<HttpClient> http_ptr() { return http_; }
 
  private:
   Response call_as(Protocol p, const std::string& method, const Array& params, CancelToken* cancel,
-                   int read_timeout_ms, bool detecting);
+                   int read_timeout_ms, bool detecting, bool bulk);
   std::shared_ptr<HttpClient> http_;
   std::atomic<Protocol> protocol_;
   std::atomic<int64_t> next_id_{1};

@@ -131,7 +131,8 @@ void Session::failover_locked(const Link& old, const TransportError& cause) {
   throw cause;
 }
 
-Response Session::call(const std::string& method, const Array& params, CancelToken* cancel, int read_timeout_ms) {
+Response Session::call(const std::string& method, const Array& params, CancelToken* cancel, int read_timeout_ms,
+                       bool bulk) {
   bool relogged = false;
   for (int attempt = 0;; attempt++) {
     Link l = current();
@@ -142,7 +143,7 @@ Response Session::call(const std::string& method, const Array& params, CancelTok
     for (auto& v : params) p.push_back(v);
     Response r;
     try {
-      r = l.rpc->call(method, p, cancel, read_timeout_ms);
+      r = l.rpc->call(method, p, cancel, read_timeout_ms, bulk);
     } catch (const TransportError& e) {
       if (shut_.load() || e.code == "ECANCELED" || !e.unsent || attempt >= 2 ||
           l.ep.kind != Endpoint::Kind::Tcp)

@@ -45,7 +45,7 @@ class Session {
   // Calls `method(session, params...)`. Re-logs in once on SESSION_INVALID, follows a master
   // change, fails over when the master is unreachable. XAPI failures come back in the Response.
   Response call(const std::string& method, const Array& params, CancelToken* cancel = nullptr,
-                int read_timeout_ms = -1);
+                int read_timeout_ms = -1, bool bulk = false);
   // An HTTP request to the master with session_id added to the query (side channels).
   HttpResponse http(HttpRequest req, const std::string& query);
   void logout();     // best effort
