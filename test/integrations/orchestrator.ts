@@ -58,7 +58,7 @@ type Requester = (
   opts?: { token?: string | null; body?: unknown; headers?: Record<string, string> },
 ) => Promise<{ status: number; body: any }>;
 
-export type Capability = 'suspend' | 'pause' | 'resize' | 'snapshot' | 'nics' | 'console' | 'console-log' | 'migrate';
+export type Capability = 'suspend' | 'pause' | 'resize' | 'snapshot' | 'nics' | 'console' | 'console-log' | 'diagnostics' | 'migrate';
 
 /**
  * What the running service carries out (issue-5 calls may be in the contract before they work):
@@ -90,6 +90,7 @@ export async function serviceCapabilities(request: Requester, token: string, tem
     if (nic.body?.status === 'succeeded' && (await state()).nics?.length === 2) found.add('nics');
     if ((await request('GET', `${path}/console`, { token })).status === 200) found.add('console');
     if ((await request('GET', `${path}/console/log`, { token })).status === 200) found.add('console-log');
+    if ((await request('GET', `${path}/diagnostics`, { token })).status === 200) found.add('diagnostics');
     const host0 = (await state()).host?.uuid;
     const moved = await act({ action: 'migrate' });
     if (moved.body?.status === 'succeeded' && (await state()).host?.uuid !== host0) found.add('migrate');

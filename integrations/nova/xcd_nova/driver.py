@@ -16,6 +16,7 @@ from nova.virt import hardware
 from oslo_log import log as logging
 
 from xcd_nova import conf as xcd_conf
+from xcd_nova import diagnostics
 from xcd_nova import errors
 from xcd_nova import resources
 from xcd_nova import spawn as spawn_body
@@ -172,6 +173,19 @@ class XcdDriver(driver.ComputeDriver):
         return hardware.InstanceInfo(
             state=POWER_STATES.get(found.get('power_state'), power_state.NOSTATE),
             internal_id=found.get('uuid'))
+
+    def _diagnostics(self, instance):
+        try:
+            return self.client.get(self._ipath(instance, 'diagnostics'))
+        except ServiceError as err:
+            raise errors.to_nova(err, instance, method='get_diagnostics')
+
+    def get_diagnostics(self, instance):
+        return diagnostics.legacy(self._diagnostics(instance))
+
+    def get_instance_diagnostics(self, instance):
+        return diagnostics.instance(self._diagnostics(instance),
+                                    config_drive=bool(instance.get('config_drive')))
 
     # -- lifecycle --------------------------------------------------------------------------
 
