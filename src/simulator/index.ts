@@ -13,11 +13,14 @@ import { registerGenericMessages } from './generic';
 import { SimRuntime } from './runtime';
 import { registerSemantics } from './semantics';
 import { seedPool } from './seeds';
+import { primeJsonRecord } from './jsonrpc';
 import { createRequestHandler, trackSockets, type SideHandler } from './server';
 import { registerSessionMessages } from './session';
 import { Store } from './store';
 import { registerTaskMessages } from './tasks';
 import { vdiTransferHandler } from './vdi-transfer';
+import { XAPI_CLASSES } from '../xapi/datamodel.generated';
+import { primeRecord } from './xmlrpc';
 
 export { Store } from './store';
 export { XapiFault } from './fault';
@@ -94,6 +97,32 @@ function closeServer(server: http.Server, sockets: Set<Socket>): Promise<void> {
     if (!server.listening) return resolve();
     server.close(() => resolve());
   });
+}
+
+/** Classes holding at least this many objects get their wire forms encoded while idle. */
+const PRIME_THRESHOLD = 1000;
+
+/**
+ * Encode the records of big tables in small idle slices after start, so the first
+ * get_all_records of a 10,000-VM pool is served from the per-record cache like later ones.
+ */
+function primeCaches(store: Store, stopped: () => boolean): void {
+  const queue: Array<[string, object]> = [];
+  for (const cls of XAPI_CLASSES) {
+    if (store.count(cls) < PRIME_THRESHOLD) continue;
+    for (const rec of store.all(cls).values()) queue.push([cls, rec]);
+  }
+  let i = 0;
+  const slice = (): void => {
+    if (stopped()) return;
+    const end = Math.min(queue.length, i + 100);
+    for (; i < end; i++) {
+      primeRecord(queue[i][0], queue[i][1]);
+      primeJsonRecord(queue[i][0], queue[i][1]);
+    }
+    if (i < queue.length) setImmediate(slice);
+  };
+  if (queue.length) setImmediate(slice);
 }
 
 interface Listener {
@@ -209,6 +238,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       httpsUrl = `https://${host.includes(':') ? `[${host}]` : host}:${bound}`;
     }
     for (const f of opts.faults ?? []) faults.add(f);
+    primeCaches(store, () => rt.closed);
     const urlHost = wildcard ? '127.0.0.1' : masterHost.includes(':') ? `[${masterHost}]` : masterHost;
     return {
       url: `http://${urlHost}:${port}`,

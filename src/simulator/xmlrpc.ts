@@ -217,6 +217,11 @@ function isEmpty(x: object): boolean {
   return true;
 }
 
+/** Encode and cache a record's wire form ahead of any request (large pools do this while idle). */
+export function primeRecord(cls: string, rec: object): void {
+  encoderFor(`${cls} record`)(rec, new Writer());
+}
+
 function encoderFor(type: string): Enc {
   let e = encoders.get(type);
   if (!e) {
