@@ -15,6 +15,7 @@ import { createApp } from '../src/app';
 import { ComputeDriver } from '../src/driver';
 import { startSimulator } from '../src/simulator';
 import { XapiClient } from '../src/xapi';
+import { powerCycleRow, printPowerCycle } from './power-cycle';
 
 const VMS = Number(process.env.BENCH_VMS ?? 10000);
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 100);
@@ -181,6 +182,11 @@ async function main(): Promise<void> {
   console.log(
     `\n${CYCLES} spawn-and-destroy cycles at concurrency ${CYCLE_CONCURRENCY}: ${fmt(cycleS)} s, ` +
       `${fmt(CYCLES / cycleS)} cycles/s, ${failures} failures; pool before ${start}, after ${end} (${start === end ? 'nothing left behind' : 'LEFTOVERS'})`,
+  );
+
+  // Power-cycle overhead of the service over the native client (bench/power-cycle.ts).
+  printPowerCycle(
+    await powerCycleRow({ url, token: TOKEN, xapiUrl: sim.url, user: sim.user, password: sim.password, template }),
   );
 
   server.closeAllConnections();
