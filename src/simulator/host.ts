@@ -181,7 +181,14 @@ function consoleLogFor(store: Store, hostRef: string, domid: string): string {
 export function registerHostMessages(): void {
   defineMessage('host.call_plugin', (ctx, [hostRef, plugin, fn, args]) => {
     ctx.store.get('host', hostRef);
-    if (plugin !== 'console') throw new XapiFault('XENAPI_MISSING_PLUGIN', [String(plugin)]);
+    // A stock XCP-ng host has no 'console' plugin (Nova installs one in dom0): it answers only
+    // where host.other_config.sim_plugins (comma-separated) lists it.
+    const installed = String(
+      (ctx.store.get('host', hostRef).other_config as Record<string, string>).sim_plugins ?? '',
+    );
+    if (plugin !== 'console' || !installed.split(',').includes(plugin)) {
+      throw new XapiFault('XENAPI_MISSING_PLUGIN', [String(plugin)]);
+    }
     if (fn !== 'get_console_log') {
       throw new XapiFault('XENAPI_PLUGIN_FAILURE', [
         String(fn),

@@ -149,7 +149,16 @@ test('host.call_plugin console/get_console_log answers base64 zlib text of a run
   const { rpc } = f;
   const web = await rpc.byName('VM', 'web-01');
   const rec = await rpc.call('VM.get_record', web);
-  const raw = await rpc.call('host.call_plugin', rec.resident_on, 'console', 'get_console_log', { dom_id: String(rec.domid) });
+  const args = { dom_id: String(rec.domid) };
+  await expectFault(
+    rpc.call('host.call_plugin', rec.resident_on, 'console', 'get_console_log', args),
+    'XENAPI_MISSING_PLUGIN',
+    ['console'],
+  );
+  await rpc.call('host.add_to_other_config', rec.resident_on, 'sim_plugins', 'console');
+  const raw = await rpc.call('host.call_plugin', rec.resident_on, 'console', 'get_console_log', {
+    dom_id: String(rec.domid),
+  });
   const text = inflateSync(Buffer.from(raw, 'base64')).toString('utf8');
   expect(text).toContain('Linux version');
   expect(text).toContain('web-01 login:');
@@ -157,6 +166,13 @@ test('host.call_plugin console/get_console_log answers base64 zlib text of a run
     rpc.call('host.call_plugin', rec.resident_on, 'console', 'get_console_log', { dom_id: '4242' }),
     'XENAPI_PLUGIN_FAILURE',
   );
-  await expectFault(rpc.call('host.call_plugin', rec.resident_on, 'nope', 'x', {}), 'XENAPI_MISSING_PLUGIN', ['nope']);
-  await expectFault(rpc.call('host.call_plugin', rec.resident_on, 'console', 'other', {}), 'XENAPI_PLUGIN_FAILURE');
+  await expectFault(
+    rpc.call('host.call_plugin', rec.resident_on, 'nope', 'x', {}),
+    'XENAPI_MISSING_PLUGIN',
+    ['nope'],
+  );
+  await expectFault(
+    rpc.call('host.call_plugin', rec.resident_on, 'console', 'other', {}),
+    'XENAPI_PLUGIN_FAILURE',
+  );
 });
