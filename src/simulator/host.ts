@@ -1,7 +1,7 @@
 // Hosts and the pool: memory accounting (what resident VMs use, host_metrics.memory_free),
 // host liveness and enablement (HOST_OFFLINE, HOST_DISABLED), the choice of a host for a VM
-// to start on, and the host.* / pool.* messages with real semantics. It does not change VM
-// power states; vm.ts does, and calls refreshHostMemory afterwards.
+// to start on, and the host.* messages (call_plugin has a console plugin only where
+// host.other_config.sim_plugins lists it). It never changes VM power states (vm.ts does).
 import { deflateSync } from 'node:zlib';
 import { XapiFault } from './fault';
 import { defineMessage, type CallContext, type SimContext } from './registry';
