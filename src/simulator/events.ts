@@ -67,7 +67,10 @@ export class EventHub {
     this.unsubscribe = store.onChange((c) => this.record(c));
   }
 
+  private closed = false;
+
   close(): void {
+    this.closed = true;
     this.unsubscribe();
     this.wakeAll();
   }
@@ -187,6 +190,7 @@ export class EventHub {
 
   /** Resolves when any change happens or after ms; returns false on timeout. */
   wait(ms: number): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (v: boolean): void => {
         clearTimeout(timer);
@@ -195,6 +199,7 @@ export class EventHub {
       };
       const wake = (): void => done(true);
       const timer = setTimeout(() => done(false), ms);
+      timer.unref();
       this.waiters.add(wake);
     });
   }
@@ -212,7 +217,7 @@ export class EventHub {
     for (;;) {
       if (token !== '' && since < this.lostBefore) throw new XapiFault('EVENTS_LOST', []);
       const found = this.collect(sub, since);
-      if (found.length > 0 || Date.now() >= deadline || !alive()) {
+      if (found.length > 0 || Date.now() >= deadline || !alive() || this.closed) {
         const gen = this.store.generation;
         return {
           events: found.map((l) => this.toEvent(l, since)),
@@ -271,7 +276,7 @@ export class EventHub {
           };
         });
       }
-      if (!alive()) return [];
+      if (!alive() || this.closed) return [];
       await this.wait(30000);
     }
   }

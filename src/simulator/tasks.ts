@@ -119,7 +119,7 @@ export function makeWork(
     const steps = taskRef ? Math.max(1, Math.min(5, Math.ceil(total / 20))) : 1;
     const start = taskRef ? tasks.progressOf(taskRef) : 0;
     for (let i = 1; i <= steps; i++) {
-      if (total > 0) await new Promise((r) => setTimeout(r, total / steps));
+      if (total > 0) await new Promise((r) => setTimeout(r, total / steps).unref());
       if (!alive()) throw new XapiFault('INTERNAL_ERROR', ['The toolstack restarted']);
       if (taskRef) {
         if (tasks.isCancelling(taskRef)) throw new XapiFault('TASK_CANCELLED', [taskRef]);

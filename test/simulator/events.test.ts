@@ -148,3 +148,15 @@ it('tokens from before a restart are lost', async () => {
   sid = await login(sim.url);
   expect(await jsonErr(sim.url, 'event.from', [sid, ['pool'], token, 0.1])).toEqual(['EVENTS_LOST']);
 });
+
+it('close() ends pending long polls at once', async () => {
+  const s2 = await startSimulator({ hosts: 1, authFailureDelayMs: 10 });
+  const ref = (await jsonOk(s2.url, 'session.login_with_password', ['root', 'xenroot'])) as string;
+  const { token } = (await jsonOk(s2.url, 'event.from', [ref, ['pool'], '', 0.1])) as unknown as Batch;
+  const pending = jsonOk(s2.url, 'event.from', [ref, ['pool'], token, 30]).catch(() => 'closed');
+  await new Promise((r) => setTimeout(r, 100));
+  const t = Date.now();
+  await s2.close();
+  await pending;
+  expect(Date.now() - t).toBeLessThan(2000);
+});
