@@ -120,7 +120,7 @@ export function seedScaleVms(store: Store, count: number, topo: Topology): void 
         VM: vmRef,
         VDI: vdiRef,
         userdevice: '0',
-        device: running ? 'hda' : '',
+        device: running ? 'xvda' : '',
         bootable: true,
         mode: 'RW',
         type: 'Disk',

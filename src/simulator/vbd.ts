@@ -47,11 +47,15 @@ export function allowedVbdDevices(store: Store, vmRef: string): string[] {
   return out;
 }
 
-function deviceName(userdevice: string, hvm: boolean): string {
+/** The guest device of a userdevice number, as xapi names it once plugged: 0 -> xvda. */
+function deviceName(userdevice: string): string {
   const n = Number(userdevice);
   if (!Number.isInteger(n)) return userdevice;
-  const letter = String.fromCharCode(97 + (n % 26));
-  return hvm && n < 4 ? `hd${letter}` : `xvd${letter}`;
+  const letter =
+    n < 26
+      ? String.fromCharCode(97 + n)
+      : `${String.fromCharCode(96 + Math.floor(n / 26))}${String.fromCharCode(97 + (n % 26))}`;
+  return `xvd${letter}`;
 }
 
 const VALID_USERDEVICE = /^(\d{1,3}|(xvd|hd|sd)[a-z]{1,2})$/;
@@ -113,10 +117,7 @@ export function setVbdAttached(store: Store, vbdRef: string, attached: boolean):
   };
   if (vbd.type === 'CD')
     (patch.allowed_operations as string[]).push(vbd.empty ? 'insert' : 'eject');
-  if (attached && vbd.device === '') {
-    const vm = store.get('VM', vbd.VM as string);
-    patch.device = deviceName(String(vbd.userdevice), vm.HVM_boot_policy !== '');
-  }
+  if (attached && vbd.device === '') patch.device = deviceName(String(vbd.userdevice));
   store.update('VBD', vbdRef, patch);
   if (!isNull(vbd.VDI)) refreshVdiOps(store, vbd.VDI as string);
 }
