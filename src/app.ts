@@ -67,7 +67,10 @@ export function createApp(opts: AppOptions): Express {
   });
   app.use(system);
 
-  app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
+  const json = express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] });
+  app.use((req, res, next) =>
+    req.method === 'GET' || req.method === 'HEAD' ? next() : json(req, res, next),
+  );
   app.use('/v1', authenticate(opts.auth), authorize());
   app.use(validation(spec, { validateResponses: opts.validateResponses }));
 

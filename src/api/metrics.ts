@@ -89,15 +89,23 @@ export class Metrics {
 
   /** Express middleware timing each request under its route template (e.g. /v1/instances/:instance_id). */
   httpMiddleware(): RequestHandler {
+    // One bound child per label set: labelling on every request costs more than the request.
+    const children = new Map<string, { observe(v: number): void }>();
     return (req, res, next) => {
-      const end = this.httpDuration.startTimer();
-      res.on('finish', () => {
+      const t0 = process.hrtime.bigint();
+      res.once('finish', () => {
         const route = req.route
           ? `${req.baseUrl}${String(req.route.path)}`
           : res.statusCode === 404
             ? 'unmatched'
             : req.baseUrl || 'middleware';
-        end({ method: req.method, route, status: String(res.statusCode) });
+        const key = `${req.method} ${route} ${res.statusCode}`;
+        let child = children.get(key);
+        if (!child) {
+          child = this.httpDuration.labels(req.method, route, String(res.statusCode));
+          children.set(key, child);
+        }
+        child.observe(Number(process.hrtime.bigint() - t0) / 1e9);
       });
       next();
     };
