@@ -29,8 +29,9 @@ export function controlHandler(rt: SimRuntime, actions: ControlActions): SideHan
           if (typeof cmd.fault === 'string') rt.faults.add(cmd.fault);
           if (cmd.clear) rt.faults.clear();
           if (cmd.host !== undefined) actions.setHostOnline(String(cmd.host), cmd.online !== false);
-          if (cmd.restart) await actions.restart();
           reply(res, 200, { ok: true, faults: rt.faults.list() });
+          // a restart cuts every connection, this one included: answer first
+          if (cmd.restart) res.once('finish', () => void actions.restart());
         } catch (err) {
           reply(res, 400, { ok: false, error: (err as Error).message });
         }

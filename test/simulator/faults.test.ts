@@ -98,3 +98,11 @@ it('restarts: refs and sessions change, uuids stay', async () => {
   const [pool] = (await jsonOk(sim.url, 'pool.get_all', [sid])) as string[];
   expect(hosts.has((await jsonOk(sim.url, 'pool.get_master', [sid, pool])) as string)).toBe(true);
 });
+
+it('restarts through POST /sim/control', async () => {
+  const r = await raw(sim.url, { path: '/sim/control', body: JSON.stringify({ restart: true }) });
+  expect(r.status).toBe(200);
+  await new Promise((res) => setTimeout(res, 100));
+  expect(await jsonErr(sim.url, 'VM.get_all', [sid])).toEqual(['SESSION_INVALID', sid]);
+  sid = await login(sim.url);
+});
