@@ -13,6 +13,8 @@ export interface ServeFlags {
   xapiUser?: string;
   xapiPasswordFile?: string;
   xapiInsecure?: boolean;
+  xapiCaFile?: string;
+  xapiFingerprint?: string;
   listen?: string;
   tokensFile?: string;
   logLevel?: string;
@@ -21,7 +23,14 @@ export interface ServeFlags {
 
 export interface ServeConfig {
   /** Absent: run the embedded simulator. */
-  xapi?: { url: string; user: string; password: string; insecure: boolean };
+  xapi?: {
+    url: string;
+    user: string;
+    password: string;
+    insecure: boolean;
+    caFile?: string;
+    fingerprint?: string;
+  };
   listen: { host: string; port: number };
   tokensFile?: string;
   envToken?: { token: string; namespace: string; role: Role };
@@ -67,6 +76,10 @@ export function loadServeConfig(
       password,
       insecure: flags.xapiInsecure ?? env.XCD_XAPI_INSECURE === '1',
     };
+    const caFile = flags.xapiCaFile ?? env.XCD_XAPI_CA_FILE;
+    const fingerprint = flags.xapiFingerprint ?? env.XCD_XAPI_FINGERPRINT;
+    if (caFile) xapi.caFile = caFile;
+    if (fingerprint) xapi.fingerprint = fingerprint;
   }
   const tokensFile = flags.tokensFile ?? env.XCD_TOKENS_FILE;
   const envToken = env.XCD_TOKEN

@@ -56,7 +56,11 @@ export async function startService(cfg: ServeConfig, logger: pino.Logger): Promi
     url: target.url,
     user: target.user,
     password: target.password,
-    ...(target.insecure ? { tls: { insecure: true } } : {}),
+    tls: {
+      ...(target.insecure ? { insecure: true } : {}),
+      ...(target.caFile ? { caFile: target.caFile } : {}),
+      ...(target.fingerprint ? { fingerprint: target.fingerprint } : {}),
+    },
   });
   metrics.mirrorSyncSeconds.set(Number(process.hrtime.bigint() - t0) / 1e9);
   metrics.instrumentXapi(xapi);
@@ -133,6 +137,11 @@ export function registerServe(program: Command): void {
       'file holding the XAPI password (env XCD_XAPI_PASSWORD_FILE)',
     )
     .option('--xapi-insecure', 'do not verify the XAPI TLS certificate (env XCD_XAPI_INSECURE=1)')
+    .option('--xapi-ca-file <file>', 'CA bundle for the XAPI certificate (env XCD_XAPI_CA_FILE)')
+    .option(
+      '--xapi-fingerprint <sha256>',
+      'pin the XAPI certificate by its SHA-256 fingerprint (env XCD_XAPI_FINGERPRINT)',
+    )
     .option('--listen <host:port>', 'where to listen (env XCD_LISTEN, default 127.0.0.1:8780)')
     .option(
       '--tokens-file <file>',
