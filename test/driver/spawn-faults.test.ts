@@ -68,6 +68,7 @@ describe('driver spawn undo', () => {
       stack.sim.faults.clear();
       stack.sim.faults.add(`fail:${method}:${nth}:INTERNAL_ERROR,injected`);
       const id = `fault-${i}`;
+      const mark = stack.calls.length;
       const { operation } = stack.driver.spawn(alice, id, fullBody());
       const done = await settle(stack, alice, operation);
       stack.sim.faults.clear();
@@ -75,7 +76,7 @@ describe('driver spawn undo', () => {
       const where = `${method} #${nth}`;
       if (done.status !== 'failed') failures.push(`${where}: status ${done.status}`);
       else if (done.error?.xapi_error?.code !== 'INTERNAL_ERROR')
-        failures.push(`${where}: error ${JSON.stringify(done.error)}`);
+        failures.push(`${where}: error ${JSON.stringify(done.error)} after ${stack.calls.slice(mark).join(' ')}`);
       for (const cls of ['VM', 'VDI', 'VBD', 'VIF'] as const) {
         if (JSON.stringify(after[cls]) !== JSON.stringify(before[cls]))
           failures.push(`${where}: ${cls} ${before[cls].length} -> ${after[cls].length}`);
