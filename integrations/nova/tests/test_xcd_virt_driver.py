@@ -39,7 +39,9 @@ class _DeclineRecorder(logging.Handler):
             DECLINED[args['test']] = args.get('method')
 
 
-class XcdDriverTestCase(test_virt_drivers._VirtDriverTestCase, test.TestCase):
+class _XcdConfigured:
+    """setUp shared by the test cases: driver, [xcd] flags, decline recorder, empty namespace."""
+
     def setUp(self):
         self.driver_module = 'nova.virt.xcd.XcdDriver'
         super().setUp()
@@ -63,7 +65,29 @@ class XcdDriverTestCase(test_virt_drivers._VirtDriverTestCase, test.TestCase):
         for item in client.get('/v1/instances', {'limit': 1000})['items']:
             client.run('DELETE', Client.path('v1', 'instances', item['id']), timeout=60)
 
+
+class XcdDriverTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase, test.TestCase):
     def test_live_migration(self):
         # Not under catch_notimplementederror in Nova's file, and written for libvirt's migrate
         # data; Nova's own AbstractDriverTestCase skips it the same way for drivers without it.
         self.skipTest('Live migration is not implemented in the base virt driver.')
+
+
+class XcdDriverSpawnShapeTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase,
+                                  test.TestCase):
+    """This driver's own checks (not Nova's): what a Nova build turns into on the pool."""
+
+    def test_spawn_maps_flavor_vifs_and_disks(self):
+        instance, network_info = self._get_running_instance()
+        client = Client(os.environ['XCD_URL'], os.environ['XCD_TOKEN'])
+        found = client.get(Client.path('v1', 'instances', instance.uuid))
+        flavor = instance.flavor
+        self.assertEqual(instance.name, found['name'])
+        self.assertEqual('running', found['power_state'])
+        self.assertEqual(flavor.vcpus, found['vcpus'])
+        self.assertEqual(flavor.memory_mb, found['memory_mb'])
+        sizes = sorted(d['size_gb'] for d in found['disks'] if d['type'] == 'disk')
+        self.assertEqual(sorted([flavor.root_gb, flavor.ephemeral_gb, 1]), sizes)
+        self.assertEqual([network_info[0]['address']], [n['mac'] for n in found['nics']])
+        self.connection.destroy(self.ctxt, instance, network_info)
+        self.assertFalse(self.connection.instance_exists(instance))
