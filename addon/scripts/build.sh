@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `npm install` and `npm run build:addon`: node-gyp rebuild of addon/ into addon/build/Release.
+# When npm names no nodedir, it uses the headers installed beside node (e.g. /usr/include/node)
+# if present, so the build needs no download. Extra arguments go to node-gyp.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+
+args=()
+prefix="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
+if [ -z "${npm_config_nodedir:-}" ] && [ -f "$prefix/include/node/node_api.h" ]; then
+  args+=(--nodedir="$prefix")
+fi
+
+if [ -x "$root/node_modules/.bin/node-gyp" ]; then
+  gyp=("$root/node_modules/.bin/node-gyp")
+elif [ -n "${npm_config_node_gyp:-}" ]; then
+  gyp=(node "$npm_config_node_gyp")   # the node-gyp bundled with npm (dev dependencies omitted)
+else
+  gyp=(npx --yes node-gyp)
+fi
+exec "${gyp[@]}" rebuild -C "$root/addon" -j max "${args[@]}" "$@"
