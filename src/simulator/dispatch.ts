@@ -235,6 +235,10 @@ async function dispatchInner(
   }
   // 5. session
   const session = takesSession ? checkSession(rt, sessionRaw) : { ref: NULL_REF, rec: {} };
+  // a pool member accepts only intra-pool sessions over the network (xapi's session check)
+  if (takesSession && origin.hostIndex !== 0 && !origin.unix && session.rec.pool !== true) {
+    throw new XapiFault('HOST_IS_SLAVE', [rt.hosts[0]?.address ?? '127.0.0.1']);
+  }
   if (injected) throw injected;
 
   const epoch = rt.epoch;

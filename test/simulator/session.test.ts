@@ -65,8 +65,8 @@ it('gives host i the address 127.0.0.(i+1) at the master port', async () => {
   const ref = (await jsonOk(sim.url, 'session.login_with_password', ['root', 'xenroot'])) as string;
   const hosts = (await jsonOk(sim.url, 'host.get_all_records', [ref])) as Record<string, { address: string }>;
   expect(Object.values(hosts).map((h) => h.address).sort()).toEqual(['127.0.0.1', '127.0.0.2', '127.0.0.3']);
-  // a pool session works on a member too
-  expect(((await xml(sim.hostUrls[1], 'pool.get_all', [ref])) as { status: string }).status).toBe('Success');
+  // a member refuses ordinary (non-pool) sessions too
+  expect(await xmlErr(sim.hostUrls[1], 'pool.get_all', [ref])).toEqual(['HOST_IS_SLAVE', '127.0.0.1']);
 });
 
 it('keeps at most 500 sessions per originator, dropping the oldest', async () => {
