@@ -159,6 +159,13 @@ describe('networks and VLANs', () => {
     expect(await rpc.call('network.get_PIFs', net)).toEqual([vrec.untagged_PIF]);
     await expectFault(rpc.call('VLAN.create', pif, 300, net), 'PIF_VLAN_EXISTS', ['eth1']);
     await expectFault(rpc.call('VLAN.create', pif, 5000, net), 'VLAN_TAG_INVALID', ['5000']);
+    const eth0 = (await rpc.call('host.get_PIFs', pifRec.host)).find(
+      (p: string) => p !== pif && p !== vrec.untagged_PIF,
+    );
+    await expectFault(rpc.call('VLAN.create', eth0, 301, net), 'NETWORK_ALREADY_CONNECTED', [
+      net,
+      vrec.untagged_PIF,
+    ]);
     const other = await rpc.call('network.create', { name_label: 'again', other_config: {} });
     await expectFault(rpc.call('VLAN.create', vrec.untagged_PIF, 301, other), 'PIF_IS_VLAN', [
       vrec.untagged_PIF,
@@ -192,5 +199,7 @@ describe('networks and VLANs', () => {
     await rpc.call('PIF.unplug', eth1);
     expect(await rpc.call('PIF.get_currently_attached', eth1)).toBe(false);
     await rpc.call('PIF.plug', eth1);
+    await rpc.call('PIF.set_disallow_unplug', eth1, true);
+    await expectFault(rpc.call('PIF.unplug', eth1), 'PIF_DOES_NOT_ALLOW_UNPLUG', [eth1]);
   });
 });

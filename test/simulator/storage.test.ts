@@ -115,6 +115,11 @@ describe('VDI and SR accounting', () => {
       small,
       String(2 * GIB),
     ]);
+    const ro = await rpc.call('VDI.create', {
+      ...vdiRecord(nfsSr, 3 * GIB, 'ro'),
+      read_only: true,
+    });
+    await expectFault(rpc.call('VDI.copy', src, NULL, NULL, ro), 'VDI_READONLY', [ro]);
     const big = await rpc.call('VDI.create', vdiRecord(nfsSr, 3 * GIB, 'big'));
     expect(await rpc.call('VDI.copy', src, NULL, NULL, big)).toBe(big);
     await rpc.call('VDI.destroy', src);
@@ -179,6 +184,10 @@ describe('VBD device rules', () => {
     expect(await rpc.call('VDI.get_VBDs', vdi)).toContain(vbd);
     await expectFault(rpc.call('VBD.create', vbdRecord(vm, vdi, 'bogus!')), 'INVALID_DEVICE', [
       'bogus!',
+    ]);
+    await expectFault(rpc.call('VBD.create', vbdRecord(vm, NULL, '6')), 'VDI_MISSING', [
+      NULL,
+      NULL,
     ]);
     await expectFault(
       rpc.call('VBD.create', vbdRecord('OpaqueRef:nope', vdi, '2')),
@@ -294,6 +303,9 @@ describe('SR and PBD', () => {
     expect(rec.PBDs).toHaveLength(hosts.length);
     expect(rec.physical_size).toBeGreaterThan(0);
     await expectFault(rpc.call('SR.forget', sr), 'SR_HAS_PBD', [sr]);
+    await expectFault(rpc.call('PBD.destroy', rec.PBDs[0]), 'OPERATION_NOT_ALLOWED', [
+      'PBD is currently attached',
+    ]);
     for (const pbd of rec.PBDs) await rpc.call('PBD.unplug', pbd);
     expect(await rpc.call('PBD.get_currently_attached', rec.PBDs[0])).toBe(false);
     await rpc.call('SR.scan', sr);

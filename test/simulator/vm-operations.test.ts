@@ -222,6 +222,14 @@ describe('snapshot, checkpoint, revert', () => {
   });
 });
 
+test('revert of a snapshot whose VM is gone fails with VM_REVERT_FAILED', async () => {
+  const { rpc } = f;
+  const vm = await rpc.call('VM.clone', await rpc.byName('VM', 'build-01'), 'orphan-maker');
+  const snap = await rpc.call('VM.snapshot', vm, 'orphan');
+  await rpc.call('VM.destroy', vm);
+  await expectFault(rpc.call('VM.revert', snap), 'VM_REVERT_FAILED', [vm, snap]);
+});
+
 describe('destroy', () => {
   test('destroy removes VBDs, VIFs and metrics but keeps the VDIs', async () => {
     const { rpc } = f;
