@@ -28,14 +28,25 @@ const stats = (xs: number[]): { p50: number; mean: number } => {
   return { p50: s[Math.floor(s.length / 2)], mean: xs.reduce((a, b) => a + b, 0) / xs.length };
 };
 
-async function api(url: string, token: string, method: string, path: string, body?: unknown): Promise<any> {
+async function api(
+  url: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<any> {
   const res = await fetch(url + path, {
     method,
-    headers: { authorization: `Bearer ${token}`, prefer: 'wait=60', ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      prefer: 'wait=60',
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   const json = (await res.json()) as any;
-  if (res.status !== 200 || json.status !== 'succeeded') throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  if (res.status !== 200 || json.status !== 'succeeded')
+    throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;
 }
 
@@ -53,10 +64,23 @@ export async function powerCycleRow(o: {
   cycles?: number;
 }): Promise<PowerCycleResult> {
   const cycles = o.cycles ?? Number(process.env.BENCH_POWER_CYCLES ?? 40);
-  const svcInst = await api(o.url, o.token, 'PUT', '/v1/instances/pc-service', { template: o.template, vcpus: 1, memory_mb: 256 });
-  const dirInst = await api(o.url, o.token, 'PUT', '/v1/instances/pc-direct', { template: o.template, vcpus: 1, memory_mb: 256 });
+  const svcInst = await api(o.url, o.token, 'PUT', '/v1/instances/pc-service', {
+    template: o.template,
+    vcpus: 1,
+    memory_mb: 256,
+  });
+  const dirInst = await api(o.url, o.token, 'PUT', '/v1/instances/pc-direct', {
+    template: o.template,
+    vcpus: 1,
+    memory_mb: 256,
+  });
   const direct = await XapiClient.connect({ url: o.xapiUrl, user: o.user, password: o.password });
-  const bare = await XapiClient.connect({ url: o.xapiUrl, user: o.user, password: o.password, mirror: false });
+  const bare = await XapiClient.connect({
+    url: o.xapiUrl,
+    user: o.user,
+    password: o.password,
+    mirror: false,
+  });
   try {
     const vmRef = await direct.call<string>('VM.get_by_uuid', dirInst.result.uuid);
     const cycleWith = (client: XapiClient) => async (): Promise<number> => {
@@ -69,7 +93,10 @@ export async function powerCycleRow(o: {
     const bareCycle = cycleWith(bare);
     const serviceCycle = async (): Promise<number> => {
       const t = performance.now();
-      await api(o.url, o.token, 'POST', '/v1/instances/pc-service/actions', { action: 'power-off', type: 'hard' });
+      await api(o.url, o.token, 'POST', '/v1/instances/pc-service/actions', {
+        action: 'power-off',
+        type: 'hard',
+      });
       await api(o.url, o.token, 'POST', '/v1/instances/pc-service/actions', { action: 'power-on' });
       return performance.now() - t;
     };
@@ -89,7 +116,14 @@ export async function powerCycleRow(o: {
     const ds = stats(d);
     const ss = stats(s);
     void svcInst;
-    return { cycles, bare_ms: stats(b), direct_ms: ds, service_ms: ss, ratio_p50: ss.p50 / ds.p50, ratio_mean: ss.mean / ds.mean };
+    return {
+      cycles,
+      bare_ms: stats(b),
+      direct_ms: ds,
+      service_ms: ss,
+      ratio_p50: ss.p50 / ds.p50,
+      ratio_mean: ss.mean / ds.mean,
+    };
   } finally {
     await bare.close();
     await direct.close();
@@ -101,11 +135,19 @@ export async function powerCycleRow(o: {
 export function printPowerCycle(r: PowerCycleResult): void {
   const f = (n: number): string => n.toFixed(2);
   console.log(`\npower cycle (hard power-off + power-on, ${r.cycles} cycles, interleaved)`);
-  console.log("                      p50 ms    mean ms");
-  console.log(`${'XapiClient, no mirror'.padEnd(22)}${f(r.bare_ms.p50).padStart(6)}${f(r.bare_ms.mean).padStart(11)}`);
-  console.log(`${'XapiClient, defaults'.padEnd(22)}${f(r.direct_ms.p50).padStart(6)}${f(r.direct_ms.mean).padStart(11)}`);
-  console.log(`${'service (REST)'.padEnd(22)}${f(r.service_ms.p50).padStart(6)}${f(r.service_ms.mean).padStart(11)}`);
-  console.log(`service / XapiClient (defaults): ${f(r.ratio_p50)}x at p50, ${f(r.ratio_mean)}x mean (target <= 1.2x)`);
+  console.log('                      p50 ms    mean ms');
+  console.log(
+    `${'XapiClient, no mirror'.padEnd(22)}${f(r.bare_ms.p50).padStart(6)}${f(r.bare_ms.mean).padStart(11)}`,
+  );
+  console.log(
+    `${'XapiClient, defaults'.padEnd(22)}${f(r.direct_ms.p50).padStart(6)}${f(r.direct_ms.mean).padStart(11)}`,
+  );
+  console.log(
+    `${'service (REST)'.padEnd(22)}${f(r.service_ms.p50).padStart(6)}${f(r.service_ms.mean).padStart(11)}`,
+  );
+  console.log(
+    `service / XapiClient (defaults): ${f(r.ratio_p50)}x at p50, ${f(r.ratio_mean)}x mean (target <= 1.2x)`,
+  );
 }
 
 async function standalone(): Promise<void> {
@@ -115,14 +157,25 @@ async function standalone(): Promise<void> {
   const driver = new ComputeDriver(xapi, { logger });
   await driver.start();
   const token = 'bench-power';
-  const auth = new TokenStore().addToken(token, { id: 'bench', namespace: 'bench', role: 'operator' });
+  const auth = new TokenStore().addToken(token, {
+    id: 'bench',
+    namespace: 'bench',
+    role: 'operator',
+  });
   const server = http.createServer(createApp({ driver, auth, logger }));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const addr = server.address();
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   try {
     const template = driver.templates()[0].name_label;
-    const r = await powerCycleRow({ url, token, xapiUrl: sim.url, user: sim.user, password: sim.password, template });
+    const r = await powerCycleRow({
+      url,
+      token,
+      xapiUrl: sim.url,
+      user: sim.user,
+      password: sim.password,
+      template,
+    });
     printPowerCycle(r);
   } finally {
     server.closeAllConnections();

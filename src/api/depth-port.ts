@@ -15,11 +15,26 @@ export interface EventSubscription {
 export interface DepthPort {
   listSnapshots(caller: Caller, id: string): S['Snapshot'][];
   getSnapshot(caller: Caller, id: string, snapshotId: string): S['Snapshot'];
-  createSnapshot(caller: Caller, id: string, snapshotId: string, body: S['SnapshotRequest']): S['Operation'];
-  revertSnapshot(caller: Caller, id: string, snapshotId: string, body: S['RevertRequest']): S['Operation'];
+  createSnapshot(
+    caller: Caller,
+    id: string,
+    snapshotId: string,
+    body: S['SnapshotRequest'],
+  ): S['Operation'];
+  revertSnapshot(
+    caller: Caller,
+    id: string,
+    snapshotId: string,
+    body: S['RevertRequest'],
+  ): S['Operation'];
   deleteSnapshot(caller: Caller, id: string, snapshotId: string): S['Operation'] | null;
   listVolumes(caller: Caller, id: string): S['Volume'][];
-  attachVolume(caller: Caller, id: string, vdiUuid: string, body: S['VolumeAttachRequest']): S['Operation'];
+  attachVolume(
+    caller: Caller,
+    id: string,
+    vdiUuid: string,
+    body: S['VolumeAttachRequest'],
+  ): S['Operation'];
   detachVolume(caller: Caller, id: string, vdiUuid: string): S['Operation'] | null;
   listNics(caller: Caller, id: string): S['NicAttachment'][];
   attachNic(caller: Caller, id: string, body: S['NicAttachRequest']): S['Operation'];
@@ -29,6 +44,10 @@ export interface DepthPort {
   diagnostics(caller: Caller, id: string): S['Diagnostics'];
   readonly events: {
     readonly lastId: string;
-    subscribe(namespace: string, after: string | undefined, send: (e: S['LifecycleEvent']) => void): EventSubscription;
+    subscribe(
+      namespace: string,
+      after: string | undefined,
+      send: (e: S['LifecycleEvent']) => void,
+    ): EventSubscription;
   };
 }

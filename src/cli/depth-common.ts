@@ -4,7 +4,13 @@
 import { XcdDepthClient } from '../client/depth';
 import type { Operation, XcdClient } from '../client';
 import { loadClientConfig } from '../config';
-import { clientFrom, followOperation, printJson, reportOperation, type ClientFlags } from './output';
+import {
+  clientFrom,
+  followOperation,
+  printJson,
+  reportOperation,
+  type ClientFlags,
+} from './output';
 
 export interface WaitFlags extends ClientFlags {
   wait?: boolean;
@@ -19,7 +25,12 @@ export function clients(flags: ClientFlags): { core: XcdClient; depth: XcdDepthC
 }
 
 /** Follows the operation (unless --no-wait) and reports it; null means there was nothing to do. */
-export async function finishOperation(core: XcdClient, op: Operation | null, flags: WaitFlags, done: string): Promise<void> {
+export async function finishOperation(
+  core: XcdClient,
+  op: Operation | null,
+  flags: WaitFlags,
+  done: string,
+): Promise<void> {
   if (!op) {
     if (flags.json) printJson(null);
     else process.stdout.write(`${done} (nothing to do)\n`);

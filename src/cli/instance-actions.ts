@@ -7,14 +7,21 @@ import { clients, finishOperation, positiveInt, type WaitFlags } from './depth-c
 import { action, printJson, printTable, withClientOptions, type ClientFlags } from './output';
 
 /** 'DEVICE:SIZE_GB' */
-function diskSize(text: string, prev: Array<{ device: string; size_gb: number }> = []): Array<{ device: string; size_gb: number }> {
+function diskSize(
+  text: string,
+  prev: Array<{ device: string; size_gb: number }> = [],
+): Array<{ device: string; size_gb: number }> {
   const m = /^(\d{1,2}):(\d+)$/.exec(text);
   if (!m) throw new Error(`'${text}' is not DEVICE:SIZE_GB`);
   return [...prev, { device: m[1], size_gb: Number(m[2]) }];
 }
 
 export function registerInstanceActions(cmd: Command): void {
-  const simple = (name: 'pause' | 'unpause' | 'suspend' | 'resume', what: string, done: string): void => {
+  const simple = (
+    name: 'pause' | 'unpause' | 'suspend' | 'resume',
+    what: string,
+    done: string,
+  ): void => {
     withClientOptions(cmd.command(`${name} <id>`).description(what))
       .option('--no-wait', 'return the operation at once')
       .action(
@@ -29,11 +36,18 @@ export function registerInstanceActions(cmd: Command): void {
   simple('suspend', 'suspend a running instance (memory saved to disk)', 'suspended');
   simple('resume', 'resume a suspended instance', 'resumed');
 
-  withClientOptions(cmd.command('resize <id>').description('change vCPUs, memory or disk sizes (live where possible)'))
+  withClientOptions(
+    cmd
+      .command('resize <id>')
+      .description('change vCPUs, memory or disk sizes (live where possible)'),
+  )
     .option('--vcpus <n>', 'vCPUs', positiveInt)
     .option('--memory-mb <n>', 'memory in MiB', positiveInt)
     .option('--disk <device:size_gb>', 'grow the disk at DEVICE to SIZE_GB (repeatable)', diskSize)
-    .option('--power-cycle <how>', 'none (default), clean or hard: how to halt the instance when a change needs it')
+    .option(
+      '--power-cycle <how>',
+      'none (default), clean or hard: how to halt the instance when a change needs it',
+    )
     .option('--timeout <s>', 'seconds a clean shutdown may take before the hard one', positiveInt)
     .option('--no-wait', 'return the operation at once')
     .action(
@@ -57,12 +71,19 @@ export function registerInstanceActions(cmd: Command): void {
     .action(
       action(async (id: string, f: WaitFlags & { host?: string }) => {
         const { core } = clients(f);
-        const body = { action: 'migrate', ...(f.host ? { host: f.host } : {}) } as Schemas['InstanceAction'];
+        const body = {
+          action: 'migrate',
+          ...(f.host ? { host: f.host } : {}),
+        } as Schemas['InstanceAction'];
         await finishOperation(core, await core.action(id, body), f, `migrated ${id}`);
       }),
     );
 
-  withClientOptions(cmd.command('console <id>').description('show the VNC console address (or the console log with --log)'))
+  withClientOptions(
+    cmd
+      .command('console <id>')
+      .description('show the VNC console address (or the console log with --log)'),
+  )
     .option('--log', 'print the guest console log instead')
     .action(
       action(async (id: string, f: ClientFlags & { log?: boolean }) => {
@@ -88,7 +109,9 @@ export function registerInstanceActions(cmd: Command): void {
       }),
     );
 
-  withClientOptions(cmd.command('diagnostics <id>').description('vCPU, memory, disk and NIC figures')).action(
+  withClientOptions(
+    cmd.command('diagnostics <id>').description('vCPU, memory, disk and NIC figures'),
+  ).action(
     action(async (id: string, f: ClientFlags) => {
       const d = await clients(f).depth.diagnostics(id);
       if (f.json) return printJson(d);
@@ -97,10 +120,22 @@ export function registerInstanceActions(cmd: Command): void {
         [
           ['power_state', d.power_state],
           ['uptime_s', d.uptime_s],
-          ['memory', `${d.memory.actual_mb} MiB actual, ${d.memory.target_mb} target, ${d.memory.max_mb} max`],
-          ...d.cpus.map((c): [string, string] => [`cpu ${c.id}`, `${Math.round(c.utilisation * 100)}%`]),
-          ...d.disks.map((x): [string, string] => [`disk ${x.device}`, `${x.size_gb} GB ${x.attached ? 'attached' : 'detached'}`]),
-          ...d.nics.map((n): [string, string] => [`nic ${n.device}`, `${n.mac} ${n.ips.join(' ')}`]),
+          [
+            'memory',
+            `${d.memory.actual_mb} MiB actual, ${d.memory.target_mb} target, ${d.memory.max_mb} max`,
+          ],
+          ...d.cpus.map((c): [string, string] => [
+            `cpu ${c.id}`,
+            `${Math.round(c.utilisation * 100)}%`,
+          ]),
+          ...d.disks.map((x): [string, string] => [
+            `disk ${x.device}`,
+            `${x.size_gb} GB ${x.attached ? 'attached' : 'detached'}`,
+          ]),
+          ...d.nics.map((n): [string, string] => [
+            `nic ${n.device}`,
+            `${n.mac} ${n.ips.join(' ')}`,
+          ]),
         ],
       );
     }),

@@ -18,24 +18,45 @@ export function registerNics(program: Command): void {
     }),
   );
 
-  withClientOptions(cmd.command('attach <instance> <network>').description('attach a NIC on a network (uuid, name or bridge)'))
+  withClientOptions(
+    cmd
+      .command('attach <instance> <network>')
+      .description('attach a NIC on a network (uuid, name or bridge)'),
+  )
     .option('--mac <mac>', 'the MAC address (default: generated)')
     .option('--device <n>', 'device number (default: the lowest free one)')
     .option('--no-wait', 'return the operation at once')
     .action(
-      action(async (instance: string, network: string, f: WaitFlags & { mac?: string; device?: string }) => {
-        const { core, depth } = clients(f);
-        const op = await depth.attachNic(instance, { network, ...(f.mac ? { mac: f.mac } : {}), ...(f.device ? { device: f.device } : {}) });
-        await finishOperation(core, op, f, `attached a NIC on ${network} to ${instance}`);
-      }),
+      action(
+        async (
+          instance: string,
+          network: string,
+          f: WaitFlags & { mac?: string; device?: string },
+        ) => {
+          const { core, depth } = clients(f);
+          const op = await depth.attachNic(instance, {
+            network,
+            ...(f.mac ? { mac: f.mac } : {}),
+            ...(f.device ? { device: f.device } : {}),
+          });
+          await finishOperation(core, op, f, `attached a NIC on ${network} to ${instance}`);
+        },
+      ),
     );
 
-  withClientOptions(cmd.command('detach <instance> <device>').description('detach the NIC at a device'))
+  withClientOptions(
+    cmd.command('detach <instance> <device>').description('detach the NIC at a device'),
+  )
     .option('--no-wait', 'return the operation at once')
     .action(
       action(async (instance: string, device: string, f: WaitFlags) => {
         const { core, depth } = clients(f);
-        await finishOperation(core, await depth.detachNic(instance, device), f, `detached NIC ${device} from ${instance}`);
+        await finishOperation(
+          core,
+          await depth.detachNic(instance, device),
+          f,
+          `detached NIC ${device} from ${instance}`,
+        );
       }),
     );
 }

@@ -7,7 +7,9 @@ import { action, printJson, printTable, withClientOptions, type ClientFlags } fr
 export function registerVolumes(program: Command): void {
   const cmd = program.command('volumes').description('attach and detach volumes (existing VDIs)');
 
-  withClientOptions(cmd.command('list <instance>').description("list an instance's volumes")).action(
+  withClientOptions(
+    cmd.command('list <instance>').description("list an instance's volumes"),
+  ).action(
     action(async (instance: string, f: ClientFlags) => {
       const items = await clients(f).depth.listVolumes(instance);
       if (f.json) return printJson(items);
@@ -18,24 +20,42 @@ export function registerVolumes(program: Command): void {
     }),
   );
 
-  withClientOptions(cmd.command('attach <instance> <vdi-uuid>').description('attach a VDI (hot when running)'))
+  withClientOptions(
+    cmd.command('attach <instance> <vdi-uuid>').description('attach a VDI (hot when running)'),
+  )
     .option('--device <n>', 'device position (default: the lowest free one)')
     .option('--read-only', 'attach read-only')
     .option('--no-wait', 'return the operation at once')
     .action(
-      action(async (instance: string, vdi: string, f: WaitFlags & { device?: string; readOnly?: boolean }) => {
-        const { core, depth } = clients(f);
-        const op = await depth.attachVolume(instance, vdi, { ...(f.device ? { device: f.device } : {}), mode: f.readOnly ? 'RO' : 'RW' });
-        await finishOperation(core, op, f, `attached ${vdi} to ${instance}`);
-      }),
+      action(
+        async (
+          instance: string,
+          vdi: string,
+          f: WaitFlags & { device?: string; readOnly?: boolean },
+        ) => {
+          const { core, depth } = clients(f);
+          const op = await depth.attachVolume(instance, vdi, {
+            ...(f.device ? { device: f.device } : {}),
+            mode: f.readOnly ? 'RO' : 'RW',
+          });
+          await finishOperation(core, op, f, `attached ${vdi} to ${instance}`);
+        },
+      ),
     );
 
-  withClientOptions(cmd.command('detach <instance> <vdi-uuid>').description('detach a volume (the VDI stays)'))
+  withClientOptions(
+    cmd.command('detach <instance> <vdi-uuid>').description('detach a volume (the VDI stays)'),
+  )
     .option('--no-wait', 'return the operation at once')
     .action(
       action(async (instance: string, vdi: string, f: WaitFlags) => {
         const { core, depth } = clients(f);
-        await finishOperation(core, await depth.detachVolume(instance, vdi), f, `detached ${vdi} from ${instance}`);
+        await finishOperation(
+          core,
+          await depth.detachVolume(instance, vdi),
+          f,
+          `detached ${vdi} from ${instance}`,
+        );
       }),
     );
 }

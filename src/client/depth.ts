@@ -30,34 +30,73 @@ export class XcdDepthClient {
   }
 
   async listSnapshots(id: string): Promise<Schemas['Snapshot'][]> {
-    return (await this.send<{ items: Schemas['Snapshot'][] }>('get', `/v1/instances/${enc(id)}/snapshots`)).items;
+    return (
+      await this.send<{ items: Schemas['Snapshot'][] }>('get', `/v1/instances/${enc(id)}/snapshots`)
+    ).items;
   }
   getSnapshot(id: string, snapshotId: string): Promise<Schemas['Snapshot']> {
     return this.send('get', `/v1/instances/${enc(id)}/snapshots/${enc(snapshotId)}`);
   }
-  createSnapshot(id: string, snapshotId: string, body: Schemas['SnapshotRequest'] = {}, opts: WaitOptions = {}): Promise<Operation> {
+  createSnapshot(
+    id: string,
+    snapshotId: string,
+    body: Schemas['SnapshotRequest'] = {},
+    opts: WaitOptions = {},
+  ): Promise<Operation> {
     return this.send('put', `/v1/instances/${enc(id)}/snapshots/${enc(snapshotId)}`, body, opts);
   }
-  revertSnapshot(id: string, snapshotId: string, body: Schemas['RevertRequest'] = {}, opts: WaitOptions = {}): Promise<Operation> {
-    return this.send('post', `/v1/instances/${enc(id)}/snapshots/${enc(snapshotId)}/revert`, body, opts);
+  revertSnapshot(
+    id: string,
+    snapshotId: string,
+    body: Schemas['RevertRequest'] = {},
+    opts: WaitOptions = {},
+  ): Promise<Operation> {
+    return this.send(
+      'post',
+      `/v1/instances/${enc(id)}/snapshots/${enc(snapshotId)}/revert`,
+      body,
+      opts,
+    );
   }
   /** null when the snapshot was already gone (204). */
-  deleteSnapshot(id: string, snapshotId: string, opts: WaitOptions = {}): Promise<Operation | null> {
-    return this.send('delete', `/v1/instances/${enc(id)}/snapshots/${enc(snapshotId)}`, undefined, opts);
+  deleteSnapshot(
+    id: string,
+    snapshotId: string,
+    opts: WaitOptions = {},
+  ): Promise<Operation | null> {
+    return this.send(
+      'delete',
+      `/v1/instances/${enc(id)}/snapshots/${enc(snapshotId)}`,
+      undefined,
+      opts,
+    );
   }
   async listVolumes(id: string): Promise<Schemas['Volume'][]> {
-    return (await this.send<{ items: Schemas['Volume'][] }>('get', `/v1/instances/${enc(id)}/volumes`)).items;
+    return (
+      await this.send<{ items: Schemas['Volume'][] }>('get', `/v1/instances/${enc(id)}/volumes`)
+    ).items;
   }
-  attachVolume(id: string, vdiUuid: string, body: Schemas['VolumeAttachRequest'] = {}, opts: WaitOptions = {}): Promise<Operation> {
+  attachVolume(
+    id: string,
+    vdiUuid: string,
+    body: Schemas['VolumeAttachRequest'] = {},
+    opts: WaitOptions = {},
+  ): Promise<Operation> {
     return this.send('put', `/v1/instances/${enc(id)}/volumes/${enc(vdiUuid)}`, body, opts);
   }
   detachVolume(id: string, vdiUuid: string, opts: WaitOptions = {}): Promise<Operation | null> {
     return this.send('delete', `/v1/instances/${enc(id)}/volumes/${enc(vdiUuid)}`, undefined, opts);
   }
   async listNics(id: string): Promise<Schemas['NicAttachment'][]> {
-    return (await this.send<{ items: Schemas['NicAttachment'][] }>('get', `/v1/instances/${enc(id)}/nics`)).items;
+    return (
+      await this.send<{ items: Schemas['NicAttachment'][] }>('get', `/v1/instances/${enc(id)}/nics`)
+    ).items;
   }
-  attachNic(id: string, body: Schemas['NicAttachRequest'], opts: WaitOptions = {}): Promise<Operation> {
+  attachNic(
+    id: string,
+    body: Schemas['NicAttachRequest'],
+    opts: WaitOptions = {},
+  ): Promise<Operation> {
     return this.send('post', `/v1/instances/${enc(id)}/nics`, body, opts);
   }
   detachNic(id: string, device: string, opts: WaitOptions = {}): Promise<Operation | null> {
@@ -86,15 +125,24 @@ export class XcdDepthClient {
       const q = o.instanceId ? `?instance_id=${enc(o.instanceId)}` : '';
       let res: Response;
       try {
-        res = await fetch(`${this.opts.url.replace(/\/+$/, '')}/v1/events${q}`, { headers, signal: o.signal ?? null });
+        res = await fetch(`${this.opts.url.replace(/\/+$/, '')}/v1/events${q}`, {
+          headers,
+          signal: o.signal ?? null,
+        });
       } catch (err) {
-        if (o.signal?.aborted || o.reconnect === false) return;
+        if (o.signal?.aborted) return;
+        if (o.reconnect === false) throw err;
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
       if (res.status !== 200 || !res.body) {
         const p = (await res.json().catch(() => undefined)) as Partial<Problem> | undefined;
-        throw new XcdApiError(res.status, p?.code ?? 'http_error', `${p?.code ?? 'http_error'}: ${p?.detail ?? res.statusText}`, p as Problem);
+        throw new XcdApiError(
+          res.status,
+          p?.code ?? 'http_error',
+          `${p?.code ?? 'http_error'}: ${p?.detail ?? res.statusText}`,
+          p as Problem,
+        );
       }
       try {
         for await (const ev of parseSse(res.body)) {
@@ -102,32 +150,54 @@ export class XcdDepthClient {
           if (ev.event === 'events_lost') o.onLost?.();
           else if (ev.data) yield JSON.parse(ev.data) as Schemas['LifecycleEvent'];
         }
-      } catch (err) {
-        if (o.signal?.aborted) return;
+      } catch {
+        if (o.signal?.aborted) return; // else the connection dropped: reconnect below
       }
       if (o.signal?.aborted || o.reconnect === false) return;
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 
-  private async send<T>(method: 'get' | 'put' | 'post' | 'delete', url: string, data?: unknown, opts: WaitOptions = {}): Promise<T> {
+  private async send<T>(
+    method: 'get' | 'put' | 'post' | 'delete',
+    url: string,
+    data?: unknown,
+    opts: WaitOptions = {},
+  ): Promise<T> {
     try {
-      const res = await this.http.request({ method, url, data, headers: opts.wait !== undefined ? { Prefer: `wait=${opts.wait}` } : {} });
+      const res = await this.http.request({
+        method,
+        url,
+        data,
+        headers: opts.wait !== undefined ? { Prefer: `wait=${opts.wait}` } : {},
+      });
       return (res.status === 204 ? null : res.data) as T;
     } catch (err) {
       if (!(err instanceof AxiosError)) throw err;
       const res = err.response;
-      if (!res) throw new XcdApiError(0, err.code ?? 'network_error', `cannot reach the service: ${err.message}`);
+      if (!res)
+        throw new XcdApiError(
+          0,
+          err.code ?? 'network_error',
+          `cannot reach the service: ${err.message}`,
+        );
       const p = res.data as Partial<Problem> | undefined;
       if (p && typeof p === 'object' && typeof p.code === 'string')
-        throw new XcdApiError(res.status, p.code, `${p.code}: ${p.detail ?? p.title ?? res.statusText}`, p as Problem);
+        throw new XcdApiError(
+          res.status,
+          p.code,
+          `${p.code}: ${p.detail ?? p.title ?? res.statusText}`,
+          p as Problem,
+        );
       throw new XcdApiError(res.status, 'http_error', `HTTP ${res.status} ${res.statusText}`);
     }
   }
 }
 
 /** Parses an SSE byte stream into {id, event, data} messages (comments skipped). */
-export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<{ id?: string; event?: string; data?: string }> {
+export async function* parseSse(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<{ id?: string; event?: string; data?: string }> {
   const decoder = new TextDecoder();
   let buf = '';
   let msg: { id?: string; event?: string; data?: string } = {};
@@ -148,7 +218,8 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
       const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
       if (field === 'id') msg.id = value;
       else if (field === 'event') msg.event = value;
-      else if (field === 'data') msg.data = msg.data === undefined ? value : `${msg.data}\n${value}`;
+      else if (field === 'data')
+        msg.data = msg.data === undefined ? value : `${msg.data}\n${value}`;
     }
   }
 }

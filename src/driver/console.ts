@@ -16,10 +16,15 @@ const NULL_REF = 'OpaqueRef:NULL';
 export function vncConsole(xapi: XapiClient, vm: VmRec): Schema<'Console'> {
   if (vm.power_state !== 'Running' && vm.power_state !== 'Paused')
     throw badPowerState(vm.$ref, ['running', 'paused'], vm.power_state);
-  const rfb = (vm.consoles ?? []).map((ref) => xapi.mirror.get('console', ref)).find((c) => c?.protocol === 'rfb');
+  const rfb = (vm.consoles ?? [])
+    .map((ref) => xapi.mirror.get('console', ref))
+    .find((c) => c?.protocol === 'rfb');
   if (!rfb || !rfb.location)
     throw new ApiError(409, 'invalid_power_state', 'the instance has no VNC console yet', {
-      extra: { expected_power_states: ['running'], actual_power_state: vm.power_state.toLowerCase() },
+      extra: {
+        expected_power_states: ['running'],
+        actual_power_state: vm.power_state.toLowerCase(),
+      },
     });
   const url = new URL(rfb.location);
   const tls = url.protocol === 'https:';
@@ -47,12 +52,21 @@ function decodeLog(raw: string): string {
 }
 
 export async function consoleLog(xapi: XapiClient, vm: VmRec): Promise<Schema<'ConsoleLog'>> {
-  const unavailable = (why: string): ApiError => new ApiError(404, 'console_not_available', `no console log: ${why}`);
-  if (vm.power_state !== 'Running' && vm.power_state !== 'Paused') throw unavailable(`the instance is ${vm.power_state.toLowerCase()}`);
-  if (!vm.resident_on || vm.resident_on === NULL_REF) throw unavailable('the instance runs on no host');
+  const unavailable = (why: string): ApiError =>
+    new ApiError(404, 'console_not_available', `no console log: ${why}`);
+  if (vm.power_state !== 'Running' && vm.power_state !== 'Paused')
+    throw unavailable(`the instance is ${vm.power_state.toLowerCase()}`);
+  if (!vm.resident_on || vm.resident_on === NULL_REF)
+    throw unavailable('the instance runs on no host');
   let raw: string;
   try {
-    raw = await xapi.call<string>('host.call_plugin', vm.resident_on, 'console', 'get_console_log', { dom_id: String(vm.domid) });
+    raw = await xapi.call<string>(
+      'host.call_plugin',
+      vm.resident_on,
+      'console',
+      'get_console_log',
+      { dom_id: String(vm.domid) },
+    );
   } catch (err) {
     const e = toApiError(err);
     if (e.status >= 500 && e.code !== 'xapi_error') throw e; // XAPI unreachable: say so

@@ -21,14 +21,22 @@ export interface OpRun {
 /** 409 invalid_power_state with XAPI's shape, for checks made before XAPI is asked. */
 export function badPowerState(vmRef: string, expected: string[], actual: string): ApiError {
   const act = actual.toLowerCase();
-  return new ApiError(409, 'invalid_power_state', `the instance is ${act}; this needs ${expected.join(' or ')}`, {
-    xapi_error: { code: 'VM_BAD_POWER_STATE', params: [vmRef, expected.join(', '), act] },
-    extra: { expected_power_states: expected, actual_power_state: act },
-  });
+  return new ApiError(
+    409,
+    'invalid_power_state',
+    `the instance is ${act}; this needs ${expected.join(' or ')}`,
+    {
+      xapi_error: { code: 'VM_BAD_POWER_STATE', params: [vmRef, expected.join(', '), act] },
+      extra: { expected_power_states: expected, actual_power_state: act },
+    },
+  );
 }
 
 /** Throws invalid_power_state unless the VM is in one of `allowed` (XAPI names, lowercase). */
-export function requirePowerState(vm: Pick<VMRecord, 'power_state'> & { $ref: string }, allowed: string[]): void {
+export function requirePowerState(
+  vm: Pick<VMRecord, 'power_state'> & { $ref: string },
+  allowed: string[],
+): void {
   const actual = String(vm.power_state).toLowerCase();
   if (!allowed.includes(actual)) throw badPowerState(vm.$ref, allowed, actual);
 }
@@ -38,12 +46,24 @@ export function snapshotNotFound(id: string): ApiError {
 }
 
 /** Waits until the mirror shows the VM in `powerState` (quietly gives up after the timeout). */
-export function mirrorPowerState(xapi: XapiClient, vmRef: string, powerState: string, timeoutMs: number): Promise<boolean> {
-  return waitForMirror(xapi.mirror, () => xapi.mirror.get('VM', vmRef)?.power_state === powerState, timeoutMs);
+export function mirrorPowerState(
+  xapi: XapiClient,
+  vmRef: string,
+  powerState: string,
+  timeoutMs: number,
+): Promise<boolean> {
+  return waitForMirror(
+    xapi.mirror,
+    () => xapi.mirror.get('VM', vmRef)?.power_state === powerState,
+    timeoutMs,
+  );
 }
 
 /** Calls whose object may already be gone: HANDLE_INVALID / UUID_INVALID count as done. */
-export async function ignoreGone<T>(p: Promise<T>, isGone: (err: unknown) => boolean): Promise<T | undefined> {
+export async function ignoreGone<T>(
+  p: Promise<T>,
+  isGone: (err: unknown) => boolean,
+): Promise<T | undefined> {
   try {
     return await p;
   } catch (err) {

@@ -16,7 +16,14 @@ import { migrate } from './migrate';
 import { attachNic, detachNic, listNics } from './nics';
 import type { OperationEntry, Operations } from './operations';
 import { resize } from './resize';
-import { createSnapshot, deleteSnapshot, findSnapshot, listSnapshots, revertSnapshot, snapshotView } from './snapshots';
+import {
+  createSnapshot,
+  deleteSnapshot,
+  findSnapshot,
+  listSnapshots,
+  revertSnapshot,
+  snapshotView,
+} from './snapshots';
 import { TAG } from './tags';
 import type { Caller, InstanceAction, Operation, OperationKind, Schema } from './types';
 import { attachVolume, detachVolume, listVolumes } from './volumes';
@@ -36,7 +43,10 @@ export interface DriverCore {
   opView(entry: OperationEntry): Operation;
 }
 
-export type DepthAction = Extract<InstanceAction, { action: 'pause' | 'unpause' | 'suspend' | 'resume' | 'resize' | 'migrate' }>;
+export type DepthAction = Extract<
+  InstanceAction,
+  { action: 'pause' | 'unpause' | 'suspend' | 'resume' | 'resize' | 'migrate' }
+>;
 
 const DEPTH_ACTIONS = new Set(['pause', 'unpause', 'suspend', 'resume', 'resize', 'migrate']);
 
@@ -70,17 +80,29 @@ export class DepthDriver {
       case 'suspend':
       case 'resume': {
         const what: LifecycleAction = body.action;
-        return this.run(caller, id, what, { precheck: (vm) => requirePowerState(vm, LIFECYCLE[what].from) }, (r) =>
-          runLifecycle(this.core.xapi, what, r),
+        return this.run(
+          caller,
+          id,
+          what,
+          { precheck: (vm) => requirePowerState(vm, LIFECYCLE[what].from) },
+          (r) => runLifecycle(this.core.xapi, what, r),
         );
       }
       case 'resize':
-        return this.run(caller, id, 'resize', { precheck: (vm) => requirePowerState(vm, ['running', 'halted']) }, (r) =>
-          resize(this.core.xapi, body, r),
+        return this.run(
+          caller,
+          id,
+          'resize',
+          { precheck: (vm) => requirePowerState(vm, ['running', 'halted']) },
+          (r) => resize(this.core.xapi, body, r),
         );
       case 'migrate':
-        return this.run(caller, id, 'migrate', { precheck: (vm) => requirePowerState(vm, ['running']) }, (r) =>
-          migrate(this.core.xapi, body.host, r),
+        return this.run(
+          caller,
+          id,
+          'migrate',
+          { precheck: (vm) => requirePowerState(vm, ['running']) },
+          (r) => migrate(this.core.xapi, body.host, r),
         );
     }
   }
@@ -99,24 +121,41 @@ export class DepthDriver {
     return snapshotView(this.core.xapi.mirror, snap);
   }
 
-  createSnapshot(caller: Caller, id: string, snapshotId: string, body: Schema<'SnapshotRequest'>): Operation {
+  createSnapshot(
+    caller: Caller,
+    id: string,
+    snapshotId: string,
+    body: Schema<'SnapshotRequest'>,
+  ): Operation {
     const vm = this.vmOf(caller.namespace, id);
     const pending = this.pendingWith(caller.namespace, id, 'snapshot', snapshotId);
     if (pending) return this.core.opView(pending);
-    if (findSnapshot(this.core.xapi.mirror, vm, snapshotId)) return this.done(caller, id, 'snapshot', { snapshot_id: snapshotId });
+    if (findSnapshot(this.core.xapi.mirror, vm, snapshotId))
+      return this.done(caller, id, 'snapshot', { snapshot_id: snapshotId });
     const memory = body.memory === true;
     return this.run(
       caller,
       id,
       'snapshot',
-      { args: { snapshot_id: snapshotId }, precheck: memory ? (v) => requirePowerState(v, ['running']) : undefined },
+      {
+        args: { snapshot_id: snapshotId },
+        precheck: memory ? (v) => requirePowerState(v, ['running']) : undefined,
+      },
       (r) => createSnapshot(this.core.xapi, { id: snapshotId, name: body.name, memory }, r),
     );
   }
 
-  revertSnapshot(caller: Caller, id: string, snapshotId: string, body: Schema<'RevertRequest'>): Operation {
+  revertSnapshot(
+    caller: Caller,
+    id: string,
+    snapshotId: string,
+    body: Schema<'RevertRequest'>,
+  ): Operation {
     const vm = this.vmOf(caller.namespace, id);
-    if (!findSnapshot(this.core.xapi.mirror, vm, snapshotId) && !this.pendingWith(caller.namespace, id, 'snapshot', snapshotId))
+    if (
+      !findSnapshot(this.core.xapi.mirror, vm, snapshotId) &&
+      !this.pendingWith(caller.namespace, id, 'snapshot', snapshotId)
+    )
       throw snapshotNotFound(snapshotId);
     return this.run(caller, id, 'revert', { args: { snapshot_id: snapshotId } }, (r) =>
       revertSnapshot(this.core.xapi, snapshotId, body.power_on === true, r),
@@ -128,7 +167,10 @@ export class DepthDriver {
     const vm = this.vmOf(caller.namespace, id);
     const pending = this.pendingWith(caller.namespace, id, 'delete-snapshot', snapshotId);
     if (pending) return this.core.opView(pending);
-    if (!findSnapshot(this.core.xapi.mirror, vm, snapshotId) && !this.pendingWith(caller.namespace, id, 'snapshot', snapshotId))
+    if (
+      !findSnapshot(this.core.xapi.mirror, vm, snapshotId) &&
+      !this.pendingWith(caller.namespace, id, 'snapshot', snapshotId)
+    )
       return null;
     return this.run(caller, id, 'delete-snapshot', { args: { snapshot_id: snapshotId } }, (r) =>
       deleteSnapshot(this.core.xapi, snapshotId, r),
@@ -141,14 +183,23 @@ export class DepthDriver {
     return listVolumes(this.core.xapi.mirror, this.vmOf(caller.namespace, id));
   }
 
-  attachVolume(caller: Caller, id: string, vdiUuid: string, body: Schema<'VolumeAttachRequest'>): Operation {
+  attachVolume(
+    caller: Caller,
+    id: string,
+    vdiUuid: string,
+    body: Schema<'VolumeAttachRequest'>,
+  ): Operation {
     const vm = this.vmOf(caller.namespace, id);
     const mirror = this.core.xapi.mirror;
     const vdi = mirror.getByUuid('VDI', vdiUuid);
     const owner = vdi ? vdi.other_config?.[TAG.namespace] : undefined;
     if (!vdi || vdi.is_a_snapshot || (owner !== undefined && owner !== caller.namespace))
       throw new ApiError(404, 'volume_not_found', `VDI '${vdiUuid}' not found`);
-    if (listVolumes(mirror, vm).some((v) => v.uuid === vdiUuid && (!body.device || v.device === body.device)))
+    if (
+      listVolumes(mirror, vm).some(
+        (v) => v.uuid === vdiUuid && (!body.device || v.device === body.device),
+      )
+    )
       return this.done(caller, id, 'attach-volume', { vdi: vdiUuid });
     return this.run(
       caller,
@@ -162,7 +213,8 @@ export class DepthDriver {
   detachVolume(caller: Caller, id: string, vdiUuid: string): Operation | null {
     const vm = this.vmOf(caller.namespace, id);
     const pending = this.pendingWith(caller.namespace, id, 'attach-volume', vdiUuid, 'vdi');
-    if (!pending && !listVolumes(this.core.xapi.mirror, vm).some((v) => v.uuid === vdiUuid)) return null;
+    if (!pending && !listVolumes(this.core.xapi.mirror, vm).some((v) => v.uuid === vdiUuid))
+      return null;
     return this.run(
       caller,
       id,
@@ -184,7 +236,10 @@ export class DepthDriver {
       caller,
       id,
       'attach-nic',
-      { args: { network: body.network }, precheck: (v) => requirePowerState(v, ['running', 'halted']) },
+      {
+        args: { network: body.network },
+        precheck: (v) => requirePowerState(v, ['running', 'halted']),
+      },
       (r) => attachNic(this.core.xapi, body, r),
     );
   }
@@ -192,7 +247,11 @@ export class DepthDriver {
   detachNic(caller: Caller, id: string, device: string): Operation | null {
     const vm = this.vmOf(caller.namespace, id);
     const queued = this.core.ops.latest(caller.namespace, id);
-    if ((!queued || queued.finished) && !listNics(this.core.xapi.mirror, vm).some((n) => n.device === device)) return null;
+    if (
+      (!queued || queued.finished) &&
+      !listNics(this.core.xapi.mirror, vm).some((n) => n.device === device)
+    )
+      return null;
     return this.run(
       caller,
       id,
@@ -205,7 +264,8 @@ export class DepthDriver {
   // ---- reads ----
 
   console(caller: Caller, id: string): Schema<'Console'> {
-    if (caller.role === 'viewer') throw new ApiError(403, 'forbidden', 'a viewer token may not open consoles');
+    if (caller.role === 'viewer')
+      throw new ApiError(403, 'forbidden', 'a viewer token may not open consoles');
     const vm = this.vmOf(caller.namespace, id);
     return vncConsole(this.core.xapi, vm);
   }
@@ -225,20 +285,32 @@ export class DepthDriver {
     const ref = this.core.index.refOf(namespace, id);
     const vm = ref ? this.core.xapi.mirror.get('VM', ref) : undefined;
     if (!vm) {
-      if (this.core.building(namespace, id)) throw new ApiError(409, 'instance_busy', `instance '${id}' is being built`);
+      if (this.core.building(namespace, id))
+        throw new ApiError(409, 'instance_busy', `instance '${id}' is being built`);
       throw instanceNotFound(id);
     }
     return vm;
   }
 
   /** A running (or queued) operation of this kind for the same object (args[field] = value). */
-  private pendingWith(namespace: string, id: string, kind: OperationKind, value: string, field = 'snapshot_id'): OperationEntry | undefined {
+  private pendingWith(
+    namespace: string,
+    id: string,
+    kind: OperationKind,
+    value: string,
+    field = 'snapshot_id',
+  ): OperationEntry | undefined {
     const e = this.core.ops.latest(namespace, id, kind);
     return e && !e.finished && e.data.args?.[field] === value ? e : undefined;
   }
 
   /** A replay of something already done: an operation that has succeeded at once. */
-  private done(caller: Caller, id: string, kind: OperationKind, args: Record<string, unknown>): Operation {
+  private done(
+    caller: Caller,
+    id: string,
+    kind: OperationKind,
+    args: Record<string, unknown>,
+  ): Operation {
     this.core.assertMutator(caller);
     const entry = this.core.ops.create(caller.namespace, kind, id, args);
     const ref = this.core.index.refOf(caller.namespace, id);
@@ -263,7 +335,11 @@ export class DepthDriver {
     const vm = this.vmOf(ns, id);
     const state = vm.other_config?.[TAG.state];
     if (state === 'building' || state === 'deleting')
-      throw new ApiError(409, 'instance_busy', `instance '${id}' is ${state === 'building' ? 'being built' : 'being deleted'}`);
+      throw new ApiError(
+        409,
+        'instance_busy',
+        `instance '${id}' is ${state === 'building' ? 'being built' : 'being deleted'}`,
+      );
     const queued = this.core.ops.latest(ns, id);
     if (opts.precheck && (!queued || queued.finished)) opts.precheck(vm);
     const { ops, index } = this.core;

@@ -19,10 +19,17 @@ function toDate(d: unknown): Date | undefined {
 
 const gb = (bytes: unknown): number => Math.round((Number(bytes) / GiB) * 1000) / 1000;
 
-export function diagnostics(mirror: MirrorView, instanceId: string, vm: VmRec): Schema<'Diagnostics'> {
+export function diagnostics(
+  mirror: MirrorView,
+  instanceId: string,
+  vm: VmRec,
+): Schema<'Diagnostics'> {
   const live = vm.power_state === 'Running' || vm.power_state === 'Paused';
   const metrics = vm.metrics !== NULL_REF ? mirror.get('VM_metrics', vm.metrics) : undefined;
-  const guest = vm.guest_metrics && vm.guest_metrics !== NULL_REF ? mirror.get('VM_guest_metrics', vm.guest_metrics) : undefined;
+  const guest =
+    vm.guest_metrics && vm.guest_metrics !== NULL_REF
+      ? mirror.get('VM_guest_metrics', vm.guest_metrics)
+      : undefined;
 
   const cpus: Schema<'Diagnostics'>['cpus'] = [];
   if (live && metrics) {
@@ -30,7 +37,11 @@ export function diagnostics(mirror: MirrorView, instanceId: string, vm: VmRec): 
     const where = (metrics.VCPUs_CPU ?? {}) as Record<string, number>;
     const n = Number(metrics.VCPUs_number) || Object.keys(util).length;
     for (let i = 0; i < n; i++)
-      cpus.push({ id: i, utilisation: Number(util[String(i)] ?? 0), ...(where[String(i)] !== undefined ? { pcpu: Number(where[String(i)]) } : {}) });
+      cpus.push({
+        id: i,
+        utilisation: Number(util[String(i)] ?? 0),
+        ...(where[String(i)] !== undefined ? { pcpu: Number(where[String(i)]) } : {}),
+      });
   }
   const start = live ? toDate(metrics?.start_time) : undefined;
 

@@ -66,7 +66,11 @@ export class EventFeed {
     if (this.started) return;
     this.started = true;
     for (const vm of this.mirror.query('VM', {
-      where: { [`other_config.${TAG.namespace}`]: { exists: true }, is_a_snapshot: false, is_a_template: false },
+      where: {
+        [`other_config.${TAG.namespace}`]: { exists: true },
+        is_a_snapshot: false,
+        is_a_template: false,
+      },
       fields: ['other_config', 'power_state', 'resident_on'],
     })) {
       const owner = ownerOf(vm.other_config);
@@ -97,13 +101,19 @@ export class EventFeed {
    * Subscribes a namespace's reader. With `after` (a Last-Event-ID) the backlog holds the kept
    * events after it; `lost` says some may be missing (too old, or from a previous run).
    */
-  subscribe(namespace: string, after: string | undefined, send: (e: LifecycleEvent) => void): Subscription {
+  subscribe(
+    namespace: string,
+    after: string | undefined,
+    send: (e: LifecycleEvent) => void,
+  ): Subscription {
     let backlog: LifecycleEvent[] = [];
     let lost = false;
     if (after !== undefined && /^\d+$/.test(after)) {
       const from = Number(after);
       lost = from < this.floor;
-      backlog = this.ring.filter((s) => s.seq > from && s.namespace === namespace).map((s) => s.event);
+      backlog = this.ring
+        .filter((s) => s.seq > from && s.namespace === namespace)
+        .map((s) => s.event);
     }
     const listener = { namespace, send };
     this.listeners.add(listener);
@@ -117,7 +127,8 @@ export class EventFeed {
   private vmChanged(c: MirrorChange): void {
     const before = this.seen.get(c.ref);
     const vm = c.op === 'del' ? undefined : this.mirror.get('VM', c.ref);
-    const owner = vm && !vm.is_a_snapshot && !vm.is_a_template ? ownerOf(vm.other_config) : undefined;
+    const owner =
+      vm && !vm.is_a_snapshot && !vm.is_a_template ? ownerOf(vm.other_config) : undefined;
     if (!vm || !owner) {
       if (before) {
         this.seen.delete(c.ref);
@@ -164,7 +175,13 @@ export class EventFeed {
     return h ? { uuid: h.uuid, name: h.name_label } : null;
   }
 
-  private emit(who: Seen, type: EventType, power: string, hostRef: string, fromHostRef?: string): void {
+  private emit(
+    who: Seen,
+    type: EventType,
+    power: string,
+    hostRef: string,
+    fromHostRef?: string,
+  ): void {
     this.seq += 1;
     const event: LifecycleEvent = {
       id: String(this.seq),

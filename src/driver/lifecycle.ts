@@ -6,7 +6,10 @@ import { mirrorPowerState, type OpRun } from './depth-common';
 
 export type LifecycleAction = 'pause' | 'unpause' | 'suspend' | 'resume';
 
-export const LIFECYCLE: Record<LifecycleAction, { method: string; args: unknown[]; from: string[]; to: string }> = {
+export const LIFECYCLE: Record<
+  LifecycleAction,
+  { method: string; args: unknown[]; from: string[]; to: string }
+> = {
   pause: { method: 'VM.pause', args: [], from: ['running'], to: 'Paused' },
   unpause: { method: 'VM.unpause', args: [], from: ['paused'], to: 'Running' },
   suspend: { method: 'VM.suspend', args: [], from: ['running'], to: 'Suspended' },
@@ -14,7 +17,11 @@ export const LIFECYCLE: Record<LifecycleAction, { method: string; args: unknown[
   resume: { method: 'VM.resume', args: [false, false], from: ['suspended'], to: 'Running' },
 };
 
-export async function runLifecycle(xapi: XapiClient, action: LifecycleAction, run: OpRun): Promise<void> {
+export async function runLifecycle(
+  xapi: XapiClient,
+  action: LifecycleAction,
+  run: OpRun,
+): Promise<void> {
   const { method, args, to } = LIFECYCLE[action];
   await xapi.callAsync(method, [run.vmRef, ...args], {
     signal: run.signal,

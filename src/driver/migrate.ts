@@ -10,7 +10,11 @@ import { waitForMirror } from './mirror-wait';
 function resolveHost(xapi: XapiClient, name: string): string {
   const byUuid = xapi.mirror.getByUuid('host', name);
   if (byUuid) return byUuid.$ref;
-  const byName = xapi.mirror.query('host', { where: { name_label: name }, fields: ['uuid'], limit: 1 })[0];
+  const byName = xapi.mirror.query('host', {
+    where: { name_label: name },
+    fields: ['uuid'],
+    limit: 1,
+  })[0];
   if (!byName) throw new ApiError(404, 'host_not_found', `host '${name}' not found`);
   return byName.$ref;
 }
@@ -31,20 +35,37 @@ async function chooseHost(xapi: XapiClient, current: string, needed: number): Pr
     if (free >= needed && (!best || free > best.free)) best = { ref: host.$ref, free };
   }
   if (!best)
-    throw new ApiError(409, 'no_host_available', 'no other live host of the pool has the free memory for the instance', {
-      extra: { needed_bytes: needed },
-    });
+    throw new ApiError(
+      409,
+      'no_host_available',
+      'no other live host of the pool has the free memory for the instance',
+      {
+        extra: { needed_bytes: needed },
+      },
+    );
   return best.ref;
 }
 
-export async function migrate(xapi: XapiClient, hostName: string | undefined, run: OpRun): Promise<void> {
+export async function migrate(
+  xapi: XapiClient,
+  hostName: string | undefined,
+  run: OpRun,
+): Promise<void> {
   const vm = await xapi.call<VMRecord>('VM.get_record', run.vmRef);
-  const needed = Math.max(Number(vm.memory_target) || 0, Number(vm.memory_dynamic_max) || 0) + (Number(vm.memory_overhead) || 0);
-  const hostRef = hostName ? resolveHost(xapi, hostName) : await chooseHost(xapi, vm.resident_on, needed);
+  const needed =
+    Math.max(Number(vm.memory_target) || 0, Number(vm.memory_dynamic_max) || 0) +
+    (Number(vm.memory_overhead) || 0);
+  const hostRef = hostName
+    ? resolveHost(xapi, hostName)
+    : await chooseHost(xapi, vm.resident_on, needed);
   run.onProgress(0.05, 'VM.pool_migrate');
   await xapi.callAsync('VM.pool_migrate', [run.vmRef, hostRef, { live: 'true' }], {
     signal: run.signal,
     onProgress: (f) => run.onProgress(0.05 + f * 0.9, 'VM.pool_migrate'),
   });
-  await waitForMirror(xapi.mirror, () => xapi.mirror.get('VM', run.vmRef)?.resident_on === hostRef, run.mirrorWaitMs);
+  await waitForMirror(
+    xapi.mirror,
+    () => xapi.mirror.get('VM', run.vmRef)?.resident_on === hostRef,
+    run.mirrorWaitMs,
+  );
 }

@@ -39,7 +39,10 @@ function resolveNetwork(mirror: MirrorView, name: string): { ref: string; mtu: n
   return { ref: found.$ref, mtu: Number(found.MTU) || 1500 };
 }
 
-async function vifsOf(xapi: XapiClient, vmRef: string): Promise<Array<VIFRecord & { ref: string }>> {
+async function vifsOf(
+  xapi: XapiClient,
+  vmRef: string,
+): Promise<Array<VIFRecord & { ref: string }>> {
   const out: Array<VIFRecord & { ref: string }> = [];
   for (const ref of await xapi.call<string[]>('VM.get_VIFs', vmRef)) {
     const vif = await ignoreGone(xapi.call<VIFRecord>('VIF.get_record', ref), isGone);
@@ -53,7 +56,11 @@ interface AttachState {
   running: boolean;
 }
 
-export async function attachNic(xapi: XapiClient, body: Schema<'NicAttachRequest'>, run: OpRun): Promise<void> {
+export async function attachNic(
+  xapi: XapiClient,
+  body: Schema<'NicAttachRequest'>,
+  run: OpRun,
+): Promise<void> {
   const net = resolveNetwork(xapi.mirror, body.network);
   const mac = body.mac?.toLowerCase();
   const vifs = await vifsOf(xapi, run.vmRef);
@@ -61,7 +68,9 @@ export async function attachNic(xapi: XapiClient, body: Schema<'NicAttachRequest
     const at = vifs.find((v) => v.device === body.device);
     if (at) {
       if (at.network === net.ref && (!mac || at.MAC.toLowerCase() === mac)) return; // a retry
-      throw new ApiError(409, 'device_in_use', `device ${body.device} already holds a NIC`, { extra: { device: body.device } });
+      throw new ApiError(409, 'device_in_use', `device ${body.device} already holds a NIC`, {
+        extra: { device: body.device },
+      });
     }
   }
   if (mac && vifs.some((v) => v.MAC.toLowerCase() === mac))
@@ -98,7 +107,10 @@ export async function attachNic(xapi: XapiClient, body: Schema<'NicAttachRequest
         weight: 2,
         when: (s) => s.running,
         run: async (s, ctx) => {
-          await xapi.callAsync('VIF.plug', [s.vifRef!], { signal: ctx.signal, onProgress: (f) => ctx.progress(f) });
+          await xapi.callAsync('VIF.plug', [s.vifRef!], {
+            signal: ctx.signal,
+            onProgress: (f) => ctx.progress(f),
+          });
           ctx.onUndo('unplug the VIF', async () => {
             await ignoreGone(xapi.call('VIF.unplug_force', s.vifRef!), isGone);
           });
@@ -113,7 +125,11 @@ export async function attachNic(xapi: XapiClient, body: Schema<'NicAttachRequest
     xapi.mirror,
     () => {
       const vif = xapi.mirror.get('VIF', vifRef);
-      return !!vif && (!state.running || vif.currently_attached) && !!xapi.mirror.get('VM', run.vmRef)?.VIFs.includes(vifRef);
+      return (
+        !!vif &&
+        (!state.running || vif.currently_attached) &&
+        !!xapi.mirror.get('VM', run.vmRef)?.VIFs.includes(vifRef)
+      );
     },
     run.mirrorWaitMs,
   );
@@ -123,7 +139,10 @@ export async function detachNic(xapi: XapiClient, device: string, run: OpRun): P
   const vif = (await vifsOf(xapi, run.vmRef)).find((v) => v.device === device);
   if (!vif) return;
   if (vif.currently_attached) {
-    await xapi.callAsync('VIF.unplug', [vif.ref], { signal: run.signal, onProgress: (f) => run.onProgress(f * 0.8, 'VIF.unplug') });
+    await xapi.callAsync('VIF.unplug', [vif.ref], {
+      signal: run.signal,
+      onProgress: (f) => run.onProgress(f * 0.8, 'VIF.unplug'),
+    });
   }
   await ignoreGone(xapi.call('VIF.destroy', vif.ref), isGone);
   await waitForMirror(xapi.mirror, () => !xapi.mirror.get('VIF', vif.ref), run.mirrorWaitMs);

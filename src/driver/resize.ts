@@ -40,7 +40,8 @@ interface ResizeState {
 async function plan(xapi: XapiClient, body: ResizeAction, run: OpRun): Promise<ResizeState> {
   const vm = await xapi.call<VMRecord>('VM.get_record', run.vmRef);
   const power = vm.power_state;
-  if (power !== 'Running' && power !== 'Halted') throw badPowerState(run.vmRef, ['running', 'halted'], power);
+  if (power !== 'Running' && power !== 'Halted')
+    throw badPowerState(run.vmRef, ['running', 'halted'], power);
   const running = power === 'Running';
   const s: ResizeState = {
     body,
@@ -59,9 +60,13 @@ async function plan(xapi: XapiClient, body: ResizeAction, run: OpRun): Promise<R
   }
   if (body.memory_mb !== undefined) {
     const bytes = body.memory_mb * MiB;
-    const same = bytes === Number(vm.memory_static_max) && bytes === Number(vm.memory_dynamic_max) && bytes === Number(vm.memory_dynamic_min);
+    const same =
+      bytes === Number(vm.memory_static_max) &&
+      bytes === Number(vm.memory_dynamic_max) &&
+      bytes === Number(vm.memory_dynamic_min);
     if (!same) {
-      if (running && bytes <= Number(vm.memory_static_max) && bytes >= Number(vm.memory_static_min)) s.liveMemory = true;
+      if (running && bytes <= Number(vm.memory_static_max) && bytes >= Number(vm.memory_static_min))
+        s.liveMemory = true;
       else s.offlineMemory = true;
     }
   }
@@ -73,17 +78,30 @@ async function plan(xapi: XapiClient, body: ResizeAction, run: OpRun): Promise<R
       const vdi = await xapi.call<VDIRecord>('VDI.get_record', vbd.VDI);
       found = { vdiRef: vbd.VDI, size: Number(vdi.virtual_size) };
     }
-    if (!found) throw new ApiError(422, 'invalid_value', `the instance has no disk at device ${d.device}`);
+    if (!found)
+      throw new ApiError(422, 'invalid_value', `the instance has no disk at device ${d.device}`);
     const bytes = d.size_gb * GiB;
     if (bytes < found.size)
-      throw new ApiError(422, 'invalid_value', `disks only grow: device ${d.device} is ${found.size / GiB} GiB, asked ${d.size_gb} GiB`);
+      throw new ApiError(
+        422,
+        'invalid_value',
+        `disks only grow: device ${d.device} is ${found.size / GiB} GiB, asked ${d.size_gb} GiB`,
+      );
     if (bytes > found.size) s.disks.push({ device: d.device, vdiRef: found.vdiRef, bytes });
   }
   s.cycle = running && (s.offlineVcpus || s.offlineMemory);
   if (s.cycle && (body.power_cycle ?? 'none') === 'none')
-    throw new ApiError(409, 'power_cycle_required', 'this resize needs the instance halted; ask for power_cycle clean or hard', {
-      extra: { live_vcpus_max: Number(vm.VCPUs_max), live_memory_max_mb: Math.floor(Number(vm.memory_static_max) / MiB) },
-    });
+    throw new ApiError(
+      409,
+      'power_cycle_required',
+      'this resize needs the instance halted; ask for power_cycle clean or hard',
+      {
+        extra: {
+          live_vcpus_max: Number(vm.VCPUs_max),
+          live_memory_max_mb: Math.floor(Number(vm.memory_static_max) / MiB),
+        },
+      },
+    );
   return s;
 }
 
@@ -97,10 +115,15 @@ function steps(xapi: XapiClient): Array<Step<ResizeState>> {
       when: (s) => s.cycle,
       run: async (s, ctx) => {
         const type = s.body.power_cycle === 'hard' ? 'hard' : 'clean';
-        await runAction(xapi, vmRef(s), { action: 'power-off', type, timeout: s.body.timeout ?? 60 }, {
-          signal: ctx.signal,
-          onProgress: (f) => ctx.progress(f),
-        });
+        await runAction(
+          xapi,
+          vmRef(s),
+          { action: 'power-off', type, timeout: s.body.timeout ?? 60 },
+          {
+            signal: ctx.signal,
+            onProgress: (f) => ctx.progress(f),
+          },
+        );
         ctx.onUndo('start the instance again', async () => {
           await xapi.callAsync('VM.start', [vmRef(s), false, false]);
         });
@@ -146,9 +169,16 @@ function steps(xapi: XapiClient): Array<Step<ResizeState>> {
         const bytes = s.body.memory_mb! * MiB;
         const old = s.vm;
         if (s.liveMemory) {
-          await xapi.callAsync('VM.set_memory_dynamic_range', [vmRef(s), bytes, bytes], { signal: ctx.signal });
+          await xapi.callAsync('VM.set_memory_dynamic_range', [vmRef(s), bytes, bytes], {
+            signal: ctx.signal,
+          });
           ctx.onUndo('restore memory', async () => {
-            await xapi.call('VM.set_memory_dynamic_range', vmRef(s), Number(old.memory_dynamic_min), Number(old.memory_dynamic_max));
+            await xapi.call(
+              'VM.set_memory_dynamic_range',
+              vmRef(s),
+              Number(old.memory_dynamic_min),
+              Number(old.memory_dynamic_max),
+            );
           });
           return;
         }
@@ -173,7 +203,9 @@ function steps(xapi: XapiClient): Array<Step<ResizeState>> {
       run: async (s, ctx) => {
         const online = s.vm.power_state === 'Running' && !s.cycle;
         for (const [i, d] of s.disks.entries()) {
-          await xapi.callAsync(online ? 'VDI.resize_online' : 'VDI.resize', [d.vdiRef, d.bytes], { signal: ctx.signal });
+          await xapi.callAsync(online ? 'VDI.resize_online' : 'VDI.resize', [d.vdiRef, d.bytes], {
+            signal: ctx.signal,
+          });
           ctx.progress((i + 1) / s.disks.length);
         }
       },
@@ -183,7 +215,10 @@ function steps(xapi: XapiClient): Array<Step<ResizeState>> {
       weight: 2,
       when: (s) => s.cycle,
       run: async (s, ctx) => {
-        await xapi.callAsync('VM.start', [vmRef(s), false, false], { signal: ctx.signal, onProgress: (f) => ctx.progress(f) });
+        await xapi.callAsync('VM.start', [vmRef(s), false, false], {
+          signal: ctx.signal,
+          onProgress: (f) => ctx.progress(f),
+        });
       },
     },
   ];
@@ -199,7 +234,8 @@ export async function resize(xapi: XapiClient, body: ResizeAction, run: OpRun): 
     const vm = xapi.mirror.get('VM', run.vmRef);
     if (!vm) return true;
     if (body.vcpus !== undefined && Number(vm.VCPUs_at_startup) !== body.vcpus) return false;
-    if (body.memory_mb !== undefined && Number(vm.memory_dynamic_max) !== body.memory_mb * MiB) return false;
+    if (body.memory_mb !== undefined && Number(vm.memory_dynamic_max) !== body.memory_mb * MiB)
+      return false;
     return true;
   };
   await waitForMirror(xapi.mirror, want, run.mirrorWaitMs);

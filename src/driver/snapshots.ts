@@ -25,7 +25,8 @@ function snapshotsOf(mirror: MirrorView, vm: VmRec): VmRec[] {
   const out: VmRec[] = [];
   for (const ref of vm.snapshots ?? []) {
     const snap = mirror.get('VM', ref);
-    if (snap && snap.is_a_snapshot && snap.other_config?.[SNAPSHOT_TAG.id] !== undefined) out.push(snap);
+    if (snap && snap.is_a_snapshot && snap.other_config?.[SNAPSHOT_TAG.id] !== undefined)
+      out.push(snap);
   }
   return out.sort((a, b) => time(a.snapshot_time) - time(b.snapshot_time));
 }
@@ -77,10 +78,17 @@ export function snapshotView(mirror: MirrorView, snap: VmRec): Schema<'Snapshot'
 }
 
 /** Finds the snapshot through XAPI (not the mirror: a job runs after earlier operations). */
-async function snapshotRef(xapi: XapiClient, vmRef: string, id: string): Promise<string | undefined> {
+async function snapshotRef(
+  xapi: XapiClient,
+  vmRef: string,
+  id: string,
+): Promise<string | undefined> {
   const refs = await xapi.call<string[]>('VM.get_snapshots', vmRef);
   for (const ref of refs) {
-    const oc = await ignoreGone(xapi.call<Record<string, string>>('VM.get_other_config', ref), isGone);
+    const oc = await ignoreGone(
+      xapi.call<Record<string, string>>('VM.get_other_config', ref),
+      isGone,
+    );
     if (oc?.[SNAPSHOT_TAG.id] === id) return ref;
   }
   return undefined;
@@ -107,7 +115,8 @@ export async function createSnapshot(
         name: req.memory ? 'VM.checkpoint' : 'VM.snapshot',
         weight: 4,
         run: async (s, ctx) => {
-          const label = s.name ?? `${await xapi.call<string>('VM.get_name_label', s.run.vmRef)}-${s.id}`;
+          const label =
+            s.name ?? `${await xapi.call<string>('VM.get_name_label', s.run.vmRef)}-${s.id}`;
           const method = s.memory ? 'VM.checkpoint' : 'VM.snapshot';
           s.snapRef = await xapi.callAsync<string>(method, [s.run.vmRef, label], {
             signal: ctx.signal,
@@ -132,13 +141,25 @@ export async function createSnapshot(
     run.steps,
   );
   const snapRef = state.snapRef!;
-  await mirrorWait(xapi, () => xapi.mirror.get('VM', snapRef)?.other_config?.[SNAPSHOT_TAG.id] === req.id, run.mirrorWaitMs);
+  await mirrorWait(
+    xapi,
+    () => xapi.mirror.get('VM', snapRef)?.other_config?.[SNAPSHOT_TAG.id] === req.id,
+    run.mirrorWaitMs,
+  );
 }
 
-export async function revertSnapshot(xapi: XapiClient, id: string, powerOn: boolean, run: OpRun): Promise<void> {
+export async function revertSnapshot(
+  xapi: XapiClient,
+  id: string,
+  powerOn: boolean,
+  run: OpRun,
+): Promise<void> {
   const snapRef = await snapshotRef(xapi, run.vmRef, id);
   if (!snapRef) throw snapshotNotFound(id);
-  await xapi.callAsync('VM.revert', [snapRef], { signal: run.signal, onProgress: (f) => run.onProgress(f * 0.7, 'VM.revert') });
+  await xapi.callAsync('VM.revert', [snapRef], {
+    signal: run.signal,
+    onProgress: (f) => run.onProgress(f * 0.7, 'VM.revert'),
+  });
   // The reverted disks are clones of the snapshot's: make sure they carry the instance's tags,
   // so a later destroy removes them and reconcile does not take them for orphans.
   const vm = await xapi.call<VMRecord>('VM.get_record', run.vmRef);
@@ -178,12 +199,14 @@ export async function removeSnapshot(xapi: XapiClient, snapRef: string): Promise
     const vbd = await ignoreGone(xapi.call<VBDRecord>('VBD.get_record', vbdRef), isGone);
     if (vbd && vbd.VDI !== NULL_REF) vdiRefs.push(vbd.VDI);
   }
-  const suspendVdi = snap.suspend_VDI && snap.suspend_VDI !== NULL_REF ? snap.suspend_VDI : undefined;
+  const suspendVdi =
+    snap.suspend_VDI && snap.suspend_VDI !== NULL_REF ? snap.suspend_VDI : undefined;
   await ignoreGone(xapi.call('VM.destroy', snapRef), isGone);
   for (const vdiRef of vdiRefs) {
     const vdi = await ignoreGone(xapi.call<VDIRecord>('VDI.get_record', vdiRef), isGone);
     // Only the disks the snapshot made: snapshot VDIs no other VM uses (never a shared ISO).
-    if (vdi && vdi.is_a_snapshot && vdi.VBDs.length === 0) await ignoreGone(xapi.call('VDI.destroy', vdiRef), isGone);
+    if (vdi && vdi.is_a_snapshot && vdi.VBDs.length === 0)
+      await ignoreGone(xapi.call('VDI.destroy', vdiRef), isGone);
   }
   if (suspendVdi) await ignoreGone(xapi.call('VDI.destroy', suspendVdi), isGone);
 }

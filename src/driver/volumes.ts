@@ -20,7 +20,10 @@ type VmRec = VMRecord & { $ref: string };
 
 /** The instance's volumes: Disk VBDs whose VDI is not one the spawn made for it. */
 export function listVolumes(mirror: MirrorView, vm: VmRec): Array<Schema<'Volume'>> {
-  const owner = { namespace: vm.other_config[TAG.namespace] ?? '', instanceId: vm.other_config[TAG.instanceId] ?? '' };
+  const owner = {
+    namespace: vm.other_config[TAG.namespace] ?? '',
+    instanceId: vm.other_config[TAG.instanceId] ?? '',
+  };
   const out: Array<Schema<'Volume'>> = [];
   for (const vbdRef of vm.VBDs) {
     const vbd = mirror.get('VBD', vbdRef);
@@ -43,12 +46,19 @@ export function listVolumes(mirror: MirrorView, vm: VmRec): Array<Schema<'Volume
 }
 
 /** A VBD the volume API attached (tagged 'volume'), or an untagged disk of someone else. */
-function isVolumeVbd(vbd: Pick<VBDRecord, 'other_config'>, vdi: Pick<VDIRecord, 'other_config'>, owner: { namespace: string; instanceId: string }): boolean {
+function isVolumeVbd(
+  vbd: Pick<VBDRecord, 'other_config'>,
+  vdi: Pick<VDIRecord, 'other_config'>,
+  owner: { namespace: string; instanceId: string },
+): boolean {
   if (vbd.other_config?.[TAG.role] === 'volume') return true;
   return !isOwnedBy(vdi.other_config, owner);
 }
 
-async function vbdsOf(xapi: XapiClient, vmRef: string): Promise<Array<VBDRecord & { ref: string }>> {
+async function vbdsOf(
+  xapi: XapiClient,
+  vmRef: string,
+): Promise<Array<VBDRecord & { ref: string }>> {
   const refs = await xapi.call<string[]>('VM.get_VBDs', vmRef);
   const out: Array<VBDRecord & { ref: string }> = [];
   for (const ref of refs) {
@@ -79,19 +89,32 @@ export async function attachVolume(
   const vbds = await vbdsOf(xapi, run.vmRef);
   const mine = vbds.find((v) => v.VDI === vdiRef);
   if (mine && (!body.device || mine.userdevice === body.device)) return; // already attached here
-  if (mine) throw new ApiError(409, 'device_in_use', `VDI '${vdiUuid}' is already attached at device ${mine.userdevice}`);
+  if (mine)
+    throw new ApiError(
+      409,
+      'device_in_use',
+      `VDI '${vdiUuid}' is already attached at device ${mine.userdevice}`,
+    );
   if (!vdi.sharable) {
     for (const other of vdi.VBDs) {
       const vbd = await ignoreGone(xapi.call<VBDRecord>('VBD.get_record', other), isGone);
       if (vbd && vbd.VM !== run.vmRef)
-        throw new ApiError(409, 'disk_in_use', `VDI '${vdiUuid}' is attached to another VM and is not sharable`);
+        throw new ApiError(
+          409,
+          'disk_in_use',
+          `VDI '${vdiUuid}' is attached to another VM and is not sharable`,
+        );
     }
   }
   const used = new Set(vbds.map((v) => v.userdevice));
   let device = body.device;
   if (device !== undefined && used.has(device))
-    throw new ApiError(409, 'device_in_use', `device ${device} already holds a disk`, { extra: { device } });
-  if (device === undefined) for (let i = 0; device === undefined; i++) if (i !== CD_DEVICE && !used.has(String(i))) device = String(i);
+    throw new ApiError(409, 'device_in_use', `device ${device} already holds a disk`, {
+      extra: { device },
+    });
+  if (device === undefined)
+    for (let i = 0; device === undefined; i++)
+      if (i !== CD_DEVICE && !used.has(String(i))) device = String(i);
   const power = await xapi.call<string>('VM.get_power_state', run.vmRef);
   const state: AttachState = { vdiRef, device: device!, running: power === 'Running' };
   await runSteps<AttachState>(
@@ -123,7 +146,10 @@ export async function attachVolume(
         weight: 2,
         when: (s) => s.running,
         run: async (s, ctx) => {
-          await xapi.callAsync('VBD.plug', [s.vbdRef!], { signal: ctx.signal, onProgress: (f) => ctx.progress(f) });
+          await xapi.callAsync('VBD.plug', [s.vbdRef!], {
+            signal: ctx.signal,
+            onProgress: (f) => ctx.progress(f),
+          });
           ctx.onUndo('unplug the VBD', async () => {
             await ignoreGone(xapi.call('VBD.unplug_force', s.vbdRef!), isGone);
           });
@@ -138,7 +164,11 @@ export async function attachVolume(
     xapi.mirror,
     () => {
       const vbd = xapi.mirror.get('VBD', vbdRef);
-      return !!vbd && (!state.running || vbd.currently_attached) && !!xapi.mirror.get('VM', run.vmRef)?.VBDs.includes(vbdRef);
+      return (
+        !!vbd &&
+        (!state.running || vbd.currently_attached) &&
+        !!xapi.mirror.get('VM', run.vmRef)?.VBDs.includes(vbdRef)
+      );
     },
     run.mirrorWaitMs,
   );
@@ -151,9 +181,16 @@ export async function detachVolume(xapi: XapiClient, vdiUuid: string, run: OpRun
   const vbd = (await vbdsOf(xapi, run.vmRef)).find((v) => v.VDI === vdiRef && v.type === 'Disk');
   if (!vbd) return; // not attached: nothing to do
   if (!isVolumeVbd(vbd, vdi, run.owner))
-    throw new ApiError(409, 'operation_not_allowed', `VDI '${vdiUuid}' is a disk of the instance, not a volume`);
+    throw new ApiError(
+      409,
+      'operation_not_allowed',
+      `VDI '${vdiUuid}' is a disk of the instance, not a volume`,
+    );
   if (vbd.currently_attached) {
-    await xapi.callAsync('VBD.unplug', [vbd.ref], { signal: run.signal, onProgress: (f) => run.onProgress(f * 0.8, 'VBD.unplug') });
+    await xapi.callAsync('VBD.unplug', [vbd.ref], {
+      signal: run.signal,
+      onProgress: (f) => run.onProgress(f * 0.8, 'VBD.unplug'),
+    });
   }
   await ignoreGone(xapi.call('VBD.destroy', vbd.ref), isGone);
   await waitForMirror(xapi.mirror, () => !xapi.mirror.get('VBD', vbd.ref), run.mirrorWaitMs);

@@ -24,19 +24,28 @@ function depthOperations(): Map<string, [string, string]> {
   for (const [path, item] of Object.entries(spec.paths))
     for (const m of ['get', 'put', 'post', 'delete']) {
       const op = (item as Record<string, { operationId?: string; tags?: string[] }>)[m];
-      if (op?.operationId && op.tags?.some((t) => DEPTH_TAGS.has(t))) out.set(op.operationId, [m, path]);
+      if (op?.operationId && op.tags?.some((t) => DEPTH_TAGS.has(t)))
+        out.set(op.operationId, [m, path]);
     }
   return out;
 }
 
-async function call(operationId: string, ...args: Parameters<Stack['request']>): Promise<HttpAnswer> {
+async function call(
+  operationId: string,
+  ...args: Parameters<Stack['request']>
+): Promise<HttpAnswer> {
   const t0 = Date.now();
   const res = await stack.request(...args);
   if (process.env.DEPTH_TIMING) process.stderr.write(`${operationId} ${Date.now() - t0}ms\n`);
   const [m, path] = depthOperations().get(operationId) ?? ['', ''];
-  const responses = (spec.paths[path] as Record<string, { responses: Record<string, unknown> }> | undefined)?.[m]?.responses ?? {};
+  const responses =
+    (spec.paths[path] as Record<string, { responses: Record<string, unknown> }> | undefined)?.[m]
+      ?.responses ?? {};
   if (operationId !== 'instanceAction') {
-    expect({ operationId, documented: String(res.status) in responses || ('default' in responses && res.status >= 400) }).toEqual({
+    expect({
+      operationId,
+      documented: String(res.status) in responses || ('default' in responses && res.status >= 400),
+    }).toEqual({
       operationId,
       documented: true,
     });
@@ -50,8 +59,13 @@ const wait = { prefer: 'wait=15' };
 
 async function spawn(id: string, body: Record<string, unknown> = {}): Promise<void> {
   const templates = await stack.request('GET', '/v1/templates');
-  const template = templates.body.items.find((t: { disk_gb?: number }) => t.disk_gb)?.uuid ?? templates.body.items[0].uuid;
-  const res = await stack.request('PUT', `/v1/instances/${id}`, { body: { template, vcpus: 1, memory_mb: 256, ...body }, headers: wait });
+  const template =
+    templates.body.items.find((t: { disk_gb?: number }) => t.disk_gb)?.uuid ??
+    templates.body.items[0].uuid;
+  const res = await stack.request('PUT', `/v1/instances/${id}`, {
+    body: { template, vcpus: 1, memory_mb: 256, ...body },
+    headers: wait,
+  });
   expect([res.status, res.body.status]).toEqual([200, 'succeeded']);
 }
 
@@ -62,44 +76,105 @@ async function act(id: string, body: Record<string, unknown>): Promise<HttpAnswe
 test('snapshot and volume operations are routed, answer documented statuses and validate', async () => {
   await spawn('dc-1');
   // snapshots
-  const created = await call('createSnapshot', 'PUT', '/v1/instances/dc-1/snapshots/s1', { body: { name: 'first' }, headers: wait });
-  expect([created.status, created.body.status, created.body.kind]).toEqual([200, 'succeeded', 'snapshot']);
+  const created = await call('createSnapshot', 'PUT', '/v1/instances/dc-1/snapshots/s1', {
+    body: { name: 'first' },
+    headers: wait,
+  });
+  expect([created.status, created.body.status, created.body.kind]).toEqual([
+    200,
+    'succeeded',
+    'snapshot',
+  ]);
   const list = await call('listSnapshots', 'GET', '/v1/instances/dc-1/snapshots');
-  expect(list.body.items.map((s: { id: string; name: string }) => [s.id, s.name])).toEqual([['s1', 'first']]);
+  expect(list.body.items.map((s: { id: string; name: string }) => [s.id, s.name])).toEqual([
+    ['s1', 'first'],
+  ]);
   expect((await call('getSnapshot', 'GET', '/v1/instances/dc-1/snapshots/s1')).body.id).toBe('s1');
-  expect((await call('getSnapshot', 'GET', '/v1/instances/dc-1/snapshots/none')).body.code).toBe('snapshot_not_found');
-  const revert = await call('revertSnapshot', 'POST', '/v1/instances/dc-1/snapshots/s1/revert', { body: { power_on: true }, headers: wait });
-  expect([revert.status, revert.body.status, revert.body.result.power_state]).toEqual([200, 'succeeded', 'running']);
-  expect((await call('deleteSnapshot', 'DELETE', '/v1/instances/dc-1/snapshots/s1', { headers: wait })).body.status).toBe('succeeded');
-  expect((await call('deleteSnapshot', 'DELETE', '/v1/instances/dc-1/snapshots/s1')).status).toBe(204);
+  expect((await call('getSnapshot', 'GET', '/v1/instances/dc-1/snapshots/none')).body.code).toBe(
+    'snapshot_not_found',
+  );
+  const revert = await call('revertSnapshot', 'POST', '/v1/instances/dc-1/snapshots/s1/revert', {
+    body: { power_on: true },
+    headers: wait,
+  });
+  expect([revert.status, revert.body.status, revert.body.result.power_state]).toEqual([
+    200,
+    'succeeded',
+    'running',
+  ]);
+  expect(
+    (await call('deleteSnapshot', 'DELETE', '/v1/instances/dc-1/snapshots/s1', { headers: wait }))
+      .body.status,
+  ).toBe('succeeded');
+  expect((await call('deleteSnapshot', 'DELETE', '/v1/instances/dc-1/snapshots/s1')).status).toBe(
+    204,
+  );
 
   // volumes
   const sr = stack.xapi.mirror.query('pool', { fields: ['default_SR'] })[0].default_SR;
-  const vdiRef = await stack.xapi.call<string>('VDI.create', { SR: sr, virtual_size: 1024 ** 3, type: 'user', sharable: false, read_only: false, other_config: {}, name_label: 'vol' });
+  const vdiRef = await stack.xapi.call<string>('VDI.create', {
+    SR: sr,
+    virtual_size: 1024 ** 3,
+    type: 'user',
+    sharable: false,
+    read_only: false,
+    other_config: {},
+    name_label: 'vol',
+  });
   const vdiUuid = (stack.sim.store.get('VDI', vdiRef) as { uuid: string }).uuid;
-  for (let i = 0; i < 200 && !stack.xapi.mirror.getByUuid('VDI', vdiUuid); i++) await new Promise((r) => setTimeout(r, 10));
-  const attach = await call('attachVolume', 'PUT', `/v1/instances/dc-1/volumes/${vdiUuid}`, { body: { device: '6' }, headers: wait });
+  for (let i = 0; i < 200 && !stack.xapi.mirror.getByUuid('VDI', vdiUuid); i++)
+    await new Promise((r) => setTimeout(r, 10));
+  const attach = await call('attachVolume', 'PUT', `/v1/instances/dc-1/volumes/${vdiUuid}`, {
+    body: { device: '6' },
+    headers: wait,
+  });
   expect([attach.status, attach.body.status]).toEqual([200, 'succeeded']);
   expect(attach.body.result.disks.map((d: { uuid: string }) => d.uuid)).toContain(vdiUuid);
   const vols = await call('listVolumes', 'GET', '/v1/instances/dc-1/volumes');
-  expect(vols.body.items).toEqual([expect.objectContaining({ uuid: vdiUuid, device: '6', attached: true })]);
-  expect((await call('detachVolume', 'DELETE', `/v1/instances/dc-1/volumes/${vdiUuid}`, { headers: wait })).body.status).toBe('succeeded');
-  expect((await call('detachVolume', 'DELETE', `/v1/instances/dc-1/volumes/${vdiUuid}`)).status).toBe(204);
-  const bad = await call('attachVolume', 'PUT', '/v1/instances/dc-1/volumes/not-a-uuid', { body: {} });
+  expect(vols.body.items).toEqual([
+    expect.objectContaining({ uuid: vdiUuid, device: '6', attached: true }),
+  ]);
+  expect(
+    (
+      await call('detachVolume', 'DELETE', `/v1/instances/dc-1/volumes/${vdiUuid}`, {
+        headers: wait,
+      })
+    ).body.status,
+  ).toBe('succeeded');
+  expect(
+    (await call('detachVolume', 'DELETE', `/v1/instances/dc-1/volumes/${vdiUuid}`)).status,
+  ).toBe(204);
+  const bad = await call('attachVolume', 'PUT', '/v1/instances/dc-1/volumes/not-a-uuid', {
+    body: {},
+  });
   expect([bad.status, bad.body.code]).toEqual([400, 'invalid_request']);
-
 });
 
 test('NIC, console, diagnostics and events operations are routed, answer documented statuses and validate', async () => {
   // NICs
   const net = (await stack.request('GET', '/v1/networks')).body.items[0];
-  const nic = await call('attachNic', 'POST', '/v1/instances/dc-1/nics', { body: { network: net.bridge, device: '3', mac: '02:00:00:00:00:33' }, headers: wait });
+  const nic = await call('attachNic', 'POST', '/v1/instances/dc-1/nics', {
+    body: { network: net.bridge, device: '3', mac: '02:00:00:00:00:33' },
+    headers: wait,
+  });
   expect([nic.status, nic.body.status]).toEqual([200, 'succeeded']);
   const nics = await call('listNics', 'GET', '/v1/instances/dc-1/nics');
-  expect(nics.body.items).toContainEqual(expect.objectContaining({ device: '3', mac: '02:00:00:00:00:33', network: net.uuid, attached: true }));
-  expect((await call('detachNic', 'DELETE', '/v1/instances/dc-1/nics/3', { headers: wait })).body.status).toBe('succeeded');
+  expect(nics.body.items).toContainEqual(
+    expect.objectContaining({
+      device: '3',
+      mac: '02:00:00:00:00:33',
+      network: net.uuid,
+      attached: true,
+    }),
+  );
+  expect(
+    (await call('detachNic', 'DELETE', '/v1/instances/dc-1/nics/3', { headers: wait })).body.status,
+  ).toBe('succeeded');
   expect((await call('detachNic', 'DELETE', '/v1/instances/dc-1/nics/3')).status).toBe(204);
-  const noNet = await call('attachNic', 'POST', '/v1/instances/dc-1/nics', { body: { network: 'nowhere' }, headers: wait });
+  const noNet = await call('attachNic', 'POST', '/v1/instances/dc-1/nics', {
+    body: { network: 'nowhere' },
+    headers: wait,
+  });
   expect(noNet.body).toMatchObject({ status: 'failed', error: { code: 'network_not_found' } });
 
   // console, log, diagnostics
@@ -107,21 +182,41 @@ test('NIC, console, diagnostics and events operations are routed, answer documen
   expect(con.body).toMatchObject({ protocol: 'vnc', port: 443 });
   expect(con.body.path).toMatch(/^\/console\?uuid=.*&session_id=/);
   expect(con.headers.get('cache-control')).toBe('no-store');
-  expect((await call('getConsole', 'GET', '/v1/instances/dc-1/console', { token: stack.tokens.viewer })).status).toBe(403);
-  expect((await call('getConsoleLog', 'GET', '/v1/instances/dc-1/console/log')).body.code).toBe('console_not_available');
-  const diag = await call('getDiagnostics', 'GET', '/v1/instances/dc-1/diagnostics', { token: stack.tokens.viewer });
+  expect(
+    (await call('getConsole', 'GET', '/v1/instances/dc-1/console', { token: stack.tokens.viewer }))
+      .status,
+  ).toBe(403);
+  expect((await call('getConsoleLog', 'GET', '/v1/instances/dc-1/console/log')).body.code).toBe(
+    'console_not_available',
+  );
+  const diag = await call('getDiagnostics', 'GET', '/v1/instances/dc-1/diagnostics', {
+    token: stack.tokens.viewer,
+  });
   expect(diag.body).toMatchObject({ instance_id: 'dc-1', power_state: 'running' });
-  expect((await call('getDiagnostics', 'GET', '/v1/instances/dc-1/diagnostics', { token: stack.tokens.other })).status).toBe(404);
+  expect(
+    (
+      await call('getDiagnostics', 'GET', '/v1/instances/dc-1/diagnostics', {
+        token: stack.tokens.other,
+      })
+    ).status,
+  ).toBe(404);
 
   // events (a short read of the stream)
   const ctl = new AbortController();
-  const res = await fetch(`${stack.url}/v1/events`, { headers: { authorization: `Bearer ${stack.tokens.operator}` }, signal: ctl.signal });
-  expect([res.status, res.headers.get('content-type')]).toEqual([200, 'text/event-stream; charset=utf-8']);
+  const res = await fetch(`${stack.url}/v1/events`, {
+    headers: { authorization: `Bearer ${stack.tokens.operator}` },
+    signal: ctl.signal,
+  });
+  expect([res.status, res.headers.get('content-type')]).toEqual([
+    200,
+    'text/event-stream; charset=utf-8',
+  ]);
   seen.add('streamEvents');
   ctl.abort();
-  const badId = await call('streamEvents', 'GET', '/v1/events', { headers: { 'last-event-id': 'x' } });
+  const badId = await call('streamEvents', 'GET', '/v1/events', {
+    headers: { 'last-event-id': 'x' },
+  });
   expect(badId.status).toBe(400);
-
 });
 
 test('every depth operation of the spec was called', () => {
@@ -133,20 +228,41 @@ test('the new actions go through /actions: allowed states succeed, others answer
   expect((await act('dc-2', { action: 'pause' })).body.status).toBe('succeeded');
   const again = await act('dc-2', { action: 'pause' });
   expect(again.status).toBe(409);
-  expect(again.body).toMatchObject({ code: 'invalid_power_state', expected_power_states: ['running'], actual_power_state: 'paused' });
+  expect(again.body).toMatchObject({
+    code: 'invalid_power_state',
+    expected_power_states: ['running'],
+    actual_power_state: 'paused',
+  });
   expect((await act('dc-2', { action: 'unpause' })).body.status).toBe('succeeded');
   expect((await act('dc-2', { action: 'suspend' })).body.status).toBe('succeeded');
   expect((await act('dc-2', { action: 'resume' })).body.status).toBe('succeeded');
   expect((await act('dc-2', { action: 'migrate' })).body.status).toBe('succeeded');
-  const resize = await act('dc-2', { action: 'resize', vcpus: 2, memory_mb: 512, power_cycle: 'hard' });
-  expect(resize.body).toMatchObject({ status: 'succeeded', result: { vcpus: 2, memory_mb: 512, power_state: 'running' } });
+  const resize = await act('dc-2', {
+    action: 'resize',
+    vcpus: 2,
+    memory_mb: 512,
+    power_cycle: 'hard',
+  });
+  expect(resize.body).toMatchObject({
+    status: 'succeeded',
+    result: { vcpus: 2, memory_mb: 512, power_state: 'running' },
+  });
   const needs = await act('dc-2', { action: 'resize', vcpus: 4 });
-  expect(needs.body).toMatchObject({ status: 'failed', error: { code: 'power_cycle_required', status: 409 } });
+  expect(needs.body).toMatchObject({
+    status: 'failed',
+    error: { code: 'power_cycle_required', status: 409 },
+  });
   const invalid = await act('dc-2', { action: 'resize', power_cycle: 'sometimes' });
   expect([invalid.status, invalid.body.code]).toEqual([400, 'invalid_request']);
-  const viewer = await stack.request('POST', '/v1/instances/dc-2/actions', { body: { action: 'pause' }, token: stack.tokens.viewer });
+  const viewer = await stack.request('POST', '/v1/instances/dc-2/actions', {
+    body: { action: 'pause' },
+    token: stack.tokens.viewer,
+  });
   expect(viewer.status).toBe(403);
-  const other = await stack.request('PUT', '/v1/instances/dc-2/snapshots/x', { body: {}, token: stack.tokens.other });
+  const other = await stack.request('PUT', '/v1/instances/dc-2/snapshots/x', {
+    body: {},
+    token: stack.tokens.other,
+  });
   expect([other.status, other.body.code]).toEqual([404, 'instance_not_found']);
 });
 
@@ -156,7 +272,11 @@ test('an SSE client that disconnects and resumes with Last-Event-ID receives eve
   // First connection: read until the instance has started, then drop the connection.
   const first = new AbortController();
   const reading = (async () => {
-    for await (const e of client.events({ instanceId: 'dc-3', signal: first.signal, reconnect: false })) {
+    for await (const e of client.events({
+      instanceId: 'dc-3',
+      signal: first.signal,
+      reconnect: false,
+    })) {
       got.push(e);
       if (e.type === 'started') first.abort();
     }
@@ -194,10 +314,13 @@ test('an SSE client that disconnects and resumes with Last-Event-ID receives eve
   expect(resumed.map((m) => m.event)).toEqual(['paused', 'resumed', 'stopped', 'deleted']);
   const ids = [last, ...resumed.map((m) => m.id!)].map((x) => BigInt(x));
   for (let i = 1; i < ids.length; i++) expect(ids[i] > ids[i - 1]).toBe(true);
-  for (const m of resumed) expect(JSON.parse(m.data!)).toMatchObject({ id: m.id, type: m.event, instance_id: 'dc-3' });
+  for (const m of resumed)
+    expect(JSON.parse(m.data!)).toMatchObject({ id: m.id, type: m.event, instance_id: 'dc-3' });
 
   // Another namespace sees none of it; an id from before the service started is told so.
-  const lost = await fetch(`${stack.url}/v1/events?last_event_id=1`, { headers: { authorization: `Bearer ${stack.tokens.other}` } });
+  const lost = await fetch(`${stack.url}/v1/events?last_event_id=1`, {
+    headers: { authorization: `Bearer ${stack.tokens.other}` },
+  });
   const reader = parseSse(lost.body!);
   const firstMsg = await reader.next();
   expect(firstMsg.value?.event).toBe('events_lost');

@@ -10,8 +10,18 @@ let conn: string[];
 beforeAll(async () => {
   stack = await startStack();
   conn = ['--url', stack.url, '--token', stack.tokens.operator];
-  const template = JSON.parse((await xcd('templates', ...conn, '--json')).stdout)[0].name_label as string;
-  const spawned = await xcd('instances', 'spawn', 'cli-d1', ...conn, '--template', template, '--memory-mb', '256');
+  const template = JSON.parse((await xcd('templates', ...conn, '--json')).stdout)[0]
+    .name_label as string;
+  const spawned = await xcd(
+    'instances',
+    'spawn',
+    'cli-d1',
+    ...conn,
+    '--template',
+    template,
+    '--memory-mb',
+    '256',
+  );
   expect(spawned.code).toBe(0);
 });
 afterAll(async () => {
@@ -31,9 +41,24 @@ test('xcd instances pause, unpause, suspend, resume, resize, migrate', async () 
   const refused = await xcd('instances', 'resume', 'cli-d1', ...conn);
   expect(refused.code).toBe(1);
   expect(refused.stderr).toMatch(/^error: invalid_power_state: /);
-  const resized = await xcd('instances', 'resize', 'cli-d1', ...conn, '--vcpus', '2', '--memory-mb', '512', '--power-cycle', 'hard', '--json');
+  const resized = await xcd(
+    'instances',
+    'resize',
+    'cli-d1',
+    ...conn,
+    '--vcpus',
+    '2',
+    '--memory-mb',
+    '512',
+    '--power-cycle',
+    'hard',
+    '--json',
+  );
   expect(resized.code).toBe(0);
-  expect(JSON.parse(resized.stdout)).toMatchObject({ status: 'succeeded', result: { vcpus: 2, memory_mb: 512 } });
+  expect(JSON.parse(resized.stdout)).toMatchObject({
+    status: 'succeeded',
+    result: { vcpus: 2, memory_mb: 512 },
+  });
   const migrated = await xcd('instances', 'migrate', 'cli-d1', ...conn);
   expect([migrated.code, migrated.stdout.trim()]).toEqual([0, 'migrated cli-d1']);
 });
@@ -41,7 +66,9 @@ test('xcd instances pause, unpause, suspend, resume, resize, migrate', async () 
 test('xcd instances console and diagnostics', async () => {
   const c = await xcd('instances', 'console', 'cli-d1', ...conn, '--json');
   expect(JSON.parse(c.stdout)).toMatchObject({ protocol: 'vnc', port: 443 });
-  expect((await xcd('instances', 'console', 'cli-d1', ...conn)).stdout).toMatch(/connect path\s+\/console\?uuid=/);
+  expect((await xcd('instances', 'console', 'cli-d1', ...conn)).stdout).toMatch(
+    /connect path\s+\/console\?uuid=/,
+  );
   const log = await xcd('instances', 'console', 'cli-d1', ...conn, '--log');
   expect([log.code, log.stderr]).toEqual([1, expect.stringMatching(/console_not_available/)]);
   const d = await xcd('instances', 'diagnostics', 'cli-d1', ...conn);
@@ -49,39 +76,95 @@ test('xcd instances console and diagnostics', async () => {
 });
 
 test('xcd snapshots create, list, show, revert, delete', async () => {
-  expect((await xcd('snapshots', 'create', 'cli-d1', 'snap-a', ...conn, '--name', 'before')).stdout.trim()).toBe('snapshot snap-a of cli-d1 created');
+  expect(
+    (
+      await xcd('snapshots', 'create', 'cli-d1', 'snap-a', ...conn, '--name', 'before')
+    ).stdout.trim(),
+  ).toBe('snapshot snap-a of cli-d1 created');
   const list = await xcd('snapshots', 'list', 'cli-d1', ...conn);
   expect(list.stdout).toMatch(/^ID\s+NAME\s+MEMORY/);
   expect(list.stdout).toMatch(/snap-a\s+before\s+no\s+running/);
-  expect(JSON.parse((await xcd('snapshots', 'show', 'cli-d1', 'snap-a', ...conn)).stdout).id).toBe('snap-a');
-  expect((await xcd('snapshots', 'revert', 'cli-d1', 'snap-a', ...conn, '--power-on')).code).toBe(0);
-  expect((await xcd('snapshots', 'delete', 'cli-d1', 'snap-a', ...conn)).stdout.trim()).toBe('snapshot snap-a deleted');
-  expect((await xcd('snapshots', 'delete', 'cli-d1', 'snap-a', ...conn)).stdout.trim()).toBe('snapshot snap-a deleted (nothing to do)');
-  expect(JSON.parse((await xcd('snapshots', 'list', 'cli-d1', ...conn, '--json')).stdout)).toEqual([]);
+  expect(JSON.parse((await xcd('snapshots', 'show', 'cli-d1', 'snap-a', ...conn)).stdout).id).toBe(
+    'snap-a',
+  );
+  expect((await xcd('snapshots', 'revert', 'cli-d1', 'snap-a', ...conn, '--power-on')).code).toBe(
+    0,
+  );
+  expect((await xcd('snapshots', 'delete', 'cli-d1', 'snap-a', ...conn)).stdout.trim()).toBe(
+    'snapshot snap-a deleted',
+  );
+  expect((await xcd('snapshots', 'delete', 'cli-d1', 'snap-a', ...conn)).stdout.trim()).toBe(
+    'snapshot snap-a deleted (nothing to do)',
+  );
+  expect(JSON.parse((await xcd('snapshots', 'list', 'cli-d1', ...conn, '--json')).stdout)).toEqual(
+    [],
+  );
 });
 
 test('xcd volumes and nics attach, list, detach', async () => {
   const sr = stack.xapi.mirror.query('pool', { fields: ['default_SR'] })[0].default_SR;
-  const vdiRef = await stack.xapi.call<string>('VDI.create', { SR: sr, virtual_size: 1024 ** 3, type: 'user', sharable: false, read_only: false, other_config: {}, name_label: 'cli-vol' });
+  const vdiRef = await stack.xapi.call<string>('VDI.create', {
+    SR: sr,
+    virtual_size: 1024 ** 3,
+    type: 'user',
+    sharable: false,
+    read_only: false,
+    other_config: {},
+    name_label: 'cli-vol',
+  });
   const uuid = (stack.sim.store.get('VDI', vdiRef) as { uuid: string }).uuid;
-  for (let i = 0; i < 200 && !stack.xapi.mirror.getByUuid('VDI', uuid); i++) await new Promise((r) => setTimeout(r, 10));
-  expect((await xcd('volumes', 'attach', 'cli-d1', uuid, ...conn, '--device', '7')).stdout.trim()).toBe(`attached ${uuid} to cli-d1`);
-  expect((await xcd('volumes', 'list', 'cli-d1', ...conn)).stdout).toMatch(new RegExp(`7\\s+${uuid}\\s+cli-vol\\s+1\\s+RW\\s+yes`));
+  for (let i = 0; i < 200 && !stack.xapi.mirror.getByUuid('VDI', uuid); i++)
+    await new Promise((r) => setTimeout(r, 10));
+  expect(
+    (await xcd('volumes', 'attach', 'cli-d1', uuid, ...conn, '--device', '7')).stdout.trim(),
+  ).toBe(`attached ${uuid} to cli-d1`);
+  expect((await xcd('volumes', 'list', 'cli-d1', ...conn)).stdout).toMatch(
+    new RegExp(`7\\s+${uuid}\\s+cli-vol\\s+1\\s+RW\\s+yes`),
+  );
   expect((await xcd('volumes', 'detach', 'cli-d1', uuid, ...conn)).code).toBe(0);
 
   const net = (await stack.request('GET', '/v1/networks')).body.items[0];
-  expect((await xcd('nics', 'attach', 'cli-d1', net.name_label, ...conn, '--device', '6', '--mac', '02:00:00:00:00:66')).code).toBe(0);
-  expect((await xcd('nics', 'list', 'cli-d1', ...conn)).stdout).toMatch(/6\s+02:00:00:00:00:66\s+.*\s+yes/);
-  expect((await xcd('nics', 'detach', 'cli-d1', '6', ...conn)).stdout.trim()).toBe('detached NIC 6 from cli-d1');
+  expect(
+    (
+      await xcd(
+        'nics',
+        'attach',
+        'cli-d1',
+        net.name_label,
+        ...conn,
+        '--device',
+        '6',
+        '--mac',
+        '02:00:00:00:00:66',
+      )
+    ).code,
+  ).toBe(0);
+  expect((await xcd('nics', 'list', 'cli-d1', ...conn)).stdout).toMatch(
+    /6\s+02:00:00:00:00:66\s+.*\s+yes/,
+  );
+  expect((await xcd('nics', 'detach', 'cli-d1', '6', ...conn)).stdout.trim()).toBe(
+    'detached NIC 6 from cli-d1',
+  );
 });
 
 test('xcd events prints the lifecycle events it follows', async () => {
   const following = xcd('events', ...conn, '--instance', 'cli-d1', '--count', '2', '--json');
   await new Promise((r) => setTimeout(r, 200));
   // Through HTTP: xcd() captures stdout for one command at a time.
-  await stack.request('POST', '/v1/instances/cli-d1/actions', { body: { action: 'pause' }, headers: { prefer: 'wait=10' } });
-  await stack.request('POST', '/v1/instances/cli-d1/actions', { body: { action: 'unpause' }, headers: { prefer: 'wait=10' } });
+  await stack.request('POST', '/v1/instances/cli-d1/actions', {
+    body: { action: 'pause' },
+    headers: { prefer: 'wait=10' },
+  });
+  await stack.request('POST', '/v1/instances/cli-d1/actions', {
+    body: { action: 'unpause' },
+    headers: { prefer: 'wait=10' },
+  });
   const r = await following;
   expect(r.code).toBe(0);
-  expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).type)).toEqual(['paused', 'resumed']);
+  expect(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).type),
+  ).toEqual(['paused', 'resumed']);
 });

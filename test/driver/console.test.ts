@@ -10,7 +10,11 @@ describe('console and diagnostics', () => {
   let vmRef: string;
   beforeAll(async () => {
     stack = await startDriverStack();
-    vmRef = await spawnInstance(stack, 'con-1', { vcpus: 2, memory_mb: 512, nics: [{ network: stack.driver.networks()[0].uuid }] });
+    vmRef = await spawnInstance(stack, 'con-1', {
+      vcpus: 2,
+      memory_mb: 512,
+      nics: [{ network: stack.driver.networks()[0].uuid }],
+    });
   });
   afterAll(async () => {
     await stack?.close();
@@ -20,33 +24,64 @@ describe('console and diagnostics', () => {
     await setState(stack, vmRef, 'Running');
     const c = stack.driver.depth.console(alice, 'con-1');
     const vm = stack.sim.store.get('VM', vmRef) as any;
-    const rec = (vm.consoles as string[]).map((r) => stack.sim.store.get('console', r) as any).find((x) => x.protocol === 'rfb');
+    const rec = (vm.consoles as string[])
+      .map((r) => stack.sim.store.get('console', r) as any)
+      .find((x) => x.protocol === 'rfb');
     const host = stack.sim.store.get('host', vm.resident_on) as any;
-    expect(c).toMatchObject({ protocol: 'vnc', host: host.address, port: 443, tls: true, url: rec.location, console_uuid: rec.uuid });
-    expect(c.path).toBe(`/console?uuid=${rec.uuid}&session_id=${encodeURIComponent(stack.xapi.sessionRef)}`);
+    expect(c).toMatchObject({
+      protocol: 'vnc',
+      host: host.address,
+      port: 443,
+      tls: true,
+      url: rec.location,
+      console_uuid: rec.uuid,
+    });
+    expect(c.path).toBe(
+      `/console?uuid=${rec.uuid}&session_id=${encodeURIComponent(stack.xapi.sessionRef)}`,
+    );
   });
 
-  it.each(['Halted', 'Suspended'] as const)('answers 409 invalid_power_state when %s', async (state) => {
-    await setState(stack, vmRef, state);
-    expect(() => stack.driver.depth.console(alice, 'con-1')).toThrow(expect.objectContaining({ status: 409, code: 'invalid_power_state' }));
-  });
+  it.each(['Halted', 'Suspended'] as const)(
+    'answers 409 invalid_power_state when %s',
+    async (state) => {
+      await setState(stack, vmRef, state);
+      expect(() => stack.driver.depth.console(alice, 'con-1')).toThrow(
+        expect.objectContaining({ status: 409, code: 'invalid_power_state' }),
+      );
+    },
+  );
 
   it('refuses the console to viewers (it carries a session) and to other namespaces', () => {
-    expect(() => stack.driver.depth.console(aliceViewer, 'con-1')).toThrow(expect.objectContaining({ status: 403 }));
-    expect(() => stack.driver.depth.console({ ...alice, namespace: 'bob' }, 'con-1')).toThrow(expect.objectContaining({ status: 404 }));
+    expect(() => stack.driver.depth.console(aliceViewer, 'con-1')).toThrow(
+      expect.objectContaining({ status: 403 }),
+    );
+    expect(() => stack.driver.depth.console({ ...alice, namespace: 'bob' }, 'con-1')).toThrow(
+      expect.objectContaining({ status: 404 }),
+    );
   });
 
   it('answers console_not_available where the host cannot read the console log', async () => {
     await setState(stack, vmRef, 'Running');
-    await expect(stack.driver.depth.consoleLog(alice, 'con-1')).rejects.toMatchObject({ status: 404, code: 'console_not_available' });
+    await expect(stack.driver.depth.consoleLog(alice, 'con-1')).rejects.toMatchObject({
+      status: 404,
+      code: 'console_not_available',
+    });
     await setState(stack, vmRef, 'Halted');
-    await expect(stack.driver.depth.consoleLog(alice, 'con-1')).rejects.toMatchObject({ status: 404, code: 'console_not_available' });
+    await expect(stack.driver.depth.consoleLog(alice, 'con-1')).rejects.toMatchObject({
+      status: 404,
+      code: 'console_not_available',
+    });
   });
 
   it('reports diagnostics from the metrics objects of a running instance', async () => {
     await setState(stack, vmRef, 'Running');
     const d = stack.driver.depth.diagnostics(alice, 'con-1');
-    expect(d).toMatchObject({ instance_id: 'con-1', power_state: 'running', driver: 'xen', memory: { max_mb: 512 } });
+    expect(d).toMatchObject({
+      instance_id: 'con-1',
+      power_state: 'running',
+      driver: 'xen',
+      memory: { max_mb: 512 },
+    });
     expect(d.cpus).toHaveLength(2);
     for (const c of d.cpus) expect(c.utilisation).toBeGreaterThanOrEqual(0);
     expect(d.memory.actual_mb).toBeGreaterThan(0);
@@ -59,7 +94,12 @@ describe('console and diagnostics', () => {
   it('reports a halted instance with no vCPU figures and no uptime', async () => {
     await setState(stack, vmRef, 'Halted');
     const d = stack.driver.depth.diagnostics(alice, 'con-1');
-    expect(d).toMatchObject({ power_state: 'shutdown', uptime_s: 0, cpus: [], memory: { actual_mb: 0 } });
+    expect(d).toMatchObject({
+      power_state: 'shutdown',
+      uptime_s: 0,
+      cpus: [],
+      memory: { actual_mb: 0 },
+    });
     expect(d.nics[0].attached).toBe(false);
   });
 });

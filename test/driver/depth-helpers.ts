@@ -8,10 +8,19 @@ import { alice, provisioningTemplate, settle, type DriverStack } from './stack';
 export type PowerState = 'Halted' | 'Running' | 'Paused' | 'Suspended';
 export const POWER_STATES: PowerState[] = ['Halted', 'Running', 'Paused', 'Suspended'];
 
-export async function spawnInstance(stack: DriverStack, id: string, extra: Record<string, unknown> = {}, caller: Caller = alice): Promise<string> {
-  const { operation } = stack.driver.spawn(caller, id, { template: provisioningTemplate(stack), ...extra } as never);
+export async function spawnInstance(
+  stack: DriverStack,
+  id: string,
+  extra: Record<string, unknown> = {},
+  caller: Caller = alice,
+): Promise<string> {
+  const { operation } = stack.driver.spawn(caller, id, {
+    template: provisioningTemplate(stack),
+    ...extra,
+  } as never);
   const done = await settle(stack, caller, operation);
-  if (done.status !== 'succeeded') throw new Error(`spawn ${id} ${done.status}: ${JSON.stringify(done.error)}`);
+  if (done.status !== 'succeeded')
+    throw new Error(`spawn ${id} ${done.status}: ${JSON.stringify(done.error)}`);
   return vmRefOf(stack, id, caller);
 }
 
@@ -35,7 +44,11 @@ export async function until(check: () => boolean, ms = 5000): Promise<void> {
  * Puts the VM into a power state through XAPI directly, waiting for the mirror to show each
  * step (so the event feed sees every transition), then the target.
  */
-export async function setState(stack: DriverStack, vmRef: string, target: PowerState): Promise<void> {
+export async function setState(
+  stack: DriverStack,
+  vmRef: string,
+  target: PowerState,
+): Promise<void> {
   const step = async (method: string, args: unknown[], to: PowerState): Promise<void> => {
     await stack.xapi.call(method, vmRef, ...args);
     await until(() => stack.xapi.mirror.get('VM', vmRef)?.power_state === to);
@@ -48,7 +61,11 @@ export async function setState(stack: DriverStack, vmRef: string, target: PowerS
 }
 
 /** Settles an operation (fails the test when there is none or it runs too long). */
-export async function done(stack: DriverStack, op: Operation | null, caller: Caller = alice): Promise<Operation> {
+export async function done(
+  stack: DriverStack,
+  op: Operation | null,
+  caller: Caller = alice,
+): Promise<Operation> {
   if (!op) throw new Error('no operation');
   return settle(stack, caller, op);
 }

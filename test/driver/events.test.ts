@@ -32,7 +32,17 @@ describe('lifecycle events', () => {
       await done(stack, stack.driver.action(alice, 'ev-1', { action: 'power-off', type: 'hard' }));
       await done(stack, stack.driver.destroy(alice, 'ev-1', {}));
       await until(() => mine.some((e) => e.type === 'deleted'));
-      expect(mine.map((e) => e.type)).toEqual(['created', 'started', 'paused', 'resumed', 'suspended', 'resumed', 'migrated', 'stopped', 'deleted']);
+      expect(mine.map((e) => e.type)).toEqual([
+        'created',
+        'started',
+        'paused',
+        'resumed',
+        'suspended',
+        'resumed',
+        'migrated',
+        'stopped',
+        'deleted',
+      ]);
       expect(new Set(mine.map((e) => e.instance_id))).toEqual(new Set(['ev-1']));
       const ids = mine.map((e) => BigInt(e.id));
       expect([...ids].sort((x, y) => (x < y ? -1 : 1))).toEqual(ids);

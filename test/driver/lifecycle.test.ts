@@ -2,7 +2,14 @@
 // XAPI power state (allowed ones succeed and the mirror shows the new state; the others answer
 // 409 invalid_power_state with XAPI's states, before any XAPI call), and a viewer's 403.
 import type { InstanceAction } from '../../src/driver/types';
-import { POWER_STATES, done, setState, simVm, spawnInstance, type PowerState } from './depth-helpers';
+import {
+  POWER_STATES,
+  done,
+  setState,
+  simVm,
+  spawnInstance,
+  type PowerState,
+} from './depth-helpers';
 import { alice, aliceViewer, startDriverStack, type DriverStack } from './stack';
 
 describe('pause, unpause, suspend, resume', () => {
@@ -22,7 +29,9 @@ describe('pause, unpause, suspend, resume', () => {
     ['suspend', ['Running'], 'Suspended'],
     ['resume', ['Suspended'], 'Running'],
   ];
-  const cases = actions.flatMap(([action, allowed, end]) => POWER_STATES.map((from) => [action, from, allowed.includes(from), end, allowed] as const));
+  const cases = actions.flatMap(([action, allowed, end]) =>
+    POWER_STATES.map((from) => [action, from, allowed.includes(from), end, allowed] as const),
+  );
 
   it.each(cases)('%s from %s', async (action, from, allowed, end, allowedStates) => {
     await setState(stack, vmRef, from);
@@ -60,14 +69,21 @@ describe('pause, unpause, suspend, resume', () => {
     const second = stack.driver.action(alice, 'life-1', { action: 'pause' });
     expect((await done(stack, first)).status).toBe('succeeded');
     const failed = await done(stack, second);
-    expect(failed).toMatchObject({ status: 'failed', error: { status: 409, code: 'invalid_power_state', actual_power_state: 'suspended' } });
+    expect(failed).toMatchObject({
+      status: 'failed',
+      error: { status: 409, code: 'invalid_power_state', actual_power_state: 'suspended' },
+    });
   });
 
   it('refuses viewers and unknown instances', () => {
-    expect(() => stack.driver.action(aliceViewer, 'life-1', { action: 'pause' })).toThrow(expect.objectContaining({ status: 403 }));
-    expect(() => stack.driver.action(alice, 'nope', { action: 'pause' })).toThrow(expect.objectContaining({ status: 404, code: 'instance_not_found' }));
-    expect(() => stack.driver.action({ ...alice, namespace: 'bob' }, 'life-1', { action: 'pause' })).toThrow(
-      expect.objectContaining({ status: 404 }),
+    expect(() => stack.driver.action(aliceViewer, 'life-1', { action: 'pause' })).toThrow(
+      expect.objectContaining({ status: 403 }),
     );
+    expect(() => stack.driver.action(alice, 'nope', { action: 'pause' })).toThrow(
+      expect.objectContaining({ status: 404, code: 'instance_not_found' }),
+    );
+    expect(() =>
+      stack.driver.action({ ...alice, namespace: 'bob' }, 'life-1', { action: 'pause' }),
+    ).toThrow(expect.objectContaining({ status: 404 }));
   });
 });

@@ -16,7 +16,11 @@ describe('live migration', () => {
   });
 
   const hosts = (): Array<{ ref: string; uuid: string; name_label: string }> =>
-    [...stack.sim.store.all('host').entries()].map(([ref, h]: [string, any]) => ({ ref, uuid: h.uuid, name_label: h.name_label }));
+    [...stack.sim.store.all('host').entries()].map(([ref, h]: [string, any]) => ({
+      ref,
+      uuid: h.uuid,
+      name_label: h.name_label,
+    }));
 
   it('migrates to a host named by uuid, then by name_label', async () => {
     await setState(stack, vmRef, 'Running');
@@ -30,7 +34,14 @@ describe('live migration', () => {
     expect(final.result?.host).toMatchObject({ uuid: target.uuid });
 
     const next = hosts().find((h) => h.ref !== target.ref)!;
-    expect((await done(stack, stack.driver.action(alice, 'mig-1', { action: 'migrate', host: next.name_label }))).error).toBeNull();
+    expect(
+      (
+        await done(
+          stack,
+          stack.driver.action(alice, 'mig-1', { action: 'migrate', host: next.name_label }),
+        )
+      ).error,
+    ).toBeNull();
     expect(simVm(stack, vmRef).resident_on).toBe(next.ref);
   });
 
@@ -38,9 +49,13 @@ describe('live migration', () => {
     await setState(stack, vmRef, 'Running');
     const from = simVm(stack, vmRef).resident_on;
     const free = new Map<string, number>();
-    for (const h of hosts()) if (h.ref !== from) free.set(h.ref, await stack.xapi.call<number>('host.compute_free_memory', h.ref));
+    for (const h of hosts())
+      if (h.ref !== from)
+        free.set(h.ref, await stack.xapi.call<number>('host.compute_free_memory', h.ref));
     const best = [...free.entries()].sort((a, b) => b[1] - a[1])[0][0];
-    expect((await done(stack, stack.driver.action(alice, 'mig-1', { action: 'migrate' }))).error).toBeNull();
+    expect(
+      (await done(stack, stack.driver.action(alice, 'mig-1', { action: 'migrate' }))).error,
+    ).toBeNull();
     expect(simVm(stack, vmRef).resident_on).toBe(best);
   });
 
@@ -48,26 +63,43 @@ describe('live migration', () => {
     await setState(stack, vmRef, 'Running');
     // Put it on the master (which the client talks to), then take every other host offline.
     const master = hosts()[0];
-    if (simVm(stack, vmRef).resident_on !== master.ref) await stack.xapi.call('VM.pool_migrate', vmRef, master.ref, { live: 'true' });
+    if (simVm(stack, vmRef).resident_on !== master.ref)
+      await stack.xapi.call('VM.pool_migrate', vmRef, master.ref, { live: 'true' });
     const others = hosts().filter((h) => h.ref !== master.ref);
     for (const h of others) stack.sim.setHostOnline(h.uuid, false);
     try {
       await until(() =>
-        others.every((h) => stack.xapi.mirror.get('host_metrics', stack.xapi.mirror.get('host', h.ref)!.metrics)?.live === false),
+        others.every(
+          (h) =>
+            stack.xapi.mirror.get('host_metrics', stack.xapi.mirror.get('host', h.ref)!.metrics)
+              ?.live === false,
+        ),
       );
       const final = await done(stack, stack.driver.action(alice, 'mig-1', { action: 'migrate' }));
-      expect(final).toMatchObject({ status: 'failed', error: { status: 409, code: 'no_host_available' } });
+      expect(final).toMatchObject({
+        status: 'failed',
+        error: { status: 409, code: 'no_host_available' },
+      });
     } finally {
       for (const h of others) stack.sim.setHostOnline(h.uuid, true);
     }
-    const unknown = await done(stack, stack.driver.action(alice, 'mig-1', { action: 'migrate', host: 'no-such-host' }));
-    expect(unknown).toMatchObject({ status: 'failed', error: { status: 404, code: 'host_not_found' } });
+    const unknown = await done(
+      stack,
+      stack.driver.action(alice, 'mig-1', { action: 'migrate', host: 'no-such-host' }),
+    );
+    expect(unknown).toMatchObject({
+      status: 'failed',
+      error: { status: 404, code: 'host_not_found' },
+    });
   });
 
-  it.each(POWER_STATES.filter((s) => s !== 'Running'))('answers 409 invalid_power_state when %s', async (state) => {
-    await setState(stack, vmRef, state);
-    expect(() => stack.driver.action(alice, 'mig-1', { action: 'migrate' })).toThrow(
-      expect.objectContaining({ status: 409, code: 'invalid_power_state' }),
-    );
-  });
+  it.each(POWER_STATES.filter((s) => s !== 'Running'))(
+    'answers 409 invalid_power_state when %s',
+    async (state) => {
+      await setState(stack, vmRef, state);
+      expect(() => stack.driver.action(alice, 'mig-1', { action: 'migrate' })).toThrow(
+        expect.objectContaining({ status: 409, code: 'invalid_power_state' }),
+      );
+    },
+  );
 });

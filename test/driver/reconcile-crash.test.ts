@@ -59,19 +59,23 @@ interface Service {
 /** Starts `xcd serve --xapi <sim>` as a child process and waits until it is ready. */
 async function startService(): Promise<Service> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [...cliArgs(), 'serve', '--xapi', sim.url, '--listen', `127.0.0.1:${port}`], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      XCD_XAPI_PASSWORD: sim.password,
-      XCD_XAPI_USER: sim.user,
-      XCD_TOKEN: TOKEN,
-      XCD_TOKEN_NAMESPACE: 'crash',
-      XCD_TOKEN_ROLE: 'operator',
-      XCD_LOG_LEVEL: 'warn',
+  const proc = spawn(
+    process.execPath,
+    [...cliArgs(), 'serve', '--xapi', sim.url, '--listen', `127.0.0.1:${port}`],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        XCD_XAPI_PASSWORD: sim.password,
+        XCD_XAPI_USER: sim.user,
+        XCD_TOKEN: TOKEN,
+        XCD_TOKEN_NAMESPACE: 'crash',
+        XCD_TOKEN_ROLE: 'operator',
+        XCD_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let out = '';
   proc.stdout!.on('data', (d) => (out += String(d)));
   proc.stderr!.on('data', (d) => (out += String(d)));
@@ -100,11 +104,22 @@ async function kill(svc: Service): Promise<void> {
   await exited;
 }
 
-async function request(svc: Service, method: string, path: string, body?: unknown, wait?: number): Promise<{ status: number; body: any }> {
+async function request(
+  svc: Service,
+  method: string,
+  path: string,
+  body?: unknown,
+  wait?: number,
+): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (wait !== undefined) headers.prefer = `wait=${wait}`;
-  const res = await fetch(svc.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+  const res = await fetch(svc.url + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
@@ -130,7 +145,8 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
 function template(): string {
   for (const vm of sim.store.all('VM').values()) {
     const v = vm as any;
-    if (v.is_a_template && !v.is_a_snapshot && /<disk\b/.test(v.other_config?.disks ?? '')) return v.uuid;
+    if (v.is_a_template && !v.is_a_snapshot && /<disk\b/.test(v.other_config?.disks ?? ''))
+      return v.uuid;
   }
   throw new Error('no provisioning template');
 }
@@ -140,7 +156,11 @@ test('a service killed in the middle of a spawn leaves nothing behind after its 
   // Hold the spawn after its VM exists (tagged 'building') and before it is done.
   sim.faults.add('latency:VM.provision:1500');
   let svc = await startService();
-  const put = await request(svc, 'PUT', '/v1/instances/crash-spawn', { template: template(), disks: [{ size_gb: 1 }], nics: [{ network: 'xenbr0' }] });
+  const put = await request(svc, 'PUT', '/v1/instances/crash-spawn', {
+    template: template(),
+    disks: [{ size_gb: 1 }],
+    nics: [{ network: 'xenbr0' }],
+  });
   expect(put.status).toBe(202);
   await until(() => instanceVm('crash-spawn')?.state === 'building');
   await kill(svc);
@@ -160,7 +180,12 @@ test('a service killed in the middle of a spawn leaves nothing behind after its 
     }
     const op = await request(svc, 'GET', `/v1/operations/${put.body.id}`);
     expect(op.status).toBe(200);
-    expect(op.body).toMatchObject({ id: put.body.id, kind: 'spawn', status: 'cancelled', error: { code: 'cancelled' } });
+    expect(op.body).toMatchObject({
+      id: put.body.id,
+      kind: 'spawn',
+      status: 'cancelled',
+      error: { code: 'cancelled' },
+    });
     expect(op.body.error.detail).toMatch(/service stopped during the spawn/);
   } finally {
     await kill(svc);
@@ -170,7 +195,13 @@ test('a service killed in the middle of a spawn leaves nothing behind after its 
 test('a service killed in the middle of a destroy has it finished at its restart', async () => {
   const before = poolSnapshot(sim);
   let svc = await startService();
-  const put = await request(svc, 'PUT', '/v1/instances/crash-destroy', { template: template(), disks: [{ size_gb: 1 }], nics: [{ network: 'xenbr0' }] }, 15);
+  const put = await request(
+    svc,
+    'PUT',
+    '/v1/instances/crash-destroy',
+    { template: template(), disks: [{ size_gb: 1 }], nics: [{ network: 'xenbr0' }] },
+    15,
+  );
   expect([put.status, put.body.status]).toEqual([200, 'succeeded']);
   const snap = await request(svc, 'PUT', '/v1/instances/crash-destroy/snapshots/s1', {}, 15);
   expect(snap.body.status).toBe('succeeded');

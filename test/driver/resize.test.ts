@@ -13,18 +13,34 @@ describe('resize', () => {
   let vmRef: string;
   beforeAll(async () => {
     stack = await startDriverStack();
-    vmRef = await spawnInstance(stack, 'rs-1', { vcpus: 2, memory_mb: 1024, disks: [{ size_gb: 1 }], power_on: false });
+    vmRef = await spawnInstance(stack, 'rs-1', {
+      vcpus: 2,
+      memory_mb: 1024,
+      disks: [{ size_gb: 1 }],
+      power_on: false,
+    });
   });
   afterAll(async () => {
     await stack?.close();
   });
 
-  const disk1 = (): number => stack.driver.getInstance(alice, 'rs-1').disks.find((d) => d.type === 'disk' && d.device !== '0')!.size_gb;
-  const dataDevice = (): string => stack.driver.getInstance(alice, 'rs-1').disks.find((d) => d.type === 'disk' && d.device !== '0')!.device;
+  const disk1 = (): number =>
+    stack.driver
+      .getInstance(alice, 'rs-1')
+      .disks.find((d) => d.type === 'disk' && d.device !== '0')!.size_gb;
+  const dataDevice = (): string =>
+    stack.driver
+      .getInstance(alice, 'rs-1')
+      .disks.find((d) => d.type === 'disk' && d.device !== '0')!.device;
 
   it('changes a halted instance in place: vCPUs up, memory, disk grown', async () => {
     await setState(stack, vmRef, 'Halted');
-    const op = stack.driver.action(alice, 'rs-1', { action: 'resize', vcpus: 4, memory_mb: 2048, disks: [{ device: dataDevice(), size_gb: 2 }] });
+    const op = stack.driver.action(alice, 'rs-1', {
+      action: 'resize',
+      vcpus: 4,
+      memory_mb: 2048,
+      disks: [{ device: dataDevice(), size_gb: 2 }],
+    });
     const final = await done(stack, op);
     expect(final.error).toBeNull();
     expect(final.result).toMatchObject({ vcpus: 4, memory_mb: 2048, xapi_power_state: 'Halted' });
@@ -36,59 +52,131 @@ describe('resize', () => {
   it('changes a running instance live where XAPI allows: fewer vCPUs, less memory, a bigger disk', async () => {
     await setState(stack, vmRef, 'Running');
     stack.calls.length = 0;
-    const final = await done(stack, stack.driver.action(alice, 'rs-1', { action: 'resize', vcpus: 3, memory_mb: 1536, disks: [{ device: dataDevice(), size_gb: 3 }] }));
+    const final = await done(
+      stack,
+      stack.driver.action(alice, 'rs-1', {
+        action: 'resize',
+        vcpus: 3,
+        memory_mb: 1536,
+        disks: [{ device: dataDevice(), size_gb: 3 }],
+      }),
+    );
     expect(final.error).toBeNull();
-    expect(stack.calls).toEqual(expect.arrayContaining(['VM.set_VCPUs_number_live', 'VM.set_memory_dynamic_range', 'VDI.resize_online']));
+    expect(stack.calls).toEqual(
+      expect.arrayContaining([
+        'VM.set_VCPUs_number_live',
+        'VM.set_memory_dynamic_range',
+        'VDI.resize_online',
+      ]),
+    );
     expect(stack.calls).not.toEqual(expect.arrayContaining(['VM.hard_shutdown']));
     expect(stack.calls).not.toEqual(expect.arrayContaining(['VM.clean_shutdown']));
     const vm = simVm(stack, vmRef);
-    expect([vm.power_state, vm.VCPUs_at_startup, vm.memory_dynamic_max]).toEqual(['Running', 3, 1536 * MiB]);
+    expect([vm.power_state, vm.VCPUs_at_startup, vm.memory_dynamic_max]).toEqual([
+      'Running',
+      3,
+      1536 * MiB,
+    ]);
     expect(disk1()).toBe(3);
   });
 
   it('answers power_cycle_required when a running instance needs halting and no power cycle was asked', async () => {
     await setState(stack, vmRef, 'Running');
-    const final = await done(stack, stack.driver.action(alice, 'rs-1', { action: 'resize', vcpus: 8 }));
-    expect(final).toMatchObject({ status: 'failed', error: { status: 409, code: 'power_cycle_required' } });
+    const final = await done(
+      stack,
+      stack.driver.action(alice, 'rs-1', { action: 'resize', vcpus: 8 }),
+    );
+    expect(final).toMatchObject({
+      status: 'failed',
+      error: { status: 409, code: 'power_cycle_required' },
+    });
     expect(simVm(stack, vmRef)).toMatchObject({ power_state: 'Running', VCPUs_max: 4 });
   });
 
-  it.each(['hard', 'clean'] as const)('power-cycles a running instance when asked (%s)', async (how) => {
-    await setState(stack, vmRef, 'Running');
-    const vcpus = how === 'hard' ? 6 : 8;
-    stack.calls.length = 0;
-    const final = await done(stack, stack.driver.action(alice, 'rs-1', { action: 'resize', vcpus, memory_mb: 4096, power_cycle: how, timeout: 5 }));
-    expect(final.error).toBeNull();
-    expect(stack.calls).toContain(how === 'hard' ? 'VM.hard_shutdown' : 'VM.clean_shutdown');
-    expect(stack.calls).toContain('VM.start');
-    expect(final.result).toMatchObject({ vcpus, memory_mb: 4096, xapi_power_state: 'Running' });
-  });
+  it.each(['hard', 'clean'] as const)(
+    'power-cycles a running instance when asked (%s)',
+    async (how) => {
+      await setState(stack, vmRef, 'Running');
+      const vcpus = how === 'hard' ? 6 : 8;
+      stack.calls.length = 0;
+      const final = await done(
+        stack,
+        stack.driver.action(alice, 'rs-1', {
+          action: 'resize',
+          vcpus,
+          memory_mb: 4096,
+          power_cycle: how,
+          timeout: 5,
+        }),
+      );
+      expect(final.error).toBeNull();
+      expect(stack.calls).toContain(how === 'hard' ? 'VM.hard_shutdown' : 'VM.clean_shutdown');
+      expect(stack.calls).toContain('VM.start');
+      expect(final.result).toMatchObject({ vcpus, memory_mb: 4096, xapi_power_state: 'Running' });
+    },
+  );
 
   it('rolls back when a step fails after the shutdown: settings restored, instance started again', async () => {
     await setState(stack, vmRef, 'Running');
     const before = simVm(stack, vmRef);
     const [vcpus, memory] = [before.VCPUs_at_startup, before.memory_static_max];
     stack.sim.faults.add('fail:VM.set_memory_limits:1:MEMORY_CONSTRAINT_VIOLATION_ORDER');
-    const final = await done(stack, stack.driver.action(alice, 'rs-1', { action: 'resize', vcpus: 10, memory_mb: 8192, power_cycle: 'hard' }));
+    const final = await done(
+      stack,
+      stack.driver.action(alice, 'rs-1', {
+        action: 'resize',
+        vcpus: 10,
+        memory_mb: 8192,
+        power_cycle: 'hard',
+      }),
+    );
     stack.sim.faults.clear();
-    expect(final).toMatchObject({ status: 'failed', error: { status: 422, code: 'invalid_value' } });
+    expect(final).toMatchObject({
+      status: 'failed',
+      error: { status: 422, code: 'invalid_value' },
+    });
     const vm = simVm(stack, vmRef);
-    expect([vm.power_state, vm.VCPUs_at_startup, vm.memory_static_max]).toEqual(['Running', vcpus, memory]);
+    expect([vm.power_state, vm.VCPUs_at_startup, vm.memory_static_max]).toEqual([
+      'Running',
+      vcpus,
+      memory,
+    ]);
   });
 
   it('refuses to shrink a disk (422) and unknown devices (422)', async () => {
     await setState(stack, vmRef, 'Halted');
-    const shrink = await done(stack, stack.driver.action(alice, 'rs-1', { action: 'resize', disks: [{ device: dataDevice(), size_gb: 1 }] }));
-    expect(shrink).toMatchObject({ status: 'failed', error: { status: 422, code: 'invalid_value' } });
-    const missing = await done(stack, stack.driver.action(alice, 'rs-1', { action: 'resize', disks: [{ device: '9', size_gb: 5 }] }));
-    expect(missing).toMatchObject({ status: 'failed', error: { status: 422, code: 'invalid_value' } });
+    const shrink = await done(
+      stack,
+      stack.driver.action(alice, 'rs-1', {
+        action: 'resize',
+        disks: [{ device: dataDevice(), size_gb: 1 }],
+      }),
+    );
+    expect(shrink).toMatchObject({
+      status: 'failed',
+      error: { status: 422, code: 'invalid_value' },
+    });
+    const missing = await done(
+      stack,
+      stack.driver.action(alice, 'rs-1', {
+        action: 'resize',
+        disks: [{ device: '9', size_gb: 5 }],
+      }),
+    );
+    expect(missing).toMatchObject({
+      status: 'failed',
+      error: { status: 422, code: 'invalid_value' },
+    });
     expect(disk1() * GiB).toBe(3 * GiB);
   });
 
-  it.each(['Paused', 'Suspended'] as const)('answers 409 invalid_power_state when %s', async (state) => {
-    await setState(stack, vmRef, state);
-    expect(() => stack.driver.action(alice, 'rs-1', { action: 'resize', vcpus: 1 })).toThrow(
-      expect.objectContaining({ status: 409, code: 'invalid_power_state' }),
-    );
-  });
+  it.each(['Paused', 'Suspended'] as const)(
+    'answers 409 invalid_power_state when %s',
+    async (state) => {
+      await setState(stack, vmRef, state);
+      expect(() => stack.driver.action(alice, 'rs-1', { action: 'resize', vcpus: 1 })).toThrow(
+        expect.objectContaining({ status: 409, code: 'invalid_power_state' }),
+      );
+    },
+  );
 });

@@ -4,7 +4,6 @@
 import { done, setState, simVm, spawnInstance, until } from './depth-helpers';
 import { alice, poolSnapshot, startDriverStack, type DriverStack } from './stack';
 
-
 describe('snapshots', () => {
   let stack: DriverStack;
   let vmRef: string;
@@ -16,7 +15,8 @@ describe('snapshots', () => {
     await stack?.close();
   });
 
-  const rootDisk = (): { uuid: string; size_gb: number } => stack.driver.getInstance(alice, 'snap-1').disks.find((d) => d.device === '0')!;
+  const rootDisk = (): { uuid: string; size_gb: number } =>
+    stack.driver.getInstance(alice, 'snap-1').disks.find((d) => d.device === '0')!;
 
   it('takes a disk-only snapshot under the orchestrator id, once', async () => {
     const before = poolSnapshot(stack.sim);
@@ -25,7 +25,14 @@ describe('snapshots', () => {
     expect((await done(stack, op)).status).toBe('succeeded');
     const list = stack.driver.depth.listSnapshots(alice, 'snap-1');
     expect(list).toHaveLength(1);
-    expect(list[0]).toMatchObject({ id: 's-disk', instance_id: 'snap-1', memory: false, power_state_at_snapshot: 'running', vcpus: 1, memory_mb: 512 });
+    expect(list[0]).toMatchObject({
+      id: 's-disk',
+      instance_id: 'snap-1',
+      memory: false,
+      power_state_at_snapshot: 'running',
+      vcpus: 1,
+      memory_mb: 512,
+    });
     expect(list[0].disks.find((d) => d.device === '0')?.size_gb).toBe(rootDisk().size_gb);
     expect(stack.driver.depth.getSnapshot(alice, 'snap-1', 's-disk').uuid).toBe(list[0].uuid);
     const after = poolSnapshot(stack.sim);
@@ -36,13 +43,23 @@ describe('snapshots', () => {
     expect(replay.status).toBe('succeeded');
     expect(poolSnapshot(stack.sim)).toEqual(after);
     // The instance list does not show snapshots as instances.
-    expect(stack.driver.listInstances(alice, { limit: 100, offset: 0 }).items.map((i) => i.id)).toEqual(['snap-1']);
+    expect(
+      stack.driver.listInstances(alice, { limit: 100, offset: 0 }).items.map((i) => i.id),
+    ).toEqual(['snap-1']);
   });
 
   it('reverts to the snapshot: disks, vCPUs and memory come back, the instance halted', async () => {
     const snapDisk = rootDisk();
     await setState(stack, vmRef, 'Halted');
-    const grown = await done(stack, stack.driver.action(alice, 'snap-1', { action: 'resize', vcpus: 2, memory_mb: 768, disks: [{ device: '0', size_gb: Math.ceil(snapDisk.size_gb) + 2 }] }));
+    const grown = await done(
+      stack,
+      stack.driver.action(alice, 'snap-1', {
+        action: 'resize',
+        vcpus: 2,
+        memory_mb: 768,
+        disks: [{ device: '0', size_gb: Math.ceil(snapDisk.size_gb) + 2 }],
+      }),
+    );
     expect(grown.status).toBe('succeeded');
     expect(stack.driver.getInstance(alice, 'snap-1')).toMatchObject({ vcpus: 2, memory_mb: 768 });
     await setState(stack, vmRef, 'Running');
@@ -62,29 +79,51 @@ describe('snapshots', () => {
 
   it('takes a checkpoint with memory of a running instance; revert brings it back suspended, or running', async () => {
     await setState(stack, vmRef, 'Running');
-    expect((await done(stack, stack.driver.depth.createSnapshot(alice, 'snap-1', 's-mem', { memory: true }))).status).toBe('succeeded');
-    expect(stack.driver.depth.getSnapshot(alice, 'snap-1', 's-mem')).toMatchObject({ memory: true, power_state_at_snapshot: 'running' });
-    expect((await done(stack, stack.driver.depth.revertSnapshot(alice, 'snap-1', 's-mem', {}))).status).toBe('succeeded');
+    expect(
+      (
+        await done(
+          stack,
+          stack.driver.depth.createSnapshot(alice, 'snap-1', 's-mem', { memory: true }),
+        )
+      ).status,
+    ).toBe('succeeded');
+    expect(stack.driver.depth.getSnapshot(alice, 'snap-1', 's-mem')).toMatchObject({
+      memory: true,
+      power_state_at_snapshot: 'running',
+    });
+    expect(
+      (await done(stack, stack.driver.depth.revertSnapshot(alice, 'snap-1', 's-mem', {}))).status,
+    ).toBe('succeeded');
     expect(simVm(stack, vmRef).power_state).toBe('Suspended');
-    expect((await done(stack, stack.driver.depth.revertSnapshot(alice, 'snap-1', 's-mem', { power_on: true }))).status).toBe('succeeded');
+    expect(
+      (
+        await done(
+          stack,
+          stack.driver.depth.revertSnapshot(alice, 'snap-1', 's-mem', { power_on: true }),
+        )
+      ).status,
+    ).toBe('succeeded');
     expect(stack.driver.getInstance(alice, 'snap-1').xapi_power_state).toBe('Running');
   });
 
   it('refuses a memory snapshot of an instance that is not running (409 with the states)', async () => {
     await setState(stack, vmRef, 'Halted');
-    expect(() => stack.driver.depth.createSnapshot(alice, 'snap-1', 's-x', { memory: true })).toThrow(
-      expect.objectContaining({ status: 409, code: 'invalid_power_state' }),
-    );
+    expect(() =>
+      stack.driver.depth.createSnapshot(alice, 'snap-1', 's-x', { memory: true }),
+    ).toThrow(expect.objectContaining({ status: 409, code: 'invalid_power_state' }));
   });
 
   it('takes disk-only snapshots in every power state', async () => {
     for (const [i, state] of (['Halted', 'Paused', 'Suspended'] as const).entries()) {
       await setState(stack, vmRef, state);
-      const final = await done(stack, stack.driver.depth.createSnapshot(alice, 'snap-1', `s-any-${i}`, {}));
-      expect([state, final.status]).toEqual([state, 'succeeded']);
-      expect(stack.driver.depth.getSnapshot(alice, 'snap-1', `s-any-${i}`).power_state_at_snapshot).toBe(
-        state === 'Halted' ? 'shutdown' : state.toLowerCase(),
+      const final = await done(
+        stack,
+        stack.driver.depth.createSnapshot(alice, 'snap-1', `s-any-${i}`, {}),
       );
+      expect([state, final.status]).toEqual([state, 'succeeded']);
+      expect(
+        stack.driver.depth.getSnapshot(alice, 'snap-1', `s-any-${i}`).power_state_at_snapshot,
+      ).toBe(state === 'Halted' ? 'shutdown' : state.toLowerCase());
     }
   });
 
@@ -95,15 +134,23 @@ describe('snapshots', () => {
     expect(poolSnapshot(stack.sim)).not.toEqual(before);
     const op = stack.driver.depth.deleteSnapshot(alice, 'snap-1', 's-del');
     expect((await done(stack, op)).status).toBe('succeeded');
-    await until(() => !stack.driver.depth.listSnapshots(alice, 'snap-1').some((s) => s.id === 's-del'));
+    await until(
+      () => !stack.driver.depth.listSnapshots(alice, 'snap-1').some((s) => s.id === 's-del'),
+    );
     expect(poolSnapshot(stack.sim)).toEqual(before);
     expect(stack.driver.depth.deleteSnapshot(alice, 'snap-1', 's-del')).toBeNull();
   });
 
   it('answers unknown snapshots 404 and hides them from other namespaces', () => {
-    expect(() => stack.driver.depth.getSnapshot(alice, 'snap-1', 'nope')).toThrow(expect.objectContaining({ status: 404, code: 'snapshot_not_found' }));
-    expect(() => stack.driver.depth.revertSnapshot(alice, 'snap-1', 'nope', {})).toThrow(expect.objectContaining({ status: 404, code: 'snapshot_not_found' }));
-    expect(() => stack.driver.depth.listSnapshots({ ...alice, namespace: 'bob' }, 'snap-1')).toThrow(expect.objectContaining({ status: 404, code: 'instance_not_found' }));
+    expect(() => stack.driver.depth.getSnapshot(alice, 'snap-1', 'nope')).toThrow(
+      expect.objectContaining({ status: 404, code: 'snapshot_not_found' }),
+    );
+    expect(() => stack.driver.depth.revertSnapshot(alice, 'snap-1', 'nope', {})).toThrow(
+      expect.objectContaining({ status: 404, code: 'snapshot_not_found' }),
+    );
+    expect(() =>
+      stack.driver.depth.listSnapshots({ ...alice, namespace: 'bob' }, 'snap-1'),
+    ).toThrow(expect.objectContaining({ status: 404, code: 'instance_not_found' }));
   });
 
   it('destroying the instance removes its snapshots and every disk they made', async () => {

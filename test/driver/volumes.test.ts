@@ -35,35 +35,56 @@ describe('volumes', () => {
 
   const vbdOf = (vdiUuid: string): any => {
     const vdi = stack.sim.store.get('VDI', stack.sim.store.byUuid('VDI', vdiUuid)!) as any;
-    return vdi.VBDs.map((r: string) => stack.sim.store.get('VBD', r)).find((v: any) => v.VM === vmRef);
+    return vdi.VBDs.map((r: string) => stack.sim.store.get('VBD', r)).find(
+      (v: any) => v.VM === vmRef,
+    );
   };
 
-  it.each(['Running', 'Halted'] as const)('attaches a VDI by uuid to a %s instance and detaches it', async (state) => {
-    await setState(stack, vmRef, state);
-    const uuid = await newVdi(`data-${state}`);
-    const op = stack.driver.depth.attachVolume(alice, 'vol-1', uuid, { device: '5' });
-    expect(op).toMatchObject({ kind: 'attach-volume', status: 'running' });
-    const final = await done(stack, op);
-    expect(final.error).toBeNull();
-    expect(vbdOf(uuid)).toMatchObject({ userdevice: '5', currently_attached: state === 'Running', mode: 'RW' });
-    expect(stack.driver.depth.listVolumes(alice, 'vol-1')).toEqual([
-      expect.objectContaining({ uuid, device: '5', attached: state === 'Running', size_gb: 2, name: `data-${state}` }),
-    ]);
-    expect(stack.driver.getInstance(alice, 'vol-1').disks.map((d) => d.uuid)).toContain(uuid);
+  it.each(['Running', 'Halted'] as const)(
+    'attaches a VDI by uuid to a %s instance and detaches it',
+    async (state) => {
+      await setState(stack, vmRef, state);
+      const uuid = await newVdi(`data-${state}`);
+      const op = stack.driver.depth.attachVolume(alice, 'vol-1', uuid, { device: '5' });
+      expect(op).toMatchObject({ kind: 'attach-volume', status: 'running' });
+      const final = await done(stack, op);
+      expect(final.error).toBeNull();
+      expect(vbdOf(uuid)).toMatchObject({
+        userdevice: '5',
+        currently_attached: state === 'Running',
+        mode: 'RW',
+      });
+      expect(stack.driver.depth.listVolumes(alice, 'vol-1')).toEqual([
+        expect.objectContaining({
+          uuid,
+          device: '5',
+          attached: state === 'Running',
+          size_gb: 2,
+          name: `data-${state}`,
+        }),
+      ]);
+      expect(stack.driver.getInstance(alice, 'vol-1').disks.map((d) => d.uuid)).toContain(uuid);
 
-    // A retry answers at once; the same device for another VDI is taken.
-    expect(stack.driver.depth.attachVolume(alice, 'vol-1', uuid, {}).status).toBe('succeeded');
-    const other = await newVdi(`other-${state}`);
-    const taken = await done(stack, stack.driver.depth.attachVolume(alice, 'vol-1', other, { device: '5' }));
-    expect(taken).toMatchObject({ status: 'failed', error: { status: 409, code: 'device_in_use' } });
+      // A retry answers at once; the same device for another VDI is taken.
+      expect(stack.driver.depth.attachVolume(alice, 'vol-1', uuid, {}).status).toBe('succeeded');
+      const other = await newVdi(`other-${state}`);
+      const taken = await done(
+        stack,
+        stack.driver.depth.attachVolume(alice, 'vol-1', other, { device: '5' }),
+      );
+      expect(taken).toMatchObject({
+        status: 'failed',
+        error: { status: 409, code: 'device_in_use' },
+      });
 
-    const detach = await done(stack, stack.driver.depth.detachVolume(alice, 'vol-1', uuid));
-    expect(detach.error).toBeNull();
-    expect(vbdOf(uuid)).toBeUndefined();
-    expect(stack.sim.store.byUuid('VDI', uuid)).toBeDefined();
-    expect(stack.driver.depth.listVolumes(alice, 'vol-1')).toEqual([]);
-    expect(stack.driver.depth.detachVolume(alice, 'vol-1', uuid)).toBeNull();
-  });
+      const detach = await done(stack, stack.driver.depth.detachVolume(alice, 'vol-1', uuid));
+      expect(detach.error).toBeNull();
+      expect(vbdOf(uuid)).toBeUndefined();
+      expect(stack.sim.store.byUuid('VDI', uuid)).toBeDefined();
+      expect(stack.driver.depth.listVolumes(alice, 'vol-1')).toEqual([]);
+      expect(stack.driver.depth.detachVolume(alice, 'vol-1', uuid)).toBeNull();
+    },
+  );
 
   it('picks the lowest free device, skipping the CD position', async () => {
     await setState(stack, vmRef, 'Running');
@@ -75,24 +96,34 @@ describe('volumes', () => {
     await done(stack, stack.driver.depth.detachVolume(alice, 'vol-1', uuid));
   });
 
-  it.each(['Paused', 'Suspended'] as const)('answers 409 invalid_power_state when %s', async (state) => {
-    const uuid = await newVdi(`p-${state}`);
-    await setState(stack, vmRef, state);
-    expect(() => stack.driver.depth.attachVolume(alice, 'vol-1', uuid, {})).toThrow(
-      expect.objectContaining({ status: 409, code: 'invalid_power_state' }),
-    );
-  });
+  it.each(['Paused', 'Suspended'] as const)(
+    'answers 409 invalid_power_state when %s',
+    async (state) => {
+      const uuid = await newVdi(`p-${state}`);
+      await setState(stack, vmRef, state);
+      expect(() => stack.driver.depth.attachVolume(alice, 'vol-1', uuid, {})).toThrow(
+        expect.objectContaining({ status: 409, code: 'invalid_power_state' }),
+      );
+    },
+  );
 
   it("answers unknown VDIs, another namespace's disks and the instance's own disks", async () => {
     await setState(stack, vmRef, 'Halted');
-    expect(() => stack.driver.depth.attachVolume(alice, 'vol-1', '00000000-0000-0000-0000-000000000000', {})).toThrow(
+    expect(() =>
+      stack.driver.depth.attachVolume(alice, 'vol-1', '00000000-0000-0000-0000-000000000000', {}),
+    ).toThrow(expect.objectContaining({ status: 404, code: 'volume_not_found' }));
+    const bobs = await newVdi('bobs', { xcd_namespace: 'bob', xcd_instance_id: 'b-1' });
+    expect(() => stack.driver.depth.attachVolume(alice, 'vol-1', bobs, {})).toThrow(
       expect.objectContaining({ status: 404, code: 'volume_not_found' }),
     );
-    const bobs = await newVdi('bobs', { xcd_namespace: 'bob', xcd_instance_id: 'b-1' });
-    expect(() => stack.driver.depth.attachVolume(alice, 'vol-1', bobs, {})).toThrow(expect.objectContaining({ status: 404, code: 'volume_not_found' }));
-    expect(() => stack.driver.depth.listVolumes(bob, 'vol-1')).toThrow(expect.objectContaining({ status: 404 }));
+    expect(() => stack.driver.depth.listVolumes(bob, 'vol-1')).toThrow(
+      expect.objectContaining({ status: 404 }),
+    );
     const root = stack.driver.getInstance(alice, 'vol-1').disks.find((d) => d.device === '0')!.uuid;
-    const refused = await done(stack, stack.driver.depth.detachVolume(alice, 'vol-1', root) ?? null).catch(() => null);
+    const refused = await done(
+      stack,
+      stack.driver.depth.detachVolume(alice, 'vol-1', root) ?? null,
+    ).catch(() => null);
     // The root disk is not a volume: it is not listed, so detaching it has nothing to do.
     expect(refused).toBeNull();
   });
@@ -103,6 +134,8 @@ describe('volumes', () => {
     await done(stack, stack.driver.depth.attachVolume(alice, 'vol-1', uuid, {}));
     await done(stack, stack.driver.destroy(alice, 'vol-1', {}));
     expect(stack.sim.store.byUuid('VDI', uuid)).toBeDefined();
-    expect((stack.sim.store.get('VDI', stack.sim.store.byUuid('VDI', uuid)!) as any).VBDs).toEqual([]);
+    expect((stack.sim.store.get('VDI', stack.sim.store.byUuid('VDI', uuid)!) as any).VBDs).toEqual(
+      [],
+    );
   });
 });

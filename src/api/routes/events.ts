@@ -14,12 +14,17 @@ function frame(e: LifecycleEvent): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 }
 
-export function eventRoutes(router: Router, driver: { depth: DepthPort }, opts: { keepAliveMs?: number } = {}): void {
+export function eventRoutes(
+  router: Router,
+  driver: { depth: DepthPort },
+  opts: { keepAliveMs?: number } = {},
+): void {
   router.get('/v1/events', (req: Request, res: Response) => {
     const caller = callerOf(req);
     const header = req.headers['last-event-id'];
     const query = req.query.last_event_id;
-    const after = (typeof header === 'string' && header) || (typeof query === 'string' && query) || undefined;
+    const after =
+      (typeof header === 'string' && header) || (typeof query === 'string' && query) || undefined;
     const only = typeof req.query.instance_id === 'string' ? req.query.instance_id : undefined;
     const wanted = (e: LifecycleEvent): boolean => only === undefined || e.instance_id === only;
 
@@ -35,10 +40,15 @@ export function eventRoutes(router: Router, driver: { depth: DepthPort }, opts: 
     });
     res.write(`retry: 2000\n: events for namespace ${caller.namespace}\n\n`);
     if (sub.lost)
-      res.write(`id: ${driver.depth.events.lastId}\nevent: events_lost\ndata: ${JSON.stringify({ after })}\n\n`);
+      res.write(
+        `id: ${driver.depth.events.lastId}\nevent: events_lost\ndata: ${JSON.stringify({ after })}\n\n`,
+      );
     for (const e of sub.backlog) if (wanted(e)) res.write(frame(e));
 
-    const timer = setInterval(() => res.write(': keep-alive\n\n'), opts.keepAliveMs ?? KEEPALIVE_MS);
+    const timer = setInterval(
+      () => res.write(': keep-alive\n\n'),
+      opts.keepAliveMs ?? KEEPALIVE_MS,
+    );
     timer.unref();
     const stop = (): void => {
       clearInterval(timer);

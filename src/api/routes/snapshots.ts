@@ -9,7 +9,10 @@ import { sendOperation, type OperationWaiter } from '../prefer';
 
 type S = components['schemas'];
 
-export function snapshotRoutes(router: Router, driver: OperationWaiter & { depth: DepthPort }): void {
+export function snapshotRoutes(
+  router: Router,
+  driver: OperationWaiter & { depth: DepthPort },
+): void {
   const base = '/v1/instances/:instance_id/snapshots';
   const id = (p: Record<string, string>): string => String(p.instance_id);
 
@@ -18,13 +21,20 @@ export function snapshotRoutes(router: Router, driver: OperationWaiter & { depth
   });
 
   router.get(`${base}/:snapshot_id`, (req, res) => {
-    res.json(driver.depth.getSnapshot(callerOf(req), id(req.params), String(req.params.snapshot_id)));
+    res.json(
+      driver.depth.getSnapshot(callerOf(req), id(req.params), String(req.params.snapshot_id)),
+    );
   });
 
   router.put(`${base}/:snapshot_id`, async (req, res) => {
     const caller = callerOf(req);
     const body = (req.body ?? {}) as S['SnapshotRequest'];
-    const op = driver.depth.createSnapshot(caller, id(req.params), String(req.params.snapshot_id), body);
+    const op = driver.depth.createSnapshot(
+      caller,
+      id(req.params),
+      String(req.params.snapshot_id),
+      body,
+    );
     await sendOperation(req, res, driver, caller, op);
   });
 
@@ -41,7 +51,12 @@ export function snapshotRoutes(router: Router, driver: OperationWaiter & { depth
   router.post(`${base}/:snapshot_id/revert`, async (req, res) => {
     const caller = callerOf(req);
     const body = (req.body ?? {}) as S['RevertRequest'];
-    const op = driver.depth.revertSnapshot(caller, id(req.params), String(req.params.snapshot_id), body);
+    const op = driver.depth.revertSnapshot(
+      caller,
+      id(req.params),
+      String(req.params.snapshot_id),
+      body,
+    );
     await sendOperation(req, res, driver, caller, op);
   });
 }
