@@ -1,6 +1,7 @@
 // The app factory: the whole HTTP service as an express app over a ComputeDriver, with auth,
 // validation against the OpenAPI file, problem+json errors, request logging and metrics. Tests
 // import createApp; `xcd serve` listens with it. Must not connect to XAPI or read config itself.
+import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import pino from 'pino';
 import { pinoHttp } from 'pino-http';
@@ -45,6 +46,14 @@ export function createApp(opts: AppOptions): Express {
   app.use(
     pinoHttp({
       logger,
+      // A caller's X-Request-Id (if sane) or a fresh one; echoed so logs and clients correlate.
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id =
+          typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
       customLogLevel: (_req, res, err) =>
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
       serializers: {

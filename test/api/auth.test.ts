@@ -51,6 +51,15 @@ describe('401', () => {
     expect(res.status).toBe(401);
   });
 
+  test("every answer carries an X-Request-Id, the caller's when given", async () => {
+    const fresh = await stack.request('GET', '/v1/instances', { token: null });
+    expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const given = await stack.request('GET', '/healthz', {
+      headers: { 'x-request-id': 'nova-req-1' },
+    });
+    expect(given.headers.get('x-request-id')).toBe('nova-req-1');
+  });
+
   test('system endpoints need no token', async () => {
     for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json'])
       expect((await stack.request('GET', path, { token: null })).status).toBe(200);
