@@ -99,30 +99,22 @@ function closeServer(server: http.Server, sockets: Set<Socket>): Promise<void> {
   });
 }
 
-/** Classes holding at least this many objects get their wire forms encoded while idle. */
+/** Classes holding at least this many objects get their wire forms encoded at start. */
 const PRIME_THRESHOLD = 1000;
 
 /**
- * Encode the records of big tables in small idle slices after start, so the first
- * get_all_records of a 10,000-VM pool is served from the per-record cache like later ones.
+ * Encode the records of big tables once at start (both protocols), so the first
+ * get_all_records of a 10,000-VM pool is served from the per-record cache like later ones;
+ * seeding such a pool costs far more already.
  */
-function primeCaches(store: Store, stopped: () => boolean): void {
-  const queue: Array<[string, object]> = [];
+function primeCaches(store: Store): void {
   for (const cls of XAPI_CLASSES) {
     if (store.count(cls) < PRIME_THRESHOLD) continue;
-    for (const rec of store.all(cls).values()) queue.push([cls, rec]);
-  }
-  let i = 0;
-  const slice = (): void => {
-    if (stopped()) return;
-    const end = Math.min(queue.length, i + 100);
-    for (; i < end; i++) {
-      primeRecord(queue[i][0], queue[i][1]);
-      primeJsonRecord(queue[i][0], queue[i][1]);
+    for (const rec of store.all(cls).values()) {
+      primeRecord(cls, rec);
+      primeJsonRecord(cls, rec);
     }
-    if (i < queue.length) setImmediate(slice);
-  };
-  if (queue.length) setImmediate(slice);
+  }
 }
 
 interface Listener {
@@ -238,7 +230,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       httpsUrl = `https://${host.includes(':') ? `[${host}]` : host}:${bound}`;
     }
     for (const f of opts.faults ?? []) faults.add(f);
-    primeCaches(store, () => rt.closed);
+    primeCaches(store);
     const urlHost = wildcard ? '127.0.0.1' : masterHost.includes(':') ? `[${masterHost}]` : masterHost;
     return {
       url: `http://${urlHost}:${port}`,
