@@ -240,6 +240,16 @@ export async function withVmOperation<T>(
   const { store } = ctx;
   const vmRec = store.get('VM', vmRef);
   assertOperation(vmRef, vmRec, op);
+  // The master forwards operations on a resident VM to its host: a dead host cannot answer.
+  // power_state_reset is how an administrator recovers such a VM, so it goes through.
+  const resident = vmRec.resident_on as string;
+  if (
+    op !== 'power_state_reset' &&
+    !isNull(resident) &&
+    ctx.sim.hosts.some((h) => h.ref === resident && !h.online)
+  ) {
+    throw new XapiFault('HOST_OFFLINE', [resident]);
+  }
   const taskRef = ctx.task?.ref ?? newRef();
   store.update('VM', vmRef, {
     current_operations: { ...(vmRec.current_operations as Rec), [taskRef]: op },

@@ -118,6 +118,13 @@ test('an offline host has live=false metrics, refuses enable, and is skipped by 
     expect(await rpc.call('host_metrics.get_live', metrics)).toBe(true);
     await rpc.call('VM.start', vm, false, false);
     expect(await rpc.call('VM.get_resident_on', vm)).toBe(h1);
+    // operations on a VM whose host died answer HOST_OFFLINE; power_state_reset recovers it
+    sim.setHostOnline(uuid, false);
+    await expectFault(rpc.call('VM.clean_shutdown', vm), 'HOST_OFFLINE', [h1]);
+    await expectFault(rpc.call('VM.hard_shutdown', vm), 'HOST_OFFLINE', [h1]);
+    await rpc.call('VM.power_state_reset', vm);
+    expect(await rpc.call('VM.get_power_state', vm)).toBe('Halted');
+    expect(await rpc.call('host.get_resident_VMs', h1)).not.toContain(vm);
   } finally {
     await own.sim.close();
   }
