@@ -6,7 +6,7 @@ import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack, type Stack } from '../helpers/stack';
-import { INTEGRATIONS, run, serviceCapabilities, type Capability } from './orchestrator';
+import { createPoolVdi, INTEGRATIONS, run, serviceCapabilities, type Capability } from './orchestrator';
 
 const REMOTES = join(INTEGRATIONS, 'opennebula', 'remotes');
 const VMM = join(REMOTES, 'vmm', 'xcd');
@@ -26,6 +26,8 @@ beforeAll(async () => {
   template = (await stack.request('GET', '/v1/templates')).body.items[0].name_label;
   network = (await stack.request('GET', '/v1/networks')).body.items[0];
   caps = await serviceCapabilities(stack.request, stack.tokens.admin, template, network.uuid);
+  // eslint-disable-next-line no-console
+  console.log(`OpenNebula integration: service calls verified end to end: ${[...caps].sort().join(', ')}`);
   env = { XCD_URL: stack.url, XCD_TOKEN: stack.tokens.admin, XCD_CONFIG: join(dir, 'none') };
 }, 90_000);
 
@@ -36,7 +38,7 @@ afterAll(async () => {
 
 const cdata = (s: string) => `<![CDATA[${s.replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
 
-function vmXml(id: number, o: { name?: string; lcm?: number; mac?: string; vcpu?: number; memory?: number; attachNic?: string } = {}) {
+function vmXml(id: number, o: { name?: string; lcm?: number; mac?: string; vcpu?: number; memory?: number; attachNic?: string; attachVdi?: string } = {}) {
   const nic = (mac: string, extra = '') =>
     `<NIC><NIC_ID>${cdata('0')}</NIC_ID><BRIDGE>${cdata(network.bridge)}</BRIDGE><MAC>${cdata(mac)}</MAC>${extra}</NIC>`;
   return (
@@ -45,6 +47,10 @@ function vmXml(id: number, o: { name?: string; lcm?: number; mac?: string; vcpu?
     `<DISK><DISK_ID>${cdata('0')}</DISK_ID><SIZE>${cdata('10240')}</SIZE><TARGET>${cdata('xvda')}</TARGET></DISK>` +
     nic(o.mac ?? '02:00:c0:a8:7a:2a') +
     (o.attachNic ? nic(o.attachNic, `<ATTACH>${cdata('YES')}</ATTACH>`) : '') +
+    (o.attachVdi
+      ? `<DISK><DISK_ID>${cdata('2')}</DISK_ID><ATTACH>${cdata('YES')}</ATTACH><TARGET>${cdata('xvdb')}</TARGET>` +
+        `<XCD_VDI>${cdata(o.attachVdi)}</XCD_VDI></DISK>`
+      : '') +
     `<CONTEXT><NETWORK>${cdata('YES')}</NETWORK><SSH_PUBLIC_KEY>${cdata('ssh-ed25519 AAAA x@y')}</SSH_PUBLIC_KEY></CONTEXT>` +
     `</TEMPLATE><USER_TEMPLATE><XCD_TEMPLATE>${cdata(template)}</XCD_TEMPLATE></USER_TEMPLATE></VM>`
   );
@@ -247,6 +253,22 @@ test('save, restore, snapshots, hot-plug, migrate and resize: as far as the serv
       expect(macs()).not.toContain(mac);
     } else {
       expectClean(attach, 'attach_nic');
+    }
+
+    const vdi = await createPoolVdi(stack, 'one-46-data');
+    const withDisk = actionData(46, 'one-46', { attachVdi: vdi });
+    const diskPath = join(dir, 'datastores', '0', '46', 'disk.2');
+    const attachDisk = await action('attach_disk', ['one-46', diskPath, 'xvdb', '2', Buffer.from(withDisk).toString('base64')], 46, withDisk);
+    const vdiRef = () => [...stack.sim.store.all('VDI').entries()].find(([, r]) => r.uuid === vdi)![0];
+    const vbdsOfVdi = () => (stack.sim.store.get('VDI', vdiRef()).VBDs as string[]).map((v) => stack.sim.store.get('VBD', v));
+    if (caps.has('volumes')) {
+      expect(attachDisk).toMatchObject({ code: 0, stdout: '' });
+      expect(vbdsOfVdi().map((b) => [b.VM, b.userdevice])).toEqual([[poolVm('app-46')!.ref, '2']]);
+      expect((await action('detach_disk', ['one-46', diskPath, 'xvdb', '2'], 46, withDisk)).code).toBe(0);
+      expect(vbdsOfVdi()).toEqual([]);
+      expect(vdiRef()).toBeDefined(); // detaching never destroys the volume
+    } else {
+      expectClean(attachDisk, 'attach_disk');
     }
 
     const resized = await action('resize', ['one-46'], 46, actionData(46, 'one-46', { vcpu: 1, memory: 512 }));

@@ -58,7 +58,7 @@ type Requester = (
   opts?: { token?: string | null; body?: unknown; headers?: Record<string, string> },
 ) => Promise<{ status: number; body: any }>;
 
-export type Capability = 'suspend' | 'pause' | 'resize' | 'snapshot' | 'nics' | 'console' | 'console-log' | 'diagnostics' | 'migrate';
+export type Capability = 'suspend' | 'pause' | 'resize' | 'snapshot' | 'nics' | 'console' | 'console-log' | 'diagnostics' | 'volumes' | 'migrate';
 
 /**
  * What the running service carries out (issue-5 calls may be in the contract before they work):
@@ -91,6 +91,8 @@ export async function serviceCapabilities(request: Requester, token: string, tem
     if ((await request('GET', `${path}/console`, { token })).status === 200) found.add('console');
     if ((await request('GET', `${path}/console/log`, { token })).status === 200) found.add('console-log');
     if ((await request('GET', `${path}/diagnostics`, { token })).status === 200) found.add('diagnostics');
+    const noVdi = await request('PUT', `${path}/volumes/00000000-0000-4000-8000-000000000000`, { ...wait, body: {} });
+    if (noVdi.body?.code === 'volume_not_found') found.add('volumes'); // the route works; the tests check the effect
     const host0 = (await state()).host?.uuid;
     const moved = await act({ action: 'migrate' });
     if (moved.body?.status === 'succeeded' && (await state()).host?.uuid !== host0) found.add('migrate');
@@ -99,4 +101,17 @@ export async function serviceCapabilities(request: Requester, token: string, tem
     await request('DELETE', path, wait);
   }
   return found;
+}
+
+/** A fresh VDI on the pool's default SR, made through XAPI as an operator would (a volume to attach). */
+export async function createPoolVdi(stack: {
+  sim: { store: { all(cls: 'pool'): Map<string, Record<string, unknown>>; get(cls: 'VDI', ref: string): Record<string, unknown> } };
+  xapi: { call<T = unknown>(method: string, ...args: unknown[]): Promise<T> };
+}, name: string): Promise<string> {
+  const pool = [...stack.sim.store.all('pool').values()][0];
+  const vdiRef = await stack.xapi.call<string>('VDI.create', {
+    SR: pool.default_SR, name_label: name, name_description: '', virtual_size: 1024 ** 3, type: 'user',
+    sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [],
+  });
+  return String(stack.sim.store.get('VDI', vdiRef).uuid);
 }
