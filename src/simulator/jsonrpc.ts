@@ -258,7 +258,7 @@ function compile(t: WireType): Enc {
       };
     }
     case 'record':
-      return recordEncoder(t.cls);
+      return recordEncoderFor(t.cls);
   }
 }
 
@@ -331,6 +331,18 @@ function recordEncoder(cls: string): Enc {
     cache.set(rec, { ver, buf });
     w.b(buf);
   };
+}
+
+/** One encoder (and so one cache) per class, whatever type string reaches it. */
+const recordEncoders = new Map<string, Enc>();
+function recordEncoderFor(cls: string): Enc {
+  const key = canonicalClass(cls) ?? cls;
+  let e = recordEncoders.get(key);
+  if (!e) {
+    e = recordEncoder(key);
+    recordEncoders.set(key, e);
+  }
+  return e;
 }
 
 function isEmpty(x: object): boolean {
