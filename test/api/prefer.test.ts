@@ -77,3 +77,19 @@ test('the Prefer parser', () => {
   expect(preferredWait('wait=99999')).toBe(MAX_WAIT_S);
   expect(preferredWait('wait=-1')).toBeUndefined();
 });
+
+test('DELETE /v1/operations/{id} cancels a running spawn, which leaves nothing behind', async () => {
+  const vms = stack.sim.store.count('VM');
+  const res = await stack.request('PUT', '/v1/instances/p-cancel', { body: { template } });
+  expect(res.status).toBe(202);
+  const cancel = await stack.request('DELETE', `/v1/operations/${encodeURIComponent(res.body.id)}`);
+  expect(cancel.status).toBe(200);
+  const done = await stack.request('GET', `/v1/operations/${encodeURIComponent(res.body.id)}`, {
+    headers: { prefer: 'wait=15' },
+  });
+  expect(done.body.status).toBe('cancelled');
+  expect(done.body.error).toMatchObject({ code: 'cancelled', type: 'urn:xcd:error:cancelled' });
+  const get = await stack.request('GET', '/v1/instances/p-cancel');
+  expect([get.status, get.body.code]).toEqual([404, 'instance_not_found']);
+  expect(stack.sim.store.count('VM')).toBe(vms);
+});
