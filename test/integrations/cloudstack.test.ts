@@ -24,7 +24,7 @@ beforeAll(async () => {
   template = templates[0].name_label;
   network = (await stack.request('GET', '/v1/networks')).body.items[0];
   caps = await serviceCapabilities(stack.request, stack.tokens.admin, template, network.uuid);
-  // eslint-disable-next-line no-console
+   
   console.log(`CloudStack integration: service calls verified end to end: ${[...caps].sort().join(', ')}`);
 }, 90_000);
 

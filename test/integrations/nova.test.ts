@@ -4,7 +4,7 @@
 // pool left empty. Must not: skip when Nova is missing (CI installs it; see .ci/run).
 import { join } from 'node:path';
 import { startStack, type Stack } from '../helpers/stack';
-import { INTEGRATIONS, PYTHON, run, serviceCapabilities, type Capability } from './orchestrator';
+import { createPoolVdi, INTEGRATIONS, PYTHON, run, serviceCapabilities, type Capability } from './orchestrator';
 
 const RUNNER = join(INTEGRATIONS, 'nova', 'tests', 'run_virt_driver_tests.py');
 
@@ -73,6 +73,8 @@ test("Nova's generic driver tests pass against the service, declining only what 
       XCD_TOKEN: stack.tokens.admin,
       XCD_TEMPLATE: templates[0].uuid,
       XCD_NETWORK: networks[0].uuid,
+      XCD_CAPS: [...caps].join(','),
+      XCD_VOLUME_VDI: await createPoolVdi(stack, 'nova-volume'),
       HOME: process.env.HOME ?? '/tmp',
     },
     timeoutMs: 170_000,
@@ -87,7 +89,12 @@ test("Nova's generic driver tests pass against the service, declining only what 
   const failures = Object.entries(summary.failed).map(([name, tb]) => `${name}:\n${tb.slice(-1500)}`);
   expect(failures).toEqual([]);
   expect(summary.ran).toBeGreaterThanOrEqual(60);
-  expect(summary.own).toEqual(['test_spawn_maps_flavor_vifs_and_disks']); // this driver's own check ran too
+  // this driver's own checks ran too, hot-plug ones where the service offers them
+  expect(summary.own).toEqual([
+    'test_spawn_maps_flavor_vifs_and_disks',
+    ...(caps.has('nics') ? ['test_attach_detach_interface'] : []),
+    ...(caps.has('volumes') ? ['test_attach_detach_pool_volume'] : []),
+  ]);
   for (const name of mustPass) {
     expect(summary.declined[name]).toBeUndefined();
     expect(summary.skipped[name]).toBeUndefined();

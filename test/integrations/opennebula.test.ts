@@ -26,7 +26,7 @@ beforeAll(async () => {
   template = (await stack.request('GET', '/v1/templates')).body.items[0].name_label;
   network = (await stack.request('GET', '/v1/networks')).body.items[0];
   caps = await serviceCapabilities(stack.request, stack.tokens.admin, template, network.uuid);
-  // eslint-disable-next-line no-console
+   
   console.log(`OpenNebula integration: service calls verified end to end: ${[...caps].sort().join(', ')}`);
   env = { XCD_URL: stack.url, XCD_TOKEN: stack.tokens.admin, XCD_CONFIG: join(dir, 'none') };
 }, 90_000);

@@ -91,3 +91,31 @@ class XcdDriverSpawnShapeTestCase(_XcdConfigured, test_virt_drivers._VirtDriverT
         self.assertEqual([network_info[0]['address']], [n['mac'] for n in found['nics']])
         self.connection.destroy(self.ctxt, instance, network_info)
         self.assertFalse(self.connection.instance_exists(instance))
+
+    def test_attach_detach_interface(self):
+        """Needs the service's NIC hot-plug (XCD_CAPS has 'nics')."""
+        instance, network_info = self._get_running_instance()
+        client = Client(os.environ['XCD_URL'], os.environ['XCD_TOKEN'])
+        vif = dict(network_info[0], address='02:00:00:0a:0b:0c')
+        self.connection.attach_interface(self.ctxt, instance, None, vif)
+        nics = client.get(Client.path('v1', 'instances', instance.uuid, 'nics'))['items']
+        self.assertIn('02:00:00:0a:0b:0c', [n['mac'] for n in nics])
+        self.connection.detach_interface(self.ctxt, instance, vif)
+        nics = client.get(Client.path('v1', 'instances', instance.uuid, 'nics'))['items']
+        self.assertEqual([network_info[0]['address']], [n['mac'] for n in nics])
+
+    def test_attach_detach_pool_volume(self):
+        """Needs the service's volume hot-plug and a pool VDI (XCD_VOLUME_VDI)."""
+        instance, network_info = self._get_running_instance()
+        client = Client(os.environ['XCD_URL'], os.environ['XCD_TOKEN'])
+        connection_info = {'driver_volume_type': 'xcd',
+                           'data': {'vdi_uuid': os.environ['XCD_VOLUME_VDI']}}
+        self.assertIsNone(self.connection.attach_volume(
+            self.ctxt, connection_info, instance, '/dev/xvdf'))
+        volumes = client.get(Client.path('v1', 'instances', instance.uuid, 'volumes'))['items']
+        self.assertEqual([(os.environ['XCD_VOLUME_VDI'], '5')],
+                         [(v['uuid'], v['device']) for v in volumes])
+        self.assertIsNone(self.connection.detach_volume(
+            self.ctxt, connection_info, instance, '/dev/xvdf'))
+        self.assertEqual([], client.get(
+            Client.path('v1', 'instances', instance.uuid, 'volumes'))['items'])
