@@ -15,7 +15,7 @@ import { LIFECYCLE, runLifecycle, type LifecycleAction } from './lifecycle';
 import { migrate } from './migrate';
 import { attachNic, detachNic, listNics } from './nics';
 import type { OperationEntry, Operations } from './operations';
-import { resize } from './resize';
+import { checkResize, resize } from './resize';
 import {
   createSnapshot,
   deleteSnapshot,
@@ -93,7 +93,12 @@ export class DepthDriver {
           caller,
           id,
           'resize',
-          { precheck: (vm) => requirePowerState(vm, ['running', 'halted']) },
+          {
+            precheck: (vm) => {
+              requirePowerState(vm, ['running', 'halted']);
+              checkResize(vm, body);
+            },
+          },
           (r) => resize(this.core.xapi, body, r),
         );
       case 'migrate':

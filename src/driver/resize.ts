@@ -54,22 +54,7 @@ async function plan(xapi: XapiClient, body: ResizeAction, run: OpRun): Promise<R
     disks: [],
     cycle: false,
   };
-  if (body.vcpus !== undefined && body.vcpus !== Number(vm.VCPUs_at_startup)) {
-    if (running && body.vcpus <= Number(vm.VCPUs_max)) s.liveVcpus = true;
-    else s.offlineVcpus = true;
-  }
-  if (body.memory_mb !== undefined) {
-    const bytes = body.memory_mb * MiB;
-    const same =
-      bytes === Number(vm.memory_static_max) &&
-      bytes === Number(vm.memory_dynamic_max) &&
-      bytes === Number(vm.memory_dynamic_min);
-    if (!same) {
-      if (running && bytes <= Number(vm.memory_static_max) && bytes >= Number(vm.memory_static_min))
-        s.liveMemory = true;
-      else s.offlineMemory = true;
-    }
-  }
+  Object.assign(s, classify(vm, body));
   for (const d of body.disks ?? []) {
     let found: { vdiRef: string; size: number } | undefined;
     for (const vbdRef of vm.VBDs) {
@@ -90,19 +75,66 @@ async function plan(xapi: XapiClient, body: ResizeAction, run: OpRun): Promise<R
     if (bytes > found.size) s.disks.push({ device: d.device, vdiRef: found.vdiRef, bytes });
   }
   s.cycle = running && (s.offlineVcpus || s.offlineMemory);
-  if (s.cycle && (body.power_cycle ?? 'none') === 'none')
-    throw new ApiError(
-      409,
-      'power_cycle_required',
-      'this resize needs the instance halted; ask for power_cycle clean or hard',
-      {
-        extra: {
-          live_vcpus_max: Number(vm.VCPUs_max),
-          live_memory_max_mb: Math.floor(Number(vm.memory_static_max) / MiB),
-        },
-      },
-    );
+  if (s.cycle && (body.power_cycle ?? 'none') === 'none') throw powerCycleRequired(vm);
   return s;
+}
+
+type Limits = Pick<
+  VMRecord,
+  | 'power_state'
+  | 'VCPUs_at_startup'
+  | 'VCPUs_max'
+  | 'memory_static_min'
+  | 'memory_static_max'
+  | 'memory_dynamic_min'
+  | 'memory_dynamic_max'
+>;
+
+/** Which vCPU and memory changes can be made live, and which need the VM halted. */
+export function classify(
+  vm: Limits,
+  body: ResizeAction,
+): Pick<ResizeState, 'liveVcpus' | 'offlineVcpus' | 'liveMemory' | 'offlineMemory'> {
+  const running = vm.power_state === 'Running';
+  const out = { liveVcpus: false, offlineVcpus: false, liveMemory: false, offlineMemory: false };
+  if (body.vcpus !== undefined && body.vcpus !== Number(vm.VCPUs_at_startup)) {
+    if (running && body.vcpus <= Number(vm.VCPUs_max)) out.liveVcpus = true;
+    else out.offlineVcpus = true;
+  }
+  if (body.memory_mb !== undefined) {
+    const bytes = body.memory_mb * MiB;
+    const same =
+      bytes === Number(vm.memory_static_max) &&
+      bytes === Number(vm.memory_dynamic_max) &&
+      bytes === Number(vm.memory_dynamic_min);
+    if (!same) {
+      if (running && bytes <= Number(vm.memory_static_max) && bytes >= Number(vm.memory_static_min))
+        out.liveMemory = true;
+      else out.offlineMemory = true;
+    }
+  }
+  return out;
+}
+
+export function powerCycleRequired(vm: Limits): ApiError {
+  return new ApiError(
+    409,
+    'power_cycle_required',
+    'this resize needs the instance halted; ask for power_cycle clean or hard',
+    {
+      extra: {
+        live_vcpus_max: Number(vm.VCPUs_max),
+        live_memory_max_mb: Math.floor(Number(vm.memory_static_max) / MiB),
+      },
+    },
+  );
+}
+
+/** The early check (from the mirror): 409 when a running VM would need a power cycle not asked for. */
+export function checkResize(vm: Limits, body: ResizeAction): void {
+  if (vm.power_state !== 'Running' || (body.power_cycle ?? 'none') !== 'none') return;
+  const c = classify(vm, body);
+  if (c.offlineVcpus || c.offlineMemory) throw powerCycleRequired(vm);
 }
 
 function steps(xapi: XapiClient): Array<Step<ResizeState>> {

@@ -248,10 +248,7 @@ test('the new actions go through /actions: allowed states succeed, others answer
     result: { vcpus: 2, memory_mb: 512, power_state: 'running' },
   });
   const needs = await act('dc-2', { action: 'resize', vcpus: 4 });
-  expect(needs.body).toMatchObject({
-    status: 'failed',
-    error: { code: 'power_cycle_required', status: 409 },
-  });
+  expect([needs.status, needs.body.code]).toEqual([409, 'power_cycle_required']);
   const invalid = await act('dc-2', { action: 'resize', power_cycle: 'sometimes' });
   expect([invalid.status, invalid.body.code]).toEqual([400, 'invalid_request']);
   const viewer = await stack.request('POST', '/v1/instances/dc-2/actions', {

@@ -82,15 +82,25 @@ describe('resize', () => {
 
   it('answers power_cycle_required when a running instance needs halting and no power cycle was asked', async () => {
     await setState(stack, vmRef, 'Running');
-    const final = await done(
-      stack,
-      stack.driver.action(alice, 'rs-1', { action: 'resize', vcpus: 8 }),
-    );
-    expect(final).toMatchObject({
+    let err: any;
+    try {
+      stack.driver.action(alice, 'rs-1', { action: 'resize', vcpus: 8 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ status: 409, code: 'power_cycle_required' });
+    expect(err.toJSON()).toMatchObject({ live_vcpus_max: 4 });
+    expect(simVm(stack, vmRef)).toMatchObject({ power_state: 'Running', VCPUs_max: 4 });
+    // Queued behind another operation the check is XAPI's turn: the operation fails the same way.
+    const first = stack.driver.action(alice, 'rs-1', { action: 'pause' });
+    const queued = stack.driver.action(alice, 'rs-1', { action: 'unpause' });
+    const second = stack.driver.action(alice, 'rs-1', { action: 'resize', memory_mb: 4096 });
+    await done(stack, first);
+    await done(stack, queued);
+    expect(await done(stack, second)).toMatchObject({
       status: 'failed',
       error: { status: 409, code: 'power_cycle_required' },
     });
-    expect(simVm(stack, vmRef)).toMatchObject({ power_state: 'Running', VCPUs_max: 4 });
   });
 
   it.each(['hard', 'clean'] as const)(
