@@ -65,6 +65,11 @@ describe('jsonrpcDecodeResponse: envelopes', () => {
       ok: false,
       error: ['-32601'],
     });
+    // Regression (fuzz): an empty v1 error array is still a failure with a code.
+    expect(codec.jsonrpcDecodeResponse('{"result":null,"error":[],"id":0}')).toEqual({
+      ok: false,
+      error: ['Failure'],
+    });
   });
 
   it('a null result (void) and whitespace everywhere', () => {

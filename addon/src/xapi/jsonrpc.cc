@@ -525,6 +525,8 @@ Response jsonrpc_decode_response(std::string_view body, const DecodeOptions& opt
     } else {
       r.error.push_back(error_text(*error));
     }
+    // A failure always carries a code; an empty description (never sent by xapi) gets one.
+    if (r.error.empty()) r.error.push_back("Failure");
     return r;
   }
   if (!result) throw DecodeError("JSON-RPC: response has neither result nor error", 0);

@@ -25,7 +25,8 @@ std::string jsonrpc_encode_response(const Response& response, int64_t id, JsonRp
 void json_encode_value(std::string& out, const Value& v);
 
 // Decodes a response of either version. An error member that is not null makes a failure:
-// v2 {"message": CODE, "data": [params]} or v1 [CODE, params...]. Throws DecodeError.
+// v2 {"message": CODE, "data": [params]} or v1 [CODE, params...]; an empty description becomes
+// ["Failure"]. Throws DecodeError.
 Response jsonrpc_decode_response(std::string_view body, const DecodeOptions& opts = {});
 
 // Decodes one JSON document (object members keep their order; integers that fit int64 are Int,
