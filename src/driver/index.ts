@@ -167,12 +167,13 @@ export class ComputeDriver {
         try {
           await runSteps(spawnSteps(this.xapi), state, this.stepOptions(entry));
         } catch (err) {
-          // Rolled back: report the failure once reads no longer show the removed VM.
+          // Rolled back: report the failure once reads (the mirror, and the index it feeds) no
+          // longer show the removed VM, which may still be a template there.
           const gone = state.vmRef;
           if (gone)
             await waitForMirror(
               this.xapi.mirror,
-              () => this.index.refOf(ns, id) !== gone,
+              () => this.index.refOf(ns, id) !== gone && !this.xapi.mirror.get('VM', gone),
               this.mirrorWaitMs,
             );
           throw err;

@@ -1,148 +1,31 @@
-// Spawn as XAPI steps: plan (resolve template or image, SRs, networks from the mirror, before any
-// call), then clone or create, provision, size, disks, NICs, config drive, tag, start; each step
-// registers the undo of what it made, so a failed spawn leaves no VM, VDI, VBD or VIF behind.
-// Does not decide idempotency or scheduling (index.ts does); never reads the mirror after planning.
-import type { MirrorView, XapiClient } from '../xapi';
-import type { VBDRecord, VDIRecord, VIFRecord, VMRecord } from '../xapi/datamodel.generated';
+// Spawn as XAPI steps: clone or create, provision, size, disks, NICs, config drive, tag, start
+// (the plan is resolved before, in spawn-plan.ts); each step registers the undo of what it made,
+// so a failed spawn leaves no VM, VDI, VBD or VIF behind. Does not decide idempotency or
+// scheduling (index.ts does); never reads the mirror.
+import type { XapiClient } from '../xapi';
+import type { VDIRecord } from '../xapi/datamodel.generated';
 import { buildConfigDrive } from './config-drive';
 import { removeVm } from './destroy';
-import { ApiError, isGone } from './errors';
+import { ApiError } from './errors';
+import type { SpawnPlan } from './spawn-plan';
+import {
+  blankVmRecord,
+  buildingTags,
+  devices,
+  freeDevice,
+  rewriteDisksXml,
+  undoable,
+  vbdRecord,
+  vdiRecord,
+} from './spawn-records';
 import type { Step, StepContext } from './steps';
-import { TAG, isOwnedBy, mergeTags, ownerOf, ownerTags, type Owner } from './tags';
-import type { SpawnRequest } from './types';
+import { TAG, isOwnedBy, mergeTags, ownerOf, ownerTags } from './tags';
+
+export { planSpawn, type SpawnPlan } from './spawn-plan';
 
 const NULL_REF = 'OpaqueRef:NULL';
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-
-export interface SpawnPlan {
-  owner: Owner;
-  hash: string;
-  name: string;
-  body: SpawnRequest;
-  templateRef?: string;
-  templateRec?: VMRecord;
-  /** The template's other_config.disks XML, when provision must build its disks. */
-  provisionXml?: string;
-  imageVdiRef?: string;
-  source: string;
-  /** SR for the root disk, the image copy and the config drive (undefined: the template's choice). */
-  srRef?: string;
-  srUuid?: string;
-  disks: Array<{ bytes: number; srRef: string }>;
-  nics: Array<{ networkRef: string; mac?: string; mtu: number }>;
-  userData?: Buffer;
-  vcpus: number;
-  memoryBytes: number;
-}
-
-type Mirror = MirrorView;
-
-function notFound(code: string, what: string, name: string): ApiError {
-  return new ApiError(404, code, `${what} '${name}' not found`);
-}
-
-function defaultSr(mirror: Mirror): { ref: string; uuid: string } | undefined {
-  const pool = mirror.query('pool', { fields: ['default_SR'] })[0];
-  const sr = pool && pool.default_SR !== NULL_REF ? mirror.get('SR', pool.default_SR) : undefined;
-  return sr ? { ref: sr.$ref, uuid: sr.uuid } : undefined;
-}
-
-function resolveSr(mirror: Mirror, uuid: string | undefined): { ref: string; uuid: string } {
-  if (uuid !== undefined) {
-    const sr = mirror.getByUuid('SR', uuid);
-    if (!sr) throw notFound('sr_not_found', 'SR', uuid);
-    return { ref: sr.$ref, uuid: sr.uuid };
-  }
-  const d = defaultSr(mirror);
-  if (!d) throw new ApiError(404, 'sr_not_found', 'no SR named and the pool has no default SR');
-  return d;
-}
-
-function resolveNetwork(mirror: Mirror, name: string): { ref: string; mtu: number } {
-  const byUuid = mirror.getByUuid('network', name);
-  const found =
-    byUuid ??
-    mirror.query('network', { where: { name_label: name }, fields: ['MTU'], limit: 1 })[0] ??
-    mirror.query('network', { where: { bridge: name }, fields: ['MTU'], limit: 1 })[0];
-  if (!found) throw notFound('network_not_found', 'network', name);
-  return { ref: found.$ref, mtu: Number(found.MTU) || 1500 };
-}
-
-function resolveTemplate(mirror: Mirror, name: string): VMRecord & { $ref: string } {
-  const byUuid = mirror.getByUuid('VM', name);
-  if (byUuid && byUuid.is_a_template && !byUuid.is_a_snapshot) return byUuid;
-  const row = mirror.query('VM', {
-    where: { name_label: name, is_a_template: true, is_a_snapshot: false },
-    fields: ['uuid'],
-    limit: 1,
-  })[0];
-  const rec = row ? mirror.get('VM', row.$ref) : undefined;
-  if (!rec) throw notFound('template_not_found', 'template', name);
-  return rec;
-}
-
-/** Resolves everything the body names, from the mirror, before any XAPI call (404s here). */
-export function planSpawn(
-  mirror: Mirror,
-  owner: Owner,
-  hash: string,
-  body: SpawnRequest,
-): SpawnPlan {
-  const plan: SpawnPlan = {
-    owner,
-    hash,
-    body,
-    name: body.name ?? owner.instanceId,
-    source: '',
-    disks: [],
-    nics: [],
-    vcpus: 1,
-    memoryBytes: 512 * MiB,
-  };
-  const explicitSr = body.sr !== undefined ? resolveSr(mirror, body.sr) : undefined;
-  if (body.template !== undefined) {
-    const t = resolveTemplate(mirror, body.template);
-    plan.templateRef = t.$ref;
-    plan.templateRec = t;
-    plan.source = t.uuid;
-    plan.vcpus = Number(t.VCPUs_at_startup) || 1;
-    plan.memoryBytes = Number(t.memory_static_max) || plan.memoryBytes;
-    const xml = t.other_config?.disks;
-    if (xml && /<disk\b/.test(xml) && t.VBDs.length === 0) plan.provisionXml = xml;
-  } else if (body.image_vdi !== undefined) {
-    const vdi = mirror.getByUuid('VDI', body.image_vdi);
-    if (!vdi) throw notFound('image_not_found', 'image VDI', body.image_vdi);
-    plan.imageVdiRef = vdi.$ref;
-    plan.source = `image:${vdi.uuid}`;
-  } else {
-    throw new ApiError(400, 'invalid_request', 'a spawn names a template or an image_vdi');
-  }
-  if (body.vcpus !== undefined) plan.vcpus = body.vcpus;
-  if (body.memory_mb !== undefined) plan.memoryBytes = body.memory_mb * MiB;
-  const needsSr =
-    plan.imageVdiRef !== undefined || body.user_data !== undefined || body.metadata !== undefined;
-  const sr = explicitSr ?? (needsSr ? resolveSr(mirror, undefined) : defaultSr(mirror));
-  if (sr) {
-    plan.srRef = sr.ref;
-    plan.srUuid = sr.uuid;
-  }
-  for (const d of body.disks ?? []) {
-    const dsr =
-      d.sr !== undefined ? resolveSr(mirror, d.sr) : (explicitSr ?? resolveSr(mirror, undefined));
-    plan.disks.push({ bytes: d.size_gb * GiB, srRef: dsr.ref });
-  }
-  for (const n of body.nics ?? []) {
-    const net = resolveNetwork(mirror, n.network);
-    plan.nics.push({
-      networkRef: net.ref,
-      mtu: net.mtu,
-      ...(n.mac ? { mac: n.mac.toLowerCase() } : {}),
-    });
-  }
-  if (body.user_data !== undefined) plan.userData = Buffer.from(body.user_data, 'base64');
-  return plan;
-}
 
 export interface SpawnState {
   plan: SpawnPlan;
@@ -151,149 +34,6 @@ export interface SpawnState {
   rootSized?: boolean;
   /** The operation as persisted in the VM's tag (`final`: as it reads once succeeded). */
   operationJson: (final?: boolean) => string;
-}
-
-interface Devices {
-  vbds: Array<VBDRecord & { ref: string }>;
-  vifs: Array<VIFRecord & { ref: string }>;
-}
-
-async function devices(xapi: XapiClient, vmRef: string): Promise<Devices> {
-  const vm = await xapi.call<VMRecord>('VM.get_record', vmRef);
-  const vbds: Devices['vbds'] = [];
-  for (const ref of vm.VBDs)
-    vbds.push({ ...(await xapi.call<VBDRecord>('VBD.get_record', ref)), ref });
-  const vifs: Devices['vifs'] = [];
-  for (const ref of vm.VIFs)
-    vifs.push({ ...(await xapi.call<VIFRecord>('VIF.get_record', ref)), ref });
-  return { vbds, vifs };
-}
-
-/** The lowest free device number, skipping `reserved` (3 is where templates put the CD). */
-function freeDevice(used: Iterable<string>, reserved: number[] = []): string {
-  const taken = new Set([...used].map((u) => Number(u)));
-  for (let i = 0; ; i++) if (!taken.has(i) && !reserved.includes(i)) return String(i);
-}
-
-async function undoable(
-  ctx: StepContext,
-  label: string,
-  undo: () => Promise<unknown>,
-): Promise<void> {
-  ctx.onUndo(label, async () => {
-    try {
-      await undo();
-    } catch (err) {
-      if (!isGone(err)) throw err;
-    }
-  });
-}
-
-function vdiRecord(
-  plan: SpawnPlan,
-  srRef: string,
-  bytes: number,
-  role: string,
-  name: string,
-): Record<string, unknown> {
-  return {
-    name_label: name,
-    name_description: `${role} of instance ${plan.owner.instanceId}`,
-    SR: srRef,
-    virtual_size: bytes,
-    type: 'user',
-    sharable: false,
-    read_only: false,
-    other_config: ownerTags(plan.owner, { [TAG.role]: role }),
-    xenstore_data: {},
-    sm_config: {},
-    tags: [],
-  };
-}
-
-function vbdRecord(
-  plan: SpawnPlan,
-  vmRef: string,
-  vdiRef: string,
-  userdevice: string,
-  kind: { type: 'Disk' | 'CD'; bootable: boolean; role: string },
-): Record<string, unknown> {
-  return {
-    VM: vmRef,
-    VDI: vdiRef,
-    userdevice,
-    bootable: kind.bootable,
-    mode: kind.type === 'CD' ? 'RO' : 'RW',
-    type: kind.type,
-    empty: false,
-    unpluggable: true,
-    other_config: ownerTags(plan.owner, { [TAG.role]: kind.role }),
-    qos_algorithm_type: '',
-    qos_algorithm_params: {},
-  };
-}
-
-/** Rewrites the provision XML: requested root size, and an explicit SR for disks without one. */
-function rewriteDisksXml(
-  xml: string,
-  rootBytes: number | undefined,
-  srUuid: string | undefined,
-): string {
-  return xml.replace(/<disk\b[^>]*>/g, (tag) => {
-    let out = tag;
-    const device = /\bdevice="([^"]*)"/.exec(tag)?.[1];
-    if (rootBytes !== undefined && device === '0') {
-      const size = Number(/\bsize="(\d+)"/.exec(tag)?.[1] ?? 0);
-      if (size < rootBytes) out = out.replace(/\bsize="\d*"/, `size="${rootBytes}"`);
-    }
-    if (srUuid !== undefined) out = out.replace(/\bsr=""/, `sr="${srUuid}"`);
-    return out;
-  });
-}
-
-function blankVmRecord(plan: SpawnPlan): Record<string, unknown> {
-  const mem = plan.memoryBytes;
-  return {
-    name_label: plan.name,
-    name_description: `instance ${plan.owner.instanceId}`,
-    user_version: 1,
-    is_a_template: false,
-    affinity: NULL_REF,
-    memory_static_max: mem,
-    memory_dynamic_max: mem,
-    memory_dynamic_min: mem,
-    memory_static_min: Math.min(mem, 128 * MiB),
-    VCPUs_params: {},
-    VCPUs_max: plan.vcpus,
-    VCPUs_at_startup: plan.vcpus,
-    actions_after_shutdown: 'destroy',
-    actions_after_reboot: 'restart',
-    actions_after_crash: 'restart',
-    PV_bootloader: '',
-    PV_kernel: '',
-    PV_ramdisk: '',
-    PV_args: '',
-    PV_bootloader_args: '',
-    PV_legacy_args: '',
-    HVM_boot_policy: 'BIOS order',
-    HVM_boot_params: { order: 'dc' },
-    HVM_shadow_multiplier: 1,
-    platform: { acpi: '1', apic: 'true', pae: 'true', viridian: 'true', nx: 'true' },
-    PCI_bus: '',
-    domain_type: 'hvm',
-    other_config: buildingTags(plan, '{}'),
-    recommendations: '',
-  };
-}
-
-function buildingTags(plan: SpawnPlan, operationJson: string): Record<string, string> {
-  return ownerTags(plan.owner, {
-    [TAG.state]: 'building',
-    [TAG.spec]: plan.hash,
-    [TAG.source]: plan.source,
-    [TAG.createdAt]: new Date().toISOString(),
-    [TAG.operation]: operationJson,
-  });
 }
 
 export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {

@@ -99,9 +99,10 @@ export async function settle(
 
 /** A template that provisions its own disks (other_config.disks), as XAPI's default ones do. */
 export function provisioningTemplate(stack: DriverStack): string {
+  // One of the pool's default templates: never a template some test cloned.
   const t = stack.xapi.mirror
     .query('VM', {
-      where: { is_a_template: true, is_a_snapshot: false },
+      where: { is_a_template: true, is_a_snapshot: false, is_default_template: true },
       fields: ['uuid', 'other_config', 'VBDs'],
     })
     .find((r) => /<disk\b/.test(r.other_config?.disks ?? '') && r.VBDs.length === 0);

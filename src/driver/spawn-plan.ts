@@ -1,0 +1,142 @@
+// Planning a spawn: resolves everything the request names (template by uuid or name_label,
+// image VDI, SRs by uuid or the pool default, networks by uuid, name_label or bridge) from the
+// mirror, before any XAPI call, so unknown names answer 404 and leave the pool untouched.
+// Makes no XAPI call and holds no state.
+import type { MirrorView } from '../xapi';
+import type { VMRecord } from '../xapi/datamodel.generated';
+import { ApiError } from './errors';
+import type { Owner } from './tags';
+import type { SpawnRequest } from './types';
+
+const NULL_REF = 'OpaqueRef:NULL';
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+export interface SpawnPlan {
+  owner: Owner;
+  hash: string;
+  name: string;
+  body: SpawnRequest;
+  templateRef?: string;
+  templateRec?: VMRecord;
+  /** The template's other_config.disks XML, when provision must build its disks. */
+  provisionXml?: string;
+  imageVdiRef?: string;
+  source: string;
+  /** SR for the root disk, the image copy and the config drive (undefined: the template's choice). */
+  srRef?: string;
+  srUuid?: string;
+  disks: Array<{ bytes: number; srRef: string }>;
+  nics: Array<{ networkRef: string; mac?: string; mtu: number }>;
+  userData?: Buffer;
+  vcpus: number;
+  memoryBytes: number;
+}
+
+type Mirror = MirrorView;
+
+function notFound(code: string, what: string, name: string): ApiError {
+  return new ApiError(404, code, `${what} '${name}' not found`);
+}
+
+export function defaultSr(mirror: Mirror): { ref: string; uuid: string } | undefined {
+  const pool = mirror.query('pool', { fields: ['default_SR'] })[0];
+  const sr = pool && pool.default_SR !== NULL_REF ? mirror.get('SR', pool.default_SR) : undefined;
+  return sr ? { ref: sr.$ref, uuid: sr.uuid } : undefined;
+}
+
+function resolveSr(mirror: Mirror, uuid: string | undefined): { ref: string; uuid: string } {
+  if (uuid !== undefined) {
+    const sr = mirror.getByUuid('SR', uuid);
+    if (!sr) throw notFound('sr_not_found', 'SR', uuid);
+    return { ref: sr.$ref, uuid: sr.uuid };
+  }
+  const d = defaultSr(mirror);
+  if (!d) throw new ApiError(404, 'sr_not_found', 'no SR named and the pool has no default SR');
+  return d;
+}
+
+function resolveNetwork(mirror: Mirror, name: string): { ref: string; mtu: number } {
+  const byUuid = mirror.getByUuid('network', name);
+  const found =
+    byUuid ??
+    mirror.query('network', { where: { name_label: name }, fields: ['MTU'], limit: 1 })[0] ??
+    mirror.query('network', { where: { bridge: name }, fields: ['MTU'], limit: 1 })[0];
+  if (!found) throw notFound('network_not_found', 'network', name);
+  return { ref: found.$ref, mtu: Number(found.MTU) || 1500 };
+}
+
+function resolveTemplate(mirror: Mirror, name: string): VMRecord & { $ref: string } {
+  const byUuid = mirror.getByUuid('VM', name);
+  if (byUuid && byUuid.is_a_template && !byUuid.is_a_snapshot) return byUuid;
+  const row = mirror.query('VM', {
+    where: { name_label: name, is_a_template: true, is_a_snapshot: false },
+    fields: ['uuid'],
+    limit: 1,
+  })[0];
+  const rec = row ? mirror.get('VM', row.$ref) : undefined;
+  if (!rec) throw notFound('template_not_found', 'template', name);
+  return rec;
+}
+
+/** Resolves everything the body names, from the mirror, before any XAPI call (404s here). */
+export function planSpawn(
+  mirror: Mirror,
+  owner: Owner,
+  hash: string,
+  body: SpawnRequest,
+): SpawnPlan {
+  const plan: SpawnPlan = {
+    owner,
+    hash,
+    body,
+    name: body.name ?? owner.instanceId,
+    source: '',
+    disks: [],
+    nics: [],
+    vcpus: 1,
+    memoryBytes: 512 * MiB,
+  };
+  const explicitSr = body.sr !== undefined ? resolveSr(mirror, body.sr) : undefined;
+  if (body.template !== undefined) {
+    const t = resolveTemplate(mirror, body.template);
+    plan.templateRef = t.$ref;
+    plan.templateRec = t;
+    plan.source = t.uuid;
+    plan.vcpus = Number(t.VCPUs_at_startup) || 1;
+    plan.memoryBytes = Number(t.memory_static_max) || plan.memoryBytes;
+    const xml = t.other_config?.disks;
+    if (xml && /<disk\b/.test(xml) && t.VBDs.length === 0) plan.provisionXml = xml;
+  } else if (body.image_vdi !== undefined) {
+    const vdi = mirror.getByUuid('VDI', body.image_vdi);
+    if (!vdi) throw notFound('image_not_found', 'image VDI', body.image_vdi);
+    plan.imageVdiRef = vdi.$ref;
+    plan.source = `image:${vdi.uuid}`;
+  } else {
+    throw new ApiError(400, 'invalid_request', 'a spawn names a template or an image_vdi');
+  }
+  if (body.vcpus !== undefined) plan.vcpus = body.vcpus;
+  if (body.memory_mb !== undefined) plan.memoryBytes = body.memory_mb * MiB;
+  const needsSr =
+    plan.imageVdiRef !== undefined || body.user_data !== undefined || body.metadata !== undefined;
+  const sr = explicitSr ?? (needsSr ? resolveSr(mirror, undefined) : defaultSr(mirror));
+  if (sr) {
+    plan.srRef = sr.ref;
+    plan.srUuid = sr.uuid;
+  }
+  for (const d of body.disks ?? []) {
+    const dsr =
+      d.sr !== undefined ? resolveSr(mirror, d.sr) : (explicitSr ?? resolveSr(mirror, undefined));
+    plan.disks.push({ bytes: d.size_gb * GiB, srRef: dsr.ref });
+  }
+  for (const n of body.nics ?? []) {
+    const net = resolveNetwork(mirror, n.network);
+    plan.nics.push({
+      networkRef: net.ref,
+      mtu: net.mtu,
+      ...(n.mac ? { mac: n.mac.toLowerCase() } : {}),
+    });
+  }
+  if (body.user_data !== undefined) plan.userData = Buffer.from(body.user_data, 'base64');
+  return plan;
+}
