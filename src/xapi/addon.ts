@@ -71,14 +71,16 @@ export interface NativeClient {
   connect(): Promise<{ sessionRef: string; masterUrl: string; protocol: string }>;
   call(method: string, args: unknown[], resultType?: string | null): Promise<unknown>;
   taskResult(text: string, resultType?: string | null): unknown;
-  mirrorGet(cls: string, key: string, byUuid: boolean): Record<string, unknown> | undefined;
+  /** With `asJson`, the record comes as JSON text when it has a faithful JSON form. */
+  mirrorGet(cls: string, key: string, byUuid: boolean, asJson?: boolean): Record<string, unknown> | string | undefined;
   mirrorQuery(
     cls: string,
     where: NativeCond[],
     fields: string[] | null,
     offset: number,
     limit: number,
-  ): Array<Record<string, unknown>>;
+    asJson?: boolean,
+  ): Array<Record<string, unknown>> | string;
   mirrorCount(cls: string, where: NativeCond[]): number;
   synced(): boolean;
   keepAlive(on: boolean): void;

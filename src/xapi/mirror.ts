@@ -23,6 +23,36 @@ function isScalar(v: unknown): v is Scalar {
   );
 }
 
+/** Datetime fields of a class: the addon sends them as epoch milliseconds in JSON text. */
+const datetimeFields = new Map<string, string[]>();
+function datetimesOf(cls: XapiClass): string[] {
+  let out = datetimeFields.get(cls);
+  if (!out) {
+    out = Object.entries(DATAMODEL[cls].fields)
+      .filter(([, f]) => f[0] === 'datetime')
+      .map(([name]) => name);
+    datetimeFields.set(cls, out);
+  }
+  return out;
+}
+
+/** Records come as JSON text (JSON.parse builds objects faster than N-API), datetimes revived. */
+function revive(cls: XapiClass, rec: Record<string, unknown>): Record<string, unknown> {
+  for (const f of datetimesOf(cls)) {
+    const v = rec[f];
+    if (typeof v === 'number') rec[f] = new Date(v);
+  }
+  return rec;
+}
+
+function fromNative(
+  cls: XapiClass,
+  v: Record<string, unknown> | string | undefined,
+): Record<string, unknown> | undefined {
+  if (typeof v !== 'string') return v;
+  return revive(cls, JSON.parse(v) as Record<string, unknown>);
+}
+
 export class MirrorView {
   readonly #native: NativeClient;
   readonly #classes: ReadonlySet<string>;
@@ -42,14 +72,16 @@ export class MirrorView {
     this.#checkClass(cls);
     if (typeof ref !== 'string')
       throw new TypeError(`Expected a string ref but received ${typeof ref}`);
-    return this.#native.mirrorGet(cls, ref, false) as WithRef<RecordTypes[C]> | undefined;
+    return fromNative(cls, this.#native.mirrorGet(cls, ref, false, true)) as
+      WithRef<RecordTypes[C]> | undefined;
   }
 
   getByUuid<C extends XapiClass>(cls: C, uuid: string): WithRef<RecordTypes[C]> | undefined {
     this.#checkClass(cls);
     if (typeof uuid !== 'string')
       throw new TypeError(`Expected a string uuid but received ${typeof uuid}`);
-    return this.#native.mirrorGet(cls, uuid, true) as WithRef<RecordTypes[C]> | undefined;
+    return fromNative(cls, this.#native.mirrorGet(cls, uuid, true, true)) as
+      WithRef<RecordTypes[C]> | undefined;
   }
 
   query<C extends XapiClass, K extends keyof RecordTypes[C] & string>(
@@ -70,9 +102,11 @@ export class MirrorView {
       throw new RangeError('Expected a non-negative integer for "offset"');
     if (!Number.isInteger(limit) || limit < 0)
       throw new RangeError('Expected a non-negative integer for "limit"');
-    return this.#native.mirrorQuery(cls, where, fields, offset, limit) as Array<
-      Pick<RecordTypes[C], K> & { $ref: string }
-    >;
+    const out = this.#native.mirrorQuery(cls, where, fields, offset, limit, true);
+    const rows =
+      typeof out === 'string' ? (JSON.parse(out) as Array<Record<string, unknown>>) : out;
+    if (typeof out === 'string' && datetimesOf(cls).length) for (const r of rows) revive(cls, r);
+    return rows as Array<Pick<RecordTypes[C], K> & { $ref: string }>;
   }
 
   count(cls: XapiClass, where?: Where): number {

@@ -120,6 +120,27 @@ describe.each(PROTOCOLS)('mirror over %s', (protocol) => {
     for (const r of made) s.store.destroy('VM', r);
   });
 
+  test('datetimes read back as Dates; values JSON cannot carry read back exactly', async () => {
+    const metricsRef = [...s.store.all('VM_metrics').keys()][0];
+    const m = c.mirror.get('VM_metrics', metricsRef)!;
+    expect(Object.prototype.toString.call(m.start_time)).toBe('[object Date]');
+    const vmRef = s.store.create('VM', {
+      name_label: `edge-${protocol}`,
+      HVM_shadow_multiplier: Infinity,
+      memory_static_max: 2 ** 53 + 2,
+    });
+    await until(() => c.mirror.get('VM', vmRef) !== undefined, 3000, 'edge VM');
+    const rec = c.mirror.get('VM', vmRef)!;
+    expect(rec.HVM_shadow_multiplier).toBe(Infinity);
+    expect(rec.memory_static_max).toBe(BigInt(2) ** BigInt(53) + BigInt(2)); // beyond 2^53: a BigInt
+    const rows = c.mirror.query('VM', {
+      where: { name_label: `edge-${protocol}` },
+      fields: ['HVM_shadow_multiplier'],
+    });
+    expect(rows[0].HVM_shadow_multiplier).toBe(Infinity);
+    s.store.destroy('VM', vmRef);
+  });
+
   test('invalid queries are refused with exact errors', () => {
     expect(() => c.mirror.count('PIF' as 'VM')).toThrow(/mirrored class/);
     expect(() => c.mirror.query('VM', { where: { no_such_field: 1 } })).toThrow(/field of VM/);

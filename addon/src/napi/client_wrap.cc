@@ -131,6 +131,7 @@ ClientWrap::ClientWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Client
 
 ClientWrap::~ClientWrap() {
   teardown();
+  keys_.release(env_);
   if (hook_) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
 }
 
@@ -138,6 +139,7 @@ void ClientWrap::CleanupHook(void* arg) {
   auto* self = static_cast<ClientWrap*>(arg);
   self->hook_ = false;
   self->teardown();
+  self->keys_.release(self->env_);
 }
 
 void ClientWrap::teardown() {
@@ -215,7 +217,13 @@ Napi::Value ClientWrap::MirrorGet(const Napi::CallbackInfo& info) {
   std::string key = info[1].As<Napi::String>().Utf8Value();
   RowPtr row = info[2].ToBoolean().Value() ? mirror_->get_by_uuid(cls, key) : mirror_->get(cls, key);
   if (!row) return env.Undefined();
-  return Napi::Value(env, row_to_js(env, schema_->cls(cls), *row, nullptr));
+  // As JSON text when asked (JS parses it faster than N-API builds objects), else as an object.
+  if (info[3].ToBoolean().Value()) {
+    std::string json;
+    json.reserve(row->data.size() * 2);
+    if (row_json(json, schema_->cls(cls), *row, nullptr)) return Napi::String::New(env, json);
+  }
+  return Napi::Value(env, row_to_js(env, keys_, cls, schema_->cls(cls), *row, nullptr));
 }
 
 Napi::Value ClientWrap::MirrorQuery(const Napi::CallbackInfo& info) {
@@ -235,10 +243,22 @@ Napi::Value ClientWrap::MirrorQuery(const Napi::CallbackInfo& info) {
   size_t offset = info[3].IsNumber() ? static_cast<size_t>(info[3].As<Napi::Number>().Int64Value()) : 0;
   size_t limit = info[4].IsNumber() ? static_cast<size_t>(info[4].As<Napi::Number>().Int64Value()) : SIZE_MAX;
   std::vector<RowPtr> rows = mirror_->query(cls, where, offset, limit);
+  if (info[5].ToBoolean().Value()) {
+    std::string json = "[";
+    bool ok = true;
+    for (size_t i = 0; i < rows.size() && ok; i++) {
+      if (i) json.push_back(',');
+      ok = row_json(json, cs, *rows[i], some ? &fields : nullptr);
+    }
+    if (ok) {
+      json.push_back(']');
+      return Napi::String::New(env, json);
+    }
+  }
   napi_value arr;
   napi_create_array_with_length(env, rows.size(), &arr);
   for (size_t i = 0; i < rows.size(); i++)
-    napi_set_element(env, arr, static_cast<uint32_t>(i), row_to_js(env, cs, *rows[i], some ? &fields : nullptr));
+    napi_set_element(env, arr, static_cast<uint32_t>(i), row_to_js(env, keys_, cls, cs, *rows[i], some ? &fields : nullptr));
   return Napi::Value(env, arr);
 }
 

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "napi/event_pump.h"
+#include "napi/mirror_js.h"
 #include "xapi/event_stream.h"
 #include "xapi/mirror.h"
 #include "xapi/schema.h"
@@ -47,6 +48,7 @@ class ClientWrap : public Napi::ObjectWrap<ClientWrap> {
   std::shared_ptr<Mirror> mirror_;
   std::shared_ptr<EventStream> stream_;
   EventPump* pump_ = nullptr;  // deletes itself after release()
+  KeyCache keys_;
   int connect_timeout_ms_ = 10000;
   int poll_seconds_ = 30;
   bool closing_ = false;

@@ -106,7 +106,38 @@ Value scalar_from_js(Napi::Value v) {
 
 }  // namespace
 
-napi_value row_to_js(napi_env env, const ClassSchema& cls, const Row& row, const std::vector<int>* fields) {
+napi_value KeyCache::keys_of(napi_env env, int cls) {
+  if (refs_.size() <= static_cast<size_t>(cls)) refs_.resize(static_cast<size_t>(cls) + 1, nullptr);
+  napi_ref& r = refs_[static_cast<size_t>(cls)];
+  napi_value arr;
+  if (r) {
+    check(env, napi_get_reference_value(env, r, &arr));
+    return arr;
+  }
+  check(env, napi_create_array(env, &arr));
+  check(env, napi_create_reference(env, arr, 1, &r));
+  return arr;
+}
+
+napi_value KeyCache::field(napi_env env, napi_value keys, uint32_t id, const std::string& name) {
+  napi_value out;
+  check(env, napi_get_element(env, keys, id, &out));
+  napi_valuetype t;
+  check(env, napi_typeof(env, out, &t));
+  if (t == napi_string) return out;
+  out = str(env, reinterpret_cast<const uint8_t*>(name.data()), name.size());
+  check(env, napi_set_element(env, keys, id, out));
+  return out;
+}
+
+void KeyCache::release(napi_env env) {
+  for (auto& r : refs_)
+    if (r) napi_delete_reference(env, r);
+  refs_.clear();
+}
+
+napi_value row_to_js(napi_env env, KeyCache& keys, int cls_idx, const ClassSchema& cls, const Row& row,
+                     const std::vector<int>* fields) {
   std::vector<napi_property_descriptor> props;
   props.reserve((fields ? fields->size() : cls.fields.size()) + 1);
   auto add = [&](napi_value name, napi_value value) {
@@ -116,13 +147,14 @@ napi_value row_to_js(napi_env env, const ClassSchema& cls, const Row& row, const
     d.attributes = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
     props.push_back(d);
   };
-  add(str(env, reinterpret_cast<const uint8_t*>("$ref"), 4),
+  napi_value key_array = keys.keys_of(env, cls_idx);
+  const std::string kRef = "$ref";
+  add(keys.field(env, key_array, static_cast<uint32_t>(cls.fields.size()), kRef),
       str(env, reinterpret_cast<const uint8_t*>(row.ref.data()), row.ref.size()));
   auto one = [&](int id) {
     const uint8_t* p = row.field(id);
     if (!p) return;
-    const std::string& name = cls.fields[static_cast<size_t>(id)];
-    add(str(env, reinterpret_cast<const uint8_t*>(name.data()), name.size()), decode(env, p));
+    add(keys.field(env, key_array, static_cast<uint32_t>(id), cls.fields[static_cast<size_t>(id)]), decode(env, p));
   };
   if (fields) {
     for (int id : *fields) one(id);

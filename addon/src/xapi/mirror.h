@@ -46,6 +46,13 @@ struct Cond {
   std::vector<Value> values;  // scalars: String, Int, Double, Bool
 };
 
+// Appends a row as one JSON object ({"$ref": ..., field: value, ...}; with `fields`, only those)
+// for JS to JSON.parse, which builds objects faster than N-API can. Valid datetimes go out as
+// epoch milliseconds (the reader revives its datetime fields). Returns false, with `out` in an
+// unspecified state, when a value has no faithful JSON form (non-finite float, int beyond 2^53,
+// datetime below the top level); the caller then converts that row another way.
+bool row_json(std::string& out, const ClassSchema& cls, const Row& row, const std::vector<int>* fields);
+
 // Encoded-value helpers shared by the mirror and its JS reader.
 uint64_t blob_varint(const uint8_t*& p);
 const uint8_t* blob_skip(const uint8_t* p);
