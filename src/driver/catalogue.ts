@@ -2,6 +2,7 @@
 // the REST contract's shapes. Never calls XAPI and never filters by namespace (the catalogue is
 // the pool's, like `xe template-list`).
 import type { MirrorView } from '../xapi';
+import { TAG } from './tags';
 import type { Schema } from './types';
 
 const NULL_REF = 'OpaqueRef:NULL';
@@ -34,6 +35,7 @@ export function templates(mirror: MirrorView): Array<Schema<'Template'>> {
         'memory_static_max',
       ],
     })
+    .filter((t) => t.other_config?.[TAG.state] !== 'building') // a spawn's clone, mid-build
     .map((t) => {
       const out: Schema<'Template'> = {
         uuid: t.uuid,

@@ -5,7 +5,7 @@
 import type { MirrorView } from '../xapi';
 import type { VMRecord } from '../xapi/datamodel.generated';
 import { ApiError } from './errors';
-import type { Owner } from './tags';
+import { TAG, type Owner } from './tags';
 import type { SpawnRequest } from './types';
 
 const NULL_REF = 'OpaqueRef:NULL';
@@ -68,12 +68,17 @@ function resolveNetwork(mirror: Mirror, name: string): { ref: string; mtu: numbe
 
 function resolveTemplate(mirror: Mirror, name: string): VMRecord & { $ref: string } {
   const byUuid = mirror.getByUuid('VM', name);
-  if (byUuid && byUuid.is_a_template && !byUuid.is_a_snapshot) return byUuid;
-  const row = mirror.query('VM', {
-    where: { name_label: name, is_a_template: true, is_a_snapshot: false },
-    fields: ['uuid'],
-    limit: 1,
-  })[0];
+  // A spawn's clone is a template until its build unmarks it: never resolve to one.
+  const building = (oc: Record<string, string> | undefined): boolean =>
+    oc?.[TAG.state] === 'building';
+  if (byUuid && byUuid.is_a_template && !byUuid.is_a_snapshot && !building(byUuid.other_config))
+    return byUuid;
+  const row = mirror
+    .query('VM', {
+      where: { name_label: name, is_a_template: true, is_a_snapshot: false },
+      fields: ['uuid', 'other_config'],
+    })
+    .find((r) => !building(r.other_config));
   const rec = row ? mirror.get('VM', row.$ref) : undefined;
   if (!rec) throw notFound('template_not_found', 'template', name);
   return rec;
