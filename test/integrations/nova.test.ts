@@ -45,6 +45,10 @@ let stack: Stack;
 
 beforeAll(async () => {
   stack = await startStack({ validateResponses: false });
+  // The hosts carry Nova's dom0 `console` plugin, as XenServer hosts under Nova did.
+  for (const [hostRef, hostRec] of stack.sim.store.all('host')) {
+    stack.sim.store.update('host', hostRef, { other_config: { ...(hostRec.other_config as object), sim_plugins: 'console' } });
+  }
 });
 
 afterAll(async () => {
