@@ -98,13 +98,15 @@ function implicitDefault(type: string): unknown {
 /** The model writes defaults in xapi's datamodel syntax; turn them into wire values. */
 function parseDefault(type: string, text: string | undefined): unknown {
   if (text === undefined) return implicitDefault(type);
+  // The model spells the null reference both `OpaqueRef:NULL` and `Null`.
+  if (type.endsWith(' ref')) return text === 'Null' ? 'OpaqueRef:NULL' : text;
   if (type.endsWith(' set') || type.endsWith(' map')) {
     const inner = text.replace(/^[({]|[)}]$/g, '').trim();
     if (inner === '') return type.endsWith(' set') ? [] : {};
     if (type.endsWith(' set')) return inner.split(/,\s*/).map((s) => s.replace(/^"|"$/g, ''));
+    // Maps are written `{"key" -> "value", ...}`.
     const out: Record<string, string> = {};
-    for (const pair of inner.matchAll(/\(\s*"([^"]*)"\s*,\s*"([^"]*)"\s*\)/g))
-      out[pair[1]] = pair[2];
+    for (const pair of inner.matchAll(/"([^"]*)"\s*->\s*"([^"]*)"/g)) out[pair[1]] = pair[2];
     return out;
   }
   switch (type) {
