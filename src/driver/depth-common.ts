@@ -1,12 +1,11 @@
 // What the depth's concern files share: the run handed to an operation's job, the early
-// invalid_power_state check in XAPI's own error shape, and waiting for the mirror to show a
-// power state. Holds no operation of its own.
-import type { XapiClient } from '../xapi';
+// invalid_power_state check in XAPI's own error shape, and calls that may meet objects already
+// gone. Holds no operation of its own.
 import type { VMRecord } from '../xapi/datamodel.generated';
 import { ApiError } from './errors';
-import { waitForMirror } from './mirror-wait';
 import type { StepRunOptions } from './steps';
 import type { Owner } from './tags';
+import type { Instance } from './types';
 
 /** What a running operation's job is handed. */
 export interface OpRun {
@@ -16,6 +15,8 @@ export interface OpRun {
   onProgress: (fraction: number, step: string) => void;
   steps: StepRunOptions;
   mirrorWaitMs: number;
+  /** Waits (bounded) until the instance view, which the result is built from, passes `check`. */
+  viewed(check: (view: Instance | undefined) => boolean): Promise<boolean>;
 }
 
 /** 409 invalid_power_state with XAPI's shape, for checks made before XAPI is asked. */
@@ -43,20 +44,6 @@ export function requirePowerState(
 
 export function snapshotNotFound(id: string): ApiError {
   return new ApiError(404, 'snapshot_not_found', `snapshot '${id}' not found`);
-}
-
-/** Waits until the mirror shows the VM in `powerState` (quietly gives up after the timeout). */
-export function mirrorPowerState(
-  xapi: XapiClient,
-  vmRef: string,
-  powerState: string,
-  timeoutMs: number,
-): Promise<boolean> {
-  return waitForMirror(
-    xapi.mirror,
-    () => xapi.mirror.get('VM', vmRef)?.power_state === powerState,
-    timeoutMs,
-  );
 }
 
 /** Calls whose object may already be gone: HANDLE_INVALID / UUID_INVALID count as done. */

@@ -13,6 +13,7 @@ import { EventFeed } from './events';
 import type { InstanceIndex } from './instances';
 import { LIFECYCLE, runLifecycle, type LifecycleAction } from './lifecycle';
 import { migrate } from './migrate';
+import { waitForMirror } from './mirror-wait';
 import { attachNic, detachNic, listNics } from './nics';
 import type { OperationEntry, Operations } from './operations';
 import { checkResize, resize } from './resize';
@@ -366,6 +367,12 @@ export class DepthDriver {
               this.core.logger.error({ err, operation: entry.data.id, undo: label }, 'undo failed'),
           },
           mirrorWaitMs: this.core.mirrorWaitMs,
+          viewed: (check) =>
+            waitForMirror(
+              this.core.xapi.mirror,
+              () => check(index.view(ref)),
+              this.core.mirrorWaitMs,
+            ),
         });
         ops.succeed(entry, index.view(ref) ?? null);
       } catch (err) {

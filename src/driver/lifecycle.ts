@@ -2,7 +2,7 @@
 // (XAPI's own table: the driver checks them early for a clear 409, XAPI checks them again) and
 // the state the mirror must show before the operation is done. Knows nothing of scheduling.
 import type { XapiClient } from '../xapi';
-import { mirrorPowerState, type OpRun } from './depth-common';
+import type { OpRun } from './depth-common';
 
 export type LifecycleAction = 'pause' | 'unpause' | 'suspend' | 'resume';
 
@@ -27,5 +27,5 @@ export async function runLifecycle(
     signal: run.signal,
     onProgress: (f) => run.onProgress(f * 0.95, method),
   });
-  await mirrorPowerState(xapi, run.vmRef, to, run.mirrorWaitMs);
+  await run.viewed((v) => v?.xapi_power_state === to);
 }

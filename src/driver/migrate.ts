@@ -5,7 +5,6 @@ import type { XapiClient } from '../xapi';
 import type { VMRecord } from '../xapi/datamodel.generated';
 import type { OpRun } from './depth-common';
 import { ApiError } from './errors';
-import { waitForMirror } from './mirror-wait';
 
 function resolveHost(xapi: XapiClient, name: string): string {
   const byUuid = xapi.mirror.getByUuid('host', name);
@@ -63,9 +62,6 @@ export async function migrate(
     signal: run.signal,
     onProgress: (f) => run.onProgress(0.05 + f * 0.9, 'VM.pool_migrate'),
   });
-  await waitForMirror(
-    xapi.mirror,
-    () => xapi.mirror.get('VM', run.vmRef)?.resident_on === hostRef,
-    run.mirrorWaitMs,
-  );
+  const hostUuid = xapi.mirror.get('host', hostRef)?.uuid;
+  await run.viewed((v) => v?.host?.uuid === hostUuid);
 }

@@ -133,6 +133,7 @@ export async function attachNic(
     },
     run.mirrorWaitMs,
   );
+  await run.viewed((v) => !!v?.nics.some((n) => n.device === device));
 }
 
 export async function detachNic(xapi: XapiClient, device: string, run: OpRun): Promise<void> {
@@ -146,4 +147,5 @@ export async function detachNic(xapi: XapiClient, device: string, run: OpRun): P
   }
   await ignoreGone(xapi.call('VIF.destroy', vif.ref), isGone);
   await waitForMirror(xapi.mirror, () => !xapi.mirror.get('VIF', vif.ref), run.mirrorWaitMs);
+  await run.viewed((v) => !v?.nics.some((n) => n.device === device));
 }

@@ -4,7 +4,7 @@
 // disks grown (VDI.resize_online running, VDI.resize halted). Each setting registers its undo.
 import type { XapiClient } from '../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
-import { badPowerState, mirrorPowerState, type OpRun } from './depth-common';
+import { badPowerState, type OpRun } from './depth-common';
 import { ApiError } from './errors';
 import { waitForMirror } from './mirror-wait';
 import { runAction } from './power';
@@ -260,8 +260,8 @@ export async function resize(xapi: XapiClient, body: ResizeAction, run: OpRun): 
   const state = await plan(xapi, body, run);
   run.onProgress(0.05, 'plan');
   await runSteps(steps(xapi), state, run.steps);
-  await mirrorPowerState(xapi, run.vmRef, state.vm.power_state, run.mirrorWaitMs);
-  // The mirror shows the new figures before the operation reports them.
+  // The mirror (and the instance view built from it) shows the new figures before the
+  // operation reports them.
   const want = (): boolean => {
     const vm = xapi.mirror.get('VM', run.vmRef);
     if (!vm) return true;
@@ -271,4 +271,10 @@ export async function resize(xapi: XapiClient, body: ResizeAction, run: OpRun): 
     return true;
   };
   await waitForMirror(xapi.mirror, want, run.mirrorWaitMs);
+  await run.viewed(
+    (v) =>
+      !!v &&
+      v.xapi_power_state === state.vm.power_state &&
+      (body.vcpus === undefined || v.vcpus === body.vcpus),
+  );
 }

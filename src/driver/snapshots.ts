@@ -4,7 +4,7 @@
 // VM, then the snapshot VDIs and memory image nothing else uses). Never touches other disks.
 import type { MirrorView, XapiClient } from '../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
-import { ignoreGone, mirrorPowerState, snapshotNotFound, type OpRun } from './depth-common';
+import { ignoreGone, snapshotNotFound, type OpRun } from './depth-common';
 import { isGone } from './errors';
 import { normalizePowerState } from './instances';
 import { waitForMirror } from './mirror-wait';
@@ -179,7 +179,7 @@ export async function revertSnapshot(
     await xapi.callAsync('VM.resume', [run.vmRef, false, false], { signal: run.signal });
     target = 'Running';
   }
-  await mirrorPowerState(xapi, run.vmRef, target, run.mirrorWaitMs);
+  await run.viewed((v) => v?.xapi_power_state === target);
 }
 
 export async function deleteSnapshot(xapi: XapiClient, id: string, run: OpRun): Promise<void> {

@@ -172,6 +172,7 @@ export async function attachVolume(
     },
     run.mirrorWaitMs,
   );
+  await run.viewed((v) => !!v?.disks.some((d) => d.uuid === vdiUuid));
 }
 
 export async function detachVolume(xapi: XapiClient, vdiUuid: string, run: OpRun): Promise<void> {
@@ -194,4 +195,5 @@ export async function detachVolume(xapi: XapiClient, vdiUuid: string, run: OpRun
   }
   await ignoreGone(xapi.call('VBD.destroy', vbd.ref), isGone);
   await waitForMirror(xapi.mirror, () => !xapi.mirror.get('VBD', vbd.ref), run.mirrorWaitMs);
+  await run.viewed((v) => !v?.disks.some((d) => d.uuid === vdiUuid));
 }
