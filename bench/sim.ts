@@ -20,7 +20,9 @@ function post(url: string, body: string): Promise<{ head: Buffer; length: number
   return new Promise((resolve, reject) => {
     const sock = net.connect(Number(u.port), u.hostname);
     const payload = Buffer.from(body);
-    sock.write(`POST ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n`);
+    sock.write(
+      `POST ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n`,
+    );
     sock.write(payload);
     let head: Buffer | undefined;
     let headerEnd = -1;
@@ -56,7 +58,9 @@ async function serve(): Promise<void> {
 
 async function measure(): Promise<void> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--serve'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const info = await new Promise<{ url: string; vms: number }>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -66,14 +70,21 @@ async function measure(): Promise<void> {
     });
     child.on('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
   });
-  process.stdout.write(`simulator with ${info.vms} VM records ready in ${(performance.now() - t0).toFixed(0)} ms\n`);
+  process.stdout.write(
+    `simulator with ${info.vms} VM records ready in ${(performance.now() - t0).toFixed(0)} ms\n`,
+  );
   try {
     const login = JSON.parse(
       String(
         (
           await post(
             `${info.url}/jsonrpc`,
-            JSON.stringify({ jsonrpc: '2.0', method: 'session.login_with_password', params: ['root', 'xenroot'], id: 0 }),
+            JSON.stringify({
+              jsonrpc: '2.0',
+              method: 'session.login_with_password',
+              params: ['root', 'xenroot'],
+              id: 0,
+            }),
           )
         ).head,
       ),
@@ -84,7 +95,10 @@ async function measure(): Promise<void> {
         `${info.url}/`,
         `<?xml version="1.0"?><methodCall><methodName>VM.get_all_records</methodName><params><param><value>${sid}</value></param></params></methodCall>`,
       ],
-      'JSON-RPC': [`${info.url}/jsonrpc`, JSON.stringify({ jsonrpc: '2.0', method: 'VM.get_all_records', params: [sid], id: 0 })],
+      'JSON-RPC': [
+        `${info.url}/jsonrpc`,
+        JSON.stringify({ jsonrpc: '2.0', method: 'VM.get_all_records', params: [sid], id: 0 }),
+      ],
     };
     let worst = 0;
     for (const [name, [url, body]] of Object.entries(calls)) {
@@ -95,7 +109,8 @@ async function measure(): Promise<void> {
         const r = await post(url, body);
         times.push(performance.now() - t);
         size = r.length;
-        if (!r.head.subarray(0, 400).includes('OpaqueRef:')) throw new Error(`${name}: unexpected answer ${r.head.subarray(0, 200).toString()}`);
+        if (!r.head.subarray(0, 400).includes('OpaqueRef:'))
+          throw new Error(`${name}: unexpected answer ${r.head.subarray(0, 200).toString()}`);
       }
       const warm = times.slice(1).sort((a, b) => a - b);
       worst = Math.max(worst, ...times);
@@ -104,7 +119,11 @@ async function measure(): Promise<void> {
           `then median ${warm[warm.length >> 1]?.toFixed(0) ?? '-'} ms, ${(size / 1e6).toFixed(1)} MB\n`,
       );
     }
-    process.stdout.write(worst < BUDGET_MS ? 'OK: every call under the 2 s budget\n' : `SLOW: a call took ${worst.toFixed(0)} ms\n`);
+    process.stdout.write(
+      worst < BUDGET_MS
+        ? 'OK: every call under the 2 s budget\n'
+        : `SLOW: a call took ${worst.toFixed(0)} ms\n`,
+    );
     if (worst >= BUDGET_MS) process.exitCode = 1;
   } finally {
     child.kill('SIGTERM');

@@ -22,7 +22,8 @@ interface SimFlags {
 
 function int(name: string, v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name}: expected a non-negative integer, got '${v}'`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`--${name}: expected a non-negative integer, got '${v}'`);
   return n;
 }
 
@@ -35,7 +36,11 @@ export function registerSim(program: Command): void {
     .option('--hosts <n>', 'pool size; host i listens on 127.0.0.(i+1) at the same port', '3')
     .option('--vms <n>', 'extra VMs for scale tests')
     .option('--seed <name>', 'default | empty', 'default')
-    .option('--fault <spec...>', 'inject faults, e.g. latency:VM.start:200, fail:VM.start:1:SR_FULL,2,1, drop:*:3', [])
+    .option(
+      '--fault <spec...>',
+      'inject faults, e.g. latency:VM.start:200, fail:VM.start:1:SR_FULL,2,1, drop:*:3',
+      [],
+    )
     .option('--user <name>', 'login user', 'root')
     .option('--password <pwd>', 'login password', 'xenroot')
     .option('--auth-failure-delay <ms>', 'delay before SESSION_AUTHENTICATION_FAILED', '5000')
@@ -57,8 +62,12 @@ export function registerSim(program: Command): void {
         timeScale: Number(flags.timeScale),
       };
       if (flags.tlsCert || flags.tlsKey) {
-        if (!flags.tlsCert || !flags.tlsKey) throw new Error('--tls-cert and --tls-key go together');
-        opts.tls = { cert: fs.readFileSync(flags.tlsCert, 'utf8'), key: fs.readFileSync(flags.tlsKey, 'utf8') };
+        if (!flags.tlsCert || !flags.tlsKey)
+          throw new Error('--tls-cert and --tls-key go together');
+        opts.tls = {
+          cert: fs.readFileSync(flags.tlsCert, 'utf8'),
+          key: fs.readFileSync(flags.tlsKey, 'utf8'),
+        };
         opts.tlsListen = flags.tlsListen;
       }
       const sim = await startSimulator(opts);
@@ -66,7 +75,9 @@ export function registerSim(program: Command): void {
         `XAPI simulator listening on ${sim.url} (XML-RPC on /, JSON-RPC on /jsonrpc)`,
         ...sim.hostUrls.slice(1).map((u, i) => `  pool member ${i + 1}: ${u}`),
         ...(sim.httpsUrl ? [`  TLS: ${sim.httpsUrl}`] : []),
-        ...(sim.socketPath ? [`  Unix socket: ${sim.socketPath} (any credentials log in as root)`] : []),
+        ...(sim.socketPath
+          ? [`  Unix socket: ${sim.socketPath} (any credentials log in as root)`]
+          : []),
         `login: user '${sim.user}' password '${sim.password}'`,
         `control: POST ${sim.url}/sim/control {"fault": SPEC} | {"clear": true} | {"restart": true} | {"host": N, "online": false}`,
       ];

@@ -12,7 +12,10 @@ export interface ControlActions {
 
 function reply(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -25,7 +28,10 @@ export function controlHandler(rt: SimRuntime, actions: ControlActions): SideHan
     req.on('end', () => {
       void (async () => {
         try {
-          const cmd = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+          const cmd = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<
+            string,
+            unknown
+          >;
           if (typeof cmd.fault === 'string') rt.faults.add(cmd.fault);
           if (cmd.clear) rt.faults.clear();
           if (cmd.host !== undefined) actions.setHostOnline(String(cmd.host), cmd.online !== false);

@@ -43,7 +43,10 @@ function describe(v: unknown): string {
 
 /** 'YYYY-MM-DDTHH:MM:SS...' -> 'YYYYMMDDTHH:MM:SS...'; validates the shape. */
 function normalizeDateTime(s: string): string {
-  const m = /^(\d{4})-?(\d{2})-?(\d{2})T(\d{2}):?(\d{2}):?(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(s.trim());
+  const m =
+    /^(\d{4})-?(\d{2})-?(\d{2})T(\d{2}):?(\d{2}):?(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(
+      s.trim(),
+    );
   if (!m) mismatch('datetime', s);
   return `${m[1]}${m[2]}${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[8] ?? ''}`;
 }
@@ -172,7 +175,12 @@ function hasAsync(entry: MessageEntry): boolean {
   return true;
 }
 
-export async function dispatch(rt: SimRuntime, wireName: string, params: WireValue[], origin: Origin): Promise<DispatchResult> {
+export async function dispatch(
+  rt: SimRuntime,
+  wireName: string,
+  params: WireValue[],
+  origin: Origin,
+): Promise<DispatchResult> {
   const faults = rt.faults.forCall(wireName);
   if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
   try {
@@ -193,7 +201,8 @@ async function dispatchInner(
   // 1. UTF-8
   if (origin.invalidUtf8) {
     const bad = findInvalidUtf8(params);
-    if (bad !== undefined) throw new XapiFault('INVALID_VALUE', ['Invalid UTF-8 string in parameter', bad]);
+    if (bad !== undefined)
+      throw new XapiFault('INVALID_VALUE', ['Invalid UTF-8 string in parameter', bad]);
   }
   if (wireName === 'system.listMethods') {
     return { ok: true, value: listMessages(), type: 'string set', unwrapped: true };
@@ -211,13 +220,18 @@ async function dispatchInner(
     name = resolveAlternative(name);
   }
   const entry = lookupMessage(name);
-  if (!entry || (isAsync && !hasAsync(entry))) throw new XapiFault('MESSAGE_METHOD_UNKNOWN', [wireName]);
+  if (!entry || (isAsync && !hasAsync(entry)))
+    throw new XapiFault('MESSAGE_METHOD_UNKNOWN', [wireName]);
   const [defParams, resultType, , takesSession] = entry.def;
   // 3. parameter count
   const received = params.length - (takesSession ? 1 : 0);
   const required = defParams.filter((p) => p[2]).length;
   if (received < required || received > defParams.length) {
-    throw new XapiFault('MESSAGE_PARAMETER_COUNT_MISMATCH', [name, String(required), String(received)]);
+    throw new XapiFault('MESSAGE_PARAMETER_COUNT_MISMATCH', [
+      name,
+      String(required),
+      String(received),
+    ]);
   }
   // 4. unmarshalling
   const raw = takesSession ? params.slice(1) : params;
@@ -228,7 +242,9 @@ async function dispatchInner(
       sessionRaw = params[0];
       if (typeof sessionRaw !== 'string') mismatch('session ref', sessionRaw);
     }
-    args = defParams.map((p, i) => (i < raw.length ? unmarshal(parseWireType(p[1]), p[1], raw[i]) : undefined));
+    args = defParams.map((p, i) =>
+      i < raw.length ? unmarshal(parseWireType(p[1]), p[1], raw[i]) : undefined,
+    );
   } catch (err) {
     if (err instanceof Mismatch) throw new XapiFault('INTERNAL_ERROR', [err.message]);
     throw err;

@@ -60,7 +60,13 @@ export class EventHub {
     for (const cls of XAPI_CLASSES) {
       if (SILENT.has(cls)) continue;
       for (const ref of store.all(cls).keys()) {
-        this.latest.set(ref, { cls, ref, gen: store.generation, addGen: store.generation, deleted: false });
+        this.latest.set(ref, {
+          cls,
+          ref,
+          gen: store.generation,
+          addGen: store.generation,
+          deleted: false,
+        });
         this.log.push({ gen: store.generation, ref });
       }
     }
@@ -85,7 +91,13 @@ export class EventHub {
     for (const cls of XAPI_CLASSES) {
       if (SILENT.has(cls)) continue;
       for (const ref of this.store.all(cls).keys()) {
-        this.latest.set(ref, { cls, ref, gen: this.store.generation, addGen: this.store.generation, deleted: false });
+        this.latest.set(ref, {
+          cls,
+          ref,
+          gen: this.store.generation,
+          addGen: this.store.generation,
+          deleted: false,
+        });
         this.log.push({ gen: this.store.generation, ref });
       }
     }
@@ -117,7 +129,9 @@ export class EventHub {
   }
 
   private compact(): void {
-    this.log = [...this.latest.values()].sort((a, b) => a.gen - b.gen).map((l) => ({ gen: l.gen, ref: l.ref }));
+    this.log = [...this.latest.values()]
+      .sort((a, b) => a.gen - b.gen)
+      .map((l) => ({ gen: l.gen, ref: l.ref }));
   }
 
   /** Drop the oldest half of the tombstones; tokens older than them can no longer be served. */
@@ -177,7 +191,13 @@ export class EventHub {
 
   toEvent(l: Latest, since: number): EventOut {
     const op = l.deleted ? 'del' : l.addGen > since ? 'add' : 'mod';
-    const ev: EventOut = { id: String(l.gen), timestamp: '0.0', class: l.cls.toLowerCase(), operation: op, ref: l.ref };
+    const ev: EventOut = {
+      id: String(l.gen),
+      timestamp: '0.0',
+      class: l.cls.toLowerCase(),
+      operation: op,
+      ref: l.ref,
+    };
     if (!l.deleted) ev.snapshot = this.store.find(l.cls, l.ref);
     return ev;
   }
@@ -204,7 +224,12 @@ export class EventHub {
     });
   }
 
-  async from(classes: string[], token: string, timeoutS: number, alive: () => boolean): Promise<EventBatch> {
+  async from(
+    classes: string[],
+    token: string,
+    timeoutS: number,
+    alive: () => boolean,
+  ): Promise<EventBatch> {
     let since = 0;
     if (token !== '') {
       const m = /^(\d+)(?:,(\d+))?$/.exec(token);
@@ -212,7 +237,8 @@ export class EventHub {
       since = Number(m[1]);
     }
     const sub = this.parseSubscription(classes);
-    const taskOnly = !sub.all && sub.refs.size === 0 && sub.classes.size === 1 && sub.classes.has('task');
+    const taskOnly =
+      !sub.all && sub.refs.size === 0 && sub.classes.size === 1 && sub.classes.has('task');
     const deadline = Date.now() + Math.max(0, timeoutS) * 1000;
     for (;;) {
       if (token !== '' && since < this.lostBefore) throw new XapiFault('EVENTS_LOST', []);
@@ -294,7 +320,8 @@ export function registerEventMessages(): void {
   );
   defineMessage('event.inject', (ctx, [clsName, ref]) => {
     const cls = canonicalClass(clsName as string);
-    if (!cls || !ctx.store.has(cls, ref as string)) throw new XapiFault('HANDLE_INVALID', [String(clsName), String(ref)]);
+    if (!cls || !ctx.store.has(cls, ref as string))
+      throw new XapiFault('HANDLE_INVALID', [String(clsName), String(ref)]);
     const before = ctx.store.generation;
     ctx.store.update(cls, ref as string, {});
     return formatToken(Math.max(0, ctx.store.generation - 1, before));

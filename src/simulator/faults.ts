@@ -44,7 +44,8 @@ export function parseFaultSpec(text: string): FaultSpec {
   switch (kind) {
     case 'latency': {
       const ms = Number(parts[2]);
-      if (!parts[1] || !Number.isFinite(ms) || ms < 0) throw new Error(`fault: bad latency spec '${text}'`);
+      if (!parts[1] || !Number.isFinite(ms) || ms < 0)
+        throw new Error(`fault: bad latency spec '${text}'`);
       return { kind, method: parts[1], ms };
     }
     case 'fail': {

@@ -14,18 +14,55 @@ import type { Rec } from './store';
  */
 export const CONSTRUCTOR_REQUIRED: Partial<Record<XapiClass, string[]>> = {
   VM: [
-    'user_version', 'is_a_template', 'affinity', 'memory_static_max', 'memory_dynamic_max',
-    'memory_dynamic_min', 'memory_static_min', 'VCPUs_params', 'VCPUs_max', 'VCPUs_at_startup',
-    'actions_after_shutdown', 'actions_after_reboot', 'actions_after_crash', 'PV_bootloader',
-    'PV_kernel', 'PV_ramdisk', 'PV_args', 'PV_bootloader_args', 'PV_legacy_args',
-    'HVM_boot_policy', 'HVM_boot_params', 'platform', 'PCI_bus', 'other_config', 'recommendations',
+    'user_version',
+    'is_a_template',
+    'affinity',
+    'memory_static_max',
+    'memory_dynamic_max',
+    'memory_dynamic_min',
+    'memory_static_min',
+    'VCPUs_params',
+    'VCPUs_max',
+    'VCPUs_at_startup',
+    'actions_after_shutdown',
+    'actions_after_reboot',
+    'actions_after_crash',
+    'PV_bootloader',
+    'PV_kernel',
+    'PV_ramdisk',
+    'PV_args',
+    'PV_bootloader_args',
+    'PV_legacy_args',
+    'HVM_boot_policy',
+    'HVM_boot_params',
+    'platform',
+    'PCI_bus',
+    'other_config',
+    'recommendations',
   ],
   VDI: ['SR', 'virtual_size', 'type', 'sharable', 'read_only', 'other_config'],
   VBD: [
-    'VM', 'VDI', 'userdevice', 'bootable', 'mode', 'type', 'empty', 'other_config',
-    'qos_algorithm_type', 'qos_algorithm_params',
+    'VM',
+    'VDI',
+    'userdevice',
+    'bootable',
+    'mode',
+    'type',
+    'empty',
+    'other_config',
+    'qos_algorithm_type',
+    'qos_algorithm_params',
   ],
-  VIF: ['device', 'network', 'VM', 'MAC', 'MTU', 'other_config', 'qos_algorithm_type', 'qos_algorithm_params'],
+  VIF: [
+    'device',
+    'network',
+    'VM',
+    'MAC',
+    'MTU',
+    'other_config',
+    'qos_algorithm_type',
+    'qos_algorithm_params',
+  ],
   network: ['other_config'],
   console: ['other_config'],
   SR: ['physical_size', 'type', 'content_type', 'other_config'],
@@ -72,7 +109,8 @@ function genericFor(cls: XapiClass, msg: string): Handler | undefined {
     case 'create':
       return (ctx, [args]) => {
         const rec: Rec = {};
-        for (const k of Object.keys(args as Rec)) if (isConstructorField(cls, k)) rec[k] = (args as Rec)[k];
+        for (const k of Object.keys(args as Rec))
+          if (isConstructorField(cls, k)) rec[k] = (args as Rec)[k];
         return ctx.store.create(cls, rec);
       };
     case 'destroy':
@@ -121,7 +159,8 @@ function genericFor(cls: XapiClass, msg: string): Handler | undefined {
     const name = f;
     return (ctx, [self, value]) => {
       const cur = (ctx.store.get(cls, self)[name] ?? []) as unknown[];
-      if (cur.includes(value)) ctx.store.update(cls, self, { [name]: cur.filter((x) => x !== value) });
+      if (cur.includes(value))
+        ctx.store.update(cls, self, { [name]: cur.filter((x) => x !== value) });
       else ctx.store.get(cls, self);
     };
   }

@@ -74,7 +74,8 @@ function splitHostPort(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   if (i < 0) return { host: listen || '127.0.0.1', port: 0 };
   const port = Number(listen.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad listen address '${listen}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`bad listen address '${listen}'`);
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, '') || '127.0.0.1', port };
 }
 
@@ -140,9 +141,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     authFailureDelayMs: opts.authFailureDelayMs ?? 5000,
     timeScale: opts.timeScale ?? 1,
   };
-  const rt = new SimRuntime(store, options, faults, opts.taskTtlMs ?? 65 * 60 * 1000, opts.eventTombstones);
+  const rt = new SimRuntime(
+    store,
+    options,
+    faults,
+    opts.taskTtlMs ?? 65 * 60 * 1000,
+    opts.eventTombstones,
+  );
   const { host: masterHost, port: wantedPort } = splitHostPort(opts.listen ?? '127.0.0.1:0');
-  const masterAddress = /^\d+\.\d+\.\d+\.\d+$/.test(masterHost) && masterHost !== '0.0.0.0' ? masterHost : '127.0.0.1';
+  const masterAddress =
+    /^\d+\.\d+\.\d+\.\d+$/.test(masterHost) && masterHost !== '0.0.0.0' ? masterHost : '127.0.0.1';
   rt.refreshHosts(masterAddress);
 
   const listeners: Listener[] = []; // index i: host i
@@ -162,7 +170,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (h.online === online) return;
     h.online = online;
     const metrics = store.find('host', h.ref)?.metrics as string | undefined;
-    if (metrics && store.has('host_metrics', metrics)) store.update('host_metrics', metrics, { live: online });
+    if (metrics && store.has('host_metrics', metrics))
+      store.update('host_metrics', metrics, { live: online });
     const l = listeners[h.index];
     if (!l) return;
     if (online) void listen(l.server, l.host, l.port).catch(() => undefined);
@@ -170,7 +179,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
   faults.onHostState = (host, online) => setHostOnline(host, online);
 
-  const side = (): SideHandler[] => [controlHandler(rt, { restart, setHostOnline }), vdiTransferHandler(rt)];
+  const side = (): SideHandler[] => [
+    controlHandler(rt, { restart, setHostOnline }),
+    vdiTransferHandler(rt),
+  ];
   // A master bound to a wildcard address also receives the members' traffic (127.0.0.x):
   // the local address of each connection then tells which host was called.
   const wildcard = masterHost === '0.0.0.0' || masterHost === '::';
@@ -179,7 +191,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const h = rt.hosts.find((x) => x.index > 0 && x.address === local);
     return h ? h.index : 0;
   };
-  const makeServer = (hostIndex: number, unix: boolean, tls?: { cert: string; key: string }): Listener['server'] => {
+  const makeServer = (
+    hostIndex: number,
+    unix: boolean,
+    tls?: { cert: string; key: string },
+  ): Listener['server'] => {
     const originOf = (req: http.IncomingMessage): { hostIndex: number; unix: boolean } => ({
       hostIndex: wildcard && !unix && hostIndex === 0 ? hostByAddress(req) : hostIndex,
       unix,
@@ -193,7 +209,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       }
       inner(req, res);
     };
-    const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, handler) : http.createServer(handler);
+    const server = tls
+      ? https.createServer({ cert: tls.cert, key: tls.key }, handler)
+      : http.createServer(handler);
     server.keepAliveTimeout = 65000;
     return server;
   };
@@ -231,12 +249,18 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     }
     for (const f of opts.faults ?? []) faults.add(f);
     primeCaches(store);
-    const urlHost = wildcard ? '127.0.0.1' : masterHost.includes(':') ? `[${masterHost}]` : masterHost;
+    const urlHost = wildcard
+      ? '127.0.0.1'
+      : masterHost.includes(':')
+        ? `[${masterHost}]`
+        : masterHost;
     return {
       url: `http://${urlHost}:${port}`,
       httpsUrl,
       socketPath,
-      hostUrls: rt.hosts.map((h) => (h.index === 0 ? `http://${urlHost}:${port}` : `http://${h.address}:${port}`)),
+      hostUrls: rt.hosts.map((h) =>
+        h.index === 0 ? `http://${urlHost}:${port}` : `http://${h.address}:${port}`,
+      ),
       user: options.user,
       password: options.password,
       store,

@@ -105,12 +105,12 @@ class JsonCursor {
       }
     }
     if (ch === '"') return this.string();
-    if (s.startsWith('true', this.i)) return (this.i += 4), true;
-    if (s.startsWith('false', this.i)) return (this.i += 5), false;
-    if (s.startsWith('null', this.i)) return (this.i += 4), null;
-    if (s.startsWith('NaN', this.i)) return (this.i += 3), new XDouble(NaN);
-    if (s.startsWith('Infinity', this.i)) return (this.i += 8), new XDouble(Infinity);
-    if (s.startsWith('-Infinity', this.i)) return (this.i += 9), new XDouble(-Infinity);
+    if (s.startsWith('true', this.i)) return ((this.i += 4), true);
+    if (s.startsWith('false', this.i)) return ((this.i += 5), false);
+    if (s.startsWith('null', this.i)) return ((this.i += 4), null);
+    if (s.startsWith('NaN', this.i)) return ((this.i += 3), new XDouble(NaN));
+    if (s.startsWith('Infinity', this.i)) return ((this.i += 8), new XDouble(Infinity));
+    if (s.startsWith('-Infinity', this.i)) return ((this.i += 9), new XDouble(-Infinity));
     const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(s.slice(this.i, this.i + 400));
     if (!m) this.fail('unexpected character');
     this.i += m[0].length;
@@ -157,20 +157,31 @@ export interface JsonRequest {
 
 export function parseJsonRequest(text: string): JsonRequest {
   const v = parseJson(text);
-  if (!v || typeof v !== 'object' || Array.isArray(v) || v instanceof XDouble || v instanceof XDateTime || Buffer.isBuffer(v)) {
+  if (
+    !v ||
+    typeof v !== 'object' ||
+    Array.isArray(v) ||
+    v instanceof XDouble ||
+    v instanceof XDateTime ||
+    Buffer.isBuffer(v)
+  ) {
     throw new JsonRpcParseError('Malformed_method_request: not an object');
   }
   const o = v as Record<string, WireValue>;
   let version: 1 | 2 = 1;
   if ('jsonrpc' in o) {
-    if (o.jsonrpc !== '2.0') throw new JsonRpcParseError(`Malformed_method_request: jsonrpc ${JSON.stringify(String(o.jsonrpc))}`);
+    if (o.jsonrpc !== '2.0')
+      throw new JsonRpcParseError(
+        `Malformed_method_request: jsonrpc ${JSON.stringify(String(o.jsonrpc))}`,
+      );
     version = 2;
   }
   if (typeof o.method !== 'string') throw new JsonRpcParseError('Malformed_method_request: method');
   let params: WireValue[];
   if (Array.isArray(o.params)) params = o.params;
   else if (version === 2 && (o.params === undefined || o.params === null)) params = [];
-  else if (version === 2 && typeof o.params === 'object' && !(o.params instanceof XDouble)) params = [o.params];
+  else if (version === 2 && typeof o.params === 'object' && !(o.params instanceof XDouble))
+    params = [o.params];
   else throw new JsonRpcParseError('Malformed_method_request: params');
   const id = o.id;
   if (typeof id !== 'string' && typeof id !== 'number' && typeof id !== 'bigint') {
@@ -184,7 +195,8 @@ export function parseJsonRequest(text: string): JsonRequest {
 type Enc = (v: unknown, w: Writer) => void;
 const encoders = new Map<string, Enc>();
 
-const str = (v: unknown): string => JSON.stringify(typeof v === 'string' ? v : v == null ? '' : String(v));
+const str = (v: unknown): string =>
+  JSON.stringify(typeof v === 'string' ? v : v == null ? '' : String(v));
 
 function jsonFloat(n: number): string {
   if (Number.isNaN(n)) return 'NaN';
@@ -201,9 +213,11 @@ const intText = (v: unknown): string => {
   const t = String(v ?? 0).trim();
   return /^-?\d+$/.test(t) ? t : '0';
 };
-const floatText = (v: unknown): string => jsonFloat(v instanceof XDouble ? v.value : Number(v ?? 0));
+const floatText = (v: unknown): string =>
+  jsonFloat(v instanceof XDouble ? v.value : Number(v ?? 0));
 const boolText = (v: unknown): string => (v ? 'true' : 'false');
-const dateText = (v: unknown): string => str(v instanceof XDateTime ? v.text : (v ?? '19700101T00:00:00Z'));
+const dateText = (v: unknown): string =>
+  str(v instanceof XDateTime ? v.text : (v ?? '19700101T00:00:00Z'));
 
 const lift =
   (f: (v: unknown) => string): Enc =>
@@ -302,7 +316,9 @@ function recordTextEncoder(cls: string): ((v: unknown) => string) | undefined {
   };
   const whole = names.map((_f, i) => heads[i] + text(i, dflts[i]));
   const emptyDefault = dflts.map((d) =>
-    Array.isArray(d) ? d.length === 0 : d !== null && typeof d === 'object' && Object.keys(d).length === 0,
+    Array.isArray(d)
+      ? d.length === 0
+      : d !== null && typeof d === 'object' && Object.keys(d).length === 0,
   );
   return (v) => {
     const rec = v as Record<string, unknown>;
@@ -310,7 +326,8 @@ function recordTextEncoder(cls: string): ((v: unknown) => string) | undefined {
     for (let i = 0; i < n; i++) {
       const x = rec[names[i]];
       if (x === undefined || x === dflts[i]) out += whole[i];
-      else if (emptyDefault[i] && typeof x === 'object' && x !== null && isEmpty(x)) out += whole[i];
+      else if (emptyDefault[i] && typeof x === 'object' && x !== null && isEmpty(x))
+        out += whole[i];
       else out += heads[i] + text(i, x);
     }
     return out + '}';
@@ -366,7 +383,11 @@ function encoderFor(type: string): Enc {
 }
 
 function encodeBatch(v: unknown, w: Writer): void {
-  const b = v as { events: Array<Record<string, unknown>>; valid_ref_counts: Record<string, number>; token: string };
+  const b = v as {
+    events: Array<Record<string, unknown>>;
+    valid_ref_counts: Record<string, number>;
+    token: string;
+  };
   w.s('{"events":[');
   b.events.forEach((ev, i) => {
     w.s(
@@ -408,7 +429,13 @@ export function formatJsonTyped(v: unknown): string {
   if (Buffer.isBuffer(v)) return JSON.stringify(v.toString('base64'));
   if (Array.isArray(v)) return '[' + v.map(formatJsonTyped).join(',') + ']';
   const obj = v as Record<string, unknown>;
-  return '{' + Object.keys(obj).map((k) => JSON.stringify(k) + ':' + formatJsonTyped(obj[k])).join(',') + '}';
+  return (
+    '{' +
+    Object.keys(obj)
+      .map((k) => JSON.stringify(k) + ':' + formatJsonTyped(obj[k]))
+      .join(',') +
+    '}'
+  );
 }
 
 function idText(id: string | number | bigint): string {
@@ -429,19 +456,33 @@ export function formatJsonSuccessChunks(
   return w.chunks();
 }
 
-export function formatJsonSuccess(value: unknown, type: string, version: 1 | 2, id: string | number | bigint): string {
+export function formatJsonSuccess(
+  value: unknown,
+  type: string,
+  version: 1 | 2,
+  id: string | number | bigint,
+): string {
   const { parts, size } = formatJsonSuccessChunks(value, type, version, id);
   return Buffer.concat(parts, size).toString('utf8');
 }
 
-export function formatJsonFailure(errorDescription: string[], version: 1 | 2, id: string | number | bigint): string {
+export function formatJsonFailure(
+  errorDescription: string[],
+  version: 1 | 2,
+  id: string | number | bigint,
+): string {
   const [code, ...params] = errorDescription;
   return version === 2
     ? `{"jsonrpc":"2.0","error":{"code":1,"message":${JSON.stringify(code)},"data":${JSON.stringify(params)}},"id":${idText(id)}}`
     : `{"result":null,"error":${JSON.stringify(errorDescription)},"id":${idText(id)}}`;
 }
 
-export function formatJsonRequest(method: string, params: unknown[], version: 1 | 2 = 2, id: string | number = 0): string {
+export function formatJsonRequest(
+  method: string,
+  params: unknown[],
+  version: 1 | 2 = 2,
+  id: string | number = 0,
+): string {
   const p = formatJsonTyped(params);
   return version === 2
     ? `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":${p},"id":${idText(id)}}`

@@ -72,7 +72,10 @@ export interface MessageEntry {
 const explicitMessages = new Map<string, MessageEntry>();
 const genericMessages = new Map<string, MessageEntry>();
 
-function signatureOf(name: string, def?: MessageDef): { cls: XapiClass | undefined; def: MessageDef } {
+function signatureOf(
+  name: string,
+  def?: MessageDef,
+): { cls: XapiClass | undefined; def: MessageDef } {
   const dot = name.indexOf('.');
   const cls = name.slice(0, dot) as XapiClass;
   const msg = name.slice(dot + 1);

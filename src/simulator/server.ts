@@ -7,14 +7,30 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { dispatch, type DispatchResult, type Origin } from './dispatch';
 import { toFault } from './fault';
-import { JsonRpcParseError, formatJsonFailure, formatJsonSuccessChunks, parseJsonRequest } from './jsonrpc';
+import {
+  JsonRpcParseError,
+  formatJsonFailure,
+  formatJsonSuccessChunks,
+  parseJsonRequest,
+} from './jsonrpc';
 import type { SimRuntime } from './runtime';
-import { XmlRpcParseError, formatFailure, formatSuccessChunks, formatUnwrapped, parseMethodCall } from './xmlrpc';
+import {
+  XmlRpcParseError,
+  formatFailure,
+  formatSuccessChunks,
+  formatUnwrapped,
+  parseMethodCall,
+} from './xmlrpc';
 
 /** Largest RPC body accepted (xapi: http_limit_max_rpc_size). */
 export const MAX_RPC_BYTES = 300 * 1024 * 1024;
 
-export type SideHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL, origin: Origin) => boolean;
+export type SideHandler = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+  origin: Origin,
+) => boolean;
 
 export function sendHttp500(res: http.ServerResponse, detail: string): void {
   const body =
@@ -50,7 +66,10 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
 type Body = string | { parts: Buffer[]; size: number };
 
 function send(res: http.ServerResponse, contentType: string, body: Body, drop: boolean): void {
-  const { parts, size } = typeof body === 'string' ? { parts: [Buffer.from(body, 'utf8')], size: Buffer.byteLength(body) } : body;
+  const { parts, size } =
+    typeof body === 'string'
+      ? { parts: [Buffer.from(body, 'utf8')], size: Buffer.byteLength(body) }
+      : body;
   res.writeHead(200, {
     'content-type': contentType,
     'content-length': size,
@@ -117,7 +136,13 @@ export function createRequestHandler(
   };
 }
 
-async function handleRpc(rt: SimRuntime, json: boolean, buf: Buffer, origin: Origin, res: http.ServerResponse): Promise<void> {
+async function handleRpc(
+  rt: SimRuntime,
+  json: boolean,
+  buf: Buffer,
+  origin: Origin,
+  res: http.ServerResponse,
+): Promise<void> {
   const text = buf.toString('utf8');
   const o: Origin = isUtf8(buf) ? origin : { ...origin, invalidUtf8: true };
   if (json) {

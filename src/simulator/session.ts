@@ -21,7 +21,8 @@ export const MAX_ANONYMOUS_SESSIONS = 400;
 function collectSessions(sim: SimContext, originator: string): void {
   const limit = originator === '' ? MAX_ANONYMOUS_SESSIONS : MAX_SESSIONS_PER_ORIGINATOR;
   const same: string[] = [];
-  for (const [ref, rec] of sim.store.all('session')) if (rec.originator === originator) same.push(ref);
+  for (const [ref, rec] of sim.store.all('session'))
+    if (rec.originator === originator) same.push(ref);
   for (let i = 0; i < same.length - limit; i++) sim.store.destroy('session', same[i]);
 }
 
@@ -35,7 +36,10 @@ export function registerSessionMessages(): void {
     const ok = origin.unix || (uname === sim.options.user && pwd === sim.options.password);
     if (!ok) {
       await new Promise((r) => setTimeout(r, sim.options.authFailureDelayMs));
-      throw new XapiFault('SESSION_AUTHENTICATION_FAILED', [String(uname), 'Authentication failure']);
+      throw new XapiFault('SESSION_AUTHENTICATION_FAILED', [
+        String(uname),
+        'Authentication failure',
+      ]);
     }
     const now = formatDateTime();
     const ref = sim.store.create('session', {

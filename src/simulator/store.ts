@@ -177,7 +177,8 @@ export class Store {
     const remap = (v: unknown): unknown => {
       if (typeof v === 'string') {
         if (v.startsWith('OpaqueRef:')) return map.get(v) ?? v;
-        if (v.includes('OpaqueRef:')) return v.replace(/OpaqueRef:[0-9a-f-]{36}/g, (r) => map.get(r) ?? r);
+        if (v.includes('OpaqueRef:'))
+          return v.replace(/OpaqueRef:[0-9a-f-]{36}/g, (r) => map.get(r) ?? r);
         return v;
       }
       if (Array.isArray(v)) return v.map(remap);

@@ -47,7 +47,8 @@ export class TaskManager {
 
   setProgress(taskRef: string, progress: number): void {
     const t = this.store.find('task', taskRef);
-    if (t && t.status === 'pending') this.store.update('task', taskRef, { progress: Math.min(1, Math.max(0, progress)) });
+    if (t && t.status === 'pending')
+      this.store.update('task', taskRef, { progress: Math.min(1, Math.max(0, progress)) });
   }
 
   /** Run `fn` as the body of task `taskRef`, recording its outcome. */
@@ -87,7 +88,9 @@ export class TaskManager {
     const t = this.store.get('task', taskRef);
     const ops = (t.allowed_operations ?? []) as string[];
     if (t.status !== 'pending' || !ops.includes('cancel')) {
-      throw new XapiFault('OPERATION_NOT_ALLOWED', [`Task ${taskRef} cannot be cancelled in state ${String(t.status)}`]);
+      throw new XapiFault('OPERATION_NOT_ALLOWED', [
+        `Task ${taskRef} cannot be cancelled in state ${String(t.status)}`,
+      ]);
     }
     this.store.update('task', taskRef, { status: 'cancelling', allowed_operations: [] });
   }
@@ -123,7 +126,8 @@ export function makeWork(
       if (!alive()) throw new XapiFault('INTERNAL_ERROR', ['The toolstack restarted']);
       if (taskRef) {
         if (tasks.isCancelling(taskRef)) throw new XapiFault('TASK_CANCELLED', [taskRef]);
-        if (progressTo > start) tasks.setProgress(taskRef, start + ((progressTo - start) * i) / steps);
+        if (progressTo > start)
+          tasks.setProgress(taskRef, start + ((progressTo - start) * i) / steps);
       }
     }
   };

@@ -7,7 +7,10 @@ import type { SimRuntime } from './runtime';
 import type { SideHandler } from './server';
 
 function plain(res: http.ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'text/plain',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -38,7 +41,11 @@ export function vdiTransferHandler(rt: SimRuntime): SideHandler {
       return true;
     }
     const vdiRef = url.searchParams.get('vdi') ?? '';
-    const vdi = rt.store.find('VDI', vdiRef) ?? (rt.store.byUuid('VDI', vdiRef) ? rt.store.get('VDI', rt.store.byUuid('VDI', vdiRef)!) : undefined);
+    const vdi =
+      rt.store.find('VDI', vdiRef) ??
+      (rt.store.byUuid('VDI', vdiRef)
+        ? rt.store.get('VDI', rt.store.byUuid('VDI', vdiRef)!)
+        : undefined);
     if (!vdi) {
       req.resume();
       plain(res, 404, `VDI not found: ${vdiRef}`);
@@ -47,7 +54,10 @@ export function vdiTransferHandler(rt: SimRuntime): SideHandler {
     const uuid = vdi.uuid as string;
     if (exporting) {
       const bytes = rt.vdiContent.get(uuid) ?? Buffer.alloc(0);
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length });
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': bytes.length,
+      });
       res.end(bytes);
       return true;
     }

@@ -55,7 +55,11 @@ function parseUncached(s: string): WireType {
     const inner = s.slice(1, -5);
     const arrow = inner.indexOf(' -> ');
     if (arrow > 0) {
-      return { k: 'map', key: parseWireType(inner.slice(0, arrow)), val: parseWireType(inner.slice(arrow + 4)) };
+      return {
+        k: 'map',
+        key: parseWireType(inner.slice(0, arrow)),
+        val: parseWireType(inner.slice(arrow + 4)),
+      };
     }
   }
   if (s.endsWith(' set')) return { k: 'set', of: parseWireType(s.slice(0, -4)) };

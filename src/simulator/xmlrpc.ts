@@ -60,7 +60,10 @@ export function escapeXml(s: string): string {
 function unescapeXml(s: string): string {
   if (s.indexOf('&') < 0) return s;
   return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot|apos);/g, (_m, e: string) => {
-    if (e[0] === '#') return String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+    if (e[0] === '#')
+      return String.fromCodePoint(
+        e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10),
+      );
     return ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" } as Record<string, string>)[e];
   });
 }
@@ -70,18 +73,22 @@ function unescapeXml(s: string): string {
 type Enc = (v: unknown, w: Writer) => void;
 const encoders = new Map<string, Enc>();
 
-const strText = (v: unknown): string => `<value>${escapeXml(typeof v === 'string' ? v : v == null ? '' : String(v))}</value>`;
+const strText = (v: unknown): string =>
+  `<value>${escapeXml(typeof v === 'string' ? v : v == null ? '' : String(v))}</value>`;
 const intText = (v: unknown): string => {
   if (v instanceof XInt) return `<value>${String(v.value)}</value>`;
-  if (typeof v === 'number') return `<value>${Number.isInteger(v) ? String(v) : String(Math.trunc(v))}</value>`;
+  if (typeof v === 'number')
+    return `<value>${Number.isInteger(v) ? String(v) : String(Math.trunc(v))}</value>`;
   return `<value>${typeof v === 'bigint' ? String(v) : escapeXml(String(v ?? 0))}</value>`;
 };
 const floatText = (v: unknown): string =>
   `<value><double>${formatG16(v instanceof XDouble ? v.value : Number(v ?? 0))}</double></value>`;
-const boolText = (v: unknown): string => (v ? '<value><boolean>1</boolean></value>' : '<value><boolean>0</boolean></value>');
+const boolText = (v: unknown): string =>
+  v ? '<value><boolean>1</boolean></value>' : '<value><boolean>0</boolean></value>';
 const dateText = (v: unknown): string =>
   `<value><dateTime.iso8601>${escapeXml(v instanceof XDateTime ? v.text : String(v ?? '19700101T00:00:00Z'))}</dateTime.iso8601></value>`;
-const i32Text = (v: unknown): string => `<value><i4>${Number(v instanceof XInt32 ? v.value : v) | 0}</i4></value>`;
+const i32Text = (v: unknown): string =>
+  `<value><i4>${Number(v instanceof XInt32 ? v.value : v) | 0}</i4></value>`;
 
 const lift =
   (f: (v: unknown) => string): Enc =>
@@ -178,7 +185,9 @@ function recordTextEncoder(cls: string): ((v: unknown) => string) | undefined {
   // the whole member for a field holding its default (most fields of most records)
   const whole = names.map((_f, i) => heads[i] + text(i, dflts[i]) + '</member>');
   const emptyDefault = dflts.map((d) =>
-    Array.isArray(d) ? d.length === 0 : d !== null && typeof d === 'object' && Object.keys(d).length === 0,
+    Array.isArray(d)
+      ? d.length === 0
+      : d !== null && typeof d === 'object' && Object.keys(d).length === 0,
   );
   const parts: string[] = new Array<string>(n + 2);
   parts[0] = '<value><struct>';
@@ -188,7 +197,8 @@ function recordTextEncoder(cls: string): ((v: unknown) => string) | undefined {
     for (let i = 0; i < n; i++) {
       const x = rec[names[i]];
       if (x === undefined || x === dflts[i]) parts[i + 1] = whole[i];
-      else if (emptyDefault[i] && typeof x === 'object' && x !== null && isEmpty(x)) parts[i + 1] = whole[i];
+      else if (emptyDefault[i] && typeof x === 'object' && x !== null && isEmpty(x))
+        parts[i + 1] = whole[i];
       else parts[i + 1] = heads[i] + text(i, x) + '</member>';
     }
     return parts.join('');
@@ -245,7 +255,11 @@ function encoderFor(type: string): Enc {
 
 /** The event batch of event.from: {events, valid_ref_counts (as <i4>), token}. */
 function encodeBatch(v: unknown, w: Writer): void {
-  const b = v as { events: Array<Record<string, unknown>>; valid_ref_counts: Record<string, number>; token: string };
+  const b = v as {
+    events: Array<Record<string, unknown>>;
+    valid_ref_counts: Record<string, number>;
+    token: string;
+  };
   w.s('<value><struct><member><name>events</name><value><array><data>');
   for (const ev of b.events) {
     w.s(
@@ -263,8 +277,11 @@ function encodeBatch(v: unknown, w: Writer): void {
     w.s('</struct></value>');
   }
   w.s('</data></array></value></member><member><name>valid_ref_counts</name><value><struct>');
-  for (const k in b.valid_ref_counts) w.s(`<member><name>${escapeXml(k)}</name>${i32Text(b.valid_ref_counts[k])}</member>`);
-  w.s(`</struct></value></member><member><name>token</name>${strText(b.token)}</member></struct></value>`);
+  for (const k in b.valid_ref_counts)
+    w.s(`<member><name>${escapeXml(k)}</name>${i32Text(b.valid_ref_counts[k])}</member>`);
+  w.s(
+    `</struct></value></member><member><name>token</name>${strText(b.token)}</member></struct></value>`,
+  );
 }
 
 /** '<value>...</value>' for value written as the datamodel type `type` says. */
@@ -302,9 +319,15 @@ const RESPONSE_HEAD = '<?xml version="1.0"?><methodResponse><params><param>';
 const RESPONSE_TAIL = '</param></params></methodResponse>';
 
 /** The success response as Buffers (what the server sends; large answers never become one string). */
-export function formatSuccessChunks(value: unknown, type: string): { parts: Buffer[]; size: number } {
+export function formatSuccessChunks(
+  value: unknown,
+  type: string,
+): { parts: Buffer[]; size: number } {
   const w = new Writer();
-  w.s(RESPONSE_HEAD + '<value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>');
+  w.s(
+    RESPONSE_HEAD +
+      '<value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>',
+  );
   encoderFor(type)(value, w);
   w.s('</member></struct></value>' + RESPONSE_TAIL);
   return w.chunks();
@@ -356,7 +379,7 @@ class Cursor {
   tag(): Tag {
     const s = this.s;
     for (;;) {
-      while (this.i < s.length && (s.charCodeAt(this.i) <= 32)) this.i++;
+      while (this.i < s.length && s.charCodeAt(this.i) <= 32) this.i++;
       if (this.i >= s.length) this.fail('tag', 'end of input');
       if (s[this.i] !== '<') this.fail('tag', 'text');
       if (s.startsWith('<?', this.i)) {
@@ -399,7 +422,8 @@ class Cursor {
 
   closeTag(name: string): void {
     const t = this.tag();
-    if (!t.close || t.name !== name) this.fail(`close_tag ${name}`, `${t.close ? '/' : ''}${t.name}`);
+    if (!t.close || t.name !== name)
+      this.fail(`close_tag ${name}`, `${t.close ? '/' : ''}${t.name}`);
   }
 
   /** Raw text up to the next '<'. */
@@ -557,10 +581,17 @@ export function parseMethodResponse(xml: string): ParsedResponse {
   c.open('param');
   const vt = c.open('value');
   const v = vt.empty ? '' : parseValueBody(c);
-  if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof XDouble) && !(v instanceof XDateTime)) {
+  if (
+    v &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    !(v instanceof XDouble) &&
+    !(v instanceof XDateTime)
+  ) {
     const o = v as Record<string, WireValue>;
     if (o.Status === 'Success') return { status: 'Success', value: o.Value };
-    if (o.Status === 'Failure') return { status: 'Failure', error: (o.ErrorDescription as string[]) ?? [] };
+    if (o.Status === 'Failure')
+      return { status: 'Failure', error: (o.ErrorDescription as string[]) ?? [] };
   }
   return { status: undefined, value: v };
 }

@@ -8,7 +8,22 @@ it('prints the bound address and login, and applies --hosts and --fault', async 
   const root = path.join(__dirname, '..', '..');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'sim', '--listen', '127.0.0.1:0', '--hosts', '2', '--fault', 'fail:pool.get_all:1:SR_FULL', '--fault', 'latency:host.get_all:1', '--auth-failure-delay', '10'],
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'sim',
+      '--listen',
+      '127.0.0.1:0',
+      '--hosts',
+      '2',
+      '--fault',
+      'fail:pool.get_all:1:SR_FULL',
+      '--fault',
+      'latency:host.get_all:1',
+      '--auth-failure-delay',
+      '10',
+    ],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   try {

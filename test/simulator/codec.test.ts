@@ -48,10 +48,14 @@ describe('XML-RPC writer (xapi non-strict serializer)', () => {
     expect(formatValue(false, 'bool')).toBe('<value><boolean>0</boolean></value>');
   });
   it('writes datetimes, void, sets and maps as xapi does', () => {
-    expect(formatValue('20250319T04:16:24Z', 'datetime')).toBe('<value><dateTime.iso8601>20250319T04:16:24Z</dateTime.iso8601></value>');
+    expect(formatValue('20250319T04:16:24Z', 'datetime')).toBe(
+      '<value><dateTime.iso8601>20250319T04:16:24Z</dateTime.iso8601></value>',
+    );
     expect(formatValue(undefined, 'void')).toBe('<value></value>');
     expect(formatValue([], 'string set')).toBe('<value><array><data></data></array></value>');
-    expect(formatValue(['a', 'b'], 'string set')).toBe('<value><array><data><value>a</value><value>b</value></data></array></value>');
+    expect(formatValue(['a', 'b'], 'string set')).toBe(
+      '<value><array><data><value>a</value><value>b</value></data></array></value>',
+    );
     expect(formatValue({ 'k<': 'v' }, '(string -> string) map')).toBe(
       '<value><struct><member><name>k&lt;</name><value>v</value></member></struct></value>',
     );
@@ -59,7 +63,11 @@ describe('XML-RPC writer (xapi non-strict serializer)', () => {
   });
   it('writes records field by field in datamodel order, defaults for missing fields', () => {
     const x = formatValue({ uuid: 'u1', name_label: 'n' }, 'network record');
-    expect(x.startsWith('<value><struct><member><name>uuid</name><value>u1</value></member><member><name>name_label</name><value>n</value></member>')).toBe(true);
+    expect(
+      x.startsWith(
+        '<value><struct><member><name>uuid</name><value>u1</value></member><member><name>name_label</name><value>n</value></member>',
+      ),
+    ).toBe(true);
     expect(x).toContain('<member><name>MTU</name><value>1500</value></member>');
   });
   it('wraps results in Status/Value and failures in ErrorDescription on one line', () => {
@@ -76,7 +84,9 @@ describe('XML-RPC writer (xapi non-strict serializer)', () => {
   it('encodes self-describing values for tests', () => {
     expect(formatTyped(new XInt(5n))).toBe('<value>5</value>');
     expect(formatTyped(new XDouble(2))).toBe('<value><double>2</double></value>');
-    expect(formatTyped(new XDateTime('20200101T00:00:00Z'))).toBe('<value><dateTime.iso8601>20200101T00:00:00Z</dateTime.iso8601></value>');
+    expect(formatTyped(new XDateTime('20200101T00:00:00Z'))).toBe(
+      '<value><dateTime.iso8601>20200101T00:00:00Z</dateTime.iso8601></value>',
+    );
     expect(formatTyped(new XInt32(7))).toBe('<value><i4>7</i4></value>');
     expect(formatTyped(null)).toBe('<value><nil/></value>');
     expect(formatTyped({ a: [1, 'b', true] })).toBe(
@@ -86,7 +96,8 @@ describe('XML-RPC writer (xapi non-strict serializer)', () => {
 });
 
 describe('XML-RPC parser (lenient, as xapi)', () => {
-  const call = (params: string): string => `<?xml version="1.0"?><methodCall><methodName>m.x</methodName><params>${params}</params></methodCall>`;
+  const call = (params: string): string =>
+    `<?xml version="1.0"?><methodCall><methodName>m.x</methodName><params>${params}</params></methodCall>`;
   it('reads every value type, typed and untyped', () => {
     const p = parseMethodCall(
       call(
@@ -107,9 +118,11 @@ describe('XML-RPC parser (lenient, as xapi)', () => {
   });
   it('accepts empty elements and whitespace between tags', () => {
     const p = parseMethodCall(
-      call('\n <param><value/></param><param><value><string/></value></param><param><value><array/></value></param>' +
-        '<param><value><struct/></value></param><param><value><array><data/></array></value></param>' +
-        '<param>\n<value>\n<struct>\n<member><name>a</name><value><array><data><value>x</value></data></array></value></member></struct></value></param>'),
+      call(
+        '\n <param><value/></param><param><value><string/></value></param><param><value><array/></value></param>' +
+          '<param><value><struct/></value></param><param><value><array><data/></array></value></param>' +
+          '<param>\n<value>\n<struct>\n<member><name>a</name><value><array><data><value>x</value></data></array></value></member></struct></value></param>',
+      ),
     );
     expect(p.params).toEqual(['', '', [], {}, [], { a: ['x'] }]);
   });
@@ -117,22 +130,55 @@ describe('XML-RPC parser (lenient, as xapi)', () => {
     expect(parseValueXml('<value>a&lt;b&amp;&#65;&#x42;&quot;&apos;</value>')).toBe('a<b&AB"\'');
   });
   it('accepts <params/> and rejects a call without <params>', () => {
-    expect(parseMethodCall('<methodCall><methodName>a.b</methodName><params/></methodCall>').params).toEqual([]);
-    expect(() => parseMethodCall('<methodCall><methodName>a.b</methodName></methodCall>')).toThrow(XmlRpcParseError);
+    expect(
+      parseMethodCall('<methodCall><methodName>a.b</methodName><params/></methodCall>').params,
+    ).toEqual([]);
+    expect(() => parseMethodCall('<methodCall><methodName>a.b</methodName></methodCall>')).toThrow(
+      XmlRpcParseError,
+    );
   });
   it('rejects malformed values', () => {
-    expect(() => parseMethodCall(call('<param><value><int>x</int></value></param>'))).toThrow(XmlRpcParseError);
-    expect(() => parseMethodCall(call('<param><value><boolean>2</boolean></value></param>'))).toThrow(XmlRpcParseError);
-    expect(() => parseMethodCall(call('<param><value><foo>1</foo></value></param>'))).toThrow(XmlRpcParseError);
+    expect(() => parseMethodCall(call('<param><value><int>x</int></value></param>'))).toThrow(
+      XmlRpcParseError,
+    );
+    expect(() =>
+      parseMethodCall(call('<param><value><boolean>2</boolean></value></param>')),
+    ).toThrow(XmlRpcParseError);
+    expect(() => parseMethodCall(call('<param><value><foo>1</foo></value></param>'))).toThrow(
+      XmlRpcParseError,
+    );
     expect(() => parseMethodCall('not xml')).toThrow(XmlRpcParseError);
   });
   it('round-trips a method call and responses', () => {
-    const body = formatMethodCall('VM.get_record', ['OpaqueRef:1', 5, 1.5, true, ['x'], { k: 'v' }]);
+    const body = formatMethodCall('VM.get_record', [
+      'OpaqueRef:1',
+      5,
+      1.5,
+      true,
+      ['x'],
+      { k: 'v' },
+    ]);
     // ints go out untyped, as xapi writes them, so they read back as decimal strings
-    expect(parseMethodCall(body).params).toEqual(['OpaqueRef:1', '5', new XDouble(1.5), true, ['x'], { k: 'v' }]);
-    expect(parseMethodResponse(formatSuccess(['a'], 'string set'))).toEqual({ status: 'Success', value: ['a'] });
-    expect(parseMethodResponse(formatFailure(['X', 'p']))).toEqual({ status: 'Failure', error: ['X', 'p'] });
-    expect(parseMethodResponse(formatUnwrapped(['a'], 'string set'))).toEqual({ status: undefined, value: ['a'] });
+    expect(parseMethodCall(body).params).toEqual([
+      'OpaqueRef:1',
+      '5',
+      new XDouble(1.5),
+      true,
+      ['x'],
+      { k: 'v' },
+    ]);
+    expect(parseMethodResponse(formatSuccess(['a'], 'string set'))).toEqual({
+      status: 'Success',
+      value: ['a'],
+    });
+    expect(parseMethodResponse(formatFailure(['X', 'p']))).toEqual({
+      status: 'Failure',
+      error: ['X', 'p'],
+    });
+    expect(parseMethodResponse(formatUnwrapped(['a'], 'string set'))).toEqual({
+      status: undefined,
+      value: ['a'],
+    });
   });
 });
 
@@ -154,10 +200,14 @@ describe('JSON-RPC codec', () => {
     expect(formatJsonFailure(['HANDLE_INVALID', 'VM', 'x'], 2, 0)).toBe(
       '{"jsonrpc":"2.0","error":{"code":1,"message":"HANDLE_INVALID","data":["VM","x"]},"id":0}',
     );
-    expect(formatJsonFailure(['HANDLE_INVALID', 'VM', 'x'], 1, 0)).toBe('{"result":null,"error":["HANDLE_INVALID","VM","x"],"id":0}');
+    expect(formatJsonFailure(['HANDLE_INVALID', 'VM', 'x'], 1, 0)).toBe(
+      '{"result":null,"error":["HANDLE_INVALID","VM","x"],"id":0}',
+    );
   });
   it('parses integers exactly and marks fractional numbers as doubles', () => {
-    expect(parseJson('[1, 9223372036854775807, 1.0, 2e3, -0.5, "a\\"b", null, true, {"k": []}]')).toEqual([
+    expect(
+      parseJson('[1, 9223372036854775807, 1.0, 2e3, -0.5, "a\\"b", null, true, {"k": []}]'),
+    ).toEqual([
       1,
       9223372036854775807n,
       new XDouble(1),
@@ -172,18 +222,37 @@ describe('JSON-RPC codec', () => {
     expect(() => parseJson('{"a":1} x')).toThrow(JsonRpcParseError);
   });
   it('reads requests: v1 needs params, v2 params may be absent or an object; id required', () => {
-    expect(parseJsonRequest('{"method":"a.b","params":[1],"id":3}')).toEqual({ version: 1, method: 'a.b', params: [1], id: 3 });
+    expect(parseJsonRequest('{"method":"a.b","params":[1],"id":3}')).toEqual({
+      version: 1,
+      method: 'a.b',
+      params: [1],
+      id: 3,
+    });
     expect(parseJsonRequest('{"jsonrpc":"2.0","method":"a.b","id":"x"}').params).toEqual([]);
-    expect(parseJsonRequest('{"jsonrpc":"2.0","method":"a.b","params":null,"id":1}').params).toEqual([]);
-    expect(parseJsonRequest('{"jsonrpc":"2.0","method":"a.b","params":{"k":1},"id":1}').params).toEqual([{ k: 1 }]);
+    expect(
+      parseJsonRequest('{"jsonrpc":"2.0","method":"a.b","params":null,"id":1}').params,
+    ).toEqual([]);
+    expect(
+      parseJsonRequest('{"jsonrpc":"2.0","method":"a.b","params":{"k":1},"id":1}').params,
+    ).toEqual([{ k: 1 }]);
     expect(() => parseJsonRequest('{"method":"a.b","id":1}')).toThrow(JsonRpcParseError);
-    expect(() => parseJsonRequest('{"jsonrpc":"2.0","method":"a.b","params":[]}')).toThrow(JsonRpcParseError);
-    expect(() => parseJsonRequest('{"jsonrpc":"2.0","method":"a.b","params":[],"id":null}')).toThrow(JsonRpcParseError);
-    expect(() => parseJsonRequest('{"jsonrpc":"1.5","method":"a.b","params":[],"id":1}')).toThrow(JsonRpcParseError);
+    expect(() => parseJsonRequest('{"jsonrpc":"2.0","method":"a.b","params":[]}')).toThrow(
+      JsonRpcParseError,
+    );
+    expect(() =>
+      parseJsonRequest('{"jsonrpc":"2.0","method":"a.b","params":[],"id":null}'),
+    ).toThrow(JsonRpcParseError);
+    expect(() => parseJsonRequest('{"jsonrpc":"1.5","method":"a.b","params":[],"id":1}')).toThrow(
+      JsonRpcParseError,
+    );
     expect(() => parseJsonRequest('[]')).toThrow(JsonRpcParseError);
   });
   it('formats self-describing requests', () => {
-    expect(formatJsonRequest('a.b', [new XInt(1n), new XDouble(2), 'x'], 2, 0)).toBe('{"jsonrpc":"2.0","method":"a.b","params":[1,2.0,"x"],"id":0}');
-    expect(formatJsonTyped({ d: new XDateTime('20200101T00:00:00Z') })).toBe('{"d":"20200101T00:00:00Z"}');
+    expect(formatJsonRequest('a.b', [new XInt(1n), new XDouble(2), 'x'], 2, 0)).toBe(
+      '{"jsonrpc":"2.0","method":"a.b","params":[1,2.0,"x"],"id":0}',
+    );
+    expect(formatJsonTyped({ d: new XDateTime('20200101T00:00:00Z') })).toBe(
+      '{"d":"20200101T00:00:00Z"}',
+    );
   });
 });

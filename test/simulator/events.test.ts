@@ -23,7 +23,10 @@ let sid: string;
 const from = async (classes: string[], token: string, timeout = 0.1): Promise<Batch> =>
   (await jsonOk(sim.url, 'event.from', [sid, classes, token, timeout])) as unknown as Batch;
 const newNet = async (label: string): Promise<string> =>
-  (await jsonOk(sim.url, 'network.create', [sid, { name_label: label, other_config: {} }])) as string;
+  (await jsonOk(sim.url, 'network.create', [
+    sid,
+    { name_label: label, other_config: {} },
+  ])) as string;
 
 beforeAll(async () => {
   sim = await startSimulator({ authFailureDelayMs: 10, eventTombstones: 4 });
@@ -43,7 +46,9 @@ it('dumps every object as add from the empty token, with a zero-padded token', a
     expect(e.id).toMatch(/^\d+$/);
     expect(e.snapshot?.uuid).toBe(sim.store.get(e.class === 'vm' ? 'VM' : 'host', e.ref).uuid);
   }
-  expect(Object.keys(b.valid_ref_counts)).toEqual(expect.arrayContaining(['vm', 'host', 'task', 'session', 'sr', 'vdi']));
+  expect(Object.keys(b.valid_ref_counts)).toEqual(
+    expect.arrayContaining(['vm', 'host', 'task', 'session', 'sr', 'vdi']),
+  );
   expect(b.valid_ref_counts.vm).toBe(sim.store.count('VM'));
 });
 
@@ -58,7 +63,9 @@ it('coalesces changes between tokens: one event per object with its latest snaps
   expect(b.events[0].snapshot?.name_description).toBe('two');
   await jsonOk(sim.url, 'network.set_name_label', [sid, a, 'ev-a2']);
   const c = await from(['network'], b.token);
-  expect(c.events.map((e) => [e.operation, e.ref, e.snapshot?.name_label])).toEqual([['mod', a, 'ev-a2']]);
+  expect(c.events.map((e) => [e.operation, e.ref, e.snapshot?.name_label])).toEqual([
+    ['mod', a, 'ev-a2'],
+  ]);
   await jsonOk(sim.url, 'network.destroy', [sid, a]);
   const d = await from(['network'], c.token);
   expect(d.events).toHaveLength(1);
@@ -111,14 +118,23 @@ it('sends valid_ref_counts as <i4> over XML-RPC', async () => {
 });
 
 it('rejects a bad token or class', async () => {
-  expect(await jsonErr(sim.url, 'event.from', [sid, ['vm'], 'garbage', 0.1])).toEqual(['EVENT_FROM_TOKEN_PARSE_FAILURE', 'garbage']);
-  expect(await jsonErr(sim.url, 'event.from', [sid, ['nonsense'], '', 0.1])).toEqual(['EVENT_SUBSCRIPTION_PARSE_FAILURE', 'nonsense']);
+  expect(await jsonErr(sim.url, 'event.from', [sid, ['vm'], 'garbage', 0.1])).toEqual([
+    'EVENT_FROM_TOKEN_PARSE_FAILURE',
+    'garbage',
+  ]);
+  expect(await jsonErr(sim.url, 'event.from', [sid, ['nonsense'], '', 0.1])).toEqual([
+    'EVENT_SUBSCRIPTION_PARSE_FAILURE',
+    'nonsense',
+  ]);
 });
 
 it('answers EVENTS_LOST for a token older than the kept deletions', async () => {
   const { token } = await from(['network'], '');
-  for (let i = 0; i < 6; i++) await jsonOk(sim.url, 'network.destroy', [sid, await newNet(`ev-lost-${i}`)]);
-  expect(await jsonErr(sim.url, 'event.from', [sid, ['network'], token, 0.1])).toEqual(['EVENTS_LOST']);
+  for (let i = 0; i < 6; i++)
+    await jsonOk(sim.url, 'network.destroy', [sid, await newNet(`ev-lost-${i}`)]);
+  expect(await jsonErr(sim.url, 'event.from', [sid, ['network'], token, 0.1])).toEqual([
+    'EVENTS_LOST',
+  ]);
   const fresh = await from(['network'], '');
   expect(fresh.events.length).toBe(sim.store.count('network'));
 });
@@ -129,7 +145,11 @@ it('event.inject returns a token just before a touch of the object', async () =>
   expect(token).toMatch(/^\d{20},\d{20}$/);
   const b = await from(['pool'], token);
   expect(b.events.map((e) => [e.operation, e.ref])).toEqual([['mod', pool]]);
-  expect(await jsonErr(sim.url, 'event.inject', [sid, 'pool', 'OpaqueRef:x'])).toEqual(['HANDLE_INVALID', 'pool', 'OpaqueRef:x']);
+  expect(await jsonErr(sim.url, 'event.inject', [sid, 'pool', 'OpaqueRef:x'])).toEqual([
+    'HANDLE_INVALID',
+    'pool',
+    'OpaqueRef:x',
+  ]);
 });
 
 it('legacy register/next deliver events; next without register is SESSION_NOT_REGISTERED', async () => {
@@ -146,13 +166,20 @@ it('tokens from before a restart are lost', async () => {
   const { token } = await from(['pool'], '');
   await sim.restart();
   sid = await login(sim.url);
-  expect(await jsonErr(sim.url, 'event.from', [sid, ['pool'], token, 0.1])).toEqual(['EVENTS_LOST']);
+  expect(await jsonErr(sim.url, 'event.from', [sid, ['pool'], token, 0.1])).toEqual([
+    'EVENTS_LOST',
+  ]);
 });
 
 it('close() ends pending long polls at once', async () => {
   const s2 = await startSimulator({ hosts: 1, authFailureDelayMs: 10 });
   const ref = (await jsonOk(s2.url, 'session.login_with_password', ['root', 'xenroot'])) as string;
-  const { token } = (await jsonOk(s2.url, 'event.from', [ref, ['pool'], '', 0.1])) as unknown as Batch;
+  const { token } = (await jsonOk(s2.url, 'event.from', [
+    ref,
+    ['pool'],
+    '',
+    0.1,
+  ])) as unknown as Batch;
   const pending = jsonOk(s2.url, 'event.from', [ref, ['pool'], token, 30]).catch(() => 'closed');
   await new Promise((r) => setTimeout(r, 100));
   const t = Date.now();

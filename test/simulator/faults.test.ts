@@ -24,12 +24,33 @@ it('adds latency per method (from startSimulator options)', async () => {
 });
 
 it('parses fault specs and rejects bad ones', () => {
-  expect(parseFaultSpec('latency:VM.start:200')).toEqual({ kind: 'latency', method: 'VM.start', ms: 200 });
-  expect(parseFaultSpec('fail:VM.start:2:SR_FULL,10,5')).toEqual({ kind: 'fail', method: 'VM.start', nth: 2, code: 'SR_FULL', params: ['10', '5'] });
-  expect(parseFaultSpec('fail:*:*:INTERNAL_ERROR')).toEqual({ kind: 'fail', method: '*', nth: '*', code: 'INTERNAL_ERROR', params: [] });
-  expect(parseFaultSpec('drop:VM.get_all_records')).toEqual({ kind: 'drop', method: 'VM.get_all_records', nth: 1 });
+  expect(parseFaultSpec('latency:VM.start:200')).toEqual({
+    kind: 'latency',
+    method: 'VM.start',
+    ms: 200,
+  });
+  expect(parseFaultSpec('fail:VM.start:2:SR_FULL,10,5')).toEqual({
+    kind: 'fail',
+    method: 'VM.start',
+    nth: 2,
+    code: 'SR_FULL',
+    params: ['10', '5'],
+  });
+  expect(parseFaultSpec('fail:*:*:INTERNAL_ERROR')).toEqual({
+    kind: 'fail',
+    method: '*',
+    nth: '*',
+    code: 'INTERNAL_ERROR',
+    params: [],
+  });
+  expect(parseFaultSpec('drop:VM.get_all_records')).toEqual({
+    kind: 'drop',
+    method: 'VM.get_all_records',
+    nth: 1,
+  });
   expect(parseFaultSpec('offline:1')).toEqual({ kind: 'offline', host: '1' });
-  for (const bad of ['latency:x', 'fail:VM.start:0:X', 'fail:VM.start', 'boom:x', 'drop:']) expect(() => parseFaultSpec(bad)).toThrow();
+  for (const bad of ['latency:x', 'fail:VM.start:0:X', 'fail:VM.start', 'boom:x', 'drop:'])
+    expect(() => parseFaultSpec(bad)).toThrow();
 });
 
 it('fails the Nth call of a method with the given code and params', async () => {
@@ -41,60 +62,119 @@ it('fails the Nth call of a method with the given code and params', async () => 
 
 it('cuts the connection in the middle of a response', async () => {
   sim.faults.add('drop:pool.get_all_records');
-  await expect(raw(sim.url, { path: '/jsonrpc', body: JSON.stringify({ jsonrpc: '2.0', method: 'pool.get_all_records', params: [sid], id: 0 }) })).rejects.toThrow();
+  await expect(
+    raw(sim.url, {
+      path: '/jsonrpc',
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        method: 'pool.get_all_records',
+        params: [sid],
+        id: 0,
+      }),
+    }),
+  ).rejects.toThrow();
   await jsonOk(sim.url, 'pool.get_all_records', [sid]);
 });
 
 it('is driven through POST /sim/control', async () => {
-  const r = await raw(sim.url, { path: '/sim/control', body: JSON.stringify({ fault: 'fail:host.get_all:1:SR_FULL' }) });
+  const r = await raw(sim.url, {
+    path: '/sim/control',
+    body: JSON.stringify({ fault: 'fail:host.get_all:1:SR_FULL' }),
+  });
   expect(r.status).toBe(200);
   expect(JSON.parse(r.body).faults).toHaveLength(1);
   expect(await jsonErr(sim.url, 'host.get_all', [sid])).toEqual(['SR_FULL']);
-  const bad = await raw(sim.url, { path: '/sim/control', body: JSON.stringify({ fault: 'nonsense' }) });
+  const bad = await raw(sim.url, {
+    path: '/sim/control',
+    body: JSON.stringify({ fault: 'nonsense' }),
+  });
   expect(bad.status).toBe(400);
-  await raw(sim.url, { path: '/sim/control', body: JSON.stringify({ fault: 'fail:host.get_all:*:SR_FULL' }) });
+  await raw(sim.url, {
+    path: '/sim/control',
+    body: JSON.stringify({ fault: 'fail:host.get_all:*:SR_FULL' }),
+  });
   await raw(sim.url, { path: '/sim/control', body: JSON.stringify({ clear: true }) });
   expect(await jsonOk(sim.url, 'host.get_all', [sid])).toHaveLength(3);
 });
 
 it('takes a host offline and back', async () => {
-  const member = sim.store.get('host', [...sim.store.all('host').keys()].find((h) => sim.store.get('host', h).address === '127.0.0.3')!);
+  const member = sim.store.get(
+    'host',
+    [...sim.store.all('host').keys()].find(
+      (h) => sim.store.get('host', h).address === '127.0.0.3',
+    )!,
+  );
   const url = sim.hostUrls[2];
-  expect((await xmlErr(url, 'session.login_with_password', ['root', 'xenroot']))[0]).toBe('HOST_IS_SLAVE');
+  expect((await xmlErr(url, 'session.login_with_password', ['root', 'xenroot']))[0]).toBe(
+    'HOST_IS_SLAVE',
+  );
   sim.setHostOnline(member.uuid as string, false);
-  await expect(raw(url, { body: '<methodCall><methodName>x</methodName><params/></methodCall>' })).rejects.toThrow(/ECONNREFUSED/);
+  await expect(
+    raw(url, { body: '<methodCall><methodName>x</methodName><params/></methodCall>' }),
+  ).rejects.toThrow(/ECONNREFUSED/);
   expect(sim.store.get('host_metrics', member.metrics as string).live).toBe(false);
-  await raw(sim.url, { path: '/sim/control', body: JSON.stringify({ host: member.uuid, online: true }) });
+  await raw(sim.url, {
+    path: '/sim/control',
+    body: JSON.stringify({ host: member.uuid, online: true }),
+  });
   await new Promise((r) => setTimeout(r, 50));
-  expect((await xmlErr(url, 'session.login_with_password', ['root', 'xenroot']))[0]).toBe('HOST_IS_SLAVE');
+  expect((await xmlErr(url, 'session.login_with_password', ['root', 'xenroot']))[0]).toBe(
+    'HOST_IS_SLAVE',
+  );
   expect(sim.store.get('host_metrics', member.metrics as string).live).toBe(true);
 });
 
 it('stores and serves raw VDI content, checking the session', async () => {
-  const [vdi] = [...sim.store.all('VDI').keys()].filter((r) => Number(sim.store.get('VDI', r).virtual_size) >= 1024);
+  const [vdi] = [...sim.store.all('VDI').keys()].filter(
+    (r) => Number(sim.store.get('VDI', r).virtual_size) >= 1024,
+  );
   const data = Buffer.from('config-drive-bytes');
-  const denied = await raw(sim.url, { method: 'PUT', path: `/import_raw_vdi?session_id=OpaqueRef:bad&vdi=${vdi}`, body: data });
+  const denied = await raw(sim.url, {
+    method: 'PUT',
+    path: `/import_raw_vdi?session_id=OpaqueRef:bad&vdi=${vdi}`,
+    body: data,
+  });
   expect(denied.status).toBe(401);
-  const put = await raw(sim.url, { method: 'PUT', path: `/import_raw_vdi?session_id=${sid}&vdi=${vdi}`, body: data });
+  const put = await raw(sim.url, {
+    method: 'PUT',
+    path: `/import_raw_vdi?session_id=${sid}&vdi=${vdi}`,
+    body: data,
+  });
   expect(put.status).toBe(200);
-  const got = await raw(sim.url, { method: 'GET', path: `/export_raw_vdi?session_id=${sid}&vdi=${vdi}` });
+  const got = await raw(sim.url, {
+    method: 'GET',
+    path: `/export_raw_vdi?session_id=${sid}&vdi=${vdi}`,
+  });
   expect(got.body).toBe('config-drive-bytes');
-  const missing = await raw(sim.url, { method: 'GET', path: `/export_raw_vdi?session_id=${sid}&vdi=OpaqueRef:none` });
+  const missing = await raw(sim.url, {
+    method: 'GET',
+    path: `/export_raw_vdi?session_id=${sid}&vdi=OpaqueRef:none`,
+  });
   expect(missing.status).toBe(404);
 });
 
 it('restarts: refs and sessions change, uuids stay', async () => {
-  const before = (await jsonOk(sim.url, 'VM.get_all_records', [sid])) as Record<string, { uuid: string; resident_on: string }>;
+  const before = (await jsonOk(sim.url, 'VM.get_all_records', [sid])) as Record<
+    string,
+    { uuid: string; resident_on: string }
+  >;
   await sim.restart();
   expect(await jsonErr(sim.url, 'VM.get_all', [sid])).toEqual(['SESSION_INVALID', sid]);
   sid = await login(sim.url);
-  const after = (await jsonOk(sim.url, 'VM.get_all_records', [sid])) as Record<string, { uuid: string; resident_on: string }>;
-  const uuids = (m: typeof before) => Object.values(m).map((r) => r.uuid).sort();
+  const after = (await jsonOk(sim.url, 'VM.get_all_records', [sid])) as Record<
+    string,
+    { uuid: string; resident_on: string }
+  >;
+  const uuids = (m: typeof before) =>
+    Object.values(m)
+      .map((r) => r.uuid)
+      .sort();
   expect(uuids(after)).toEqual(uuids(before));
   for (const ref of Object.keys(after)) expect(before[ref]).toBeUndefined();
   // refs held in fields were rewritten too
   const hosts = new Set((await jsonOk(sim.url, 'host.get_all', [sid])) as string[]);
-  for (const r of Object.values(after)) if (r.resident_on !== 'OpaqueRef:NULL') expect(hosts.has(r.resident_on)).toBe(true);
+  for (const r of Object.values(after))
+    if (r.resident_on !== 'OpaqueRef:NULL') expect(hosts.has(r.resident_on)).toBe(true);
   const [pool] = (await jsonOk(sim.url, 'pool.get_all', [sid])) as string[];
   expect(hosts.has((await jsonOk(sim.url, 'pool.get_master', [sid, pool])) as string)).toBe(true);
 });

@@ -18,7 +18,10 @@ afterAll(() => sim.close());
 it('get_all and get_all_records list every object of the class', async () => {
   const refs = (await jsonOk(sim.url, 'host.get_all', [sid])) as string[];
   expect(refs).toHaveLength(3);
-  const recs = (await jsonOk(sim.url, 'host.get_all_records', [sid])) as Record<string, Record<string, unknown>>;
+  const recs = (await jsonOk(sim.url, 'host.get_all_records', [sid])) as Record<
+    string,
+    Record<string, unknown>
+  >;
   expect(Object.keys(recs).sort()).toEqual([...refs].sort());
   expect(recs[refs[0]].uuid).toBe(sim.store.get('host', refs[0]).uuid);
 });
@@ -26,21 +29,41 @@ it('get_all and get_all_records list every object of the class', async () => {
 it('get_record returns every datamodel field; HANDLE_INVALID [class, ref] otherwise', async () => {
   const rec = (await jsonOk(sim.url, 'pool.get_record', [sid, poolRef])) as Record<string, unknown>;
   expect(Object.keys(rec)).toEqual(Object.keys(sim.store.get('pool', poolRef)));
-  expect(await jsonErr(sim.url, 'pool.get_record', [sid, 'OpaqueRef:gone'])).toEqual(['HANDLE_INVALID', 'pool', 'OpaqueRef:gone']);
-  expect(await jsonErr(sim.url, 'VM.get_name_label', [sid, 'OpaqueRef:gone'])).toEqual(['HANDLE_INVALID', 'VM', 'OpaqueRef:gone']);
+  expect(await jsonErr(sim.url, 'pool.get_record', [sid, 'OpaqueRef:gone'])).toEqual([
+    'HANDLE_INVALID',
+    'pool',
+    'OpaqueRef:gone',
+  ]);
+  expect(await jsonErr(sim.url, 'VM.get_name_label', [sid, 'OpaqueRef:gone'])).toEqual([
+    'HANDLE_INVALID',
+    'VM',
+    'OpaqueRef:gone',
+  ]);
 });
 
 it('get_by_uuid finds the ref; UUID_INVALID [class, uuid] otherwise', async () => {
   const uuid = sim.store.get('pool', poolRef).uuid as string;
   expect(await jsonOk(sim.url, 'pool.get_by_uuid', [sid, uuid])).toBe(poolRef);
-  expect(await xmlErr(sim.url, 'VM.get_by_uuid', [sid, 'no-such-uuid'])).toEqual(['UUID_INVALID', 'VM', 'no-such-uuid']);
+  expect(await xmlErr(sim.url, 'VM.get_by_uuid', [sid, 'no-such-uuid'])).toEqual([
+    'UUID_INVALID',
+    'VM',
+    'no-such-uuid',
+  ]);
 });
 
 it('get_by_name_label returns every match', async () => {
   const label = `generic-${Date.now()}`;
-  const a = (await jsonOk(sim.url, 'network.create', [sid, { name_label: label, other_config: {} }])) as string;
-  const b = (await jsonOk(sim.url, 'network.create', [sid, { name_label: label, other_config: {} }])) as string;
-  expect(((await jsonOk(sim.url, 'network.get_by_name_label', [sid, label])) as string[]).sort()).toEqual([a, b].sort());
+  const a = (await jsonOk(sim.url, 'network.create', [
+    sid,
+    { name_label: label, other_config: {} },
+  ])) as string;
+  const b = (await jsonOk(sim.url, 'network.create', [
+    sid,
+    { name_label: label, other_config: {} },
+  ])) as string;
+  expect(
+    ((await jsonOk(sim.url, 'network.get_by_name_label', [sid, label])) as string[]).sort(),
+  ).toEqual([a, b].sort());
   expect(await jsonOk(sim.url, 'network.get_by_name_label', [sid, 'absent-label'])).toEqual([]);
 });
 
@@ -49,7 +72,9 @@ it('field getters and setters for RW fields', async () => {
   expect(await xmlOk(sim.url, 'pool.get_name_label', [sid, poolRef])).toBe('renamed');
   expect(sim.store.get('pool', poolRef).name_label).toBe('renamed');
   // RO fields have no setter
-  expect((await jsonErr(sim.url, 'pool.set_master', [sid, poolRef, poolRef]))[0]).toBe('MESSAGE_METHOD_UNKNOWN');
+  expect((await jsonErr(sim.url, 'pool.set_master', [sid, poolRef, poolRef]))[0]).toBe(
+    'MESSAGE_METHOD_UNKNOWN',
+  );
 });
 
 it('add_to_/remove_from_ maps, MAP_DUPLICATE_KEY [class, field, ref, key]', async () => {
@@ -61,10 +86,14 @@ it('add_to_/remove_from_ maps, MAP_DUPLICATE_KEY [class, field, ref, key]', asyn
     poolRef,
     'k',
   ]);
-  expect(((await jsonOk(sim.url, 'pool.get_other_config', [sid, poolRef])) as Record<string, string>).k).toBe('v');
+  expect(
+    ((await jsonOk(sim.url, 'pool.get_other_config', [sid, poolRef])) as Record<string, string>).k,
+  ).toBe('v');
   await jsonOk(sim.url, 'pool.remove_from_other_config', [sid, poolRef, 'k']);
   await jsonOk(sim.url, 'pool.remove_from_other_config', [sid, poolRef, 'k']); // absent key: no error
-  expect(((await jsonOk(sim.url, 'pool.get_other_config', [sid, poolRef])) as Record<string, string>).k).toBeUndefined();
+  expect(
+    ((await jsonOk(sim.url, 'pool.get_other_config', [sid, poolRef])) as Record<string, string>).k,
+  ).toBeUndefined();
 });
 
 it('add_/remove_ for sets (tags)', async () => {
@@ -85,7 +114,10 @@ it('create takes one struct and checks its required fields', async () => {
 
 it('create fills defaults, ignores non-constructor members, and destroy removes the object', async () => {
   const [vm] = (await jsonOk(sim.url, 'VM.get_all', [sid])) as string[];
-  const ref = (await jsonOk(sim.url, 'console.create', [sid, { protocol: 'rfb', VM: vm, other_config: { a: 'b' }, location: 'ignored' }])) as string;
+  const ref = (await jsonOk(sim.url, 'console.create', [
+    sid,
+    { protocol: 'rfb', VM: vm, other_config: { a: 'b' }, location: 'ignored' },
+  ])) as string;
   const rec = (await jsonOk(sim.url, 'console.get_record', [sid, ref])) as Record<string, unknown>;
   // protocol and location are RO/runtime: not constructor fields, so the struct cannot set them
   expect(rec.protocol).toBe('vt100');
@@ -93,6 +125,14 @@ it('create fills defaults, ignores non-constructor members, and destroy removes 
   expect(rec.other_config).toEqual({ a: 'b' });
   expect(rec.uuid).toMatch(/^[0-9a-f-]{36}$/);
   await jsonOk(sim.url, 'console.destroy', [sid, ref]);
-  expect(await jsonErr(sim.url, 'console.get_record', [sid, ref])).toEqual(['HANDLE_INVALID', 'console', ref]);
-  expect(await jsonErr(sim.url, 'console.destroy', [sid, ref])).toEqual(['HANDLE_INVALID', 'console', ref]);
+  expect(await jsonErr(sim.url, 'console.get_record', [sid, ref])).toEqual([
+    'HANDLE_INVALID',
+    'console',
+    ref,
+  ]);
+  expect(await jsonErr(sim.url, 'console.destroy', [sid, ref])).toEqual([
+    'HANDLE_INVALID',
+    'console',
+    ref,
+  ]);
 });

@@ -33,17 +33,35 @@ afterAll(() => sim.close());
 describe.each(['json-rpc', 'xml-rpc'])('xen-api over %s', (transport) => {
   it('connects, fills its cache, decodes errors and drives a VM', async () => {
     // the VM steps need the lifecycle rules (VM.start and friends)
-    const vm = hasExplicitMessage('VM.start') && hasExplicitMessage('VM.snapshot') && hasExplicitMessage('VM.clean_shutdown');
+    const vm =
+      hasExplicitMessage('VM.start') &&
+      hasExplicitMessage('VM.snapshot') &&
+      hasExplicitMessage('VM.clean_shutdown');
     const report = await runPeer(transport, vm);
     expect(report.cachedVms).toBe(report.serverVms);
     expect(report.cachedHosts).toBe(3);
-    expect(report.handleInvalid).toEqual({ code: 'HANDLE_INVALID', params: ['VM', 'OpaqueRef:no-such-vm'], isArray: true });
-    expect(report.unknown).toEqual({ code: 'MESSAGE_METHOD_UNKNOWN', params: ['VM.no_such_message'] });
+    expect(report.handleInvalid).toEqual({
+      code: 'HANDLE_INVALID',
+      params: ['VM', 'OpaqueRef:no-such-vm'],
+      isArray: true,
+    });
+    expect(report.unknown).toEqual({
+      code: 'MESSAGE_METHOD_UNKNOWN',
+      params: ['VM.no_such_message'],
+    });
     expect(report.steps).toEqual(
-      expect.arrayContaining(['connected', 'cache filled', 'errors decoded', 'event received', 'disconnected']),
+      expect.arrayContaining([
+        'connected',
+        'cache filled',
+        'errors decoded',
+        'event received',
+        'disconnected',
+      ]),
     );
     if (vm) {
-      expect(report.steps).toEqual(expect.arrayContaining(['VM started', 'VM snapshotted', 'VM stopped']));
+      expect(report.steps).toEqual(
+        expect.arrayContaining(['VM started', 'VM snapshotted', 'VM stopped']),
+      );
       expect(report.snapshot).toEqual({ isSnapshot: true, of: true });
       expect((report.badPower as { code: string }).code).toBe('VM_BAD_POWER_STATE');
     }

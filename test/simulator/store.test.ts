@@ -36,7 +36,11 @@ describe('Store', () => {
       throw new Error('no throw');
     } catch (e) {
       expect(e).toBeInstanceOf(XapiFault);
-      expect((e as XapiFault).toErrorDescription()).toEqual(['HANDLE_INVALID', 'VM', 'OpaqueRef:x']);
+      expect((e as XapiFault).toErrorDescription()).toEqual([
+        'HANDLE_INVALID',
+        'VM',
+        'OpaqueRef:x',
+      ]);
     }
     expect(() => s.destroy('VM', 'OpaqueRef:x')).toThrow(XapiFault);
   });

@@ -23,13 +23,21 @@ async function waitTask(ref: string, timeoutMs = 5000): Promise<Record<string, u
 }
 
 beforeAll(async () => {
-  defineMessage('simtest.slow', async (ctx, [ms]) => {
-    await ctx.work(Number(ms));
-    return ctx.session.ref;
-  }, [[['ms', 'int', true]], 'session ref', false, true]);
-  defineMessage('simtest.fail', () => {
-    throw new XapiFault('SR_FULL', ['100', '50']);
-  }, [[], 'void', false, true]);
+  defineMessage(
+    'simtest.slow',
+    async (ctx, [ms]) => {
+      await ctx.work(Number(ms));
+      return ctx.session.ref;
+    },
+    [[['ms', 'int', true]], 'session ref', false, true],
+  );
+  defineMessage(
+    'simtest.fail',
+    () => {
+      throw new XapiFault('SR_FULL', ['100', '50']);
+    },
+    [[], 'void', false, true],
+  );
   defineMessage('simtest.count', () => 42, [[], 'int', false, true]);
   sim = await startSimulator({ authFailureDelayMs: 10, taskTtlMs: 300 });
   sid = await login(sim.url);
@@ -70,7 +78,10 @@ it('a failing task records error_info', async () => {
 });
 
 it('an error before the task exists is an ordinary failure', async () => {
-  expect(await jsonErr(sim.url, 'Async.simtest.slow', ['OpaqueRef:bad', 1])).toEqual(['SESSION_INVALID', 'OpaqueRef:bad']);
+  expect(await jsonErr(sim.url, 'Async.simtest.slow', ['OpaqueRef:bad', 1])).toEqual([
+    'SESSION_INVALID',
+    'OpaqueRef:bad',
+  ]);
 });
 
 it('task.cancel ends a cancellable task as cancelled with TASK_CANCELLED', async () => {
@@ -88,7 +99,11 @@ it('task.destroy removes a finished task, and a pending one once it finishes', a
   const t1 = (await jsonOk(sim.url, 'Async.simtest.count', [sid])) as string;
   await waitTask(t1);
   await jsonOk(sim.url, 'task.destroy', [sid, t1]);
-  expect(await jsonErr(sim.url, 'task.get_status', [sid, t1])).toEqual(['HANDLE_INVALID', 'task', t1]);
+  expect(await jsonErr(sim.url, 'task.get_status', [sid, t1])).toEqual([
+    'HANDLE_INVALID',
+    'task',
+    t1,
+  ]);
   const t2 = (await jsonOk(sim.url, 'Async.simtest.slow', [sid, 150])) as string;
   await jsonOk(sim.url, 'task.destroy', [sid, t2]);
   expect(await jsonOk(sim.url, 'task.get_status', [sid, t2])).toBe('pending');
