@@ -4,6 +4,7 @@
 #include "napi/convert.h"
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -16,9 +17,9 @@ namespace {
 
 constexpr int64_t kMaxSafe = 9007199254740991;  // 2^53 - 1
 
-// Builds JS values from one decoded tree. Member names (and short strings, mostly enum values
-// and null refs) repeat across records, so each distinct one is created once per conversion and
-// reused: V8 strings are immutable, so sharing them is invisible to JS.
+// Builds JS values from one decoded tree. Member names repeat across records, so each distinct
+// one (up to a bound) is created once per conversion and reused: V8 strings are immutable, so
+// sharing them is invisible to JS. Values are mostly unique (refs, uuids) and are not cached.
 class ToJs {
  public:
   explicit ToJs(napi_env env) : env_(env) {}
@@ -30,7 +31,7 @@ class ToJs {
         check(napi_get_null(env_, &out));
         break;
       case Value::Kind::String:
-        out = v.str().size() <= kShortString ? cached(v.str()) : make_string(v.str());
+        out = v.str().empty() ? cached(v.str()) : make_string(v.str());
         break;
       case Value::Kind::Int: {
         int64_t i = v.integer();
@@ -68,17 +69,33 @@ class ToJs {
   }
 
  private:
-  static constexpr size_t kShortString = 24;
-  static constexpr size_t kMaxCached = 1 << 16;
+  static constexpr size_t kMaxCached = 4096;
 
   void check(napi_status status) {
     if (status != napi_ok) throw Napi::Error::New(env_);
   }
 
+  // ASCII text (nearly all of XAPI's) is created as Latin-1, which V8 copies without decoding.
   napi_value make_string(const std::string& s) {
     napi_value out;
-    check(napi_create_string_utf8(env_, s.data(), s.size(), &out));
+    if (is_ascii(s))
+      check(napi_create_string_latin1(env_, s.data(), s.size(), &out));
+    else
+      check(napi_create_string_utf8(env_, s.data(), s.size(), &out));
     return out;
+  }
+
+  static bool is_ascii(const std::string& s) {
+    const char* p = s.data();
+    size_t n = s.size();
+    uint64_t acc = 0;
+    for (; n >= 8; p += 8, n -= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      acc |= w;
+    }
+    for (; n > 0; ++p, --n) acc |= static_cast<unsigned char>(*p);
+    return (acc & 0x8080808080808080ULL) == 0;
   }
 
   napi_value cached(const std::string& s) {
