@@ -281,6 +281,13 @@ test('save, restore, snapshots, hot-plug, migrate and resize: as far as the serv
     }
     const migrated = await action('migrate', ['one-46', 'no-such-host', HOST], 46, data);
     expect(migrated.code).toBe(1); // unknown destination (or no migration in the service)
+    if (caps.has('migrate')) {
+      const from = poolVm('app-46')!.rec.resident_on as string;
+      const [toRef, toRec] = [...stack.sim.store.all('host').entries()].find(([ref]) => ref !== from)!;
+      const moved = await action('migrate', ['one-46', String(toRec.name_label), HOST], 46, data);
+      expect(moved).toMatchObject({ code: 0, stdout: '' });
+      expect(poolVm('app-46')!.rec.resident_on).toBe(toRef);
+    }
   } finally {
     expect((await action('cancel', ['one-46', HOST], 46, actionData(46, 'one-46', { lcm: 13 }))).code).toBe(0);
   }
