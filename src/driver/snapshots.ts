@@ -12,7 +12,13 @@ import { runSteps } from './steps';
 import { TAG, isOwnedBy, ownerTags, writeTags } from './tags';
 import type { Schema } from './types';
 
-export const SNAPSHOT_TAG = { id: 'xcd_snapshot_id', memory: 'xcd_snapshot_memory' } as const;
+export const SNAPSHOT_TAG = {
+  id: 'xcd_snapshot_id',
+  memory: 'xcd_snapshot_memory',
+  /** Set on the instance while VM.snapshot runs, so the snapshot carries it: a create
+   * interrupted before its 'tag' step is found (and adopted) by a retry of the same id. */
+  pending: 'xcd_snapshot_pending',
+} as const;
 
 const NULL_REF = 'OpaqueRef:NULL';
 const MiB = 1024 * 1024;
@@ -77,6 +83,22 @@ export function snapshotView(mirror: MirrorView, snap: VmRec): Schema<'Snapshot'
   };
 }
 
+/** A snapshot an interrupted create of this id left untagged (it carries the pending mark). */
+async function interruptedSnapshot(
+  xapi: XapiClient,
+  vmRef: string,
+  id: string,
+): Promise<string | undefined> {
+  for (const ref of await xapi.call<string[]>('VM.get_snapshots', vmRef)) {
+    const oc = await ignoreGone(
+      xapi.call<Record<string, string>>('VM.get_other_config', ref),
+      isGone,
+    );
+    if (oc && oc[SNAPSHOT_TAG.id] === undefined && oc[SNAPSHOT_TAG.pending] === id) return ref;
+  }
+  return undefined;
+}
+
 /** Finds the snapshot through XAPI (not the mirror: a job runs after earlier operations). */
 async function snapshotRef(
   xapi: XapiClient,
@@ -108,12 +130,24 @@ export async function createSnapshot(
   run: OpRun,
 ): Promise<void> {
   if (await snapshotRef(xapi, run.vmRef, req.id)) return; // a retry after the first one finished
-  const state: CreateState = { ...req, run };
+  // Steps are chosen before the first runs: whether to adopt is decided here.
+  const adopted = await interruptedSnapshot(xapi, run.vmRef, req.id);
+  const state: CreateState = { ...req, run, ...(adopted ? { snapRef: adopted } : {}) };
   await runSteps<CreateState>(
     [
       {
+        name: 'mark',
+        run: async (s, ctx) => {
+          await writeTags(xapi, 'VM', s.run.vmRef, { [SNAPSHOT_TAG.pending]: s.id });
+          ctx.onUndo('unmark the instance', () =>
+            writeTags(xapi, 'VM', s.run.vmRef, { [SNAPSHOT_TAG.pending]: undefined }),
+          );
+        },
+      },
+      {
         name: req.memory ? 'VM.checkpoint' : 'VM.snapshot',
         weight: 4,
+        when: (s) => s.snapRef === undefined, // else adopted from an interrupted create
         run: async (s, ctx) => {
           const label =
             s.name ?? `${await xapi.call<string>('VM.get_name_label', s.run.vmRef)}-${s.id}`;
@@ -132,8 +166,15 @@ export async function createSnapshot(
           await writeTags(xapi, 'VM', s.snapRef!, {
             [SNAPSHOT_TAG.id]: s.id,
             [SNAPSHOT_TAG.memory]: String(s.memory),
+            [SNAPSHOT_TAG.pending]: undefined,
             [TAG.operation]: undefined,
           });
+        },
+      },
+      {
+        name: 'unmark',
+        run: async (s) => {
+          await writeTags(xapi, 'VM', s.run.vmRef, { [SNAPSHOT_TAG.pending]: undefined });
         },
       },
     ],

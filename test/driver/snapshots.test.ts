@@ -141,6 +141,33 @@ describe('snapshots', () => {
     expect(stack.driver.depth.deleteSnapshot(alice, 'snap-1', 's-del')).toBeNull();
   });
 
+  it('adopts the snapshot a create interrupted before tagging it, when the same id is retried', async () => {
+    await setState(stack, vmRef, 'Halted');
+    // What a crash between VM.snapshot and the tag step leaves: an untagged snapshot carrying
+    // the pending mark the instance had while VM.snapshot ran.
+    await stack.xapi.call('VM.add_to_other_config', vmRef, 'xcd_snapshot_pending', 's-crash');
+    const orphan = await stack.xapi.call<string>('VM.snapshot', vmRef, 'interrupted');
+    await stack.xapi.call('VM.remove_from_other_config', vmRef, 'xcd_snapshot_pending');
+    await until(() => stack.xapi.mirror.get('VM', orphan)?.is_a_snapshot === true);
+    expect(
+      stack.driver.depth
+        .listSnapshots(alice, 'snap-1')
+        .some((s) => s.uuid === (simVm(stack, orphan) as any).uuid),
+    ).toBe(false);
+    const before = poolSnapshot(stack.sim);
+    const final = await done(
+      stack,
+      stack.driver.depth.createSnapshot(alice, 'snap-1', 's-crash', {}),
+    );
+    expect(final.status).toBe('succeeded');
+    expect(poolSnapshot(stack.sim)).toEqual(before);
+    expect(stack.driver.depth.getSnapshot(alice, 'snap-1', 's-crash').uuid).toBe(
+      simVm(stack, orphan).uuid,
+    );
+    expect(simVm(stack, orphan).other_config.xcd_snapshot_pending).toBeUndefined();
+    expect(simVm(stack, vmRef).other_config.xcd_snapshot_pending).toBeUndefined();
+  });
+
   it('answers unknown snapshots 404 and hides them from other namespaces', () => {
     expect(() => stack.driver.depth.getSnapshot(alice, 'snap-1', 'nope')).toThrow(
       expect.objectContaining({ status: 404, code: 'snapshot_not_found' }),
