@@ -1,9 +1,9 @@
 // `npm run bench:api`: the REST service on a simulated pool of 10,000 VMs (BENCH_VMS). Measures
-// GET /v1/instances/{id} latency (10 clients) and throughput (200 clients) from a separate
-// load-generator process, beside a bare Node http server answering the same JSON from memory
-// (the ceiling), counts XAPI calls made meanwhile (target 0), then runs 200 spawn-and-destroy
-// cycles at concurrency 20 and checks nothing is left behind.
-import { execFile } from 'node:child_process';
+// GET /v1/instances/{id} latency (10 clients) and throughput (200 clients) from a load-generator
+// process, beside a bare Node http server answering the same JSON from memory (the ceiling),
+// counts XAPI calls meanwhile (target 0), then 200 spawn-and-destroy cycles at concurrency 20
+// with a leftover check. The simulator runs in its own process, as a pool would.
+import { execFile, spawn } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -13,7 +13,6 @@ import { TokenStore } from '../src/api/auth';
 import { Metrics } from '../src/api/metrics';
 import { createApp } from '../src/app';
 import { ComputeDriver } from '../src/driver';
-import { startSimulator } from '../src/simulator';
 import { XapiClient } from '../src/xapi';
 import { powerCycleRow, printPowerCycle } from './power-cycle';
 
@@ -53,6 +52,42 @@ async function load(
   return JSON.parse(stdout) as Load;
 }
 
+interface SimProcess {
+  url: string;
+  user: string;
+  password: string;
+  close(): Promise<void>;
+}
+
+/** `xcd sim` in a child process: the service's heap and event loop stay its own. */
+async function startSimProcess(): Promise<SimProcess> {
+  const main = join(__dirname, '..', 'src', 'cli', 'main.ts');
+  const args = ['--import', 'tsx', main, 'sim', '--vms', String(VMS), '--time-scale', '0'];
+  const child = spawn(process.execPath, [...args, '--auth-failure-delay', '10'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`xcd sim exited with ${code}: ${out}`)));
+  });
+  child.stdout.resume();
+  return {
+    url,
+    user: 'root',
+    password: 'xenroot',
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
 async function listen(server: http.Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
@@ -82,7 +117,7 @@ const fmt = (n: number, d = 2): string => n.toFixed(d);
 
 async function main(): Promise<void> {
   const t0 = performance.now();
-  const sim = await startSimulator({ vms: VMS, timeScale: 0, authFailureDelayMs: 10 });
+  const sim = await startSimProcess();
   const xapi = await XapiClient.connect({ url: sim.url, user: sim.user, password: sim.password });
   const syncS = (performance.now() - t0) / 1000;
   let xapiCalls = 0;
@@ -106,7 +141,7 @@ async function main(): Promise<void> {
   server.keepAliveTimeout = 60_000;
   const url = await listen(server);
   console.log(
-    `pool: ${VMS} VMs, ${sim.store.count('host')} hosts; connect + mirror sync ${fmt(syncS)} s`,
+    `pool: ${VMS} VMs, ${xapi.mirror.count('host')} hosts; connect + mirror sync ${fmt(syncS)} s`,
   );
 
   const template = (await api(url, 'GET', '/v1/templates')).json.items[0].name_label as string;
@@ -156,8 +191,11 @@ async function main(): Promise<void> {
   for (let i = 0; i < ids.length; i += 20)
     await Promise.all(ids.slice(i, i + 20).map((id) => api(url, 'DELETE', `/v1/instances/${id}`)));
   const classes = ['VM', 'VDI', 'VBD', 'VIF'] as const;
-  const census = (): string => classes.map((c) => `${c}=${sim.store.count(c)}`).join(' ');
-  const start = census();
+  const census = async (): Promise<string> => {
+    const counts = await Promise.all(classes.map((c) => xapi.call<string[]>(`${c}.get_all`)));
+    return classes.map((c, i) => `${c}=${counts[i].length}`).join(' ');
+  };
+  const start = await census();
   let failures = 0;
   let next = 0;
   const c0 = performance.now();
@@ -178,7 +216,7 @@ async function main(): Promise<void> {
     }),
   );
   const cycleS = (performance.now() - c0) / 1000;
-  const end = census();
+  const end = await census();
   console.log(
     `\n${CYCLES} spawn-and-destroy cycles at concurrency ${CYCLE_CONCURRENCY}: ${fmt(cycleS)} s, ` +
       `${fmt(CYCLES / cycleS)} cycles/s, ${failures} failures; pool before ${start}, after ${end} (${start === end ? 'nothing left behind' : 'LEFTOVERS'})`,
@@ -186,7 +224,14 @@ async function main(): Promise<void> {
 
   // Power-cycle overhead of the service over the native client (bench/power-cycle.ts).
   printPowerCycle(
-    await powerCycleRow({ url, token: TOKEN, xapiUrl: sim.url, user: sim.user, password: sim.password, template }),
+    await powerCycleRow({
+      url,
+      token: TOKEN,
+      xapiUrl: sim.url,
+      user: sim.user,
+      password: sim.password,
+      template,
+    }),
   );
 
   server.closeAllConnections();
