@@ -31,7 +31,7 @@ export function normalizePowerState(xapiState: string | undefined): Schema<'Powe
 
 const key = (namespace: string, id: string): string => `${namespace}\u0000${id}`;
 
-type VmRow = Pick<VMRecord, 'other_config' | 'is_a_template' | 'is_a_snapshot'>;
+type VmRow = Pick<VMRecord, 'other_config' | 'is_a_template' | 'is_a_snapshot' | 'power_state'>;
 
 /** Is this VM an instance the service made (not a template, snapshot or foreign VM)? */
 function isInstance(vm: VmRow | undefined): boolean {
@@ -50,6 +50,10 @@ function isoDate(d: unknown): string | undefined {
 export class InstanceIndex {
   private readonly refByKey = new Map<string, string>();
   private readonly keyByRef = new Map<string, string>();
+  /** namespace -> its instances' VM refs, in the order first seen (listing order). */
+  private readonly byNamespace = new Map<string, Set<string>>();
+  /** VM ref -> XAPI power_state, for filtering lists without building views. */
+  private readonly powerOf = new Map<string, string>();
   private readonly cache = new Map<string, Instance>();
   /** ref of an object a cached view used -> the VM refs whose views used it. */
   private readonly usedBy = new Map<string, Set<string>>();
@@ -73,12 +77,14 @@ export class InstanceIndex {
   rebuild(): void {
     this.refByKey.clear();
     this.keyByRef.clear();
+    this.byNamespace.clear();
+    this.powerOf.clear();
     this.cache.clear();
     this.usedBy.clear();
     this.uses.clear();
     const rows = this.mirror.query('VM', {
       where: { [`other_config.${TAG.namespace}`]: { exists: true } },
-      fields: ['other_config', 'is_a_template', 'is_a_snapshot'],
+      fields: ['other_config', 'is_a_template', 'is_a_snapshot', 'power_state'],
     });
     for (const row of rows) this.track(row.$ref, row);
   }
@@ -87,14 +93,24 @@ export class InstanceIndex {
     const oldKey = this.keyByRef.get(ref);
     const owner = isInstance(vm) ? ownerOf(vm!.other_config) : undefined;
     const newKey = owner ? key(owner.namespace, owner.instanceId) : undefined;
+    if (newKey !== undefined && oldKey === newKey) this.powerOf.set(ref, vm!.power_state);
     if (oldKey === newKey) return;
     if (oldKey !== undefined) {
       this.keyByRef.delete(ref);
+      this.powerOf.delete(ref);
       if (this.refByKey.get(oldKey) === ref) this.refByKey.delete(oldKey);
+      const ns = oldKey.slice(0, oldKey.indexOf('\u0000'));
+      const members = this.byNamespace.get(ns);
+      members?.delete(ref);
+      if (members?.size === 0) this.byNamespace.delete(ns);
     }
     if (newKey !== undefined && !this.refByKey.has(newKey)) {
       this.refByKey.set(newKey, ref);
       this.keyByRef.set(ref, newKey);
+      this.powerOf.set(ref, vm!.power_state);
+      let members = this.byNamespace.get(owner!.namespace);
+      if (!members) this.byNamespace.set(owner!.namespace, (members = new Set()));
+      members.add(ref);
     }
   }
 
@@ -161,31 +177,27 @@ export class InstanceIndex {
     return view;
   }
 
+  /** The namespace's instances in the order the service first saw them, from the index only. */
   list(
     namespace: string,
     q: { power_state?: string; limit: number; offset: number },
   ): { items: Instance[]; total: number } {
-    const where: Record<string, string | boolean> = {
-      [`other_config.${TAG.namespace}`]: namespace,
-      is_a_template: false,
-      is_a_snapshot: false,
-    };
+    const members = this.byNamespace.get(namespace);
+    if (!members) return { items: [], total: 0 };
+    let wanted: string | undefined;
     if (q.power_state !== undefined) {
-      const xapiState = XAPI_STATE[q.power_state];
-      if (!xapiState) return { items: [], total: 0 };
-      where.power_state = xapiState;
+      wanted = XAPI_STATE[q.power_state];
+      if (!wanted) return { items: [], total: 0 };
     }
-    const total = this.mirror.count('VM', where);
-    const rows = this.mirror.query('VM', {
-      where,
-      fields: ['uuid'],
-      limit: q.limit,
-      offset: q.offset,
-    });
     const items: Instance[] = [];
-    for (const row of rows) {
-      const v = this.view(row.$ref);
-      if (v) items.push(v);
+    let total = 0;
+    for (const ref of members) {
+      if (wanted !== undefined && this.powerOf.get(ref) !== wanted) continue;
+      if (total >= q.offset && items.length < q.limit) {
+        const v = this.view(ref);
+        if (v) items.push(v);
+      }
+      total++;
     }
     return { items, total };
   }
