@@ -72,39 +72,36 @@ function isValidatorError(err: unknown): err is ValidatorError {
   );
 }
 
+/** Body members of which exactly one must be given (the spec's `oneOf: [required ...]`). */
+const EXCLUSIVE_MEMBERS: Array<[string, string]> = [['template', 'image_vdi']];
+
+/** Replaces ajv's bare "must match exactly one schema in oneOf" with the members it is about. */
+function explainOneOf(errors: FieldError[], body: Record<string, unknown> | undefined): void {
+  if (!body || !errors.some((e) => e.field === 'body' && /oneOf/.test(e.message))) return;
+  for (const [a, b] of EXCLUSIVE_MEMBERS) {
+    const given = [a, b].filter((m) => m in body);
+    if (given.length === 1) continue;
+    // Neither given: only this pair's oneOf if ajv reported both as missing.
+    const missing = (m: string): boolean => errors.some((e) => e.field === `body.${m}`);
+    if (given.length === 0 && !(missing(a) && missing(b))) continue;
+    const explained: FieldError =
+      given.length === 2
+        ? { field: `body.${b}`, message: `give either ${a} or ${b}, not both` }
+        : { field: `body.${a}`, message: `give ${a} or ${b}` };
+    const rest = errors.filter((e) => !(e.field === 'body' && /oneOf/.test(e.message)));
+    const keep = given.length === 2 ? rest : rest.filter((e) => e.field !== `body.${a}`);
+    errors.splice(0, errors.length, explained, ...keep);
+    return;
+  }
+}
+
 function validationProblem(err: ValidatorError, req: Request): Problem {
   const code =
     VALIDATOR_CODES[err.status] ?? (err.status >= 500 ? 'internal_error' : 'invalid_request');
   const errors: FieldError[] = (err.errors ?? [])
     .filter((e) => e.errorCode !== 'if.openapi.validation')
     .map((e) => ({ field: fieldName(e.path, e.message, req.path), message: e.message }));
-  const body = req.body as Record<string, unknown> | undefined;
-  for (const e of errors) {
-    if (
-      e.field === 'body' &&
-      /oneOf/.test(e.message) &&
-      body &&
-      'template' in body &&
-      'image_vdi' in body
-    ) {
-      e.field = 'body.image_vdi';
-      e.message = 'give either template or image_vdi, not both';
-    } else if (
-      e.field === 'body' &&
-      /oneOf/.test(e.message) &&
-      body &&
-      !('template' in body) &&
-      !('image_vdi' in body)
-    ) {
-      e.field = 'body.template';
-      e.message = 'give template or image_vdi';
-    }
-  }
-  const unique = errors.filter(
-    (e, i) =>
-      errors.findIndex((o) => o.field === e.field) === i || !/oneOf|give template/.test(e.message),
-  );
-  errors.splice(0, errors.length, ...unique);
+  explainOneOf(errors, req.body as Record<string, unknown> | undefined);
   const detail =
     code === 'invalid_request' && errors.length > 0
       ? errors.map((e) => `${e.field}: ${e.message}`).join('; ')
