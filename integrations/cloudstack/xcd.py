@@ -220,12 +220,13 @@ def act_statuses(api, payload, deadline):
 
 
 def act_getconsole(api, payload, deadline):
-    """XAPI's console: RFB behind an HTTP CONNECT to `path` on the host, handed over as a
-    direct URL (CloudStack's VNC proxy cannot send the CONNECT itself)."""
+    """The console record's URL, without the service's XAPI session: the path the service
+    offers carries a pool session id, which must never reach CloudStack's users. XAPI serves
+    RFB there after an HTTP CONNECT, authenticated with pool credentials."""
     console = api.get(_ipath(payload, 'console'))
-    scheme = 'https' if console.get('tls') else 'http'
-    url = '%s://%s:%s%s' % (scheme, console['host'], int(console['port']), console['path'])
-    return {'status': 'success', 'console': {'url': url, 'protocol': 'direct'}}
+    if not console.get('url'):
+        raise ActionError('the service offers no console URL for %s' % vm_name(payload))
+    return {'status': 'success', 'console': {'url': console['url'], 'protocol': 'direct'}}
 
 
 def _param(payload, *names, **kw):

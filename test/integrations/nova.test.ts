@@ -96,6 +96,7 @@ test("Nova's generic driver tests pass against the service, declining only what 
   // this driver's own checks ran too, hot-plug ones where the service offers them
   expect(summary.own).toEqual([
     'test_spawn_maps_flavor_vifs_and_disks',
+    'test_update_provider_tree_inventory',
     ...(caps.has('nics') ? ['test_attach_detach_interface'] : []),
     ...(caps.has('volumes') ? ['test_attach_detach_pool_volume'] : []),
   ]);

@@ -23,7 +23,8 @@ def main(argv):
     nova_case = suite_module.XcdDriverTestCase
     own_case = suite_module.XcdDriverSpawnShapeTestCase
     caps = set(os.environ.get('XCD_CAPS', '').split(','))
-    own = [] if argv else ['test_spawn_maps_flavor_vifs_and_disks'] + [
+    own = [] if argv else ['test_spawn_maps_flavor_vifs_and_disks',
+                           'test_update_provider_tree_inventory'] + [
         test for test, cap in OWN_NEEDS if cap in caps]
     if argv:
         suite = unittest.TestSuite(nova_case(name) for name in argv)

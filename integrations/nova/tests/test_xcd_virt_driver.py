@@ -119,3 +119,19 @@ class XcdDriverSpawnShapeTestCase(_XcdConfigured, test_virt_drivers._VirtDriverT
             self.ctxt, connection_info, instance, '/dev/xvdf'))
         self.assertEqual([], client.get(
             Client.path('v1', 'instances', instance.uuid, 'volumes'))['items'])
+
+    def test_update_provider_tree_inventory(self):
+        """Placement sees the pool: totals summed, max_unit the largest single host."""
+        from nova.compute import provider_tree
+        import os_resource_classes as orc
+        node = self.connection.get_available_nodes()[0]
+        tree = provider_tree.ProviderTree()
+        tree.new_root(node, 'a0b7f6f5-0000-4000-8000-000000000001')
+        self.connection.update_provider_tree(tree, node)
+        inventory = tree.data(node).inventory
+        host = Client(os.environ['XCD_URL'], os.environ['XCD_TOKEN']).get('/v1/host')
+        self.assertEqual(host['vcpus']['total'], inventory[orc.VCPU]['total'])
+        self.assertEqual(host['memory_mb']['total'], inventory[orc.MEMORY_MB]['total'])
+        self.assertEqual(max(h['memory_mb']['total'] for h in host['hosts']),
+                         inventory[orc.MEMORY_MB]['max_unit'])
+        self.assertEqual(host['disk_gb']['total'], inventory[orc.DISK_GB]['total'])
