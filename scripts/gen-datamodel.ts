@@ -63,7 +63,11 @@ interface ModelClass {
   enums: ModelEnum[];
 }
 
-const modelPath = process.argv[2] ?? join(__dirname, '../../shared/xapi/xenapi.json');
+const modelPath = process.argv[2];
+if (!modelPath) {
+  console.error('usage: npm run gen:datamodel -- <path to xenapi.json>');
+  process.exit(2);
+}
 const model = JSON.parse(readFileSync(modelPath, 'utf8')) as ModelClass[];
 const byName = new Map(model.map((c) => [c.name, c]));
 
