@@ -96,7 +96,7 @@ function unmarshal(t: WireType, typeText: string, v: WireValue): unknown {
       if (!isStruct(v)) mismatch(typeText, v);
       const out: Record<string, unknown> = {};
       for (const k of Object.keys(v)) {
-        unmarshal(t.key, typeText, t.key.k === 'int' || t.key.k === 'float' ? k : k);
+        unmarshal(t.key, typeText, k); // keys arrive as strings; int keys as decimals
         out[k] = unmarshal(t.val, typeText, v[k]);
       }
       return out;

@@ -322,9 +322,9 @@ export function registerEventMessages(): void {
     const cls = canonicalClass(clsName as string);
     if (!cls || !ctx.store.has(cls, ref as string))
       throw new XapiFault('HANDLE_INVALID', [String(clsName), String(ref)]);
-    const before = ctx.store.generation;
+    // touch the row; the token is one generation before the touch, so event.from sees it
     ctx.store.update(cls, ref as string, {});
-    return formatToken(Math.max(0, ctx.store.generation - 1, before));
+    return formatToken(ctx.store.generation - 1);
   });
   defineMessage('event.register', (ctx, [classes]) => {
     hubOf(ctx).register(ctx.session.ref, classes as string[]);
