@@ -64,16 +64,13 @@ describe('driver operations', () => {
       power_on: false,
     });
     await settle(stack, alice, operation);
-    // VM.start takes 40 ms x 4 here: cancel once XAPI shows the start in progress.
+    // VM.start takes 40 ms x 4 here: cancel once its task reports progress (the client then
+    // follows the task, so the cancel reaches XAPI as task.cancel).
     const vm = vmOf(stack, stack.driver.getInstance(alice, 'o-cancel').uuid);
     const op = stack.driver.action(alice, 'o-cancel', { action: 'power-on' });
     const deadline = Date.now() + 3000;
-    while (
-      Object.keys(vmOf(stack, vm.uuid).current_operations ?? {}).length === 0 &&
-      Date.now() < deadline
-    )
-      await new Promise((r) => setTimeout(r, 2));
-    await new Promise((r) => setTimeout(r, 40)); // the task ref has reached the client
+    while (stack.driver.getOperation(alice, op.id).progress === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 1));
     stack.driver.cancelOperation(alice, op.id);
     const done = await settle(stack, alice, op);
     expect(vmOf(stack, vm.uuid).power_state).toBe('Halted');
