@@ -2,6 +2,7 @@
 // (so the simulator's own work never lands on this event loop or in this RSS), and measures the
 // initial sync, the longest main-thread stall during it, the RSS the mirror adds, and mirror reads.
 // Usage: tsx bench/xapi-live.ts URL PROTOCOL; prints one JSON line.
+import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { XapiClient } from '../src/xapi';
 
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
       readCpuUs,
       floorP50Us: percentile(floor, 50),
       floorP99Us: percentile(floor, 99),
-      loadavg: require('node:os').loadavg()[0],
+      loadavg: os.loadavg()[0],
       queryMs,
       queryRows: page.length,
       countMs,

@@ -14,9 +14,6 @@ afterAll(async () => {
   await s.close();
 });
 
-function templateRef(): string {
-  return [...s.store.all('VM').entries()].find(([, r]) => r.is_a_template)![0];
-}
 
 describe.each(PROTOCOLS)('mirror over %s', (protocol) => {
   let c: XapiClient;
