@@ -203,10 +203,11 @@ describe('driver spawn', () => {
     expect(root.size_gb).toBeCloseTo(Number(image.virtual_size) / GiB, 2);
   });
 
-  it('spawns from a template made from an instance: copied onto the named SR, disks re-tagged', async () => {
+  it('spawns from a template named by name_label, made from an instance: copied onto the named SR, disks re-tagged', async () => {
     const base = stack.driver.spawn(alice, 'tpl-base', {
       template: provisioningTemplate(stack),
       power_on: false,
+      vcpus: 4,
       disks: [{ size_gb: 1 }],
     });
     await settle(stack, alice, base.operation);
@@ -222,13 +223,21 @@ describe('driver spawn', () => {
 
     stack.calls.length = 0;
     const { operation } = stack.driver.spawn(alice, 'from-golden', {
-      template: tplUuid,
+      template: 'golden image',
       sr: sr.uuid,
+      vcpus: 2,
       power_on: false,
     });
     const done = await settle(stack, alice, operation);
     expect(done.error).toBeNull();
     expect(stack.calls).toContain('VM.copy');
+    // Fewer vCPUs than the template: VCPUs_at_startup goes down before VCPUs_max.
+    const vcpuCalls = stack.calls.filter((c) => c.startsWith('VM.set_VCPUs'));
+    expect(vcpuCalls).toEqual(['VM.set_VCPUs_at_startup', 'VM.set_VCPUs_max']);
+    expect(vmOf(stack, stack.driver.getInstance(alice, 'from-golden').uuid)).toMatchObject({
+      VCPUs_max: 2,
+      VCPUs_at_startup: 2,
+    });
     const inst = stack.driver.getInstance(alice, 'from-golden');
     const disks = inst.disks.filter((d) => d.type === 'disk');
     expect(disks.length).toBe(baseInst.disks.filter((d) => d.type === 'disk').length);
