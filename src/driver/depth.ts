@@ -133,6 +133,7 @@ export class DepthDriver {
     snapshotId: string,
     body: Schema<'SnapshotRequest'>,
   ): Operation {
+    this.core.assertMutator(caller);
     const vm = this.vmOf(caller.namespace, id);
     const pending = this.pendingWith(caller.namespace, id, 'snapshot', snapshotId);
     if (pending) return this.core.opView(pending);
@@ -157,6 +158,7 @@ export class DepthDriver {
     snapshotId: string,
     body: Schema<'RevertRequest'>,
   ): Operation {
+    this.core.assertMutator(caller);
     const vm = this.vmOf(caller.namespace, id);
     if (
       !findSnapshot(this.core.xapi.mirror, vm, snapshotId) &&
@@ -170,6 +172,7 @@ export class DepthDriver {
 
   /** null: no such snapshot (already gone). */
   deleteSnapshot(caller: Caller, id: string, snapshotId: string): Operation | null {
+    this.core.assertMutator(caller);
     const vm = this.vmOf(caller.namespace, id);
     const pending = this.pendingWith(caller.namespace, id, 'delete-snapshot', snapshotId);
     if (pending) return this.core.opView(pending);
@@ -195,6 +198,7 @@ export class DepthDriver {
     vdiUuid: string,
     body: Schema<'VolumeAttachRequest'>,
   ): Operation {
+    this.core.assertMutator(caller);
     const vm = this.vmOf(caller.namespace, id);
     const mirror = this.core.xapi.mirror;
     const vdi = mirror.getByUuid('VDI', vdiUuid);
@@ -217,6 +221,7 @@ export class DepthDriver {
   }
 
   detachVolume(caller: Caller, id: string, vdiUuid: string): Operation | null {
+    this.core.assertMutator(caller);
     const vm = this.vmOf(caller.namespace, id);
     const pending = this.pendingWith(caller.namespace, id, 'attach-volume', vdiUuid, 'vdi');
     if (!pending && !listVolumes(this.core.xapi.mirror, vm).some((v) => v.uuid === vdiUuid))
@@ -237,6 +242,7 @@ export class DepthDriver {
   }
 
   attachNic(caller: Caller, id: string, body: Schema<'NicAttachRequest'>): Operation {
+    this.core.assertMutator(caller);
     this.vmOf(caller.namespace, id);
     return this.run(
       caller,
@@ -251,6 +257,7 @@ export class DepthDriver {
   }
 
   detachNic(caller: Caller, id: string, device: string): Operation | null {
+    this.core.assertMutator(caller);
     const vm = this.vmOf(caller.namespace, id);
     const queued = this.core.ops.latest(caller.namespace, id);
     if (

@@ -2,7 +2,7 @@
 // orchestrator's id (idempotent), listing, revert restoring the disks and settings (and a
 // checkpoint's suspended state), delete removing exactly what the snapshot made, and errors.
 import { done, setState, simVm, spawnInstance, until } from './depth-helpers';
-import { alice, poolSnapshot, startDriverStack, type DriverStack } from './stack';
+import { alice, aliceViewer, poolSnapshot, startDriverStack, type DriverStack } from './stack';
 
 describe('snapshots', () => {
   let stack: DriverStack;
@@ -175,6 +175,12 @@ describe('snapshots', () => {
     expect(() => stack.driver.depth.revertSnapshot(alice, 'snap-1', 'nope', {})).toThrow(
       expect.objectContaining({ status: 404, code: 'snapshot_not_found' }),
     );
+    for (const mutate of [
+      () => stack.driver.depth.createSnapshot(aliceViewer, 'snap-1', 's-disk', {}),
+      () => stack.driver.depth.revertSnapshot(aliceViewer, 'snap-1', 's-disk', {}),
+      () => stack.driver.depth.deleteSnapshot(aliceViewer, 'snap-1', 's-disk'),
+    ])
+      expect(mutate).toThrow(expect.objectContaining({ status: 403, code: 'forbidden' }));
     expect(() =>
       stack.driver.depth.listSnapshots({ ...alice, namespace: 'bob' }, 'snap-1'),
     ).toThrow(expect.objectContaining({ status: 404, code: 'instance_not_found' }));
