@@ -1,7 +1,7 @@
 // Behaviour of the console and diagnostics reads: the VNC console of a running instance (host,
 // port and the CONNECT path with a session id, from the console record), 409 when halted, 403
-// for viewers; the console log 404 console_not_available where the host has no plugin; and
-// diagnostics from the metrics objects, running and halted.
+// for viewers; the console log through the host's plugin, or 404 console_not_available where
+// the host has none; and diagnostics from the metrics objects, running and halted.
 import { setState, spawnInstance } from './depth-helpers';
 import { alice, aliceViewer, startDriverStack, type DriverStack } from './stack';
 
@@ -71,6 +71,20 @@ describe('console and diagnostics', () => {
       status: 404,
       code: 'console_not_available',
     });
+  });
+
+  it('reads the console log through the host console plugin where the host has it', async () => {
+    await setState(stack, vmRef, 'Running');
+    for (const hostRef of stack.sim.store.all('host').keys())
+      await stack.xapi.call('host.add_to_other_config', hostRef, 'sim_plugins', 'console');
+    try {
+      const log = await stack.driver.depth.consoleLog(alice, 'con-1');
+      expect(log.text).toContain('con-1 login:');
+      expect(log.text).toContain('Linux version');
+    } finally {
+      for (const hostRef of stack.sim.store.all('host').keys())
+        await stack.xapi.call('host.remove_from_other_config', hostRef, 'sim_plugins');
+    }
   });
 
   it('reports diagnostics from the metrics objects of a running instance', async () => {
