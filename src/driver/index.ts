@@ -151,6 +151,7 @@ export class ComputeDriver {
     this.inflight.set(k, { hash, entry });
     const state: SpawnState = {
       plan,
+      made: { vbdDevices: [], vifDevices: [], nicVifs: [] },
       operationJson: (final) =>
         final
           ? JSON.stringify({

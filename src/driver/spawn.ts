@@ -13,6 +13,7 @@ import {
   buildingTags,
   devices,
   freeDevice,
+  type Devices,
   rewriteDisksXml,
   undoable,
   vbdRecord,
@@ -32,6 +33,10 @@ export interface SpawnState {
   vmRef?: string;
   /** True when provision will make the root disk at the requested size. */
   rootSized?: boolean;
+  /** The VM's devices as clone / provision / create made them (read once, lazily). */
+  cloned?: Devices;
+  /** Device numbers and NICs the later steps made. */
+  made: { vbdDevices: string[]; vifDevices: string[]; nicVifs: string[] };
   /** The operation as persisted in the VM's tag (`final`: as it reads once succeeded). */
   operationJson: (final?: boolean) => string;
 }
@@ -41,6 +46,12 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
     if (!s.vmRef) throw new Error('spawn: no VM yet');
     return s.vmRef;
   };
+  const cloned = async (s: SpawnState): Promise<Devices> =>
+    (s.cloned ??= await devices(xapi, vmOf(s)));
+  const usedVbdDevices = async (s: SpawnState): Promise<string[]> => [
+    ...(await cloned(s)).vbds.map((v) => v.userdevice),
+    ...s.made.vbdDevices,
+  ];
   const removeOnUndo = (ctx: StepContext, s: SpawnState): void => {
     const vmRef = vmOf(s);
     ctx.onUndo('remove the VM', () =>
@@ -96,6 +107,7 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
           'VBD.create',
           vbdRecord(p, vmOf(s), vdiRef, '0', { type: 'Disk', bootable: true, role: 'root' }),
         );
+        s.made.vbdDevices.push('0');
         await undoable(ctx, 'destroy the root VBD', () => xapi.call('VBD.destroy', vbdRef));
         s.rootSized = p.body.root_disk_gb === undefined;
       },
@@ -162,7 +174,7 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
       run: async (s, ctx) => {
         const p = s.plan;
         const bytes = p.body.root_disk_gb! * GiB;
-        const { vbds } = await devices(xapi, vmOf(s));
+        const { vbds } = await cloned(s);
         const root =
           vbds.find((v) => v.type === 'Disk' && v.userdevice === '0' && v.VDI !== NULL_REF) ??
           vbds.find((v) => v.type === 'Disk' && v.bootable && v.VDI !== NULL_REF);
@@ -178,14 +190,12 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
           vdiRecord(p, srRef, bytes, 'root', `${p.name} root`),
         );
         await undoable(ctx, 'destroy the root disk', () => xapi.call('VDI.destroy', vdiRef));
-        const device = freeDevice(
-          vbds.map((v) => v.userdevice),
-          [3],
-        );
+        const device = freeDevice(await usedVbdDevices(s), [3]);
         const vbdRef = await xapi.call<string>(
           'VBD.create',
           vbdRecord(p, vmOf(s), vdiRef, device, { type: 'Disk', bootable: true, role: 'root' }),
         );
+        s.made.vbdDevices.push(device);
         await undoable(ctx, 'destroy the root VBD', () => xapi.call('VBD.destroy', vbdRef));
       },
     },
@@ -195,8 +205,7 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
       when: (s) => s.plan.disks.length > 0,
       run: async (s, ctx) => {
         const p = s.plan;
-        const { vbds } = await devices(xapi, vmOf(s));
-        const used = vbds.map((v) => v.userdevice);
+        const used = await usedVbdDevices(s);
         for (const [i, d] of p.disks.entries()) {
           const vdiRef = await xapi.call<string>(
             'VDI.create',
@@ -209,6 +218,7 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
             'VBD.create',
             vbdRecord(p, vmOf(s), vdiRef, device, { type: 'Disk', bootable: false, role: 'disk' }),
           );
+          s.made.vbdDevices.push(device);
           await undoable(ctx, `destroy the VBD of disk ${i + 1}`, () =>
             xapi.call('VBD.destroy', vbdRef),
           );
@@ -221,8 +231,7 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
       when: (s) => s.plan.nics.length > 0,
       run: async (s, ctx) => {
         const p = s.plan;
-        const { vifs } = await devices(xapi, vmOf(s));
-        const used = vifs.map((v) => v.device);
+        const used = [...(await cloned(s)).vifs.map((v) => v.device), ...s.made.vifDevices];
         for (const [i, n] of p.nics.entries()) {
           const device = freeDevice(used);
           used.push(device);
@@ -238,6 +247,8 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
             locking_mode: 'network_default',
           });
           await undoable(ctx, `destroy NIC ${i}`, () => xapi.call('VIF.destroy', vifRef));
+          s.made.vifDevices.push(device);
+          s.made.nicVifs.push(vifRef);
         }
       },
     },
@@ -247,11 +258,13 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
       when: (s) => s.plan.userData !== undefined || s.plan.body.metadata !== undefined,
       run: async (s, ctx) => {
         const p = s.plan;
-        const { vbds, vifs } = await devices(xapi, vmOf(s));
-        const nicMacs = vifs
-          .filter((v) => v.other_config?.[TAG.role] === 'nic')
-          .sort((a, b) => Number(a.device) - Number(b.device))
-          .map((v) => ({ mac: v.MAC, mtu: Number(v.MTU) || 1500 }));
+        // The NICs this spawn made, in order, with the MACs XAPI chose for them.
+        const nicMacs: Array<{ mac: string; mtu: number }> = [];
+        for (const [i, vifRef] of s.made.nicVifs.entries())
+          nicMacs.push({
+            mac: await xapi.call<string>('VIF.get_MAC', vifRef),
+            mtu: p.nics[i]!.mtu,
+          });
         const iso = buildConfigDrive({
           instanceId: p.owner.instanceId,
           name: p.name,
@@ -267,7 +280,7 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
         await undoable(ctx, 'destroy the config drive', () => xapi.call('VDI.destroy', vdiRef));
         await xapi.httpPut('/import_raw_vdi', { vdi: vdiRef }, iso);
         ctx.progress(0.7);
-        const device = freeDevice(vbds.map((v) => v.userdevice));
+        const device = freeDevice(await usedVbdDevices(s));
         const vbdRef = await xapi.call<string>(
           'VBD.create',
           vbdRecord(p, vmOf(s), vdiRef, device, {
@@ -286,7 +299,7 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
         // instance) another instance's: mark them as this instance's. Devices cloned with
         // another instance's tags are re-tagged too, so reconcile never takes them for orphans.
         const owner = s.plan.owner;
-        const { vbds, vifs } = await devices(xapi, vmOf(s));
+        const { vbds, vifs } = await cloned(s);
         for (const vbd of vbds) {
           if (ownerOf(vbd.other_config) && !isOwnedBy(vbd.other_config, owner))
             await mergeTags(xapi, 'VBD', vbd.ref, ownerTags(owner));
