@@ -107,7 +107,9 @@ function validationProblem(err: ValidatorError, req: Request): Problem {
       ? errors.map((e) => `${e.field}: ${e.message}`).join('; ')
       : err.status >= 500
         ? `response does not match the contract: ${err.message}`
-        : err.message;
+        : err.status === 404
+          ? `no route for ${req.method} ${req.path}`
+          : err.message;
   return completeProblem({
     status: err.status,
     code,

@@ -155,6 +155,7 @@ test('the core operations answer documented statuses and their responses validat
 test('a route the spec does not have answers 404 not_found; a wrong method 405', async () => {
   const missing = await stack.request('GET', '/v1/nothing-here');
   expect([missing.status, missing.body.code]).toEqual([404, 'not_found']);
+  expect(missing.body.detail).toBe('no route for GET /v1/nothing-here');
   const wrong = await stack.request('PATCH', '/v1/instances/x', { body: {} });
   expect([wrong.status, wrong.body.code]).toEqual([405, 'method_not_allowed']);
 });
