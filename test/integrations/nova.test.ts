@@ -2,11 +2,14 @@
 // test_virt_drivers.py) run against XcdDriver, the service in-process and the simulator.
 // Owns: starting the stack, running the Python suite, asserting pass / decline counts and the
 // pool left empty. Must not: skip when Nova is missing (CI installs it; see .ci/run).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack, type Stack } from '../helpers/stack';
 import { createPoolVdi, INTEGRATIONS, PYTHON, run, serviceCapabilities, type Capability } from './orchestrator';
 
 const RUNNER = join(INTEGRATIONS, 'nova', 'tests', 'run_virt_driver_tests.py');
+const CHECK_INSTALL = join(INTEGRATIONS, 'nova', 'tests', 'check_install.py');
 
 // What the driver must pass (never decline): Nova's mandatory features and every call issue 6 names
 // that the service's core offers.
@@ -112,3 +115,23 @@ test("Nova's generic driver tests pass against the service, declining only what 
     `${Object.keys(summary.declined).length} declined (${Object.keys(summary.declined).sort().join(', ')}), 1 skipped; ` +
     `service capabilities verified: ${[...caps].sort().join(', ')}`);
 }, 180_000);
+
+test("install.py places the shim so Nova's own loader finds compute_driver = xcd.XcdDriver from nova.conf", async () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'xcd-nova-install-'));
+  try {
+    const res = await run(PYTHON, [CHECK_INSTALL, scratch], {
+      env: { XCD_URL: stack.url, XCD_TOKEN: stack.tokens.admin, HOME: process.env.HOME ?? '/tmp' },
+      timeoutMs: 60_000,
+    });
+    expect(res.stderr.slice(-2000)).not.toMatch(/Traceback/);
+    expect(res.code).toBe(0);
+    const out = JSON.parse(res.stdout.trim().split('\n').pop()!);
+    expect(out.class).toBe('xcd_nova.driver.XcdDriver');
+    expect(out.from).toBe(join(scratch, 'site', 'xcd_nova')); // the installed copy, not the repo's
+    expect(out.shim).toEqual(['__init__.py']);
+    const host = (await stack.request('GET', '/v1/host', { token: stack.tokens.admin })).body;
+    expect(out.nodes).toEqual([host.hostname]);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}, 60_000);
