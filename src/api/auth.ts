@@ -6,16 +6,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ApiError } from '../driver/errors';
+import type { Caller } from '../driver/types';
 
-export type Role = 'admin' | 'operator' | 'viewer';
+/** Who is calling (the driver's type): it scopes every instance and operation by `namespace`. */
+export type { Caller };
+export type Role = Caller['role'];
 export const ROLES: readonly Role[] = ['admin', 'operator', 'viewer'];
-
-/** Who is calling; the driver scopes every instance and operation by `namespace`. */
-export interface Caller {
-  namespace: string;
-  role: Role;
-  tokenId: string;
-}
 
 /** One line of the tokens file. */
 export interface TokenEntry {
