@@ -44,6 +44,7 @@ export async function sendOperation(
     if (!isFinal(current) && wait > 0)
       current = await driver.waitOperation(caller, current.id, wait * 1000);
     res.setHeader('Preference-Applied', `wait=${wait}`);
+    res.vary('Prefer');
   }
   if (!opts.alwaysOk) res.setHeader('Location', `/v1/operations/${encodeURIComponent(current.id)}`);
   res.status(opts.alwaysOk || isFinal(current) ? 200 : 202).json(renderOperation(current));

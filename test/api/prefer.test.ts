@@ -29,6 +29,7 @@ test('without Prefer a spawn answers 202 with Location; the operation can be fol
   expect(done.status).toBe(200);
   expect(done.body.status).toBe('succeeded');
   expect(done.headers.get('preference-applied')).toBe('wait=15');
+  expect(done.headers.get('vary')).toMatch(/Prefer/);
   // A replay of the finished spawn answers the same operation, final: 200.
   const replay = await stack.request('PUT', '/v1/instances/p-1', {
     body: { template, power_on: false },
