@@ -113,6 +113,32 @@ test.each(['chunked', 'close'] as const)('%s responses decode in both protocols'
   }
 });
 
+test('pooled connections the server closed while idle are dropped and the call retried once', async () => {
+  // A TCP pipe to the simulator whose client-side sockets can all be cut at once, as a server's
+  // keep-alive timeout does to idle connections.
+  const target = new URL(s.url);
+  const sockets = new Set<net.Socket>();
+  const url = await listen(
+    net.createServer((sock) => {
+      sockets.add(sock);
+      const upstream = net.connect(Number(target.port), target.hostname);
+      sock.pipe(upstream).pipe(sock);
+      const end = () => {
+        sockets.delete(sock);
+        sock.destroy();
+        upstream.destroy();
+      };
+      sock.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+    }),
+  );
+  const c = await connect(s, { url, mirror: false, eventPollSeconds: 5 });
+  await Promise.all(Array.from({ length: 6 }, () => c.call('pool.get_all')));
+  for (const sock of [...sockets]) sock.destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  expect(await c.call('pool.get_all')).toHaveLength(1);
+});
+
 test('a refused connection is ECONNREFUSED', async () => {
   const srv = net.createServer();
   const url = await listen(srv);

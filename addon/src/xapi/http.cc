@@ -167,8 +167,14 @@ HttpResponse HttpClient::request(const HttpRequest& req, CancelToken* cancel) {
         std::lock_guard<std::mutex> lk(mu_);
         active_.erase(c->stream.get());
       }
+      // A pooled connection the server closed while idle fails before any response byte. The
+      // other idle connections are as old, so drop them all and retry once on a new connection.
       bool stale = was_reused && !got_bytes && (e.code == "ECONNRESET" || e.code == "EPIPE");
-      if (stale && attempt == 0) continue;
+      if (stale && attempt == 0) {
+        std::lock_guard<std::mutex> lk(mu_);
+        idle_.clear();
+        continue;
+      }
       throw;
     }
   }
