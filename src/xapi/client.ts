@@ -51,6 +51,7 @@ interface TaskWatch {
   resultType: string | null;
   onProgress?: (progress: number) => void;
   lastProgress: number;
+  seen: boolean; // its record has been in the mirror
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   caller: CallerStack;
@@ -296,6 +297,7 @@ export class XapiClient {
         resultType: resultTypeOf(method),
         onProgress: opts.onProgress,
         lastProgress: -1,
+        seen: false,
         resolve: resolve as (v: unknown) => void,
         reject,
         caller,
@@ -313,11 +315,7 @@ export class XapiClient {
         watch.reject = (e) => (done(), reject(e));
       }
       // It may have finished, or even been destroyed, before we started watching.
-      if (!this.#checkTask(taskRef)) {
-        this.#native.call('task.get_status', [taskRef], null).catch((err: { code?: string }) => {
-          if (err?.code === 'HANDLE_INVALID') this.#taskGone(taskRef);
-        });
-      }
+      if (!this.#checkTask(taskRef)) this.#confirmTask(taskRef);
     });
   }
 
@@ -376,6 +374,20 @@ export class XapiClient {
     this.mirror.emitChanges(visible);
   }
 
+  /** A watched task not (yet) in the mirror: its add may still come, or may have been coalesced
+   *  away with its del by event.from. Ask xapi until the mirror shows it or xapi denies it. */
+  #confirmTask(ref: string): void {
+    this.#native
+      .call('task.get_status', [ref], null)
+      .then(() => {
+        const w = this.#tasks.get(ref);
+        if (w && !w.seen) setTimeout(() => this.#confirmTask(ref), 500).unref();
+      })
+      .catch((err: { code?: string }) => {
+        if (err?.code === 'HANDLE_INVALID') this.#taskGone(ref);
+      });
+  }
+
   #taskGone(ref: string): void {
     const w = this.#tasks.get(ref);
     if (!w) return;
@@ -400,6 +412,7 @@ export class XapiClient {
     const rec = this.#native.mirrorGet('task', ref, false) as
       { status: string; progress: number; result: string; error_info: string[] } | undefined;
     if (!rec) return false;
+    w.seen = true;
     if (w.onProgress && typeof rec.progress === 'number' && rec.progress !== w.lastProgress) {
       w.lastProgress = rec.progress;
       try {
