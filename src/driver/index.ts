@@ -163,37 +163,37 @@ export class ComputeDriver {
             })
           : entry.persisted(),
     };
-    this.schedule(k, entry, async () => {
+    const job = this.schedule(k, entry, async () => {
       try {
-        try {
-          await runSteps(spawnSteps(this.xapi), state, this.stepOptions(entry));
-        } catch (err) {
-          // Rolled back: report the failure once reads (the mirror, and the index it feeds) no
-          // longer show the removed VM, which may still be a template there.
-          const gone = state.vmRef;
-          if (gone)
-            await waitForMirror(
-              this.xapi.mirror,
-              () => this.index.refOf(ns, id) !== gone && !this.xapi.mirror.get('VM', gone),
-              this.mirrorWaitMs,
-            );
-          throw err;
-        }
-        const vmRef = state.vmRef!;
-        const powerOn = body.power_on !== false;
-        // Done once reads (the index, fed by mirror change batches) show the result.
-        await waitForMirror(
-          this.xapi.mirror,
-          () => {
-            const view = this.index.refOf(ns, id) === vmRef ? this.index.view(vmRef) : undefined;
-            return view?.state === 'active' && (!powerOn || view.power_state === 'running');
-          },
-          this.mirrorWaitMs,
-        );
-        this.ops.succeed(entry, this.index.view(vmRef) ?? null);
-      } finally {
-        this.inflight.delete(k);
+        await runSteps(spawnSteps(this.xapi), state, this.stepOptions(entry));
+      } catch (err) {
+        // Rolled back: report the failure once reads (the mirror, and the index it feeds) no
+        // longer show the removed VM, which may still be a template there.
+        const gone = state.vmRef;
+        if (gone)
+          await waitForMirror(
+            this.xapi.mirror,
+            () => this.index.refOf(ns, id) !== gone && !this.xapi.mirror.get('VM', gone),
+            this.mirrorWaitMs,
+          );
+        throw err;
       }
+      const vmRef = state.vmRef!;
+      const powerOn = body.power_on !== false;
+      // Done once reads (the index, fed by mirror change batches) show the result.
+      await waitForMirror(
+        this.xapi.mirror,
+        () => {
+          const view = this.index.refOf(ns, id) === vmRef ? this.index.view(vmRef) : undefined;
+          return view?.state === 'active' && (!powerOn || view.power_state === 'running');
+        },
+        this.mirrorWaitMs,
+      );
+      this.ops.succeed(entry, this.index.view(vmRef) ?? null);
+    });
+    // Forgotten once finished (also when cancelled before its turn came).
+    void job.then(() => {
+      if (this.inflight.get(k)?.entry === entry) this.inflight.delete(k);
     });
     return { operation: this.opView(entry), replayed: false };
   }
@@ -324,8 +324,9 @@ export class ComputeDriver {
     };
   }
 
-  /** Runs an operation's job in its instance's turn; any error fails the operation. */
-  private schedule(k: string, entry: OperationEntry, job: () => Promise<void>): void {
+  /** Runs an operation's job in its instance's turn; any error fails the operation. The promise
+   * settles (never rejects) once the operation is final. */
+  private schedule(k: string, entry: OperationEntry, job: () => Promise<void>): Promise<void> {
     const run = this.scheduler.run(k, async () => {
       if (entry.signal.aborted) throw new OperationCancelled();
       this.ops.progress(entry, 0, 'starting');
@@ -345,6 +346,7 @@ export class ComputeDriver {
     );
     this.jobs.add(tracked);
     void tracked.finally(() => this.jobs.delete(tracked));
+    return tracked;
   }
 
   /** What depth.ts (pause, snapshots, resize, devices, console, migration, events) uses. */
