@@ -156,6 +156,26 @@ describe('driver reconcile at start', () => {
     }
   }
 
+  it('answers a spawn retried after a restart from the tags: same body replays, another 409', async () => {
+    const opId = await spawnHalted('r-replay');
+    await stack.restartDriver();
+    const body = {
+      template: provisioningTemplate(stack),
+      power_on: false,
+      disks: [{ size_gb: 1 }],
+      user_data: Buffer.from('x').toString('base64'),
+    };
+    const before = poolSnapshot(stack.sim);
+    const again = stack.driver.spawn(alice, 'r-replay', body);
+    expect(again).toMatchObject({ replayed: true, operation: { id: opId, status: 'succeeded' } });
+    expect(again.operation.result).toMatchObject({ id: 'r-replay', state: 'active' });
+    expect(() => stack.driver.spawn(alice, 'r-replay', { ...body, vcpus: 3 })).toThrow(
+      expect.objectContaining({ status: 409, code: 'conflict_spawn_mismatch' }),
+    );
+    expect(poolSnapshot(stack.sim)).toEqual(before);
+    await settle(stack, alice, stack.driver.destroy(alice, 'r-replay', {})!);
+  });
+
   it('removes a VM left building, with its disks, and says so in its operation', async () => {
     const before = poolSnapshot(stack.sim);
     const opId = await spawnHalted('r-building');
