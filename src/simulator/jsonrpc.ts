@@ -14,7 +14,7 @@
 //   formatJsonTyped(value) -> JSON of a self-describing value (XInt/XDouble/XDateTime/bigint)
 //   formatJsonRequest(method, params, version = 2, id = 0) -> a request body
 import { DATAMODEL, type XapiClass } from '../xapi/datamodel.generated';
-import { canonicalClass, recordVersion } from './store';
+import { canonicalClass } from './store';
 import {
   Writer,
   XDateTime,
@@ -22,7 +22,10 @@ import {
   XInt,
   XInt32,
   parseWireType,
-  utf8Slab,
+  isEmpty,
+  makeEncoderCache,
+  makeRecordEncoders,
+  type Enc,
   type WireType,
 } from './wiretype';
 
@@ -32,9 +35,6 @@ export type { WireValue } from './wiretype';
 export { JsonRpcParseError, parseJson, parseJsonRequest, type JsonRequest } from './json-parser';
 
 // ---------------------------------------------------------------- type-directed writer
-
-type Enc = (v: unknown, w: Writer) => void;
-const encoders = new Map<string, Enc>();
 
 const str = (v: unknown): string =>
   JSON.stringify(typeof v === 'string' ? v : v == null ? '' : String(v));
@@ -175,53 +175,14 @@ function recordTextEncoder(cls: string): ((v: unknown) => string) | undefined {
   };
 }
 
-/** Records are encoded once per version and kept as Buffers (see store.recordVersion). */
-function recordEncoder(cls: string): Enc {
-  const textOf = recordTextEncoder(cls);
-  if (!textOf) return (v, w) => w.s(formatJsonTyped(v));
-  const cache = new WeakMap<object, { ver: number; buf: Buffer }>();
-  return (v, w) => {
-    const rec = (v ?? {}) as Record<string, unknown>;
-    const ver = recordVersion(rec);
-    const hit = cache.get(rec);
-    if (hit && hit.ver === ver) return w.b(hit.buf);
-    const buf = utf8Slab(textOf(rec));
-    cache.set(rec, { ver, buf });
-    w.b(buf);
-  };
-}
-
-/** One encoder (and so one cache) per class, whatever type string reaches it. */
-const recordEncoders = new Map<string, Enc>();
-function recordEncoderFor(cls: string): Enc {
-  const key = canonicalClass(cls) ?? cls;
-  let e = recordEncoders.get(key);
-  if (!e) {
-    e = recordEncoder(key);
-    recordEncoders.set(key, e);
-  }
-  return e;
-}
-
-function isEmpty(x: object): boolean {
-  if (Array.isArray(x)) return x.length === 0;
-  for (const _k in x) return false;
-  return true;
-}
+const recordEncoderFor = makeRecordEncoders(recordTextEncoder, (v) => formatJsonTyped(v));
 
 /** Encode and cache a record's wire form ahead of any request (large pools do this while idle). */
 export function primeJsonRecord(cls: string, rec: object): void {
   encoderFor(`${cls} record`)(rec, new Writer());
 }
 
-function encoderFor(type: string): Enc {
-  let e = encoders.get(type);
-  if (!e) {
-    e = compile(parseWireType(type));
-    encoders.set(type, e);
-  }
-  return e;
-}
+const encoderFor = makeEncoderCache(compile);
 
 function encodeBatch(v: unknown, w: Writer): void {
   const b = v as {

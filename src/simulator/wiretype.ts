@@ -1,6 +1,8 @@
 // Datamodel type strings parsed into a small tree ('(string -> VM ref) map' -> map(string, ref)),
-// and the self-describing wrapper values (int64, double, datetime) both codecs share. It holds
-// no encoder or parser itself: xmlrpc.ts and jsonrpc.ts compile these trees into their own.
+// the self-describing wrapper values (int64, double, datetime), the output Writer and the
+// per-type / per-record encoder caches both codecs share. It must not know either wire syntax:
+// xmlrpc.ts and jsonrpc.ts compile these trees into their own encoders.
+import { canonicalClass, recordVersion } from './store';
 
 export type WireType =
   | { k: 'string' }
@@ -176,4 +178,65 @@ export function utf8Slab(text: string): Buffer {
   const view = slab.subarray(slabUsed, slabUsed + n);
   slabUsed += n;
   return view;
+}
+
+// ---------------------------------------------------------------- encoder caches
+
+/** An encoder: writes one value of a known type. */
+export type Enc = (v: unknown, w: Writer) => void;
+
+/** True for [] and {} (a field holding an empty set or map is written as its default). */
+export function isEmpty(x: object): boolean {
+  if (Array.isArray(x)) return x.length === 0;
+  for (const _k in x) return false;
+  return true;
+}
+
+/** encoderFor(type): the compiled encoder of a datamodel type string, compiled once. */
+export function makeEncoderCache(compile: (t: WireType) => Enc): (type: string) => Enc {
+  const encoders = new Map<string, Enc>();
+  return (type) => {
+    let e = encoders.get(type);
+    if (!e) {
+      e = compile(parseWireType(type));
+      encoders.set(type, e);
+    }
+    return e;
+  };
+}
+
+/**
+ * recordEncoderFor(cls): one encoder (and so one cache) per class, whatever type string reaches
+ * it. Records are encoded once per version and kept as Buffers (see store.recordVersion);
+ * textEncoder(cls) gives a record's whole wire text, or undefined for a class outside the
+ * datamodel, which is then written by fallback as a self-describing value.
+ */
+export function makeRecordEncoders(
+  textEncoder: (cls: string) => ((v: unknown) => string) | undefined,
+  fallback: (v: unknown) => string,
+): (cls: string) => Enc {
+  const recordEncoders = new Map<string, Enc>();
+  const recordEncoder = (cls: string): Enc => {
+    const textOf = textEncoder(cls);
+    if (!textOf) return (v, w) => w.s(fallback(v));
+    const cache = new WeakMap<object, { ver: number; buf: Buffer }>();
+    return (v, w) => {
+      const rec = (v ?? {}) as Record<string, unknown>;
+      const ver = recordVersion(rec);
+      const hit = cache.get(rec);
+      if (hit && hit.ver === ver) return w.b(hit.buf);
+      const buf = utf8Slab(textOf(rec));
+      cache.set(rec, { ver, buf });
+      w.b(buf);
+    };
+  };
+  return (cls) => {
+    const key = canonicalClass(cls) ?? cls;
+    let e = recordEncoders.get(key);
+    if (!e) {
+      e = recordEncoder(key);
+      recordEncoders.set(key, e);
+    }
+    return e;
+  };
 }

@@ -22,7 +22,7 @@
 // beyond 2^53), <double> -> XDouble, <dateTime.iso8601> -> XDateTime, <boolean> -> boolean,
 // <base64> -> Buffer, <nil/> -> null, <array> -> array, <struct> -> plain object.
 import { DATAMODEL, type XapiClass } from '../xapi/datamodel.generated';
-import { canonicalClass, recordVersion } from './store';
+import { canonicalClass } from './store';
 import {
   XDateTime,
   XDouble,
@@ -30,8 +30,11 @@ import {
   XInt32,
   formatG16,
   Writer,
-  utf8Slab,
   parseWireType,
+  isEmpty,
+  makeEncoderCache,
+  makeRecordEncoders,
+  type Enc,
   type WireType,
 } from './wiretype';
 
@@ -61,9 +64,6 @@ export function escapeXml(s: string): string {
 }
 
 // ---------------------------------------------------------------- type-directed writer
-
-type Enc = (v: unknown, w: Writer) => void;
-const encoders = new Map<string, Enc>();
 
 const strText = (v: unknown): string =>
   `<value>${escapeXml(typeof v === 'string' ? v : v == null ? '' : String(v))}</value>`;
@@ -197,53 +197,14 @@ function recordTextEncoder(cls: string): ((v: unknown) => string) | undefined {
   };
 }
 
-/** Records are encoded once per version and kept as Buffers (see store.recordVersion). */
-function recordEncoder(cls: string): Enc {
-  const textOf = recordTextEncoder(cls);
-  if (!textOf) return (v, w) => w.s(formatTyped(v));
-  const cache = new WeakMap<object, { ver: number; buf: Buffer }>();
-  return (v, w) => {
-    const rec = (v ?? {}) as Record<string, unknown>;
-    const ver = recordVersion(rec);
-    const hit = cache.get(rec);
-    if (hit && hit.ver === ver) return w.b(hit.buf);
-    const buf = utf8Slab(textOf(rec));
-    cache.set(rec, { ver, buf });
-    w.b(buf);
-  };
-}
-
-/** One encoder (and so one cache) per class, whatever type string reaches it. */
-const recordEncoders = new Map<string, Enc>();
-function recordEncoderFor(cls: string): Enc {
-  const key = canonicalClass(cls) ?? cls;
-  let e = recordEncoders.get(key);
-  if (!e) {
-    e = recordEncoder(key);
-    recordEncoders.set(key, e);
-  }
-  return e;
-}
-
-function isEmpty(x: object): boolean {
-  if (Array.isArray(x)) return x.length === 0;
-  for (const _k in x) return false;
-  return true;
-}
+const recordEncoderFor = makeRecordEncoders(recordTextEncoder, (v) => formatTyped(v));
 
 /** Encode and cache a record's wire form ahead of any request (large pools do this while idle). */
 export function primeRecord(cls: string, rec: object): void {
   encoderFor(`${cls} record`)(rec, new Writer());
 }
 
-function encoderFor(type: string): Enc {
-  let e = encoders.get(type);
-  if (!e) {
-    e = compile(parseWireType(type));
-    encoders.set(type, e);
-  }
-  return e;
-}
+const encoderFor = makeEncoderCache(compile);
 
 /** The event batch of event.from: {events, valid_ref_counts (as <i4>), token}. */
 function encodeBatch(v: unknown, w: Writer): void {
