@@ -76,7 +76,9 @@ describe('driver spawn undo', () => {
       const where = `${method} #${nth}`;
       if (done.status !== 'failed') failures.push(`${where}: status ${done.status}`);
       else if (done.error?.xapi_error?.code !== 'INTERNAL_ERROR')
-        failures.push(`${where}: error ${JSON.stringify(done.error)} after ${stack.calls.slice(mark).join(' ')}`);
+        failures.push(
+          `${where}: error ${JSON.stringify(done.error)} after ${stack.calls.slice(mark).join(' ')}`,
+        );
       for (const cls of ['VM', 'VDI', 'VBD', 'VIF'] as const) {
         if (JSON.stringify(after[cls]) !== JSON.stringify(before[cls]))
           failures.push(`${where}: ${cls} ${before[cls].length} -> ${after[cls].length}`);
@@ -130,5 +132,22 @@ describe('driver spawn undo', () => {
     const retry = stack.driver.spawn(alice, 'no-memory', fullBody());
     expect(retry.replayed).toBe(false);
     expect((await settle(stack, alice, retry.operation)).status).toBe('succeeded');
+  });
+
+  it('reports a full SR as 507 insufficient_storage with the figures, and undoes the spawn', async () => {
+    const before = poolSnapshot(stack.sim);
+    stack.sim.faults.add('fail:VDI.create:2:SR_FULL,3221225472,1073741824');
+    const { operation } = stack.driver.spawn(alice, 'sr-full', fullBody());
+    const done = await settle(stack, alice, operation);
+    stack.sim.faults.clear();
+    expect(done.status).toBe('failed');
+    expect(done.error).toMatchObject({
+      status: 507,
+      code: 'insufficient_storage',
+      requested_bytes: 3221225472,
+      maximum_bytes: 1073741824,
+      xapi_error: { code: 'SR_FULL' },
+    });
+    expect(poolSnapshot(stack.sim)).toEqual(before);
   });
 });
