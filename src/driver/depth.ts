@@ -14,7 +14,7 @@ import type { InstanceIndex } from './instances';
 import { LIFECYCLE, runLifecycle, type LifecycleAction } from './lifecycle';
 import { migrate } from './migrate';
 import { waitForMirror } from './mirror-wait';
-import { attachNic, detachNic, listNics } from './nics';
+import { attachNic, detachNic, listNics, resolveNetwork } from './nics';
 import type { OperationEntry, Operations } from './operations';
 import { checkResize, resize } from './resize';
 import {
@@ -243,7 +243,21 @@ export class DepthDriver {
 
   attachNic(caller: Caller, id: string, body: Schema<'NicAttachRequest'>): Operation {
     this.core.assertMutator(caller);
-    this.vmOf(caller.namespace, id);
+    const vm = this.vmOf(caller.namespace, id);
+    if (body.device !== undefined) {
+      // A retry at a device that already holds this NIC: answered at once.
+      const mirror = this.core.xapi.mirror;
+      const at = listNics(mirror, vm).find((n) => n.device === body.device);
+      const netUuid = at
+        ? mirror.get('network', resolveNetwork(mirror, body.network).ref)?.uuid
+        : undefined;
+      if (
+        at &&
+        at.network === netUuid &&
+        (!body.mac || at.mac.toLowerCase() === body.mac.toLowerCase())
+      )
+        return this.done(caller, id, 'attach-nic', { network: body.network });
+    }
     return this.run(
       caller,
       id,

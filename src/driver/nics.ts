@@ -30,7 +30,7 @@ export function listNics(mirror: MirrorView, vm: VmRec): Array<Schema<'NicAttach
   return out.sort((a, b) => Number(a.device) - Number(b.device));
 }
 
-function resolveNetwork(mirror: MirrorView, name: string): { ref: string; mtu: number } {
+export function resolveNetwork(mirror: MirrorView, name: string): { ref: string; mtu: number } {
   const found =
     mirror.getByUuid('network', name) ??
     mirror.query('network', { where: { name_label: name }, fields: ['MTU'], limit: 1 })[0] ??
