@@ -71,6 +71,34 @@ export function newVmFrom(store: Store, src: Rec, overrides: Rec): string {
   return ref;
 }
 
+/**
+ * A new VBD on `vmRef` for `vdiRef`, shaped like `vbd`: its device, boot, mode, type and
+ * unpluggable flags, and unless `deviceOnly` its other_config and QoS settings too.
+ */
+export function copyVbd(
+  store: Store,
+  vbd: Rec,
+  vmRef: string,
+  vdiRef: string,
+  deviceOnly = false,
+): string {
+  const fields: Rec = {
+    VM: vmRef,
+    VDI: vdiRef,
+    userdevice: vbd.userdevice,
+    bootable: vbd.bootable,
+    mode: vbd.mode,
+    type: vbd.type,
+    unpluggable: vbd.unpluggable,
+  };
+  if (!deviceOnly) {
+    fields.other_config = vbd.other_config;
+    fields.qos_algorithm_type = vbd.qos_algorithm_type;
+    fields.qos_algorithm_params = vbd.qos_algorithm_params;
+  }
+  return createVbd(store, fields);
+}
+
 /** Copy the source's VBDs (disks through `mode`) and VIFs onto `dstRef`. */
 function copyDevices(
   store: Store,
@@ -85,18 +113,7 @@ function copyDevices(
     let vdiRef = vbd.VDI as string;
     if (!isNull(vdiRef) && opts.ignoreVdis?.includes(vdiRef)) continue;
     if (!isNull(vdiRef) && vbd.type !== 'CD') vdiRef = copyVdi(store, vdiRef, mode, opts.sr);
-    createVbd(store, {
-      VM: dstRef,
-      VDI: vdiRef,
-      userdevice: vbd.userdevice,
-      bootable: vbd.bootable,
-      mode: vbd.mode,
-      type: vbd.type,
-      unpluggable: vbd.unpluggable,
-      other_config: vbd.other_config,
-      qos_algorithm_type: vbd.qos_algorithm_type,
-      qos_algorithm_params: vbd.qos_algorithm_params,
-    });
+    copyVbd(store, vbd, dstRef, vdiRef);
   }
   for (const vifRef of src.VIFs as string[]) {
     const vif = store.find('VIF', vifRef);

@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { XapiFault } from './fault';
 import { defineMessage, type CallContext } from './registry';
 import { copyVdi, destroyVdi } from './storage';
-import { createVbd, destroyVbd } from './vbd';
+import { destroyVbd } from './vbd';
 import { bringDown, createSuspendVdi } from './vm';
-import { destroyVmRecord, makeVm } from './vm-copy';
+import { copyVbd, destroyVmRecord, makeVm } from './vm-copy';
 import {
   NULL_REF,
   isNull,
@@ -90,15 +90,7 @@ async function revert(ctx: CallContext, snapRef: string): Promise<void> {
       const vbd = store.find('VBD', vbdRef);
       if (!vbd || vbd.type === 'CD' || isNull(vbd.VDI)) continue;
       const vdiRef = copyVdi(store, vbd.VDI as string, 'clone');
-      createVbd(store, {
-        VM: vmRef,
-        VDI: vdiRef,
-        userdevice: vbd.userdevice,
-        bootable: vbd.bootable,
-        mode: vbd.mode,
-        type: vbd.type,
-        unpluggable: vbd.unpluggable,
-      });
+      copyVbd(store, vbd, vmRef, vdiRef, true);
     }
     const restored: Rec = { parent: snapRef };
     for (const k of [
