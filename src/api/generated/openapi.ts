@@ -427,8 +427,8 @@ export interface paths {
          * @description Where a noVNC proxy connects: `host` and `port` of the XAPI host the instance runs on,
          *     and `path`, which the proxy sends as `CONNECT <path> HTTP/1.1` (Nova's
          *     `internal_access_path`); the reply is `200` and the socket then carries RFB. The path
-         *     carries a XAPI session id: treat the answer as a secret. A running instance only
-         *     (`409 console_not_available` otherwise).
+         *     carries a XAPI session id: treat the answer as a secret (operators only; viewers get
+         *     `403`). A running or paused instance only (`409 invalid_power_state` otherwise).
          */
         get: operations["getConsole"];
         put?: never;
