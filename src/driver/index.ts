@@ -58,6 +58,7 @@ export class ComputeDriver {
     this.logger = opts.logger;
     this.index = new InstanceIndex(xapi.mirror);
     this.ops = new Operations(xapi, opts.logger, opts.operationHistory ?? 2000);
+    this.ops.setTagLookup((ns, opId) => this.index.vmWithOperation(ns, opId));
     this.scheduler = new Scheduler(opts.concurrency ?? 16);
     this.mirrorWaitMs = opts.mirrorWaitMs ?? 10_000;
     this.depth = new DepthDriver(this.depthCore());

@@ -5,6 +5,7 @@
 import type { MirrorChange, MirrorView } from '../xapi';
 import type { VMRecord } from '../xapi/datamodel.generated';
 import { instanceNotFound } from './errors';
+import { parsePersisted } from './operations';
 import { TAG, ownerOf } from './tags';
 import type { Instance, Schema } from './types';
 
@@ -54,6 +55,9 @@ export class InstanceIndex {
   private readonly byNamespace = new Map<string, Set<string>>();
   /** VM ref -> XAPI power_state, for filtering lists without building views. */
   private readonly powerOf = new Map<string, string>();
+  /** Operations persisted in instance tags: id -> VM ref and back. */
+  private readonly refOfOp = new Map<string, string>();
+  private readonly opOfRef = new Map<string, string>();
   private readonly cache = new Map<string, Instance>();
   /** ref of an object a cached view used -> the VM refs whose views used it. */
   private readonly usedBy = new Map<string, Set<string>>();
@@ -79,6 +83,8 @@ export class InstanceIndex {
     this.keyByRef.clear();
     this.byNamespace.clear();
     this.powerOf.clear();
+    this.refOfOp.clear();
+    this.opOfRef.clear();
     this.cache.clear();
     this.usedBy.clear();
     this.uses.clear();
@@ -93,6 +99,7 @@ export class InstanceIndex {
     const oldKey = this.keyByRef.get(ref);
     const owner = isInstance(vm) ? ownerOf(vm!.other_config) : undefined;
     const newKey = owner ? key(owner.namespace, owner.instanceId) : undefined;
+    this.trackOperation(ref, owner ? vm!.other_config[TAG.operation] : undefined);
     if (newKey !== undefined && oldKey === newKey) this.powerOf.set(ref, vm!.power_state);
     if (oldKey === newKey) return;
     if (oldKey !== undefined) {
@@ -112,6 +119,31 @@ export class InstanceIndex {
       if (!members) this.byNamespace.set(owner!.namespace, (members = new Set()));
       members.add(ref);
     }
+  }
+
+  /** Keeps operation id -> VM ref for the operations persisted in instance tags. */
+  private trackOperation(ref: string, persisted: string | undefined): void {
+    // The id leads the JSON the driver writes; anything else is parsed in full.
+    const lead = persisted ? /^\{"id":("(?:[^"\\]|\\.)*")/.exec(persisted)?.[1] : undefined;
+    const opId = lead !== undefined ? (JSON.parse(lead) as string) : parsePersisted(persisted)?.id;
+    const old = this.opOfRef.get(ref);
+    if (old === opId) return;
+    if (old !== undefined) {
+      this.opOfRef.delete(ref);
+      if (this.refOfOp.get(old) === ref) this.refOfOp.delete(old);
+    }
+    if (opId !== undefined) {
+      this.opOfRef.set(ref, opId);
+      this.refOfOp.set(opId, ref);
+    }
+  }
+
+  /** The VM whose xcd_operation tag holds this operation, if an instance of this namespace. */
+  vmWithOperation(namespace: string, opId: string): (VMRecord & { $ref: string }) | undefined {
+    const ref = this.refOfOp.get(opId);
+    const k = ref ? this.keyByRef.get(ref) : undefined;
+    if (!ref || !k || !k.startsWith(`${namespace}\u0000`)) return undefined;
+    return this.mirror.get('VM', ref);
   }
 
   private apply(batch: MirrorChange[]): void {

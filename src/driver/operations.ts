@@ -69,8 +69,15 @@ export function problemOf(err: unknown): Problem {
   return toApiError(err).toJSON() as Problem;
 }
 
+/** Finds the VM whose xcd_operation tag holds an operation, within a namespace. */
+export type TagLookup = (
+  namespace: string,
+  opId: string,
+) => { other_config: Record<string, string> } | undefined;
+
 export class Operations {
   private readonly entries = new Map<string, OperationEntry>();
+  private tagLookup: TagLookup | undefined;
 
   constructor(
     private readonly xapi: XapiClient,
@@ -159,21 +166,14 @@ export class Operations {
   find(namespace: string, id: string): OperationEntry | undefined {
     const entry = this.entries.get(id);
     if (entry) return entry.namespace === namespace ? entry : undefined;
-    const needle = JSON.stringify(id);
-    for (const vm of this.xapi.mirror.query('VM', {
-      where: {
-        [`other_config.${TAG.namespace}`]: namespace,
-        [`other_config.${TAG.operation}`]: { exists: true },
-      },
-      fields: ['other_config', 'is_a_snapshot'],
-    })) {
-      if (vm.is_a_snapshot) continue;
-      const text = vm.other_config[TAG.operation];
-      if (!text || !text.includes(needle)) continue;
-      const data = parsePersisted(text);
-      if (data && data.id === id) return this.adopt(namespace, data);
-    }
-    return undefined;
+    const vm = this.tagLookup?.(namespace, id);
+    const data = parsePersisted(vm?.other_config?.[TAG.operation]);
+    return data && data.id === id ? this.adopt(namespace, data) : undefined;
+  }
+
+  /** Where find() looks for operations no longer in memory (the instance index). */
+  setTagLookup(lookup: TagLookup): void {
+    this.tagLookup = lookup;
   }
 
   get(namespace: string, id: string): OperationEntry {
