@@ -840,6 +840,7 @@ export interface components {
             xapi_power_state: components["schemas"]["XapiPowerState"];
             vcpus: number;
             memory_mb: number;
+            /** @description Every disk and CD drive, including volumes attached by uuid (also listed by `/volumes`). */
             disks: components["schemas"]["Disk"][];
             nics: components["schemas"]["Nic"][];
             /** @description Where the instance runs (null when halted). */
