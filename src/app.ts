@@ -54,8 +54,16 @@ export function createApp(opts: AppOptions): Express {
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+      // Mutations and failures at info and above; successful reads (an orchestrator's periodic
+      // power-state sync makes many) at debug.
+      customLogLevel: (req, res, err) =>
+        err || res.statusCode >= 500
+          ? 'error'
+          : res.statusCode >= 400
+            ? 'warn'
+            : req.method === 'GET' || req.method === 'HEAD'
+              ? 'debug'
+              : 'info',
       serializers: {
         req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
       },
