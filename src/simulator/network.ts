@@ -114,10 +114,9 @@ function registerVifMessages(): void {
   });
 }
 
-let bridgeCounter = 0;
-
+/** A network; without a bridge name it gets the pool's next 'xapiN'. */
 export function createNetwork(store: Store, fields: Rec): string {
-  const bridge = String(fields.bridge || '') || `xapi${bridgeCounter++}`;
+  const bridge = String(fields.bridge || '') || `xapi${store.nextSerial('bridge')}`;
   return store.create('network', {
     name_label: fields.name_label ?? '',
     name_description: fields.name_description ?? '',

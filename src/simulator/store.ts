@@ -60,12 +60,20 @@ export class Store {
   private readonly tables = new Map<XapiClass, Map<string, Rec>>();
   private readonly uuids = new Map<XapiClass, Map<string, string>>();
   private readonly listeners = new Set<StoreListener>();
+  private readonly serials = new Map<string, number>();
 
   constructor() {
     for (const cls of XAPI_CLASSES) {
       this.tables.set(cls, new Map());
       this.uuids.set(cls, new Map());
     }
+  }
+
+  /** The next value (0, 1, 2 ...) of a named counter of this pool, for generated names. */
+  nextSerial(name: string): number {
+    const n = this.serials.get(name) ?? 0;
+    this.serials.set(name, n + 1);
+    return n;
   }
 
   onChange(listener: StoreListener): () => void {

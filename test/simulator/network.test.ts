@@ -203,3 +203,21 @@ describe('networks and VLANs', () => {
     await expectFault(rpc.call('PIF.unplug', eth1), 'PIF_DOES_NOT_ALLOW_UNPLUG', [eth1]);
   });
 });
+
+test('bridge names are per pool: a second simulator in the process names its bridges as the first did', async () => {
+  const bridges = (store: SimFixture['sim']['store']): string[] =>
+    [...store.all('network').values()].map((n) => String(n.bridge)).sort();
+  const other = await openSim({ hosts: 1 });
+  try {
+    const net = await other.rpc.call('network.create', {
+      name_label: 'second-pool',
+      name_description: '',
+      MTU: 1500,
+      other_config: {},
+    });
+    expect(bridges(other.sim.store)).toEqual(['xapi0', 'xapi1', 'xapi2', 'xenbr0', 'xenbr1']);
+    expect(await other.rpc.call('network.get_bridge', net)).toBe('xapi2');
+  } finally {
+    await other.sim.close();
+  }
+});
