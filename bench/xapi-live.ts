@@ -36,11 +36,14 @@ async function main(): Promise<void> {
   const rssBefore = process.memoryUsage().rss;
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
+  const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   const client = await XapiClient.connect({ url, user: 'root', password: 'xenroot', protocol });
   const connectMs = performance.now() - t0;
   h.disable();
   const stallMs = h.max / 1e6;
+  // Share of the sync during which the JS thread was busy at all (vs waiting for the addon).
+  const elu = performance.eventLoopUtilization(elu0).utilization;
   await settle(500);
   const rssAfter = process.memoryUsage().rss;
 
@@ -83,6 +86,7 @@ async function main(): Promise<void> {
       connectMs,
       stallMs,
       idleStallMs,
+      elu,
       mirrorRssMb: (rssAfter - rssBefore) / 1e6,
       readP50Us: percentile(reads, 50),
       readP99Us: percentile(reads, 99),

@@ -184,9 +184,13 @@ async function main(): Promise<void> {
     const r = JSON.parse(out) as Record<string, number | string>;
     const f = (k: string, d = 1) => Number(r[k]).toFixed(d);
     console.log(
-      `  ${protocol}: ${r.vms} VMs synced in ${f('connectMs', 0)} ms; longest main-thread stall ${f('stallMs')} ms (target <= 10); ` +
-        `mirror RSS +${f('mirrorRssMb')} MB (target <= 150); VM read p50 ${f('readP50Us')} us, p99 ${f('readP99Us')} us (target <= 100); ` +
-        `query 100 of ${r.running} running ${f('queryMs', 2)} ms; count ${f('countMs', 2)} ms`,
+      `  ${protocol}: ${r.vms} VMs synced in ${f('connectMs', 0)} ms (load average ${f('loadavg')})\n` +
+        `    longest main-thread stall during the sync ${f('stallMs')} ms (target <= 10; this process idle: ${f('idleStallMs')} ms; \n` +
+        `      event-loop utilization during the sync ${(Number(r.elu) * 100).toFixed(2)}%)\n` +
+        `    mirror RSS +${f('mirrorRssMb')} MB (target <= 150)\n` +
+        `    VM record read p50 ${f('readP50Us')} us, p99 ${f('readP99Us')} us (target <= 100; CPU per read ${f('readCpuUs')} us; ` +
+        `JSON.parse of the same record p50 ${f('floorP50Us')} us, p99 ${f('floorP99Us')} us)\n` +
+        `    query of 100 running VMs with 3 fields ${f('queryMs', 2)} ms; count of ${r.running} running ${f('countMs', 2)} ms`,
     );
   }
   console.log(

@@ -3,6 +3,9 @@
 #include "xapi/event_stream.h"
 
 #include <malloc.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <chrono>
 
@@ -107,6 +110,9 @@ void EventStream::apply_events(const Value& batch, std::string* token) {
 }
 
 void EventStream::run() {
+  // Decoding a large pool competes with the JS thread for the CPU: yield to it (the helper
+  // threads this thread starts inherit the priority).
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
   bool need_load = true;
   std::string token;
   uint64_t gen = 0;
