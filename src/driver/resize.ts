@@ -90,7 +90,10 @@ type Limits = Pick<
   | 'memory_dynamic_max'
 >;
 
-/** Which vCPU and memory changes can be made live, and which need the VM halted. */
+/**
+ * Which vCPU and memory changes can be made live, and which need the VM halted. Live only when
+ * the whole change is live-capable: a running VM is never half changed live, half halted.
+ */
 export function classify(
   vm: Limits,
   body: ResizeAction,
@@ -112,6 +115,12 @@ export function classify(
         out.liveMemory = true;
       else out.offlineMemory = true;
     }
+  }
+  // One classification for the whole change: when any part needs the VM halted, every part is
+  // made with the halted-state calls after the shutdown (the live calls refuse a halted VM).
+  if (out.offlineVcpus || out.offlineMemory) {
+    if (out.liveVcpus) [out.liveVcpus, out.offlineVcpus] = [false, true];
+    if (out.liveMemory) [out.liveMemory, out.offlineMemory] = [false, true];
   }
   return out;
 }

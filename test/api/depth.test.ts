@@ -263,6 +263,16 @@ test('the new actions go through /actions: allowed states succeed, others answer
   expect([other.status, other.body.code]).toEqual([404, 'instance_not_found']);
 });
 
+test('resize of a running 2-vCPU instance to 1 vCPU, 256 MiB with power_cycle hard does not answer 409 invalid_power_state', async () => {
+  await spawn('dc-rs', { vcpus: 2, memory_mb: 1024 });
+  const res = await stack.request('POST', '/v1/instances/dc-rs/actions', {
+    body: { action: 'resize', vcpus: 1, memory_mb: 256, power_cycle: 'hard' },
+    headers: wait,
+  });
+  expect([res.status, res.body.status, res.body.error]).toEqual([200, 'succeeded', null]);
+  expect(res.body.result).toMatchObject({ vcpus: 1, memory_mb: 256, power_state: 'running' });
+});
+
 test('an SSE client that disconnects and resumes with Last-Event-ID receives every event once, in order', async () => {
   const client = new XcdDepthClient({ url: stack.url, token: stack.tokens.operator });
   const got: Array<{ id: string; type: string; instance_id: string }> = [];

@@ -126,6 +126,34 @@ describe('resize', () => {
     },
   );
 
+  it('resize with power_cycle hard of a running 2-vCPU instance to 1 vCPU and 256 MiB does not fail invalid_power_state (live vCPU call on the halted VM)', async () => {
+    const ref = await spawnInstance(stack, 'rs-2', { vcpus: 2, memory_mb: 1024 });
+    await setState(stack, ref, 'Running');
+    stack.calls.length = 0;
+    const final = await done(
+      stack,
+      stack.driver.action(alice, 'rs-2', {
+        action: 'resize',
+        vcpus: 1,
+        memory_mb: 256,
+        power_cycle: 'hard',
+      }),
+    );
+    expect(final.error).toBeNull();
+    expect(final.result).toMatchObject({ vcpus: 1, memory_mb: 256, xapi_power_state: 'Running' });
+    // One classification: everything is changed on the halted VM with the halted-state calls.
+    expect(stack.calls).toContain('VM.hard_shutdown');
+    expect(stack.calls).toContain('VM.set_VCPUs_at_startup');
+    expect(stack.calls).not.toContain('VM.set_VCPUs_number_live');
+    expect(stack.calls).not.toContain('VM.set_memory_dynamic_range');
+    const vm = simVm(stack, ref);
+    expect([vm.power_state, vm.VCPUs_at_startup, vm.memory_dynamic_max]).toEqual([
+      'Running',
+      1,
+      256 * MiB,
+    ]);
+  });
+
   it('rolls back when a step fails after the shutdown: settings restored, instance started again', async () => {
     await setState(stack, vmRef, 'Running');
     const before = simVm(stack, vmRef);
