@@ -7,7 +7,7 @@ import type { SideHandler } from './server';
 
 export interface ControlActions {
   restart(): Promise<void>;
-  setHostOnline(host: string, online: boolean): void;
+  setHostOnline(host: string, online: boolean): Promise<void>;
 }
 
 function reply(res: http.ServerResponse, status: number, body: unknown): void {
@@ -34,7 +34,9 @@ export function controlHandler(rt: SimRuntime, actions: ControlActions): SideHan
           >;
           if (typeof cmd.fault === 'string') rt.faults.add(cmd.fault);
           if (cmd.clear) rt.faults.clear();
-          if (cmd.host !== undefined) actions.setHostOnline(String(cmd.host), cmd.online !== false);
+          // answered once the host's listener is closed or listening again
+          if (cmd.host !== undefined)
+            await actions.setHostOnline(String(cmd.host), cmd.online !== false);
           reply(res, 200, { ok: true, faults: rt.faults.list() });
           // a restart cuts every connection, this one included: answer first
           if (cmd.restart) res.once('finish', () => void actions.restart());

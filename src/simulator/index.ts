@@ -55,7 +55,12 @@ export interface SimulatorHandle {
   store: Store;
   faults: Faults;
   restart(): Promise<void>; // all refs and sessions change, objects stay (same uuids)
-  setHostOnline(hostUuid: string, online: boolean): void;
+  /**
+   * Take a host off the network or bring it back (uuid, index or ref). Its host_metrics.live
+   * changes at once; the promise resolves when its listener is closed / listening again (it
+   * rejects if the address cannot be bound again; ignoring the promise is safe).
+   */
+  setHostOnline(hostUuid: string, online: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -164,18 +169,36 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     rt.refreshHosts(masterAddress);
   };
 
-  const setHostOnline = (host: string, online: boolean): void => {
+  // Per host index: its latest listener transition; quick offline/online toggles run in order.
+  const transitions = new Map<number, Promise<void>>();
+  const setHostOnline = (host: string, online: boolean): Promise<void> => {
     const h = rt.hosts.find((x) => x.uuid === host || String(x.index) === host || x.ref === host);
     if (!h) throw new Error(`no host ${host}`);
-    if (h.online === online) return;
-    h.online = online;
-    const metrics = store.find('host', h.ref)?.metrics as string | undefined;
-    if (metrics && store.has('host_metrics', metrics))
-      store.update('host_metrics', metrics, { live: online });
-    const l = listeners[h.index];
-    if (!l) return;
-    if (online) void listen(l.server, l.host, l.port).catch(() => undefined);
-    else void closeServer(l.server, l.sockets);
+    if (h.online !== online) {
+      h.online = online;
+      const metrics = store.find('host', h.ref)?.metrics as string | undefined;
+      if (metrics && store.has('host_metrics', metrics))
+        store.update('host_metrics', metrics, { live: online });
+      const l = listeners[h.index];
+      if (l && !rt.closed) {
+        const step = (): Promise<void> => {
+          if (rt.closed) return Promise.resolve();
+          if (!online) return closeServer(l.server, l.sockets);
+          return l.server.listening ? Promise.resolve() : listen(l.server, l.host, l.port);
+        };
+        // with nothing pending the listener stops (or starts) binding before this returns
+        const before = transitions.get(h.index);
+        const next = before ? before.catch(() => undefined).then(step) : step();
+        transitions.set(h.index, next);
+        const settle = (): void => {
+          if (transitions.get(h.index) === next) transitions.delete(h.index);
+        };
+        next.then(settle, settle);
+      }
+    }
+    const done = transitions.get(h.index) ?? Promise.resolve();
+    done.catch(() => undefined); // a caller that ignores the promise gets no unhandled rejection
+    return done;
   };
   faults.onHostState = (host, online) => setHostOnline(host, online);
 
@@ -248,6 +271,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       httpsUrl = `https://${host.includes(':') ? `[${host}]` : host}:${bound}`;
     }
     for (const f of opts.faults ?? []) faults.add(f);
+    await Promise.all(transitions.values()); // hosts the faults took offline are closed
     primeCaches(store);
     const urlHost = wildcard
       ? '127.0.0.1'
@@ -269,6 +293,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       setHostOnline,
       close: async () => {
         rt.close();
+        await Promise.all([...transitions.values()].map((p) => p.catch(() => undefined)));
         await Promise.all([...listeners, ...extra].map((l) => closeServer(l.server, l.sockets)));
         if (socketPath && fs.existsSync(socketPath)) fs.unlinkSync(socketPath);
       },

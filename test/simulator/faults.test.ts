@@ -108,7 +108,7 @@ it('takes a host offline and back', async () => {
   expect((await xmlErr(url, 'session.login_with_password', ['root', 'xenroot']))[0]).toBe(
     'HOST_IS_SLAVE',
   );
-  sim.setHostOnline(member.uuid as string, false);
+  await sim.setHostOnline(member.uuid as string, false);
   await expect(
     raw(url, { body: '<methodCall><methodName>x</methodName><params/></methodCall>' }),
   ).rejects.toThrow(/ECONNREFUSED/);
@@ -117,11 +117,32 @@ it('takes a host offline and back', async () => {
     path: '/sim/control',
     body: JSON.stringify({ host: member.uuid, online: true }),
   });
-  await new Promise((r) => setTimeout(r, 50));
   expect((await xmlErr(url, 'session.login_with_password', ['root', 'xenroot']))[0]).toBe(
     'HOST_IS_SLAVE',
   );
   expect(sim.store.get('host_metrics', member.metrics as string).live).toBe(true);
+});
+
+it('setHostOnline resolves once the listener is down or up, quick toggles included', async () => {
+  const uuid = sim.store.get(
+    'host',
+    [...sim.store.all('host').keys()].find(
+      (h) => sim.store.get('host', h).address === '127.0.0.2',
+    )!,
+  ).uuid as string;
+  const url = sim.hostUrls[1];
+  const call = (): Promise<string[]> =>
+    xmlErr(url, 'session.login_with_password', ['root', 'xenroot']);
+  await sim.setHostOnline(uuid, false);
+  await expect(call()).rejects.toThrow(/ECONNREFUSED/);
+  await sim.setHostOnline(uuid, true);
+  expect((await call())[0]).toBe('HOST_IS_SLAVE');
+  void sim.setHostOnline(uuid, false);
+  void sim.setHostOnline(uuid, true);
+  void sim.setHostOnline(uuid, false);
+  await sim.setHostOnline(uuid, true);
+  expect((await call())[0]).toBe('HOST_IS_SLAVE');
+  expect(() => sim.setHostOnline('no-such-host', false)).toThrow(/no host/);
 });
 
 it('stores and serves raw VDI content, checking the session', async () => {

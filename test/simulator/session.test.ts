@@ -119,7 +119,7 @@ it('serves the members through a master bound to a wildcard address', async () =
         (h) => wsim.store.get('host', h).address === '127.0.0.2',
       )!,
     );
-    wsim.setHostOnline(member.uuid as string, false);
+    await wsim.setHostOnline(member.uuid as string, false);
     await expect(
       xml(wsim.hostUrls[1], 'session.login_with_password', ['root', 'xenroot']),
     ).rejects.toThrow();

@@ -91,14 +91,12 @@ describe('failover', () => {
         (r) => pool.store.get('host', r).address === '127.0.0.1',
       )!,
     ).uuid as string;
-    pool.setHostOnline(masterUuid, false);
-    await new Promise((r) => setTimeout(r, 50));
+    await pool.setHostOnline(masterUuid, false);
     // Every other known host answers HOST_IS_SLAVE pointing at the dead master.
     const err = await rejection(c.call('pool.get_all'));
     expect(err).toBeInstanceOf(TransportError);
     expect(err.code).toBe('ECONNREFUSED');
-    pool.setHostOnline(masterUuid, true);
-    await new Promise((r) => setTimeout(r, 50));
+    await pool.setHostOnline(masterUuid, true);
     await expect(c.call('pool.get_all')).resolves.toHaveLength(1);
   });
 
