@@ -98,6 +98,29 @@ async function removeSnapshot(
   await destroyDisks(xapi, plan);
 }
 
+/** Cancels the tasks still running on a VM (a dead service's, at reconcile) and waits, bounded,
+ * until XAPI shows none, so the VM can be shut down and destroyed. */
+export async function quiesceVm(
+  xapi: XapiClient,
+  vmRef: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let cancelled = false;
+  for (;;) {
+    const ops = await ignoreGone(
+      xapi.call<Record<string, string>>('VM.get_current_operations', vmRef),
+    );
+    const tasks = Object.keys(ops ?? {});
+    if (tasks.length === 0 || Date.now() > deadline) return;
+    if (!cancelled) {
+      for (const taskRef of tasks) await xapi.call('task.cancel', taskRef).catch(() => undefined);
+      cancelled = true;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Removes a VM and what the service made for it; no error when it is already gone. */
 export async function removeVm(
   xapi: XapiClient,

@@ -4,9 +4,9 @@
 // What happened is recorded as operations (memory, and the VM's tag where the VM survives).
 import type { Logger } from 'pino';
 import type { XapiClient } from '../xapi';
-import { removeVm } from './destroy';
+import { quiesceVm, removeVm, type RemoveOptions } from './destroy';
 import { waitForMirror } from './mirror-wait';
-import { ApiError, isGone } from './errors';
+import { ApiError, isGone, xapiCode } from './errors';
 import { Operations, parsePersisted, type PersistedOperation } from './operations';
 import { TAG, isOwnedBy, ownerOf, writeTags, type Owner } from './tags';
 
@@ -57,6 +57,19 @@ function finished(
   return out;
 }
 
+/** Removes a VM once the tasks a dead service left on it are over (retried if one lands late). */
+async function removeQuiet(xapi: XapiClient, vmRef: string, opts: RemoveOptions): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await quiesceVm(xapi, vmRef);
+    try {
+      await removeVm(xapi, vmRef, opts);
+      return;
+    } catch (err) {
+      if (attempt >= 3 || xapiCode(err) !== 'OTHER_OPERATION_IN_PROGRESS') throw err;
+    }
+  }
+}
+
 export async function reconcile(
   xapi: XapiClient,
   ops: Operations,
@@ -95,7 +108,7 @@ export async function reconcile(
     const k = ownerKey(owner);
     try {
       if (state === 'building') {
-        await removeVm(xapi, vm.$ref, { owner, keepDisks: false, building: true });
+        await removeQuiet(xapi, vm.$ref, { owner, keepDisks: false, building: true });
         removed.push(vm.$ref);
         ops.adopt(
           owner.namespace,
@@ -112,7 +125,7 @@ export async function reconcile(
         logger.info({ instance: k, vm: vm.uuid }, 'reconcile: removed a half-built instance');
       } else if (state === 'deleting') {
         const keepDisks = op?.args?.keep_disks === true;
-        await removeVm(xapi, vm.$ref, { owner, keepDisks });
+        await removeQuiet(xapi, vm.$ref, { owner, keepDisks });
         removed.push(vm.$ref);
         ops.adopt(
           owner.namespace,
