@@ -23,6 +23,7 @@
         'src/xapi/http.cc',
         'src/xapi/jsonrpc.cc',
         'src/xapi/mirror.cc',
+        'src/xapi/row_json.cc',
         'src/xapi/rpc.cc',
         'src/xapi/schema.cc',
         'src/xapi/session.cc',
