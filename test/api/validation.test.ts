@@ -99,3 +99,14 @@ test('a valid spawn naming a template that does not exist answers 404 template_n
   const problem = res.status === 200 ? res.body.error : res.body;
   expect(problem).toMatchObject({ code: 'template_not_found', status: 404 });
 });
+
+test('a body over 1 MiB is 413 invalid_request naming the body', async () => {
+  const res = await stack.request('PUT', '/v1/instances/big-1', {
+    body: { template: 't', metadata: { blob: 'x'.repeat(1_100_000) } },
+  });
+  expect([res.status, res.body.code, res.body.errors]).toEqual([
+    413,
+    'invalid_request',
+    [{ field: 'body', message: 'too large' }],
+  ]);
+});
