@@ -508,7 +508,9 @@ export interface paths {
          *     of the pool. A client that reconnects with `Last-Event-ID` (or `last_event_id`) first
          *     receives the events it missed, kept in a bounded buffer; when some were dropped (or the
          *     id predates this service's start) it first receives an `events_lost` event and should
-         *     re-list instances. Comments (`: keep-alive`) are sent every 15 s.
+         *     re-list instances. Comments (`: keep-alive`) are sent every 15 s. A client that
+         *     falls more than 1 MiB behind is disconnected after the whole events it was sent, and
+         *     resumes with `Last-Event-ID`.
          */
         get: operations["streamEvents"];
         put?: never;
