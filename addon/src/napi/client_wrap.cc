@@ -6,6 +6,7 @@
 #include "napi/call_worker.h"
 #include "napi/convert.h"
 #include "napi/mirror_js.h"
+#include <algorithm>
 #include <chrono>
 
 #include "xapi/bulk_decode.h"
@@ -123,8 +124,17 @@ ClientWrap::ClientWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Client
   if (!cb.IsFunction()) throw Napi::TypeError::New(env, "config.onChange must be a function");
   pump_ = EventPump::create(env, cb.As<Napi::Function>(), schema_);
   EventPump* pump = pump_;
-  stream_ = std::make_shared<EventStream>(
-      session_, mirror_, [pump](std::vector<Change>&& c) { pump->push(std::move(c)); }, poll_seconds_);
+  // Tasks get a stream of their own: xapi answers a task-only event.from at once, while any
+  // other subscription waits its batching delay (50 ms) after each change, which a task's
+  // completion would otherwise pay twice per Async call.
+  std::vector<int> tasks, others;
+  for (int c : mirror_->classes()) (schema_->cls(c).name == "task" ? tasks : others).push_back(c);
+  auto sink = [pump](std::vector<Change>&& c) { pump->push(std::move(c)); };
+  // The task stream comes last so stopping in order never leaves it waiting on a live stream.
+  for (auto* group : {&others, &tasks})
+    if (!group->empty())
+      streams_.push_back(std::make_shared<EventStream>(session_, mirror_, std::move(*group), sink, poll_seconds_));
+  if (streams_.size() == 2) streams_[1]->follow(streams_[0]);
   napi_add_env_cleanup_hook(env, CleanupHook, this);
   hook_ = true;
 }
@@ -143,7 +153,7 @@ void ClientWrap::CleanupHook(void* arg) {
 }
 
 void ClientWrap::teardown() {
-  if (stream_) stream_->stop();
+  for (auto& s : streams_) s->stop();
   if (session_) session_->shutdown();
   if (pump_) {
     pump_->release();
@@ -166,14 +176,14 @@ int ClientWrap::result_type(const std::string& text) const {
 
 Napi::Value ClientWrap::Connect(const Napi::CallbackInfo& info) {
   auto session = session_;
-  auto stream = stream_;
+  auto streams = streams_;
   int timeout = connect_timeout_ms_ * 3 + 120000;
   auto* w = new TaskWorker(
       info.Env(), "session.login_with_password",
-      [session, stream, timeout] {
+      [session, streams, timeout] {
         session->login();
-        stream->start();
-        stream->wait_synced(timeout);
+        for (auto& s : streams) s->start();
+        for (auto& s : streams) s->wait_synced(timeout);
       },
       [session](Napi::Env env) {
         Napi::Object o = Napi::Object::New(env);
@@ -269,7 +279,9 @@ Napi::Value ClientWrap::MirrorCount(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ClientWrap::Synced(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), stream_ && stream_->synced());
+  bool synced = !streams_.empty();
+  for (auto& s : streams_) synced = synced && s->synced();
+  return Napi::Boolean::New(info.Env(), synced);
 }
 
 // While async tasks are tracked, the event pump must keep the process alive.
@@ -285,7 +297,9 @@ Napi::Value ClientWrap::Info(const Napi::CallbackInfo& info) {
   o.Set("masterUrl", session_->master_url());
   o.Set("protocol", protocol_name(session_->protocol()));
   o.Set("generation", Napi::Number::New(env, static_cast<double>(session_->generation())));
-  o.Set("resyncs", Napi::Number::New(env, static_cast<double>(stream_ ? stream_->resyncs() : 0)));
+  uint64_t resyncs = 0;
+  for (auto& s : streams_) resyncs = std::max(resyncs, s->resyncs());
+  o.Set("resyncs", Napi::Number::New(env, static_cast<double>(resyncs)));
   return o;
 }
 
@@ -322,13 +336,13 @@ Napi::Value ClientWrap::Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   closing_ = true;
   auto session = session_;
-  auto stream = stream_;
+  auto streams = streams_;
   EventPump* pump = pump_;
   pump_ = nullptr;
   auto* w = new TaskWorker(
       env, "session.logout",
-      [session, stream] {
-        stream->stop();
+      [session, streams] {
+        for (auto& s : streams) s->stop();
         session->logout();
         session->shutdown();
       },

@@ -1,6 +1,7 @@
 // The native client object (ObjectWrap): connect, call, mirror get/query/count, task result
-// decoding, httpPut, close. It owns its session, mirror, event stream thread and event pump;
-// close() (or the env cleanup hook, or GC as a backstop) stops and joins them. No statics.
+// decoding, httpPut, close. It owns its session, mirror, event stream threads (one for tasks,
+// one for the other classes) and event pump; close() (or the env cleanup hook, or GC as a
+// backstop) stops and joins them. No statics.
 #pragma once
 
 #include <napi.h>
@@ -46,7 +47,7 @@ class ClientWrap : public Napi::ObjectWrap<ClientWrap> {
   std::unordered_map<std::string, int> result_types_;
   std::shared_ptr<Session> session_;
   std::shared_ptr<Mirror> mirror_;
-  std::shared_ptr<EventStream> stream_;
+  std::vector<std::shared_ptr<EventStream>> streams_;  // the other classes' stream (if any), then tasks'
   EventPump* pump_ = nullptr;  // deletes itself after release()
   KeyCache keys_;
   int connect_timeout_ms_ = 10000;

@@ -7,13 +7,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace xapi {
 
-EventStream::EventStream(std::shared_ptr<Session> session, std::shared_ptr<Mirror> mirror, Sink sink,
-                         int poll_seconds)
-    : session_(std::move(session)), mirror_(std::move(mirror)), sink_(std::move(sink)), poll_seconds_(poll_seconds) {}
+EventStream::EventStream(std::shared_ptr<Session> session, std::shared_ptr<Mirror> mirror, std::vector<int> classes,
+                         Sink sink, int poll_seconds)
+    : session_(std::move(session)),
+      mirror_(std::move(mirror)),
+      classes_(std::move(classes)),
+      sink_(std::move(sink)),
+      poll_seconds_(poll_seconds) {}
 
 EventStream::~EventStream() { stop(); }
 
@@ -25,8 +30,33 @@ void EventStream::stop() {
     stop_ = true;
   }
   cancel_.cancel();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (poll_cancel_) poll_cancel_->cancel();
+  }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+void EventStream::catch_up(int timeout_ms) {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (stop_ || !synced_) return;
+  uint64_t want = ++wanted_;
+  if (poll_cancel_) poll_cancel_->cancel();
+  cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [&] { return stop_ || applied_ >= want; });
+}
+
+bool EventStream::settles_task(const Value& batch) const {
+  const Value* events = batch.get("events");
+  if (!events || !events->is_array()) return false;
+  for (const Value& ev : events->array()) {
+    const Value* op = ev.get("operation");
+    if (op && op->is_string() && op->str() == "del") return true;
+    const Value* snap = ev.get("snapshot");
+    const Value* status = snap && snap->is_struct() ? snap->get("status") : nullptr;
+    if (status && status->is_string() && status->str() != "pending" && status->str() != "cancelling") return true;
+  }
+  return false;
 }
 
 bool EventStream::synced() {
@@ -69,7 +99,7 @@ void EventStream::load_all(std::string* token) {
     first = !synced_;
   }
   std::vector<Change> changes;
-  for (int cls : mirror_->classes()) load_class(cls, first ? nullptr : &changes);
+  for (int cls : classes_) load_class(cls, first ? nullptr : &changes);
   malloc_trim(0);
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -95,7 +125,7 @@ void EventStream::apply_events(const Value& batch, std::string* token) {
     const Value* ref = ev.get("ref");
     if (!cls || !op || !ref || !cls->is_string() || !op->is_string() || !ref->is_string()) continue;
     int idx = schema.class_index_ci(cls->str());
-    if (idx < 0 || !mirror_->mirrored(idx)) continue;
+    if (idx < 0 || std::find(classes_.begin(), classes_.end(), idx) == classes_.end()) continue;
     Mirror::Update u{idx, op->str() == "del" ? 'd' : (op->str() == "add" ? 'a' : 'm'), ref->str(), nullptr};
     if (u.op != 'd') {
       const Value* snap = ev.get("snapshot");
@@ -118,7 +148,7 @@ void EventStream::run() {
   uint64_t gen = 0;
   int backoff = 100;
   Array classes;
-  for (int c : mirror_->classes()) classes.emplace_back(mirror_->schema().cls(c).name);
+  for (int c : classes_) classes.emplace_back(mirror_->schema().cls(c).name);
   for (;;) {
     {
       std::lock_guard<std::mutex> lk(mu_);
@@ -131,8 +161,31 @@ void EventStream::run() {
         need_load = false;
         backoff = 100;
       }
-      Response r = session_->call("event.from", Array{Value(classes), Value(token), Value(double(poll_seconds_))},
-                                  &cancel_, (poll_seconds_ + 15) * 1000);
+      // A catch_up request turns the long poll into an immediate one (xapi adds no batching
+      // delay when changes are already there); it interrupts a long poll under way.
+      uint64_t want;
+      auto poll_cancel = std::make_shared<CancelToken>();
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (stop_) break;
+        want = wanted_;
+        poll_cancel_ = poll_cancel;
+      }
+      double wait_s = want > applied_ ? 0.0 : double(poll_seconds_);
+      Response r;
+      try {
+        r = session_->call("event.from", Array{Value(classes), Value(token), Value(wait_s)}, poll_cancel.get(),
+                           (poll_seconds_ + 15) * 1000);
+      } catch (const TransportError& e) {
+        std::lock_guard<std::mutex> lk(mu_);
+        poll_cancel_.reset();
+        if (e.code == "ECANCELED" && !stop_ && wanted_ > want) continue;  // interrupted by catch_up
+        throw;
+      }
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        poll_cancel_.reset();
+      }
       if (session_->generation() != gen) {
         need_load = true;  // re-login: xapi restarted or the master changed; refs may differ
         continue;
@@ -142,8 +195,14 @@ void EventStream::run() {
         if (r.error.empty() || r.error[0] != "EVENTS_LOST") pause(backoff), backoff = std::min(backoff * 2, 5000);
         continue;
       }
+      if (follow_ && settles_task(r.value)) follow_->catch_up(5000);
       apply_events(r.value, &token);
       backoff = 100;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        applied_ = std::max(applied_, want);
+      }
+      cv_.notify_all();
     } catch (const TransportError& e) {
       {
         std::lock_guard<std::mutex> lk(mu_);

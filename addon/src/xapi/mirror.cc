@@ -352,7 +352,7 @@ std::vector<RowPtr> Mirror::rows_of_all_records(int cls, const Value& all) const
 void Mirror::replace_class(int cls, std::vector<RowPtr> rows, std::vector<Change>* changes) {
   if (!mirrored(cls)) return;
   auto fresh = std::make_unique<Table>();
-  Table& old = *tables_[static_cast<size_t>(cls)];  // only this (writer) thread mutates tables
+  Table& old = *tables_[static_cast<size_t>(cls)];  // only the stream owning cls mutates its table
   for (auto& r : rows) {
     auto it = old.by_ref.find(r->ref);
     if (changes) {
