@@ -1,9 +1,11 @@
 // What the depth's concern files share: the run handed to an operation's job, the early
-// invalid_power_state check in XAPI's own error shape, and calls that may meet objects already
-// gone. Holds no operation of its own.
+// invalid_power_state check in XAPI's own error shape, calls that may meet objects already
+// gone, and the create-then-plug steps of a hot-plugged device. Holds no operation of its own.
+import type { XapiClient } from '../xapi';
 import type { VMRecord } from '../xapi/datamodel.generated';
-import { ApiError } from './errors';
-import type { StepRunOptions } from './steps';
+import { ApiError, isGone } from './errors';
+import { waitForMirror } from './mirror-wait';
+import { runSteps, type StepRunOptions } from './steps';
 import type { Owner } from './tags';
 import type { Instance } from './types';
 
@@ -57,4 +59,70 @@ export async function ignoreGone<T>(
     if (isGone(err)) return undefined;
     throw err;
   }
+}
+
+interface PlugState {
+  ref?: string;
+  running: boolean;
+}
+
+/**
+ * A device (VBD or VIF) added to the run's VM as two steps with undo: `<cls>.create` from
+ * `record` (undo: destroy), then `<cls>.plug` when the VM runs (undo: unplug_force). Then waits
+ * (bounded) until the mirror lists it on the VM, attached when it was plugged. Returns its ref.
+ */
+export async function createAndPlug(
+  xapi: XapiClient,
+  run: OpRun,
+  cls: 'VBD' | 'VIF',
+  record: Record<string, unknown>,
+): Promise<string> {
+  const power = await xapi.call<string>('VM.get_power_state', run.vmRef);
+  const state: PlugState = { running: power === 'Running' };
+  await runSteps<PlugState>(
+    [
+      {
+        name: `${cls}.create`,
+        run: async (s, ctx) => {
+          const ref = await xapi.call<string>(`${cls}.create`, record);
+          s.ref = ref;
+          ctx.onUndo(`destroy the ${cls}`, async () => {
+            await ignoreGone(xapi.call(`${cls}.destroy`, ref), isGone);
+          });
+        },
+      },
+      {
+        name: `${cls}.plug`,
+        weight: 2,
+        when: (s) => s.running,
+        run: async (s, ctx) => {
+          const ref = s.ref!;
+          await xapi.callAsync(`${cls}.plug`, [ref], {
+            signal: ctx.signal,
+            onProgress: (f) => ctx.progress(f),
+          });
+          ctx.onUndo(`unplug the ${cls}`, async () => {
+            await ignoreGone(xapi.call(`${cls}.unplug_force`, ref), isGone);
+          });
+        },
+      },
+    ],
+    state,
+    run.steps,
+  );
+  const ref = state.ref!;
+  const list = cls === 'VBD' ? 'VBDs' : 'VIFs';
+  await waitForMirror(
+    xapi.mirror,
+    () => {
+      const dev = xapi.mirror.get(cls, ref);
+      return (
+        !!dev &&
+        (!state.running || dev.currently_attached) &&
+        !!xapi.mirror.get('VM', run.vmRef)?.[list].includes(ref)
+      );
+    },
+    run.mirrorWaitMs,
+  );
+  return ref;
 }

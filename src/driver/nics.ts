@@ -3,10 +3,9 @@
 // Listing reads the mirror. Knows nothing of scheduling; never touches another VM's VIFs.
 import type { MirrorView, XapiClient } from '../xapi';
 import type { VIFRecord, VMRecord } from '../xapi/datamodel.generated';
-import { ignoreGone, type OpRun } from './depth-common';
+import { createAndPlug, ignoreGone, type OpRun } from './depth-common';
 import { ApiError, isGone } from './errors';
 import { waitForMirror } from './mirror-wait';
-import { runSteps } from './steps';
 import { TAG, ownerTags } from './tags';
 import type { Schema } from './types';
 
@@ -51,11 +50,6 @@ async function vifsOf(
   return out;
 }
 
-interface AttachState {
-  vifRef?: string;
-  running: boolean;
-}
-
 export async function attachNic(
   xapi: XapiClient,
   body: Schema<'NicAttachRequest'>,
@@ -78,61 +72,17 @@ export async function attachNic(
   const used = new Set(vifs.map((v) => v.device));
   let device = body.device;
   for (let i = 0; device === undefined; i++) if (!used.has(String(i))) device = String(i);
-  const power = await xapi.call<string>('VM.get_power_state', run.vmRef);
-  const state: AttachState = { running: power === 'Running' };
-  await runSteps<AttachState>(
-    [
-      {
-        name: 'VIF.create',
-        run: async (s, ctx) => {
-          s.vifRef = await xapi.call<string>('VIF.create', {
-            device,
-            network: net.ref,
-            VM: run.vmRef,
-            MAC: mac ?? '',
-            MTU: net.mtu,
-            other_config: ownerTags(run.owner, { [TAG.role]: 'nic' }),
-            qos_algorithm_type: '',
-            qos_algorithm_params: {},
-            locking_mode: 'network_default',
-          });
-          const vifRef = s.vifRef;
-          ctx.onUndo('destroy the VIF', async () => {
-            await ignoreGone(xapi.call('VIF.destroy', vifRef), isGone);
-          });
-        },
-      },
-      {
-        name: 'VIF.plug',
-        weight: 2,
-        when: (s) => s.running,
-        run: async (s, ctx) => {
-          await xapi.callAsync('VIF.plug', [s.vifRef!], {
-            signal: ctx.signal,
-            onProgress: (f) => ctx.progress(f),
-          });
-          ctx.onUndo('unplug the VIF', async () => {
-            await ignoreGone(xapi.call('VIF.unplug_force', s.vifRef!), isGone);
-          });
-        },
-      },
-    ],
-    state,
-    run.steps,
-  );
-  const vifRef = state.vifRef!;
-  await waitForMirror(
-    xapi.mirror,
-    () => {
-      const vif = xapi.mirror.get('VIF', vifRef);
-      return (
-        !!vif &&
-        (!state.running || vif.currently_attached) &&
-        !!xapi.mirror.get('VM', run.vmRef)?.VIFs.includes(vifRef)
-      );
-    },
-    run.mirrorWaitMs,
-  );
+  await createAndPlug(xapi, run, 'VIF', {
+    device,
+    network: net.ref,
+    VM: run.vmRef,
+    MAC: mac ?? '',
+    MTU: net.mtu,
+    other_config: ownerTags(run.owner, { [TAG.role]: 'nic' }),
+    qos_algorithm_type: '',
+    qos_algorithm_params: {},
+    locking_mode: 'network_default',
+  });
   await run.viewed((v) => !!v?.nics.some((n) => n.device === device));
 }
 

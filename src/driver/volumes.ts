@@ -4,10 +4,9 @@
 // did not make for the instance.
 import type { MirrorView, XapiClient } from '../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
-import { ignoreGone, type OpRun } from './depth-common';
+import { createAndPlug, ignoreGone, type OpRun } from './depth-common';
 import { ApiError, isGone } from './errors';
 import { waitForMirror } from './mirror-wait';
-import { runSteps } from './steps';
 import { TAG, isOwnedBy, ownerTags } from './tags';
 import type { Schema } from './types';
 
@@ -68,13 +67,6 @@ async function vbdsOf(
   return out;
 }
 
-interface AttachState {
-  vdiRef: string;
-  device: string;
-  vbdRef?: string;
-  running: boolean;
-}
-
 export async function attachVolume(
   xapi: XapiClient,
   vdiUuid: string,
@@ -115,63 +107,19 @@ export async function attachVolume(
   if (device === undefined)
     for (let i = 0; device === undefined; i++)
       if (i !== CD_DEVICE && !used.has(String(i))) device = String(i);
-  const power = await xapi.call<string>('VM.get_power_state', run.vmRef);
-  const state: AttachState = { vdiRef, device: device!, running: power === 'Running' };
-  await runSteps<AttachState>(
-    [
-      {
-        name: 'VBD.create',
-        run: async (s, ctx) => {
-          s.vbdRef = await xapi.call<string>('VBD.create', {
-            VM: run.vmRef,
-            VDI: s.vdiRef,
-            userdevice: s.device,
-            bootable: body.bootable === true,
-            mode: body.mode ?? 'RW',
-            type: 'Disk',
-            empty: false,
-            unpluggable: true,
-            other_config: ownerTags(run.owner, { [TAG.role]: 'volume' }),
-            qos_algorithm_type: '',
-            qos_algorithm_params: {},
-          });
-          const vbdRef = s.vbdRef;
-          ctx.onUndo('destroy the VBD', async () => {
-            await ignoreGone(xapi.call('VBD.destroy', vbdRef), isGone);
-          });
-        },
-      },
-      {
-        name: 'VBD.plug',
-        weight: 2,
-        when: (s) => s.running,
-        run: async (s, ctx) => {
-          await xapi.callAsync('VBD.plug', [s.vbdRef!], {
-            signal: ctx.signal,
-            onProgress: (f) => ctx.progress(f),
-          });
-          ctx.onUndo('unplug the VBD', async () => {
-            await ignoreGone(xapi.call('VBD.unplug_force', s.vbdRef!), isGone);
-          });
-        },
-      },
-    ],
-    state,
-    run.steps,
-  );
-  const vbdRef = state.vbdRef!;
-  await waitForMirror(
-    xapi.mirror,
-    () => {
-      const vbd = xapi.mirror.get('VBD', vbdRef);
-      return (
-        !!vbd &&
-        (!state.running || vbd.currently_attached) &&
-        !!xapi.mirror.get('VM', run.vmRef)?.VBDs.includes(vbdRef)
-      );
-    },
-    run.mirrorWaitMs,
-  );
+  await createAndPlug(xapi, run, 'VBD', {
+    VM: run.vmRef,
+    VDI: vdiRef,
+    userdevice: device,
+    bootable: body.bootable === true,
+    mode: body.mode ?? 'RW',
+    type: 'Disk',
+    empty: false,
+    unpluggable: true,
+    other_config: ownerTags(run.owner, { [TAG.role]: 'volume' }),
+    qos_algorithm_type: '',
+    qos_algorithm_params: {},
+  });
   await run.viewed((v) => !!v?.disks.some((d) => d.uuid === vdiUuid));
 }
 
