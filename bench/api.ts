@@ -3,8 +3,12 @@
 // process, beside a bare Node http server answering the same JSON from memory (the ceiling),
 // counts XAPI calls meanwhile (target 0), then 200 spawn-and-destroy cycles at concurrency 20
 // with a leftover check. The simulator runs in its own process, as a pool would.
+// `npm run bench:api -- --get-only` measures the GET rows alone (no cycles, no power-cycle row);
+// `--profile FILE` writes a CPU profile of this process during the service's GET loads.
 import { execFile, spawn } from 'node:child_process';
 import http from 'node:http';
+import { Session } from 'node:inspector/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
@@ -22,6 +26,10 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 200);
 const CYCLE_CONCURRENCY = Number(process.env.BENCH_CYCLE_CONCURRENCY ?? 20);
 const TOKEN = 'bench-token';
+const GET_ONLY = process.argv.includes('--get-only');
+const PROFILE = process.argv.includes('--profile')
+  ? process.argv[process.argv.indexOf('--profile') + 1]
+  : undefined;
 
 interface Load {
   requests: number;
@@ -30,6 +38,8 @@ interface Load {
   p50_ms: number;
   p99_ms: number;
   max_ms: number;
+  /** CPU time of this process (the server side) per request, in microseconds. */
+  cpu_us: number;
 }
 
 async function load(
@@ -46,10 +56,14 @@ async function load(
     String(SECONDS),
   ];
   if (token) args.push(token);
+  const cpu0 = process.cpuUsage();
   const { stdout } = await promisify(execFile)(process.execPath, args, {
     timeout: (SECONDS + 30) * 1000,
   });
-  return JSON.parse(stdout) as Load;
+  const cpu = process.cpuUsage(cpu0);
+  const out = JSON.parse(stdout) as Omit<Load, 'cpu_us'> & { total: number };
+  // The generator counts requests after its warm-up; the CPU time covers all of them.
+  return { ...out, cpu_us: (cpu.user + cpu.system) / out.total };
 }
 
 interface SimProcess {
@@ -163,20 +177,39 @@ async function main(): Promise<void> {
   const bareUrl = await listen(bare);
   const paths = ids.map((id) => `/v1/instances/${id}`);
 
+  const profiler = PROFILE ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+  }
+  const profiled = async <T>(run: () => Promise<T>): Promise<T> => {
+    if (!profiler) return run();
+    await profiler.post('Profiler.start');
+    try {
+      return await run();
+    } finally {
+      await profiler.post('Profiler.stop').then(({ profile }) => profiles.push(profile));
+    }
+  };
+  const profiles: unknown[] = [];
   const before = xapiCalls;
-  const svc10 = await load(url, paths, 10, TOKEN);
+  const svc10 = await profiled(() => load(url, paths, 10, TOKEN));
   const bare10 = await load(bareUrl, paths, 10);
-  const svc200 = await load(url, paths, 200, TOKEN);
+  const svc200 = await profiled(() => load(url, paths, 200, TOKEN));
   const bare200 = await load(bareUrl, paths, 200);
+  if (PROFILE) {
+    await writeFile(PROFILE, JSON.stringify(profiles[1]));
+    console.log(`CPU profile of the 200-client service load: ${PROFILE}`);
+  }
   const readCalls = xapiCalls - before;
 
   console.log(
     `\nGET /v1/instances/{id} (${INSTANCES} instances, ${body.length} B answer, ${SECONDS} s per run)`,
   );
-  console.log('                      requests/s    p50 ms   p99 ms   errors');
+  console.log('                      requests/s    p50 ms   p99 ms   errors   CPU us/req');
   const row = (name: string, l: Load): void =>
     console.log(
-      `${name.padEnd(22)}${fmt(l.rps, 0).padStart(10)}${fmt(l.p50_ms).padStart(10)}${fmt(l.p99_ms).padStart(9)}${String(l.errors).padStart(9)}`,
+      `${name.padEnd(22)}${fmt(l.rps, 0).padStart(10)}${fmt(l.p50_ms).padStart(10)}${fmt(l.p99_ms).padStart(9)}${String(l.errors).padStart(9)}${fmt(l.cpu_us, 0).padStart(13)}`,
     );
   row('service, 10 clients', svc10);
   row('bare http, 10 clients', bare10);
@@ -186,10 +219,27 @@ async function main(): Promise<void> {
     `targets: p50 <= 1 ms (${fmt(svc10.p50_ms)}), p99 <= 5 ms (${fmt(svc10.p99_ms)}), >= 5000 req/s (${fmt(svc200.rps, 0)}), ` +
       `no errors (${svc10.errors + svc200.errors}), no XAPI calls (${readCalls})`,
   );
-  console.log(`service / bare throughput at 200 clients: ${fmt(svc200.rps / bare200.rps)}`);
+  console.log(
+    `service / bare throughput at 200 clients: ${fmt(svc200.rps / bare200.rps)}; ` +
+      `CPU per request, bare / service: ${fmt(bare200.cpu_us / svc200.cpu_us)}`,
+  );
 
   for (let i = 0; i < ids.length; i += 20)
     await Promise.all(ids.slice(i, i + 20).map((id) => api(url, 'DELETE', `/v1/instances/${id}`)));
+  const close = async (): Promise<void> => {
+    server.closeAllConnections();
+    bare.closeAllConnections();
+    server.close();
+    bare.close();
+    await driver.close();
+    await xapi.close();
+    await sim.close();
+  };
+  if (GET_ONLY) {
+    await close();
+    if (svc10.errors || svc200.errors || readCalls) process.exitCode = 1;
+    return;
+  }
   const classes = ['VM', 'VDI', 'VBD', 'VIF'] as const;
   const census = async (): Promise<string> => {
     const counts = await Promise.all(classes.map((c) => xapi.call<string[]>(`${c}.get_all`)));
@@ -234,13 +284,7 @@ async function main(): Promise<void> {
     }),
   );
 
-  server.closeAllConnections();
-  bare.closeAllConnections();
-  server.close();
-  bare.close();
-  await driver.close();
-  await xapi.close();
-  await sim.close();
+  await close();
   if (failures || start !== end || svc10.errors || svc200.errors || readCalls) process.exitCode = 1;
 }
 

@@ -1,6 +1,7 @@
 // A small closed-loop HTTP load generator, run as its own process by bench/api.ts so the load
 // does not share the service's event loop: N keep-alive clients each send GETs back to back for
-// a fixed time and it prints one JSON line {requests, errors, rps, p50_ms, p99_ms, max_ms}.
+// a fixed time and it prints one JSON line {requests, total, errors, rps, p50_ms, p99_ms,
+// max_ms} (total also counts the warm-up's requests).
 import http from 'node:http';
 
 const [url, pathsJson, concurrencyText, secondsText, token] = process.argv.slice(2);
@@ -30,6 +31,7 @@ function once(path) {
 const latencies = [];
 let errors = 0;
 let n = 0;
+let total = 0;
 const warmupEnd = Date.now() + Math.min(1000, durationMs / 5);
 const end = warmupEnd + durationMs;
 let start = 0;
@@ -37,6 +39,7 @@ await Promise.all(
   Array.from({ length: concurrency }, async () => {
     while (Date.now() < end) {
       const [ms, ok] = await once(paths[n++ % paths.length]);
+      total++;
       if (Date.now() < warmupEnd) continue;
       if (!start) start = Date.now();
       latencies.push(ms);
@@ -49,5 +52,5 @@ latencies.sort((a, b) => a - b);
 const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
 agent.destroy();
 process.stdout.write(
-  `${JSON.stringify({ requests: latencies.length, errors, rps: latencies.length / elapsed, p50_ms: q(0.5), p99_ms: q(0.99), max_ms: q(1) })}\n`,
+  `${JSON.stringify({ requests: latencies.length, total, errors, rps: latencies.length / elapsed, p50_ms: q(0.5), p99_ms: q(0.99), max_ms: q(1) })}\n`,
 );
