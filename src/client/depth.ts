@@ -1,8 +1,15 @@
 // The typed REST client for the service's depth: snapshots, volumes, NICs, console, diagnostics
 // and the lifecycle event stream (SSE, resumed with Last-Event-ID after a disconnect). Speaks
 // only HTTP; errors become XcdApiError like the core client's (src/client/index.ts).
-import axios, { AxiosError, type AxiosInstance } from 'axios';
-import { XcdApiError, type Operation, type Problem, type Schemas, type WaitOptions } from './index';
+import axios, { type AxiosInstance } from 'axios';
+import {
+  XcdApiError,
+  toClientError,
+  type Operation,
+  type Problem,
+  type Schemas,
+  type WaitOptions,
+} from './index';
 
 const enc = encodeURIComponent;
 
@@ -173,23 +180,7 @@ export class XcdDepthClient {
       });
       return (res.status === 204 ? null : res.data) as T;
     } catch (err) {
-      if (!(err instanceof AxiosError)) throw err;
-      const res = err.response;
-      if (!res)
-        throw new XcdApiError(
-          0,
-          err.code ?? 'network_error',
-          `cannot reach the service: ${err.message}`,
-        );
-      const p = res.data as Partial<Problem> | undefined;
-      if (p && typeof p === 'object' && typeof p.code === 'string')
-        throw new XcdApiError(
-          res.status,
-          p.code,
-          `${p.code}: ${p.detail ?? p.title ?? res.statusText}`,
-          p as Problem,
-        );
-      throw new XcdApiError(res.status, 'http_error', `HTTP ${res.status} ${res.statusText}`);
+      throw toClientError(err);
     }
   }
 }

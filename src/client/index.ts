@@ -135,7 +135,8 @@ export class XcdClient {
   }
 }
 
-function toClientError(err: unknown): Error {
+/** An Axios failure as XcdApiError (problem+json kept); other errors pass through. */
+export function toClientError(err: unknown): Error {
   if (!(err instanceof AxiosError)) return err as Error;
   const res = err.response;
   if (!res)
