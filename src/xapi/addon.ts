@@ -84,6 +84,8 @@ export interface NativeClient {
   mirrorCount(cls: string, where: NativeCond[]): number;
   synced(): boolean;
   keepAlive(on: boolean): void;
+  /** True once tasks are mirrored as of an event.from issued after the call (false: unknown). */
+  syncTasks(): Promise<boolean>;
   info(): { sessionRef: string; masterUrl: string; protocol: string; generation: number; resyncs: number };
   httpPut(path: string, query: string, body: Buffer): Promise<void>;
   close(): Promise<void>;

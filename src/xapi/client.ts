@@ -375,8 +375,23 @@ export class XapiClient {
   }
 
   /** A watched task not (yet) in the mirror: its add may still come, or may have been coalesced
-   *  away with its del by event.from. Ask xapi until the mirror shows it or xapi denies it. */
+   *  away with its del by event.from (xapi sends nothing for a task created and destroyed
+   *  between two event.from calls). The task stream polls at once: a task absent after that
+   *  poll is gone, and TASK_LOST, whatever the timing. Only when that poll cannot be had (the
+   *  stream is resyncing or down) does the client ask xapi, with task.get_status. */
   #confirmTask(ref: string): void {
+    this.#native.syncTasks().then(
+      (synced) => {
+        const w = this.#tasks.get(ref);
+        if (!w || w.seen) return;
+        if (!synced) this.#askTask(ref);
+        else if (!this.#checkTask(ref)) this.#taskGone(ref);
+      },
+      () => this.#askTask(ref),
+    );
+  }
+
+  #askTask(ref: string): void {
     this.#native
       .call('task.get_status', [ref], null)
       .then(() => {

@@ -41,6 +41,7 @@ Napi::Function ClientWrap::Define(Napi::Env env) {
                          InstanceMethod<&ClientWrap::MirrorCount>("mirrorCount"),
                          InstanceMethod<&ClientWrap::Synced>("synced"),
                          InstanceMethod<&ClientWrap::KeepAlive>("keepAlive"),
+                         InstanceMethod<&ClientWrap::SyncTasks>("syncTasks"),
                          InstanceMethod<&ClientWrap::Info>("info"),
                          InstanceMethod<&ClientWrap::HttpPut>("httpPut"),
                          InstanceMethod<&ClientWrap::Close>("close"),
@@ -288,6 +289,20 @@ Napi::Value ClientWrap::Synced(const Napi::CallbackInfo& info) {
 Napi::Value ClientWrap::KeepAlive(const Napi::CallbackInfo& info) {
   if (pump_) pump_->keep_alive(info.Env(), info[0].ToBoolean().Value());
   return info.Env().Undefined();
+}
+
+// Resolves true once the task records are mirrored as of an event.from issued after this call
+// (a task created before it and absent then is gone); false when that could not be had.
+Napi::Value ClientWrap::SyncTasks(const Napi::CallbackInfo& info) {
+  std::shared_ptr<EventStream> tasks = streams_.empty() ? nullptr : streams_.back();
+  auto ok = std::make_shared<bool>(false);
+  auto* w = new TaskWorker(
+      info.Env(), "event.from",
+      [tasks, ok] { *ok = tasks && tasks->catch_up(5000); },
+      [ok](Napi::Env env) { return Napi::Boolean::New(env, *ok); });
+  auto p = w->promise();
+  w->Queue();
+  return p;
 }
 
 Napi::Value ClientWrap::Info(const Napi::CallbackInfo& info) {

@@ -33,6 +33,7 @@ class ClientWrap : public Napi::ObjectWrap<ClientWrap> {
   Napi::Value MirrorCount(const Napi::CallbackInfo& info);
   Napi::Value Synced(const Napi::CallbackInfo& info);
   Napi::Value KeepAlive(const Napi::CallbackInfo& info);
+  Napi::Value SyncTasks(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value HttpPut(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);

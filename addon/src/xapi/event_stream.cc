@@ -38,12 +38,13 @@ void EventStream::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void EventStream::catch_up(int timeout_ms) {
+bool EventStream::catch_up(int timeout_ms) {
   std::unique_lock<std::mutex> lk(mu_);
-  if (stop_ || !synced_) return;
+  if (stop_ || !synced_) return false;
   uint64_t want = ++wanted_;
   if (poll_cancel_) poll_cancel_->cancel();
   cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [&] { return stop_ || applied_ >= want; });
+  return !stop_ && applied_ >= want;
 }
 
 bool EventStream::settles_task(const Value& batch) const {

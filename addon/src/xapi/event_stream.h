@@ -36,9 +36,9 @@ class EventStream {
   void stop();  // interrupts the long poll and joins the thread
   // Settled tasks wait until `other` has applied an event.from issued after they were seen.
   void follow(std::shared_ptr<EventStream> other) { follow_ = std::move(other); }
-  // Any thread: interrupts the long poll for an immediate one; blocks until it was applied,
-  // the stream stopped or timeout_ms passed.
-  void catch_up(int timeout_ms);
+  // Any thread: interrupts the long poll for an immediate one; blocks until it was applied
+  // (true), or the stream stopped, is not synced or timeout_ms passed (false).
+  bool catch_up(int timeout_ms);
 
  private:
   void run();
