@@ -3,17 +3,16 @@
 // not talk to XAPI; everything goes through the service.
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import type { Instance, Operation, Schemas, XcdClient } from '../client';
+import type { Instance, Schemas } from '../client';
 import {
   action,
   clientFrom,
-  followOperation,
   printJson,
   printTable,
-  reportOperation,
   withClientOptions,
   type ClientFlags,
 } from './output';
+import { finishOperation, type WaitFlags } from './depth-common';
 import { registerInstanceActions } from './instance-actions';
 
 function int(text: string): number {
@@ -36,30 +35,6 @@ function disk(text: string): Schemas['DiskRequest'] {
 function nic(text: string): Schemas['NicRequest'] {
   const at = text.lastIndexOf('=');
   return at > 0 ? { network: text.slice(0, at), mac: text.slice(at + 1) } : { network: text };
-}
-
-interface WaitFlags extends ClientFlags {
-  wait?: boolean;
-}
-
-/** Follows the operation (unless --no-wait) and reports it. */
-async function finish(
-  client: XcdClient,
-  op: Operation | null,
-  flags: WaitFlags,
-  done: string,
-): Promise<void> {
-  if (!op) {
-    if (flags.json) printJson(null);
-    else process.stdout.write(`${done} (nothing to do)\n`);
-    return;
-  }
-  if (flags.wait === false) {
-    if (flags.json) printJson(op);
-    else process.stdout.write(`operation ${op.id} ${op.status}\n`);
-    return;
-  }
-  reportOperation(await followOperation(client, op, flags), flags, done);
 }
 
 function describe(i: Instance): void {
@@ -180,7 +155,7 @@ export function registerInstances(program: Command): void {
           power_on: f.powerOn !== false,
         };
         const client = clientFrom(f);
-        await finish(client, await client.spawn(id, body), f, `spawned ${id}`);
+        await finishOperation(client, await client.spawn(id, body), f, `spawned ${id}`);
       }),
     );
 
@@ -190,7 +165,7 @@ export function registerInstances(program: Command): void {
     .action(
       action(async (id: string, f: WaitFlags & { keepDisks?: boolean }) => {
         const client = clientFrom(f);
-        await finish(
+        await finishOperation(
           client,
           await client.destroy(id, { keep_disks: f.keepDisks === true }),
           f,
@@ -217,7 +192,7 @@ export function registerInstances(program: Command): void {
             type: f.hard ? 'hard' : soft,
             ...(f.timeout !== undefined ? { timeout: f.timeout } : {}),
           } as Schemas['InstanceAction'];
-          await finish(client, await client.action(id, body), f, `${done} ${id}`);
+          await finishOperation(client, await client.action(id, body), f, `${done} ${id}`);
         }),
       );
   };
@@ -229,7 +204,7 @@ export function registerInstances(program: Command): void {
     .action(
       action(async (id: string, f: WaitFlags) => {
         const client = clientFrom(f);
-        await finish(
+        await finishOperation(
           client,
           await client.action(id, { action: 'power-on' }),
           f,
