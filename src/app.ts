@@ -1,15 +1,14 @@
 // The app factory: the whole HTTP service as an express app over a ComputeDriver, with auth,
 // validation against the OpenAPI file, problem+json errors, request logging and metrics. Tests
 // import createApp; `xcd serve` listens with it. Must not connect to XAPI or read config itself.
-import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import pino from 'pino';
-import { pinoHttp } from 'pino-http';
 import { authenticate, authorize, type TokenStore } from './api/auth';
 import { ApiError } from './driver/errors';
 import type { ServiceDriver } from './api/driver-port';
 import { Metrics } from './api/metrics';
 import { problemHandler } from './api/problem';
+import { requestLog } from './api/request-log';
 import { catalogueRoutes } from './api/routes/catalogue';
 import { consoleRoutes } from './api/routes/console';
 import { deviceRoutes } from './api/routes/devices';
@@ -43,35 +42,7 @@ export function createApp(opts: AppOptions): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  app.use(
-    pinoHttp({
-      logger,
-      // A caller's X-Request-Id (if sane) or a fresh one; echoed so logs and clients correlate.
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id =
-          typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      // Mutations and failures at info and above; successful reads (an orchestrator's periodic
-      // power-state sync makes many) at debug.
-      customLogLevel: (req, res, err) =>
-        err || res.statusCode >= 500
-          ? 'error'
-          : res.statusCode >= 400
-            ? 'warn'
-            : req.method === 'GET' || req.method === 'HEAD'
-              ? 'debug'
-              : 'info',
-      serializers: {
-        req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
-      },
-      autoLogging: {
-        ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics',
-      },
-    }),
-  );
+  app.use(requestLog(logger));
   app.use(metrics.httpMiddleware());
 
   const system = express.Router();
