@@ -3,6 +3,7 @@
 // makes no XAPI call.
 import type { MirrorView } from '../xapi';
 import type { VMRecord } from '../xapi/datamodel.generated';
+import { sizeGb } from './depth-common';
 import { normalizePowerState } from './instances';
 import type { Schema } from './types';
 
@@ -10,14 +11,11 @@ type VmRec = VMRecord & { $ref: string };
 
 const NULL_REF = 'OpaqueRef:NULL';
 const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
 
 function toDate(d: unknown): Date | undefined {
   const t = d instanceof Date ? d.getTime() : Date.parse(String(d ?? ''));
   return Number.isNaN(t) || t <= 0 ? undefined : new Date(t);
 }
-
-const gb = (bytes: unknown): number => Math.round((Number(bytes) / GiB) * 1000) / 1000;
 
 export function diagnostics(
   mirror: MirrorView,
@@ -59,8 +57,8 @@ export function diagnostics(
     disks.push({
       device: vbd.userdevice,
       uuid: vdi?.uuid ?? '',
-      size_gb: vdi ? gb(vdi.virtual_size) : 0,
-      ...(vdi ? { used_gb: gb(vdi.physical_utilisation) } : {}),
+      size_gb: vdi ? sizeGb(vdi.virtual_size) : 0,
+      ...(vdi ? { used_gb: sizeGb(vdi.physical_utilisation) } : {}),
       attached: vbd.currently_attached,
     });
   }

@@ -4,7 +4,7 @@
 // VM, then the snapshot VDIs and memory image nothing else uses). Never touches other disks.
 import type { MirrorView, XapiClient } from '../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
-import { ignoreGone, snapshotNotFound, type OpRun } from './depth-common';
+import { ignoreGone, sizeGb, snapshotNotFound, type OpRun } from './depth-common';
 import { isGone } from './errors';
 import { normalizePowerState } from './instances';
 import { waitForMirror } from './mirror-wait';
@@ -22,7 +22,6 @@ export const SNAPSHOT_TAG = {
 
 const NULL_REF = 'OpaqueRef:NULL';
 const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
 
 type VmRec = VMRecord & { $ref: string };
 
@@ -62,7 +61,7 @@ export function snapshotView(mirror: MirrorView, snap: VmRec): Schema<'Snapshot'
       device: vbd.userdevice,
       type: vbd.type === 'CD' ? 'cdrom' : 'disk',
       bootable: vbd.bootable,
-      size_gb: vdi ? Math.round((Number(vdi.virtual_size) / GiB) * 1000) / 1000 : 0,
+      size_gb: vdi ? sizeGb(vdi.virtual_size) : 0,
       sr: sr?.uuid ?? '',
     });
   }

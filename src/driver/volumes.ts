@@ -4,14 +4,13 @@
 // did not make for the instance.
 import type { MirrorView, XapiClient } from '../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
-import { createAndPlug, ignoreGone, type OpRun } from './depth-common';
+import { createAndPlug, ignoreGone, sizeGb, type OpRun } from './depth-common';
 import { ApiError, isGone } from './errors';
 import { waitForMirror } from './mirror-wait';
 import { TAG, isOwnedBy, ownerTags } from './tags';
 import type { Schema } from './types';
 
 const NULL_REF = 'OpaqueRef:NULL';
-const GiB = 1024 * 1024 * 1024;
 /** Where templates and the config drive put the CD. */
 const CD_DEVICE = 3;
 
@@ -36,7 +35,7 @@ export function listVolumes(mirror: MirrorView, vm: VmRec): Array<Schema<'Volume
       mode: vbd.mode === 'RO' ? 'RO' : 'RW',
       attached: vbd.currently_attached,
       bootable: vbd.bootable,
-      size_gb: Math.round((Number(vdi.virtual_size) / GiB) * 1000) / 1000,
+      size_gb: sizeGb(vdi.virtual_size),
       sr: mirror.get('SR', vdi.SR)?.uuid ?? '',
       name: vdi.name_label,
     });
