@@ -1,6 +1,8 @@
 // XapiClient: the typed face of the native client. Validates options and arguments at the edge,
 // prepends the session (natively), types results by the datamodel, tracks Async.* tasks through
 // the mirror's task records (never by polling) and rethrows failures with the caller's stack.
+// A task that does not settle within taskTimeoutMs (per call: timeoutMs) is cancelled and its
+// call rejects with TransportError code 'ETIMEDOUT'; the task is destroyed if it settles later.
 // It knows nothing of HTTP routes or the driver; the native object never leaves this file.
 import { loadAddon, type NativeChange, type NativeClient } from './addon';
 import { DATAMODEL, XAPI_CLASSES, type XapiClass } from './datamodel.generated';
@@ -24,6 +26,8 @@ export interface XapiClientOptions {
   callTimeoutMs?: number;
   maxResponseBytes?: number;
   mirror?: boolean | XapiClass[];
+  /** How long callAsync waits for its task to settle before cancelling it (default 1 h). */
+  taskTimeoutMs?: number;
   /** Seconds each event.from waits for changes (default 30). */
   eventPollSeconds?: number;
   /** Where warnings go (the insecure TLS opt-out); default process.emitWarning. */
@@ -55,6 +59,7 @@ interface TaskWatch {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   caller: CallerStack;
+  timer?: NodeJS.Timeout;
 }
 
 let schemaCache:
@@ -155,6 +160,9 @@ export class XapiClient {
   readonly #native: NativeClient;
   readonly #userClasses: ReadonlySet<string>;
   readonly #tasks = new Map<string, TaskWatch>();
+  /** Tasks whose call timed out: destroyed once they settle (they keep nothing alive). */
+  readonly #orphans = new Set<string>();
+  #taskTimeoutMs = 3_600_000;
   readonly mirror: MirrorView;
   #sessionRef = '';
   #closed = false;
@@ -211,6 +219,7 @@ export class XapiClient {
     ) {
       classes = [...new Set(opts.mirror)];
     } else throw new TypeError('Expected "mirror" to be a boolean or an array of XAPI class names');
+    const taskTimeoutMs = positiveInt('taskTimeoutMs', opts.taskTimeoutMs, 3_600_000);
     const { schema, resultTypes } = datamodelTables();
     const addon = loadAddon();
     let client: XapiClient | undefined = undefined;
@@ -236,6 +245,7 @@ export class XapiClient {
       throw fromNative(err, caller); // a TLS policy that cannot load (TLS_INIT)
     }
     client = new XapiClient(native, classes);
+    client.#taskTimeoutMs = taskTimeoutMs;
     try {
       const info = await native.connect();
       client.#sessionRef = info.sessionRef;
@@ -273,7 +283,12 @@ export class XapiClient {
   async callAsync<T = unknown>(
     method: string,
     args: unknown[],
-    opts: { onProgress?: (progress: number) => void; signal?: AbortSignal } = {},
+    opts: {
+      onProgress?: (progress: number) => void;
+      signal?: AbortSignal;
+      /** Overrides the client's taskTimeoutMs for this call. */
+      timeoutMs?: number;
+    } = {},
   ): Promise<T> {
     const caller = captureCaller(this.callAsync);
     checkMethod(method);
@@ -282,6 +297,7 @@ export class XapiClient {
     if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') {
       throw new TypeError('Expected a function for "onProgress"');
     }
+    const timeoutMs = positiveInt('timeoutMs', opts.timeoutMs, this.#taskTimeoutMs);
     this.#checkOpen(caller);
     if (opts.signal?.aborted)
       throw withCallerStack(new XapiError('TASK_CANCELLED', [], method), caller);
@@ -304,6 +320,10 @@ export class XapiClient {
       };
       this.#tasks.set(taskRef, watch);
       this.#native.keepAlive(true);
+      // (setTimeout takes at most 2^31-1 ms, about 24 days)
+      const delay = Math.min(timeoutMs, 2 ** 31 - 1);
+      watch.timer = setTimeout(() => this.#taskTimedOut(taskRef, timeoutMs), delay);
+      watch.timer.unref(); // the tracked task keeps the process alive, not its deadline
       const signal = opts.signal;
       if (signal) {
         const onAbort = (): void => {
@@ -340,8 +360,10 @@ export class XapiClient {
     if (this.#closed) return;
     this.#closed = true;
     const caller = captureCaller(this.close);
+    this.#orphans.clear();
     for (const [ref, w] of this.#tasks) {
       this.#tasks.delete(ref);
+      clearTimeout(w.timer);
       w.reject(
         withCallerStack(
           new TransportError('CLOSED', 'client closed while the task ran', w.method),
@@ -368,7 +390,7 @@ export class XapiClient {
       if (c.cls === 'task' && this.#tasks.has(c.ref)) {
         if (c.op === 'del') this.#taskGone(c.ref);
         else this.#checkTask(c.ref);
-      }
+      } else if (c.cls === 'task' && this.#orphans.has(c.ref)) this.#reapOrphan(c.ref, c.op);
       if (this.#userClasses.has(c.cls)) visible.push(c as MirrorChange);
     }
     this.mirror.emitChanges(visible);
@@ -415,7 +437,39 @@ export class XapiClient {
     );
   }
 
+  /** The deadline passed: cancel the task, fail the call, destroy the task once it settles. */
+  #taskTimedOut(ref: string, timeoutMs: number): void {
+    const w = this.#tasks.get(ref);
+    if (!w) return;
+    this.#finish(ref);
+    this.#orphans.add(ref);
+    this.#native.call('task.cancel', [ref], null).catch(() => undefined);
+    w.reject(
+      withCallerStack(
+        new TransportError(
+          'ETIMEDOUT',
+          `task ${ref} did not settle within ${timeoutMs} ms (cancelled)`,
+          w.method,
+        ),
+        w.caller,
+      ),
+    );
+    this.#reapOrphan(ref, 'mod');
+  }
+
+  #reapOrphan(ref: string, op: string): void {
+    if (op === 'del') {
+      this.#orphans.delete(ref);
+      return;
+    }
+    const rec = this.#native.mirrorGet('task', ref, false) as { status?: string } | undefined;
+    if (!rec || rec.status === 'pending' || rec.status === 'cancelling') return;
+    this.#orphans.delete(ref);
+    this.#native.call('task.destroy', [ref], null).catch(() => undefined);
+  }
+
   #finish(ref: string): void {
+    clearTimeout(this.#tasks.get(ref)?.timer);
     this.#tasks.delete(ref);
     if (this.#tasks.size === 0) this.#native.keepAlive(false);
   }

@@ -26,6 +26,7 @@ describe('options are validated before anything is sent', () => {
     ['connectTimeoutMs', { connectTimeoutMs: 0 }, RangeError, /connectTimeoutMs/],
     ['callTimeoutMs', { callTimeoutMs: 1.5 }, RangeError, /callTimeoutMs/],
     ['maxResponseBytes', { maxResponseBytes: -1 }, RangeError, /maxResponseBytes/],
+    ['taskTimeoutMs', { taskTimeoutMs: -5 }, RangeError, /taskTimeoutMs/],
     ['mirror', { mirror: ['VM', 'Nope'] }, TypeError, /"mirror"/],
   ])('%s', async (_name, patch, cls, msg) => {
     const err = await rejection(XapiClient.connect({ ...base(), ...(patch as object) } as never));

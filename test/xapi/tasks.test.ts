@@ -107,3 +107,33 @@ test('tasks are tracked even when the caller mirrors no class', async () => {
   await expect(c.callAsync('VM.clone', [vmRef, 'clone-nomirror'])).resolves.toMatch(/^OpaqueRef:/);
   expect(() => c.mirror.count('VM')).toThrow(/mirrored/);
 });
+
+test('a task that does not settle in time is cancelled and fails with ETIMEDOUT', async () => {
+  const slow = await sim({ timeScale: 1000 }); // a clean shutdown takes minutes
+  try {
+    const c = await connect(slow, { taskTimeoutMs: 60_000 });
+    const vmRef = vmIn(c, 'Running');
+    const t0 = Date.now();
+    const err = await rejection(c.callAsync('VM.clean_shutdown', [vmRef], { timeoutMs: 200 }));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    expect(err).toMatchObject({
+      name: 'TransportError',
+      code: 'ETIMEDOUT',
+      method: 'VM.clean_shutdown',
+    });
+    expect(err.message).toMatch(/200 ms/);
+    expect(err.stack).toContain('tasks.test.ts');
+    // The task was asked to cancel (the simulator notices at its next step).
+    await until(
+      () => [...slow.store.all('task').values()].some((t) => t.status === 'cancelling'),
+      3000,
+      'task.cancel',
+    );
+    await expect(c.callAsync('VM.clean_shutdown', [vmRef], { timeoutMs: 0 })).rejects.toThrow(
+      /timeoutMs/,
+    );
+  } finally {
+    await closeAll();
+    await slow.close();
+  }
+});
