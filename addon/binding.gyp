@@ -29,7 +29,8 @@
         'src/xapi/session.cc',
         'src/xapi/transport.cc',
         'src/xapi/utf8.cc',
-        'src/xapi/xmlrpc.cc',
+        'src/xapi/xmlrpc_decode.cc',
+        'src/xapi/xmlrpc_encode.cc',
       ],
       'include_dirs': [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -29,7 +29,7 @@ if [ -z "$cxx" ]; then
 fi
 
 # Sources every target links; a target may list more (relative to addon/src) in <name>.sources.
-codec_sources=(xapi/utf8.cc xapi/datetime.cc xapi/xmlrpc.cc xapi/jsonrpc.cc)
+codec_sources=(xapi/utf8.cc xapi/datetime.cc xapi/xmlrpc_decode.cc xapi/xmlrpc_encode.cc xapi/jsonrpc.cc)
 
 if [ "$#" -gt 0 ]; then
   targets=("$@")

@@ -1,6 +1,7 @@
 // XML-RPC codec for XAPI: encodes method calls (and responses, for tests and tools) and decodes
 // responses and calls into xapi::Value, following xapi's own serializer and lenient parser.
-// No I/O and no policy: transports hand it bodies, callers interpret results.
+// No I/O and no policy: transports hand it bodies, callers interpret results. One header for
+// both halves: xmlrpc_encode.cc and xmlrpc_decode.cc.
 #pragma once
 
 #include <string>
