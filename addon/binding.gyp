@@ -1,6 +1,7 @@
 # Build of the native XAPI client (xapi.node): one target, C++17, C++ exceptions on
 # (NAPI_CPP_EXCEPTIONS) everywhere. `-Dsanitize=1` adds ASan/UBSan (used by `npm run test:asan`).
-# Node's headers (include/node, with openssl/) are on the include path via node-gyp.
+# Node's headers (include/node, with openssl/) come via node-gyp. Only xapi.node's own sources
+# belong here: fuzz targets are built by addon/fuzz/run.sh, never into this target.
 {
   'variables': {
     'sanitize%': 0,

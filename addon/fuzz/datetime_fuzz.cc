@@ -1,5 +1,6 @@
 // libFuzzer target for datetime parsing: any text parses or is marked invalid, and a parsed
-// instant formats back (xapi form) to text that parses to the same whole second.
+// instant formats back (xapi form) to text that parses to the same whole second. Built by
+// run.sh only; never linked into xapi.node.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>

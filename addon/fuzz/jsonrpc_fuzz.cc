@@ -1,5 +1,6 @@
 // libFuzzer target for the JSON decoder and JSON-RPC response decoding: any input must decode or
-// throw DecodeError, and a decoded response must survive encode and decode unchanged.
+// throw DecodeError, and a decoded response must survive encode and decode unchanged. Built by
+// run.sh only; never linked into xapi.node.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# `npm run fuzz`: builds each libFuzzer target addon/fuzz/<name>_fuzz.cc with clang
-# (-fsanitize=fuzzer,address,undefined) into .fuzz/ and runs it FUZZ_SECONDS (default 60) on a
-# working copy of its seed corpus addon/fuzz/corpus/<name>/. Installs Debian's clang when absent
-# and running as root. Exits non-zero on a finding (the crashing input is kept in .fuzz/).
-# Usage: addon/fuzz/run.sh [name...]   Env: FUZZ_SECONDS, FUZZ_JOBS (parallel workers, default 1)
+# `npm run fuzz [name...]`: builds each libFuzzer target addon/fuzz/<name>_fuzz.cc with clang into
+# .fuzz/ and runs it FUZZ_SECONDS (60) [FUZZ_JOBS workers] on a copy of addon/fuzz/corpus/<name>/;
+# exits non-zero on a finding (input kept in .fuzz/). Installs clang when absent and root. It
+# writes only under .fuzz/: never into addon/build or the committed corpus.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 secs="${FUZZ_SECONDS:-60}"

@@ -1,5 +1,6 @@
 // libFuzzer target for the XML-RPC decoder: any input must decode or throw DecodeError, and a
-// decoded response must survive encode (with <i8> ints) and decode unchanged. Built by run.sh.
+// decoded response must survive encode (with <i8> ints) and decode unchanged. Built by run.sh
+// only; never linked into xapi.node.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>

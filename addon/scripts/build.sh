@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `npm install` and `npm run build:addon`: node-gyp rebuild of addon/ into addon/build/Release.
-# When npm names no nodedir, it uses the headers installed beside node (e.g. /usr/include/node)
-# if present, so the build needs no download. Extra arguments go to node-gyp.
+# `npm install` / `npm run build:addon`: node-gyp rebuild of addon/ into addon/build/Release, with
+# the headers installed beside node (e.g. /usr/include/node) when npm names no nodedir, so no
+# download is needed; extra arguments go to node-gyp. It builds only addon/build: the sanitizer
+# and fuzz builds belong to scripts/test_asan.sh and fuzz/run.sh.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 

@@ -1,7 +1,7 @@
 // JS entry points to the codecs (see codec_exports.h): encode a call or a response, decode a
 // response or a call, in both protocols, plus decode-only timing helpers for benchmarks.
-// Arguments are checked only so that nothing can crash; decode failures throw an Error with
-// code 'DECODE_ERROR' and the byte offset.
+// Arguments are checked only so nothing can crash; decode failures throw an Error with code
+// 'DECODE_ERROR' and the byte offset. It holds no state and the client never calls through it.
 #include "napi/codec_exports.h"
 
 #include <chrono>
