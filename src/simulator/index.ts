@@ -123,6 +123,9 @@ function primeCaches(store: Store): void {
   }
 }
 
+/** How many master ports startSimulator tries when a member's address is taken at one. */
+const BIND_ATTEMPTS = 5;
+
 interface Listener {
   server: http.Server;
   sockets: Set<Socket>;
@@ -239,18 +242,34 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     return server;
   };
 
-  try {
-    const master = makeServer(0, false);
-    const masterSockets = trackSockets(master);
-    await listen(master, masterHost, wantedPort);
-    const port = (master.address() as { port: number }).port;
-    listeners.push({ server: master, sockets: masterSockets, host: masterHost, port });
-    for (const h of wildcard ? [] : rt.hosts.slice(1)) {
-      const server = makeServer(h.index, false);
-      const sockets = trackSockets(server);
-      await listen(server, h.address, port);
-      listeners.push({ server, sockets, host: h.address, port });
+  // The master, then every member on its address at the master's port. With a port picked by
+  // the system, a member address already bound at that port (another simulator in the process,
+  // e.g. a parallel test) means starting over on a new port.
+  const bindHosts = async (): Promise<number> => {
+    for (let attempt = 1; ; attempt++) {
+      const master = makeServer(0, false);
+      const masterSockets = trackSockets(master);
+      await listen(master, masterHost, wantedPort);
+      const port = (master.address() as { port: number }).port;
+      listeners.push({ server: master, sockets: masterSockets, host: masterHost, port });
+      try {
+        for (const h of wildcard ? [] : rt.hosts.slice(1)) {
+          const server = makeServer(h.index, false);
+          const sockets = trackSockets(server);
+          await listen(server, h.address, port);
+          listeners.push({ server, sockets, host: h.address, port });
+        }
+        return port;
+      } catch (err) {
+        const taken = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+        if (!taken || wantedPort !== 0 || attempt >= BIND_ATTEMPTS) throw err;
+        await Promise.all(listeners.splice(0).map((l) => closeServer(l.server, l.sockets)));
+      }
     }
+  };
+
+  try {
+    const port = await bindHosts();
     let socketPath: string | undefined;
     if (opts.socket) {
       if (fs.existsSync(opts.socket)) fs.unlinkSync(opts.socket);
