@@ -1,6 +1,9 @@
 // The native mirror against the simulator's store: initial load, adds, modifications and deletes
 // arriving as batched change events, narrow queries (filters on scalar fields, map keys, sets;
 // fields; limit/offset; counts), EVENTS_LOST and a xapi restart forcing a resync.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import type { SimulatorHandle } from '../../src/simulator';
 import type { MirrorChange, XapiClient } from '../../src/xapi';
 import { PROTOCOLS, closeAll, connect, sim, until } from './fixtures';
@@ -13,7 +16,6 @@ afterAll(async () => {
   await closeAll();
   await s.close();
 });
-
 
 describe.each(PROTOCOLS)('mirror over %s', (protocol) => {
   let c: XapiClient;
@@ -202,3 +204,61 @@ test.each(['json-rpc', 'xml-rpc'] as const)(
   },
   20000,
 );
+
+// The simulator runs in a child process so it keeps changing while this JS thread is blocked.
+describe('changes that pile up while JS is busy', () => {
+  const child = spawn(
+    process.execPath,
+    [require.resolve('tsx/cli'), path.join(__dirname, 'burst-sim-child.ts')],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const nextLine = async (): Promise<string> => (await lines.next()).value as string;
+  let info: { url: string; user: string; password: string; taskRef: string };
+  let c: XapiClient;
+  const batches: MirrorChange[][] = [];
+  const blockFor = (ms: number): void => {
+    const end = Date.now() + ms;
+    while (Date.now() < end); // the JS thread is busy; the event stream threads are not
+  };
+  beforeAll(async () => {
+    info = JSON.parse(await nextLine());
+    c = await connect({ ...info, hostUrls: [] } as unknown as SimulatorHandle, {
+      mirror: ['task'],
+    });
+    c.mirror.on('change', (b) => batches.push(b));
+  }, 20000);
+  afterAll(async () => {
+    await c?.close();
+    child.stdin!.end();
+    await new Promise((r) => child.once('exit', r));
+  });
+
+  test('a burst of modifications of one object reaches JS as few changes', async () => {
+    child.stdin!.write('burst 300\n');
+    expect(await nextLine()).toBe('started');
+    blockFor(1000);
+    expect(await nextLine()).toBe('done');
+    const last = (): boolean =>
+      c.mirror.get('task', info.taskRef)?.progress === 1 &&
+      batches.some((b) => b.some((ch) => ch.ref === info.taskRef));
+    await until(last, 5000, 'the last progress');
+    const mine = batches.flat().filter((ch) => ch.ref === info.taskRef);
+    // One entry per object per batch, whatever the number of events behind it.
+    for (const b of batches)
+      expect(b.filter((ch) => ch.ref === info.taskRef).length).toBeLessThanOrEqual(1);
+    expect(mine.length).toBeLessThan(60);
+    expect(mine.every((ch) => ch.op === 'mod')).toBe(true);
+  });
+
+  test('an object added and deleted while JS was busy arrives as one del', async () => {
+    batches.length = 0;
+    child.stdin!.write('churn\n');
+    expect(await nextLine()).toBe('started');
+    blockFor(500);
+    const ref = (await nextLine()).replace(/^done /, '');
+    await until(() => batches.flat().some((ch) => ch.ref === ref), 5000, 'the churned task');
+    const mine = batches.flat().filter((ch) => ch.ref === ref);
+    expect(mine).toEqual([{ cls: 'task', ref, op: 'del', uuid: expect.any(String) }]);
+  });
+});

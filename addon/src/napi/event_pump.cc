@@ -1,5 +1,11 @@
 // Batched delivery of mirror changes to JS through one TypedThreadSafeFunction (event_pump.h).
-// At most one call is queued at a time; changes that arrive meanwhile join the pending batch.
+// At most one call is queued at a time; changes that arrive meanwhile join the pending batch,
+// merged per (cls, ref): what JS is told depends only on whether the object existed before the
+// batch (its first op was not an add) and exists after it (its last op is not a del):
+//   no  -> yes: add      yes -> yes: mod      yes -> no: del
+//   no  -> no (added and deleted while JS was busy): del, so a caller that learned the ref from
+//   a call's result (a task, a clone) hears that it is gone; a del of an unknown ref is a no-op.
+// The entry keeps its first position in the batch and the latest uuid.
 #include "napi/event_pump.h"
 
 namespace xapi::js {
@@ -15,10 +21,26 @@ EventPump* EventPump::create(Napi::Env env, Napi::Function callback, std::shared
 void EventPump::push(std::vector<Change>&& changes) {
   std::lock_guard<std::mutex> lk(mu_);
   if (released_) return;
-  if (pending_.empty()) pending_ = std::move(changes);
-  else pending_.insert(pending_.end(), std::make_move_iterator(changes.begin()), std::make_move_iterator(changes.end()));
+  for (auto& c : changes) merge(std::move(c));
   if (scheduled_) return;
   if (tsfn_.NonBlockingCall() == napi_ok) scheduled_ = true;
+}
+
+void EventPump::merge(Change&& c) {
+  std::string key = std::to_string(c.cls);
+  key.push_back(':');
+  key += c.ref;
+  auto [it, fresh] = index_.try_emplace(std::move(key), pending_.size());
+  if (fresh) {
+    first_op_.push_back(c.op);
+    pending_.push_back(std::move(c));
+    return;
+  }
+  Change& p = pending_[it->second];
+  bool before = first_op_[it->second] != 'a';
+  bool after = c.op != 'd';
+  p.op = after ? (before ? 'm' : 'a') : 'd';
+  if (!c.uuid.empty()) p.uuid = std::move(c.uuid);
 }
 
 void EventPump::release() {
@@ -42,6 +64,8 @@ void EventPump::CallJs(Napi::Env env, Napi::Function callback, EventPump* self, 
   {
     std::lock_guard<std::mutex> lk(self->mu_);
     batch.swap(self->pending_);
+    self->first_op_.clear();
+    self->index_.clear();
     self->scheduled_ = false;
   }
   if (env == nullptr || batch.empty()) return;

@@ -1,11 +1,14 @@
-// The one thread-safe function of a client: the event stream thread pushes mirror change
-// batches here, and they reach JS coalesced, one call at a time. Threads only append to a
-// plain vector; JS values are built in CallJs on the main thread.
+// The one thread-safe function of a client: the event stream threads push mirror change
+// batches here, and they reach JS coalesced, one call at a time. While JS is busy, changes of
+// one object merge into one pending entry, so the pending batch is bounded by the number of
+// objects, not of events. Threads only touch plain structs; JS values are built in CallJs.
 #pragma once
 
 #include <napi.h>
 
 #include <mutex>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "xapi/mirror.h"
@@ -29,7 +32,11 @@ class EventPump {
   std::shared_ptr<const Schema> schema_;
   Tsfn tsfn_;
   std::mutex mu_;
+  void merge(Change&& c);  // under mu_
+
   std::vector<Change> pending_;
+  std::vector<char> first_op_;                         // per pending entry: its first op in this batch
+  std::unordered_map<std::string, size_t> index_;      // "cls:ref" -> entry in pending_
   bool scheduled_ = false;
   bool released_ = false;
 };
