@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { controlHandler } from './control';
+import { consoleConnectHandler } from './console-http';
 import { registerEventMessages } from './events';
 import { Faults } from './faults';
 import { registerGenericMessages } from './generic';
@@ -239,6 +240,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       ? https.createServer({ cert: tls.cert, key: tls.key }, handler)
       : http.createServer(handler);
     server.keepAliveTimeout = 65000;
+    server.on('connect', consoleConnectHandler(rt, originOf)); // CONNECT /console
     return server;
   };
 
