@@ -1,6 +1,6 @@
 // VM consoles: a console record (protocol rfb, location on the VM's host) exists while the VM
 // has a domain; it is created on start/resume, moved on migration and removed on halt/suspend.
-// It owns nothing else: the power transitions themselves live in vm.ts.
+// It must not change power states: vm.ts calls it on each transition.
 import { linkRef } from './vm-lifecycle';
 import type { Store } from './store';
 

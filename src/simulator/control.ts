@@ -1,6 +1,7 @@
 // POST /sim/control on the master: a small JSON endpoint that drives fault injection and pool
 // events at run time ({"fault": SPEC} | {"clear": true} | {"restart": true} |
-// {"host": UUID_OR_INDEX, "online": BOOL} | {"list": true}). It is not part of XAPI.
+// {"host": UUID_OR_INDEX, "online": BOOL} | {"list": true}). It is not part of XAPI, and holds
+// no fault or host logic of its own: it only forwards to Faults and the handle's actions.
 import type http from 'node:http';
 import type { SimRuntime } from './runtime';
 import type { SideHandler } from './server';

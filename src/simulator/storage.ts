@@ -1,6 +1,6 @@
 // Storage semantics: VDIs with SR space accounting (SR_FULL), copy/clone/snapshot/resize, and
-// the SR and PBD messages. VBD device rules live in vbd.ts; VM power transitions are not here
-// (vm.ts attaches and detaches through vbd.ts).
+// the SR and PBD messages. VBD device rules live in vbd.ts. It must not change VM power states
+// (vm.ts does, attaching and detaching through vbd.ts).
 import { XapiFault } from './fault';
 import { defineMessage, type CallContext } from './registry';
 import { VDI_IDLE_OPS, destroyVbd, registerVbdMessages } from './vbd';

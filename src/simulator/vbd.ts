@@ -1,7 +1,7 @@
 // VBDs with xapi's device rules: creation (userdevice uniqueness, 'autodetect'), attachment on
 // VM start/halt and hot plug/unplug (VM_BAD_POWER_STATE, DEVICE_ALREADY_*, VBD_NOT_UNPLUGGABLE),
-// destroy, CD insert/eject, and the VDI allowed_operations that follow attachment. VDI space
-// accounting is in storage.ts; VM power transitions are in vm.ts.
+// destroy, CD insert/eject, and the VDI allowed_operations that follow attachment. It must not
+// change VM power states (vm.ts) nor SR space accounting (storage.ts).
 import { XapiFault } from './fault';
 import { defineMessage, type CallContext } from './registry';
 import { NULL_REF, isNull, linkRef, unlinkRef } from './vm-lifecycle';

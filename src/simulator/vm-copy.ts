@@ -1,6 +1,7 @@
 // VMs made from VMs, and VMs unmade: VM.create, clone, copy, provision (from the template's
 // other_config.disks) and destroy, with their disks and devices; also set_is_a_template and the
-// blocked_operations writes. Snapshots are in vm-snapshot.ts; power transitions in vm.ts.
+// blocked_operations writes. Snapshots are in vm-snapshot.ts. It must not change an existing
+// VM's power state or its host's memory (vm.ts does).
 import { randomUUID } from 'node:crypto';
 import { DATAMODEL } from '../xapi/datamodel.generated';
 import { XapiFault } from './fault';

@@ -1,7 +1,7 @@
 // VM memory and vCPU settings: set_memory_limits / set_memory / set_memory_*_range and the
 // single-field setters (MEMORY_CONSTRAINT_VIOLATION_ORDER), set_VCPUs_max / _at_startup /
-// _number_live (INVALID_VALUE). Live changes move host accounting and VM_metrics. Power
-// transitions are elsewhere (vm.ts).
+// _number_live (INVALID_VALUE). Live changes move host accounting and VM_metrics. It must not
+// change power states (vm.ts does).
 import { XapiFault } from './fault';
 import { assertHostHasMemory, computeMemoryOverhead, refreshHostMemory } from './host';
 import { metricsOnMemory, metricsOnVcpus } from './metrics';

@@ -1,6 +1,7 @@
 // VM snapshots: snapshot and checkpoint (a template snapshot with snapshot VDIs, parent chain,
 // and for checkpoints a memory image) and revert (the VM's disks replaced by copies of the
-// snapshot's, power state restored for checkpoints). Copy helpers come from vm-copy.ts.
+// snapshot's, power state restored for checkpoints). It must not create or destroy VM records
+// itself (vm-copy.ts does) nor shut a VM down other than through vm.ts's bringDown.
 import { randomUUID } from 'node:crypto';
 import { XapiFault } from './fault';
 import { defineMessage, type CallContext } from './registry';

@@ -1,7 +1,7 @@
 // VM power-state messages: start/start_on, clean/hard shutdown and reboot, suspend/resume,
-// pause/unpause, power_state_reset, pool_migrate, plus the small VM queries (allowed devices,
-// assert_operation_valid). Each runs inside withVmOperation; host memory, devices, metrics and
-// consoles follow every transition. Copying VMs lives in vm-copy.ts, settings in vm-settings.ts.
+// pause/unpause, power_state_reset, pool_migrate, the small VM queries (allowed devices,
+// assert_operation_valid); host memory, devices, metrics and consoles follow each transition.
+// It must not create, copy or destroy VMs (vm-copy.ts) nor define memory/vCPU setters.
 import { XapiFault } from './fault';
 import { createConsole, destroyConsoles, moveConsoles } from './console';
 import {
