@@ -1,7 +1,7 @@
 // The instance's consoles: the VNC (rfb) console record from the mirror turned into what a noVNC
-// proxy needs (host, port, and the path it sends as CONNECT, with a XAPI session id), and the
-// guest's console log read through the host's `console` plugin where the host has one. Never
-// opens the console connection itself.
+// proxy needs (host, the port and scheme XAPI is reached on, and the path it sends as CONNECT,
+// with a XAPI session id), and the guest's console log read through the host's `console` plugin
+// where the host has one. Never opens the console connection itself.
 import { inflateSync } from 'node:zlib';
 import type { XapiClient } from '../xapi';
 import type { VMRecord } from '../xapi/datamodel.generated';
@@ -12,6 +12,22 @@ import type { Schema } from './types';
 type VmRec = VMRecord & { $ref: string };
 
 const NULL_REF = 'OpaqueRef:NULL';
+
+/**
+ * How to reach the host's console handler. The location xapi writes names no port
+ * (`https://<address>/console?...`), yet every host serves /console wherever it serves XAPI:
+ * over HTTP on 80 (what Nova's XenAPI driver used) and over TLS on 443. So the scheme and port
+ * are the ones this service reaches XAPI with; the location's own (or https on 443) only when
+ * it names a port or XAPI is reached through a Unix socket.
+ */
+function consoleTransport(xapi: XapiClient, location: URL): { tls: boolean; port: number } {
+  const via = /^https?:\/\//.test(xapi.connection.masterUrl)
+    ? new URL(xapi.connection.masterUrl)
+    : undefined;
+  const from = location.port || !via ? location : via;
+  const tls = from.protocol === 'https:';
+  return { tls, port: from.port ? Number(from.port) : tls ? 443 : 80 };
+}
 
 export function vncConsole(xapi: XapiClient, vm: VmRec): Schema<'Console'> {
   if (vm.power_state !== 'Running' && vm.power_state !== 'Paused')
@@ -27,8 +43,7 @@ export function vncConsole(xapi: XapiClient, vm: VmRec): Schema<'Console'> {
       },
     });
   const url = new URL(rfb.location);
-  const tls = url.protocol === 'https:';
-  const port = url.port ? Number(url.port) : tls ? 443 : 80;
+  const { tls, port } = consoleTransport(xapi, url);
   const query = new URLSearchParams(url.search);
   query.set('session_id', xapi.sessionRef);
   return {

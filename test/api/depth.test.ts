@@ -179,7 +179,11 @@ test('NIC, console, diagnostics and events operations are routed, answer documen
 
   // console, log, diagnostics
   const con = await call('getConsole', 'GET', '/v1/instances/dc-1/console');
-  expect(con.body).toMatchObject({ protocol: 'vnc', port: 443 });
+  expect(con.body).toMatchObject({
+    protocol: 'vnc',
+    port: Number(new URL(stack.sim.url).port),
+    tls: false,
+  });
   expect(con.body.path).toMatch(/^\/console\?uuid=.*&session_id=/);
   expect(con.headers.get('cache-control')).toBe('no-store');
   expect(

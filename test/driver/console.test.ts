@@ -31,8 +31,8 @@ describe('console and diagnostics', () => {
     expect(c).toMatchObject({
       protocol: 'vnc',
       host: host.address,
-      port: 443,
-      tls: true,
+      port: Number(new URL(stack.sim.url).port), // where the service reaches XAPI, plain HTTP
+      tls: false,
       url: rec.location,
       console_uuid: rec.uuid,
     });

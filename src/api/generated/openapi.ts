@@ -1054,12 +1054,13 @@ export interface components {
             protocol: "vnc";
             /** @description The address of the XAPI host the instance runs on. */
             host: string;
+            /** @description The port of the XAPI URL the service uses (80 for http, 443 for https when it names none): every host serves the console where it serves XAPI, while the console record's location names no port. */
             port: number;
             /** @description What a proxy sends as `CONNECT <path> HTTP/1.1` (`/console?uuid=...&session_id=...`). */
             path: string;
             /** @description The console record's location (`https://<host>/console?uuid=...`). */
             url: string;
-            /** @description The host expects TLS on that port. */
+            /** @description The host expects TLS on that port: the service reaches XAPI over https. Nova's noVNC proxy connects in plain TCP, so it needs a service that reaches XAPI over http. */
             tls: boolean;
             console_uuid?: string;
         };
