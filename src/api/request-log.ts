@@ -4,7 +4,7 @@
 // Must not log bodies or headers of requests; errors themselves are logged by the problem handler.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
+import type { Express, Request } from 'express';
 import pino from 'pino';
 
 declare module 'express-serve-static-core' {
@@ -41,42 +41,59 @@ const serializers = {
   err: pino.stdSerializers.err,
 };
 
-export function requestLog(logger: pino.Logger): RequestHandler {
+/** Per-request state, on the request object (plain properties: no closures per request). */
+const BASE = Symbol('xcd.log.base');
+const CHILD = Symbol('xcd.log.child');
+const START = Symbol('xcd.log.start');
+type LoggedRequest = Request & { [BASE]: pino.Logger; [CHILD]?: pino.Logger; [START]: number };
+
+/** The request's logger: a child of the app's bound to {req}, made when first asked for. */
+function requestLogger(req: LoggedRequest): pino.Logger {
+  return (req[CHILD] ??= req[BASE].child({ req }));
+}
+
+function onDone(this: ServerResponse & { req: LoggedRequest }, err?: Error): void {
+  this.off('finish', onDone);
+  this.off('close', onDone);
+  this.off('error', onDone);
+  const req = this.req;
+  const level = requestLogLevel(req.method, this.statusCode, !!err);
+  if (!req[BASE].isLevelEnabled(level)) return;
+  const responseTime = Date.now() - req[START];
+  if (err || this.statusCode >= 500) {
+    const error = err ?? new Error(`failed with status code ${this.statusCode}`);
+    requestLogger(req)[level]({ res: this, err: error, responseTime }, 'request errored');
+  } else {
+    requestLogger(req)[level]({ res: this, responseTime }, 'request completed');
+  }
+}
+
+/** Installs request logging on `app`: first middleware, and `req.log` on the app's requests. */
+export function useRequestLog(app: Express, logger: pino.Logger): void {
   const base = logger.child({}, { serializers });
-  return (req, res, next) => {
+  Object.defineProperty(app.request, 'log', {
+    configurable: true,
+    get(this: LoggedRequest) {
+      return requestLogger(this);
+    },
+    set(this: LoggedRequest, value: pino.Logger) {
+      this[CHILD] = value;
+    },
+  });
+  app.use((req, res, next) => {
     // A caller's X-Request-Id (if sane) or a fresh one; echoed so logs and clients correlate.
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
     res.setHeader('X-Request-Id', id);
     req.id = id;
-    let child: pino.Logger | undefined;
-    const log = (): pino.Logger => (child ??= base.child({ req }));
-    Object.defineProperty(req, 'log', {
-      configurable: true,
-      enumerable: true,
-      get: log,
-      set: (value: pino.Logger) => (child = value),
-    });
-    if (QUIET_PATHS.has(req.url)) return next();
-    const t0 = Date.now();
-    const done = (err?: Error): void => {
-      res.off('finish', done);
-      res.off('close', done);
-      res.off('error', done);
-      const level = requestLogLevel(req.method, res.statusCode, !!err);
-      if (!base.isLevelEnabled(level)) return;
-      const responseTime = Date.now() - t0;
-      const sres = res as ServerResponse;
-      if (err || res.statusCode >= 500) {
-        const error = err ?? new Error(`failed with status code ${res.statusCode}`);
-        log()[level]({ res: sres, err: error, responseTime }, 'request errored');
-      } else {
-        log()[level]({ res: sres, responseTime }, 'request completed');
-      }
-    };
-    res.on('finish', done);
-    res.on('close', done);
-    res.on('error', done);
+    const logged = req as LoggedRequest;
+    logged[BASE] = base;
+    logged[START] = Date.now();
+    if (!QUIET_PATHS.has(req.url)) {
+      res.on('finish', onDone);
+      res.on('close', onDone);
+      res.on('error', onDone);
+    }
     next();
-  };
+  });
 }

@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import express from 'express';
 import pino from 'pino';
-import { requestLog } from '../../src/api/request-log';
+import { useRequestLog } from '../../src/api/request-log';
 
 let server: Server;
 let url: string;
@@ -20,7 +20,7 @@ async function start(level: string): Promise<void> {
     },
   });
   const app = express();
-  app.use(requestLog(pino({ level }, sink)));
+  useRequestLog(app, pino({ level }, sink));
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/thing', (_req, res) => void res.json({ ok: true }));
   app.put('/thing', (_req, res) => void res.status(202).json({ ok: true }));
