@@ -65,7 +65,11 @@ test('xcd instances pause, unpause, suspend, resume, resize, migrate', async () 
 
 test('xcd instances console and diagnostics', async () => {
   const c = await xcd('instances', 'console', 'cli-d1', ...conn, '--json');
-  expect(JSON.parse(c.stdout)).toMatchObject({ protocol: 'vnc', port: 443 });
+  expect(JSON.parse(c.stdout)).toMatchObject({
+    protocol: 'vnc',
+    port: Number(new URL(stack.sim.url).port),
+    tls: false,
+  });
   expect((await xcd('instances', 'console', 'cli-d1', ...conn)).stdout).toMatch(
     /connect path\s+\/console\?uuid=/,
   );
