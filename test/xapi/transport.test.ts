@@ -179,6 +179,27 @@ test('responses beyond maxResponseBytes fail with RESPONSE_TOO_LARGE', async () 
   await expect(c.call('pool.get_all')).resolves.toHaveLength(1); // the client stays usable
 });
 
+test('a chunk size that would wrap the response bound is refused, not written past the buffer', async () => {
+  const raw = (text: string) =>
+    listen(net.createServer((sock) => sock.once('data', () => sock.end(text))));
+  const head = 'HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n';
+  const wrap = await rejection(
+    connect(s, {
+      url: await raw(`${head}2\r\nab\r\nffffffffffffffff\r\nabcd`),
+      protocol: 'xml-rpc',
+    }),
+  );
+  expect(wrap).toMatchObject({ name: 'TransportError', code: 'RESPONSE_TOO_LARGE' });
+  const garbage = await rejection(
+    connect(s, { url: await raw(`${head}zz\r\nab\r\n0\r\n\r\n`), protocol: 'xml-rpc' }),
+  );
+  expect(garbage).toMatchObject({ name: 'TransportError', code: 'EPROTO' });
+  const status = await rejection(
+    connect(s, { url: await raw('HTTP/1.1\r\n\r\n'), protocol: 'xml-rpc' }),
+  );
+  expect(status).toMatchObject({ name: 'TransportError', code: 'EPROTO' });
+});
+
 test('an HTTP error status is HTTP_<status>; an undecodable body is EPROTO', async () => {
   const answer = (status: number, type: string, body: string) =>
     listen(

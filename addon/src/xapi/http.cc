@@ -209,6 +209,7 @@ HttpResponse HttpClient::exchange(Conn& c, const HttpRequest& req, bool* got_byt
     *got_bytes = true;
     status = c.line(rt, 16384);
     if (status.rfind("HTTP/1.", 0) != 0) throw TransportError("EPROTO", "not an HTTP response: " + status.substr(0, 80));
+    if (status.size() < 12 || status[8] != ' ') throw TransportError("EPROTO", "bad HTTP status line: " + status.substr(0, 80));
     r.status = atoi(status.c_str() + 9);
     // Skip 1xx interim responses.
     if (r.status >= 100 && r.status < 200) {
@@ -245,13 +246,24 @@ HttpResponse HttpClient::exchange(Conn& c, const HttpRequest& req, bool* got_byt
   if (chunked) {
     for (;;) {
       std::string sz = c.line(rt, 1024);
-      size_t n = strtoull(sz.c_str(), nullptr, 16);
+      // A chunk size is 1-16 hex digits, optionally followed by extensions after ';'.
+      size_t n = 0, digits = 0;
+      for (char ch : sz) {
+        int d = ch >= '0' && ch <= '9' ? ch - '0'
+                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                : -1;
+        if (d < 0) break;
+        if (++digits > 16) throw TransportError("EPROTO", "chunk size too long");
+        n = n * 16 + static_cast<size_t>(d);
+      }
+      if (digits == 0) throw TransportError("EPROTO", "bad chunk size line");
       if (n == 0) {
         while (!c.line(rt, 65536).empty()) {
         }
         break;
       }
-      if (r.body.size() + n > max) throw too_large();
+      if (n > max - r.body.size()) throw too_large();
       c.take(n, r.body, rt);
       c.line(rt, 16);
     }
@@ -263,11 +275,12 @@ HttpResponse HttpClient::exchange(Conn& c, const HttpRequest& req, bool* got_byt
     // Delimited by close.
     r.body.append(c.buf, c.pos, std::string::npos);
     c.pos = c.buf.size();
+    if (r.body.size() > max) throw too_large();
     char tmp[65536];
     for (;;) {
       size_t n = c.stream->read_some(tmp, sizeof tmp, rt);
       if (n == 0) break;
-      if (r.body.size() + n > max) throw too_large();
+      if (n > max - r.body.size()) throw too_large();
       r.body.append(tmp, n);
     }
     r.headers.emplace_back("connection", "close");
