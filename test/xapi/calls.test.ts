@@ -1,5 +1,6 @@
 // Calls through the native client over both protocols: datamodel-typed results (ints, floats,
 // datetimes, maps, records), arguments of every type, concurrency, and argument validation.
+import crypto from 'node:crypto';
 import type { SimulatorHandle } from '../../src/simulator';
 import type { XapiClient } from '../../src/xapi';
 import { PROTOCOLS, closeAll, connect, sim } from './fixtures';
@@ -88,4 +89,26 @@ describe('argument validation at the edge', () => {
   test('values XAPI cannot carry are refused before the call', async () => {
     await expect(c.call('VM.get_record', Symbol('x'))).rejects.toBeInstanceOf(TypeError);
   });
+});
+
+// Each client runs its calls on threads of its own: stalled XAPI calls hold none of libuv's
+// threadpool (4 threads by default), so fs, dns and crypto stay responsive and calls are not
+// capped at 4 in flight.
+test('stalled calls leave the libuv threadpool free and run more than 4 at once', async () => {
+  const c = await connect(s, { mirror: false });
+  s.faults.add('latency:pool.get_all:1500');
+  try {
+    const t0 = Date.now();
+    const calls = Array.from({ length: 8 }, () => c.call('pool.get_all'));
+    await new Promise((r) => setTimeout(r, 100)); // the 8 calls are on the wire
+    const tp = Date.now();
+    await new Promise((resolve, reject) =>
+      crypto.pbkdf2('x', 'y', 1, 32, 'sha256', (e) => (e ? reject(e) : resolve(undefined))),
+    );
+    expect(Date.now() - tp).toBeLessThan(700); // it would wait for a stalled call (~1400 ms)
+    await Promise.all(calls);
+    expect(Date.now() - t0).toBeLessThan(2700); // one round of 1.5 s, not two of four calls
+  } finally {
+    s.faults.clear();
+  }
 });

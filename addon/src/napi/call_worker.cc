@@ -1,5 +1,5 @@
-// AsyncWorkers behind every promise of the native client (call_worker.h). Failures are
-// captured as plain structs on the worker thread and turned into JS errors on the main thread.
+// The jobs behind every promise of the native client (call_worker.h). Failures are captured
+// as plain structs on the pool thread and turned into JS errors on the main thread.
 #include "napi/call_worker.h"
 
 #include "napi/convert.h"
@@ -7,7 +7,7 @@
 namespace xapi::js {
 
 PromiseWorker::PromiseWorker(Napi::Env env, std::string method)
-    : Napi::AsyncWorker(env, "xapi-call"), method_(std::move(method)), deferred_(Napi::Promise::Deferred::New(env)) {}
+    : method_(std::move(method)), deferred_(Napi::Promise::Deferred::New(env)) {}
 
 void PromiseWorker::Execute() {
   try {
@@ -17,8 +17,7 @@ void PromiseWorker::Execute() {
   }
 }
 
-void PromiseWorker::OnOK() {
-  Napi::Env env = Env();
+void PromiseWorker::Settle(Napi::Env env) {
   Napi::HandleScope scope(env);
   if (failure_.set) {
     deferred_.Reject(failure_to_js(env, failure_));
@@ -28,10 +27,17 @@ void PromiseWorker::OnOK() {
     deferred_.Resolve(Result(env));
   } catch (const Napi::Error& e) {
     deferred_.Reject(e.Value());
+  } catch (const std::exception& e) {
+    deferred_.Reject(Napi::Error::New(env, e.what()).Value());
   }
 }
 
-void PromiseWorker::OnError(const Napi::Error& e) { deferred_.Reject(e.Value()); }
+void PromiseWorker::Refuse() {
+  failure_.set = true;
+  failure_.code = "ECANCELED";
+  failure_.message = "client closed";
+  failure_.method = method_;
+}
 
 CallWorker::CallWorker(Napi::Env env, std::shared_ptr<Session> session, std::shared_ptr<const Schema> schema,
                        std::string method, Array params, int result_type)

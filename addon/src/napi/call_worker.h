@@ -1,6 +1,7 @@
-// Work that leaves the main thread: connect, RPC calls, HTTP side channels and close, each an
-// AsyncWorker holding plain inputs (a "baton") and shared ownership of the session. Execute()
-// never touches JS; the promise settles in OnOK/OnError on the main thread.
+// Work that leaves the main thread: connect, RPC calls, HTTP side channels and close, each a
+// job holding plain inputs (a "baton") and shared ownership of the session. The client runs it
+// on its own pool thread (Execute never touches JS) and settles the promise on the main thread
+// through its event pump (Settle). It never uses libuv's threadpool.
 #pragma once
 
 #include <napi.h>
@@ -16,16 +17,17 @@
 
 namespace xapi::js {
 
-class PromiseWorker : public Napi::AsyncWorker {
+class PromiseWorker {
  public:
   PromiseWorker(Napi::Env env, std::string method);
+  virtual ~PromiseWorker() = default;
   Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute();               // pool thread
+  void Settle(Napi::Env env);   // main thread, once
+  void Refuse();                // main thread: the client is closed, the job will not run
 
  protected:
-  void Execute() final;
-  void OnOK() final;
-  void OnError(const Napi::Error& e) final;
-  virtual void Run() = 0;                          // worker thread; throw to fail
+  virtual void Run() = 0;                          // pool thread; throw to fail
   virtual Napi::Value Result(Napi::Env env) = 0;   // main thread
   Failure failure_;
   std::string method_;

@@ -98,6 +98,7 @@ ClientWrap::ClientWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Client
   sc.limits.read_timeout_ms = static_cast<int>(num_opt(cfg, "callTimeoutMs", 300000));
   sc.limits.max_response_bytes = static_cast<size_t>(num_opt(cfg, "maxResponseBytes", int64_t(1) << 30));
   poll_seconds_ = static_cast<int>(num_opt(cfg, "eventPollSeconds", 30));
+  pool_ = std::make_shared<WorkerPool>(static_cast<size_t>(num_opt(cfg, "callThreads", 16)));
 
   std::vector<int> mirrored;
   Napi::Value mv = cfg.Get("mirror");
@@ -156,10 +157,27 @@ void ClientWrap::CleanupHook(void* arg) {
 void ClientWrap::teardown() {
   for (auto& s : streams_) s->stop();
   if (session_) session_->shutdown();
+  if (pool_) pool_->stop();  // before the pump goes: pool threads hand finished jobs to it
   if (pump_) {
     pump_->release();
     pump_ = nullptr;
   }
+}
+
+Napi::Value ClientWrap::submit(Napi::Env env, PromiseWorker* job) {
+  Napi::Promise p = job->promise();
+  EventPump* pump = pump_;
+  if (pump && pool_->post([job, pump] {
+        job->Execute();
+        pump->push_done(job);
+      })) {
+    pump->job_started(env);
+    return p;
+  }
+  job->Refuse();
+  job->Settle(env);
+  delete job;
+  return p;
 }
 
 int ClientWrap::class_arg(const Napi::CallbackInfo& info, size_t i) {
@@ -193,9 +211,7 @@ Napi::Value ClientWrap::Connect(const Napi::CallbackInfo& info) {
         o.Set("protocol", protocol_name(session->protocol()));
         return o;
       });
-  auto p = w->promise();
-  w->Queue();
-  return p;
+  return submit(info.Env(), w);
 }
 
 Napi::Value ClientWrap::Call(const Napi::CallbackInfo& info) {
@@ -208,9 +224,7 @@ Napi::Value ClientWrap::Call(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < a.Length(); i++) params.push_back(from_js(a.Get(i)));
   int type = info[2].IsString() ? result_type(info[2].As<Napi::String>().Utf8Value()) : -1;
   auto* w = new CallWorker(env, session_, schema_, method, std::move(params), type);
-  auto p = w->promise();
-  w->Queue();
-  return p;
+  return submit(info.Env(), w);
 }
 
 Napi::Value ClientWrap::TaskResult(const Napi::CallbackInfo& info) {
@@ -300,9 +314,7 @@ Napi::Value ClientWrap::SyncTasks(const Napi::CallbackInfo& info) {
       info.Env(), "event.from",
       [tasks, ok] { *ok = tasks && tasks->catch_up(5000); },
       [ok](Napi::Env env) { return Napi::Boolean::New(env, *ok); });
-  auto p = w->promise();
-  w->Queue();
-  return p;
+  return submit(info.Env(), w);
 }
 
 Napi::Value ClientWrap::Info(const Napi::CallbackInfo& info) {
@@ -342,9 +354,7 @@ Napi::Value ClientWrap::HttpPut(const Napi::CallbackInfo& info) {
                                "PUT " + path + " answered HTTP " + std::to_string(r.status));
       },
       [](Napi::Env e) { return e.Undefined(); });
-  auto p = w->promise();
-  w->Queue();
-  return p;
+  return submit(info.Env(), w);
 }
 
 Napi::Value ClientWrap::Close(const Napi::CallbackInfo& info) {
@@ -353,7 +363,7 @@ Napi::Value ClientWrap::Close(const Napi::CallbackInfo& info) {
   auto session = session_;
   auto streams = streams_;
   EventPump* pump = pump_;
-  pump_ = nullptr;
+  auto pool = pool_;
   auto* w = new TaskWorker(
       env, "session.logout",
       [session, streams] {
@@ -361,12 +371,16 @@ Napi::Value ClientWrap::Close(const Napi::CallbackInfo& info) {
         session->logout();
         session->shutdown();
       },
-      [pump](Napi::Env e) {
-        if (pump) pump->release();
+      [pool, pump](Napi::Env e) {
+        pool->stop();  // its calls fail fast on the shut session; joined before the pump goes
+        if (pump) {
+          pump->drain(e);
+          pump->release();
+        }
         return e.Undefined();
       });
-  auto p = w->promise();
-  w->Queue();
+  Napi::Value p = submit(env, w);
+  pump_ = nullptr;  // later calls are refused (ECANCELED); the close job still settles through it
   return p;
 }
 

@@ -1,7 +1,8 @@
 // The native client object (ObjectWrap): connect, call, mirror get/query/count, task result
 // decoding, httpPut, close. It owns its session, mirror, event stream threads (one for tasks,
-// one for the other classes) and event pump; close() (or the env cleanup hook, or GC as a
-// backstop) stops and joins them. No statics.
+// one for the other classes), a small pool of call threads (calls never hold libuv's
+// threadpool) and event pump; close() (or the env cleanup hook, or GC as a backstop) stops and
+// joins them. No statics.
 #pragma once
 
 #include <napi.h>
@@ -15,6 +16,7 @@
 #include "xapi/mirror.h"
 #include "xapi/schema.h"
 #include "xapi/session.h"
+#include "xapi/worker_pool.h"
 
 namespace xapi::js {
 
@@ -39,6 +41,7 @@ class ClientWrap : public Napi::ObjectWrap<ClientWrap> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value DecodeIntoMirror(const Napi::CallbackInfo& info);
 
+  Napi::Value submit(Napi::Env env, PromiseWorker* job);  // runs it on the pool; its promise
   int class_arg(const Napi::CallbackInfo& info, size_t i);
   int result_type(const std::string& text) const;
   void teardown();  // synchronous stop (cleanup hook, GC)
@@ -49,6 +52,7 @@ class ClientWrap : public Napi::ObjectWrap<ClientWrap> {
   std::shared_ptr<Session> session_;
   std::shared_ptr<Mirror> mirror_;
   std::vector<std::shared_ptr<EventStream>> streams_;  // the other classes' stream (if any), then tasks'
+  std::shared_ptr<WorkerPool> pool_;
   EventPump* pump_ = nullptr;  // deletes itself after release()
   KeyCache keys_;
   int connect_timeout_ms_ = 10000;

@@ -8,6 +8,8 @@
 // The entry keeps its first position in the batch and the latest uuid.
 #include "napi/event_pump.h"
 
+#include <algorithm>
+
 namespace xapi::js {
 
 EventPump* EventPump::create(Napi::Env env, Napi::Function callback, std::shared_ptr<const Schema> schema) {
@@ -22,8 +24,56 @@ void EventPump::push(std::vector<Change>&& changes) {
   std::lock_guard<std::mutex> lk(mu_);
   if (released_) return;
   for (auto& c : changes) merge(std::move(c));
+  schedule();
+}
+
+void EventPump::push_done(PromiseWorker* job) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (released_) {
+    delete job;  // env teardown: nobody is left to settle it
+    return;
+  }
+  done_.push_back(job);
+  schedule();
+}
+
+void EventPump::schedule() {
   if (scheduled_) return;
   if (tsfn_.NonBlockingCall() == napi_ok) scheduled_ = true;
+}
+
+void EventPump::drain(Napi::Env env) {
+  std::vector<PromiseWorker*> done;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    done.swap(done_);
+  }
+  settle(env, done);
+}
+
+void EventPump::settle(Napi::Env env, std::vector<PromiseWorker*>& done) {
+  if (done.empty()) return;
+  for (auto* job : done) {
+    job->Settle(env);
+    delete job;
+  }
+  in_flight_ -= std::min(in_flight_, done.size());
+  update_ref(env);
+}
+
+void EventPump::job_started(Napi::Env env) {
+  in_flight_++;
+  update_ref(env);
+}
+
+void EventPump::update_ref(Napi::Env env) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (released_) return;
+  bool want = tasks_alive_ || in_flight_ > 0;
+  if (want == refd_) return;
+  refd_ = want;
+  if (want) tsfn_.Ref(env);
+  else tsfn_.Unref(env);
 }
 
 void EventPump::merge(Change&& c) {
@@ -53,22 +103,27 @@ void EventPump::release() {
 }
 
 void EventPump::keep_alive(Napi::Env env, bool on) {
-  std::lock_guard<std::mutex> lk(mu_);
-  if (released_) return;
-  if (on) tsfn_.Ref(env);
-  else tsfn_.Unref(env);
+  tasks_alive_ = on;
+  update_ref(env);
 }
 
 void EventPump::CallJs(Napi::Env env, Napi::Function callback, EventPump* self, void*) {
   std::vector<Change> batch;
+  std::vector<PromiseWorker*> done;
   {
     std::lock_guard<std::mutex> lk(self->mu_);
     batch.swap(self->pending_);
+    done.swap(self->done_);
     self->first_op_.clear();
     self->index_.clear();
     self->scheduled_ = false;
   }
-  if (env == nullptr || batch.empty()) return;
+  if (env == nullptr) {  // the environment is going away: nothing can be settled
+    for (auto* job : done) delete job;
+    return;
+  }
+  self->settle(env, done);
+  if (batch.empty()) return;
   Napi::HandleScope scope(env);
   napi_env e = env;
   napi_value arr;
