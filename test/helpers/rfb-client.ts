@@ -1,10 +1,11 @@
-// A console client for tests, shaped like Nova's noVNC proxy: a plain TCP connection to the
-// console host, `CONNECT <path> HTTP/1.x` with no headers, the reply read up to its blank line,
+// A console client for tests, shaped like Nova's noVNC proxy: a plain TCP (or TLS) connection to
+// the console host, `CONNECT <path> HTTP/1.x` with no headers, the reply read up to its blank line,
 // then the client side of the RFB handshake through ServerInit. Holds no assertions.
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface ConsoleConnection {
-  socket: net.Socket;
+  socket: net.Socket | tls.TLSSocket;
   /** The first line of the HTTP reply, e.g. 'HTTP/1.1 200 OK'. */
   statusLine: string;
   status: number;
@@ -33,9 +34,12 @@ export function connectConsole(
   path: string,
   httpVersion: '1.0' | '1.1' = '1.1',
   timeoutMs = 5000,
+  secure = false, // TLS without verification (test certificates)
 ): Promise<ConsoleConnection> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = secure
+      ? tls.connect({ host, port, rejectUnauthorized: false })
+      : net.connect({ host, port });
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error('console read timed out')));
     let buf = Buffer.alloc(0);
     let waiter: (() => void) | undefined;
@@ -72,7 +76,7 @@ export function connectConsole(
       buf = buf.subarray(n);
       return out;
     };
-    socket.once('connect', () => {
+    socket.once(secure ? 'secureConnect' : 'connect', () => {
       socket.write(`CONNECT ${path} HTTP/${httpVersion}\r\n\r\n`);
       waitFor(() => buf.includes('\r\n\r\n')).then(
         () => {
