@@ -92,6 +92,23 @@ describe('TransportError', () => {
     expect(await rejection(c.callAsync('VM.clone', ['x', 'y']))).toMatchObject({ code: 'CLOSED' });
   });
 
+  test('close is not queued behind more stalled calls than the client has threads', async () => {
+    const c = await connect(s, { mirror: false });
+    s.faults.add('latency:pool.get_all:3000');
+    try {
+      const pending = Array.from({ length: 20 }, () => rejection(c.call('pool.get_all')));
+      await new Promise((r) => setTimeout(r, 100));
+      const t0 = Date.now();
+      await c.close();
+      const errs = await Promise.all(pending);
+      expect(Date.now() - t0).toBeLessThan(1500);
+      for (const err of errs)
+        expect(err).toMatchObject({ name: 'TransportError', code: 'ECANCELED' });
+    } finally {
+      s.faults.clear();
+    }
+  });
+
   const idleRunningVm = (c: XapiClient): string =>
     c.mirror
       .query('VM', { where: { power_state: 'Running', is_control_domain: false } })

@@ -164,13 +164,15 @@ void ClientWrap::teardown() {
   }
 }
 
-Napi::Value ClientWrap::submit(Napi::Env env, PromiseWorker* job) {
+Napi::Value ClientWrap::submit(Napi::Env env, PromiseWorker* job, bool urgent) {
   Napi::Promise p = job->promise();
   EventPump* pump = pump_;
-  if (pump && pool_->post([job, pump] {
-        job->Execute();
-        pump->push_done(job);
-      })) {
+  if (pump && pool_->post(
+                  [job, pump] {
+                    job->Execute();
+                    pump->push_done(job);
+                  },
+                  urgent)) {
     pump->job_started(env);
     return p;
   }
@@ -379,7 +381,7 @@ Napi::Value ClientWrap::Close(const Napi::CallbackInfo& info) {
         }
         return e.Undefined();
       });
-  Napi::Value p = submit(env, w);
+  Napi::Value p = submit(env, w, true);  // never queued behind stalled calls
   pump_ = nullptr;  // later calls are refused (ECANCELED); the close job still settles through it
   return p;
 }

@@ -41,7 +41,7 @@ class ClientWrap : public Napi::ObjectWrap<ClientWrap> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value DecodeIntoMirror(const Napi::CallbackInfo& info);
 
-  Napi::Value submit(Napi::Env env, PromiseWorker* job);  // runs it on the pool; its promise
+  Napi::Value submit(Napi::Env env, PromiseWorker* job, bool urgent = false);  // on the pool; its promise
   int class_arg(const Napi::CallbackInfo& info, size_t i);
   int result_type(const std::string& text) const;
   void teardown();  // synchronous stop (cleanup hook, GC)

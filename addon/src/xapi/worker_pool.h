@@ -20,12 +20,14 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // Any thread but a pool thread; false once stopped (the job is not run).
-  bool post(std::function<void()> job) {
+  // Any thread; false once stopped (the job is not run). An urgent job (close) goes first and
+  // gets a thread even when all `max` are stuck in calls.
+  bool post(std::function<void()> job, bool urgent = false) {
     std::lock_guard<std::mutex> lk(mu_);
     if (stopping_) return false;
-    queue_.push_back(std::move(job));
-    if (idle_ == 0 && threads_.size() < max_) threads_.emplace_back([this] { loop(); });
+    if (urgent) queue_.push_front(std::move(job));
+    else queue_.push_back(std::move(job));
+    if (idle_ == 0 && (urgent || threads_.size() < max_)) threads_.emplace_back([this] { loop(); });
     else cv_.notify_one();
     return true;
   }
