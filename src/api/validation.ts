@@ -49,13 +49,14 @@ function memoizeValidatorPathToRegexp(): void {
   const mod = require(where) as { pathToRegexp: PathToRegexp & { memoized?: true } };
   if (mod.pathToRegexp.memoized) return;
   const original = mod.pathToRegexp;
-  const cache = new Map<string, unknown>();
+  // One cache per (sensitive, strict): no key string is built per call.
+  const caches = [0, 1, 2, 3].map(() => new Map<string, unknown>());
   const memo = ((path: string, opts: { sensitive?: boolean; strict?: boolean } = {}) => {
-    const key = `${opts.sensitive ? 1 : 0}${opts.strict ? 1 : 0}${path}`;
-    let hit = cache.get(key);
+    const cache = caches[(opts.sensitive ? 2 : 0) + (opts.strict ? 1 : 0)];
+    let hit = cache.get(path);
     if (hit === undefined) {
       hit = original(path, opts);
-      cache.set(key, hit);
+      cache.set(path, hit);
     }
     return hit;
   }) as PathToRegexp & { memoized?: true };
