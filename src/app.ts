@@ -68,15 +68,15 @@ export function createApp(opts: AppOptions): Express {
   useRequestLog(app, logger);
   app.use(metrics.httpMiddleware());
 
-  const system = express.Router();
-  systemRoutes(system, {
+  // The system routes (no path parameters) go on the app's own router: a nested router would be
+  // one more dispatch on every request.
+  systemRoutes(app.router, {
     driver: opts.driver,
     metrics,
     spec: loadSpec(),
     xapiUrl: opts.xapiUrl,
     version: opts.version,
   });
-  app.use(system);
 
   const json = express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] });
   app.use((req, res, next) =>
@@ -88,6 +88,8 @@ export function createApp(opts: AppOptions): Express {
   app.use(whenPath(V1, series([authenticate(opts.auth), authorize()])));
   app.use(series(validation(spec, { validateResponses: opts.validateResponses })));
 
+  // The API's routes stay in a router of their own: the validator registers app.param handlers
+  // (which would re-set req.params from its coerced values) on the app's router.
   const api = express.Router();
   hostRoutes(api, opts.driver);
   catalogueRoutes(api, opts.driver);
