@@ -6,6 +6,7 @@ import { callerOf } from '../auth';
 import type { ServiceDriver } from '../driver-port';
 import type { components } from '../generated/openapi';
 import { sendOperation } from '../prefer';
+import { sendJson } from '../render';
 
 type S = components['schemas'];
 
@@ -24,11 +25,11 @@ export function instanceRoutes(router: Router, driver: ServiceDriver): void {
       offset,
     });
     const body: S['InstancePage'] = { items: page.items, total: page.total, limit, offset };
-    res.json(body);
+    sendJson(req, res, body);
   });
 
   router.get('/v1/instances/:instance_id', (req, res) => {
-    res.json(driver.getInstance(callerOf(req), String(req.params.instance_id)));
+    sendJson(req, res, driver.getInstance(callerOf(req), String(req.params.instance_id)));
   });
 
   router.put('/v1/instances/:instance_id', async (req, res) => {
