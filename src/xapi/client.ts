@@ -333,6 +333,8 @@ export class XapiClient {
         const done = (): void => signal.removeEventListener('abort', onAbort);
         watch.resolve = (v) => (done(), resolve(v as T));
         watch.reject = (e) => (done(), reject(e));
+        // An abort while Async.<method> itself was in flight found no task to cancel yet.
+        if (signal.aborted) onAbort();
       }
       // It may have finished, or even been destroyed, before we started watching.
       if (!this.#checkTask(taskRef)) this.#confirmTask(taskRef);

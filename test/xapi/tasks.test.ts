@@ -86,6 +86,20 @@ describe.each(PROTOCOLS)('tasks over %s', (protocol) => {
     await until(() => tasksLeft() === 0, 3000, 'task.destroy');
   });
 
+  test('an abort while Async.<method> is in flight still cancels the task once its ref arrives', async () => {
+    const vmRef = vmIn(c, 'Running');
+    const ac = new AbortController();
+    const p = c.callAsync('VM.clean_shutdown', [vmRef], { signal: ac.signal });
+    ac.abort(); // before the task ref has come back
+    const err = await rejection(p);
+    expect(err).toBeInstanceOf(XapiError);
+    expect(err.code).toBe('TASK_CANCELLED');
+    await until(() => tasksLeft() === 0, 3000, 'task.destroy');
+    if (c.mirror.get('VM', vmRef)!.power_state !== 'Running') {
+      await c.callAsync('VM.start', [vmRef, false, false]);
+    }
+  });
+
   test('an already aborted signal never starts the task', async () => {
     const ac = new AbortController();
     ac.abort();
