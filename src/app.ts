@@ -1,6 +1,7 @@
 // The app factory: the whole HTTP service as an express app over a ComputeDriver, with auth,
 // validation against the OpenAPI file, problem+json errors, request logging and metrics. Tests
 // import createApp; `xcd serve` listens with it. Must not connect to XAPI or read config itself.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
 import pino from 'pino';
 import { authenticate, authorize, type TokenStore } from './api/auth';
@@ -8,7 +9,8 @@ import { ApiError } from './driver/errors';
 import type { ServiceDriver } from './api/driver-port';
 import { Metrics } from './api/metrics';
 import { problemHandler } from './api/problem';
-import { useRequestLog } from './api/request-log';
+import { requestLogBase, useRequestLog } from './api/request-log';
+import { fastInstanceRead } from './api/fast-read';
 import { catalogueRoutes } from './api/routes/catalogue';
 import { consoleRoutes } from './api/routes/console';
 import { deviceRoutes } from './api/routes/devices';
@@ -28,10 +30,14 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Validate every response against the spec (tests); an invalid one becomes a 500. */
   validateResponses?: boolean;
+  /** Answer a plain successful GET of one instance before express (default true). */
+  fastReads?: boolean;
   /** Shown by /healthz and /readyz. */
   xapiUrl?: string;
   version?: string;
 }
+
+type ExpressHandle = (req: IncomingMessage, res: ServerResponse, done?: unknown) => void;
 
 /** What app.use('/v1', ...) matches (case-insensitive, like express's routing). */
 const V1 = /^\/v1(?:\/|$)/i;
@@ -105,5 +111,21 @@ export function createApp(opts: AppOptions): Express {
     next(new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`)),
   );
   app.use(problemHandler);
+
+  // GET of one instance, the poll orchestrators make most, skips express when it simply
+  // succeeds (src/api/fast-read.ts). Not with response validation: that checks every answer.
+  if (!opts.validateResponses && opts.fastReads !== false) {
+    const fast = fastInstanceRead({
+      driver: opts.driver,
+      auth: opts.auth,
+      metrics,
+      spec,
+      logBase: requestLogBase(logger),
+    });
+    const handle = (app as unknown as { handle: ExpressHandle }).handle.bind(app);
+    (app as unknown as { handle: ExpressHandle }).handle = (req, res, done) => {
+      if (!fast(req, res)) handle(req, res, done);
+    };
+  }
   return app;
 }

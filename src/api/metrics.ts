@@ -87,10 +87,23 @@ export class Metrics {
     this.mirror = mirror as unknown as { count(cls: string): number };
   }
 
+  /** Records one request's latency: one bound child per label set (labelling costs more than a request). */
+  httpObserver(): (method: string, route: string, status: number, seconds: number) => void {
+    const children = new Map<string, { observe(v: number): void }>();
+    return (method, route, status, seconds) => {
+      const key = `${method} ${route} ${status}`;
+      let child = children.get(key);
+      if (!child) {
+        child = this.httpDuration.labels(method, route, String(status));
+        children.set(key, child);
+      }
+      child.observe(seconds);
+    };
+  }
+
   /** Express middleware timing each request under its route template (e.g. /v1/instances/:instance_id). */
   httpMiddleware(): RequestHandler {
-    // One bound child per label set: labelling on every request costs more than the request.
-    const children = new Map<string, { observe(v: number): void }>();
+    const observe = this.httpObserver();
     return (req, res, next) => {
       const t0 = process.hrtime.bigint();
       res.once('finish', () => {
@@ -99,13 +112,7 @@ export class Metrics {
           : res.statusCode === 404
             ? 'unmatched'
             : req.baseUrl || 'middleware';
-        const key = `${req.method} ${route} ${res.statusCode}`;
-        let child = children.get(key);
-        if (!child) {
-          child = this.httpDuration.labels(req.method, route, String(res.statusCode));
-          children.set(key, child);
-        }
-        child.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+        observe(req.method, route, res.statusCode, Number(process.hrtime.bigint() - t0) / 1e9);
       });
       next();
     };

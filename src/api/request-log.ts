@@ -68,9 +68,35 @@ function onDone(this: ServerResponse & { req: LoggedRequest }, err?: Error): voi
   }
 }
 
+/** The logger request lines go through (its serializers), for useRequestLog and startRequestLog. */
+export function requestLogBase(logger: pino.Logger): pino.Logger {
+  return logger.child({}, { serializers });
+}
+
+/** Starts the request's log: X-Request-Id, and its line when the answer is finished. */
+export function startRequestLog(
+  req: IncomingMessage,
+  res: ServerResponse,
+  base: pino.Logger,
+): void {
+  // A caller's X-Request-Id (if sane) or a fresh one; echoed so logs and clients correlate.
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  const logged = req as LoggedRequest;
+  logged.id = id;
+  logged[BASE] = base;
+  logged[START] = Date.now();
+  if (!QUIET_PATHS.has(req.url ?? '')) {
+    res.on('finish', onDone);
+    res.on('close', onDone);
+    res.on('error', onDone);
+  }
+}
+
 /** Installs request logging on `app`: first middleware, and `req.log` on the app's requests. */
 export function useRequestLog(app: Express, logger: pino.Logger): void {
-  const base = logger.child({}, { serializers });
+  const base = requestLogBase(logger);
   Object.defineProperty(app.request, 'log', {
     configurable: true,
     get(this: LoggedRequest) {
@@ -81,19 +107,7 @@ export function useRequestLog(app: Express, logger: pino.Logger): void {
     },
   });
   app.use((req, res, next) => {
-    // A caller's X-Request-Id (if sane) or a fresh one; echoed so logs and clients correlate.
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
-    res.setHeader('X-Request-Id', id);
-    req.id = id;
-    const logged = req as LoggedRequest;
-    logged[BASE] = base;
-    logged[START] = Date.now();
-    if (!QUIET_PATHS.has(req.url)) {
-      res.on('finish', onDone);
-      res.on('close', onDone);
-      res.on('error', onDone);
-    }
+    startRequestLog(req, res, base);
     next();
   });
 }
