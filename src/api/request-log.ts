@@ -33,7 +33,8 @@ const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
 
 const serializers = {
-  req: (req: IncomingMessage & { originalUrl?: string }) => ({
+  req: (req: IncomingMessage & { originalUrl?: string; id?: string }) => ({
+    id: req.id,
     method: req.method,
     url: req.originalUrl ?? req.url,
   }),

@@ -47,7 +47,7 @@ test('at info: mutations and failures are logged, reads and probes are not', asy
   await start('info');
   await fetch(`${url}/thing`);
   await fetch(`${url}/healthz`);
-  await fetch(`${url}/thing?x=1`, { method: 'PUT' });
+  await fetch(`${url}/thing?x=1`, { method: 'PUT', headers: { 'x-request-id': 'put-1' } });
   await fetch(`${url}/missing`);
   await fetch(`${url}/broken`);
   await settle();
@@ -58,6 +58,7 @@ test('at info: mutations and failures are logged, reads and probes are not', asy
     [50, 'request errored', 'GET', '/broken', 500],
   ]);
   expect(typeof lines[0].responseTime).toBe('number');
+  expect(lines[0].req.id).toBe('put-1');
   expect(lines[3].err.message).toBe('failed with status code 500');
 });
 
