@@ -36,11 +36,25 @@ export interface ComputeDriverOptions {
 
 const key = (namespace: string, id: string): string => `${namespace}\u0000${id}`;
 
+/** How long a finished power action's tag write waits for a newer power action to supersede it. */
+const TAG_WRITE_DELAY_MS = 100;
+
+interface PendingTagWrite {
+  /** A newer power action's write replaces this one: it is skipped. */
+  superseded: boolean;
+  /** Ends the wait now. */
+  flush: () => void;
+  /** Settles (never rejects) once written or skipped. */
+  done: Promise<void>;
+}
+
 export class ComputeDriver {
   private readonly logger: Logger;
   private readonly index: InstanceIndex;
   private readonly ops: Operations;
   private readonly scheduler: Scheduler;
+  /** Per instance key: the operation tag write of its last power action, until it is done. */
+  private readonly tagWrites = new Map<string, PendingTagWrite>();
   private readonly mirrorWaitMs: number;
   /** Spawns whose VM may not exist yet: key -> body hash and operation. */
   private readonly inflight = new Map<string, { hash: string; entry: OperationEntry }>();
@@ -256,7 +270,10 @@ export class ComputeDriver {
         `instance '${id}' is ${state === 'building' ? 'being built' : 'being deleted'}`,
       );
     const entry = this.ops.create(ns, body.action, id);
-    this.schedule(key(ns, id), entry, async () => {
+    const k = key(ns, id);
+    const job = async (): Promise<void> => {
+      // A power call does not touch other_config: it need not wait for the previous power
+      // action's tag write (writeTagBehind keeps the writes in order).
       const ref = this.index.refOf(ns, id);
       if (!ref) throw instanceNotFound(id);
       try {
@@ -274,9 +291,51 @@ export class ComputeDriver {
       } catch (err) {
         this.ops.fail(entry, err);
       }
-      await this.ops.persist(entry, ref);
-    });
+      this.writeTagBehind(k, entry, ref);
+    };
+    this.schedule(k, entry, job, { keepsTagWrite: true });
     return this.opView(entry);
+  }
+
+  /** Writes a power action's operation tag (xcd_operation) behind its answer: after the
+   * instance's previous tag write and TAG_WRITE_DELAY_MS, skipped when a newer power action of
+   * the instance came first (its own write carries the newer operation). Any other job of the
+   * instance flushes it and waits for it before starting (schedule), and close() flushes all,
+   * so the tag is never written out of order and a clean restart finds the last operation. */
+  private writeTagBehind(k: string, entry: OperationEntry, ref: string): void {
+    const prior = this.tagWrites.get(k);
+    if (prior) {
+      prior.superseded = true;
+      prior.flush();
+    }
+    let release!: () => void;
+    const due = new Promise<void>((resolve) => (release = resolve));
+    const timer = setTimeout(release, TAG_WRITE_DELAY_MS);
+    const pending: PendingTagWrite = {
+      superseded: false,
+      flush: () => {
+        clearTimeout(timer);
+        release();
+      },
+      done: Promise.resolve(),
+    };
+    pending.done = (async () => {
+      await prior?.done;
+      await due;
+      if (!pending.superseded) await this.ops.persist(entry, ref);
+    })();
+    this.tagWrites.set(k, pending);
+    void pending.done.then(() => {
+      if (this.tagWrites.get(k) === pending) this.tagWrites.delete(k);
+    });
+  }
+
+  /** Writes the instance's pending power-action tag now and waits for it. */
+  private async flushTagWrite(k: string): Promise<void> {
+    const pending = this.tagWrites.get(k);
+    if (!pending) return;
+    pending.flush();
+    await pending.done;
   }
 
   getOperation(caller: Caller, opId: string): Operation {
@@ -300,7 +359,9 @@ export class ComputeDriver {
     this.depth.stop();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.jobs]),
+      Promise.allSettled([...this.jobs]).then(() =>
+        Promise.allSettled([...this.tagWrites.keys()].map((k) => this.flushTagWrite(k))),
+      ),
       new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
     ]);
     if (timer) clearTimeout(timer);
@@ -327,8 +388,14 @@ export class ComputeDriver {
 
   /** Runs an operation's job in its instance's turn; any error fails the operation. The promise
    * settles (never rejects) once the operation is final. */
-  private schedule(k: string, entry: OperationEntry, job: () => Promise<void>): Promise<void> {
+  private schedule(
+    k: string,
+    entry: OperationEntry,
+    job: () => Promise<void>,
+    opts: { keepsTagWrite?: boolean } = {},
+  ): Promise<void> {
     const run = this.scheduler.run(k, async () => {
+      if (!opts.keepsTagWrite) await this.flushTagWrite(k);
       if (entry.signal.aborted) throw new OperationCancelled();
       this.ops.progress(entry, 0, 'starting');
       await job();
