@@ -1,13 +1,18 @@
 // Start-up reconciliation from the tags alone: a VM left 'building' by a crash is removed with
 // its disks, one left 'deleting' has its destroy finished, an operation left 'running' is
 // recorded as interrupted, and tagged VDIs / VIFs whose instance no longer exists are removed.
+// A clone / copy killed before its tags carries the reserved name instead (spawn-records.ts):
+// its still-running task is waited out, then the VM goes with the disks attached to it alone.
+// Not covered: an image VDI.copy killed mid-task (VDI.copy takes no name; the copy leaks).
 // What happened is recorded as operations (memory, and the VM's tag where the VM survives).
 import type { Logger } from 'pino';
 import type { XapiClient } from '../xapi';
+import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
 import { quiesceVm, removeVm, type RemoveOptions } from './destroy';
 import { waitForMirror } from './mirror-wait';
 import { ApiError, isGone, xapiCode } from './errors';
 import { Operations, parsePersisted, type PersistedOperation } from './operations';
+import { RESERVED_NAME_PREFIX, parseReservedName } from './spawn-records';
 import { TAG, isOwnedBy, ownerOf, writeTags, type Owner } from './tags';
 
 export interface ReconcileReport {
@@ -70,10 +75,43 @@ async function removeQuiet(xapi: XapiClient, vmRef: string, opts: RemoveOptions)
   }
 }
 
+const NULL_REF = 'OpaqueRef:NULL';
+/** Tasks whose result may be a VM still carrying the reserved name. */
+const CLONE_TASKS = ['Async.VM.clone', 'Async.VM.copy'];
+
+/** Waits (bounded) for running clone / copy tasks: which one a dead service started cannot be
+ * told, so none is cancelled; returns how many still run after the wait. */
+async function waitOutCloneTasks(xapi: XapiClient, timeoutMs: number): Promise<number> {
+  const pending = (): number =>
+    xapi.mirror.count('task', { name_label: { in: CLONE_TASKS }, status: 'pending' });
+  if (pending() > 0) await waitForMirror(xapi.mirror, () => pending() === 0, timeoutMs);
+  return pending();
+}
+
+/** Removes an untagged VM left by a killed clone / copy, with the disks attached to it alone. */
+async function removeUnclaimed(xapi: XapiClient, vmRef: string): Promise<void> {
+  await quiesceVm(xapi, vmRef);
+  const vm = await xapi.call<VMRecord>('VM.get_record', vmRef);
+  if (vm.power_state !== 'Halted') await xapi.call('VM.hard_shutdown', vmRef);
+  const disks: string[] = [];
+  for (const vbdRef of vm.VBDs) {
+    const vbd = await xapi.call<VBDRecord>('VBD.get_record', vbdRef);
+    if (vbd.type !== 'Disk' || vbd.VDI === NULL_REF) continue;
+    const vdi = await xapi.call<VDIRecord>('VDI.get_record', vbd.VDI);
+    if (vdi.VBDs.every((r) => vm.VBDs.includes(r))) disks.push(vbd.VDI);
+  }
+  await xapi.call('VM.destroy', vmRef);
+  for (const vdiRef of disks)
+    await xapi.call('VDI.destroy', vdiRef).catch((err: unknown) => {
+      if (!isGone(err)) throw err;
+    });
+}
+
 export async function reconcile(
   xapi: XapiClient,
   ops: Operations,
   logger: Logger,
+  opts: { cloneWaitMs?: number } = {},
 ): Promise<ReconcileReport> {
   const report: ReconcileReport = {
     cleanedUp: [],
@@ -157,6 +195,46 @@ export async function reconcile(
     } catch (err) {
       if (!isGone(err)) note(`VM ${vm.uuid}`, err);
       if (state !== 'building' && state !== 'deleting') live.add(k);
+    }
+  }
+
+  // VMs a clone / copy made before the service was killed: the reserved name, no tags.
+  const stillRunning = await waitOutCloneTasks(xapi, opts.cloneWaitMs ?? 10_000);
+  if (stillRunning > 0)
+    logger.warn(
+      { tasks: stillRunning },
+      'reconcile: clone tasks still running; a VM they leave is removed at the next start',
+    );
+  // A clone of a template made from an instance carries that instance's tags: only tags of
+  // the instance the name encodes claim the VM (then it was handled above as 'building').
+  for (const vm of mirror.query('VM', {
+    where: { is_a_snapshot: false },
+    fields: ['name_label', 'uuid', 'other_config'],
+  })) {
+    if (!vm.name_label.startsWith(RESERVED_NAME_PREFIX)) continue;
+    const owner = parseReservedName(vm.name_label);
+    if (!owner || isOwnedBy(vm.other_config, owner) || removed.includes(vm.$ref)) continue;
+    try {
+      await removeUnclaimed(xapi, vm.$ref);
+      removed.push(vm.$ref);
+      ops.adopt(
+        owner.namespace,
+        finished(
+          undefined,
+          { id: `reconcile-${vm.uuid}`, kind: 'spawn', instance_id: owner.instanceId },
+          'cancelled',
+          interruptedProblem(
+            'the service stopped while cloning the template; the clone was removed at restart',
+          ),
+        ),
+      );
+      report.cleanedUp.push(ownerKey(owner));
+      logger.info(
+        { instance: ownerKey(owner), vm: vm.uuid },
+        'reconcile: removed an untagged clone',
+      );
+    } catch (err) {
+      if (!isGone(err)) note(`VM ${vm.uuid}`, err);
     }
   }
 

@@ -5,7 +5,7 @@ import type { XapiClient } from '../xapi';
 import type { VBDRecord, VIFRecord, VMRecord } from '../xapi/datamodel.generated';
 import { isGone } from './errors';
 import type { StepContext } from './steps';
-import { TAG, ownerTags } from './tags';
+import { TAG, ownerTags, type Owner } from './tags';
 import type { SpawnPlan } from './spawn-plan';
 
 const NULL_REF = 'OpaqueRef:NULL';
@@ -152,4 +152,21 @@ export function buildingTags(plan: SpawnPlan, operationJson: string): Record<str
     [TAG.createdAt]: new Date().toISOString(),
     [TAG.operation]: operationJson,
   });
+}
+
+/** The name a clone / copy gets from XAPI until the spawn has tagged it and set the real name:
+ * a service killed while the task runs leaves an untagged VM that reconcile still knows by it. */
+export const RESERVED_NAME_PREFIX = 'xcd-building/';
+
+export function reservedName(owner: Owner): string {
+  return `${RESERVED_NAME_PREFIX}${owner.namespace}/${owner.instanceId}`;
+}
+
+/** The owner a reserved name encodes (the instance id is after the last '/'), else undefined. */
+export function parseReservedName(name: string): Owner | undefined {
+  if (!name.startsWith(RESERVED_NAME_PREFIX)) return undefined;
+  const rest = name.slice(RESERVED_NAME_PREFIX.length);
+  const cut = rest.lastIndexOf('/');
+  if (cut <= 0 || cut === rest.length - 1) return undefined;
+  return { namespace: rest.slice(0, cut), instanceId: rest.slice(cut + 1) };
 }

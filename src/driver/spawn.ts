@@ -14,6 +14,7 @@ import {
   devices,
   freeDevice,
   type Devices,
+  reservedName,
   rewriteDisksXml,
   undoable,
   vbdRecord,
@@ -70,14 +71,18 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
           p.body.sr !== undefined &&
           p.provisionXml === undefined &&
           (p.templateRec?.VBDs.length ?? 0) > 0;
+        // The clone is born with a reserved name, so a service killed before the tags below
+        // leaves a VM reconcile recognises; the real name follows the tags.
+        const born = reservedName(p.owner);
         const vmRef = await xapi.callAsync<string>(
           copy ? 'VM.copy' : 'VM.clone',
-          copy ? [p.templateRef, p.name, p.srRef] : [p.templateRef, p.name],
+          copy ? [p.templateRef, born, p.srRef] : [p.templateRef, born],
           { signal: ctx.signal, onProgress: (f) => ctx.progress(f * 0.9) },
         );
         s.vmRef = vmRef;
         removeOnUndo(ctx, s);
         await mergeTags(xapi, 'VM', vmRef, buildingTags(s.plan, s.operationJson()));
+        await xapi.call('VM.set_name_label', vmRef, p.name);
       },
     },
     {

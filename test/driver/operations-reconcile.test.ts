@@ -312,6 +312,40 @@ describe('driver reconcile at start', () => {
     await settle(stack, alice, stack.driver.destroy(alice, 'r-host-vm', {})!);
     expect(poolSnapshot(stack.sim)).toEqual(before);
   });
+
+  it('removes a clone a service killed during VM.clone left untagged under its reserved name (it leaked before)', async () => {
+    // A template with disks of its own, made from an instance: its clones carry that instance's tags.
+    await spawnHalted('r-golden-base');
+    const baseRef = stack.sim.store.byUuid(
+      'VM',
+      stack.driver.getInstance(alice, 'r-golden-base').uuid,
+    )!;
+    const golden = await stack.xapi.call<string>('VM.clone', baseRef, 'r-golden');
+    await stack.xapi.call('VM.set_is_a_template', golden, true);
+    const plainTpl = stack.sim.store.byUuid('VM', provisioningTemplate(stack))!;
+    const before = poolSnapshot(stack.sim);
+    // What a killed service leaves: the task's clone under the reserved name, not tagged by it.
+    await stack.xapi.callAsync<string>('VM.clone', [golden, 'xcd-building/alice/r-killed']);
+    await stack.xapi.callAsync<string>('VM.clone', [plainTpl, 'xcd-building/bob/r-killed-2']);
+    expect(poolSnapshot(stack.sim).VDI.length).toBeGreaterThan(before.VDI.length);
+    await stack.restartDriver();
+    expect(poolSnapshot(stack.sim)).toEqual(before);
+    expect([...stack.driver.lastReconcile!.cleanedUp].sort()).toEqual([
+      'alice/r-killed',
+      'bob/r-killed-2',
+    ]);
+    // A spawn that runs through shows the real name only.
+    const { operation } = stack.driver.spawn(alice, 'r-golden-child', {
+      template: 'r-golden',
+      power_on: false,
+    });
+    expect((await settle(stack, alice, operation)).status).toBe('succeeded');
+    const child = stack.driver.getInstance(alice, 'r-golden-child');
+    expect(vmOf(stack, child.uuid).name_label).not.toMatch(/^xcd-building\//);
+    for (const cls of ['VM', 'VDI'] as const)
+      for (const rec of stack.sim.store.all(cls).values())
+        expect(String(rec.name_label)).not.toMatch(/^xcd-building\//);
+  });
 });
 
 describe('driver catalogue and host views', () => {
