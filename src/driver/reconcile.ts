@@ -3,7 +3,7 @@
 // recorded as interrupted, and tagged VDIs / VIFs whose instance no longer exists are removed.
 // A clone / copy killed before its tags carries the reserved name instead (spawn-records.ts):
 // its still-running task is waited out, then the VM goes with the disks attached to it alone.
-// Not covered: an image VDI.copy killed mid-task (VDI.copy takes no name; the copy leaks).
+// (An image copy goes into a disk tagged before the copy: the orphan-disk pass finds it.)
 // What happened is recorded as operations (memory, and the VM's tag where the VM survives).
 import type { Logger } from 'pino';
 import type { XapiClient } from '../xapi';
@@ -76,8 +76,8 @@ async function removeQuiet(xapi: XapiClient, vmRef: string, opts: RemoveOptions)
 }
 
 const NULL_REF = 'OpaqueRef:NULL';
-/** Tasks whose result may be a VM still carrying the reserved name. */
-const CLONE_TASKS = ['Async.VM.clone', 'Async.VM.copy'];
+/** Tasks whose result may be a VM still carrying the reserved name, or that write a disk. */
+const CLONE_TASKS = ['Async.VM.clone', 'Async.VM.copy', 'Async.VDI.copy'];
 
 /** Waits (bounded) for running clone / copy tasks: which one a dead service started cannot be
  * told, so none is cancelled; returns how many still run after the wait. */

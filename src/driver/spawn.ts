@@ -100,14 +100,20 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
       weight: 4,
       when: (s) => s.plan.imageVdiRef !== undefined,
       run: async (s, ctx) => {
+        // The copy goes into a disk made (and tagged) first: VDI.copy names nothing, so a
+        // service killed during the copy would otherwise leave a disk no tag claims.
         const p = s.plan;
-        const vdiRef = await xapi.callAsync<string>('VDI.copy', [p.imageVdiRef, p.srRef], {
+        const image = await xapi.call<VDIRecord>('VDI.get_record', p.imageVdiRef);
+        const srRef = p.srRef ?? image.SR;
+        const vdiRef = await xapi.call<string>(
+          'VDI.create',
+          vdiRecord(p, srRef, image.virtual_size, 'root', `${p.name} root`),
+        );
+        await undoable(ctx, 'destroy the image copy', () => xapi.call('VDI.destroy', vdiRef));
+        await xapi.callAsync<string>('VDI.copy', [p.imageVdiRef, srRef, NULL_REF, vdiRef], {
           signal: ctx.signal,
           onProgress: (f) => ctx.progress(f * 0.8),
         });
-        await undoable(ctx, 'destroy the image copy', () => xapi.call('VDI.destroy', vdiRef));
-        await mergeTags(xapi, 'VDI', vdiRef, ownerTags(p.owner, { [TAG.role]: 'root' }));
-        await xapi.call('VDI.set_name_label', vdiRef, `${p.name} root`);
         const vbdRef = await xapi.call<string>(
           'VBD.create',
           vbdRecord(p, vmOf(s), vdiRef, '0', { type: 'Disk', bootable: true, role: 'root' }),
