@@ -1,6 +1,7 @@
 // Crash reconciliation with a real service process: `xcd serve --xapi` runs as a child process
 // against a simulator in this process, is killed with SIGKILL in the middle of a spawn and of a
-// destroy (held there by simulator latency faults), and is started again on the same pool.
+// destroy and of a VM.clone (held there by simulator latency faults), and is started again on
+// the same pool.
 // Afterwards the pool holds either the finished instance or nothing of it, and GET of the
 // interrupted operation says what happened.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -223,6 +224,41 @@ test('a service killed in the middle of a destroy has it finished at its restart
     expect((await request(svc, 'DELETE', '/v1/instances/crash-destroy')).status).toBe(204);
     const op = await request(svc, 'GET', `/v1/operations/${del.body.id}`);
     expect(op.body).toMatchObject({ id: del.body.id, kind: 'destroy', status: 'succeeded' });
+  } finally {
+    await kill(svc);
+  }
+}, 40_000);
+
+test('a service killed during VM.clone leaves no clone behind after its restart (it leaked before)', async () => {
+  const before = poolSnapshot(sim);
+  const reserved = (): boolean =>
+    [...sim.store.all('VM').values()].some((vm) =>
+      String((vm as any).name_label).startsWith('xcd-building/crash/crash-clone'),
+    );
+  sim.faults.add('latency:VM.clone:800');
+  let svc = await startService();
+  const put = await request(svc, 'PUT', '/v1/instances/crash-clone', { template: template() });
+  expect(put.status).toBe(202);
+  // Kill once the spawn is in its clone step and the held call has gone out.
+  for (let i = 0; ; i++) {
+    const op = await request(svc, 'GET', `/v1/operations/${put.body.id}`);
+    if (op.body.step === 'clone') break;
+    if (i > 200)
+      throw new Error(`the spawn never reached its clone step: ${JSON.stringify(op.body)}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  await kill(svc);
+  sim.faults.clear();
+  // The held clone lands on a pool whose service is dead: untagged, under the reserved name.
+  await until(reserved, 5000);
+  expect(instanceVm('crash-clone')).toBeUndefined();
+
+  svc = await startService();
+  try {
+    expect(reserved()).toBe(false);
+    expect(poolSnapshot(sim)).toEqual(before);
+    expect((await request(svc, 'GET', '/v1/instances/crash-clone')).status).toBe(404);
   } finally {
     await kill(svc);
   }
