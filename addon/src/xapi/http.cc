@@ -128,7 +128,9 @@ std::unique_ptr<HttpClient::Conn> HttpClient::take() {
 void HttpClient::give_back(std::unique_ptr<Conn> c) {
   std::lock_guard<std::mutex> lk(mu_);
   active_.erase(c->stream.get());
-  if (!shut_ && c && idle_.size() < 8 && c->pos == c->buf.size()) {
+  // A stream interrupted by a cancel that raced with the end of its exchange is spent: pooling it
+  // would fail the next request on it with ECANCELED.
+  if (!shut_ && c && !c->stream->interrupted() && idle_.size() < 8 && c->pos == c->buf.size()) {
     c->buf.clear();
     c->pos = 0;
     idle_.push_back(std::move(c));
