@@ -21,11 +21,12 @@ import {
   XDouble,
   XInt,
   XInt32,
-  parseWireType,
   isEmpty,
   makeEncoderCache,
   makeRecordEncoders,
+  scalarTextOf,
   type Enc,
+  type ScalarTexts,
   type WireType,
 } from './wiretype';
 
@@ -118,24 +119,14 @@ function compile(t: WireType): Enc {
 }
 
 /** The text encoder of a scalar type (no Writer needed), or undefined. */
-function scalarText(type: string): ((v: unknown) => string) | undefined {
-  switch (parseWireType(type).k) {
-    case 'string':
-    case 'ref':
-    case 'enum':
-      return str;
-    case 'int':
-      return intText;
-    case 'float':
-      return floatText;
-    case 'bool':
-      return boolText;
-    case 'datetime':
-      return dateText;
-    default:
-      return undefined;
-  }
-}
+const SCALAR_TEXTS: ScalarTexts = {
+  str: str,
+  int: intText,
+  float: floatText,
+  bool: boolText,
+  datetime: dateText,
+};
+const scalarText = (type: string) => scalarTextOf(type, SCALAR_TEXTS);
 
 function recordTextEncoder(cls: string): ((v: unknown) => string) | undefined {
   const canon = canonicalClass(cls) ?? (cls as XapiClass);

@@ -183,6 +183,38 @@ export function utf8Slab(text: string): Buffer {
 // ---------------------------------------------------------------- encoder caches
 
 /** An encoder: writes one value of a known type. */
+/** One protocol's text encoders of the scalar wire types. */
+export interface ScalarTexts {
+  str: (v: unknown) => string;
+  int: (v: unknown) => string;
+  float: (v: unknown) => string;
+  bool: (v: unknown) => string;
+  datetime: (v: unknown) => string;
+}
+
+/** The text encoder of a scalar datamodel type, or undefined for sets, maps and records. */
+export function scalarTextOf(
+  type: string,
+  texts: ScalarTexts,
+): ((v: unknown) => string) | undefined {
+  switch (parseWireType(type).k) {
+    case 'string':
+    case 'ref':
+    case 'enum':
+      return texts.str;
+    case 'int':
+      return texts.int;
+    case 'float':
+      return texts.float;
+    case 'bool':
+      return texts.bool;
+    case 'datetime':
+      return texts.datetime;
+    default:
+      return undefined;
+  }
+}
+
 export type Enc = (v: unknown, w: Writer) => void;
 
 /** True for [] and {} (a field holding an empty set or map is written as its default). */

@@ -30,11 +30,12 @@ import {
   XInt32,
   formatG16,
   Writer,
-  parseWireType,
   isEmpty,
   makeEncoderCache,
   makeRecordEncoders,
+  scalarTextOf,
   type Enc,
+  type ScalarTexts,
   type WireType,
 } from './wiretype';
 
@@ -137,24 +138,14 @@ function compile(t: WireType): Enc {
 }
 
 /** The text encoder of a scalar type (no Writer needed), or undefined. */
-function scalarText(type: string): ((v: unknown) => string) | undefined {
-  switch (parseWireType(type).k) {
-    case 'string':
-    case 'ref':
-    case 'enum':
-      return strText;
-    case 'int':
-      return intText;
-    case 'float':
-      return floatText;
-    case 'bool':
-      return boolText;
-    case 'datetime':
-      return dateText;
-    default:
-      return undefined;
-  }
-}
+const SCALAR_TEXTS: ScalarTexts = {
+  str: strText,
+  int: intText,
+  float: floatText,
+  bool: boolText,
+  datetime: dateText,
+};
+const scalarText = (type: string) => scalarTextOf(type, SCALAR_TEXTS);
 
 /** A record's '<value><struct>...' as text (fields in datamodel order, defaults for gaps). */
 function recordTextEncoder(cls: string): ((v: unknown) => string) | undefined {
