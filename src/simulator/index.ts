@@ -10,6 +10,7 @@ import { controlHandler } from './control';
 import { consoleConnectHandler } from './console-http';
 import { registerEventMessages } from './events';
 import { Faults } from './faults';
+import { registerMessageClass } from './message';
 import { registerGenericMessages } from './generic';
 import { SimRuntime } from './runtime';
 import { registerSemantics } from './semantics';
@@ -73,6 +74,7 @@ function registerOnce(): void {
   registerSessionMessages();
   registerTaskMessages();
   registerEventMessages();
+  registerMessageClass();
   registerSemantics();
 }
 
