@@ -16,6 +16,7 @@ import { migrate } from './migrate';
 import { waitForMirror } from './mirror-wait';
 import { attachNic, detachNic, listNics, resolveNetwork } from './nics';
 import type { OperationEntry, Operations } from './operations';
+import { VOLUME_NOT_FOUND, requireVdi } from './ownership';
 import { checkResize, resize } from './resize';
 import {
   createSnapshot,
@@ -36,6 +37,8 @@ export interface DriverCore {
   readonly index: InstanceIndex;
   readonly ops: Operations;
   readonly mirrorWaitMs: number;
+  /** The operator's volume sources (SR uuids) for the VDI ownership check (ownership.ts). */
+  readonly volumeSrs?: readonly string[];
   assertMutator(caller: Caller): void;
   /** True while a spawn of this instance has not made its VM yet. */
   building(namespace: string, id: string): boolean;
@@ -100,7 +103,7 @@ export class DepthDriver {
               checkResize(vm, body);
             },
           },
-          (r) => resize(this.core.xapi, body, r),
+          (r) => resize(this.core.xapi, body, r, this.core.volumeSrs),
         );
       case 'migrate':
         return this.run(
@@ -201,10 +204,13 @@ export class DepthDriver {
     this.core.assertMutator(caller);
     const vm = this.vmOf(caller.namespace, id);
     const mirror = this.core.xapi.mirror;
-    const vdi = mirror.getByUuid('VDI', vdiUuid);
-    const owner = vdi ? vdi.other_config?.[TAG.namespace] : undefined;
-    if (!vdi || vdi.is_a_snapshot || (owner !== undefined && owner !== caller.namespace))
-      throw new ApiError(404, 'volume_not_found', `VDI '${vdiUuid}' not found`);
+    requireVdi(
+      mirror,
+      { namespace: caller.namespace, volumeSrs: this.core.volumeSrs },
+      vdiUuid,
+      { kind: 'device', vmRef: vm.$ref },
+      VOLUME_NOT_FOUND,
+    );
     if (
       listVolumes(mirror, vm).some(
         (v) => v.uuid === vdiUuid && (!body.device || v.device === body.device),
@@ -216,7 +222,7 @@ export class DepthDriver {
       id,
       'attach-volume',
       { args: { vdi: vdiUuid }, precheck: (v) => requirePowerState(v, ['running', 'halted']) },
-      (r) => attachVolume(this.core.xapi, vdiUuid, body, r),
+      (r) => attachVolume(this.core.xapi, vdiUuid, body, r, this.core.volumeSrs),
     );
   }
 

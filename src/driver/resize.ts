@@ -1,12 +1,14 @@
 // Resize as XAPI steps: vCPUs and memory live where XAPI allows it (VM.set_VCPUs_number_live up
 // to VCPUs_max, VM.set_memory_dynamic_range within the static range), otherwise halted, with the
 // power cycle the caller asked for (clean or hard; none answers 409 power_cycle_required), and
-// disks grown (VDI.resize_online running, VDI.resize halted). Each setting registers its undo.
+// disks grown (VDI.resize_online running, VDI.resize halted) when the ownership check lets the
+// caller grow them (ownership.ts). Each setting registers its undo.
 import type { XapiClient } from '../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
 import { badPowerState, type OpRun } from './depth-common';
 import { ApiError } from './errors';
 import { waitForMirror } from './mirror-wait';
+import { usableVdi } from './ownership';
 import { runAction } from './power';
 import { runSteps, type Step } from './steps';
 import type { Schema } from './types';
@@ -37,7 +39,12 @@ interface ResizeState {
   cycle: boolean;
 }
 
-async function plan(xapi: XapiClient, body: ResizeAction, run: OpRun): Promise<ResizeState> {
+async function plan(
+  xapi: XapiClient,
+  body: ResizeAction,
+  run: OpRun,
+  volumeSrs: readonly string[],
+): Promise<ResizeState> {
   const vm = await xapi.call<VMRecord>('VM.get_record', run.vmRef);
   const power = vm.power_state;
   if (power !== 'Running' && power !== 'Halted')
@@ -60,6 +67,10 @@ async function plan(xapi: XapiClient, body: ResizeAction, run: OpRun): Promise<R
     for (const vbdRef of vm.VBDs) {
       const vbd = await xapi.call<VBDRecord>('VBD.get_record', vbdRef);
       if (vbd.userdevice !== d.device || vbd.type !== 'Disk' || vbd.VDI === NULL_REF) continue;
+      // A disk the caller may not grow answers as a device without a disk.
+      const policy = { namespace: run.owner.namespace, volumeSrs };
+      if (!usableVdi(xapi.mirror, policy, { ref: vbd.VDI }, { kind: 'device', vmRef: run.vmRef }))
+        continue;
       const vdi = await xapi.call<VDIRecord>('VDI.get_record', vbd.VDI);
       found = { vdiRef: vbd.VDI, size: Number(vdi.virtual_size) };
     }
@@ -265,8 +276,14 @@ function steps(xapi: XapiClient): Array<Step<ResizeState>> {
   ];
 }
 
-export async function resize(xapi: XapiClient, body: ResizeAction, run: OpRun): Promise<void> {
-  const state = await plan(xapi, body, run);
+/** `volumeSrs`: the operator's volume sources, whose disks attached here may grow too. */
+export async function resize(
+  xapi: XapiClient,
+  body: ResizeAction,
+  run: OpRun,
+  volumeSrs: readonly string[] = [],
+): Promise<void> {
+  const state = await plan(xapi, body, run, volumeSrs);
   run.onProgress(0.05, 'plan');
   await runSteps(steps(xapi), state, run.steps);
   // The mirror (and the instance view built from it) shows the new figures before the

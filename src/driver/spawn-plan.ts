@@ -1,10 +1,11 @@
 // Planning a spawn: resolves everything the request names (template by uuid or name_label,
-// image VDI, SRs by uuid or the pool default, networks by uuid, name_label or bridge) from the
-// mirror, before any XAPI call, so unknown names answer 404 and leave the pool untouched.
-// Makes no XAPI call and holds no state.
+// image VDI through the ownership check, SRs by uuid or the pool default, networks by uuid,
+// name_label or bridge) from the mirror, before any XAPI call, so unknown names answer 404 and
+// leave the pool untouched. Makes no XAPI call and holds no state.
 import type { MirrorView } from '../xapi';
 import type { VMRecord } from '../xapi/datamodel.generated';
 import { ApiError } from './errors';
+import { IMAGE_NOT_FOUND, requireVdi } from './ownership';
 import { TAG, type Owner } from './tags';
 import type { SpawnRequest } from './types';
 
@@ -84,12 +85,17 @@ function resolveTemplate(mirror: Mirror, name: string): VMRecord & { $ref: strin
   return rec;
 }
 
-/** Resolves everything the body names, from the mirror, before any XAPI call (404s here). */
+/**
+ * Resolves everything the body names, from the mirror, before any XAPI call (404s here). The
+ * image VDI must pass the ownership check (ownership.ts): the caller's namespace's, or an unused
+ * disk of one of `volumeSrs` (the operator's volume sources; none by default).
+ */
 export function planSpawn(
   mirror: Mirror,
   owner: Owner,
   hash: string,
   body: SpawnRequest,
+  volumeSrs: readonly string[] = [],
 ): SpawnPlan {
   const plan: SpawnPlan = {
     owner,
@@ -113,8 +119,13 @@ export function planSpawn(
     const xml = t.other_config?.disks;
     if (xml && /<disk\b/.test(xml) && t.VBDs.length === 0) plan.provisionXml = xml;
   } else if (body.image_vdi !== undefined) {
-    const vdi = mirror.getByUuid('VDI', body.image_vdi);
-    if (!vdi) throw notFound('image_not_found', 'image VDI', body.image_vdi);
+    const vdi = requireVdi(
+      mirror,
+      { namespace: owner.namespace, volumeSrs },
+      body.image_vdi,
+      { kind: 'image' },
+      IMAGE_NOT_FOUND,
+    );
     plan.imageVdiRef = vdi.$ref;
     plan.source = `image:${vdi.uuid}`;
   } else {

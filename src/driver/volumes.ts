@@ -1,12 +1,13 @@
 // Volumes: existing VDIs attached to an instance by uuid at a device position (VBD.create, then
-// VBD.plug when it runs) and detached (VBD.unplug when plugged, VBD.destroy). The VDI itself is
-// never created, tagged or destroyed here. Listing reads the mirror: VBDs of disks the spawn
-// did not make for the instance.
+// VBD.plug when it runs) and detached (VBD.unplug when plugged, VBD.destroy). Only a VDI that
+// passes the ownership check (ownership.ts) is attached; the VDI itself is never created, tagged
+// or destroyed here. Listing reads the mirror: VBDs of disks the spawn did not make for it.
 import type { MirrorView, XapiClient } from '../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
 import { createAndPlug, ignoreGone, sizeGb, type OpRun } from './depth-common';
 import { ApiError, isGone } from './errors';
 import { waitForMirror } from './mirror-wait';
+import { VOLUME_NOT_FOUND, requireVdi, vdiNotFound } from './ownership';
 import { TAG, isOwnedBy, ownerTags } from './tags';
 import type { Schema } from './types';
 
@@ -66,17 +67,24 @@ async function vbdsOf(
   return out;
 }
 
+/**
+ * Attaches the VDI, checked again (the pool may have changed since the request was accepted):
+ * `volumeSrs` are the operator's volume sources (ownership.ts).
+ */
 export async function attachVolume(
   xapi: XapiClient,
   vdiUuid: string,
   body: Schema<'VolumeAttachRequest'>,
   run: OpRun,
+  volumeSrs: readonly string[] = [],
 ): Promise<void> {
-  const vdiRef = await xapi.call<string>('VDI.get_by_uuid', vdiUuid).catch((err: unknown) => {
-    if (isGone(err)) throw new ApiError(404, 'volume_not_found', `VDI '${vdiUuid}' not found`);
+  const policy = { namespace: run.owner.namespace, volumeSrs };
+  const use = { kind: 'device', vmRef: run.vmRef } as const;
+  const vdiRef = requireVdi(xapi.mirror, policy, vdiUuid, use, VOLUME_NOT_FOUND).$ref;
+  const vdi = await xapi.call<VDIRecord>('VDI.get_record', vdiRef).catch((err: unknown) => {
+    if (isGone(err)) throw vdiNotFound(VOLUME_NOT_FOUND.code, VOLUME_NOT_FOUND.what, vdiUuid);
     throw err;
   });
-  const vdi = await xapi.call<VDIRecord>('VDI.get_record', vdiRef);
   const vbds = await vbdsOf(xapi, run.vmRef);
   const mine = vbds.find((v) => v.VDI === vdiRef);
   if (mine && (!body.device || mine.userdevice === body.device)) return; // already attached here
@@ -93,7 +101,7 @@ export async function attachVolume(
         throw new ApiError(
           409,
           'disk_in_use',
-          `VDI '${vdiUuid}' is attached to another VM and is not sharable`,
+          `VDI '${vdiUuid}' is attached to another instance and is not sharable`,
         );
     }
   }

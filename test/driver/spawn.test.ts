@@ -1,6 +1,7 @@
 // Behaviour of spawn through the driver's public surface on a simulated pool: the objects a full
 // spawn makes (VM, disks, NICs, config drive, tags, started), idempotent retries, a different
 // body answered 409, names that do not resolve answered 404, and namespace isolation.
+import { waitForMirror } from '../../src/driver/mirror-wait';
 import { readIso } from './iso-reader';
 import {
   alice,
@@ -175,14 +176,19 @@ describe('driver spawn', () => {
   });
 
   it('spawns from an image VDI copy on a blank HVM VM', async () => {
-    const image = [...stack.sim.store.all('VDI').values()].find(
-      (v: any) =>
-        v.type !== 'iso' &&
-        !v.is_a_snapshot &&
-        Number(v.virtual_size) > 0 &&
-        !(v.other_config ?? {}).xcd_namespace,
-    ) as any;
-    expect(image).toBeDefined();
+    // A disk the caller's namespace keeps (ownership.test.ts covers which VDIs qualify).
+    const sr = stack.xapi.mirror.query('pool', { fields: ['default_SR'] })[0].default_SR;
+    const imageRef = await stack.xapi.call<string>('VDI.create', {
+      SR: sr,
+      virtual_size: 3 * GiB,
+      type: 'user',
+      sharable: false,
+      read_only: false,
+      other_config: { xcd_namespace: 'alice', xcd_instance_id: 'old-1', xcd_state: 'kept' },
+      name_label: 'image',
+    });
+    const image = stack.sim.store.get('VDI', imageRef) as any;
+    await waitForMirror(stack.xapi.mirror, () => !!stack.xapi.mirror.get('VDI', imageRef), 5000);
     const { operation } = stack.driver.spawn(alice, 'inst-image', {
       image_vdi: image.uuid,
       vcpus: 2,

@@ -1,7 +1,8 @@
 // Behaviour of volumes through the driver: an existing VDI attached by uuid at a device, hot on
 // a running instance (plugged) and cold on a halted one; listed in the instance view and the
 // volume list; detached (the VDI stays); retries, taken devices, foreign and unknown VDIs;
-// paused/suspended 409; destroying the instance never destroys a volume.
+// paused/suspended 409; destroying the instance never destroys a volume. Which VDIs a caller may
+// name at all is ownership.test.ts's subject.
 import { done, setState, spawnInstance, until } from './depth-helpers';
 import { alice, bob, startDriverStack, type DriverStack } from './stack';
 
@@ -18,7 +19,10 @@ describe('volumes', () => {
     await stack?.close();
   });
 
-  async function newVdi(name: string, otherConfig: Record<string, string> = {}): Promise<string> {
+  /** A disk alice may attach: one her namespace keeps (untagged disks need a volume source). */
+  const KEPT = { xcd_namespace: 'alice', xcd_instance_id: 'gone-1', xcd_state: 'kept' };
+
+  async function newVdi(name: string, otherConfig: Record<string, string> = KEPT): Promise<string> {
     const ref = await stack.xapi.call<string>('VDI.create', {
       SR: srRef,
       virtual_size: 2 * 1024 ** 3,

@@ -338,6 +338,12 @@ export interface paths {
          *     instance runs (Nova's attach_volume). Attaching a volume already attached to this
          *     instance answers the instance at once (`200`). The VDI is never destroyed by the
          *     service: destroying the instance or detaching leaves it in place.
+         *
+         *     A caller may attach (and grow, with a resize) a plain user disk of its own namespace (its
+         *     instances' disks, disks kept by `keep_disks`), or an untagged plain disk that no other VM
+         *     holds on an SR the operator configured as a volume source (none by default). Never a disk
+         *     of a VM outside the namespace, a snapshot's disk, a suspend image or a system disk: those
+         *     answer `404 volume_not_found`, exactly as an unknown uuid does.
          */
         put: operations["attachVolume"];
         post?: never;
@@ -758,7 +764,7 @@ export interface components {
             name?: string;
             /** @description A template's uuid or name_label. */
             template?: string;
-            /** @description The uuid of a VDI to copy as the root disk (on a blank HVM VM). */
+            /** @description The uuid of a VDI to copy as the root disk (on a blank HVM VM): a disk of the caller's namespace, or an unused plain disk on an SR the operator configured as a volume source; any other VDI answers `404 image_not_found` as an unknown uuid does. */
             image_vdi?: string;
             vcpus?: number;
             memory_mb?: number;

@@ -1,0 +1,87 @@
+// Ownership of every VDI a request names (a spawn's image_vdi, a volume to attach, a disk to
+// grow): the one check deciding whether the caller may use it, answered from the mirror. "Absent"
+// and "not yours" must stay indistinguishable to callers: nothing here says why a VDI is refused.
+// Makes no XAPI call and holds no state.
+import type { MirrorView } from '../xapi';
+import type { VDIRecord } from '../xapi/datamodel.generated';
+import { ApiError } from './errors';
+import { TAG } from './tags';
+
+const NULL_REF = 'OpaqueRef:NULL';
+
+type VdiRec = VDIRecord & { $ref: string };
+
+/** What the caller does with the VDI. */
+export type VdiUse =
+  /** Copied as the root disk of a new instance. */
+  | { kind: 'image' }
+  /** Attached to, or grown on, the caller's instance whose VM is `vmRef`. */
+  | { kind: 'device'; vmRef: string };
+
+export interface VdiPolicy {
+  /** The caller's namespace (the xcd_namespace tag of what it owns). */
+  namespace: string;
+  /** The operator's volume sources: SR uuids whose untagged plain user disks, attached to no
+   * other VM, any namespace may use as images and volumes. Default: none. */
+  volumeSrs?: readonly string[];
+}
+
+/**
+ * The VDI when the caller may use it this way, undefined otherwise (absent and refused alike).
+ *
+ * Allowed: a plain user disk (type 'user', not a snapshot's, not any VM's suspend image) that no
+ * VM outside the caller's namespace holds, and that is either tagged with the caller's namespace
+ * (its instances' disks, its kept disks) or untagged on one of the operator's volume SRs and held
+ * by no VM but the instance it is used on.
+ */
+export function usableVdi(
+  mirror: MirrorView,
+  policy: VdiPolicy,
+  vdi: { uuid: string } | { ref: string },
+  use: VdiUse,
+): VdiRec | undefined {
+  const rec = 'uuid' in vdi ? mirror.getByUuid('VDI', vdi.uuid) : mirror.get('VDI', vdi.ref);
+  if (!rec) return undefined;
+  // System disks (suspend images, crashdumps, HA and metadata disks ...) and snapshots' disks.
+  if (rec.type !== 'user' || rec.is_a_snapshot || (rec.snapshot_of ?? NULL_REF) !== NULL_REF)
+    return undefined;
+  // A suspend image marked 'user' (VM.suspend_VDI of any VM, snapshots and checkpoints included).
+  if (mirror.count('VM', { suspend_VDI: rec.$ref }) > 0) return undefined;
+  const here = use.kind === 'device' ? use.vmRef : undefined;
+  let heldElsewhere = false;
+  for (const vbdRef of rec.VBDs) {
+    const vmRef = mirror.get('VBD', vbdRef)?.VM;
+    if (!vmRef || vmRef === NULL_REF || vmRef === here) continue;
+    heldElsewhere = true;
+    const vm = mirror.get('VM', vmRef);
+    if (vm?.other_config?.[TAG.namespace] !== policy.namespace) return undefined; // another's VM
+  }
+  const owner = rec.other_config?.[TAG.namespace];
+  if (owner !== undefined) return owner === policy.namespace ? rec : undefined;
+  const sr = mirror.get('SR', rec.SR);
+  if (!sr || !(policy.volumeSrs ?? []).includes(sr.uuid) || heldElsewhere) return undefined;
+  return rec;
+}
+
+/** usableVdi, or the route's not-found answer: the same status, code and message shape whether
+ * the VDI is absent or not the caller's. */
+export function requireVdi(
+  mirror: MirrorView,
+  policy: VdiPolicy,
+  uuid: string,
+  use: VdiUse,
+  notFound: { code: string; what: string },
+): VdiRec {
+  const rec = usableVdi(mirror, policy, { uuid }, use);
+  if (!rec) throw vdiNotFound(notFound.code, notFound.what, uuid);
+  return rec;
+}
+
+export function vdiNotFound(code: string, what: string, uuid: string): ApiError {
+  return new ApiError(404, code, `${what} '${uuid}' not found`);
+}
+
+/** The answer of a volume route for a VDI the caller may not attach (or that does not exist). */
+export const VOLUME_NOT_FOUND = { code: 'volume_not_found', what: 'VDI' } as const;
+/** The answer of a spawn whose image_vdi the caller may not copy (or that does not exist). */
+export const IMAGE_NOT_FOUND = { code: 'image_not_found', what: 'image VDI' } as const;
