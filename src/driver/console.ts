@@ -1,13 +1,13 @@
 // The instance's consoles: the VNC (rfb) console record from the mirror turned into what a noVNC
 // proxy needs (host, the port and scheme XAPI is reached on, and the path it sends as CONNECT,
-// with a XAPI session id), and the guest's console log read through the host's `console` plugin
-// where the host has one. Never opens the console connection itself.
+// with the service's XAPI session id: admins only), and the guest's console log read through the
+// host's `console` plugin where the host has one. Never opens the console connection itself.
 import { inflateSync } from 'node:zlib';
 import type { XapiClient } from '../xapi';
 import type { VMRecord } from '../xapi/datamodel.generated';
 import { badPowerState } from './depth-common';
 import { ApiError, toApiError } from './errors';
-import type { Schema } from './types';
+import type { Caller, Schema } from './types';
 
 type VmRec = VMRecord & { $ref: string };
 
@@ -27,6 +27,20 @@ function consoleTransport(xapi: XapiClient, location: URL): { tls: boolean; port
   const from = location.port || !via ? location : via;
   const tls = from.protocol === 'https:';
   return { tls, port: from.port ? Number(from.port) : tls ? 443 : 80 };
+}
+
+/**
+ * Who may have the CONNECT form. Its path carries the service's own XAPI session, which opens the
+ * whole pool (every namespace's VMs, session.logout), so until a console proxy hands out
+ * per-console access it goes to admin tokens only: operators and viewers get 403 forbidden.
+ */
+export function assertConsoleAccess(role: Caller['role']): void {
+  if (role !== 'admin')
+    throw new ApiError(
+      403,
+      'forbidden',
+      'the VNC console answer carries the service XAPI session: it is given to admin tokens only',
+    );
 }
 
 export function vncConsole(xapi: XapiClient, vm: VmRec): Schema<'Console'> {

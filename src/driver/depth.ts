@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { XapiClient } from '../xapi';
 import type { VMRecord } from '../xapi/datamodel.generated';
-import { consoleLog, vncConsole } from './console';
+import { assertConsoleAccess, consoleLog, vncConsole } from './console';
 import { requirePowerState, snapshotNotFound, type OpRun } from './depth-common';
 import { diagnostics } from './diagnostics';
 import { ApiError, instanceNotFound } from './errors';
@@ -297,8 +297,7 @@ export class DepthDriver {
   // ---- reads ----
 
   console(caller: Caller, id: string): Schema<'Console'> {
-    if (caller.role === 'viewer')
-      throw new ApiError(403, 'forbidden', 'a viewer token may not open consoles');
+    assertConsoleAccess(caller.role);
     const vm = this.vmOf(caller.namespace, id);
     return vncConsole(this.core.xapi, vm);
   }

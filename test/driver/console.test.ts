@@ -1,9 +1,12 @@
 // Behaviour of the console and diagnostics reads: the VNC console of a running instance (host,
-// port and the CONNECT path with a session id, from the console record), 409 when halted, 403
-// for viewers; the console log through the host's plugin, or 404 console_not_available where
-// the host has none; and diagnostics from the metrics objects, running and halted.
+// port and the CONNECT path with a session id, from the console record) for admins only, 409
+// when halted, 403 for operators and viewers; the console log through the host's plugin, or 404
+// console_not_available where the host has none; and diagnostics from the metrics objects.
+import type { Caller } from '../../src/driver';
 import { setState, spawnInstance } from './depth-helpers';
 import { alice, aliceViewer, startDriverStack, type DriverStack } from './stack';
+
+const aliceAdmin: Caller = { namespace: 'alice', role: 'admin', tokenId: 'alice-admin' };
 
 describe('console and diagnostics', () => {
   let stack: DriverStack;
@@ -22,7 +25,7 @@ describe('console and diagnostics', () => {
 
   it('gives the VNC console of a running instance as a noVNC proxy needs it', async () => {
     await setState(stack, vmRef, 'Running');
-    const c = stack.driver.depth.console(alice, 'con-1');
+    const c = stack.driver.depth.console(aliceAdmin, 'con-1');
     const vm = stack.sim.store.get('VM', vmRef) as any;
     const rec = (vm.consoles as string[])
       .map((r) => stack.sim.store.get('console', r) as any)
@@ -45,17 +48,29 @@ describe('console and diagnostics', () => {
     'answers 409 invalid_power_state when %s',
     async (state) => {
       await setState(stack, vmRef, state);
-      expect(() => stack.driver.depth.console(alice, 'con-1')).toThrow(
+      expect(() => stack.driver.depth.console(aliceAdmin, 'con-1')).toThrow(
         expect.objectContaining({ status: 409, code: 'invalid_power_state' }),
       );
     },
   );
 
-  it('refuses the console to viewers (it carries a session) and to other namespaces', () => {
-    expect(() => stack.driver.depth.console(aliceViewer, 'con-1')).toThrow(
-      expect.objectContaining({ status: 403 }),
-    );
-    expect(() => stack.driver.depth.console({ ...alice, namespace: 'bob' }, 'con-1')).toThrow(
+  it("the console answer carries the service's own XAPI session: operators and viewers get 403 forbidden, other namespaces 404", async () => {
+    await setState(stack, vmRef, 'Running');
+    for (const caller of [alice, aliceViewer]) {
+      let thrown: unknown;
+      try {
+        stack.driver.depth.console(caller, 'con-1');
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toMatchObject({ status: 403, code: 'forbidden' });
+      // Nothing of the session in the refusal.
+      expect(JSON.stringify((thrown as { toJSON(): unknown }).toJSON())).not.toContain(
+        stack.xapi.sessionRef,
+      );
+      expect((thrown as Error).message).toMatch(/admin/);
+    }
+    expect(() => stack.driver.depth.console({ ...aliceAdmin, namespace: 'bob' }, 'con-1')).toThrow(
       expect.objectContaining({ status: 404 }),
     );
   });

@@ -429,12 +429,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The VNC console as XAPI offers it (operator)
+         * The VNC console as XAPI offers it (admin)
          * @description Where a noVNC proxy connects: `host` and `port` of the XAPI host the instance runs on,
          *     and `path`, which the proxy sends as `CONNECT <path> HTTP/1.1` (Nova's
          *     `internal_access_path`); the reply is `200` and the socket then carries RFB. The path
-         *     carries a XAPI session id: treat the answer as a secret (operators only; viewers get
-         *     `403`). A running or paused instance only (`409 invalid_power_state` otherwise).
+         *     carries the service's own XAPI session id, which opens the whole pool: until a console
+         *     proxy hands out per-console access the answer is given to admin tokens only (operators
+         *     and viewers get `403 forbidden`); treat it as a secret. A running or paused instance only
+         *     (`409 invalid_power_state` otherwise).
          */
         get: operations["getConsole"];
         put?: never;
