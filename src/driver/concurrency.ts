@@ -5,6 +5,7 @@
 
 export class Scheduler {
   private readonly tails = new Map<string, Promise<void>>();
+  private readonly depths = new Map<string, number>();
   private running = 0;
   private readonly waiting: Array<() => void> = [];
 
@@ -15,6 +16,7 @@ export class Scheduler {
   /** Runs `job` after every earlier job of the same key, within the global bound. */
   run<T>(key: string, job: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
+    this.depths.set(key, (this.depths.get(key) ?? 0) + 1);
     const result = previous.then(() => this.withSlot(job));
     const tail = result.then(
       () => undefined,
@@ -22,9 +24,17 @@ export class Scheduler {
     );
     this.tails.set(key, tail);
     void tail.then(() => {
+      const left = (this.depths.get(key) ?? 1) - 1;
+      if (left > 0) this.depths.set(key, left);
+      else this.depths.delete(key);
       if (this.tails.get(key) === tail) this.tails.delete(key);
     });
     return result;
+  }
+
+  /** Jobs of this key queued or running. */
+  depth(key: string): number {
+    return this.depths.get(key) ?? 0;
   }
 
   /** Keys with queued or running work. */

@@ -2,7 +2,7 @@
 // shutdown if needed, destroy its snapshots, the VM, and the disks the service made for it
 // (unless keep_disks: those stay, marked 'kept'); an instance already gone counts as success.
 // Also the clean-up spawn's undo and reconcile use. Reads state from XAPI, not the mirror.
-import type { XapiClient } from '../xapi';
+import type { MirrorView, XapiClient } from '../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
 import { isGone, xapiCode } from './errors';
 import { runSteps, type Step } from './steps';
@@ -137,8 +137,30 @@ export async function removeVm(
   await destroyDisks(xapi, plan);
 }
 
+/** removeVm once the tasks still running on the VM are over, retried (with a pause) while XAPI
+ * refuses: a spawn's undo and reconcile must not give up on the first transient error. */
+export async function removeQuiet(
+  xapi: XapiClient,
+  vmRef: string,
+  opts: RemoveOptions,
+  attempts = 4,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await quiesceVm(xapi, vmRef);
+      await removeVm(xapi, vmRef, opts);
+      return;
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 100 * 4 ** attempt));
+    }
+  }
+}
+
 interface DestroyState {
   vmRef: string;
+  /** This service's id (lease.ts): the owner of the destroy while it is in flight. */
+  serviceId: string;
   opts: RemoveOptions;
   vm?: VMRecord;
   plan: DiskPlan[];
@@ -156,6 +178,7 @@ export function destroySteps(xapi: XapiClient): Array<Step<DestroyState>> {
         await ignoreGone(
           mergeTags(xapi, 'VM', s.vmRef, {
             [TAG.state]: 'deleting',
+            [TAG.owner]: s.serviceId,
             [TAG.operation]: s.operationJson(),
           }),
         );
@@ -196,16 +219,70 @@ export async function destroyInstance(
   vmRef: string,
   opts: RemoveOptions,
   run: {
+    serviceId: string;
     signal: AbortSignal;
     onProgress: (f: number, step: string) => void;
     operationJson: () => string;
   },
 ): Promise<void> {
-  const state: DestroyState = { vmRef, opts, plan: [], operationJson: run.operationJson };
+  const state: DestroyState = {
+    vmRef,
+    serviceId: run.serviceId,
+    opts,
+    plan: [],
+    operationJson: run.operationJson,
+  };
   try {
     await runSteps(destroySteps(xapi), state, { signal: run.signal, onProgress: run.onProgress });
   } catch (err) {
     const cause = (err as { cause?: unknown }).cause ?? err;
     throw cause;
   }
+}
+
+/** Disks an instance that has no VM any more still holds (a destroy that failed after
+ * VM.destroy): tagged as its, not kept on purpose, attached nowhere (or, with `attached`,
+ * wherever they are). Read from the mirror. */
+export function leftoverDisks(mirror: MirrorView, owner: Owner, attached = false): string[] {
+  return mirror
+    .query('VDI', {
+      where: {
+        [`other_config.${TAG.namespace}`]: owner.namespace,
+        [`other_config.${TAG.instanceId}`]: owner.instanceId,
+      },
+      fields: ['other_config', 'VBDs'],
+    })
+    .filter((vdi) => vdi.other_config[TAG.state] !== 'kept' && (attached || vdi.VBDs.length === 0))
+    .map((vdi) => vdi.$ref);
+}
+
+/** Destroys the instance's leftover disks (a retried DELETE finishes what the first one left);
+ * whether a disk is attached is asked of XAPI, not the mirror. */
+export async function destroyLeftovers(xapi: XapiClient, owner: Owner): Promise<void> {
+  const candidates = xapi.mirror
+    .query('VDI', {
+      where: {
+        [`other_config.${TAG.namespace}`]: owner.namespace,
+        [`other_config.${TAG.instanceId}`]: owner.instanceId,
+      },
+      fields: ['other_config'],
+    })
+    .filter((vdi) => vdi.other_config[TAG.state] !== 'kept');
+  for (const { $ref } of candidates) {
+    const vbds = await ignoreGone(xapi.call<string[]>('VDI.get_VBDs', $ref));
+    if (vbds && vbds.length === 0) await ignoreGone(xapi.call('VDI.destroy', $ref));
+  }
+}
+
+/** The current refs of VMs known by refs that may predate a XAPI restart (refs change, uuids
+ * stay): each is looked up again by its uuid; a VM XAPI no longer has is left out. */
+export async function currentVmRefs(xapi: XapiClient, vmRefs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const vmRef of vmRefs) {
+    const uuid = xapi.mirror.get('VM', vmRef)?.uuid;
+    if (!uuid) continue;
+    const ref = await ignoreGone(xapi.call<string>('VM.get_by_uuid', uuid));
+    if (ref) out.push(ref);
+  }
+  return out;
 }

@@ -2,22 +2,24 @@
 // (instances.ts, catalogue.ts, host.ts); every mutation is an operation (operations.ts) run per
 // instance in order and across instances in parallel (concurrency.ts). Namespaces are enforced
 // here: another namespace's instances and untagged VMs do not exist for a caller. No HTTP here.
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { XapiClient } from '../xapi';
 import * as catalogue from './catalogue';
 import { Scheduler } from './concurrency';
 import { DepthDriver, isDepthAction, type DriverCore } from './depth';
-import { destroyInstance } from './destroy';
+import { currentVmRefs, destroyInstance, destroyLeftovers, leftoverDisks } from './destroy';
 import { ApiError, instanceNotFound } from './errors';
 import { hostView } from './host';
 import { InstanceIndex } from './instances';
+import { Lease } from './lease';
 import { waitForMirror } from './mirror-wait';
 import { OperationEntry, Operations, parsePersisted } from './operations';
 import { runAction, targetPowerState } from './power';
 import { reconcile, type ReconcileReport } from './reconcile';
 import { planSpawn, spawnSteps, type SpawnState } from './spawn';
 import { OperationCancelled, runSteps, StepFailure } from './steps';
-import { TAG, specHash } from './tags';
+import { TAG, specHash, type Owner } from './tags';
 import type { Caller, Instance, InstanceAction, Operation, Schema, SpawnRequest } from './types';
 
 export type { Caller } from './types';
@@ -26,15 +28,39 @@ export type { ReconcileReport } from './reconcile';
 
 export interface ComputeDriverOptions {
   logger: Logger;
+  /** This service's id, written as the owner of its work in flight (default: the host name).
+   * Two services on one pool need two ids; a restart keeps its id to take its own work back. */
+  serviceId?: string;
+  /** How long this service's lease lasts unrenewed (default 30 s): another service takes over
+   * its work in flight only after that. */
+  leaseTtlMs?: number;
+  /** How often reconcile sweeps the pool for what transient failures left (default 60 s). */
+  sweepIntervalMs?: number;
+  /** Longest start-up reconcile before the driver reports ready anyway (default 30 s); the pass
+   * goes on in the background. */
+  startupReconcileMs?: number;
+  /** Operations queued or running per instance; more answer 429 (default 32). */
+  queueLimit?: number;
   /** Operations running at once across instances (default 16). */
   concurrency?: number;
-  /** Finished operations kept in memory (default 2000). */
+  /** Operations kept per namespace; beyond it the oldest finished go (default 1000). */
   operationHistory?: number;
+  /** How long a finished operation stays answerable (default 24 h). */
+  operationRetentionMs?: number;
   /** How long an operation waits for the mirror to show its outcome (default 10 s). */
   mirrorWaitMs?: number;
 }
 
 const key = (namespace: string, id: string): string => `${namespace}\u0000${id}`;
+
+/** The default service id: the host name (a restarted service takes its own work back). */
+function defaultServiceId(): string {
+  return (
+    hostname()
+      .replace(/[^A-Za-z0-9._:@-]/g, '-')
+      .slice(0, 128) || 'xcd'
+  );
+}
 
 /** How long a finished power action's tag write waits for a newer power action to supersede it. */
 const TAG_WRITE_DELAY_MS = 100;
@@ -61,6 +87,15 @@ export class ComputeDriver {
   private readonly jobs = new Set<Promise<void>>();
   private started = false;
   private closed = false;
+  private readonly lease: Lease;
+  private readonly sweepIntervalMs: number;
+  private readonly startupReconcileMs: number;
+  private readonly queueLimit: number;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  /** The reconcile pass under way, if any (start-up or sweep). */
+  private pass: Promise<void> | undefined;
+  /** Instance keys with an operation of this service queued or running. */
+  private readonly activeKeys = new Map<string, number>();
   lastReconcile: ReconcileReport | undefined;
   /** Pause, snapshots, resize, volumes, NICs, console, migration, diagnostics, events (depth.ts). */
   readonly depth: DepthDriver;
@@ -70,33 +105,96 @@ export class ComputeDriver {
     opts: ComputeDriverOptions,
   ) {
     this.logger = opts.logger;
-    this.index = new InstanceIndex(xapi.mirror);
-    this.ops = new Operations(xapi, opts.logger, opts.operationHistory ?? 2000);
+    this.index = new InstanceIndex(xapi.mirror, () => xapi.connection.resyncs);
+    this.lease = new Lease(xapi, opts.logger, {
+      serviceId: opts.serviceId ?? defaultServiceId(),
+      ...(opts.leaseTtlMs !== undefined ? { ttlMs: opts.leaseTtlMs } : {}),
+    });
+    this.sweepIntervalMs = opts.sweepIntervalMs ?? 60_000;
+    this.startupReconcileMs = opts.startupReconcileMs ?? 30_000;
+    this.queueLimit = opts.queueLimit ?? 32;
+    this.ops = new Operations(xapi, opts.logger, {
+      historyPerNamespace: opts.operationHistory,
+      retentionMs: opts.operationRetentionMs,
+    });
     this.ops.setTagLookup((ns, opId) => this.index.vmWithOperation(ns, opId));
     this.scheduler = new Scheduler(opts.concurrency ?? 16);
     this.mirrorWaitMs = opts.mirrorWaitMs ?? 10_000;
     this.depth = new DepthDriver(this.depthCore());
   }
 
-  /** Reconciles what a previous run left behind, then follows the mirror. */
+  /** Follows the mirror, takes the service's lease, then reconciles what a previous run (or a
+   * service whose lease ran out) left behind. Resolves once that pass is over, or after
+   * startupReconcileMs with the pass still going on; ready() is false until then. */
   async start(): Promise<void> {
-    this.lastReconcile = await reconcile(this.xapi, this.ops, this.logger);
-    const r = this.lastReconcile;
-    if (
-      r.cleanedUp.length ||
-      r.destroyed.length ||
-      r.interrupted.length ||
-      r.orphanVdis ||
-      r.orphanVifs
-    )
-      this.logger.info({ reconcile: r }, 'reconciled the pool with the service tags');
+    await this.ops.load();
     this.index.start();
     this.depth.start();
+    await this.lease.start();
+    const first = this.reconcilePass(10_000);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      first,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, this.startupReconcileMs))),
+    ]);
+    clearTimeout(timer);
+    if (this.closed) return;
     this.started = true;
+    this.scheduleSweep();
   }
 
+  /** The driver serves: started, not closing, and the mirror follows XAPI now. */
   ready(): boolean {
     return this.started && !this.closed && this.xapi.mirror.synced;
+  }
+
+  /** This service's id (the owner tag on its work in flight). */
+  get serviceId(): string {
+    return this.lease.serviceId;
+  }
+
+  /** One reconcile pass; a pass already under way is joined, not doubled. */
+  reconcilePass(cloneWaitMs = 0): Promise<void> {
+    this.pass ??= (async () => {
+      try {
+        const r = await reconcile(this.xapi, this.ops, this.logger, {
+          cloneWaitMs,
+          mayTakeOver: (owner, serviceId) => this.mayTakeOver(owner, serviceId),
+          exclusive: (owner, fn) => this.scheduler.run(key(owner.namespace, owner.instanceId), fn),
+        });
+        this.lastReconcile = r;
+        if (
+          r.cleanedUp.length ||
+          r.destroyed.length ||
+          r.interrupted.length ||
+          r.orphanVdis ||
+          r.orphanVifs ||
+          r.errors.length
+        )
+          this.logger.info({ reconcile: r }, 'reconciled the pool with the service tags');
+      } catch (err) {
+        this.logger.warn({ err }, 'reconcile pass failed; the next sweep retries');
+      } finally {
+        this.pass = undefined;
+      }
+    })();
+    return this.pass;
+  }
+
+  private scheduleSweep(): void {
+    if (this.closed) return;
+    this.sweepTimer = setTimeout(() => {
+      void this.reconcilePass().finally(() => this.scheduleSweep());
+    }, this.sweepIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  /** Work in flight of an instance is taken over only when no operation of this service is on
+   * it, and the service that started it is this one, unknown (untagged), or without a lease. */
+  private mayTakeOver(owner: Owner, serviceId: string | undefined): boolean {
+    const k = key(owner.namespace, owner.instanceId);
+    if (this.activeKeys.has(k) || this.inflight.has(k)) return false;
+    return serviceId === undefined || !this.lease.isLive(serviceId) || serviceId === this.serviceId;
   }
 
   host(): Schema<'Host'> {
@@ -139,6 +237,9 @@ export class ComputeDriver {
         `instance '${id}' exists with a different spawn request`,
       );
 
+    const deleting = this.ops.latest(ns, id, 'destroy');
+    if (deleting && !deleting.finished)
+      throw new ApiError(409, 'instance_busy', `instance '${id}' is being deleted; retry later`);
     const pending = this.inflight.get(k);
     if (pending) {
       if (pending.hash !== hash) throw mismatch();
@@ -162,10 +263,12 @@ export class ComputeDriver {
 
     const owner = { namespace: ns, instanceId: id };
     const plan = planSpawn(this.xapi.mirror, owner, hash, body);
+    this.assertQueue(k);
     const entry = this.ops.create(ns, 'spawn', id);
     this.inflight.set(k, { hash, entry });
     const state: SpawnState = {
       plan,
+      serviceId: this.serviceId,
       made: { vbdDevices: [], vifDevices: [], nicVifs: [] },
       operationJson: (final) =>
         final
@@ -220,31 +323,48 @@ export class ComputeDriver {
     const running = this.ops.latest(ns, id, 'destroy');
     if (running && !running.finished) return this.opView(running);
     const pending = this.inflight.get(k);
-    if (!pending && !this.index.refOf(ns, id)) return null;
-    // A destroy wins over a spawn still running: cancelling it rolls the spawn back.
-    if (pending && !pending.entry.finished) pending.entry.controller.abort();
     const keepDisks = opts.keep_disks === true;
+    const owner = { namespace: ns, instanceId: id };
+    // No VM (the mirror asked too): what a failed destroy left (its disks) is still removed.
+    if (!pending && !this.index.refOf(ns, id)) {
+      if (keepDisks || leftoverDisks(this.xapi.mirror, owner).length === 0) return null;
+    }
+    // A destroy wins over a spawn still running (cancelling it rolls the spawn back) and over
+    // operations queued behind it that have not started.
+    if (pending && !pending.entry.finished) pending.entry.controller.abort();
+    for (const queued of this.ops.running())
+      if (
+        queued.namespace === ns &&
+        queued.data.instance_id === id &&
+        queued.data.step === 'queued' &&
+        queued.data.kind !== 'spawn'
+      ) {
+        queued.controller.abort();
+        this.ops.fail(queued, new OperationCancelled());
+      }
     const entry = this.ops.create(ns, 'destroy', id, { keep_disks: keepDisks });
     this.schedule(k, entry, async () => {
-      const vmRef = this.index.refOf(ns, id);
-      if (!vmRef) {
-        this.ops.succeed(entry, null);
-        return;
-      }
+      const vmRefs = await currentVmRefs(this.xapi, this.index.refsOf(ns, id));
       entry.uncancellable = true;
-      await destroyInstance(
-        this.xapi,
-        vmRef,
-        { owner: { namespace: ns, instanceId: id }, keepDisks },
-        {
-          signal: new AbortController().signal,
-          onProgress: (f, step) => this.ops.progress(entry, f, step),
-          operationJson: () => entry.persisted(),
-        },
-      );
+      for (const vmRef of vmRefs)
+        await destroyInstance(
+          this.xapi,
+          vmRef,
+          { owner, keepDisks },
+          {
+            serviceId: this.serviceId,
+            signal: new AbortController().signal,
+            onProgress: (f, step) => this.ops.progress(entry, f, step),
+            operationJson: () => entry.persisted(),
+          },
+        );
+      if (!keepDisks) await destroyLeftovers(this.xapi, owner);
+      // Done once reads no longer show the instance, nor (unless kept) its disks.
       await waitForMirror(
         this.xapi.mirror,
-        () => this.index.refOf(ns, id) !== vmRef,
+        () =>
+          !this.index.refOf(ns, id) &&
+          (keepDisks || leftoverDisks(this.xapi.mirror, owner, true).length === 0),
         this.mirrorWaitMs,
       );
       this.ops.succeed(entry, null);
@@ -269,8 +389,9 @@ export class ComputeDriver {
         'instance_busy',
         `instance '${id}' is ${state === 'building' ? 'being built' : 'being deleted'}`,
       );
-    const entry = this.ops.create(ns, body.action, id);
     const k = key(ns, id);
+    this.assertQueue(k);
+    const entry = this.ops.create(ns, body.action, id);
     const job = async (): Promise<void> => {
       // A power call does not touch other_config: it need not wait for the previous power
       // action's tag write (writeTagBehind keeps the writes in order).
@@ -355,6 +476,7 @@ export class ComputeDriver {
   async close(timeoutMs = 10_000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.sweepTimer);
     this.index.stop();
     this.depth.stop();
     let timer: NodeJS.Timeout | undefined;
@@ -365,6 +487,20 @@ export class ComputeDriver {
       new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
     ]);
     if (timer) clearTimeout(timer);
+    await this.pass;
+    await this.ops.flush();
+    // Work this service still had in flight is handed over at once, not after the lease runs out.
+    await this.lease.close();
+  }
+
+  /** Refuses an operation when its instance already has queueLimit of them queued or running. */
+  private assertQueue(k: string): void {
+    if (this.scheduler.depth(k) >= this.queueLimit)
+      throw new ApiError(
+        429,
+        'instance_queue_full',
+        `the instance already has ${this.queueLimit} operations queued; retry later`,
+      );
   }
 
   private assertMutator(caller: Caller): void {
@@ -394,6 +530,7 @@ export class ComputeDriver {
     job: () => Promise<void>,
     opts: { keepsTagWrite?: boolean } = {},
   ): Promise<void> {
+    this.activeKeys.set(k, (this.activeKeys.get(k) ?? 0) + 1);
     const run = this.scheduler.run(k, async () => {
       if (!opts.keepsTagWrite) await this.flushTagWrite(k);
       if (entry.signal.aborted) throw new OperationCancelled();
@@ -413,7 +550,12 @@ export class ComputeDriver {
       },
     );
     this.jobs.add(tracked);
-    void tracked.finally(() => this.jobs.delete(tracked));
+    void tracked.finally(() => {
+      this.jobs.delete(tracked);
+      const left = (this.activeKeys.get(k) ?? 1) - 1;
+      if (left > 0) this.activeKeys.set(k, left);
+      else this.activeKeys.delete(k);
+    });
     return tracked;
   }
 

@@ -49,9 +49,12 @@ function isoDate(d: unknown): string | undefined {
 }
 
 export class InstanceIndex {
-  private readonly refByKey = new Map<string, string>();
+  /** instance key -> the VMs carrying its tags, in the order first seen; the first answers. A
+   * key has more than one VM only when something outside the service copied one (or a past
+   * fault left a duplicate): destroy removes them all. */
+  private readonly refsByKey = new Map<string, string[]>();
   private readonly keyByRef = new Map<string, string>();
-  /** namespace -> its instances' VM refs, in the order first seen (listing order). */
+  /** namespace -> its instance keys, in the order first seen (listing order). */
   private readonly byNamespace = new Map<string, Set<string>>();
   /** VM ref -> XAPI power_state, for filtering lists without building views. */
   private readonly powerOf = new Map<string, string>();
@@ -65,9 +68,15 @@ export class InstanceIndex {
   private readonly uses = new Map<string, Set<string>>();
   /** VM ref -> when the mirror last changed it (updated_at). */
   private readonly changedAt = new Map<string, string>();
+  /** The mirror's resync count the index was built at: a resync (XAPI restarted, refs changed)
+   * rebuilds it from the mirror before the batch is applied. */
+  private builtAt = -1;
   private readonly onChange = (batch: MirrorChange[]): void => this.apply(batch);
 
-  constructor(private readonly mirror: MirrorView) {}
+  constructor(
+    private readonly mirror: MirrorView,
+    private readonly resyncs: () => number = () => 0,
+  ) {}
 
   start(): void {
     this.mirror.on('change', this.onChange);
@@ -78,8 +87,10 @@ export class InstanceIndex {
     this.mirror.off('change', this.onChange);
   }
 
+  /** Builds the index anew from the mirror (at start and after every resync). */
   rebuild(): void {
-    this.refByKey.clear();
+    this.builtAt = this.resyncs();
+    this.refsByKey.clear();
     this.keyByRef.clear();
     this.byNamespace.clear();
     this.powerOf.clear();
@@ -88,6 +99,7 @@ export class InstanceIndex {
     this.cache.clear();
     this.usedBy.clear();
     this.uses.clear();
+    this.changedAt.clear();
     const rows = this.mirror.query('VM', {
       where: { [`other_config.${TAG.namespace}`]: { exists: true } },
       fields: ['other_config', 'is_a_template', 'is_a_snapshot', 'power_state'],
@@ -100,24 +112,31 @@ export class InstanceIndex {
     const owner = isInstance(vm) ? ownerOf(vm!.other_config) : undefined;
     const newKey = owner ? key(owner.namespace, owner.instanceId) : undefined;
     this.trackOperation(ref, owner ? vm!.other_config[TAG.operation] : undefined);
-    if (newKey !== undefined && oldKey === newKey) this.powerOf.set(ref, vm!.power_state);
+    if (newKey !== undefined) this.powerOf.set(ref, vm!.power_state);
+    else this.powerOf.delete(ref);
     if (oldKey === newKey) return;
     if (oldKey !== undefined) {
       this.keyByRef.delete(ref);
-      this.powerOf.delete(ref);
-      if (this.refByKey.get(oldKey) === ref) this.refByKey.delete(oldKey);
-      const ns = oldKey.slice(0, oldKey.indexOf('\u0000'));
-      const members = this.byNamespace.get(ns);
-      members?.delete(ref);
-      if (members?.size === 0) this.byNamespace.delete(ns);
+      const refs = this.refsByKey.get(oldKey)?.filter((r) => r !== ref) ?? [];
+      if (refs.length > 0) this.refsByKey.set(oldKey, refs);
+      else {
+        this.refsByKey.delete(oldKey);
+        const ns = oldKey.slice(0, oldKey.indexOf('\u0000'));
+        const members = this.byNamespace.get(ns);
+        members?.delete(oldKey);
+        if (members?.size === 0) this.byNamespace.delete(ns);
+      }
     }
-    if (newKey !== undefined && !this.refByKey.has(newKey)) {
-      this.refByKey.set(newKey, ref);
+    if (newKey !== undefined) {
       this.keyByRef.set(ref, newKey);
-      this.powerOf.set(ref, vm!.power_state);
-      let members = this.byNamespace.get(owner!.namespace);
-      if (!members) this.byNamespace.set(owner!.namespace, (members = new Set()));
-      members.add(ref);
+      const refs = this.refsByKey.get(newKey);
+      if (refs) refs.push(ref);
+      else {
+        this.refsByKey.set(newKey, [ref]);
+        let members = this.byNamespace.get(owner!.namespace);
+        if (!members) this.byNamespace.set(owner!.namespace, (members = new Set()));
+        members.add(newKey);
+      }
     }
   }
 
@@ -147,6 +166,10 @@ export class InstanceIndex {
   }
 
   private apply(batch: MirrorChange[]): void {
+    if (this.resyncs() !== this.builtAt) {
+      this.rebuild();
+      return;
+    }
     const now = new Date().toISOString();
     for (const c of batch) {
       if (c.cls === 'VM') {
@@ -178,9 +201,28 @@ export class InstanceIndex {
     }
   }
 
-  /** The VM ref of an instance of this namespace, or undefined. */
+  /** The VM ref of an instance of this namespace, or undefined. A miss asks the mirror itself
+   * (a change batch may not have reached the index yet), so nothing acts on a stale miss. */
   refOf(namespace: string, id: string): string | undefined {
-    return this.refByKey.get(key(namespace, id));
+    return this.refsOf(namespace, id)[0];
+  }
+
+  /** Every VM carrying the instance's tags (more than one only for a duplicate), index first. */
+  refsOf(namespace: string, id: string): string[] {
+    const k = key(namespace, id);
+    const known = this.refsByKey.get(k);
+    if (known) return [...known];
+    const rows = this.mirror.query('VM', {
+      where: {
+        [`other_config.${TAG.namespace}`]: namespace,
+        [`other_config.${TAG.instanceId}`]: id,
+        is_a_template: false,
+        is_a_snapshot: false,
+      },
+      fields: ['other_config', 'is_a_template', 'is_a_snapshot', 'power_state'],
+    });
+    for (const row of rows) this.track(row.$ref, row);
+    return [...(this.refsByKey.get(k) ?? [])];
   }
 
   /** The instance view, or 404 instance_not_found. */
@@ -223,7 +265,8 @@ export class InstanceIndex {
     }
     const items: Instance[] = [];
     let total = 0;
-    for (const ref of members) {
+    for (const k of members) {
+      const ref = this.refsByKey.get(k)![0]!;
       if (wanted !== undefined && this.powerOf.get(ref) !== wanted) continue;
       if (total >= q.offset && items.length < q.limit) {
         const v = this.view(ref);

@@ -1,16 +1,16 @@
-// Start-up reconciliation from the tags alone: a VM left 'building' by a crash is removed with
-// its disks, one left 'deleting' has its destroy finished, an operation left 'running' is
-// recorded as interrupted, and tagged VDIs / VIFs whose instance no longer exists are removed.
-// A clone / copy killed before its tags carries the reserved name instead (spawn-records.ts):
-// its still-running task is waited out, then the VM goes with the disks attached to it alone.
-// (An image copy goes into a disk tagged before the copy: the orphan-disk pass finds it.)
+// Reconciliation from the tags alone, at start-up and as a periodic sweep: a VM left 'building'
+// is removed with its disks, one left 'deleting' has its destroy finished, an operation left
+// 'running' is recorded as interrupted, and tagged VDIs / VIFs whose instance no longer exists
+// are removed. Work in flight is taken over only when its owner (xcd_owner, lease.ts) may be
+// (the caller's mayTakeOver): two services on one pool never undo each other's live work.
+// A clone / copy killed before its tags carries the reserved name instead (spawn-records.ts).
 // What happened is recorded as operations (memory, and the VM's tag where the VM survives).
 import type { Logger } from 'pino';
 import type { XapiClient } from '../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
-import { quiesceVm, removeVm, type RemoveOptions } from './destroy';
+import { quiesceVm, removeQuiet } from './destroy';
 import { waitForMirror } from './mirror-wait';
-import { ApiError, isGone, xapiCode } from './errors';
+import { ApiError, isGone } from './errors';
 import { Operations, parsePersisted, type PersistedOperation } from './operations';
 import { RESERVED_NAME_PREFIX, parseReservedName } from './spawn-records';
 import { TAG, isOwnedBy, ownerOf, writeTags, type Owner } from './tags';
@@ -62,19 +62,6 @@ function finished(
   return out;
 }
 
-/** Removes a VM once the tasks a dead service left on it are over (retried if one lands late). */
-async function removeQuiet(xapi: XapiClient, vmRef: string, opts: RemoveOptions): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    await quiesceVm(xapi, vmRef);
-    try {
-      await removeVm(xapi, vmRef, opts);
-      return;
-    } catch (err) {
-      if (attempt >= 3 || xapiCode(err) !== 'OTHER_OPERATION_IN_PROGRESS') throw err;
-    }
-  }
-}
-
 const NULL_REF = 'OpaqueRef:NULL';
 /** Tasks whose result may be a VM still carrying the reserved name, or that write a disk. */
 const CLONE_TASKS = ['Async.VM.clone', 'Async.VM.copy', 'Async.VDI.copy'];
@@ -107,11 +94,21 @@ async function removeUnclaimed(xapi: XapiClient, vmRef: string): Promise<void> {
     });
 }
 
+export interface ReconcileOptions {
+  /** How long the pass waits for running clone / copy tasks (0: not at all). */
+  cloneWaitMs?: number;
+  /** May this pass take over the work in flight of this instance, which the service `owner`
+   * (its xcd_owner tag, or the service id a reserved name carries) started? */
+  mayTakeOver: (owner: Owner, serviceId: string | undefined) => boolean;
+  /** Runs the repair of one instance in that instance's turn (the driver's scheduler). */
+  exclusive?: (owner: Owner, fn: () => Promise<void>) => Promise<void>;
+}
+
 export async function reconcile(
   xapi: XapiClient,
   ops: Operations,
   logger: Logger,
-  opts: { cloneWaitMs?: number } = {},
+  opts: ReconcileOptions,
 ): Promise<ReconcileReport> {
   const report: ReconcileReport = {
     cleanedUp: [],
@@ -122,12 +119,25 @@ export async function reconcile(
     errors: [],
   };
   const mirror = xapi.mirror;
-  const live = new Set<string>();
+  const exclusive = opts.exclusive ?? ((_o: Owner, fn: () => Promise<void>) => fn());
   const removed: string[] = [];
   const note = (what: string, err: unknown): void => {
     report.errors.push({ what, error: err instanceof Error ? err.message : String(err) });
     logger.warn({ err, what }, 'reconcile: step failed');
   };
+  /** Does a VM of this instance (other than one removed here) exist now? Asked of the mirror at
+   * the moment of acting: the mirror shows a VM before the disks and NICs made after it. */
+  const instanceExists = (owner: Owner): boolean =>
+    mirror
+      .query('VM', {
+        where: {
+          [`other_config.${TAG.namespace}`]: owner.namespace,
+          [`other_config.${TAG.instanceId}`]: owner.instanceId,
+          is_a_snapshot: false,
+        },
+        fields: ['uuid'],
+      })
+      .some((vm) => !removed.includes(vm.$ref));
 
   const vms = mirror.query('VM', {
     where: {
@@ -139,46 +149,59 @@ export async function reconcile(
   for (const vm of vms) {
     const owner = ownerOf(vm.other_config);
     if (!owner) continue;
-    const op = parsePersisted(vm.other_config[TAG.operation]);
     const state = vm.other_config[TAG.state];
     // A spawn stopped before provision leaves its clone still a template: that one is ours too.
     if (vm.is_a_template && state !== 'building') continue;
+    if (
+      (state === 'building' || state === 'deleting') &&
+      !opts.mayTakeOver(owner, vm.other_config[TAG.owner])
+    )
+      continue;
     const k = ownerKey(owner);
     try {
-      if (state === 'building') {
-        await removeQuiet(xapi, vm.$ref, { owner, keepDisks: false, building: true });
-        removed.push(vm.$ref);
-        ops.adopt(
-          owner.namespace,
-          finished(
-            op,
-            { id: `reconcile-${vm.uuid}`, kind: 'spawn', instance_id: owner.instanceId },
-            'cancelled',
-            interruptedProblem(
-              'the service stopped during the spawn; the half-built instance was removed at restart',
+      await exclusive(owner, async () => {
+        // Read again in the instance's turn: the work may have ended meanwhile.
+        const now = mirror.get('VM', vm.$ref);
+        if (!now) return;
+        const oc = now.other_config;
+        if (oc[TAG.state] !== state) return;
+        const op = parsePersisted(oc[TAG.operation]);
+        if (state === 'building') {
+          await removeQuiet(xapi, vm.$ref, { owner, keepDisks: false, building: true });
+          removed.push(vm.$ref);
+          ops.adopt(
+            owner.namespace,
+            finished(
+              op,
+              { id: `reconcile-${vm.uuid}`, kind: 'spawn', instance_id: owner.instanceId },
+              'cancelled',
+              interruptedProblem(
+                'the service stopped during the spawn (or its undo failed); the half-built instance was removed at restart or by the periodic sweep',
+              ),
             ),
-          ),
-        );
-        report.cleanedUp.push(k);
-        logger.info({ instance: k, vm: vm.uuid }, 'reconcile: removed a half-built instance');
-      } else if (state === 'deleting') {
-        const keepDisks = op?.args?.keep_disks === true;
-        await removeQuiet(xapi, vm.$ref, { owner, keepDisks });
-        removed.push(vm.$ref);
-        ops.adopt(
-          owner.namespace,
-          finished(
-            op,
-            { id: `reconcile-${vm.uuid}`, kind: 'destroy', instance_id: owner.instanceId },
-            'succeeded',
-            null,
-          ),
-        );
-        report.destroyed.push(k);
-        logger.info({ instance: k, vm: vm.uuid }, 'reconcile: finished an interrupted destroy');
-      } else {
-        live.add(k);
-        if (op && op.status === 'running') {
+          );
+          report.cleanedUp.push(k);
+          logger.info({ instance: k, vm: vm.uuid }, 'reconcile: removed a half-built instance');
+        } else if (state === 'deleting') {
+          const keepDisks = op?.args?.keep_disks === true;
+          await removeQuiet(xapi, vm.$ref, { owner, keepDisks });
+          removed.push(vm.$ref);
+          ops.adopt(
+            owner.namespace,
+            finished(
+              op,
+              { id: `reconcile-${vm.uuid}`, kind: 'destroy', instance_id: owner.instanceId },
+              'succeeded',
+              null,
+            ),
+          );
+          report.destroyed.push(k);
+          logger.info({ instance: k, vm: vm.uuid }, 'reconcile: finished an interrupted destroy');
+        } else if (
+          op &&
+          op.status === 'running' &&
+          !ops.running().some((e) => e.data.id === op.id)
+        ) {
           const done = finished(
             op,
             op,
@@ -191,20 +214,21 @@ export async function reconcile(
           await writeTags(xapi, 'VM', vm.$ref, { [TAG.operation]: JSON.stringify(done) });
           report.interrupted.push(op.id);
         }
-      }
+      });
     } catch (err) {
       if (!isGone(err)) note(`VM ${vm.uuid}`, err);
-      if (state !== 'building' && state !== 'deleting') live.add(k);
     }
   }
 
-  // VMs a clone / copy made before the service was killed: the reserved name, no tags.
-  const stillRunning = await waitOutCloneTasks(xapi, opts.cloneWaitMs ?? 10_000);
-  if (stillRunning > 0)
-    logger.warn(
-      { tasks: stillRunning },
-      'reconcile: clone tasks still running; a VM they leave is removed at the next start',
-    );
+  // VMs a clone / copy made before its service stopped: the reserved name, no tags.
+  if (opts.cloneWaitMs) {
+    const stillRunning = await waitOutCloneTasks(xapi, opts.cloneWaitMs);
+    if (stillRunning > 0)
+      logger.warn(
+        { tasks: stillRunning },
+        'reconcile: clone tasks still running; a VM they leave is removed by a later sweep',
+      );
+  }
   // A clone of a template made from an instance carries that instance's tags: only tags of
   // the instance the name encodes claim the VM (then it was handled above as 'building').
   for (const vm of mirror.query('VM', {
@@ -212,27 +236,33 @@ export async function reconcile(
     fields: ['name_label', 'uuid', 'other_config'],
   })) {
     if (!vm.name_label.startsWith(RESERVED_NAME_PREFIX)) continue;
-    const owner = parseReservedName(vm.name_label);
-    if (!owner || isOwnedBy(vm.other_config, owner) || removed.includes(vm.$ref)) continue;
+    const parsed = parseReservedName(vm.name_label);
+    if (!parsed) continue;
+    const { owner, serviceId } = parsed;
+    if (isOwnedBy(vm.other_config, owner) || removed.includes(vm.$ref)) continue;
+    if (!opts.mayTakeOver(owner, serviceId)) continue;
     try {
-      await removeUnclaimed(xapi, vm.$ref);
-      removed.push(vm.$ref);
-      ops.adopt(
-        owner.namespace,
-        finished(
-          undefined,
-          { id: `reconcile-${vm.uuid}`, kind: 'spawn', instance_id: owner.instanceId },
-          'cancelled',
-          interruptedProblem(
-            'the service stopped while cloning the template; the clone was removed at restart',
+      await exclusive(owner, async () => {
+        if (!mirror.get('VM', vm.$ref)) return;
+        await removeUnclaimed(xapi, vm.$ref);
+        removed.push(vm.$ref);
+        ops.adopt(
+          owner.namespace,
+          finished(
+            undefined,
+            { id: `reconcile-${vm.uuid}`, kind: 'spawn', instance_id: owner.instanceId },
+            'cancelled',
+            interruptedProblem(
+              'the spawn stopped while cloning the template; the clone was removed',
+            ),
           ),
-        ),
-      );
-      report.cleanedUp.push(ownerKey(owner));
-      logger.info(
-        { instance: ownerKey(owner), vm: vm.uuid },
-        'reconcile: removed an untagged clone',
-      );
+        );
+        report.cleanedUp.push(ownerKey(owner));
+        logger.info(
+          { instance: ownerKey(owner), vm: vm.uuid },
+          'reconcile: removed an untagged clone',
+        );
+      });
     } catch (err) {
       if (!isGone(err)) note(`VM ${vm.uuid}`, err);
     }
@@ -244,14 +274,11 @@ export async function reconcile(
     fields: ['other_config', 'VBDs', 'uuid'],
   })) {
     const owner = ownerOf(vdi.other_config);
-    if (
-      !owner ||
-      vdi.other_config[TAG.state] === 'kept' ||
-      vdi.VBDs.length > 0 ||
-      live.has(ownerKey(owner))
-    )
-      continue;
+    if (!owner || vdi.other_config[TAG.state] === 'kept' || vdi.VBDs.length > 0) continue;
+    if (instanceExists(owner) || !opts.mayTakeOver(owner, undefined)) continue;
     try {
+      const now = mirror.get('VDI', vdi.$ref);
+      if (!now || now.VBDs.length > 0 || now.other_config[TAG.state] === 'kept') continue;
       await xapi.call('VDI.destroy', vdi.$ref);
       report.orphanVdis++;
     } catch (err) {
@@ -259,15 +286,17 @@ export async function reconcile(
     }
   }
 
-  // NICs: tagged for an instance other than the VM they sit on.
+  // NICs: tagged for an instance other than the VM they sit on, or whose instance is gone.
   for (const vif of mirror.query('VIF', {
     where: { [`other_config.${TAG.namespace}`]: { exists: true } },
     fields: ['other_config', 'VM', 'uuid'],
   })) {
     const owner = ownerOf(vif.other_config);
     const vm = mirror.get('VM', vif.VM);
-    if (!owner || (vm && isOwnedBy(vm.other_config, owner) && live.has(ownerKey(owner)))) continue;
+    if (!owner) continue;
     if (vm && !ownerOf(vm.other_config)) continue; // a foreign VM: never touched
+    if (vm && isOwnedBy(vm.other_config, owner) && !removed.includes(vif.VM)) continue;
+    if (!opts.mayTakeOver(owner, undefined)) continue;
     try {
       await xapi.call('VIF.destroy', vif.$ref);
       report.orphanVifs++;

@@ -109,7 +109,7 @@ export function rewriteDisksXml(
   });
 }
 
-export function blankVmRecord(plan: SpawnPlan): Record<string, unknown> {
+export function blankVmRecord(plan: SpawnPlan, serviceId: string): Record<string, unknown> {
   const mem = plan.memoryBytes;
   return {
     name_label: plan.name,
@@ -139,14 +139,19 @@ export function blankVmRecord(plan: SpawnPlan): Record<string, unknown> {
     platform: { acpi: '1', apic: 'true', pae: 'true', viridian: 'true', nx: 'true' },
     PCI_bus: '',
     domain_type: 'hvm',
-    other_config: buildingTags(plan, '{}'),
+    other_config: buildingTags(plan, '{}', serviceId),
     recommendations: '',
   };
 }
 
-export function buildingTags(plan: SpawnPlan, operationJson: string): Record<string, string> {
+export function buildingTags(
+  plan: SpawnPlan,
+  operationJson: string,
+  serviceId: string,
+): Record<string, string> {
   return ownerTags(plan.owner, {
     [TAG.state]: 'building',
+    [TAG.owner]: serviceId,
     [TAG.spec]: plan.hash,
     [TAG.source]: plan.source,
     [TAG.createdAt]: new Date().toISOString(),
@@ -155,18 +160,24 @@ export function buildingTags(plan: SpawnPlan, operationJson: string): Record<str
 }
 
 /** The name a clone / copy gets from XAPI until the spawn has tagged it and set the real name:
- * a service killed while the task runs leaves an untagged VM that reconcile still knows by it. */
+ * a service killed while the task runs leaves an untagged VM that reconcile still knows by it,
+ * and by the service id after '@', whose lease says whether its spawn may still be running. */
 export const RESERVED_NAME_PREFIX = 'xcd-building/';
 
-export function reservedName(owner: Owner): string {
-  return `${RESERVED_NAME_PREFIX}${owner.namespace}/${owner.instanceId}`;
+export function reservedName(owner: Owner, serviceId: string): string {
+  return `${RESERVED_NAME_PREFIX}${owner.namespace}/${owner.instanceId}@${serviceId}`;
 }
 
-/** The owner a reserved name encodes (the instance id is after the last '/'), else undefined. */
-export function parseReservedName(name: string): Owner | undefined {
+/** The owner (the instance id is after the last '/') and service a reserved name encodes. */
+export function parseReservedName(name: string): { owner: Owner; serviceId?: string } | undefined {
   if (!name.startsWith(RESERVED_NAME_PREFIX)) return undefined;
   const rest = name.slice(RESERVED_NAME_PREFIX.length);
   const cut = rest.lastIndexOf('/');
   if (cut <= 0 || cut === rest.length - 1) return undefined;
-  return { namespace: rest.slice(0, cut), instanceId: rest.slice(cut + 1) };
+  const tail = rest.slice(cut + 1);
+  const at = tail.indexOf('@');
+  const instanceId = at < 0 ? tail : tail.slice(0, at);
+  if (!instanceId) return undefined;
+  const owner = { namespace: rest.slice(0, cut), instanceId };
+  return at < 0 ? { owner } : { owner, serviceId: tail.slice(at + 1) };
 }

@@ -5,7 +5,7 @@
 import type { XapiClient } from '../xapi';
 import type { VDIRecord } from '../xapi/datamodel.generated';
 import { buildConfigDrive } from './config-drive';
-import { removeVm } from './destroy';
+import { removeQuiet } from './destroy';
 import { ApiError } from './errors';
 import type { SpawnPlan } from './spawn-plan';
 import {
@@ -31,6 +31,8 @@ const GiB = 1024 * MiB;
 
 export interface SpawnState {
   plan: SpawnPlan;
+  /** This service's id (lease.ts): the owner of the spawn while it is in flight. */
+  serviceId: string;
   vmRef?: string;
   /** True when provision will make the root disk at the requested size. */
   rootSized?: boolean;
@@ -56,8 +58,30 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
   const removeOnUndo = (ctx: StepContext, s: SpawnState): void => {
     const vmRef = vmOf(s);
     ctx.onUndo('remove the VM', () =>
-      removeVm(xapi, vmRef, { owner: s.plan.owner, keepDisks: false, building: true }),
+      removeQuiet(xapi, vmRef, { owner: s.plan.owner, keepDisks: false, building: true }),
     );
+  };
+  // Disks and NICs made by clone or provision carry no tags, or (a template made from an
+  // instance) another instance's: they become this instance's the moment the VM is known, so a
+  // failed undo leaves tagged objects that reconcile's sweep removes, never untagged ones.
+  const claimDevices = async (s: SpawnState): Promise<void> => {
+    const owner = s.plan.owner;
+    s.cloned = undefined;
+    const { vbds, vifs } = await cloned(s);
+    for (const vbd of vbds) {
+      if (ownerOf(vbd.other_config) && !isOwnedBy(vbd.other_config, owner))
+        await mergeTags(xapi, 'VBD', vbd.ref, ownerTags(owner));
+      if (vbd.type !== 'Disk' || vbd.VDI === NULL_REF) continue;
+      const oc = await xapi.call<VDIRecord['other_config']>('VDI.get_other_config', vbd.VDI);
+      if (isOwnedBy(oc, owner)) continue;
+      const role = vbd.userdevice === '0' || vbd.bootable ? 'root' : 'disk';
+      const tags: Record<string, string> = { ...oc, ...ownerTags(owner, { [TAG.role]: role }) };
+      delete tags[TAG.state]; // a kept disk of the template's instance is this one's now
+      await xapi.call('VDI.set_other_config', vbd.VDI, tags);
+    }
+    for (const vif of vifs)
+      if (ownerOf(vif.other_config) && !isOwnedBy(vif.other_config, owner))
+        await mergeTags(xapi, 'VIF', vif.ref, ownerTags(owner));
   };
   return [
     {
@@ -73,7 +97,7 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
           (p.templateRec?.VBDs.length ?? 0) > 0;
         // The clone is born with a reserved name, so a service killed before the tags below
         // leaves a VM reconcile recognises; the real name follows the tags.
-        const born = reservedName(p.owner);
+        const born = reservedName(p.owner, s.serviceId);
         const vmRef = await xapi.callAsync<string>(
           copy ? 'VM.copy' : 'VM.clone',
           copy ? [p.templateRef, born, p.srRef] : [p.templateRef, born],
@@ -81,7 +105,8 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
         );
         s.vmRef = vmRef;
         removeOnUndo(ctx, s);
-        await mergeTags(xapi, 'VM', vmRef, buildingTags(s.plan, s.operationJson()));
+        await mergeTags(xapi, 'VM', vmRef, buildingTags(s.plan, s.operationJson(), s.serviceId));
+        await claimDevices(s);
         await xapi.call('VM.set_name_label', vmRef, p.name);
       },
     },
@@ -89,7 +114,7 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
       name: 'create',
       when: (s) => s.plan.templateRef === undefined,
       run: async (s, ctx) => {
-        const record = blankVmRecord(s.plan);
+        const record = blankVmRecord(s.plan, s.serviceId);
         (record.other_config as Record<string, string>)[TAG.operation] = s.operationJson();
         s.vmRef = await xapi.call<string>('VM.create', record);
         removeOnUndo(ctx, s);
@@ -143,6 +168,7 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
           signal: ctx.signal,
           onProgress: (f) => ctx.progress(f),
         });
+        await claimDevices(s);
         s.rootSized = true;
       },
     },
@@ -304,30 +330,6 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
       },
     },
     {
-      name: 'tag',
-      run: async (s) => {
-        // Disks made by clone or provision carry no tags yet, or (a template made from an
-        // instance) another instance's: mark them as this instance's. Devices cloned with
-        // another instance's tags are re-tagged too, so reconcile never takes them for orphans.
-        const owner = s.plan.owner;
-        const { vbds, vifs } = await cloned(s);
-        for (const vbd of vbds) {
-          if (ownerOf(vbd.other_config) && !isOwnedBy(vbd.other_config, owner))
-            await mergeTags(xapi, 'VBD', vbd.ref, ownerTags(owner));
-          if (vbd.type !== 'Disk' || vbd.VDI === NULL_REF) continue;
-          const oc = await xapi.call<VDIRecord['other_config']>('VDI.get_other_config', vbd.VDI);
-          if (isOwnedBy(oc, owner)) continue;
-          const role = vbd.userdevice === '0' || vbd.bootable ? 'root' : 'disk';
-          const tags: Record<string, string> = { ...oc, ...ownerTags(owner, { [TAG.role]: role }) };
-          delete tags[TAG.state]; // a kept disk of the template's instance is this one's now
-          await xapi.call('VDI.set_other_config', vbd.VDI, tags);
-        }
-        for (const vif of vifs)
-          if (ownerOf(vif.other_config) && !isOwnedBy(vif.other_config, owner))
-            await mergeTags(xapi, 'VIF', vif.ref, ownerTags(owner));
-      },
-    },
-    {
       name: 'start',
       weight: 3,
       when: (s) => s.plan.body.power_on !== false,
@@ -344,6 +346,7 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
       run: async (s) => {
         await mergeTags(xapi, 'VM', vmOf(s), {
           [TAG.state]: 'active',
+          [TAG.owner]: undefined,
           [TAG.operation]: s.operationJson(true),
         });
       },

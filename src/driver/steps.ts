@@ -83,18 +83,31 @@ export async function runSteps<S>(
   }
 }
 
-/** Runs undo actions newest first; a failing undo does not stop the others. */
+/** How often an undo is tried before it counts as failed, and the first pause between tries
+ * (quadrupled each time): a transient XAPI error must not leave what the undo removes. */
+export const UNDO_ATTEMPTS = 3;
+const UNDO_PAUSE_MS = 100;
+
+/** Runs undo actions newest first, each retried; a failing undo does not stop the others. */
 export async function rollback(
   undos: Array<{ label: string; undo: () => Promise<void> }>,
   onUndoError?: (label: string, err: unknown) => void,
 ): Promise<Array<{ label: string; error: unknown }>> {
   const errors: Array<{ label: string; error: unknown }> = [];
   for (const { label, undo } of undos.reverse()) {
-    try {
-      await undo();
-    } catch (error) {
-      errors.push({ label, error });
-      onUndoError?.(label, error);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await undo();
+        break;
+      } catch (error) {
+        if (attempt < UNDO_ATTEMPTS) {
+          await new Promise((r) => setTimeout(r, UNDO_PAUSE_MS * 4 ** (attempt - 1)));
+          continue;
+        }
+        errors.push({ label, error });
+        onUndoError?.(label, error);
+        break;
+      }
     }
   }
   return errors;

@@ -9,6 +9,8 @@ export const TAG = {
   namespace: 'xcd_namespace',
   /** building | active | deleting on VMs; 'kept' on disks left behind by destroy(keep_disks). */
   state: 'xcd_state',
+  /** The service id whose work in flight (building, deleting) this is: see lease.ts. */
+  owner: 'xcd_owner',
   /** Hash of the spawn body, for idempotent retries. */
   spec: 'xcd_spec',
   /** JSON of the last operation (id, kind, status, ...), so GET answers after a restart. */
@@ -64,15 +66,20 @@ export async function writeTags(
   }
 }
 
-/** Merges tags into an object's other_config with one read and one write. */
+/** Merges tags into an object's other_config with one read and one write (`undefined`
+ * removes a key). */
 export async function mergeTags(
   xapi: XapiClient,
   cls: TaggedClass,
   ref: string,
-  tags: Record<string, string>,
+  tags: Record<string, string | undefined>,
 ): Promise<void> {
   const current = await xapi.call<Record<string, string>>(`${cls}.get_other_config`, ref);
-  await xapi.call(`${cls}.set_other_config`, ref, { ...current, ...tags });
+  const next: Record<string, string> = { ...current };
+  for (const [k, v] of Object.entries(tags))
+    if (v === undefined) delete next[k];
+    else next[k] = v;
+  await xapi.call(`${cls}.set_other_config`, ref, next);
 }
 
 /** Stable hash of a request body: keys sorted at every level, so key order does not matter. */

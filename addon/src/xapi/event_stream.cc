@@ -62,7 +62,12 @@ bool EventStream::settles_task(const Value& batch) const {
 
 bool EventStream::synced() {
   std::lock_guard<std::mutex> lk(mu_);
-  return synced_;
+  return synced_ && current_;
+}
+
+void EventStream::set_current(bool on) {
+  std::lock_guard<std::mutex> lk(mu_);
+  current_ = on;
 }
 
 void EventStream::wait_synced(int timeout_ms) {
@@ -110,6 +115,7 @@ void EventStream::load_all(std::string* token) {
   }
   cv_.notify_all();
   if (!changes.empty()) sink_(std::move(changes));
+  set_current(true);
 }
 
 void EventStream::apply_events(const Value& batch, std::string* token) {
@@ -189,15 +195,18 @@ void EventStream::run() {
       }
       if (session_->generation() != gen) {
         need_load = true;  // re-login: xapi restarted or the master changed; refs may differ
+        set_current(false);
         continue;
       }
       if (!r.ok) {
         need_load = true;
+        set_current(false);
         if (r.error.empty() || r.error[0] != "EVENTS_LOST") pause(backoff), backoff = std::min(backoff * 2, 5000);
         continue;
       }
       if (follow_ && settles_task(r.value)) follow_->catch_up(5000);
       apply_events(r.value, &token);
+      set_current(true);
       backoff = 100;
       {
         std::lock_guard<std::mutex> lk(mu_);
@@ -215,6 +224,7 @@ void EventStream::run() {
         }
       }
       cv_.notify_all();
+      set_current(false);
       if (session_->generation() != gen) need_load = true;
       pause(backoff);
       backoff = std::min(backoff * 2, 5000);
@@ -228,6 +238,7 @@ void EventStream::run() {
         }
       }
       cv_.notify_all();
+      set_current(false);
       need_load = true;
       pause(backoff);
       backoff = std::min(backoff * 2, 5000);
@@ -242,6 +253,7 @@ void EventStream::run() {
         }
       }
       cv_.notify_all();
+      set_current(false);
       need_load = true;
       pause(backoff);
       backoff = std::min(backoff * 2, 5000);

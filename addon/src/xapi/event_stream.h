@@ -46,6 +46,7 @@ class EventStream {
   void load_class(int cls, std::vector<Change>* changes);
   void apply_events(const Value& batch, std::string* token);
   void pause(int ms);
+  void set_current(bool on);
   bool settles_task(const Value& batch) const;
 
   std::shared_ptr<Session> session_;
@@ -63,6 +64,9 @@ class EventStream {
   std::condition_variable cv_;
   bool stop_ = false;
   bool synced_ = false;
+  // The mirror follows XAPI now: loaded, and nothing since (a poll error, a re-login) says it
+  // may have missed changes. synced() answers synced_ && current_.
+  bool current_ = false;
   bool first_done_ = false;
   std::string first_error_code_;
   std::string first_error_;
