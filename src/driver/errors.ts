@@ -1,7 +1,7 @@
 // The driver's error class (ApiError: an HTTP status and a stable code) and the one table that
-// turns XAPI failures (XapiError codes, TransportError) into it. Knows nothing of express or of
-// problem+json rendering: the api layer does that from these fields. XAPI's error classes are
-// recognised by shape (name, code, params), so this file does not load the native client.
+// turns XAPI failures (XapiError codes, TransportError) into it, with XAPI refs, session ids and
+// URL credentials scrubbed from what callers see. Knows nothing of express or of problem+json
+// rendering. XAPI's error classes are recognised by shape, so this file does not load the addon.
 import { OperationCancelled, StepFailure } from './steps';
 
 export interface XapiErrorInfo {
@@ -193,10 +193,56 @@ function isTransportError(err: unknown): err is Error & { code?: string } {
   return err instanceof Error && err.name === 'TransportError';
 }
 
-/** The one mapping of any failure the driver meets to an ApiError. */
+/** An XAPI ref (a session id is one too), also URL-encoded; OpaqueRef:NULL names nothing. */
+const XAPI_REF = /OpaqueRef(?::|%3A)(?!NULL\b)[0-9A-Za-z-]+/gi;
+/** The userinfo of a URL (`//user:password@host`). */
+const URL_USERINFO = /(\/\/)[^/\s@]+@/g;
+/** What callers see in place of a ref: they could not use it, and a session id opens the pool. */
+export const REDACTED_REF = '<ref>';
+
+function scrubText(text: string): string {
+  return text.replace(XAPI_REF, REDACTED_REF).replace(URL_USERINFO, '$1');
+}
+
+/** The value with every string scrubbed; the same object when nothing needed it. */
+function scrub<T>(value: T): T {
+  if (typeof value === 'string') return scrubText(value) as T;
+  if (Array.isArray(value)) {
+    const out = value.map(scrub);
+    return (out.some((v, i) => v !== value[i]) ? out : value) as T;
+  }
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    let changed = false;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      out[k] = scrub(v);
+      if (out[k] !== v) changed = true;
+    }
+    return (changed ? out : value) as T;
+  }
+  return value;
+}
+
+/** The error as callers may see it: no XAPI refs, session ids or URL credentials. */
+function scrubbed(e: ApiError): ApiError {
+  const detail = scrub(e.detail);
+  const xapiError = e.xapi_error && scrub(e.xapi_error);
+  const extra = e.extra && scrub(e.extra);
+  if (detail === e.detail && xapiError === e.xapi_error && extra === e.extra) return e;
+  return new ApiError(e.status, e.code, detail, {
+    ...(xapiError ? { xapi_error: xapiError } : {}),
+    ...(extra ? { extra } : {}),
+  });
+}
+
+/** The one mapping of any failure the driver meets to an ApiError, as callers may see it. */
 export function toApiError(err: unknown): ApiError {
+  return scrubbed(mapError(err));
+}
+
+function mapError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  if (err instanceof StepFailure) return toApiError(err.cause);
+  if (err instanceof StepFailure) return mapError(err.cause);
   if (err instanceof OperationCancelled)
     return new ApiError(409, 'cancelled', 'the operation was cancelled');
   if (isXapiError(err)) {

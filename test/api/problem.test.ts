@@ -30,13 +30,13 @@ test('an ApiError keeps its status, code, detail and extra members', () => {
   });
 });
 
-test('VM_BAD_POWER_STATE becomes 409 invalid_power_state with the XAPI error verbatim', () => {
+test('VM_BAD_POWER_STATE becomes 409 invalid_power_state with the XAPI error (refs redacted)', () => {
   const p = toProblem(xapiError('VM_BAD_POWER_STATE', ['OpaqueRef:1', 'halted', 'running']), req);
   expect(p).toMatchObject({
     status: 409,
     code: 'invalid_power_state',
     title: 'Conflict',
-    xapi_error: { code: 'VM_BAD_POWER_STATE', params: ['OpaqueRef:1', 'halted', 'running'] },
+    xapi_error: { code: 'VM_BAD_POWER_STATE', params: ['<ref>', 'halted', 'running'] },
   });
 });
 

@@ -1,5 +1,6 @@
 // The one mapping of XAPI failures to API errors: each XAPI code a user can meet becomes its
-// HTTP status and stable code, with XAPI's own error kept verbatim and its figures parsed.
+// HTTP status and stable code, with XAPI's own error kept (refs and session ids redacted) and
+// its figures parsed; nothing a caller sees carries a XAPI ref, a session id or URL credentials.
 import { ApiError, isGone, toApiError } from '../../src/driver/errors';
 import { OperationCancelled, StepFailure } from '../../src/driver/steps';
 import { TransportError, XapiError } from '../../src/xapi';
@@ -17,7 +18,7 @@ describe('driver error mapping', () => {
     });
     expect(e.xapi_error).toEqual({
       code: 'VM_BAD_POWER_STATE',
-      params: ['OpaqueRef:1', 'halted, suspended', 'running'],
+      params: ['<ref>', 'halted, suspended', 'running'],
     });
     expect(
       toApiError(xe('VM_BAD_POWER_STATE', 'r', 'paused;running', 'halted')).extra,
@@ -57,7 +58,8 @@ describe('driver error mapping', () => {
     ['SOMETHING_NEW', ['a'], 502, 'xapi_error'],
   ])('maps %s to %i %s', (code, params, status, apiCode) => {
     const e = toApiError(xe(code as string, ...(params as string[])));
-    expect(e).toMatchObject({ status, code: apiCode, xapi_error: { code, params } });
+    const shown = (params as string[]).map((p) => (p.startsWith('OpaqueRef:') ? '<ref>' : p));
+    expect(e).toMatchObject({ status, code: apiCode, xapi_error: { code, params: shown } });
     expect(e.toJSON()).toMatchObject({ type: `urn:xcd:error:${apiCode}`, status, code: apiCode });
   });
 
@@ -70,6 +72,43 @@ describe('driver error mapping', () => {
       status: 504,
       code: 'timeout',
     });
+  });
+
+  it('some problem details carry internal refs (OpaqueRef:...): none reach callers, nor session ids or URL credentials', () => {
+    const session = 'OpaqueRef:6f2b1c9e-0d1a-4b7e-9a43-5c1d2e3f4a5b';
+    const vmRef = 'OpaqueRef:0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+    const seen = [
+      // XAPI's params, and the detail of a code the table does not know (params quoted).
+      toApiError(xe('VM_BAD_POWER_STATE', vmRef, 'halted', 'running')),
+      toApiError(xe('SOMETHING_NEW', vmRef, `session ${session}`)),
+      toApiError(xe('OTHER_OPERATION_IN_PROGRESS', 'VM', vmRef, 'clean_shutdown', vmRef)),
+      toApiError(new StepFailure('start', xe('VM_REQUIRES_SR', vmRef, vmRef), [])),
+      // ApiErrors the driver built with a ref (the early power-state check does).
+      toApiError(
+        new ApiError(409, 'invalid_power_state', `VM ${vmRef} is halted`, {
+          xapi_error: { code: 'VM_BAD_POWER_STATE', params: [vmRef, 'running', 'halted'] },
+          extra: { nested: [{ ref: vmRef }] },
+        }),
+      ),
+      // A session id in a console path, URL-encoded, and credentials in a URL.
+      toApiError(new Error(`GET /console?session_id=${encodeURIComponent(session)} failed`)),
+      toApiError(
+        new TransportError('ECONNREFUSED', 'connect to http://root:s3cret@xapi:80 refused'),
+      ),
+    ].map((e) => JSON.stringify(e.toJSON()));
+    for (const text of seen) {
+      expect(text).not.toMatch(/OpaqueRef(:|%3A)(?!NULL)/i);
+      expect(text).not.toContain(session.slice('OpaqueRef:'.length));
+      expect(text).not.toContain('s3cret');
+    }
+    expect(JSON.parse(seen[0]).xapi_error.params).toEqual(['<ref>', 'halted', 'running']);
+    expect(JSON.parse(seen[6]).detail).toBe(
+      'XAPI is unreachable: connect to http://xapi:80 refused',
+    );
+    // A NULL ref names nothing and stays; clean errors are passed through as they are.
+    expect(toApiError(xe('SOMETHING_NEW', 'OpaqueRef:NULL')).detail).toContain('OpaqueRef:NULL');
+    const clean = new ApiError(404, 'instance_not_found', "instance 'x' not found");
+    expect(toApiError(clean)).toBe(clean);
   });
 
   it('unwraps step failures, keeps ApiErrors and knows cancellations and gone objects', () => {
