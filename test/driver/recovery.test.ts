@@ -191,6 +191,54 @@ describe('driver recovery', () => {
   });
 });
 
+describe('driver recovery without a retry', () => {
+  it('the periodic sweep removes the disks a transient failure left in a destroy', async () => {
+    const local = await startDriverStack({ driver: { sweepIntervalMs: 200 } });
+    try {
+      const before = poolSnapshot(local.sim);
+      const { operation } = local.driver.spawn(alice, 'swept', body(local, { power_on: false }));
+      await settle(local, alice, operation);
+      local.sim.faults.add('fail:VDI.destroy:*:INTERNAL_ERROR,transient');
+      const del = await settle(local, alice, local.driver.destroy(alice, 'swept', {})!);
+      expect(del.status).toBe('failed');
+      expect(tagged(local, 'VDI', 'swept').length).toBeGreaterThan(0);
+      local.sim.faults.clear();
+      await until(() => tagged(local, 'VDI', 'swept').length === 0);
+      expect(poolSnapshot(local.sim)).toEqual(before);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('ready() is false until start-up reconcile is over, and while the mirror reloads', async () => {
+    const local = await startDriverStack();
+    try {
+      const { ComputeDriver } = await import('../../src/driver');
+      const pino = (await import('pino')).default;
+      const second = new ComputeDriver(local.xapi, {
+        logger: pino({ level: 'silent' }),
+        sweepIntervalMs: 3_600_000,
+      });
+      expect(second.ready()).toBe(false);
+      await second.start();
+      expect(second.ready()).toBe(true);
+      // A XAPI restart: the stream reloads every class (held back here) with new refs.
+      local.sim.faults.add('latency:VM.get_all_records:1000');
+      const resyncs = local.xapi.connection.resyncs;
+      await local.sim.restart();
+      let sawNotReady = false;
+      await until(() => {
+        if (!second.ready()) sawNotReady = true;
+        return local.xapi.connection.resyncs > resyncs && second.ready();
+      });
+      expect(sawNotReady).toBe(true);
+      await second.close();
+    } finally {
+      await local.close();
+    }
+  });
+});
+
 describe('two services on one pool', () => {
   it('never undo each other: a reconcile pass leaves a live service spawn alone', async () => {
     const a = await startDriverStack({ driver: { serviceId: 'svc-a' } });
