@@ -643,7 +643,7 @@ export interface components {
             /** @description The request path. */
             instance?: string;
             code: components["schemas"]["ErrorCode"];
-            /** @description The XAPI error behind this problem, verbatim. */
+            /** @description The XAPI error behind this problem, its refs and session ids replaced by '<ref>'. */
             xapi_error?: {
                 /** @example VM_BAD_POWER_STATE */
                 code: string;
