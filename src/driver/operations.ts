@@ -1,11 +1,13 @@
 // Asynchronous operations: their ids, status and progress, cancellation (an AbortSignal that the
-// running steps hand to XAPI, which cancels the task), waiting, and a bounded in-memory history.
-// The last operation of an instance is also persisted as the VM's xcd_operation tag (tags.ts),
-// so a restarted service can still answer GET of it. Does not decide what an operation does.
+// running steps hand to XAPI, which cancels the task), waiting, and the history: bounded per
+// namespace, kept for a retention time after an operation finishes, and durable in the journal
+// (journal.ts, XAPI messages) across restarts. The last operation of an instance is also kept in
+// the VM's xcd_operation tag (tags.ts). Does not decide what an operation does.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { XapiClient } from '../xapi';
 import { ApiError, operationNotFound, toApiError } from './errors';
+import { OperationJournal, type JournalOptions } from './journal';
 import { TAG } from './tags';
 import type { Instance, Operation, OperationKind, Problem } from './types';
 
@@ -28,6 +30,8 @@ export class OperationEntry {
   readonly controller = new AbortController();
   /** Set when the operation may no longer be cancelled (a destroy that has started). */
   uncancellable = false;
+  /** Known from the journal or a tag while 'running', but run by no job of this service. */
+  unowned = false;
   result: Instance | null = null;
   private readonly waiters: Array<() => void> = [];
 
@@ -75,15 +79,83 @@ export type TagLookup = (
   opId: string,
 ) => { other_config: Record<string, string> } | undefined;
 
+export interface OperationsOptions {
+  /** Operations kept per namespace; beyond it the oldest finished ones go (default 1000). */
+  historyPerNamespace?: number;
+  /** How long a finished operation stays answerable (default 24 h). */
+  retentionMs?: number;
+  /** The durable journal's settings, or false for a history in memory alone (default on). */
+  journal?: JournalOptions | false;
+  /** The clock, in ms since the epoch (tests move it). */
+  now?: () => number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Expired operations are looked for at most this often (and always when asked for by id). */
+const PRUNE_EVERY_MS = 60_000;
+
+const instanceKey = (namespace: string, instanceId: string): string =>
+  `${namespace}\u0000${instanceId}`;
+
 export class Operations {
   private readonly entries = new Map<string, OperationEntry>();
+  /** Per namespace, its operations in the order they became known (oldest first). */
+  private readonly byNamespace = new Map<string, Map<string, OperationEntry>>();
+  /** Per namespace and instance, its operations, oldest first. */
+  private readonly byInstance = new Map<string, OperationEntry[]>();
+  private readonly historyLimit: number;
+  private readonly retentionMs: number;
+  private readonly now: () => number;
+  private readonly journal: OperationJournal | undefined;
   private tagLookup: TagLookup | undefined;
+  private lastPrune = 0;
 
   constructor(
     private readonly xapi: XapiClient,
     private readonly logger: Logger,
-    private readonly historyLimit = 2000,
-  ) {}
+    opts: OperationsOptions = {},
+  ) {
+    this.historyLimit = Math.max(1, opts.historyPerNamespace ?? 1000);
+    this.retentionMs = opts.retentionMs ?? DAY_MS;
+    this.now = opts.now ?? Date.now;
+    this.journal =
+      opts.journal === false ? undefined : new OperationJournal(xapi, logger, opts.journal);
+  }
+
+  /**
+   * Reads the journal (at start, before anything else): every operation it holds within the
+   * bounds becomes answerable again. One still 'running' is unowned() until reconcile finishes
+   * it through adopt() or fail().
+   */
+  async load(): Promise<void> {
+    if (!this.journal) return;
+    const records = await this.journal.load();
+    records.sort((a, b) => (a.op.created_at < b.op.created_at ? -1 : 1));
+    for (const { namespace, op } of records) {
+      if (this.entries.has(op.id)) continue;
+      const entry = new OperationEntry(namespace, op);
+      if (this.expired(entry)) {
+        this.journal.forget(op.id);
+        continue;
+      }
+      this.markUnowned(entry);
+      this.insert(entry);
+    }
+    for (const ns of this.byNamespace.keys()) this.trim(ns);
+    this.lastPrune = this.now();
+    this.journal.tidySoon();
+  }
+
+  /** Resolves once the operation's newest record is durable in XAPI (at once without a journal).
+   * Rejects when that write failed; it is retried, and a later call waits for the retry. */
+  committed(entry: OperationEntry): Promise<void> {
+    return this.journal ? this.journal.whenDurable(entry.data.id) : Promise.resolve();
+  }
+
+  /** Writes every record not yet durable (at close); never rejects. */
+  async flush(): Promise<void> {
+    await this.journal?.flush();
+  }
 
   create(
     namespace: string,
@@ -98,21 +170,40 @@ export class Operations {
       status: 'running',
       progress: 0,
       step: 'queued',
-      created_at: new Date().toISOString(),
+      created_at: new Date(this.now()).toISOString(),
       finished_at: null,
       error: null,
       ...(args ? { args } : {}),
     };
-    return this.adopt(namespace, data);
+    const entry = new OperationEntry(namespace, data);
+    this.insert(entry);
+    this.record(entry);
+    this.trim(namespace);
+    this.pruneIfDue();
+    return entry;
   }
 
-  /** Registers an operation known from a tag (after a restart) or made by reconcile. */
+  /**
+   * Registers an operation known from a tag (after a restart) or made by reconcile. A final
+   * state given for an unowned operation settles it.
+   */
   adopt(namespace: string, data: PersistedOperation): OperationEntry {
     const existing = this.entries.get(data.id);
-    if (existing) return existing;
+    if (existing) {
+      if (existing.unowned && !existing.finished && data.status !== 'running') {
+        Object.assign(existing.data, data);
+        if (!('step' in data)) delete existing.data.step;
+        existing.unowned = false;
+        existing.settle();
+        this.record(existing);
+      }
+      return existing;
+    }
     const entry = new OperationEntry(namespace, data);
-    this.entries.set(data.id, entry);
-    this.trim();
+    this.markUnowned(entry);
+    this.insert(entry);
+    this.record(entry);
+    this.trim(namespace);
     return entry;
   }
 
@@ -146,10 +237,12 @@ export class Operations {
   private finish(entry: OperationEntry, status: Operation['status'], error: Problem | null): void {
     entry.data.status = status;
     entry.data.error = error;
-    entry.data.finished_at = new Date().toISOString();
+    entry.data.finished_at = new Date(this.now()).toISOString();
     delete entry.data.step;
+    entry.unowned = false;
     entry.settle();
-    this.trim();
+    this.record(entry);
+    this.trim(entry.namespace);
   }
 
   /** Writes the operation into the VM's xcd_operation tag; failures are logged, not thrown. */
@@ -162,16 +255,23 @@ export class Operations {
     }
   }
 
-  /** The operation, from memory or else from the caller's VMs' tags. */
+  /** The operation, from the history or else from the caller's VMs' tags. */
   find(namespace: string, id: string): OperationEntry | undefined {
     const entry = this.entries.get(id);
-    if (entry) return entry.namespace === namespace ? entry : undefined;
+    if (entry) {
+      if (entry.namespace !== namespace) return undefined;
+      if (!this.expired(entry)) return entry;
+      this.evict(entry);
+      return undefined;
+    }
     const vm = this.tagLookup?.(namespace, id);
     const data = parsePersisted(vm?.other_config?.[TAG.operation]);
-    return data && data.id === id ? this.adopt(namespace, data) : undefined;
+    if (!data || data.id !== id || this.expired(new OperationEntry(namespace, data)))
+      return undefined;
+    return this.adopt(namespace, data);
   }
 
-  /** Where find() looks for operations no longer in memory (the instance index). */
+  /** Where find() looks for operations no longer in the history (the instance index). */
   setTagLookup(lookup: TagLookup): void {
     this.tagLookup = lookup;
   }
@@ -182,17 +282,12 @@ export class Operations {
     return entry;
   }
 
-  /** The newest operation in memory for an instance, optionally of one kind. */
+  /** The newest operation known for an instance, optionally of one kind. */
   latest(namespace: string, instanceId: string, kind?: OperationKind): OperationEntry | undefined {
-    let found: OperationEntry | undefined;
-    for (const e of this.entries.values())
-      if (
-        e.namespace === namespace &&
-        e.data.instance_id === instanceId &&
-        (!kind || e.data.kind === kind)
-      )
-        found = e;
-    return found;
+    const list = this.byInstance.get(instanceKey(namespace, instanceId)) ?? [];
+    for (let i = list.length - 1; i >= 0; i--)
+      if (!kind || list[i].data.kind === kind) return list[i];
+    return undefined;
   }
 
   cancel(namespace: string, id: string): OperationEntry {
@@ -221,17 +316,86 @@ export class Operations {
     return entry;
   }
 
+  /** Operations running in a job of this service. */
   running(): OperationEntry[] {
-    return [...this.entries.values()].filter((e) => !e.finished);
+    return [...this.entries.values()].filter((e) => !e.finished && !e.unowned);
   }
 
-  /** Keeps at most historyLimit entries, dropping the oldest finished ones. */
-  private trim(): void {
-    if (this.entries.size <= this.historyLimit) return;
-    for (const [id, e] of this.entries) {
-      if (this.entries.size <= this.historyLimit) break;
-      if (e.finished) this.entries.delete(id);
+  /**
+   * Operations still 'running' in the journal or a tag that no job of this service runs (its
+   * predecessor stopped): reconcile settles each, with adopt() of a final state or fail().
+   */
+  unowned(): OperationEntry[] {
+    return [...this.entries.values()].filter((e) => !e.finished && e.unowned);
+  }
+
+  /** Drops the operations past the retention time from the history (and the journal). */
+  prune(): void {
+    this.lastPrune = this.now();
+    let dropped = 0;
+    for (const e of [...this.entries.values()])
+      if (this.expired(e)) {
+        this.evict(e);
+        dropped++;
+      }
+    if (dropped > 0) this.journal?.tidySoon();
+  }
+
+  private pruneIfDue(): void {
+    if (this.now() - this.lastPrune >= Math.min(PRUNE_EVERY_MS, this.retentionMs)) this.prune();
+  }
+
+  /** Finished longer ago than the retention time; or, unowned, made longer ago than it. */
+  private expired(e: OperationEntry): boolean {
+    const since = e.finished ? e.data.finished_at : e.unowned ? e.data.created_at : null;
+    if (!since) return false;
+    const at = Date.parse(since);
+    return Number.isFinite(at) && at + this.retentionMs <= this.now();
+  }
+
+  private markUnowned(entry: OperationEntry): void {
+    if (entry.finished) return;
+    entry.unowned = true;
+    entry.uncancellable = true;
+  }
+
+  private insert(entry: OperationEntry): void {
+    this.entries.set(entry.data.id, entry);
+    let ns = this.byNamespace.get(entry.namespace);
+    if (!ns) this.byNamespace.set(entry.namespace, (ns = new Map()));
+    ns.set(entry.data.id, entry);
+    const k = instanceKey(entry.namespace, entry.data.instance_id);
+    const list = this.byInstance.get(k);
+    if (list) list.push(entry);
+    else this.byInstance.set(k, [entry]);
+  }
+
+  private evict(entry: OperationEntry): void {
+    const id = entry.data.id;
+    this.entries.delete(id);
+    const ns = this.byNamespace.get(entry.namespace);
+    ns?.delete(id);
+    if (ns?.size === 0) this.byNamespace.delete(entry.namespace);
+    const k = instanceKey(entry.namespace, entry.data.instance_id);
+    const list = this.byInstance.get(k)?.filter((e) => e !== entry) ?? [];
+    if (list.length > 0) this.byInstance.set(k, list);
+    else this.byInstance.delete(k);
+    this.journal?.forget(id);
+  }
+
+  /** Keeps at most historyLimit operations in the namespace, dropping the oldest finished. */
+  private trim(namespace: string): void {
+    const ns = this.byNamespace.get(namespace);
+    if (!ns || ns.size <= this.historyLimit) return;
+    for (const e of [...ns.values()]) {
+      if (ns.size <= this.historyLimit) break;
+      if (e.finished) this.evict(e);
     }
+  }
+
+  /** Hands the operation's current state to the journal (durable soon after, in one batch). */
+  private record(entry: OperationEntry): void {
+    this.journal?.write({ namespace: entry.namespace, op: entry.data });
   }
 }
 
