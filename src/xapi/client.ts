@@ -2,7 +2,9 @@
 // prepends the session (natively), types results by the datamodel, tracks Async.* tasks through
 // the mirror's task records (never by polling) and rethrows failures with the caller's stack.
 // A task that does not settle within taskTimeoutMs (per call: timeoutMs) is cancelled and its
-// call rejects with TransportError code 'ETIMEDOUT'; the task is destroyed if it settles later.
+// call rejects with TransportError code 'ETIMEDOUT'. Every task the client starts is destroyed
+// (best effort): once settled, or, when its call is given up (timeout, close), at once, which
+// XAPI carries out when the task ends.
 // It knows nothing of HTTP routes or the driver; the native object never leaves this file.
 import { loadAddon, type NativeChange, type NativeClient } from './addon';
 import { DATAMODEL, XAPI_CLASSES, type XapiClass } from './datamodel.generated';
@@ -61,6 +63,9 @@ interface TaskWatch {
   caller: CallerStack;
   timer?: NodeJS.Timeout;
 }
+
+/** How long close() waits for the task.destroy calls of the tasks it leaves behind. */
+const CLOSE_TASK_DESTROY_MS = 2000;
 
 let schemaCache:
   { schema: Array<[string, Array<[string, string]>]>; resultTypes: string[] } | undefined;
@@ -357,11 +362,14 @@ export class XapiClient {
     }
   }
 
-  /** Stops the event stream thread, logs out, fails pending tasks. Idempotent. */
+  /** Stops the event stream thread, logs out, fails pending tasks. Idempotent. Tasks still
+   * running are destroyed first (XAPI does it when they end), waiting at most
+   * CLOSE_TASK_DESTROY_MS for those calls. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     const caller = captureCaller(this.close);
+    const abandoned = [...this.#tasks.keys(), ...this.#orphans];
     this.#orphans.clear();
     for (const [ref, w] of this.#tasks) {
       this.#tasks.delete(ref);
@@ -373,11 +381,23 @@ export class XapiClient {
         ),
       );
     }
+    await this.#destroyTasks(abandoned, CLOSE_TASK_DESTROY_MS);
     try {
       await this.#native.close();
     } catch (err) {
       throw fromNative(err, caller);
     }
+  }
+
+  /** task.destroy for each (best effort), waiting at most `ms` for the answers. */
+  async #destroyTasks(refs: string[], ms: number): Promise<void> {
+    if (refs.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(refs.map((ref) => this.#native.call('task.destroy', [ref], null))),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+    ]);
+    clearTimeout(timer);
   }
 
   #checkOpen(caller: CallerStack): void {
@@ -439,13 +459,19 @@ export class XapiClient {
     );
   }
 
-  /** The deadline passed: cancel the task, fail the call, destroy the task once it settles. */
+  /** The deadline passed: cancel the task, fail the call, destroy the task. The destroy is
+   * asked for at once (XAPI holds it until the task ends: a client closed or killed meanwhile
+   * leaves nothing behind) and again once the task is seen to settle. */
   #taskTimedOut(ref: string, timeoutMs: number): void {
     const w = this.#tasks.get(ref);
     if (!w) return;
     this.#finish(ref);
     this.#orphans.add(ref);
-    this.#native.call('task.cancel', [ref], null).catch(() => undefined);
+    this.#native
+      .call('task.cancel', [ref], null)
+      .catch(() => undefined)
+      .then(() => this.#native.call('task.destroy', [ref], null))
+      .catch(() => undefined);
     w.reject(
       withCallerStack(
         new TransportError(
