@@ -1,7 +1,8 @@
 // The lifecycle event feed: instance events (created, started, stopped, paused, resumed,
 // suspended, deleted, migrated) derived from the mirror's VM change batches by comparing each
-// instance VM with what was last seen, kept in a bounded ring buffer so a client can resume
-// after an id, and handed to subscribers filtered by namespace. Never calls XAPI.
+// instance VM with what was last seen, kept per namespace in a bounded ring so a client can
+// resume after an id, and handed to subscribers of that namespace. Event ids count per
+// namespace: they reveal nothing of another namespace's activity. Never calls XAPI.
 import type { MirrorChange, MirrorView } from '../xapi';
 import { normalizePowerState } from './instances';
 import { TAG, ownerOf } from './tags';
@@ -22,8 +23,16 @@ interface Seen {
 /** One stored event: the namespace stays server-side. */
 interface Stored {
   seq: number;
-  namespace: string;
   event: LifecycleEvent;
+}
+
+/** A namespace's events: its own id sequence and ring. */
+interface NamespaceLog {
+  /** The id of its newest event (the feed's base before the first). */
+  seq: number;
+  /** Ids at or below it are unknown here: before this feed started, or dropped from the ring. */
+  floor: number;
+  ring: Stored[];
 }
 
 export interface Subscription {
@@ -44,22 +53,21 @@ const POWER_EVENT: Record<string, Record<string, EventType>> = {
 
 export class EventFeed {
   private readonly seen = new Map<string, Seen>();
-  private readonly ring: Stored[] = [];
+  private readonly logs = new Map<string, NamespaceLog>();
   private readonly listeners = new Set<{ namespace: string; send: (e: LifecycleEvent) => void }>();
-  /** Ids at or below `floor` are unknown here: before this feed started, or dropped from the ring. */
-  private floor: number;
-  private seq: number;
+  /** Where every namespace's ids start in this run. */
+  private readonly base: number;
   private readonly onChange = (batch: MirrorChange[]): void => this.apply(batch);
   private started = false;
 
+  /** `capacity`: events kept per namespace. */
   constructor(
     private readonly mirror: MirrorView,
-    private readonly capacity = 10_000,
+    private readonly capacity = 5_000,
   ) {
     // Ids grow across restarts of the service (microseconds at start), so an id from a previous
-    // run is always below this run's floor and its reader is told events were lost.
-    this.seq = Date.now() * 1000;
-    this.floor = this.seq;
+    // run is always below this run's base and its reader is told events were lost.
+    this.base = Date.now() * 1000;
   }
 
   start(): void {
@@ -92,14 +100,18 @@ export class EventFeed {
     this.listeners.clear();
   }
 
-  /** The id of the newest event (or the floor when there is none yet). */
+  /**
+   * Where a reader told that events were lost resumes from: the start of this feed. Every kept
+   * event of every namespace is after it, and it says nothing of any namespace's activity.
+   */
   get lastId(): string {
-    return String(this.seq);
+    return String(this.base);
   }
 
   /**
-   * Subscribes a namespace's reader. With `after` (a Last-Event-ID) the backlog holds the kept
-   * events after it; `lost` says some may be missing (too old, or from a previous run).
+   * Subscribes a namespace's reader. With `after` (a Last-Event-ID) the backlog holds the
+   * namespace's kept events after it; `lost` says some may be missing (too old, from a previous
+   * run, or an id this namespace never had, in which case the backlog holds every kept event).
    */
   subscribe(
     namespace: string,
@@ -109,11 +121,10 @@ export class EventFeed {
     let backlog: LifecycleEvent[] = [];
     let lost = false;
     if (after !== undefined && /^\d+$/.test(after)) {
+      const log = this.logs.get(namespace) ?? { seq: this.base, floor: this.base, ring: [] };
       const from = Number(after);
-      lost = from < this.floor;
-      backlog = this.ring
-        .filter((s) => s.seq > from && s.namespace === namespace)
-        .map((s) => s.event);
+      lost = from < log.floor || from > log.seq;
+      backlog = log.ring.filter((s) => lost || s.seq > from).map((s) => s.event);
     }
     const listener = { namespace, send };
     this.listeners.add(listener);
@@ -182,9 +193,11 @@ export class EventFeed {
     hostRef: string,
     fromHostRef?: string,
   ): void {
-    this.seq += 1;
+    let log = this.logs.get(who.namespace);
+    if (!log) this.logs.set(who.namespace, (log = { seq: this.base, floor: this.base, ring: [] }));
+    log.seq += 1;
     const event: LifecycleEvent = {
-      id: String(this.seq),
+      id: String(log.seq),
       type,
       instance_id: who.instanceId,
       at: new Date().toISOString(),
@@ -192,8 +205,8 @@ export class EventFeed {
       host: this.hostRef(hostRef),
       ...(fromHostRef !== undefined ? { from_host: this.hostRef(fromHostRef) } : {}),
     };
-    this.ring.push({ seq: this.seq, namespace: who.namespace, event });
-    if (this.ring.length > this.capacity) this.floor = this.ring.shift()!.seq;
+    log.ring.push({ seq: log.seq, event });
+    if (log.ring.length > this.capacity) log.floor = log.ring.shift()!.seq;
     for (const l of this.listeners) if (l.namespace === who.namespace) l.send(event);
   }
 }
