@@ -108,6 +108,12 @@ export function destroyVdi(store: Store, vdiRef: string): void {
   store.destroy('VDI', vdiRef);
 }
 
+/**
+ * VDI.resize and VDI.resize_online: the growth is space taken on the SR, on every SR type, as
+ * createVdi takes a new disk's whole size: it must fit in the SR's free space (SR_FULL [bytes
+ * asked, bytes free] otherwise) and moves the VDI's physical_utilisation and the SR's
+ * physical_utilisation and virtual_allocation.
+ */
 export function resizeVdi(store: Store, vdiRef: string, size: number): void {
   const vdi = store.get('VDI', vdiRef);
   const old = vdi.virtual_size as number;
@@ -118,15 +124,12 @@ export function resizeVdi(store: Store, vdiRef: string, size: number): void {
       '',
     ]);
   const grow = size - old;
-  const srRec = store.get('SR', vdi.SR as string);
-  const thick = srRec.type === 'lvm' || srRec.type === 'lvmoiscsi' || srRec.type === 'lvmohba';
-  const dPhys = thick ? grow : 0;
-  assertSrSpace(store, vdi.SR as string, dPhys);
+  assertSrSpace(store, vdi.SR as string, grow);
   store.update('VDI', vdiRef, {
     virtual_size: size,
-    physical_utilisation: (vdi.physical_utilisation as number) + dPhys,
+    physical_utilisation: (vdi.physical_utilisation as number) + grow,
   });
-  srAccount(store, vdi.SR as string, grow, dPhys);
+  srAccount(store, vdi.SR as string, grow, grow);
 }
 
 function registerVdiMessages(): void {
