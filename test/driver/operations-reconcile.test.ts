@@ -178,13 +178,16 @@ describe('driver reconcile at start', () => {
 
   it('removes a VM left building, with its disks, and says so in its operation', async () => {
     const before = poolSnapshot(stack.sim);
-    const opId = await spawnHalted('r-building');
+    await spawnHalted('r-building');
     const inst = stack.driver.getInstance(alice, 'r-building');
     const op = JSON.parse(vmOf(stack, inst.uuid).other_config[TAG.operation]);
+    // A spawn the service stopped during: its own id (the journal holds the finished one's).
+    const opId = 'spawn-op-before-crash';
     await setTags(inst.uuid, {
       [TAG.state]: 'building',
       [TAG.operation]: JSON.stringify({
         ...op,
+        id: opId,
         status: 'running',
         finished_at: null,
         step: 'config-drive',
