@@ -362,6 +362,7 @@ export class OperationJournal {
       if (this.known.has(id)) this.pending.add(id);
     }
     this.retryDelay = Math.min(MAX_RETRY_MS, this.retryDelay ? this.retryDelay * 2 : this.retryMs);
+    clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.schedule();

@@ -266,9 +266,10 @@ export class Operations {
     }
     const vm = this.tagLookup?.(namespace, id);
     const data = parsePersisted(vm?.other_config?.[TAG.operation]);
-    if (!data || data.id !== id || this.expired(new OperationEntry(namespace, data)))
-      return undefined;
-    return this.adopt(namespace, data);
+    if (!data || data.id !== id) return undefined;
+    const candidate = new OperationEntry(namespace, data);
+    this.markUnowned(candidate);
+    return this.expired(candidate) ? undefined : this.adopt(namespace, data);
   }
 
   /** Where find() looks for operations no longer in the history (the instance index). */
