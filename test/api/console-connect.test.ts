@@ -3,7 +3,7 @@
 // port sending `CONNECT <path>` exactly as Nova's noVNC proxy does, through RFB's ServerInit.
 // Also: the answer stops working once the instance is powered off.
 import { connectConsole, rfbHandshake } from '../helpers/rfb-client';
-import { startStack, type Stack } from '../helpers/stack';
+import { TOKENS, startStack, type Stack } from '../helpers/stack';
 
 let stack: Stack;
 const wait = { prefer: 'wait=15' };
@@ -30,10 +30,13 @@ function vmNameOf(instanceUuid: string): string {
 }
 
 describe('GET /v1/instances/{id}/console, then CONNECT as a noVNC proxy', () => {
+  // The console answer carries the service's XAPI session: it is given to admin tokens only.
+  const admin = { token: TOKENS.admin };
+
   it('reaches the instance: 200, then RFB through ServerInit with its name', async () => {
     const instance = (await stack.request('GET', '/v1/instances/vnc-1')).body;
     expect(instance.power_state).toBe('running');
-    const con = (await stack.request('GET', '/v1/instances/vnc-1/console')).body;
+    const con = (await stack.request('GET', '/v1/instances/vnc-1/console', admin)).body;
     expect(con.tls).toBe(false); // the stack reaches the simulator over plain HTTP
     // Nova's proxy: 'CONNECT %s HTTP/1.1\r\n\r\n' with no headers; and the HTTP/1.0 form
     for (const version of ['1.1', '1.0'] as const) {
@@ -55,7 +58,7 @@ describe('GET /v1/instances/{id}/console, then CONNECT as a noVNC proxy', () => 
   });
 
   it('the connection ends when the instance powers off, and the console is refused', async () => {
-    const con = (await stack.request('GET', '/v1/instances/vnc-1/console')).body;
+    const con = (await stack.request('GET', '/v1/instances/vnc-1/console', admin)).body;
     const c = await connectConsole(con.host, con.port, con.path);
     await rfbHandshake(c);
     const off = await stack.request('POST', '/v1/instances/vnc-1/actions', {
@@ -67,6 +70,6 @@ describe('GET /v1/instances/{id}/console, then CONNECT as a noVNC proxy', () => 
     const again = await connectConsole(con.host, con.port, con.path);
     expect(again.status).toBe(404);
     again.close();
-    expect((await stack.request('GET', '/v1/instances/vnc-1/console')).status).toBe(409);
+    expect((await stack.request('GET', '/v1/instances/vnc-1/console', admin)).status).toBe(409);
   });
 });

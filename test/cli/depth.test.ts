@@ -64,13 +64,20 @@ test('xcd instances pause, unpause, suspend, resume, resize, migrate', async () 
 });
 
 test('xcd instances console and diagnostics', async () => {
-  const c = await xcd('instances', 'console', 'cli-d1', ...conn, '--json');
+  // The console answer carries the service's XAPI session: admin tokens only.
+  const admin = ['--url', stack.url, '--token', stack.tokens.admin];
+  const refused = await xcd('instances', 'console', 'cli-d1', ...conn, '--json');
+  expect([refused.code, refused.stdout + refused.stderr]).toEqual([
+    1,
+    expect.stringMatching(/forbidden/),
+  ]);
+  const c = await xcd('instances', 'console', 'cli-d1', ...admin, '--json');
   expect(JSON.parse(c.stdout)).toMatchObject({
     protocol: 'vnc',
     port: Number(new URL(stack.sim.url).port),
     tls: false,
   });
-  expect((await xcd('instances', 'console', 'cli-d1', ...conn)).stdout).toMatch(
+  expect((await xcd('instances', 'console', 'cli-d1', ...admin)).stdout).toMatch(
     /connect path\s+\/console\?uuid=/,
   );
   const log = await xcd('instances', 'console', 'cli-d1', ...conn, '--log');
@@ -113,7 +120,8 @@ test('xcd volumes and nics attach, list, detach', async () => {
     type: 'user',
     sharable: false,
     read_only: false,
-    other_config: {},
+    // A disk of the caller's namespace (an untagged one needs an operator's volume source).
+    other_config: { xcd_namespace: 'alpha', xcd_instance_id: 'cli-vol', xcd_state: 'kept' },
     name_label: 'cli-vol',
   });
   const uuid = (stack.sim.store.get('VDI', vdiRef) as { uuid: string }).uuid;

@@ -103,15 +103,17 @@ export async function serviceCapabilities(request: Requester, token: string, tem
   return found;
 }
 
-/** A fresh VDI on the pool's default SR, made through XAPI as an operator would (a volume to attach). */
+/** A fresh VDI on the pool's default SR, made through XAPI as an operator would (a volume to
+ * attach), given to the test tokens' namespace (an untagged disk needs a volume source). */
 export async function createPoolVdi(stack: {
   sim: { store: { all(cls: 'pool'): Map<string, Record<string, unknown>>; get(cls: 'VDI', ref: string): Record<string, unknown> } };
   xapi: { call<T = unknown>(method: string, ...args: unknown[]): Promise<T> };
-}, name: string): Promise<string> {
+}, name: string, namespace = 'alpha'): Promise<string> {
   const pool = [...stack.sim.store.all('pool').values()][0];
+  const owned = { xcd_namespace: namespace, xcd_instance_id: name, xcd_state: 'kept' };
   const vdiRef = await stack.xapi.call<string>('VDI.create', {
     SR: pool.default_SR, name_label: name, name_description: '', virtual_size: 1024 ** 3, type: 'user',
-    sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [],
+    sharable: false, read_only: false, other_config: owned, xenstore_data: {}, sm_config: {}, tags: [],
   });
   return String(stack.sim.store.get('VDI', vdiRef).uuid);
 }
