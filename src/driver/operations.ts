@@ -146,10 +146,36 @@ export class Operations {
     this.journal.tidySoon();
   }
 
-  /** Resolves once the operation's newest record is durable in XAPI (at once without a journal).
-   * Rejects when that write failed; it is retried, and a later call waits for the retry. */
-  committed(entry: OperationEntry): Promise<void> {
-    return this.journal ? this.journal.whenDurable(entry.data.id) : Promise.resolve();
+  /**
+   * Resolves once the operation's newest record is durable in XAPI (at once without a journal),
+   * waiting through the journal's retries; rejects with 503 xapi_unavailable when it is not
+   * durable within timeoutMs (the record stays pending and is written when XAPI takes it).
+   */
+  async committed(entry: OperationEntry, timeoutMs = 10_000): Promise<void> {
+    const journal = this.journal;
+    if (!journal) return;
+    const id = entry.data.id;
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), deadline - Date.now());
+      });
+      try {
+        if ((await Promise.race([journal.whenDurable(id), timedOut])) !== 'timeout') return;
+      } catch (err) {
+        lastError = err; // the journal retries; wait for that write
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    this.logger.warn({ err: lastError, operation: id }, 'operation not durable in XAPI in time');
+    throw new ApiError(
+      503,
+      'xapi_unavailable',
+      `operation '${id}' could not be recorded in XAPI; it may still run`,
+    );
   }
 
   /** Writes every record not yet durable (at close); never rejects. */

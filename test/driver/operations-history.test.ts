@@ -246,4 +246,27 @@ describe('operations loaded while running', () => {
     ]);
     await ops.flush();
   });
+
+  it('committed() waits through a failed write; 503 xapi_unavailable when XAPI never takes it', async () => {
+    const ops = operations({ journal: { retryMs: 5 } });
+    stack.sim.faults.add('fail:message.create:1:INTERNAL_ERROR,disk full');
+    const retried = ops.create('erin', 'reboot', 'c-2');
+    await ops.committed(retried);
+    expect(journaled(retried.data.id)).toHaveLength(1);
+
+    stack.sim.faults.add('fail:message.create:*:INTERNAL_ERROR,disk full');
+    const refused = ops.create('erin', 'reboot', 'c-3');
+    try {
+      await expect(ops.committed(refused, 200)).rejects.toMatchObject({
+        status: 503,
+        code: 'xapi_unavailable',
+      });
+      expect(journaled(refused.data.id)).toEqual([]);
+    } finally {
+      stack.sim.faults.clear();
+    }
+    // Once XAPI takes it again, the pending record is written.
+    await ops.committed(refused);
+    expect(journaled(refused.data.id)).toHaveLength(1);
+  });
 });
