@@ -28,6 +28,8 @@ export interface ServiceDriver {
   getOperation(caller: Caller, opId: string): S['Operation'];
   cancelOperation(caller: Caller, opId: string): S['Operation'];
   waitOperation(caller: Caller, opId: string, timeoutMs: number): Promise<S['Operation']>;
+  /** Resolves once the operation's record is durable (an id handed out survives a restart). */
+  committed(caller: Caller, opId: string): Promise<void>;
   /** Snapshots, volumes, NICs, console, diagnostics, events (depth-port.ts). */
   readonly depth: DepthPort;
 }

@@ -12,6 +12,7 @@ export const MAX_WAIT_S = 300;
 
 export interface OperationWaiter {
   waitOperation(caller: Caller, opId: string, timeoutMs: number): Promise<Operation>;
+  committed(caller: Caller, opId: string): Promise<void>;
 }
 
 /** The `wait` preference in seconds (clamped to MAX_WAIT_S), or undefined when absent/invalid. */
@@ -39,6 +40,8 @@ export async function sendOperation(
   opts: { alwaysOk?: boolean } = {},
 ): Promise<void> {
   const wait = preferredWait(req.headers.prefer);
+  // An operation id is handed out only once its record is durable.
+  await driver.committed(caller, op.id);
   let current = op;
   if (wait !== undefined) {
     if (!isFinal(current) && wait > 0)

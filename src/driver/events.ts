@@ -15,6 +15,7 @@ interface Seen {
   namespace: string;
   instanceId: string;
   power: string;
+  /** The host uuid it runs on ('' for none). */
   host: string;
   /** Announced as created (it reached 'active' or was known when the feed started). */
   announced: boolean;
@@ -79,15 +80,15 @@ export class EventFeed {
         is_a_snapshot: false,
         is_a_template: false,
       },
-      fields: ['other_config', 'power_state', 'resident_on'],
+      fields: ['other_config', 'power_state', 'resident_on', 'uuid'],
     })) {
       const owner = ownerOf(vm.other_config);
       if (!owner) continue;
-      this.seen.set(vm.$ref, {
+      this.seen.set(vm.uuid, {
         namespace: owner.namespace,
         instanceId: owner.instanceId,
         power: vm.power_state,
-        host: vm.resident_on,
+        host: this.hostUuid(vm.resident_on),
         announced: vm.other_config[TAG.state] !== 'building',
       });
     }
@@ -135,54 +136,64 @@ export class EventFeed {
     for (const c of batch) if (c.cls === 'VM') this.vmChanged(c);
   }
 
+  /** VMs are known by uuid: a XAPI restart gives every VM a new ref (its old ref is deleted,
+   * the new one added, in one batch), which is no event. */
   private vmChanged(c: MirrorChange): void {
-    const before = this.seen.get(c.ref);
+    const before = this.seen.get(c.uuid);
+    if (c.op === 'del' && this.mirror.getByUuid('VM', c.uuid)) return; // the same VM, new ref
     const vm = c.op === 'del' ? undefined : this.mirror.get('VM', c.ref);
     const owner =
       vm && !vm.is_a_snapshot && !vm.is_a_template ? ownerOf(vm.other_config) : undefined;
     if (!vm || !owner) {
       if (before) {
-        this.seen.delete(c.ref);
-        if (before.announced) this.emit(before, 'deleted', 'Halted', NULL_REF);
+        this.seen.delete(c.uuid);
+        if (before.announced) this.emit(before, 'deleted', 'Halted', '');
       }
       return;
     }
+    const host = this.hostUuid(vm.resident_on);
     const state = vm.other_config[TAG.state];
     const now: Seen = before ?? {
       namespace: owner.namespace,
       instanceId: owner.instanceId,
       power: vm.power_state,
-      host: vm.resident_on,
+      host,
       announced: false,
     };
-    this.seen.set(c.ref, now);
+    this.seen.set(c.uuid, now);
     if (!now.announced) {
       // A spawn is announced once it is built; its start then follows as 'started'.
       if (state === 'building') {
         now.power = vm.power_state;
-        now.host = vm.resident_on;
+        now.host = host;
         return;
       }
       now.announced = true;
-      this.emit(now, 'created', 'Halted', NULL_REF);
+      this.emit(now, 'created', 'Halted', '');
       now.power = 'Halted';
     }
     const type = POWER_EVENT[now.power]?.[vm.power_state];
     const movedWhileUp =
       now.power === vm.power_state &&
       (vm.power_state === 'Running' || vm.power_state === 'Paused') &&
-      now.host !== NULL_REF &&
-      vm.resident_on !== NULL_REF &&
-      now.host !== vm.resident_on;
-    if (type) this.emit(now, type, vm.power_state, vm.resident_on);
-    else if (movedWhileUp) this.emit(now, 'migrated', vm.power_state, vm.resident_on, now.host);
+      now.host !== '' &&
+      host !== '' &&
+      now.host !== host;
+    if (type) this.emit(now, type, vm.power_state, host);
+    else if (movedWhileUp) this.emit(now, 'migrated', vm.power_state, host, now.host);
     now.power = vm.power_state;
-    now.host = vm.resident_on;
+    now.host = host;
   }
 
-  private hostRef(ref: string): LifecycleEvent['host'] {
-    if (!ref || ref === NULL_REF) return null;
-    const h = this.mirror.get('host', ref);
+  /** A host's uuid ('' for none): refs change when XAPI restarts, uuids do not. */
+  private hostUuid(ref: string): string {
+    if (!ref || ref === NULL_REF) return '';
+    return this.mirror.get('host', ref)?.uuid ?? '';
+  }
+
+  private hostView(uuid: string): LifecycleEvent['host'] {
+    if (!uuid) return null;
+    const h = this.mirror.getByUuid('host', uuid);
     return h ? { uuid: h.uuid, name: h.name_label } : null;
   }
 
@@ -190,8 +201,8 @@ export class EventFeed {
     who: Seen,
     type: EventType,
     power: string,
-    hostRef: string,
-    fromHostRef?: string,
+    hostUuid: string,
+    fromHostUuid?: string,
   ): void {
     let log = this.logs.get(who.namespace);
     if (!log) this.logs.set(who.namespace, (log = { seq: this.base, floor: this.base, ring: [] }));
@@ -202,8 +213,8 @@ export class EventFeed {
       instance_id: who.instanceId,
       at: new Date().toISOString(),
       power_state: normalizePowerState(power),
-      host: this.hostRef(hostRef),
-      ...(fromHostRef !== undefined ? { from_host: this.hostRef(fromHostRef) } : {}),
+      host: this.hostView(hostUuid),
+      ...(fromHostUuid !== undefined ? { from_host: this.hostView(fromHostUuid) } : {}),
     };
     log.ring.push({ seq: log.seq, event });
     if (log.ring.length > this.capacity) log.floor = log.ring.shift()!.seq;

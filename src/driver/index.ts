@@ -41,6 +41,9 @@ export interface ComputeDriverOptions {
   startupReconcileMs?: number;
   /** Operations queued or running per instance; more answer 429 (default 32). */
   queueLimit?: number;
+  /** SR uuids whose untagged plain user disks any namespace may use as images and volumes
+   * (ownership.ts); default none. */
+  volumeSrs?: string[];
   /** Operations running at once across instances (default 16). */
   concurrency?: number;
   /** Operations kept per namespace; beyond it the oldest finished go (default 1000). */
@@ -91,6 +94,7 @@ export class ComputeDriver {
   private readonly sweepIntervalMs: number;
   private readonly startupReconcileMs: number;
   private readonly queueLimit: number;
+  private readonly volumeSrs: string[];
   private sweepTimer: NodeJS.Timeout | undefined;
   /** The reconcile pass under way, if any (start-up or sweep). */
   private pass: Promise<void> | undefined;
@@ -113,6 +117,7 @@ export class ComputeDriver {
     this.sweepIntervalMs = opts.sweepIntervalMs ?? 60_000;
     this.startupReconcileMs = opts.startupReconcileMs ?? 30_000;
     this.queueLimit = opts.queueLimit ?? 32;
+    this.volumeSrs = opts.volumeSrs ?? [];
     this.ops = new Operations(xapi, opts.logger, {
       historyPerNamespace: opts.operationHistory,
       retentionMs: opts.operationRetentionMs,
@@ -262,13 +267,14 @@ export class ComputeDriver {
     }
 
     const owner = { namespace: ns, instanceId: id };
-    const plan = planSpawn(this.xapi.mirror, owner, hash, body);
+    const plan = planSpawn(this.xapi.mirror, owner, hash, body, this.volumeSrs);
     this.assertQueue(k);
     const entry = this.ops.create(ns, 'spawn', id);
     this.inflight.set(k, { hash, entry });
     const state: SpawnState = {
       plan,
       serviceId: this.serviceId,
+      volumeSrs: this.volumeSrs,
       made: { vbdDevices: [], vifDevices: [], nicVifs: [] },
       operationJson: (final) =>
         final
@@ -468,6 +474,18 @@ export class ComputeDriver {
     return this.opView(this.ops.cancel(caller.namespace, opId));
   }
 
+  /** Resolves once the operation's record is durable in the journal; when XAPI does not take
+   * it in time the answer goes out anyway (the record is written when XAPI is back). */
+  async committed(caller: Caller, opId: string): Promise<void> {
+    const entry = this.ops.find(caller.namespace, opId);
+    if (!entry) return;
+    await this.ops
+      .committed(entry)
+      .catch((err: unknown) =>
+        this.logger.warn({ err, operation: opId }, 'operation answered before it was durable'),
+      );
+  }
+
   async waitOperation(caller: Caller, opId: string, timeoutMs: number): Promise<Operation> {
     return this.opView(await this.ops.wait(caller.namespace, opId, timeoutMs));
   }
@@ -569,8 +587,18 @@ export class ComputeDriver {
       mirrorWaitMs: this.mirrorWaitMs,
       assertMutator: (caller) => this.assertMutator(caller),
       building: (ns, id) => this.inflight.has(key(ns, id)),
-      schedule: (ns, id, entry, job) => this.schedule(key(ns, id), entry, job),
+      schedule: (ns, id, entry, job) => {
+        const k = key(ns, id);
+        try {
+          this.assertQueue(k);
+        } catch (err) {
+          this.ops.fail(entry, err);
+          throw err;
+        }
+        return this.schedule(k, entry, job);
+      },
       opView: (entry) => this.opView(entry),
+      volumeSrs: this.volumeSrs,
     };
   }
 

@@ -29,7 +29,8 @@ export interface VdiPolicy {
 /**
  * The VDI when the caller may use it this way, undefined otherwise (absent and refused alike).
  *
- * Allowed: a plain user disk (type 'user', not a snapshot's, not any VM's suspend image) that no
+ * Allowed: a guest disk (type 'user', or 'system' when tagged; not a snapshot's, not any VM's
+ * suspend image) that no
  * VM outside the caller's namespace holds, and that is either tagged with the caller's namespace
  * (its instances' disks, its kept disks) or untagged on one of the operator's volume SRs and held
  * by no VM but the instance it is used on.
@@ -42,8 +43,12 @@ export function usableVdi(
 ): VdiRec | undefined {
   const rec = 'uuid' in vdi ? mirror.getByUuid('VDI', vdi.uuid) : mirror.get('VDI', vdi.ref);
   if (!rec) return undefined;
-  // System disks (suspend images, crashdumps, HA and metadata disks ...) and snapshots' disks.
-  if (rec.type !== 'user' || rec.is_a_snapshot || (rec.snapshot_of ?? NULL_REF) !== NULL_REF)
+  // Snapshots' disks, and disks that are not a guest's (suspend images, crashdumps, HA and
+  // metadata disks ...). A provisioned root disk is 'system' (as xapi's default templates make
+  // it): that is a guest disk too, but only the caller's own, tagged ones are usable.
+  const owner = rec.other_config?.[TAG.namespace];
+  const guestDisk = rec.type === 'user' || (rec.type === 'system' && owner !== undefined);
+  if (!guestDisk || rec.is_a_snapshot || (rec.snapshot_of ?? NULL_REF) !== NULL_REF)
     return undefined;
   // A suspend image marked 'user' (VM.suspend_VDI of any VM, snapshots and checkpoints included).
   if (mirror.count('VM', { suspend_VDI: rec.$ref }) > 0) return undefined;
@@ -56,7 +61,6 @@ export function usableVdi(
     const vm = mirror.get('VM', vmRef);
     if (vm?.other_config?.[TAG.namespace] !== policy.namespace) return undefined; // another's VM
   }
-  const owner = rec.other_config?.[TAG.namespace];
   if (owner !== undefined) return owner === policy.namespace ? rec : undefined;
   const sr = mirror.get('SR', rec.SR);
   if (!sr || !(policy.volumeSrs ?? []).includes(sr.uuid) || heldElsewhere) return undefined;

@@ -304,6 +304,50 @@ export async function reconcile(
       if (!isGone(err)) note(`VIF ${vif.uuid}`, err);
     }
   }
+  // Operations the journal holds as running that no service of ours runs (their service
+  // stopped before recording the end): settled from what the pool shows now.
+  for (const entry of ops.unowned()) {
+    if (entry.finished) continue;
+    const owner = { namespace: entry.namespace, instanceId: entry.data.instance_id };
+    const vms = mirror
+      .query('VM', {
+        where: {
+          [`other_config.${TAG.namespace}`]: owner.namespace,
+          [`other_config.${TAG.instanceId}`]: owner.instanceId,
+          is_a_snapshot: false,
+        },
+        fields: ['other_config'],
+      })
+      .filter((vm) => !removed.includes(vm.$ref));
+    const inFlight = vms.find((vm) => {
+      const state = vm.other_config[TAG.state];
+      return state === 'building' || state === 'deleting';
+    });
+    if (inFlight && !opts.mayTakeOver(owner, inFlight.other_config[TAG.owner])) continue;
+    if (!opts.mayTakeOver(owner, undefined)) continue;
+    const active = vms.some((vm) => vm.other_config[TAG.state] === 'active');
+    const outcome =
+      entry.data.kind === 'spawn'
+        ? active
+        : entry.data.kind === 'destroy'
+          ? vms.length === 0
+          : undefined;
+    ops.adopt(
+      owner.namespace,
+      outcome === true
+        ? finished(entry.data, entry.data, 'succeeded', null)
+        : finished(
+            entry.data,
+            entry.data,
+            'cancelled',
+            interruptedProblem(
+              'the service stopped during the operation; its outcome is the instance state',
+            ),
+          ),
+    );
+    report.interrupted.push(entry.data.id);
+  }
+
   // Reads start once the mirror no longer shows what was removed.
   if (removed.length > 0)
     await waitForMirror(mirror, () => removed.every((ref) => !mirror.get('VM', ref)), 5000);

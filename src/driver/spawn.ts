@@ -7,6 +7,7 @@ import type { VDIRecord } from '../xapi/datamodel.generated';
 import { buildConfigDrive } from './config-drive';
 import { removeQuiet } from './destroy';
 import { ApiError } from './errors';
+import { IMAGE_NOT_FOUND, usableVdi, vdiNotFound } from './ownership';
 import type { SpawnPlan } from './spawn-plan';
 import {
   blankVmRecord,
@@ -33,6 +34,8 @@ export interface SpawnState {
   plan: SpawnPlan;
   /** This service's id (lease.ts): the owner of the spawn while it is in flight. */
   serviceId: string;
+  /** The operator's volume sources (ownership.ts), for the image check before the copy. */
+  volumeSrs: readonly string[];
   vmRef?: string;
   /** True when provision will make the root disk at the requested size. */
   rootSized?: boolean;
@@ -128,6 +131,10 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
         // The copy goes into a disk made (and tagged) first: VDI.copy names nothing, so a
         // service killed during the copy would otherwise leave a disk no tag claims.
         const p = s.plan;
+        // Checked again in the spawn's turn: the image may have changed hands since planning.
+        const policy = { namespace: p.owner.namespace, volumeSrs: s.volumeSrs };
+        if (!usableVdi(xapi.mirror, policy, { ref: p.imageVdiRef! }, { kind: 'image' }))
+          throw vdiNotFound(IMAGE_NOT_FOUND.code, IMAGE_NOT_FOUND.what, p.body.image_vdi ?? '');
         const image = await xapi.call<VDIRecord>('VDI.get_record', p.imageVdiRef);
         const srRef = p.srRef ?? image.SR;
         const vdiRef = await xapi.call<string>(

@@ -63,6 +63,10 @@ describe('driver recovery', () => {
     await settle(stack, alice, stack.driver.spawn(alice, 'xr-2', xr2).operation);
     const before = stack.driver.getInstance(alice, 'xr-1');
     const resyncs = stack.xapi.connection.resyncs;
+    const events: string[] = [];
+    const sub = stack.driver.depth.events.subscribe('alice', undefined, (e) =>
+      events.push(`${e.type} ${e.instance_id}`),
+    );
     await stack.sim.restart();
     // The mirror reloads with new refs; the index is rebuilt from it.
     await until(() => {
@@ -78,6 +82,9 @@ describe('driver recovery', () => {
     });
     const after = stack.driver.getInstance(alice, 'xr-1');
     expect(after.uuid).toBe(before.uuid);
+    // New refs for the same VMs are no lifecycle event (no 'deleted', 'created', 'migrated').
+    sub.close();
+    expect(events).toEqual([]);
     const ids = stack.driver.listInstances(alice, { limit: 100, offset: 0 }).items.map((i) => i.id);
     expect(ids).toEqual(expect.arrayContaining(['xr-1', 'xr-2']));
     // A spawn retry replays; it builds no second VM.
