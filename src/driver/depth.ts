@@ -5,19 +5,19 @@
 import type { Logger } from 'pino';
 import type { XapiClient } from '../xapi';
 import type { VMRecord } from '../xapi/datamodel.generated';
-import { assertConsoleAccess, consoleLog, vncConsole } from './console';
-import { requirePowerState, snapshotNotFound, type OpRun } from './depth-common';
-import { diagnostics } from './diagnostics';
+import { assertConsoleAccess, consoleLog, vncConsole } from './procedures/console';
+import { requirePowerState, snapshotNotFound, type OpRun } from './procedures/common';
+import { diagnostics } from './views/diagnostics';
 import { ApiError, instanceNotFound } from './errors';
-import { EventFeed } from './events';
-import type { InstanceIndex } from './instances';
-import { LIFECYCLE, runLifecycle, type LifecycleAction } from './lifecycle';
-import { migrate } from './migrate';
+import { EventFeed } from './views/events';
+import type { InstanceIndex } from './views/instance-index';
+import { LIFECYCLE, runLifecycle, type LifecycleAction } from './procedures/lifecycle';
+import { migrate } from './procedures/migrate';
 import { waitForMirror } from './mirror-wait';
-import { attachNic, detachNic, listNics, resolveNetwork } from './nics';
+import { attachNic, detachNic, listNics, resolveNetwork } from './procedures/nic';
 import type { OperationEntry, Operations } from './operations';
 import { VOLUME_NOT_FOUND, requireVdi } from './ownership';
-import { checkResize, resize } from './resize';
+import { checkResize, resize } from './procedures/resize';
 import {
   createSnapshot,
   deleteSnapshot,
@@ -25,10 +25,10 @@ import {
   listSnapshots,
   revertSnapshot,
   snapshotView,
-} from './snapshots';
+} from './procedures/snapshot';
 import { TAG } from './tags';
 import type { Caller, InstanceAction, Operation, OperationKind, Schema } from './types';
-import { attachVolume, detachVolume, listVolumes } from './volumes';
+import { attachVolume, detachVolume, listVolumes } from './procedures/volume';
 
 /** What the depth needs of the ComputeDriver; index.ts hands it over in one object. */
 export interface DriverCore {

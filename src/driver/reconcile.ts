@@ -8,11 +8,11 @@
 import type { Logger } from 'pino';
 import type { XapiClient } from '../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
-import { quiesceVm, removeQuiet } from './destroy';
+import { quiesceVm, removeQuiet } from './procedures/destroy';
 import { waitForMirror } from './mirror-wait';
 import { ApiError, isGone } from './errors';
 import { Operations, parsePersisted, type PersistedOperation } from './operations';
-import { RESERVED_NAME_PREFIX, parseReservedName } from './spawn-records';
+import { RESERVED_NAME_PREFIX, parseReservedName } from './spawn/records';
 import { TAG, isOwnedBy, ownerOf, writeTags, type Owner } from './tags';
 
 export interface ReconcileReport {

@@ -1,7 +1,7 @@
 // The config drive image: an ISO 9660 volume labelled config-2 whose Joliet tree holds the
 // OpenStack layout under lowercase names, and whose primary tree is valid ISO level 2.
-import { buildConfigDrive } from '../../src/driver/config-drive';
-import { buildIso } from '../../src/driver/iso9660';
+import { buildConfigDrive } from '../../src/driver/spawn/config-drive';
+import { buildIso } from '../../src/driver/spawn/iso9660';
 import { readIso } from './iso-reader';
 
 describe('config drive image', () => {

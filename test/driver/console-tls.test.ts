@@ -6,7 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { vncConsole } from '../../src/driver/console';
+import { vncConsole } from '../../src/driver/procedures/console';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator';
 import { XapiClient } from '../../src/xapi';
 import { connectConsole, rfbHandshake } from '../helpers/rfb-client';

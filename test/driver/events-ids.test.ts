@@ -2,7 +2,7 @@
 // other namespaces do (global ids showed their activity as gaps), resumes after its last id with
 // exactly what it missed, and an id its namespace never had is answered as lost, with every
 // kept event. The id a reader told of lost events resumes from says nothing of any activity.
-import type { LifecycleEvent } from '../../src/driver/events';
+import type { LifecycleEvent } from '../../src/driver/views/events';
 import { done, spawnInstance, until } from './depth-helpers';
 import { alice, bob, startDriverStack, type DriverStack } from './stack';
 

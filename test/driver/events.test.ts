@@ -2,8 +2,8 @@
 // migrated and deleted derived from the mirror, in order, only for the subscriber's namespace;
 // a reader that goes away and comes back with its last id receives exactly what it missed; an
 // id from before the feed started (or dropped from the ring) is told events were lost.
-import type { LifecycleEvent } from '../../src/driver/events';
-import { EventFeed } from '../../src/driver/events';
+import type { LifecycleEvent } from '../../src/driver/views/events';
+import { EventFeed } from '../../src/driver/views/events';
 import { done, setState, spawnInstance, until } from './depth-helpers';
 import { alice, bob, startDriverStack, type DriverStack } from './stack';
 

@@ -5,7 +5,7 @@
 // snapshot's disk, system disks) answers exactly as an absent uuid does, and the pool is untouched.
 import { ApiError } from '../../src/driver/errors';
 import { usableVdi } from '../../src/driver/ownership';
-import { planSpawn } from '../../src/driver/spawn-plan';
+import { planSpawn } from '../../src/driver/spawn/plan';
 import { done, setState, spawnInstance, until } from './depth-helpers';
 import { alice, bob, poolSnapshot, startDriverStack, type DriverStack } from './stack';
 

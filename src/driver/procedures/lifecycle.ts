@@ -1,8 +1,8 @@
 // Pause, unpause, suspend and resume as XAPI calls, with the power states each one starts from
 // (XAPI's own table: the driver checks them early for a clear 409, XAPI checks them again) and
 // the state the mirror must show before the operation is done. Knows nothing of scheduling.
-import type { XapiClient } from '../xapi';
-import type { OpRun } from './depth-common';
+import type { XapiClient } from '../../xapi';
+import type { OpRun } from './common';
 
 export type LifecycleAction = 'pause' | 'unpause' | 'suspend' | 'resume';
 

@@ -1,13 +1,13 @@
 // NICs of an instance: attach (VIF.create on a network named by uuid, name_label or bridge, with
 // an optional MAC, then VIF.plug when it runs) and detach (VIF.unplug when plugged, VIF.destroy).
 // Listing reads the mirror. Knows nothing of scheduling; never touches another VM's VIFs.
-import type { MirrorView, XapiClient } from '../xapi';
-import type { VIFRecord, VMRecord } from '../xapi/datamodel.generated';
-import { createAndPlug, ignoreGone, type OpRun } from './depth-common';
-import { ApiError, isGone } from './errors';
-import { waitForMirror } from './mirror-wait';
-import { TAG, ownerTags } from './tags';
-import type { Schema } from './types';
+import type { MirrorView, XapiClient } from '../../xapi';
+import type { VIFRecord, VMRecord } from '../../xapi/datamodel.generated';
+import { createAndPlug, ignoreGone, type OpRun } from './common';
+import { ApiError, isGone } from '../errors';
+import { waitForMirror } from '../mirror-wait';
+import { TAG, ownerTags } from '../tags';
+import type { Schema } from '../types';
 
 type VmRec = VMRecord & { $ref: string };
 

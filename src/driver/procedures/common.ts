@@ -1,13 +1,13 @@
 // What the depth's concern files share: the run handed to an operation's job, the early
 // invalid_power_state check in XAPI's own error shape, calls that may meet objects already
 // gone, and the create-then-plug steps of a hot-plugged device. Holds no operation of its own.
-import type { XapiClient } from '../xapi';
-import type { VMRecord } from '../xapi/datamodel.generated';
-import { ApiError, isGone } from './errors';
-import { waitForMirror } from './mirror-wait';
-import { runSteps, type StepRunOptions } from './steps';
-import type { Owner } from './tags';
-import type { Instance } from './types';
+import type { XapiClient } from '../../xapi';
+import type { VMRecord } from '../../xapi/datamodel.generated';
+import { ApiError, isGone } from '../errors';
+import { waitForMirror } from '../mirror-wait';
+import { runSteps, type StepRunOptions } from '../steps';
+import type { Owner } from '../tags';
+import type { Instance } from '../types';
 
 /** What a running operation's job is handed. */
 export interface OpRun {

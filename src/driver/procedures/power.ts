@@ -2,10 +2,10 @@
 // power-off (clean with a timeout, then hard; or hard), power-on. XAPI decides which power
 // states allow what (its VM_BAD_POWER_STATE becomes 409 invalid_power_state in errors.ts);
 // this file keeps no table of its own. Knows nothing of operations or scheduling.
-import type { XapiClient } from '../xapi';
-import { xapiCode } from './errors';
-import { OperationCancelled } from './steps';
-import type { InstanceAction } from './types';
+import type { XapiClient } from '../../xapi';
+import { xapiCode } from '../errors';
+import { OperationCancelled } from '../steps';
+import type { InstanceAction } from '../types';
 
 /** Errors after which the clean variant gives way to the hard one. */
 const FALL_BACK_ON = new Set(['VM_LACKS_FEATURE', 'VM_MISSING_PV_DRIVERS', 'VM_SHUTDOWN_TIMEOUT']);

@@ -3,10 +3,10 @@
 // instance VM with what was last seen, kept per namespace in a bounded ring so a client can
 // resume after an id, and handed to subscribers of that namespace. Event ids count per
 // namespace: they reveal nothing of another namespace's activity. Never calls XAPI.
-import type { MirrorChange, MirrorView } from '../xapi';
-import { normalizePowerState } from './instances';
-import { TAG, ownerOf } from './tags';
-import type { Schema } from './types';
+import type { MirrorChange, MirrorView } from '../../xapi';
+import { normalizePowerState } from './instance-index';
+import { TAG, ownerOf } from '../tags';
+import type { Schema } from '../types';
 
 export type LifecycleEvent = Schema<'LifecycleEvent'>;
 type EventType = LifecycleEvent['type'];

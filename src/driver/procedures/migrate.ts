@@ -1,10 +1,10 @@
 // Live migration within the pool: VM.pool_migrate (live=true) to a named host (uuid or
 // name_label), or to the live, enabled host other than the current one with the most free memory
 // (host.compute_free_memory) that can take the instance. Waits for the mirror to show the move.
-import type { XapiClient } from '../xapi';
-import type { VMRecord } from '../xapi/datamodel.generated';
-import type { OpRun } from './depth-common';
-import { ApiError } from './errors';
+import type { XapiClient } from '../../xapi';
+import type { VMRecord } from '../../xapi/datamodel.generated';
+import type { OpRun } from './common';
+import { ApiError } from '../errors';
 
 function resolveHost(xapi: XapiClient, name: string): string {
   const byUuid = xapi.mirror.getByUuid('host', name);

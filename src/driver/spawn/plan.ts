@@ -2,12 +2,12 @@
 // image VDI through the ownership check, SRs by uuid or the pool default, networks by uuid,
 // name_label or bridge) from the mirror, before any XAPI call, so unknown names answer 404 and
 // leave the pool untouched. Makes no XAPI call and holds no state.
-import type { MirrorView } from '../xapi';
-import type { VMRecord } from '../xapi/datamodel.generated';
-import { ApiError } from './errors';
-import { IMAGE_NOT_FOUND, requireVdi } from './ownership';
-import { TAG, type Owner } from './tags';
-import type { SpawnRequest } from './types';
+import type { MirrorView } from '../../xapi';
+import type { VMRecord } from '../../xapi/datamodel.generated';
+import { ApiError } from '../errors';
+import { IMAGE_NOT_FOUND, requireVdi } from '../ownership';
+import { TAG, type Owner } from '../tags';
+import type { SpawnRequest } from '../types';
 
 const NULL_REF = 'OpaqueRef:NULL';
 const MiB = 1024 * 1024;

@@ -2,14 +2,14 @@
 // VBD.plug when it runs) and detached (VBD.unplug when plugged, VBD.destroy). Only a VDI that
 // passes the ownership check (ownership.ts) is attached; the VDI itself is never created, tagged
 // or destroyed here. Listing reads the mirror: VBDs of disks the spawn did not make for it.
-import type { MirrorView, XapiClient } from '../xapi';
-import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
-import { createAndPlug, ignoreGone, sizeGb, type OpRun } from './depth-common';
-import { ApiError, isGone } from './errors';
-import { waitForMirror } from './mirror-wait';
-import { VOLUME_NOT_FOUND, requireVdi, vdiNotFound } from './ownership';
-import { TAG, isOwnedBy, ownerTags } from './tags';
-import type { Schema } from './types';
+import type { MirrorView, XapiClient } from '../../xapi';
+import type { VBDRecord, VDIRecord, VMRecord } from '../../xapi/datamodel.generated';
+import { createAndPlug, ignoreGone, sizeGb, type OpRun } from './common';
+import { ApiError, isGone } from '../errors';
+import { waitForMirror } from '../mirror-wait';
+import { VOLUME_NOT_FOUND, requireVdi, vdiNotFound } from '../ownership';
+import { TAG, isOwnedBy, ownerTags } from '../tags';
+import type { Schema } from '../types';
 
 const NULL_REF = 'OpaqueRef:NULL';
 /** Where templates and the config drive put the CD. */

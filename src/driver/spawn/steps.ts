@@ -2,13 +2,13 @@
 // (the plan is resolved before, in spawn-plan.ts); each step registers the undo of what it made,
 // so a failed spawn leaves no VM, VDI, VBD or VIF behind. Does not decide idempotency or
 // scheduling (index.ts does); never reads the mirror.
-import type { XapiClient } from '../xapi';
-import type { VDIRecord } from '../xapi/datamodel.generated';
+import type { XapiClient } from '../../xapi';
+import type { VDIRecord } from '../../xapi/datamodel.generated';
 import { buildConfigDrive } from './config-drive';
-import { removeQuiet } from './destroy';
-import { ApiError } from './errors';
-import { IMAGE_NOT_FOUND, usableVdi, vdiNotFound } from './ownership';
-import type { SpawnPlan } from './spawn-plan';
+import { removeQuiet } from '../procedures/destroy';
+import { ApiError } from '../errors';
+import { IMAGE_NOT_FOUND, usableVdi, vdiNotFound } from '../ownership';
+import type { SpawnPlan } from './plan';
 import {
   blankVmRecord,
   buildingTags,
@@ -20,11 +20,11 @@ import {
   undoable,
   vbdRecord,
   vdiRecord,
-} from './spawn-records';
-import type { Step, StepContext } from './steps';
-import { TAG, isOwnedBy, mergeTags, ownerOf, ownerTags } from './tags';
+} from './records';
+import type { Step, StepContext } from '../steps';
+import { TAG, isOwnedBy, mergeTags, ownerOf, ownerTags } from '../tags';
 
-export { planSpawn, type SpawnPlan } from './spawn-plan';
+export { planSpawn, type SpawnPlan } from './plan';
 
 const NULL_REF = 'OpaqueRef:NULL';
 const MiB = 1024 * 1024;

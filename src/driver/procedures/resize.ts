@@ -3,15 +3,15 @@
 // power cycle the caller asked for (clean or hard; none answers 409 power_cycle_required), and
 // disks grown (VDI.resize_online running, VDI.resize halted) when the ownership check lets the
 // caller grow them (ownership.ts). Each setting registers its undo.
-import type { XapiClient } from '../xapi';
-import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
-import { badPowerState, type OpRun } from './depth-common';
-import { ApiError } from './errors';
-import { waitForMirror } from './mirror-wait';
-import { usableVdi } from './ownership';
+import type { XapiClient } from '../../xapi';
+import type { VBDRecord, VDIRecord, VMRecord } from '../../xapi/datamodel.generated';
+import { badPowerState, type OpRun } from './common';
+import { ApiError } from '../errors';
+import { waitForMirror } from '../mirror-wait';
+import { usableVdi } from '../ownership';
 import { runAction } from './power';
-import { runSteps, type Step } from './steps';
-import type { Schema } from './types';
+import { runSteps, type Step } from '../steps';
+import type { Schema } from '../types';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;

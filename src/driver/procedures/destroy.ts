@@ -2,11 +2,11 @@
 // shutdown if needed, destroy its snapshots, the VM, and the disks the service made for it
 // (unless keep_disks: those stay, marked 'kept'); an instance already gone counts as success.
 // Also the clean-up spawn's undo and reconcile use. Reads state from XAPI, not the mirror.
-import type { MirrorView, XapiClient } from '../xapi';
-import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
-import { isGone, xapiCode } from './errors';
-import { runSteps, type Step } from './steps';
-import { TAG, isOwnedBy, mergeTags, ownerOf, writeTags, type Owner } from './tags';
+import type { MirrorView, XapiClient } from '../../xapi';
+import type { VBDRecord, VDIRecord, VMRecord } from '../../xapi/datamodel.generated';
+import { isGone, xapiCode } from '../errors';
+import { runSteps, type Step } from '../steps';
+import { TAG, isOwnedBy, mergeTags, ownerOf, writeTags, type Owner } from '../tags';
 
 const NULL_REF = 'OpaqueRef:NULL';
 

@@ -3,11 +3,11 @@
 // with the service's XAPI session id: admins only), and the guest's console log read through the
 // host's `console` plugin where the host has one. Never opens the console connection itself.
 import { inflateSync } from 'node:zlib';
-import type { XapiClient } from '../xapi';
-import type { VMRecord } from '../xapi/datamodel.generated';
-import { badPowerState } from './depth-common';
-import { ApiError, toApiError } from './errors';
-import type { Caller, Schema } from './types';
+import type { XapiClient } from '../../xapi';
+import type { VMRecord } from '../../xapi/datamodel.generated';
+import { badPowerState } from './common';
+import { ApiError, toApiError } from '../errors';
+import type { Caller, Schema } from '../types';
 
 type VmRec = VMRecord & { $ref: string };
 

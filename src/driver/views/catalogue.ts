@@ -1,9 +1,9 @@
 // What a spawn can name, read from the mirror: templates (not snapshots), networks and SRs in
 // the REST contract's shapes. Never calls XAPI and never filters by namespace (the catalogue is
 // the pool's, like `xe template-list`).
-import type { MirrorView } from '../xapi';
-import { TAG } from './tags';
-import type { Schema } from './types';
+import type { MirrorView } from '../../xapi';
+import { TAG } from '../tags';
+import type { Schema } from '../types';
 
 const NULL_REF = 'OpaqueRef:NULL';
 const MiB = 1024 * 1024;

@@ -1,11 +1,11 @@
 // Diagnostics of an instance (Nova's get_instance_diagnostics): vCPU, memory, disk and NIC
 // figures from the mirror's VM_metrics, VM_guest_metrics, VBD, VDI and VIF records. Read-only;
 // makes no XAPI call.
-import type { MirrorView } from '../xapi';
-import type { VMRecord } from '../xapi/datamodel.generated';
-import { sizeGb } from './depth-common';
-import { normalizePowerState } from './instances';
-import type { Schema } from './types';
+import type { MirrorView } from '../../xapi';
+import type { VMRecord } from '../../xapi/datamodel.generated';
+import { sizeGb } from '../procedures/common';
+import { normalizePowerState } from './instance-index';
+import type { Schema } from '../types';
 
 type VmRec = VMRecord & { $ref: string };
 

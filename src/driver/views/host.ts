@@ -1,9 +1,9 @@
 // The pool seen as one compute node (the REST contract's Host), from the mirror only: identity,
 // Xen version as an integer, vCPU / memory / disk totals over the live hosts and a per-host
 // breakdown. Never calls XAPI and never counts the control domains as instances.
-import type { MirrorView } from '../xapi';
+import type { MirrorView } from '../../xapi';
 import { defaultSrRef } from './catalogue';
-import type { Schema } from './types';
+import type { Schema } from '../types';
 
 const NULL_REF = 'OpaqueRef:NULL';
 const MiB = 1024 * 1024;

@@ -2,15 +2,15 @@
 // orchestrator's id kept in the snapshot's other_config; listing and views from the mirror;
 // revert (VM.revert, then the reverted disks re-tagged as the instance's); delete (the snapshot
 // VM, then the snapshot VDIs and memory image nothing else uses). Never touches other disks.
-import type { MirrorView, XapiClient } from '../xapi';
-import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
-import { ignoreGone, sizeGb, snapshotNotFound, type OpRun } from './depth-common';
-import { isGone } from './errors';
-import { normalizePowerState } from './instances';
-import { waitForMirror } from './mirror-wait';
-import { runSteps } from './steps';
-import { TAG, isOwnedBy, ownerTags, writeTags } from './tags';
-import type { Schema } from './types';
+import type { MirrorView, XapiClient } from '../../xapi';
+import type { VBDRecord, VDIRecord, VMRecord } from '../../xapi/datamodel.generated';
+import { ignoreGone, sizeGb, snapshotNotFound, type OpRun } from './common';
+import { isGone } from '../errors';
+import { normalizePowerState } from '../views/instance-index';
+import { waitForMirror } from '../mirror-wait';
+import { runSteps } from '../steps';
+import { TAG, isOwnedBy, ownerTags, writeTags } from '../tags';
+import type { Schema } from '../types';
 
 export const SNAPSHOT_TAG = {
   id: 'xcd_snapshot_id',

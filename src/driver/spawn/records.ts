@@ -1,12 +1,12 @@
 // The records a spawn hands to XAPI constructors (VM.create, VDI.create, VBD.create), the
 // provision XML rewrite, and reading a VM's devices back: plain builders for spawn.ts's steps.
 // Decides nothing about order or undo.
-import type { XapiClient } from '../xapi';
-import type { VBDRecord, VIFRecord, VMRecord } from '../xapi/datamodel.generated';
-import { isGone } from './errors';
-import type { StepContext } from './steps';
-import { TAG, ownerTags, type Owner } from './tags';
-import type { SpawnPlan } from './spawn-plan';
+import type { XapiClient } from '../../xapi';
+import type { VBDRecord, VIFRecord, VMRecord } from '../../xapi/datamodel.generated';
+import { isGone } from '../errors';
+import type { StepContext } from '../steps';
+import { TAG, ownerTags, type Owner } from '../tags';
+import type { SpawnPlan } from './plan';
 
 const NULL_REF = 'OpaqueRef:NULL';
 const MiB = 1024 * 1024;

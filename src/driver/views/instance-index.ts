@@ -2,12 +2,12 @@
 // round trip): an index from (namespace, instance id) to VM ref kept current by mirror change
 // batches, a cache of Instance views invalidated by changes of the objects a view was built
 // from, and listing filtered by namespace and power state. Never writes to XAPI.
-import type { MirrorChange, MirrorView } from '../xapi';
-import type { VMRecord } from '../xapi/datamodel.generated';
-import { instanceNotFound } from './errors';
-import { parsePersisted } from './operations';
-import { TAG, ownerOf } from './tags';
-import type { Instance, Schema } from './types';
+import type { MirrorChange, MirrorView } from '../../xapi';
+import type { VMRecord } from '../../xapi/datamodel.generated';
+import { instanceNotFound } from '../errors';
+import { parsePersisted } from '../operations';
+import { TAG, ownerOf } from '../tags';
+import type { Instance, Schema } from '../types';
 
 const NULL_REF = 'OpaqueRef:NULL';
 const MiB = 1024 * 1024;
