@@ -1,14 +1,17 @@
 // The app factory: the whole HTTP service as an express app over a ComputeDriver, with auth,
-// validation against the OpenAPI file, problem+json errors, request logging and metrics. Tests
-// import createApp; `xcd serve` listens with it. Must not connect to XAPI or read config itself.
+// roles, readiness, validation against the OpenAPI file, problem+json errors, request logging and
+// metrics. Tests import createApp; `xcd serve` listens with it. Owns the order every request
+// passes through; must not connect to XAPI or read config itself.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
 import pino from 'pino';
-import { authenticate, authorize, type TokenStore } from './api/auth';
+import { authenticate, authorize, rolePolicy, type TokenStore } from './api/auth';
 import { ApiError } from './driver/errors';
 import type { ServiceDriver } from './api/driver-port';
+import { boundBodyDepth, distinctMacs, finiteQueryNumbers } from './api/edge-rules';
 import { Metrics } from './api/metrics';
 import { problemHandler } from './api/problem';
+import { requireReady } from './api/readiness';
 import { requestLogBase, useRequestLog } from './api/request-log';
 import { fastInstanceRead } from './api/fast-read';
 import { catalogueRoutes } from './api/routes/catalogue';
@@ -32,15 +35,12 @@ export interface AppOptions {
   validateResponses?: boolean;
   /** Answer a plain successful GET of one instance before express (default true). */
   fastReads?: boolean;
-  /** Shown by /healthz and /readyz. */
-  xapiUrl?: string;
-  version?: string;
 }
 
 type ExpressHandle = (req: IncomingMessage, res: ServerResponse, done?: unknown) => void;
 
-/** What app.use('/v1', ...) matches (case-insensitive, like express's routing). */
-const V1 = /^\/v1(?:\/|$)/i;
+/** Paths match as the spec writes them: case counts, and a trailing slash is another path. */
+const ROUTING = { caseSensitive: true, strict: true } as const;
 
 /** One middleware running `handlers` in order, as separate app.use layers would. */
 function series(handlers: RequestHandler[]): RequestHandler {
@@ -57,11 +57,6 @@ function series(handlers: RequestHandler[]): RequestHandler {
   };
 }
 
-/** `handler` for requests whose path matches `re`, with req.path and req.url left whole. */
-function whenPath(re: RegExp, handler: RequestHandler): RequestHandler {
-  return (req, res, next) => (re.test(req.path) ? handler(req, res, next) : next());
-}
-
 export function createApp(opts: AppOptions): Express {
   const logger = opts.logger ?? pino({ level: 'silent' });
   const metrics = opts.metrics ?? new Metrics({ defaultMetrics: false });
@@ -70,33 +65,42 @@ export function createApp(opts: AppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // Set before the app's router exists (it reads them when made); the validator's route lookup
+  // reads them too, so the router, the lookup and the role check agree on every path.
+  app.set('case sensitive routing', ROUTING.caseSensitive);
+  app.set('strict routing', ROUTING.strict);
 
   useRequestLog(app, logger);
   app.use(metrics.httpMiddleware());
 
-  // The system routes (no path parameters) go on the app's own router: a nested router would be
-  // one more dispatch on every request.
-  systemRoutes(app.router, {
-    driver: opts.driver,
-    metrics,
-    spec: loadSpec(),
-    xapiUrl: opts.xapiUrl,
-    version: opts.version,
-  });
+  // The system routes (no path parameters, no token) go on the app's own router: a nested
+  // router would be one more dispatch on every request.
+  systemRoutes(app.router, { driver: opts.driver, metrics, spec: loadSpec() });
 
+  // Every other request, in this order: who calls (401), which operation of the spec it is
+  // (404, 405), whether the caller's role may (403), whether the service is ready (503); only
+  // then is the body read (415, 413, 400) and checked. Chained inside one layer: the router's
+  // per-layer dispatch costs more than the checks themselves.
+  const { lookup, check } = validation(spec, { validateResponses: opts.validateResponses });
   const json = express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] });
-  app.use((req, res, next) =>
-    req.method === 'GET' || req.method === 'HEAD' ? next() : json(req, res, next),
+  app.use(
+    series([
+      authenticate(opts.auth),
+      ...lookup,
+      authorize(rolePolicy(spec)),
+      requireReady(opts.driver),
+      (req, res, next) =>
+        req.method === 'GET' || req.method === 'HEAD' ? next() : json(req, res, next),
+      boundBodyDepth(),
+      ...check,
+      finiteQueryNumbers(),
+      distinctMacs(),
+    ]),
   );
-  // Middleware that runs on every API request is chained inside one layer each: the router's
-  // per-layer dispatch (and, for a mounted path, rewriting and re-parsing the URL) costs more
-  // than the checks themselves.
-  app.use(whenPath(V1, series([authenticate(opts.auth), authorize()])));
-  app.use(series(validation(spec, { validateResponses: opts.validateResponses })));
 
   // The API's routes stay in a router of their own: the validator registers app.param handlers
   // (which would re-set req.params from its coerced values) on the app's router.
-  const api = express.Router();
+  const api = express.Router(ROUTING);
   hostRoutes(api, opts.driver);
   catalogueRoutes(api, opts.driver);
   instanceRoutes(api, opts.driver);
@@ -118,6 +122,7 @@ export function createApp(opts: AppOptions): Express {
     const fast = fastInstanceRead({
       driver: opts.driver,
       auth: opts.auth,
+      policy: rolePolicy(spec),
       metrics,
       spec,
       logBase: requestLogBase(logger),

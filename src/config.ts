@@ -1,6 +1,7 @@
 // Configuration, parsed once from command-line flags and XCD_* environment variables (flags win).
-// Owns defaults and validation of settings; must not open files other than the password file
-// it is pointed at, nor connect anywhere.
+// Owns defaults and validation of settings, and takes credentials out of the XAPI URL so that no
+// URL the service holds carries them. Must not open files other than the password file it is
+// pointed at, nor connect anywhere.
 import { readFileSync } from 'node:fs';
 import type { Role } from './api/auth';
 
@@ -24,6 +25,7 @@ export interface ServeFlags {
 export interface ServeConfig {
   /** Absent: run the embedded simulator. */
   xapi?: {
+    /** Never with userinfo: credentials given in the URL are moved to user and password. */
     url: string;
     user: string;
     password: string;
@@ -50,6 +52,28 @@ function readSecret(path: string): string {
   return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
 }
 
+/**
+ * `https://user:password@host/...` -> the URL without userinfo, and the (percent-decoded) user
+ * and password it carried. Other URLs (and unix:///path) come back as they are.
+ */
+export function splitUserinfo(url: string): { url: string; user?: string; password?: string } {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#@]*)@(.*)$/is.exec(url);
+  if (!m) return { url };
+  const [user, ...rest] = m[2].split(':');
+  const decode = (s: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  return {
+    url: m[1] + m[3],
+    ...(user ? { user: decode(user) } : {}),
+    ...(rest.length > 0 ? { password: decode(rest.join(':')) } : {}),
+  };
+}
+
 function role(text: string | undefined): Role {
   const r = (text ?? 'admin').toLowerCase();
   if (r !== 'admin' && r !== 'operator' && r !== 'viewer')
@@ -61,18 +85,22 @@ export function loadServeConfig(
   flags: ServeFlags,
   env: NodeJS.ProcessEnv = process.env,
 ): ServeConfig {
-  const url = flags.xapi ?? env.XCD_XAPI_URL;
+  const given = flags.xapi ?? env.XCD_XAPI_URL;
   let xapi: ServeConfig['xapi'];
-  if (url) {
+  if (given) {
+    // Credentials in the URL serve when none are given otherwise; the URL is kept without them.
+    const { url, ...inUrl } = splitUserinfo(given);
     const passwordFile = flags.xapiPasswordFile ?? env.XCD_XAPI_PASSWORD_FILE;
-    const password = passwordFile ? readSecret(passwordFile) : env.XCD_XAPI_PASSWORD;
+    const password = passwordFile
+      ? readSecret(passwordFile)
+      : (env.XCD_XAPI_PASSWORD ?? inUrl.password);
     if (password === undefined)
       throw new Error(
         '--xapi needs --xapi-password-file (or XCD_XAPI_PASSWORD_FILE, XCD_XAPI_PASSWORD)',
       );
     xapi = {
       url,
-      user: flags.xapiUser ?? env.XCD_XAPI_USER ?? 'root',
+      user: flags.xapiUser ?? env.XCD_XAPI_USER ?? inUrl.user ?? 'root',
       password,
       insecure: flags.xapiInsecure ?? env.XCD_XAPI_INSECURE === '1',
     };

@@ -1,10 +1,11 @@
 // The fast lane for `GET /v1/instances/{instance_id}` (an orchestrator's power-state poll): the
 // plain success case answered before express, with the same answer, log line and metric as the
 // full stack. Anything else (a query, an odd path, no or a bad token, an id the spec's pattern
-// refuses, an unknown instance) goes to express untouched. Must not answer any error itself.
+// refuses, an unknown instance, a driver not ready) goes to express untouched. Must not answer
+// any error itself.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServiceDriver } from './driver-port';
-import { requiredRole, type TokenStore } from './auth';
+import type { RolePolicy, TokenStore } from './auth';
 import type { Metrics } from './metrics';
 import { startRequestLog } from './request-log';
 import type { OpenApiDocument } from './spec';
@@ -12,12 +13,14 @@ import type { OpenApiDocument } from './spec';
 const PATH_RE = /^\/v1\/instances\/([^/?#%]+)$/;
 const BEARER_RE = /^Bearer\s+(\S+)\s*$/i;
 const ROUTE = '/v1/instances/:instance_id';
+const SPEC_PATH = '/v1/instances/{instance_id}';
 
 export type FastRead = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export function fastInstanceRead(deps: {
   driver: ServiceDriver;
   auth: TokenStore;
+  policy: RolePolicy;
   metrics: Metrics;
   spec: OpenApiDocument;
   /** From requestLogBase(). */
@@ -27,11 +30,11 @@ export function fastInstanceRead(deps: {
     ?.schemas;
   const pattern = schemas?.InstanceId?.pattern;
   // Without the spec's pattern nothing can be checked here: everything goes to express.
-  if (!pattern || requiredRole('GET', '/v1/instances/x') !== 'viewer') return () => false;
+  if (!pattern || deps.policy('GET', SPEC_PATH) !== 'viewer') return () => false;
   const idRe = new RegExp(pattern, 'u');
   const observe = deps.metrics.httpObserver();
   return (req, res) => {
-    if (req.method !== 'GET') return false;
+    if (req.method !== 'GET' || !deps.driver.ready()) return false;
     const m = PATH_RE.exec(req.url ?? '');
     if (!m || !idRe.test(m[1])) return false;
     const header = req.headers.authorization;

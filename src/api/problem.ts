@@ -1,6 +1,7 @@
 // The one place where failures become application/problem+json: ApiError (and, through the
 // driver's toApiError, XapiError and TransportError), request-validation errors from the OpenAPI
-// validator, and body-parser errors. Routes throw; they never render errors themselves.
+// validator, and body-parser errors. Routes throw; they never render errors themselves. A request
+// whose client left mid-body gets no answer at all (its log line says aborted).
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { toApiError } from '../driver/errors';
@@ -118,11 +119,39 @@ function validationProblem(err: ValidatorError, req: Request): Problem {
   });
 }
 
+/** Body-parser failures other than JSON syntax and size: each a 4xx with a stable code. */
+const BODY_ERRORS: Record<string, Partial<Problem> & { status: number; code: ErrorCode }> = {
+  'charset.unsupported': {
+    status: 415,
+    code: 'unsupported_charset',
+    detail: 'the body must be UTF-8 (charset=utf-8)',
+  },
+  'encoding.unsupported': {
+    status: 415,
+    code: 'unsupported_content_encoding',
+    detail: "the body's Content-Encoding must be gzip, deflate, br or identity",
+  },
+  'request.size.invalid': {
+    status: 400,
+    code: 'invalid_request',
+    detail: 'the body is shorter or longer than its Content-Length',
+    errors: [{ field: 'body', message: 'does not match Content-Length' }],
+  },
+};
+
+/** The client left before its body arrived: there is nobody to answer. */
+export function isAbortedRequest(err: unknown): boolean {
+  return (err as { type?: unknown } | null)?.type === 'request.aborted';
+}
+
 /** Any thrown value -> a complete Problem. */
 export function toProblem(err: unknown, req: Request): Problem {
   const e = err as { type?: unknown; status?: unknown };
+  const bodyError = e && typeof e.type === 'string' ? BODY_ERRORS[e.type] : undefined;
   let p: Problem;
-  if (e && e.type === 'entity.parse.failed') {
+  if (bodyError) {
+    p = completeProblem({ ...bodyError });
+  } else if (e && e.type === 'entity.parse.failed') {
     p = completeProblem({
       status: 400,
       code: 'invalid_request',
@@ -160,6 +189,10 @@ export function sendProblem(res: Response, problem: Problem): void {
 /** The error middleware: last in the chain. */
 export const problemHandler: ErrorRequestHandler = (err, req, res, next) => {
   if (res.headersSent) return next(err);
+  if (isAbortedRequest(err)) {
+    res.destroy();
+    return;
+  }
   const problem = toProblem(err, req);
   if (problem.status >= 500) req.log?.error({ err, problem }, 'request failed');
   sendProblem(res, problem);

@@ -1,7 +1,8 @@
-// Request logging: one line per finished request ('request completed', or 'request errored' for
-// 5xx), at a level chosen from the method and status, plus the request id (X-Request-Id). Builds
-// nothing for a line its level suppresses: req.log's child logger is made on first use only.
-// Must not log bodies or headers of requests; errors themselves are logged by the problem handler.
+// Request logging: one line per finished request ('request completed', 'request errored' for
+// 5xx, 'request aborted' with status 499 when the client left before any answer), at a level
+// chosen from the method and status, plus the request id (X-Request-Id). Builds nothing for a
+// line its level suppresses: req.log's child logger is made on first use only. Must not log
+// bodies or headers of requests; errors themselves are logged by the problem handler.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Express, Request } from 'express';
@@ -32,13 +33,22 @@ const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
 
+/** The status logged for a request whose client left before it was answered (nginx's). */
+export const CLIENT_CLOSED_REQUEST = 499;
+
 const serializers = {
   req: (req: IncomingMessage & { originalUrl?: string; id?: string }) => ({
     id: req.id,
     method: req.method,
     url: req.originalUrl ?? req.url,
   }),
-  res: pino.stdSerializers.res,
+  // pino's shows no status for an answer never sent; an aborted request's is CLIENT_CLOSED_REQUEST.
+  res: (res: ServerResponse) => {
+    const out = pino.stdSerializers.res(res);
+    if (!res.headersSent && res.statusCode === CLIENT_CLOSED_REQUEST)
+      out.statusCode = res.statusCode;
+    return out;
+  },
   err: pino.stdSerializers.err,
 };
 
@@ -58,6 +68,14 @@ function onDone(this: ServerResponse & { req: LoggedRequest }, err?: Error): voi
   this.off('close', onDone);
   this.off('error', onDone);
   const req = this.req;
+  // Closed with nothing sent: the client left (mid-body, or while waiting). Not a failure here.
+  if (!this.headersSent && !this.writableFinished) {
+    if (!req[BASE].isLevelEnabled('info')) return;
+    this.statusCode = CLIENT_CLOSED_REQUEST;
+    const responseTime = Date.now() - req[START];
+    requestLogger(req).info({ res: this, responseTime, aborted: true }, 'request aborted');
+    return;
+  }
   const level = requestLogLevel(req.method, this.statusCode, !!err);
   if (!req[BASE].isLevelEnabled(level)) return;
   const responseTime = Date.now() - req[START];

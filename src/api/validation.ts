@@ -1,9 +1,18 @@
 // Request validation (and, in tests, response validation) against openapi/compute-driver.yaml
-// with express-openapi-validator: types coerced, defaults applied, unknown routes 404/405.
-// Authentication is not its job (src/api/auth.ts does it before); errors go to the problem handler.
+// with express-openapi-validator, in two parts: the route lookup (unknown routes 404/405, and
+// req.openapi naming the spec path matched) and the checks (parameters read from their text,
+// JSON bodies taken as sent, defaults applied). Authentication, roles and body parsing run
+// between the two (src/app.ts); errors go to the problem handler.
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { RequestHandler } from 'express';
 import type { OpenApiDocument } from './spec';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Set by the route lookup: the spec path (`/v1/instances/{instance_id}`) matched. */
+    openapi?: { openApiRoute?: string };
+  }
+}
 
 type Json = unknown;
 
@@ -34,47 +43,64 @@ export function discriminatedToConditional(node: Json): Json {
   };
 }
 
-type PathToRegexp = (path: string, opts?: { sensitive?: boolean; strict?: boolean }) => unknown;
+type PathOptions = { sensitive?: boolean; strict?: boolean; trailing?: boolean };
+type PathToRegexp = (path: string, opts?: PathOptions) => unknown;
 
 /**
  * The validator compiles every spec path with path-to-regexp on every request (5.6,
  * lookupRoute); memoizing that pure function on the module it uses keeps a request's cost
- * independent of the number of paths. Idempotent.
+ * independent of the number of paths. It also passes express's `strict routing` as `strict`,
+ * which path-to-regexp 8 ignores (it reads `trailing`): translated here, so the lookup refuses
+ * a trailing slash exactly when express's router does. Idempotent.
  */
-function memoizeValidatorPathToRegexp(): void {
+function patchValidatorPathToRegexp(): void {
   const where = require.resolve('path-to-regexp', {
     paths: [require.resolve('express-openapi-validator')],
   });
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(where) as { pathToRegexp: PathToRegexp & { memoized?: true } };
-  if (mod.pathToRegexp.memoized) return;
+  const mod = require(where) as { pathToRegexp: PathToRegexp & { patched?: true } };
+  if (mod.pathToRegexp.patched) return;
   const original = mod.pathToRegexp;
   // One cache per (sensitive, strict): no key string is built per call.
   const caches = [0, 1, 2, 3].map(() => new Map<string, unknown>());
-  const memo = ((path: string, opts: { sensitive?: boolean; strict?: boolean } = {}) => {
+  const memo = ((path: string, opts: PathOptions = {}) => {
     const cache = caches[(opts.sensitive ? 2 : 0) + (opts.strict ? 1 : 0)];
     let hit = cache.get(path);
     if (hit === undefined) {
-      hit = original(path, opts);
+      hit = original(path, { sensitive: opts.sensitive, trailing: !opts.strict });
       cache.set(path, hit);
     }
     return hit;
-  }) as PathToRegexp & { memoized?: true };
-  memo.memoized = true;
+  }) as PathToRegexp & { patched?: true };
+  memo.patched = true;
   mod.pathToRegexp = memo;
 }
+
+export interface Validation {
+  /** The route lookup: 404 for a path the spec does not have, 405 for a method; sets req.openapi. */
+  lookup: RequestHandler[];
+  /** Parameters, headers and the (parsed) body checked against the matched operation. */
+  check: RequestHandler[];
+}
+
+/** Where the validator's middleware list splits: after this one, the lookup is done. */
+const LOOKUP_LAST = 'metadataMiddleware';
 
 export function validation(
   spec: OpenApiDocument,
   opts: { validateResponses?: boolean } = {},
-): RequestHandler[] {
-  memoizeValidatorPathToRegexp();
-  return OpenApiValidator.middleware({
+): Validation {
+  patchValidatorPathToRegexp();
+  const all = OpenApiValidator.middleware({
     apiSpec: discriminatedToConditional(spec) as never,
-    validateRequests: { allErrors: true, coerceTypes: true },
+    // Parameters are always read from their text; bodies are JSON and taken as sent.
+    validateRequests: { allErrors: true, coerceTypes: false },
     validateResponses: opts.validateResponses ? { allErrors: true } : false,
     validateSecurity: false,
     validateFormats: true,
     ignoreUndocumented: false,
   }) as unknown as RequestHandler[];
+  const split = all.findIndex((mw) => mw.name === LOOKUP_LAST) + 1;
+  if (split === 0) throw new Error(`express-openapi-validator: no ${LOOKUP_LAST} in its chain`);
+  return { lookup: all.slice(0, split), check: all.slice(split) };
 }

@@ -1,10 +1,12 @@
 // `xcd serve`: runs the service. With --xapi it connects to that pool; without, it starts the
-// embedded simulator and prints its URL, a token and a ready-to-paste example (`npm start`).
-// Owns start-up order and shutdown; must not hold routes or driver logic.
-import type { Server } from 'node:http';
+// embedded simulator. Owns start-up order (connect, listen, then the driver's start-up in the
+// background, retried), shutdown, and what reaches the terminal: a token only if it generated
+// it, on stderr. Must not hold routes or driver logic, nor print or log a configured secret.
+import { createServer, type Server } from 'node:http';
 import type { Command } from 'commander';
-import pino from 'pino';
+import type pino from 'pino';
 import { generateToken, TokenStore } from '../api/auth';
+import { createLogger, scrubSecrets } from '../api/logger';
 import { Metrics } from '../api/metrics';
 import { createApp } from '../app';
 import { loadServeConfig, type ServeConfig, type ServeFlags } from '../config';
@@ -17,10 +19,27 @@ export interface RunningService {
   /** Set when no token was configured and one was generated (admin, namespace 'default'). */
   generatedToken?: string;
   simulator?: SimulatorHandle;
+  /** Resolves once the driver's start-up has succeeded; never rejects (failures are retried). */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
-function buildTokens(cfg: ServeConfig): { tokens: TokenStore; generated?: string } {
+export interface ServeOptions {
+  /** Makes each driver (one per start-up attempt). Default: a ComputeDriver. */
+  createDriver?: (...args: ConstructorParameters<typeof ComputeDriver>) => ComputeDriver;
+  /** Backoff between start-up attempts: doubles from firstDelayMs up to maxDelayMs. */
+  startRetry?: { firstDelayMs?: number; maxDelayMs?: number };
+  /** Generate a token when none is configured (default true); false makes that an error. */
+  allowGeneratedToken?: boolean;
+}
+
+/** No token is configured and none may be generated: `xcd serve` exits 2 with this message. */
+export class NoTokenError extends Error {}
+
+function buildTokens(
+  cfg: ServeConfig,
+  allowGenerated: boolean,
+): { tokens: TokenStore; generated?: string } {
   const tokens = cfg.tokensFile ? TokenStore.fromFile(cfg.tokensFile) : new TokenStore();
   if (cfg.envToken)
     tokens.addToken(cfg.envToken.token, {
@@ -29,87 +48,188 @@ function buildTokens(cfg: ServeConfig): { tokens: TokenStore; generated?: string
       role: cfg.envToken.role,
     });
   if (tokens.size > 0) return { tokens };
+  if (!allowGenerated)
+    throw new NoTokenError(
+      'no token configured: give --tokens-file (XCD_TOKENS_FILE) or XCD_TOKEN; a token is ' +
+        'generated only when a terminal can show it (stderr is not one here)',
+    );
   const generated = generateToken();
   tokens.addToken(generated, { id: 'generated', namespace: 'default', role: 'admin' });
   return { tokens, generated };
 }
 
-export async function startService(cfg: ServeConfig, logger: pino.Logger): Promise<RunningService> {
-  const { tokens, generated } = buildTokens(cfg);
-  let simulator: SimulatorHandle | undefined;
-  let target = cfg.xapi;
-  if (!target) {
-    simulator = await startSimulator({
-      ...(cfg.simulator.vms !== undefined ? { vms: cfg.simulator.vms } : {}),
-    });
-    target = {
-      url: simulator.url,
-      user: simulator.user,
-      password: simulator.password,
-      insecure: false,
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'address already in use',
+  EACCES: 'permission denied',
+  EADDRNOTAVAIL: 'address not available on this host',
+};
+
+/** Listens, or rejects with what went wrong (express 5's listen callback also runs on error). */
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      const why = (err.code && LISTEN_ERRORS[err.code]) || err.message;
+      reject(
+        new Error(`cannot listen on ${host}:${port}: ${why}${err.code ? ` (${err.code})` : ''}`),
+      );
     };
-    logger.info({ xapi: simulator.url }, 'embedded XAPI simulator started');
-  }
-  const metrics = new Metrics();
-  const t0 = process.hrtime.bigint();
-  const xapi = await XapiClient.connect({
-    url: target.url,
-    user: target.user,
-    password: target.password,
-    tls: {
-      ...(target.insecure ? { insecure: true } : {}),
-      ...(target.caFile ? { caFile: target.caFile } : {}),
-      ...(target.fingerprint ? { fingerprint: target.fingerprint } : {}),
-    },
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
   });
-  metrics.mirrorSyncSeconds.set(Number(process.hrtime.bigint() - t0) / 1e9);
-  metrics.instrumentXapi(xapi);
-  metrics.watchMirror(xapi.mirror);
-  const driver = new ComputeDriver(xapi, { logger: logger.child({ component: 'driver' }) });
-  await driver.start();
-  const app = createApp({ driver, auth: tokens, logger, metrics, xapiUrl: target.url });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(cfg.listen.port, cfg.listen.host, () => resolve(s));
-    s.once('error', reject);
-  });
+}
+
+function urlOf(server: Server, listenHost: string, listenPort: number): string {
   const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : cfg.listen.port;
-  const host = cfg.listen.host.includes(':')
-    ? `[${cfg.listen.host}]`
-    : cfg.listen.host === '0.0.0.0'
+  const port = typeof addr === 'object' && addr ? addr.port : listenPort;
+  const host = listenHost.includes(':')
+    ? `[${listenHost}]`
+    : listenHost === '0.0.0.0'
       ? '127.0.0.1'
-      : cfg.listen.host;
-  const url = `http://${host}:${port}`;
+      : listenHost;
+  return `http://${host}:${port}`;
+}
+
+/**
+ * Starts the service: tokens, the embedded simulator (without --xapi), the XAPI connection, the
+ * driver and the app; then listens, and only then runs the driver's start-up (reconcile, index)
+ * in the background: /healthz answers at once and /readyz and /v1 answer 503 not_ready until it
+ * succeeds. A listen error rejects before any start-up work, with everything opened closed again.
+ *
+ * A failed start-up is logged and tried again with a fresh driver after a backoff (1 s doubling
+ * to 60 s), for as long as the service runs: what fails it is XAPI being away or restarting, which
+ * passes; the process stays live and says why it is not ready, rather than exiting into a restart
+ * loop that would redo the connection and mirror load each time.
+ */
+export async function startService(
+  cfg: ServeConfig,
+  logger: pino.Logger,
+  opts: ServeOptions = {},
+): Promise<RunningService> {
+  const { tokens, generated } = buildTokens(cfg, opts.allowGeneratedToken ?? true);
+  const makeDriver = opts.createDriver ?? ((...a) => new ComputeDriver(...a));
+  const opened: Array<() => Promise<void>> = [];
+  const closeOpened = async (): Promise<void> => {
+    for (const close of opened.splice(0).reverse()) await close().catch(() => undefined);
+  };
+  let simulator: SimulatorHandle | undefined;
+  let xapi: XapiClient;
+  let server: Server;
+  let current: { driver: ComputeDriver; app: ReturnType<typeof createApp> };
+  const metrics = new Metrics();
+  const driverLogger = logger.child({ component: 'driver' });
+  const build = (): typeof current => {
+    const driver = makeDriver(xapi, { logger: driverLogger });
+    return { driver, app: createApp({ driver, auth: tokens, logger, metrics }) };
+  };
+  try {
+    let target = cfg.xapi;
+    if (!target) {
+      const sim = await startSimulator({
+        ...(cfg.simulator.vms !== undefined ? { vms: cfg.simulator.vms } : {}),
+      });
+      simulator = sim;
+      opened.push(() => sim.close());
+      target = { url: sim.url, user: sim.user, password: sim.password, insecure: false };
+      logger.info({ xapi: sim.url }, 'embedded XAPI simulator started');
+    }
+    const t0 = process.hrtime.bigint();
+    const client = await XapiClient.connect({
+      url: target.url,
+      user: target.user,
+      password: target.password,
+      tls: {
+        ...(target.insecure ? { insecure: true } : {}),
+        ...(target.caFile ? { caFile: target.caFile } : {}),
+        ...(target.fingerprint ? { fingerprint: target.fingerprint } : {}),
+      },
+    });
+    xapi = client;
+    opened.push(() => client.close());
+    metrics.mirrorSyncSeconds.set(Number(process.hrtime.bigint() - t0) / 1e9);
+    metrics.instrumentXapi(client);
+    metrics.watchMirror(client.mirror);
+    current = build();
+    opened.push(() => current.driver.close());
+    // Requests go to the app of the current driver (a retried start-up brings a fresh one).
+    const s = createServer((req, res) => current.app(req, res));
+    server = s;
+    await listen(s, cfg.listen.host, cfg.listen.port);
+    opened.push(async () => {
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    });
+  } catch (err) {
+    await closeOpened();
+    throw err;
+  }
+  const url = urlOf(server, cfg.listen.host, cfg.listen.port);
   logger.info({ url }, 'service listening');
+
+  const firstDelayMs = opts.startRetry?.firstDelayMs ?? 1000;
+  const maxDelayMs = opts.startRetry?.maxDelayMs ?? 60_000;
+  let stopped = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  const ready = new Promise<void>((resolve) => {
+    const attempt = (n: number): void => {
+      current.driver.start().then(
+        () => {
+          if (stopped) return;
+          logger.info({ attempts: n }, 'service ready');
+          resolve();
+        },
+        async (err: unknown) => {
+          if (stopped) return;
+          const retryInMs = Math.min(firstDelayMs * 2 ** (n - 1), maxDelayMs);
+          logger.error({ err, attempt: n, retryInMs }, 'start-up failed; retrying');
+          const failed = current.driver;
+          current = build();
+          await failed.close().catch(() => undefined);
+          if (stopped) return;
+          retryTimer = setTimeout(() => attempt(n + 1), retryInMs);
+        },
+      );
+    };
+    attempt(1);
+  });
+
   let closed = false;
   return {
     url,
+    ready,
     ...(generated ? { generatedToken: generated } : {}),
     ...(simulator ? { simulator } : {}),
     async close() {
       if (closed) return;
       closed = true;
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await driver.close();
-      await xapi.close();
-      await simulator?.close();
+      stopped = true;
+      clearTimeout(retryTimer);
+      await closeOpened();
     },
   };
 }
 
-/** The banner `npm start` prints: where the service is and a session to paste. */
-export function banner(svc: RunningService, token: string | undefined, template: string): string {
-  const t = token ?? '<your token>';
-  const who = svc.generatedToken === token ? ' (generated: role admin, namespace "default")' : '';
+/**
+ * The banner `npm start` shows (on stderr) once the service is ready: where it is and a session
+ * to paste. It carries a token only if the service generated it; a configured one is never shown.
+ */
+export function banner(svc: RunningService, template: string): string {
+  const token = svc.generatedToken;
   const lines = [
     '',
     `xen-compute-driver listening on ${svc.url}` +
       (svc.simulator ? ` (embedded XAPI simulator at ${svc.simulator.url})` : ''),
-    token ? `token: ${token}${who}` : 'tokens: from your tokens file',
+    token
+      ? `token: ${token} (generated for this run: role admin, namespace "default"; shown once)`
+      : 'token: the one you configured (never shown)',
     '',
     'Try it:',
-    `  export XCD_URL=${svc.url} XCD_TOKEN=${t}`,
+    `  export XCD_URL=${svc.url} XCD_TOKEN=${token ?? '<your token>'}`,
     '  curl -s -H "Authorization: Bearer $XCD_TOKEN" $XCD_URL/v1/templates',
     '  curl -s -X PUT -H "Authorization: Bearer $XCD_TOKEN" -H \'Content-Type: application/json\' \\',
     `       -H 'Prefer: wait=60' -d '{"template": "${template}", "vcpus": 2, "memory_mb": 1024, ` +
@@ -154,14 +274,23 @@ export function registerServe(program: Command): void {
       try {
         cfg = loadServeConfig(flags);
       } catch (err) {
-        process.stderr.write(`xcd serve: ${(err as Error).message}\n`);
+        process.stderr.write(`xcd serve: ${scrubSecrets((err as Error).message)}\n`);
         process.exitCode = 2;
         return;
       }
-      const logger = pino({ level: cfg.logLevel });
-      const svc = await startService(cfg, logger);
-      const first = await templateHint(svc.url, svc.generatedToken ?? cfg.envToken?.token);
-      process.stdout.write(`${banner(svc, svc.generatedToken ?? cfg.envToken?.token, first)}\n`);
+      const logger = createLogger({ level: cfg.logLevel });
+      let svc: RunningService;
+      try {
+        // A generated token can only be shown on a terminal: never into a log collector.
+        svc = await startService(cfg, logger, {
+          allowGeneratedToken: process.stderr.isTTY === true,
+        });
+      } catch (err) {
+        const message = scrubSecrets(err instanceof Error ? err.message : String(err));
+        logger.fatal({ err }, 'start failed');
+        process.stderr.write(`xcd serve: ${message}\n`);
+        process.exit(err instanceof NoTokenError ? 2 : 1);
+      }
       const stop = (signal: string): void => {
         logger.info({ signal }, 'shutting down');
         svc.close().then(
@@ -174,6 +303,9 @@ export function registerServe(program: Command): void {
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      await svc.ready;
+      const hint = await templateHint(svc.url, svc.generatedToken ?? cfg.envToken?.token);
+      process.stderr.write(`${banner(svc, hint)}\n`);
     });
 }
 

@@ -28,6 +28,8 @@ beforeAll(async () => {
     loadServeConfig({ listen: '127.0.0.1:0' }, { XCD_TOKEN: 'demo-token' }),
     pino({ level: 'silent' }),
   );
+  // The README says to wait for the banner, which `xcd serve` shows once the service is ready.
+  await svc.ready;
 });
 afterAll(async () => {
   await svc?.close();

@@ -86,7 +86,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       logger,
       metrics,
       validateResponses: opts.validateResponses ?? true,
-      xapiUrl: sim.url,
     });
     const server: Server = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));

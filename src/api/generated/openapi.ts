@@ -536,7 +536,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness (the process answers) */
+        /**
+         * Liveness (the process answers)
+         * @description Answers as soon as the service listens, before it is ready. Carries nothing but its status.
+         */
         get: operations["healthz"];
         put?: never;
         post?: never;
@@ -553,7 +556,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness (XAPI session up and mirror synced) */
+        /**
+         * Readiness (start-up reconcile done, index built, XAPI session up, mirror synced)
+         * @description The readiness probe. While it answers `503 not_ready`, so does every `/v1` request.
+         */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -621,13 +627,15 @@ export interface components {
          * @enum {string}
          */
         InstanceState: "building" | "active" | "deleting" | "error";
+        /**
+         * @description A unicast MAC (the low bit of the first octet clear: no broadcast or multicast), not
+         *     all zero. The MACs of one request must differ (compared without case).
+         */
         MacAddress: string;
+        /** @description What a health check needs and nothing more (these answers need no token). */
         Health: {
             /** @enum {string} */
             status: "ok";
-            /** @description The XAPI URL the service talks to. */
-            xapi?: string;
-            version?: string;
         };
         /**
          * @description An RFC 9457 problem with a stable `code` (see the table in the description). HTTP error
@@ -659,7 +667,7 @@ export interface components {
             [key: string]: unknown;
         };
         /** @enum {string} */
-        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error" | "snapshot_not_found" | "volume_not_found" | "console_not_available" | "device_in_use" | "power_cycle_required";
+        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "unsupported_charset" | "unsupported_content_encoding" | "not_ready" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error" | "snapshot_not_found" | "volume_not_found" | "console_not_available" | "device_in_use" | "power_cycle_required";
         /**
          * @description The pool as one compute node. Totals sum the live hosts; `hosts` breaks them down.
          *     Disk figures sum the SRs that can hold instance disks (the default SR's kind).
@@ -775,10 +783,11 @@ export interface components {
             /** @description SR uuid for the root disk and config drive (default: the pool's default SR). */
             sr?: string;
             disks?: components["schemas"]["DiskRequest"][];
+            /** @description The NICs, in device order; their `mac`s, when given, must differ. */
             nics?: components["schemas"]["NicRequest"][];
-            /** @description Base64 user data (at most 64 KiB decoded). */
+            /** @description Base64 user data (RFC 4648 standard alphabet, padded, canonical, no line breaks; at most 64 KiB decoded). */
             user_data?: string;
-            /** @description Free-form metadata written to the config drive (meta_data.json). */
+            /** @description Free-form metadata written to the config drive (meta_data.json); like every body, at most 32 levels deep. */
             metadata?: {
                 [key: string]: unknown;
             };
@@ -983,6 +992,7 @@ export interface components {
             action: "migrate";
             host?: string;
         };
+        /** @description A device position in canonical decimal (`0`, `7`, `15`; not `00` or `07`). */
         DeviceNumber: string;
         Snapshot: {
             id: components["schemas"]["SnapshotId"];
@@ -1212,9 +1222,13 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Any other error. */
+        /**
+         * @description Any other error; among them `503 not_ready` (with `Retry-After`) until the service is
+         *     ready, and `415` for a body that is not UTF-8 JSON.
+         */
         Error: {
             headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -1238,6 +1252,8 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /** @description Seconds to wait before asking again. */
+        RetryAfter: number;
         /** @description The preferences honoured (`wait=N`). */
         PreferenceApplied: string;
         /** @description The operation's URL. */
@@ -2111,9 +2127,10 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description Not ready. */
+            /** @description Not ready (`not_ready`), with `Retry-After`. */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,45 +1,34 @@
-// Routes of the `system` tag (no authentication): liveness, readiness (XAPI session up and
-// mirror synced), Prometheus metrics, the OpenAPI document and human docs at /docs rendered
-// from the same document. Must not expose anything namespaced.
+// Routes of the `system` tag (no authentication): liveness, readiness (the driver's ready()),
+// Prometheus metrics, the OpenAPI document and human docs at /docs rendered from the same
+// document. Must not expose anything namespaced, nor where XAPI is or how the service logs in.
 import express, { type Router } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import type { ServiceDriver } from '../driver-port';
 import type { Metrics } from '../metrics';
-import { sendProblem, completeProblem } from '../problem';
+import type { components } from '../generated/openapi';
+import { sendProblem, toProblem } from '../problem';
+import { notReady } from '../readiness';
 import type { OpenApiDocument } from '../spec';
 
 export interface SystemDeps {
   driver: Pick<ServiceDriver, 'ready'>;
   metrics: Metrics;
   spec: OpenApiDocument;
-  xapiUrl?: string;
-  version?: string;
 }
 
+/** All a health answer carries: these routes need no token. */
+const OK: components['schemas']['Health'] = { status: 'ok' };
+
 export function systemRoutes(router: Router, deps: SystemDeps): void {
-  const info = {
-    ...(deps.xapiUrl ? { xapi: deps.xapiUrl } : {}),
-    ...(deps.version ? { version: deps.version } : {}),
-  };
   router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok', ...info });
+    res.json(OK);
   });
   router.get('/readyz', (req, res) => {
     if (deps.driver.ready()) {
-      res.json({ status: 'ok', ...info });
+      res.json(OK);
       return;
     }
-    sendProblem(
-      res,
-      completeProblem(
-        {
-          status: 503,
-          code: 'xapi_unavailable',
-          detail: 'the XAPI session is not up or the mirror is not synced yet',
-        },
-        req.originalUrl,
-      ),
-    );
+    sendProblem(res, toProblem(notReady(res), req));
   });
   router.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
