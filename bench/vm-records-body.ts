@@ -2,8 +2,7 @@
 // with every datamodel field filled by type (refs, uuids, maps of realistic size), written by the
 // simulator's own serializers so the bytes look like xapi's. Deterministic; no I/O, no timing.
 import { DATAMODEL, ENUMS } from '../src/xapi/datamodel.generated';
-import { formatSuccess } from '../src/simulator/xmlrpc';
-import { formatJsonSuccess } from '../src/simulator/jsonrpc';
+import { jsonrpc, xmlrpc } from '../src/simulator';
 
 // A small deterministic generator, so bodies are identical from run to run.
 function rng(seed: number): () => number {
@@ -72,8 +71,8 @@ export const VM_ALL_RECORDS_TYPE = '(VM ref -> VM record) map';
 export function vmRecordsBodies(n: number): { xml: Buffer; json: Buffer; fields: number } {
   const records = vmRecords(n);
   return {
-    xml: Buffer.from(formatSuccess(records, VM_ALL_RECORDS_TYPE)),
-    json: Buffer.from(formatJsonSuccess(records, VM_ALL_RECORDS_TYPE, 2, 0)),
+    xml: Buffer.from(xmlrpc.formatSuccess(records, VM_ALL_RECORDS_TYPE)),
+    json: Buffer.from(jsonrpc.formatJsonSuccess(records, VM_ALL_RECORDS_TYPE, 2, 0)),
     fields: Object.keys(DATAMODEL.VM.fields).length,
   };
 }

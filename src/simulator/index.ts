@@ -6,29 +6,34 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import { controlHandler } from './control';
-import { consoleConnectHandler } from './console-http';
-import { registerEventMessages } from './events';
-import { Faults } from './faults';
-import { registerMessageClass } from './message';
-import { registerGenericMessages } from './generic';
-import { SimRuntime } from './runtime';
-import { registerSemantics } from './semantics';
-import { seedPool } from './seeds';
-import { primeJsonRecord } from './jsonrpc';
-import { createRequestHandler, trackSockets, type SideHandler } from './server';
-import { registerSessionMessages } from './session';
-import { Store } from './store';
-import { registerTaskMessages } from './tasks';
-import { vdiTransferHandler } from './vdi-transfer';
+import { controlHandler } from './wire/control';
+import { consoleConnectHandler } from './wire/console-http';
+import { registerEventMessages } from './engine/events';
+import { Faults } from './engine/faults';
+import { registerMessageClass } from './classes/message';
+import { registerGenericMessages } from './engine/generic';
+import { SimRuntime } from './engine/runtime';
+import { registerSemantics } from './classes/semantics';
+import { seedPool } from './seed/pool';
+import { primeJsonRecord } from './wire/jsonrpc';
+import { createRequestHandler, trackSockets, type SideHandler } from './wire/server';
+import { registerSessionMessages } from './engine/session';
+import { Store } from './engine/store';
+import { registerTaskMessages } from './engine/tasks';
+import { vdiTransferHandler } from './wire/vdi-transfer';
 import { XAPI_CLASSES } from '../xapi/datamodel.generated';
-import { primeRecord } from './xmlrpc';
+import { primeRecord } from './wire/xmlrpc';
 
-export { Store } from './store';
-export { XapiFault } from './fault';
-export { Faults } from './faults';
-export { defineMessage } from './registry';
-export type { CallContext, Handler, SimContext, HostInfo } from './registry';
+export { Store } from './engine/store';
+export { XapiFault } from './engine/fault';
+export { Faults } from './engine/faults';
+export { defineMessage } from './engine/registry';
+export type { CallContext, Handler, SimContext, HostInfo } from './engine/registry';
+// The simulator's own codecs, written independently of the addon's; tests and benchmarks check
+// the two against each other and produce xapi-shaped bodies with them.
+export * as xmlrpc from './wire/xmlrpc';
+export * as jsonrpc from './wire/jsonrpc';
+export { XDateTime, XDouble, XInt, XInt32, type WireValue } from './wire/wiretype';
 
 export interface SimulatorOptions {
   listen?: string; // 'HOST:PORT' for the master, default '127.0.0.1:0'
@@ -39,7 +44,7 @@ export interface SimulatorOptions {
   user?: string;
   password?: string;
   authFailureDelayMs?: number; // default 5000 like xapi
-  faults?: string[]; // same syntax as `xcd sim --fault` (see faults.ts)
+  faults?: string[]; // same syntax as `xcd sim --fault` (see engine/faults.ts)
   tls?: { cert: string; key: string }; // PEM: the master also listens with TLS
   tlsListen?: string; // 'HOST:PORT' of the TLS listener, default '<master host>:0'
   timeScale?: number; // multiplies simulated operation durations (default 1; 0 = instant)

@@ -2,7 +2,7 @@
 // mid-response, restart (refs and sessions change, uuids stay), a host going offline, the
 // /sim/control endpoint and the spec parser; also the raw VDI upload/download side channels.
 import { startSimulator, type SimulatorHandle } from '../../src/simulator';
-import { parseFaultSpec } from '../../src/simulator/faults';
+import { parseFaultSpec } from '../../src/simulator/engine/faults';
 import { jsonErr, jsonOk, login, raw, xmlErr } from './rpc';
 
 let sim: SimulatorHandle;

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator';
-import { hasExplicitMessage } from '../../src/simulator/registry';
+import { hasExplicitMessage } from '../../src/simulator/engine/registry';
 
 let sim: SimulatorHandle;
 const script = path.join(__dirname, 'peer', 'xen-api-peer.mjs');

@@ -2,13 +2,13 @@
 // Content-Length and other malformed requests can be sent) and small XML-RPC / JSON-RPC
 // callers built on the simulator's own codecs. No assertions live here.
 import http from 'node:http';
-import { formatJsonRequest, parseJson } from '../../src/simulator/jsonrpc';
+import { formatJsonRequest, parseJson } from '../../src/simulator/wire/jsonrpc';
 import {
   formatMethodCall,
   parseMethodResponse,
   type ParsedResponse,
-} from '../../src/simulator/xmlrpc';
-import type { WireValue } from '../../src/simulator/wiretype';
+} from '../../src/simulator/wire/xmlrpc';
+import type { WireValue } from '../../src/simulator/wire/wiretype';
 
 export interface RawResponse {
   status: number;

@@ -2,7 +2,7 @@
 // power state) read back over JSON-RPC, the empty seed, and bulk `vms: N` seeding (speed and
 // shape of the added VMs).
 import { Store } from '../../src/simulator';
-import { seedPool } from '../../src/simulator/seeds';
+import { seedPool } from '../../src/simulator/seed/pool';
 import { openSim, type SimFixture } from '../helpers/xapi-rpc';
 
 const NULL = 'OpaqueRef:NULL';

@@ -1,10 +1,13 @@
 // Async calls and their tasks: pending -> success with moving progress and the result serialized
 // as XML-RPC text, failure with error_info, task.cancel (cancelled + TASK_CANCELLED), task.destroy
 // (immediate or once finished) and expiry.
-import { startSimulator, type SimulatorHandle } from '../../src/simulator';
-import { XapiFault } from '../../src/simulator/fault';
-import { defineMessage } from '../../src/simulator/registry';
-import { XDouble } from '../../src/simulator/jsonrpc';
+import {
+  XDouble,
+  XapiFault,
+  defineMessage,
+  startSimulator,
+  type SimulatorHandle,
+} from '../../src/simulator';
 import { jsonErr, jsonOk, login } from './rpc';
 
 let sim: SimulatorHandle;

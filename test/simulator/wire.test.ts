@@ -6,9 +6,14 @@ import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { startSimulator, type SimulatorHandle } from '../../src/simulator';
-import { defineMessage } from '../../src/simulator/registry';
-import { XDateTime, XDouble, XInt32 } from '../../src/simulator/xmlrpc';
+import {
+  XDateTime,
+  XDouble,
+  XInt32,
+  defineMessage,
+  startSimulator,
+  type SimulatorHandle,
+} from '../../src/simulator';
 import { json, jsonErr, jsonOk, login, raw, xml, xmlErr, xmlOk } from './rpc';
 
 let sim: SimulatorHandle;

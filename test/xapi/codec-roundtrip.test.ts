@@ -1,10 +1,15 @@
 // Round trips of every XAPI type and its edge values between the addon's codecs and the
-// simulator's independent ones (src/simulator/xmlrpc.ts, jsonrpc.ts), both protocols, both ways:
+// simulator's independent ones (src/simulator/wire/), both protocols, both ways:
 // simulator writes -> addon reads, addon writes -> simulator reads, and addon -> addon.
 import { loadAddon, xapiDouble } from '../../src/xapi/addon';
-import * as simXml from '../../src/simulator/xmlrpc';
-import * as simJson from '../../src/simulator/jsonrpc';
-import { XDateTime, XDouble, XInt, XInt32 } from '../../src/simulator/wiretype';
+import {
+  XDateTime,
+  XDouble,
+  XInt,
+  XInt32,
+  jsonrpc as simJson,
+  xmlrpc as simXml,
+} from '../../src/simulator';
 
 const { codec } = loadAddon();
 

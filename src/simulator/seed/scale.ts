@@ -1,0 +1,169 @@
+// Bulk seeding for scale (`vms: N`): plausible VMs, each with metrics, a disk and a NIC, some
+// running within the hosts' memory, written straight into the store with reverse links set once
+// at the end so 10,000 VMs take about a second. It defines no messages and starts nothing.
+import { refreshHostMemory } from '../classes/host';
+import { GIB, HVM_PLATFORM, MIB, vmFields, type Topology } from './topology';
+import { NULL_REF, computeAllowedOperations, now } from '../classes/vm-lifecycle';
+import { newRef, type Rec, type Store } from '../engine/store';
+
+/** A locally administered MAC from Math.random (bulk seeding: no crypto call per VM). */
+function quickMac(): string {
+  let out = '02';
+  for (let i = 0; i < 5; i++)
+    out +=
+      ':' +
+      Math.floor(Math.random() * 256)
+        .toString(16)
+        .padStart(2, '0');
+  return out;
+}
+
+/** N extra VMs, each with metrics, a disk and a NIC; records are written in bulk for speed. */
+export function seedScaleVms(store: Store, count: number, topo: Topology): void {
+  const srRef = topo.nfsSr;
+  const srVdis: string[] = [];
+  const netVifs = new Map<string, string[]>();
+  const resident = new Map<string, string[]>(topo.hostRefs.map((h) => [h, []]));
+  const free = new Map(
+    topo.hostRefs.map((h) => [
+      h,
+      (store.get('host_metrics', store.get('host', h).metrics as string).memory_free as number) *
+        0.8,
+    ]),
+  );
+  const nets = [topo.mgmtNet, ...topo.vlanNets];
+  const addresses = new Map(topo.hostRefs.map((h) => [h, String(store.get('host', h).address)]));
+  const memory = 512 * MIB;
+  const template = vmFields({ name_label: '', memory, vcpus: 1, other_config: {} });
+  const probe = {
+    ...template,
+    blocked_operations: {},
+    current_operations: {},
+    is_a_snapshot: false,
+  };
+  const opsRunning = computeAllowedOperations(NULL_REF, { ...probe, power_state: 'Running' });
+  const opsHalted = computeAllowedOperations(NULL_REF, { ...probe, power_state: 'Halted' });
+  let virtual = 0;
+  let physical = 0;
+  const t = now();
+  for (let i = 0; i < count; i++) {
+    const vmRef = newRef();
+    const vbdRef = newRef();
+    const vifRef = newRef();
+    const vdiRef = newRef();
+    const net = nets[i % nets.length];
+    const host = topo.hostRefs[i % topo.hostRefs.length];
+    const running =
+      i % 3 !== 2 && (free.get(host) ?? 0) > memory + (template.memory_overhead as number);
+    if (running)
+      free.set(host, (free.get(host) ?? 0) - memory - (template.memory_overhead as number));
+    const name = `vm-${String(i + 1).padStart(5, '0')}`;
+    const metricsRef = store.create('VM_metrics', {
+      memory_actual: running ? memory : 0,
+      VCPUs_number: 1,
+      VCPUs_utilisation: running ? { '0': 0.03 } : {},
+      state: running ? ['running'] : [],
+      start_time: running ? t : '19700101T00:00:00Z',
+      install_time: t,
+      last_updated: t,
+      hvm: true,
+      current_domain_type: running ? 'hvm' : 'unspecified',
+    });
+    const fields: Rec = {
+      ...template,
+      name_label: name,
+      other_config: { base_template_name: 'Debian Bookworm 12' },
+      HVM_boot_params: { order: 'cdn' },
+      platform: { ...HVM_PLATFORM },
+      metrics: metricsRef,
+      VBDs: [vbdRef],
+      VIFs: [vifRef],
+      power_state: running ? 'Running' : 'Halted',
+      resident_on: running ? host : NULL_REF,
+      memory_target: running ? memory : 0,
+      domid: running ? 1000 + i : -1,
+      generation_id: `${i}:${i}`,
+    };
+    fields.allowed_operations = running ? opsRunning : opsHalted;
+    if (running) {
+      const consoleRef = store.create('console', {
+        protocol: 'rfb',
+        VM: vmRef,
+        other_config: { vgaconsole: 'true' },
+      });
+      const consoleUuid = store.get('console', consoleRef).uuid as string;
+      store.update('console', consoleRef, {
+        location: `https://${addresses.get(host)}/console?uuid=${consoleUuid}`,
+      });
+      fields.consoles = [consoleRef];
+    }
+    store.create('VM', fields, vmRef);
+    const size = 10 * GIB;
+    store.create(
+      'VDI',
+      {
+        name_label: `${name} 0`,
+        SR: srRef,
+        snapshot_of: NULL_REF,
+        VBDs: [vbdRef],
+        virtual_size: size,
+        physical_utilisation: 64 * MIB,
+        type: 'system',
+        managed: true,
+        allowed_operations: ['clone', 'copy', 'snapshot'],
+      },
+      vdiRef,
+    );
+    store.create(
+      'VBD',
+      {
+        VM: vmRef,
+        VDI: vdiRef,
+        userdevice: '0',
+        device: running ? 'xvda' : '',
+        bootable: true,
+        mode: 'RW',
+        type: 'Disk',
+        currently_attached: running,
+        allowed_operations: running ? ['attach', 'unplug', 'unplug_force'] : ['attach', 'plug'],
+      },
+      vbdRef,
+    );
+    store.create(
+      'VIF',
+      {
+        VM: vmRef,
+        network: net,
+        device: '0',
+        MAC: quickMac(),
+        MAC_autogenerated: true,
+        MTU: 1500,
+        currently_attached: running,
+        allowed_operations: running ? ['attach', 'unplug'] : ['attach', 'plug'],
+      },
+      vifRef,
+    );
+    srVdis.push(vdiRef);
+    virtual += size;
+    physical += 64 * MIB;
+    if (!netVifs.has(net)) netVifs.set(net, []);
+    netVifs.get(net)!.push(vifRef);
+    if (running) resident.get(host)!.push(vmRef);
+  }
+  const sr = store.get('SR', srRef);
+  store.update('SR', srRef, {
+    VDIs: [...(sr.VDIs as string[]), ...srVdis],
+    virtual_allocation: (sr.virtual_allocation as number) + virtual,
+    physical_utilisation: (sr.physical_utilisation as number) + physical,
+  });
+  for (const [net, vifs] of netVifs)
+    store.update('network', net, {
+      VIFs: [...(store.get('network', net).VIFs as string[]), ...vifs],
+    });
+  for (const [host, vms] of resident) {
+    store.update('host', host, {
+      resident_VMs: [...(store.get('host', host).resident_VMs as string[]), ...vms],
+    });
+    refreshHostMemory(store, host);
+  }
+}
