@@ -22,7 +22,7 @@ import { Store } from './engine/store';
 import { registerTaskMessages } from './engine/tasks';
 import { vdiTransferHandler } from './wire/vdi-transfer';
 import { XAPI_CLASSES } from '../xapi/datamodel.generated';
-import { primeRecord } from './wire/xmlrpc';
+import { formatValue, primeRecord } from './wire/xmlrpc';
 
 export { Store } from './engine/store';
 export { XapiFault } from './engine/fault';
@@ -33,7 +33,7 @@ export type { CallContext, Handler, SimContext, HostInfo } from './engine/regist
 // the two against each other and produce xapi-shaped bodies with them.
 export * as xmlrpc from './wire/xmlrpc';
 export * as jsonrpc from './wire/jsonrpc';
-export { XDateTime, XDouble, XInt, XInt32, type WireValue } from './wire/wiretype';
+export { XDateTime, XDouble, XInt, XInt32, type WireValue } from './engine/values';
 
 export interface SimulatorOptions {
   listen?: string; // 'HOST:PORT' for the master, default '127.0.0.1:0'
@@ -161,7 +161,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     store,
     options,
     faults,
-    opts.taskTtlMs ?? 65 * 60 * 1000,
+    { ttlMs: opts.taskTtlMs ?? 65 * 60 * 1000, formatResult: formatValue },
     opts.eventTombstones,
   );
   const { host: masterHost, port: wantedPort } = splitHostPort(opts.listen ?? '127.0.0.1:0');

@@ -8,7 +8,7 @@ import {
   parseMethodResponse,
   type ParsedResponse,
 } from '../../src/simulator/wire/xmlrpc';
-import type { WireValue } from '../../src/simulator/wire/wiretype';
+import type { WireValue } from '../../src/simulator';
 
 export interface RawResponse {
   status: number;

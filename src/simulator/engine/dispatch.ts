@@ -10,7 +10,7 @@ import type { SimRuntime } from './runtime';
 import { checkSession } from './session';
 import { NULL_REF, canonicalClass } from './store';
 import { makeWork } from './tasks';
-import { XDateTime, XDouble, parseWireType, type WireType, type WireValue } from '../wire/wiretype';
+import { XDateTime, XDouble, parseWireType, type WireType, type WireValue } from './values';
 
 export interface Origin {
   hostIndex: number;

@@ -5,7 +5,7 @@ import { EventHub } from './events';
 import type { Faults } from './faults';
 import type { HostInfo, SimContext } from './registry';
 import { NULL_REF, type Rec, type Store } from './store';
-import { TaskManager } from './tasks';
+import { TaskManager, type TaskOptions } from './tasks';
 
 export class SimRuntime implements SimContext {
   hosts: HostInfo[] = [];
@@ -21,11 +21,11 @@ export class SimRuntime implements SimContext {
     readonly store: Store,
     readonly options: SimContext['options'],
     readonly faults: Faults,
-    taskTtlMs: number,
+    taskOptions: TaskOptions,
     maxTombstones = 20000,
   ) {
     this.events = new EventHub(store, maxTombstones);
-    this.tasks = new TaskManager(store, { ttlMs: taskTtlMs });
+    this.tasks = new TaskManager(store, taskOptions);
     this.extra.events = this.events;
     this.extra.tasks = this.tasks;
   }

@@ -5,11 +5,12 @@
 import { XapiFault, toFault } from './fault';
 import { defineMessage, type CallContext } from './registry';
 import { formatDateTime, type Store } from './store';
-import { formatValue } from '../wire/xmlrpc';
 
 export interface TaskOptions {
   /** Finished tasks are destroyed after this long (xapi: 65 min). */
   ttlMs: number;
+  /** task.result text of a value of a datamodel type: xapi keeps it as XML-RPC on both wires. */
+  formatResult(value: unknown, type: string): string;
 }
 
 export class TaskManager {
@@ -56,7 +57,11 @@ export class TaskManager {
     let patch: Record<string, unknown>;
     try {
       const value = await fn();
-      patch = { status: 'success', result: formatValue(value, resultType), error_info: [] };
+      patch = {
+        status: 'success',
+        result: this.opts.formatResult(value, resultType),
+        error_info: [],
+      };
     } catch (err) {
       const f = toFault(err);
       patch = {

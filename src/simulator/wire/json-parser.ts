@@ -1,7 +1,7 @@
 // The simulator's JSON-RPC request parser (v1.0 and v2.0 as xapi reads them on /jsonrpc): an
 // exact-integer JSON reader and the request-shape checks that make xapi answer HTTP 500.
 // Independent of the addon's codec; jsonrpc.ts re-exports it. It never writes responses.
-import { XDateTime, XDouble, type WireValue } from './wiretype';
+import { XDateTime, XDouble, type WireValue } from '../engine/values';
 
 export class JsonRpcParseError extends Error {
   override name = 'JsonRpcParseError';

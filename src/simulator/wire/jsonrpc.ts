@@ -15,23 +15,19 @@
 //   formatJsonRequest(method, params, version = 2, id = 0) -> a request body
 import { DATAMODEL, type XapiClass } from '../../xapi/datamodel.generated';
 import { canonicalClass } from '../engine/store';
+import { XDateTime, XDouble, XInt, XInt32, type WireType } from '../engine/values';
 import {
   Writer,
-  XDateTime,
-  XDouble,
-  XInt,
-  XInt32,
   isEmpty,
   makeEncoderCache,
   makeRecordEncoders,
   scalarTextOf,
   type Enc,
   type ScalarTexts,
-  type WireType,
-} from './wiretype';
+} from './encoder';
 
-export { XDateTime, XDouble, XInt, XInt32 } from './wiretype';
-export type { WireValue } from './wiretype';
+export { XDateTime, XDouble, XInt, XInt32 } from '../engine/values';
+export type { WireValue } from '../engine/values';
 
 export { JsonRpcParseError, parseJson, parseJsonRequest, type JsonRequest } from './json-parser';
 

@@ -1,7 +1,7 @@
 // The simulator's XML-RPC request/response parser, lenient as xapi's (ocaml-rpc) parser:
 // typed or untyped values, empty elements, entities, whitespace between tags. Independent of the
 // addon's codec; xmlrpc.ts re-exports it. It knows nothing of datamodel types or dispatch.
-import { XDateTime, XDouble, type WireValue } from './wiretype';
+import { XDateTime, XDouble, type WireValue } from '../engine/values';
 
 export class XmlRpcParseError extends Error {
   override name = 'XmlRpcParseError';

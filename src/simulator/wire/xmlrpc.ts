@@ -23,11 +23,8 @@
 // <base64> -> Buffer, <nil/> -> null, <array> -> array, <struct> -> plain object.
 import { DATAMODEL, type XapiClass } from '../../xapi/datamodel.generated';
 import { canonicalClass } from '../engine/store';
+import { XDateTime, XDouble, XInt, XInt32, type WireType } from '../engine/values';
 import {
-  XDateTime,
-  XDouble,
-  XInt,
-  XInt32,
   formatG16,
   Writer,
   isEmpty,
@@ -36,11 +33,10 @@ import {
   scalarTextOf,
   type Enc,
   type ScalarTexts,
-  type WireType,
-} from './wiretype';
+} from './encoder';
 
-export { XDateTime, XDouble, XInt, XInt32 } from './wiretype';
-export type { WireValue } from './wiretype';
+export { XDateTime, XDouble, XInt, XInt32 } from '../engine/values';
+export type { WireValue } from '../engine/values';
 
 export {
   XmlRpcParseError,
