@@ -2,10 +2,15 @@
 // the routes depend on behaviour, not on the class. Must follow the driver's public methods; the
 // shapes are the contract's generated schemas.
 import type { Caller } from './auth';
-import type { DepthPort } from './depth-port';
 import type { components } from './generated/openapi';
 
 type S = components['schemas'];
+
+export interface EventSubscription {
+  backlog: S['LifecycleEvent'][];
+  lost: boolean;
+  close(): void;
+}
 
 export interface ServiceDriver {
   ready(): boolean;
@@ -30,6 +35,43 @@ export interface ServiceDriver {
   waitOperation(caller: Caller, opId: string, timeoutMs: number): Promise<S['Operation']>;
   /** Resolves once the operation's record is durable (an id handed out survives a restart). */
   committed(caller: Caller, opId: string): Promise<void>;
-  /** Snapshots, volumes, NICs, console, diagnostics, events (depth-port.ts). */
-  readonly depth: DepthPort;
+  // snapshots, devices (volumes, NICs), consoles, and the lifecycle event feed
+
+  listSnapshots(caller: Caller, id: string): S['Snapshot'][];
+  getSnapshot(caller: Caller, id: string, snapshotId: string): S['Snapshot'];
+  createSnapshot(
+    caller: Caller,
+    id: string,
+    snapshotId: string,
+    body: S['SnapshotRequest'],
+  ): S['Operation'];
+  revertSnapshot(
+    caller: Caller,
+    id: string,
+    snapshotId: string,
+    body: S['RevertRequest'],
+  ): S['Operation'];
+  deleteSnapshot(caller: Caller, id: string, snapshotId: string): S['Operation'] | null;
+  listVolumes(caller: Caller, id: string): S['Volume'][];
+  attachVolume(
+    caller: Caller,
+    id: string,
+    vdiUuid: string,
+    body: S['VolumeAttachRequest'],
+  ): S['Operation'];
+  detachVolume(caller: Caller, id: string, vdiUuid: string): S['Operation'] | null;
+  listNics(caller: Caller, id: string): S['NicAttachment'][];
+  attachNic(caller: Caller, id: string, body: S['NicAttachRequest']): S['Operation'];
+  detachNic(caller: Caller, id: string, device: string): S['Operation'] | null;
+  console(caller: Caller, id: string): S['Console'];
+  consoleLog(caller: Caller, id: string): Promise<S['ConsoleLog']>;
+  diagnostics(caller: Caller, id: string): S['Diagnostics'];
+  readonly events: {
+    readonly lastId: string;
+    subscribe(
+      namespace: string,
+      after: string | undefined,
+      send: (e: S['LifecycleEvent']) => void,
+    ): EventSubscription;
+  };
 }

@@ -2,8 +2,7 @@
 // JSON object with --json) per event, reconnecting with Last-Event-ID after a drop. Runs until
 // interrupted (or --count events). Never talks to XAPI.
 import type { Command } from 'commander';
-import { depthClientFrom } from './depth-common';
-import { action, withClientOptions, type ClientFlags } from './output';
+import { action, withClientOptions, type ClientFlags, clientFrom } from './output';
 
 export function registerEvents(program: Command): void {
   withClientOptions(
@@ -15,7 +14,7 @@ export function registerEvents(program: Command): void {
     .action(
       action(
         async (f: ClientFlags & { instance?: string; lastEventId?: string; count?: number }) => {
-          const client = depthClientFrom(f);
+          const client = clientFrom(f);
           const abort = new AbortController();
           const onSig = (): void => abort.abort();
           process.once('SIGINT', onSig);

@@ -1,10 +1,17 @@
-// `xcd instances pause|unpause|suspend|resume|resize|migrate|console|diagnostics`: the depth's
+// `xcd instances pause|unpause|suspend|resume|resize|migrate|console|diagnostics`: the
 // instance commands, registered on the `instances` command by instances.ts. Each mutation
 // follows its operation with a progress bar; --json for scripts. Never talks to XAPI.
 import type { Command } from 'commander';
 import type { Schemas } from '../client';
-import { clients, finishOperation, positiveInt, type WaitFlags } from './depth-common';
-import { action, printJson, printTable, withClientOptions, type ClientFlags } from './output';
+import { finishOperation, positiveInt, type WaitFlags } from './follow';
+import {
+  action,
+  printJson,
+  printTable,
+  withClientOptions,
+  type ClientFlags,
+  clientFrom,
+} from './output';
 
 /** 'DEVICE:SIZE_GB' */
 function diskSize(
@@ -26,8 +33,13 @@ export function registerInstanceActions(cmd: Command): void {
       .option('--no-wait', 'return the operation at once')
       .action(
         action(async (id: string, f: WaitFlags) => {
-          const { core } = clients(f);
-          await finishOperation(core, await core.action(id, { action: name }), f, `${done} ${id}`);
+          const client = clientFrom(f);
+          await finishOperation(
+            client,
+            await client.action(id, { action: name }),
+            f,
+            `${done} ${id}`,
+          );
         }),
       );
   };
@@ -60,8 +72,8 @@ export function registerInstanceActions(cmd: Command): void {
           ...(f.powerCycle ? { power_cycle: String(f.powerCycle) } : {}),
           ...(f.timeout !== undefined ? { timeout: f.timeout as number } : {}),
         } as Schemas['InstanceAction'];
-        const { core } = clients(f);
-        await finishOperation(core, await core.action(id, body), f, `resized ${id}`);
+        const client = clientFrom(f);
+        await finishOperation(client, await client.action(id, body), f, `resized ${id}`);
       }),
     );
 
@@ -70,12 +82,12 @@ export function registerInstanceActions(cmd: Command): void {
     .option('--no-wait', 'return the operation at once')
     .action(
       action(async (id: string, f: WaitFlags & { host?: string }) => {
-        const { core } = clients(f);
+        const client = clientFrom(f);
         const body = {
           action: 'migrate',
           ...(f.host ? { host: f.host } : {}),
         } as Schemas['InstanceAction'];
-        await finishOperation(core, await core.action(id, body), f, `migrated ${id}`);
+        await finishOperation(client, await client.action(id, body), f, `migrated ${id}`);
       }),
     );
 
@@ -87,14 +99,14 @@ export function registerInstanceActions(cmd: Command): void {
     .option('--log', 'print the guest console log instead')
     .action(
       action(async (id: string, f: ClientFlags & { log?: boolean }) => {
-        const { depth } = clients(f);
+        const client = clientFrom(f);
         if (f.log) {
-          const log = await depth.consoleLog(id);
+          const log = await client.consoleLog(id);
           if (f.json) printJson(log);
           else process.stdout.write(log.text.endsWith('\n') ? log.text : `${log.text}\n`);
           return;
         }
-        const c = await depth.console(id);
+        const c = await client.console(id);
         if (f.json) return printJson(c);
         printTable(
           ['FIELD', 'VALUE'],
@@ -113,7 +125,7 @@ export function registerInstanceActions(cmd: Command): void {
     cmd.command('diagnostics <id>').description('vCPU, memory, disk and NIC figures'),
   ).action(
     action(async (id: string, f: ClientFlags) => {
-      const d = await clients(f).depth.diagnostics(id);
+      const d = await clientFrom(f).diagnostics(id);
       if (f.json) return printJson(d);
       printTable(
         ['FIELD', 'VALUE'],

@@ -12,7 +12,7 @@ import {
   withClientOptions,
   type ClientFlags,
 } from './output';
-import { finishOperation, type WaitFlags } from './depth-common';
+import { finishOperation, type WaitFlags } from './follow';
 import { registerInstanceActions } from './instance-actions';
 
 function int(text: string): number {

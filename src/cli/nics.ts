@@ -1,15 +1,22 @@
 // `xcd nics list|attach|detach`: an instance's NICs over the REST API, hot when it runs, on a
 // network named by uuid, name_label or bridge; --json for scripts. Never talks to XAPI.
 import type { Command } from 'commander';
-import { clients, finishOperation, type WaitFlags } from './depth-common';
-import { action, printJson, printTable, withClientOptions, type ClientFlags } from './output';
+import { finishOperation, type WaitFlags } from './follow';
+import {
+  action,
+  printJson,
+  printTable,
+  withClientOptions,
+  type ClientFlags,
+  clientFrom,
+} from './output';
 
 export function registerNics(program: Command): void {
   const cmd = program.command('nics').description("attach and detach an instance's NICs");
 
   withClientOptions(cmd.command('list <instance>').description("list an instance's NICs")).action(
     action(async (instance: string, f: ClientFlags) => {
-      const items = await clients(f).depth.listNics(instance);
+      const items = await clientFrom(f).listNics(instance);
       if (f.json) return printJson(items);
       printTable(
         ['DEVICE', 'MAC', 'NETWORK', 'ATTACHED'],
@@ -33,13 +40,13 @@ export function registerNics(program: Command): void {
           network: string,
           f: WaitFlags & { mac?: string; device?: string },
         ) => {
-          const { core, depth } = clients(f);
-          const op = await depth.attachNic(instance, {
+          const client = clientFrom(f);
+          const op = await client.attachNic(instance, {
             network,
             ...(f.mac ? { mac: f.mac } : {}),
             ...(f.device ? { device: f.device } : {}),
           });
-          await finishOperation(core, op, f, `attached a NIC on ${network} to ${instance}`);
+          await finishOperation(client, op, f, `attached a NIC on ${network} to ${instance}`);
         },
       ),
     );
@@ -50,10 +57,10 @@ export function registerNics(program: Command): void {
     .option('--no-wait', 'return the operation at once')
     .action(
       action(async (instance: string, device: string, f: WaitFlags) => {
-        const { core, depth } = clients(f);
+        const client = clientFrom(f);
         await finishOperation(
-          core,
-          await depth.detachNic(instance, device),
+          client,
+          await client.detachNic(instance, device),
           f,
           `detached NIC ${device} from ${instance}`,
         );

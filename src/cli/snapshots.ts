@@ -2,8 +2,15 @@
 // following each operation with a progress bar; --json for scripts. Never talks to XAPI.
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { clients, finishOperation, type WaitFlags } from './depth-common';
-import { action, printJson, printTable, withClientOptions, type ClientFlags } from './output';
+import { finishOperation, type WaitFlags } from './follow';
+import {
+  action,
+  printJson,
+  printTable,
+  withClientOptions,
+  type ClientFlags,
+  clientFrom,
+} from './output';
 
 export function registerSnapshots(program: Command): void {
   const cmd = program
@@ -25,13 +32,13 @@ export function registerSnapshots(program: Command): void {
           snapshotId: string | undefined,
           f: WaitFlags & { name?: string; memory?: boolean },
         ) => {
-          const { core, depth } = clients(f);
+          const client = clientFrom(f);
           const id = snapshotId ?? randomUUID();
-          const op = await depth.createSnapshot(instance, id, {
+          const op = await client.createSnapshot(instance, id, {
             ...(f.name ? { name: f.name } : {}),
             memory: f.memory === true,
           });
-          await finishOperation(core, op, f, `snapshot ${id} of ${instance} created`);
+          await finishOperation(client, op, f, `snapshot ${id} of ${instance} created`);
         },
       ),
     );
@@ -40,7 +47,7 @@ export function registerSnapshots(program: Command): void {
     cmd.command('list <instance>').description("list an instance's snapshots"),
   ).action(
     action(async (instance: string, f: ClientFlags) => {
-      const items = await clients(f).depth.listSnapshots(instance);
+      const items = await clientFrom(f).listSnapshots(instance);
       if (f.json) return printJson(items);
       printTable(
         ['ID', 'NAME', 'MEMORY', 'POWER_AT_SNAPSHOT', 'CREATED'],
@@ -59,7 +66,7 @@ export function registerSnapshots(program: Command): void {
     cmd.command('show <instance> <snapshot-id>').description('show one snapshot'),
   ).action(
     action(async (instance: string, snapshotId: string, f: ClientFlags) => {
-      printJson(await clients(f).depth.getSnapshot(instance, snapshotId));
+      printJson(await clientFrom(f).getSnapshot(instance, snapshotId));
     }),
   );
 
@@ -70,11 +77,11 @@ export function registerSnapshots(program: Command): void {
     .option('--no-wait', 'return the operation at once')
     .action(
       action(async (instance: string, snapshotId: string, f: WaitFlags & { powerOn?: boolean }) => {
-        const { core, depth } = clients(f);
-        const op = await depth.revertSnapshot(instance, snapshotId, {
+        const client = clientFrom(f);
+        const op = await client.revertSnapshot(instance, snapshotId, {
           power_on: f.powerOn === true,
         });
-        await finishOperation(core, op, f, `${instance} reverted to ${snapshotId}`);
+        await finishOperation(client, op, f, `${instance} reverted to ${snapshotId}`);
       }),
     );
 
@@ -86,10 +93,10 @@ export function registerSnapshots(program: Command): void {
     .option('--no-wait', 'return the operation at once')
     .action(
       action(async (instance: string, snapshotId: string, f: WaitFlags) => {
-        const { core, depth } = clients(f);
+        const client = clientFrom(f);
         await finishOperation(
-          core,
-          await depth.deleteSnapshot(instance, snapshotId),
+          client,
+          await client.deleteSnapshot(instance, snapshotId),
           f,
           `snapshot ${snapshotId} deleted`,
         );

@@ -1,8 +1,15 @@
 // `xcd volumes list|attach|detach`: existing VDIs attached to an instance by uuid, hot when it
 // runs, over the REST API; --json for scripts. Never talks to XAPI.
 import type { Command } from 'commander';
-import { clients, finishOperation, type WaitFlags } from './depth-common';
-import { action, printJson, printTable, withClientOptions, type ClientFlags } from './output';
+import { finishOperation, type WaitFlags } from './follow';
+import {
+  action,
+  printJson,
+  printTable,
+  withClientOptions,
+  type ClientFlags,
+  clientFrom,
+} from './output';
 
 export function registerVolumes(program: Command): void {
   const cmd = program.command('volumes').description('attach and detach volumes (existing VDIs)');
@@ -11,7 +18,7 @@ export function registerVolumes(program: Command): void {
     cmd.command('list <instance>').description("list an instance's volumes"),
   ).action(
     action(async (instance: string, f: ClientFlags) => {
-      const items = await clients(f).depth.listVolumes(instance);
+      const items = await clientFrom(f).listVolumes(instance);
       if (f.json) return printJson(items);
       printTable(
         ['DEVICE', 'VDI', 'NAME', 'SIZE_GB', 'MODE', 'ATTACHED'],
@@ -33,12 +40,12 @@ export function registerVolumes(program: Command): void {
           vdi: string,
           f: WaitFlags & { device?: string; readOnly?: boolean },
         ) => {
-          const { core, depth } = clients(f);
-          const op = await depth.attachVolume(instance, vdi, {
+          const client = clientFrom(f);
+          const op = await client.attachVolume(instance, vdi, {
             ...(f.device ? { device: f.device } : {}),
             mode: f.readOnly ? 'RO' : 'RW',
           });
-          await finishOperation(core, op, f, `attached ${vdi} to ${instance}`);
+          await finishOperation(client, op, f, `attached ${vdi} to ${instance}`);
         },
       ),
     );
@@ -49,10 +56,10 @@ export function registerVolumes(program: Command): void {
     .option('--no-wait', 'return the operation at once')
     .action(
       action(async (instance: string, vdi: string, f: WaitFlags) => {
-        const { core, depth } = clients(f);
+        const client = clientFrom(f);
         await finishOperation(
-          core,
-          await depth.detachVolume(instance, vdi),
+          client,
+          await client.detachVolume(instance, vdi),
           f,
           `detached ${vdi} from ${instance}`,
         );

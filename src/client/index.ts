@@ -1,73 +1,65 @@
 // The typed REST client of the service (axios + the contract's generated types), used by the CLI
-// and by integrations written in TypeScript. Errors become XcdApiError carrying the problem.
-// Must not know anything of XAPI or of the driver; it speaks only HTTP.
-import axios, { AxiosError, type AxiosInstance } from 'axios';
-import type { components } from '../api/generated/openapi';
+// and by integrations written in TypeScript: one method per route, grouped by the contract's
+// tags (catalogue, instances, snapshots, devices, consoles, operations, events). Errors become
+// XcdApiError carrying the problem. Knows nothing of XAPI or of the driver; speaks only HTTP.
+import { lifecycleEvents, type LifecycleStreamOptions } from './events';
+import {
+  Http,
+  XcdApiError,
+  type ClientOptions,
+  type Instance,
+  type Operation,
+  type Schemas,
+  type WaitOptions,
+} from './http';
 
-export type Schemas = components['schemas'];
-export type Instance = Schemas['Instance'];
-export type Operation = Schemas['Operation'];
-export type Problem = Schemas['Problem'];
+export { parseSse, type LifecycleStreamOptions } from './events';
+export {
+  XcdApiError,
+  toClientError,
+  type ClientOptions,
+  type Instance,
+  type Operation,
+  type Problem,
+  type Schemas,
+  type WaitOptions,
+} from './http';
 
-export class XcdApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly problem?: Problem;
-
-  constructor(status: number, code: string, message: string, problem?: Problem) {
-    super(message);
-    this.name = 'XcdApiError';
-    this.status = status;
-    this.code = code;
-    if (problem) this.problem = problem;
-  }
-}
-
-export interface ClientOptions {
-  url: string;
-  token?: string;
-  timeoutMs?: number;
-}
-
-export interface WaitOptions {
-  /** Seconds the server may hold the request (Prefer: wait=N); 0 answers at once. */
-  wait?: number;
-}
+const enc = encodeURIComponent;
+const inst = (id: string): string => `/v1/instances/${enc(id)}`;
 
 export class XcdClient {
-  private readonly http: AxiosInstance;
+  private readonly http: Http;
 
-  constructor(opts: ClientOptions) {
-    this.http = axios.create({
-      baseURL: opts.url.replace(/\/+$/, ''),
-      timeout: opts.timeoutMs ?? 330_000,
-      headers: opts.token ? { Authorization: `Bearer ${opts.token}` } : {},
-      validateStatus: (s) => s >= 200 && s < 300,
-    });
+  constructor(private readonly opts: ClientOptions) {
+    this.http = new Http(opts);
   }
 
+  // ---- catalogue and host ----
   host(): Promise<Schemas['Host']> {
-    return this.get('/v1/host');
+    return this.http.send('get', '/v1/host');
   }
-  async templates(): Promise<Schemas['Template'][]> {
-    return (await this.get<{ items: Schemas['Template'][] }>('/v1/templates')).items;
+  templates(): Promise<Schemas['Template'][]> {
+    return this.http.items('/v1/templates');
   }
-  async networks(): Promise<Schemas['Network'][]> {
-    return (await this.get<{ items: Schemas['Network'][] }>('/v1/networks')).items;
+  networks(): Promise<Schemas['Network'][]> {
+    return this.http.items('/v1/networks');
   }
-  async srs(): Promise<Schemas['SR'][]> {
-    return (await this.get<{ items: Schemas['SR'][] }>('/v1/srs')).items;
+  srs(): Promise<Schemas['SR'][]> {
+    return this.http.items('/v1/srs');
   }
+
+  // ---- instances ----
   listInstances(
     q: { power_state?: Schemas['PowerState']; limit?: number; offset?: number } = {},
   ): Promise<Schemas['InstancePage']> {
-    return this.get('/v1/instances', q);
+    return this.http.send('get', '/v1/instances', undefined, {}, q);
   }
   getInstance(id: string): Promise<Instance> {
-    return this.get(`/v1/instances/${encodeURIComponent(id)}`);
+    return this.http.send('get', inst(id));
   }
   spawn(id: string, body: Schemas['SpawnRequest'], opts: WaitOptions = {}): Promise<Operation> {
-    return this.send('put', `/v1/instances/${encodeURIComponent(id)}`, body, opts);
+    return this.http.send('put', inst(id), body, opts);
   }
   /** The destroy's operation, or null when the instance was already gone (204). */
   destroy(
@@ -75,16 +67,90 @@ export class XcdClient {
     opts: WaitOptions & { keep_disks?: boolean } = {},
   ): Promise<Operation | null> {
     const q = opts.keep_disks ? '?keep_disks=true' : '';
-    return this.send('delete', `/v1/instances/${encodeURIComponent(id)}${q}`, undefined, opts);
+    return this.http.send('delete', `${inst(id)}${q}`, undefined, opts);
   }
   action(id: string, body: Schemas['InstanceAction'], opts: WaitOptions = {}): Promise<Operation> {
-    return this.send('post', `/v1/instances/${encodeURIComponent(id)}/actions`, body, opts);
+    return this.http.send('post', `${inst(id)}/actions`, body, opts);
   }
+
+  // ---- snapshots ----
+  listSnapshots(id: string): Promise<Schemas['Snapshot'][]> {
+    return this.http.items(`${inst(id)}/snapshots`);
+  }
+  getSnapshot(id: string, snapshotId: string): Promise<Schemas['Snapshot']> {
+    return this.http.send('get', `${inst(id)}/snapshots/${enc(snapshotId)}`);
+  }
+  createSnapshot(
+    id: string,
+    snapshotId: string,
+    body: Schemas['SnapshotRequest'] = {},
+    opts: WaitOptions = {},
+  ): Promise<Operation> {
+    return this.http.send('put', `${inst(id)}/snapshots/${enc(snapshotId)}`, body, opts);
+  }
+  revertSnapshot(
+    id: string,
+    snapshotId: string,
+    body: Schemas['RevertRequest'] = {},
+    opts: WaitOptions = {},
+  ): Promise<Operation> {
+    return this.http.send('post', `${inst(id)}/snapshots/${enc(snapshotId)}/revert`, body, opts);
+  }
+  /** null when the snapshot was already gone (204). */
+  deleteSnapshot(
+    id: string,
+    snapshotId: string,
+    opts: WaitOptions = {},
+  ): Promise<Operation | null> {
+    return this.http.send('delete', `${inst(id)}/snapshots/${enc(snapshotId)}`, undefined, opts);
+  }
+
+  // ---- devices ----
+  listVolumes(id: string): Promise<Schemas['Volume'][]> {
+    return this.http.items(`${inst(id)}/volumes`);
+  }
+  attachVolume(
+    id: string,
+    vdiUuid: string,
+    body: Schemas['VolumeAttachRequest'] = {},
+    opts: WaitOptions = {},
+  ): Promise<Operation> {
+    return this.http.send('put', `${inst(id)}/volumes/${enc(vdiUuid)}`, body, opts);
+  }
+  detachVolume(id: string, vdiUuid: string, opts: WaitOptions = {}): Promise<Operation | null> {
+    return this.http.send('delete', `${inst(id)}/volumes/${enc(vdiUuid)}`, undefined, opts);
+  }
+  listNics(id: string): Promise<Schemas['NicAttachment'][]> {
+    return this.http.items(`${inst(id)}/nics`);
+  }
+  attachNic(
+    id: string,
+    body: Schemas['NicAttachRequest'],
+    opts: WaitOptions = {},
+  ): Promise<Operation> {
+    return this.http.send('post', `${inst(id)}/nics`, body, opts);
+  }
+  detachNic(id: string, device: string, opts: WaitOptions = {}): Promise<Operation | null> {
+    return this.http.send('delete', `${inst(id)}/nics/${enc(device)}`, undefined, opts);
+  }
+
+  // ---- consoles ----
+  console(id: string): Promise<Schemas['Console']> {
+    return this.http.send('get', `${inst(id)}/console`);
+  }
+  consoleLog(id: string): Promise<Schemas['ConsoleLog']> {
+    return this.http.send('get', `${inst(id)}/console/log`);
+  }
+  diagnostics(id: string): Promise<Schemas['Diagnostics']> {
+    return this.http.send('get', `${inst(id)}/diagnostics`);
+  }
+
+  // ---- operations ----
   getOperation(id: string, opts: WaitOptions = {}): Promise<Operation> {
-    return this.send('get', `/v1/operations/${encodeURIComponent(id)}`, undefined, opts);
+    return this.http.send('get', `/v1/operations/${enc(id)}`, undefined, opts);
   }
   cancelOperation(id: string): Promise<Operation> {
-    return this.send('delete', `/v1/operations/${encodeURIComponent(id)}`, undefined, {});
+    return this.http.send('delete', `/v1/operations/${enc(id)}`);
   }
 
   /** Follows an operation until it is final, calling onProgress on each poll (long-polling 1 s). */
@@ -109,49 +175,10 @@ export class XcdClient {
     return current;
   }
 
-  private async get<T>(path: string, params?: object): Promise<T> {
-    return this.send('get', path, undefined, {}, params);
+  // ---- events ----
+  /** GET /v1/events as an async generator, resumed with Last-Event-ID after a dropped
+   * connection (events.ts). */
+  events(o: LifecycleStreamOptions = {}): AsyncGenerator<Schemas['LifecycleEvent']> {
+    return lifecycleEvents(this.opts, o);
   }
-
-  private async send<T>(
-    method: 'get' | 'put' | 'post' | 'delete',
-    url: string,
-    data: unknown,
-    opts: WaitOptions,
-    params?: object,
-  ): Promise<T> {
-    try {
-      const res = await this.http.request({
-        method,
-        url,
-        data,
-        params,
-        headers: opts.wait !== undefined ? { Prefer: `wait=${opts.wait}` } : {},
-      });
-      return (res.status === 204 ? null : res.data) as T;
-    } catch (err) {
-      throw toClientError(err);
-    }
-  }
-}
-
-/** An Axios failure as XcdApiError (problem+json kept); other errors pass through. */
-export function toClientError(err: unknown): Error {
-  if (!(err instanceof AxiosError)) return err as Error;
-  const res = err.response;
-  if (!res)
-    return new XcdApiError(
-      0,
-      err.code ?? 'network_error',
-      `cannot reach the service: ${err.message}`,
-    );
-  const p = res.data as Partial<Problem> | undefined;
-  if (p && typeof p === 'object' && typeof p.code === 'string')
-    return new XcdApiError(
-      res.status,
-      p.code,
-      `${p.code}: ${p.detail ?? p.title ?? res.statusText}`,
-      p as Problem,
-    );
-  return new XcdApiError(res.status, 'http_error', `HTTP ${res.status} ${res.statusText}`);
 }

@@ -2,7 +2,7 @@
 // stops taking the stream makes it end once the unsent bytes pass the limit, instead of growing
 // the response buffer without bound, and resuming with Last-Event-ID loses and repeats nothing.
 import express, { type Response } from 'express';
-import { parseSse } from '../../src/client/depth';
+import { parseSse } from '../../src/client';
 import { eventRoutes } from '../../src/api/routes/events';
 import { startStack, type Stack } from '../helpers/stack';
 
@@ -15,7 +15,7 @@ afterAll(async () => {
 });
 
 test('SSE backpressure: a slow reader is ended when the unsent bytes pass the limit, and resumes with Last-Event-ID', async () => {
-  const from = stack.driver.depth.events.lastId;
+  const from = stack.driver.events.lastId;
   const templates = await stack.request('GET', '/v1/templates');
   const spawned = await stack.request('PUT', '/v1/instances/bp-1', {
     body: { template: templates.body.items[0].uuid, vcpus: 1, memory_mb: 256 },
@@ -30,7 +30,7 @@ test('SSE backpressure: a slow reader is ended when the unsent bytes pass the li
       });
   }
   const kept = (): string[] => {
-    const sub = stack.driver.depth.events.subscribe('alpha', from, () => undefined);
+    const sub = stack.driver.events.subscribe('alpha', from, () => undefined);
     sub.close();
     return sub.backlog.filter((e) => e.instance_id === 'bp-1').map((e) => `${e.id} ${e.type}`);
   };

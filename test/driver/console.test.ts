@@ -3,7 +3,7 @@
 // when halted, 403 for operators and viewers; the console log through the host's plugin, or 404
 // console_not_available where the host has none; and diagnostics from the metrics objects.
 import type { Caller } from '../../src/driver';
-import { setState, spawnInstance } from './depth-helpers';
+import { setState, spawnInstance } from './instance-helpers';
 import { alice, aliceViewer, startDriverStack, type DriverStack } from './stack';
 
 const aliceAdmin: Caller = { namespace: 'alice', role: 'admin', tokenId: 'alice-admin' };
@@ -25,7 +25,7 @@ describe('console and diagnostics', () => {
 
   it('gives the VNC console of a running instance as a noVNC proxy needs it', async () => {
     await setState(stack, vmRef, 'Running');
-    const c = stack.driver.depth.console(aliceAdmin, 'con-1');
+    const c = stack.driver.console(aliceAdmin, 'con-1');
     const vm = stack.sim.store.get('VM', vmRef) as any;
     const rec = (vm.consoles as string[])
       .map((r) => stack.sim.store.get('console', r) as any)
@@ -48,7 +48,7 @@ describe('console and diagnostics', () => {
     'answers 409 invalid_power_state when %s',
     async (state) => {
       await setState(stack, vmRef, state);
-      expect(() => stack.driver.depth.console(aliceAdmin, 'con-1')).toThrow(
+      expect(() => stack.driver.console(aliceAdmin, 'con-1')).toThrow(
         expect.objectContaining({ status: 409, code: 'invalid_power_state' }),
       );
     },
@@ -59,7 +59,7 @@ describe('console and diagnostics', () => {
     for (const caller of [alice, aliceViewer]) {
       let thrown: unknown;
       try {
-        stack.driver.depth.console(caller, 'con-1');
+        stack.driver.console(caller, 'con-1');
       } catch (err) {
         thrown = err;
       }
@@ -70,19 +70,19 @@ describe('console and diagnostics', () => {
       );
       expect((thrown as Error).message).toMatch(/admin/);
     }
-    expect(() => stack.driver.depth.console({ ...aliceAdmin, namespace: 'bob' }, 'con-1')).toThrow(
+    expect(() => stack.driver.console({ ...aliceAdmin, namespace: 'bob' }, 'con-1')).toThrow(
       expect.objectContaining({ status: 404 }),
     );
   });
 
   it('answers console_not_available where the host cannot read the console log', async () => {
     await setState(stack, vmRef, 'Running');
-    await expect(stack.driver.depth.consoleLog(alice, 'con-1')).rejects.toMatchObject({
+    await expect(stack.driver.consoleLog(alice, 'con-1')).rejects.toMatchObject({
       status: 404,
       code: 'console_not_available',
     });
     await setState(stack, vmRef, 'Halted');
-    await expect(stack.driver.depth.consoleLog(alice, 'con-1')).rejects.toMatchObject({
+    await expect(stack.driver.consoleLog(alice, 'con-1')).rejects.toMatchObject({
       status: 404,
       code: 'console_not_available',
     });
@@ -93,7 +93,7 @@ describe('console and diagnostics', () => {
     for (const hostRef of stack.sim.store.all('host').keys())
       await stack.xapi.call('host.add_to_other_config', hostRef, 'sim_plugins', 'console');
     try {
-      const log = await stack.driver.depth.consoleLog(alice, 'con-1');
+      const log = await stack.driver.consoleLog(alice, 'con-1');
       expect(log.text).toContain('con-1 login:');
       expect(log.text).toContain('Linux version');
     } finally {
@@ -104,7 +104,7 @@ describe('console and diagnostics', () => {
 
   it('reports diagnostics from the metrics objects of a running instance', async () => {
     await setState(stack, vmRef, 'Running');
-    const d = stack.driver.depth.diagnostics(alice, 'con-1');
+    const d = stack.driver.diagnostics(alice, 'con-1');
     expect(d).toMatchObject({
       instance_id: 'con-1',
       power_state: 'running',
@@ -122,7 +122,7 @@ describe('console and diagnostics', () => {
 
   it('reports a halted instance with no vCPU figures and no uptime', async () => {
     await setState(stack, vmRef, 'Halted');
-    const d = stack.driver.depth.diagnostics(alice, 'con-1');
+    const d = stack.driver.diagnostics(alice, 'con-1');
     expect(d).toMatchObject({
       power_state: 'shutdown',
       uptime_s: 0,

@@ -3,7 +3,7 @@
 // exactly what it missed, and an id its namespace never had is answered as lost, with every
 // kept event. The id a reader told of lost events resumes from says nothing of any activity.
 import type { LifecycleEvent } from '../../src/driver/views/events';
-import { done, spawnInstance, until } from './depth-helpers';
+import { done, spawnInstance, until } from './instance-helpers';
 import { alice, bob, startDriverStack, type DriverStack } from './stack';
 
 describe('global event ids reveal other namespaces activity', () => {
@@ -16,7 +16,7 @@ describe('global event ids reveal other namespaces activity', () => {
   });
 
   it("numbers each namespace's events without gaps, whatever the others do", async () => {
-    const feed = stack.driver.depth.events;
+    const feed = stack.driver.events;
     const base = BigInt(feed.lastId);
     const mine: LifecycleEvent[] = [];
     const theirs: LifecycleEvent[] = [];
@@ -49,7 +49,7 @@ describe('global event ids reveal other namespaces activity', () => {
   });
 
   it('resumes after a last id with what was missed; an id never had is answered as lost', async () => {
-    const feed = stack.driver.depth.events;
+    const feed = stack.driver.events;
     const seen: LifecycleEvent[] = [];
     const first = feed.subscribe('alice', feed.lastId, (e) => seen.push(e));
     expect(first.lost).toBe(false);

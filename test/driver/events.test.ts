@@ -4,7 +4,7 @@
 // id from before the feed started (or dropped from the ring) is told events were lost.
 import type { LifecycleEvent } from '../../src/driver/views/events';
 import { EventFeed } from '../../src/driver/views/events';
-import { done, setState, spawnInstance, until } from './depth-helpers';
+import { done, setState, spawnInstance, until } from './instance-helpers';
 import { alice, bob, startDriverStack, type DriverStack } from './stack';
 
 describe('lifecycle events', () => {
@@ -19,8 +19,8 @@ describe('lifecycle events', () => {
   it("announces an instance's life in order, to its namespace only", async () => {
     const mine: LifecycleEvent[] = [];
     const theirs: LifecycleEvent[] = [];
-    const a = stack.driver.depth.events.subscribe('alice', undefined, (e) => mine.push(e));
-    const b = stack.driver.depth.events.subscribe('bob', undefined, (e) => theirs.push(e));
+    const a = stack.driver.events.subscribe('alice', undefined, (e) => mine.push(e));
+    const b = stack.driver.events.subscribe('bob', undefined, (e) => theirs.push(e));
     try {
       const vmRef = await spawnInstance(stack, 'ev-1');
       await until(() => mine.some((e) => e.type === 'started'));
@@ -58,7 +58,7 @@ describe('lifecycle events', () => {
 
   it('resumes a reader after its last id with exactly the events it missed', async () => {
     const first: LifecycleEvent[] = [];
-    let sub = stack.driver.depth.events.subscribe('bob', undefined, (e) => first.push(e));
+    let sub = stack.driver.events.subscribe('bob', undefined, (e) => first.push(e));
     const vmRef = await spawnInstance(stack, 'ev-2', {}, bob);
     await until(() => first.some((e) => e.type === 'started'));
     sub.close(); // the reader goes away
@@ -68,13 +68,13 @@ describe('lifecycle events', () => {
     await setState(stack, vmRef, 'Halted');
     // The mirror's records can move before its change batch reaches the feed: wait for the feed.
     const backlogAfter = (id: string): LifecycleEvent[] => {
-      const probe = stack.driver.depth.events.subscribe('bob', id, () => undefined);
+      const probe = stack.driver.events.subscribe('bob', id, () => undefined);
       probe.close();
       return probe.backlog;
     };
     await until(() => backlogAfter(last).length >= 4);
     const later: LifecycleEvent[] = [];
-    sub = stack.driver.depth.events.subscribe('bob', last, (e) => later.push(e));
+    sub = stack.driver.events.subscribe('bob', last, (e) => later.push(e));
     expect(sub.lost).toBe(false);
     // setState goes Running -> Halted -> Running -> Paused -> Halted.
     expect(sub.backlog.map((e) => e.type)).toEqual(['stopped', 'started', 'paused', 'stopped']);
@@ -84,7 +84,7 @@ describe('lifecycle events', () => {
     expect(later[0].type).toBe('started');
     sub.close();
 
-    const stale = stack.driver.depth.events.subscribe('bob', '1', () => undefined);
+    const stale = stack.driver.events.subscribe('bob', '1', () => undefined);
     expect(stale.lost).toBe(true);
     stale.close();
   });

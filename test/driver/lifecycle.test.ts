@@ -9,7 +9,7 @@ import {
   simVm,
   spawnInstance,
   type PowerState,
-} from './depth-helpers';
+} from './instance-helpers';
 import { alice, aliceViewer, startDriverStack, type DriverStack } from './stack';
 
 describe('pause, unpause, suspend, resume', () => {

@@ -1,7 +1,7 @@
 // Behaviour of live migration within the pool: to a host named by uuid or name_label, to the
 // host the driver chooses (most free memory, never the current one, never an offline one),
 // 409 no_host_available when none can take it, 404 host_not_found, 409 when not running.
-import { POWER_STATES, done, setState, simVm, spawnInstance, until } from './depth-helpers';
+import { POWER_STATES, done, setState, simVm, spawnInstance, until } from './instance-helpers';
 import { alice, startDriverStack, type DriverStack } from './stack';
 
 describe('live migration', () => {

@@ -1,7 +1,7 @@
 // Behaviour of NICs through the driver: attach on a network named by uuid, name_label or bridge,
 // with or without a MAC, hot on a running instance (plugged) and cold on a halted one; detach;
 // retries at a device, taken devices and MACs, unknown networks; paused/suspended 409.
-import { done, setState, spawnInstance } from './depth-helpers';
+import { done, setState, spawnInstance } from './instance-helpers';
 import { alice, bob, someNetwork, startDriverStack, type DriverStack } from './stack';
 
 describe('nics', () => {
@@ -30,7 +30,7 @@ describe('nics', () => {
       await setState(stack, vmRef, state);
       const net = someNetwork(stack);
       const mac = by === 'uuid' ? '02:aa:bb:cc:dd:01' : undefined;
-      const op = stack.driver.depth.attachNic(alice, 'nic-1', {
+      const op = stack.driver.attachNic(alice, 'nic-1', {
         network: net[by],
         device: '4',
         ...(mac ? { mac } : {}),
@@ -42,25 +42,25 @@ describe('nics', () => {
       expect(vif).toMatchObject({ currently_attached: state === 'Running' });
       if (mac) expect(vif.MAC).toBe(mac);
       else expect(vif.MAC).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
-      expect(stack.driver.depth.listNics(alice, 'nic-1')).toContainEqual(
+      expect(stack.driver.listNics(alice, 'nic-1')).toContainEqual(
         expect.objectContaining({ device: '4', network: net.uuid, attached: state === 'Running' }),
       );
       expect(stack.driver.getInstance(alice, 'nic-1').nics.map((n) => n.device)).toContain('4');
 
       // The same device and network again: nothing new.
-      const replay = stack.driver.depth.attachNic(alice, 'nic-1', {
+      const replay = stack.driver.attachNic(alice, 'nic-1', {
         network: net.uuid,
         device: '4',
       });
       expect(replay.status).toBe('succeeded'); // answered at once, no new operation to wait for
       expect((stack.sim.store.get('VM', vmRef) as any).VIFs.length).toBe(
-        stack.driver.depth.listNics(alice, 'nic-1').length,
+        stack.driver.listNics(alice, 'nic-1').length,
       );
 
-      const detach = await done(stack, stack.driver.depth.detachNic(alice, 'nic-1', '4'));
+      const detach = await done(stack, stack.driver.detachNic(alice, 'nic-1', '4'));
       expect(detach.error).toBeNull();
       expect(vifAt('4')).toBeUndefined();
-      expect(stack.driver.depth.detachNic(alice, 'nic-1', '4')).toBeNull();
+      expect(stack.driver.detachNic(alice, 'nic-1', '4')).toBeNull();
     },
   );
 
@@ -69,7 +69,7 @@ describe('nics', () => {
     const nets = stack.driver.networks();
     await done(
       stack,
-      stack.driver.depth.attachNic(alice, 'nic-1', {
+      stack.driver.attachNic(alice, 'nic-1', {
         network: nets[0].uuid,
         device: '5',
         mac: '02:aa:bb:cc:dd:05',
@@ -77,7 +77,7 @@ describe('nics', () => {
     );
     const other = await done(
       stack,
-      stack.driver.depth.attachNic(alice, 'nic-1', { network: nets[1].uuid, device: '5' }),
+      stack.driver.attachNic(alice, 'nic-1', { network: nets[1].uuid, device: '5' }),
     );
     expect(other).toMatchObject({
       status: 'failed',
@@ -85,7 +85,7 @@ describe('nics', () => {
     });
     const sameMac = await done(
       stack,
-      stack.driver.depth.attachNic(alice, 'nic-1', {
+      stack.driver.attachNic(alice, 'nic-1', {
         network: nets[0].uuid,
         mac: '02:AA:BB:CC:DD:05',
       }),
@@ -94,14 +94,14 @@ describe('nics', () => {
       status: 'failed',
       error: { status: 409, code: 'device_in_use' },
     });
-    await done(stack, stack.driver.depth.detachNic(alice, 'nic-1', '5'));
+    await done(stack, stack.driver.detachNic(alice, 'nic-1', '5'));
   });
 
   it('answers an unknown network 404 network_not_found, with nothing left behind', async () => {
     const before = (stack.sim.store.get('VM', vmRef) as any).VIFs.length;
     const final = await done(
       stack,
-      stack.driver.depth.attachNic(alice, 'nic-1', { network: 'no-such-net' }),
+      stack.driver.attachNic(alice, 'nic-1', { network: 'no-such-net' }),
     );
     expect(final).toMatchObject({
       status: 'failed',
@@ -116,7 +116,7 @@ describe('nics', () => {
     stack.sim.faults.add('fail:VIF.plug:1:INTERNAL_ERROR,plug failed');
     const final = await done(
       stack,
-      stack.driver.depth.attachNic(alice, 'nic-1', { network: someNetwork(stack).uuid }),
+      stack.driver.attachNic(alice, 'nic-1', { network: someNetwork(stack).uuid }),
     );
     stack.sim.faults.clear();
     expect(final.status).toBe('failed');
@@ -128,9 +128,9 @@ describe('nics', () => {
     async (state) => {
       await setState(stack, vmRef, state);
       expect(() =>
-        stack.driver.depth.attachNic(alice, 'nic-1', { network: someNetwork(stack).uuid }),
+        stack.driver.attachNic(alice, 'nic-1', { network: someNetwork(stack).uuid }),
       ).toThrow(expect.objectContaining({ status: 409, code: 'invalid_power_state' }));
-      expect(() => stack.driver.depth.listNics(bob, 'nic-1')).toThrow(
+      expect(() => stack.driver.listNics(bob, 'nic-1')).toThrow(
         expect.objectContaining({ status: 404 }),
       );
     },

@@ -6,7 +6,7 @@
 import { ApiError } from '../../src/driver/errors';
 import { usableVdi } from '../../src/driver/ownership';
 import { planSpawn } from '../../src/driver/spawn/plan';
-import { done, setState, spawnInstance, until } from './depth-helpers';
+import { done, setState, spawnInstance, until } from './instance-helpers';
 import { alice, bob, poolSnapshot, startDriverStack, type DriverStack } from './stack';
 
 const GiB = 1024 ** 3;
@@ -101,7 +101,7 @@ describe('VDI ownership', () => {
       .find((v) => v.type === 'Disk');
     foreign["an unmanaged VM's disk"] = (stack.sim.store.get('VDI', diskVbd.VDI) as any).uuid;
 
-    await done(stack, stack.driver.depth.createSnapshot(alice, 'own-1', 'snap-1', {}));
+    await done(stack, stack.driver.createSnapshot(alice, 'own-1', 'snap-1', {}));
     const snapVdi = [...stack.sim.store.all('VDI').values()].find(
       (v: any) => v.is_a_snapshot && v.other_config?.xcd_namespace === 'alice',
     ) as any;
@@ -140,13 +140,13 @@ describe('VDI ownership', () => {
     await setState(stack, aliceVm, 'Running');
     const before = poolSnapshot(stack.sim);
     const absent = answer(
-      () => stack.driver.depth.attachVolume(alice, 'own-1', ABSENT, { mode: 'RW' }),
+      () => stack.driver.attachVolume(alice, 'own-1', ABSENT, { mode: 'RW' }),
       ABSENT,
     );
     expect(absent).toMatchObject({ status: 404, code: 'volume_not_found' });
     for (const [what, uuid] of Object.entries(foreign)) {
       const got = answer(
-        () => stack.driver.depth.attachVolume(alice, 'own-1', uuid, { mode: 'RW' }),
+        () => stack.driver.attachVolume(alice, 'own-1', uuid, { mode: 'RW' }),
         uuid,
       );
       expect({ what, got }).toEqual({ what, got: absent });
@@ -201,7 +201,7 @@ describe('VDI ownership', () => {
       image_vdi: kept,
     });
     expect(plan.imageVdiRef).toBe(stack.sim.store.byUuid('VDI', kept));
-    const op = await done(stack, stack.driver.depth.attachVolume(alice, 'own-1', kept, {}));
+    const op = await done(stack, stack.driver.attachVolume(alice, 'own-1', kept, {}));
     expect(op.error).toBeNull();
     const own = stack.driver.getInstance(alice, 'own-1').disks.find((d) => d.uuid === kept);
     expect(own).toBeDefined();
@@ -215,9 +215,9 @@ describe('VDI ownership', () => {
     );
     expect(grown.error).toBeNull();
     expect(vdiRec(kept).virtual_size).toBe(2 * GiB);
-    await done(stack, stack.driver.depth.detachVolume(alice, 'own-1', kept));
+    await done(stack, stack.driver.detachVolume(alice, 'own-1', kept));
     // Bob may not.
-    expect(() => stack.driver.depth.attachVolume(bob, 'bob-1', kept, {})).toThrow(
+    expect(() => stack.driver.attachVolume(bob, 'bob-1', kept, {})).toThrow(
       expect.objectContaining({ status: 404, code: 'volume_not_found' }),
     );
   });

@@ -64,7 +64,7 @@ describe('driver recovery', () => {
     const before = stack.driver.getInstance(alice, 'xr-1');
     const resyncs = stack.xapi.connection.resyncs;
     const events: string[] = [];
-    const sub = stack.driver.depth.events.subscribe('alice', undefined, (e) =>
+    const sub = stack.driver.events.subscribe('alice', undefined, (e) =>
       events.push(`${e.type} ${e.instance_id}`),
     );
     await stack.sim.restart();

@@ -2,7 +2,7 @@
 // changed live where XAPI allows (fewer vCPUs, less memory, bigger disks) without a power
 // cycle; otherwise 409 power_cycle_required unless the caller asked for one (then the instance
 // is halted, changed and started); paused/suspended 409; shrinking a disk 422; undo on failure.
-import { done, setState, simVm, spawnInstance } from './depth-helpers';
+import { done, setState, simVm, spawnInstance } from './instance-helpers';
 import { alice, startDriverStack, type DriverStack } from './stack';
 
 const MiB = 1024 * 1024;

@@ -1,7 +1,7 @@
 // Behaviour of snapshots through the driver: disk-only and memory snapshots named by the
 // orchestrator's id (idempotent), listing, revert restoring the disks and settings (and a
 // checkpoint's suspended state), delete removing exactly what the snapshot made, and errors.
-import { done, setState, simVm, spawnInstance, until } from './depth-helpers';
+import { done, setState, simVm, spawnInstance, until } from './instance-helpers';
 import { alice, aliceViewer, poolSnapshot, startDriverStack, type DriverStack } from './stack';
 
 describe('snapshots', () => {
@@ -20,10 +20,10 @@ describe('snapshots', () => {
 
   it('takes a disk-only snapshot under the orchestrator id, once', async () => {
     const before = poolSnapshot(stack.sim);
-    const op = stack.driver.depth.createSnapshot(alice, 'snap-1', 's-disk', {});
+    const op = stack.driver.createSnapshot(alice, 'snap-1', 's-disk', {});
     expect(op).toMatchObject({ kind: 'snapshot', status: 'running', instance_id: 'snap-1' });
     expect((await done(stack, op)).status).toBe('succeeded');
-    const list = stack.driver.depth.listSnapshots(alice, 'snap-1');
+    const list = stack.driver.listSnapshots(alice, 'snap-1');
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({
       id: 's-disk',
@@ -34,12 +34,12 @@ describe('snapshots', () => {
       memory_mb: 512,
     });
     expect(list[0].disks.find((d) => d.device === '0')?.size_gb).toBe(rootDisk().size_gb);
-    expect(stack.driver.depth.getSnapshot(alice, 'snap-1', 's-disk').uuid).toBe(list[0].uuid);
+    expect(stack.driver.getSnapshot(alice, 'snap-1', 's-disk').uuid).toBe(list[0].uuid);
     const after = poolSnapshot(stack.sim);
     expect(after.VM.length).toBe(before.VM.length + 1);
 
     // The same id again: succeeded at once, no second snapshot.
-    const replay = stack.driver.depth.createSnapshot(alice, 'snap-1', 's-disk', {});
+    const replay = stack.driver.createSnapshot(alice, 'snap-1', 's-disk', {});
     expect(replay.status).toBe('succeeded');
     expect(poolSnapshot(stack.sim)).toEqual(after);
     // The instance list does not show snapshots as instances.
@@ -64,7 +64,7 @@ describe('snapshots', () => {
     expect(stack.driver.getInstance(alice, 'snap-1')).toMatchObject({ vcpus: 2, memory_mb: 768 });
     await setState(stack, vmRef, 'Running');
 
-    const op = stack.driver.depth.revertSnapshot(alice, 'snap-1', 's-disk', {});
+    const op = stack.driver.revertSnapshot(alice, 'snap-1', 's-disk', {});
     const final = await done(stack, op);
     expect(final.error).toBeNull();
     const inst = stack.driver.getInstance(alice, 'snap-1');
@@ -80,37 +80,29 @@ describe('snapshots', () => {
   it('takes a checkpoint with memory of a running instance; revert brings it back suspended, or running', async () => {
     await setState(stack, vmRef, 'Running');
     expect(
-      (
-        await done(
-          stack,
-          stack.driver.depth.createSnapshot(alice, 'snap-1', 's-mem', { memory: true }),
-        )
-      ).status,
+      (await done(stack, stack.driver.createSnapshot(alice, 'snap-1', 's-mem', { memory: true })))
+        .status,
     ).toBe('succeeded');
-    expect(stack.driver.depth.getSnapshot(alice, 'snap-1', 's-mem')).toMatchObject({
+    expect(stack.driver.getSnapshot(alice, 'snap-1', 's-mem')).toMatchObject({
       memory: true,
       power_state_at_snapshot: 'running',
     });
     expect(
-      (await done(stack, stack.driver.depth.revertSnapshot(alice, 'snap-1', 's-mem', {}))).status,
+      (await done(stack, stack.driver.revertSnapshot(alice, 'snap-1', 's-mem', {}))).status,
     ).toBe('succeeded');
     expect(simVm(stack, vmRef).power_state).toBe('Suspended');
     expect(
-      (
-        await done(
-          stack,
-          stack.driver.depth.revertSnapshot(alice, 'snap-1', 's-mem', { power_on: true }),
-        )
-      ).status,
+      (await done(stack, stack.driver.revertSnapshot(alice, 'snap-1', 's-mem', { power_on: true })))
+        .status,
     ).toBe('succeeded');
     expect(stack.driver.getInstance(alice, 'snap-1').xapi_power_state).toBe('Running');
   });
 
   it('refuses a memory snapshot of an instance that is not running (409 with the states)', async () => {
     await setState(stack, vmRef, 'Halted');
-    expect(() =>
-      stack.driver.depth.createSnapshot(alice, 'snap-1', 's-x', { memory: true }),
-    ).toThrow(expect.objectContaining({ status: 409, code: 'invalid_power_state' }));
+    expect(() => stack.driver.createSnapshot(alice, 'snap-1', 's-x', { memory: true })).toThrow(
+      expect.objectContaining({ status: 409, code: 'invalid_power_state' }),
+    );
   });
 
   it('takes disk-only snapshots in every power state', async () => {
@@ -118,27 +110,25 @@ describe('snapshots', () => {
       await setState(stack, vmRef, state);
       const final = await done(
         stack,
-        stack.driver.depth.createSnapshot(alice, 'snap-1', `s-any-${i}`, {}),
+        stack.driver.createSnapshot(alice, 'snap-1', `s-any-${i}`, {}),
       );
       expect([state, final.status]).toEqual([state, 'succeeded']);
-      expect(
-        stack.driver.depth.getSnapshot(alice, 'snap-1', `s-any-${i}`).power_state_at_snapshot,
-      ).toBe(state === 'Halted' ? 'shutdown' : state.toLowerCase());
+      expect(stack.driver.getSnapshot(alice, 'snap-1', `s-any-${i}`).power_state_at_snapshot).toBe(
+        state === 'Halted' ? 'shutdown' : state.toLowerCase(),
+      );
     }
   });
 
   it('deletes a snapshot with the disks only it used; a second delete has nothing to do', async () => {
     await setState(stack, vmRef, 'Halted');
     const before = poolSnapshot(stack.sim);
-    await done(stack, stack.driver.depth.createSnapshot(alice, 'snap-1', 's-del', {}));
+    await done(stack, stack.driver.createSnapshot(alice, 'snap-1', 's-del', {}));
     expect(poolSnapshot(stack.sim)).not.toEqual(before);
-    const op = stack.driver.depth.deleteSnapshot(alice, 'snap-1', 's-del');
+    const op = stack.driver.deleteSnapshot(alice, 'snap-1', 's-del');
     expect((await done(stack, op)).status).toBe('succeeded');
-    await until(
-      () => !stack.driver.depth.listSnapshots(alice, 'snap-1').some((s) => s.id === 's-del'),
-    );
+    await until(() => !stack.driver.listSnapshots(alice, 'snap-1').some((s) => s.id === 's-del'));
     expect(poolSnapshot(stack.sim)).toEqual(before);
-    expect(stack.driver.depth.deleteSnapshot(alice, 'snap-1', 's-del')).toBeNull();
+    expect(stack.driver.deleteSnapshot(alice, 'snap-1', 's-del')).toBeNull();
   });
 
   it('adopts the snapshot a create interrupted before tagging it, when the same id is retried', async () => {
@@ -150,18 +140,15 @@ describe('snapshots', () => {
     await stack.xapi.call('VM.remove_from_other_config', vmRef, 'xcd_snapshot_pending');
     await until(() => stack.xapi.mirror.get('VM', orphan)?.is_a_snapshot === true);
     expect(
-      stack.driver.depth
+      stack.driver
         .listSnapshots(alice, 'snap-1')
         .some((s) => s.uuid === (simVm(stack, orphan) as any).uuid),
     ).toBe(false);
     const before = poolSnapshot(stack.sim);
-    const final = await done(
-      stack,
-      stack.driver.depth.createSnapshot(alice, 'snap-1', 's-crash', {}),
-    );
+    const final = await done(stack, stack.driver.createSnapshot(alice, 'snap-1', 's-crash', {}));
     expect(final.status).toBe('succeeded');
     expect(poolSnapshot(stack.sim)).toEqual(before);
-    expect(stack.driver.depth.getSnapshot(alice, 'snap-1', 's-crash').uuid).toBe(
+    expect(stack.driver.getSnapshot(alice, 'snap-1', 's-crash').uuid).toBe(
       simVm(stack, orphan).uuid,
     );
     expect(simVm(stack, orphan).other_config.xcd_snapshot_pending).toBeUndefined();
@@ -169,29 +156,29 @@ describe('snapshots', () => {
   });
 
   it('answers unknown snapshots 404 and hides them from other namespaces', () => {
-    expect(() => stack.driver.depth.getSnapshot(alice, 'snap-1', 'nope')).toThrow(
+    expect(() => stack.driver.getSnapshot(alice, 'snap-1', 'nope')).toThrow(
       expect.objectContaining({ status: 404, code: 'snapshot_not_found' }),
     );
-    expect(() => stack.driver.depth.revertSnapshot(alice, 'snap-1', 'nope', {})).toThrow(
+    expect(() => stack.driver.revertSnapshot(alice, 'snap-1', 'nope', {})).toThrow(
       expect.objectContaining({ status: 404, code: 'snapshot_not_found' }),
     );
     for (const mutate of [
-      () => stack.driver.depth.createSnapshot(aliceViewer, 'snap-1', 's-disk', {}),
-      () => stack.driver.depth.revertSnapshot(aliceViewer, 'snap-1', 's-disk', {}),
-      () => stack.driver.depth.deleteSnapshot(aliceViewer, 'snap-1', 's-disk'),
+      () => stack.driver.createSnapshot(aliceViewer, 'snap-1', 's-disk', {}),
+      () => stack.driver.revertSnapshot(aliceViewer, 'snap-1', 's-disk', {}),
+      () => stack.driver.deleteSnapshot(aliceViewer, 'snap-1', 's-disk'),
     ])
       expect(mutate).toThrow(expect.objectContaining({ status: 403, code: 'forbidden' }));
-    expect(() =>
-      stack.driver.depth.listSnapshots({ ...alice, namespace: 'bob' }, 'snap-1'),
-    ).toThrow(expect.objectContaining({ status: 404, code: 'instance_not_found' }));
+    expect(() => stack.driver.listSnapshots({ ...alice, namespace: 'bob' }, 'snap-1')).toThrow(
+      expect.objectContaining({ status: 404, code: 'instance_not_found' }),
+    );
   });
 
   it('destroying the instance removes its snapshots and every disk they made', async () => {
     const before = poolSnapshot(stack.sim);
     await spawnInstance(stack, 'snap-2', { disks: [{ size_gb: 1 }] });
     const spawned = poolSnapshot(stack.sim);
-    await done(stack, stack.driver.depth.createSnapshot(alice, 'snap-2', 'a', {}));
-    await done(stack, stack.driver.depth.createSnapshot(alice, 'snap-2', 'b', { memory: true }));
+    await done(stack, stack.driver.createSnapshot(alice, 'snap-2', 'a', {}));
+    await done(stack, stack.driver.createSnapshot(alice, 'snap-2', 'b', { memory: true }));
     expect(poolSnapshot(stack.sim).VDI.length).toBeGreaterThan(spawned.VDI.length);
     await done(stack, stack.driver.destroy(alice, 'snap-2', {}));
     expect(poolSnapshot(stack.sim)).toEqual(before);

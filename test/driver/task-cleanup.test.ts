@@ -1,7 +1,7 @@
 // XAPI tasks are left behind by nothing the driver does: after spawns (one failed, one cancelled),
-// power and depth actions (one cancelled), snapshots, resizes, volumes and destroys, the pool's
+// power and lifecycle actions (one cancelled), snapshots, resizes, volumes and destroys, the pool's
 // task count returns to its baseline. Against the simulator, with tasks that take time.
-import { done, spawnInstance, until } from './depth-helpers';
+import { done, spawnInstance, until } from './instance-helpers';
 import { alice, provisioningTemplate, startDriverStack, type DriverStack } from './stack';
 
 describe('XAPI tasks after driver operations', () => {
@@ -28,10 +28,10 @@ describe('XAPI tasks after driver operations', () => {
     const template = provisioningTemplate(stack);
     await spawnInstance(stack, 'tk-1', { disks: [{ size_gb: 1 }] });
     await done(stack, stack.driver.action(alice, 'tk-1', { action: 'reboot' }));
-    await done(stack, stack.driver.depth.action(alice, 'tk-1', { action: 'suspend' }));
-    await done(stack, stack.driver.depth.action(alice, 'tk-1', { action: 'resume' }));
-    await done(stack, stack.driver.depth.createSnapshot(alice, 'tk-1', 's-1', { memory: true }));
-    await done(stack, stack.driver.depth.deleteSnapshot(alice, 'tk-1', 's-1'));
+    await done(stack, stack.driver.action(alice, 'tk-1', { action: 'suspend' }));
+    await done(stack, stack.driver.action(alice, 'tk-1', { action: 'resume' }));
+    await done(stack, stack.driver.createSnapshot(alice, 'tk-1', 's-1', { memory: true }));
+    await done(stack, stack.driver.deleteSnapshot(alice, 'tk-1', 's-1'));
     const grown = await done(
       stack,
       stack.driver.action(alice, 'tk-1', {

@@ -3,7 +3,7 @@
 // volume list; detached (the VDI stays); retries, taken devices, foreign and unknown VDIs;
 // paused/suspended 409; destroying the instance never destroys a volume. Which VDIs a caller may
 // name at all is ownership.test.ts's subject.
-import { done, setState, spawnInstance, until } from './depth-helpers';
+import { done, setState, spawnInstance, until } from './instance-helpers';
 import { alice, bob, startDriverStack, type DriverStack } from './stack';
 
 describe('volumes', () => {
@@ -49,7 +49,7 @@ describe('volumes', () => {
     async (state) => {
       await setState(stack, vmRef, state);
       const uuid = await newVdi(`data-${state}`);
-      const op = stack.driver.depth.attachVolume(alice, 'vol-1', uuid, { device: '5' });
+      const op = stack.driver.attachVolume(alice, 'vol-1', uuid, { device: '5' });
       expect(op).toMatchObject({ kind: 'attach-volume', status: 'running' });
       const final = await done(stack, op);
       expect(final.error).toBeNull();
@@ -58,7 +58,7 @@ describe('volumes', () => {
         currently_attached: state === 'Running',
         mode: 'RW',
       });
-      expect(stack.driver.depth.listVolumes(alice, 'vol-1')).toEqual([
+      expect(stack.driver.listVolumes(alice, 'vol-1')).toEqual([
         expect.objectContaining({
           uuid,
           device: '5',
@@ -70,34 +70,34 @@ describe('volumes', () => {
       expect(stack.driver.getInstance(alice, 'vol-1').disks.map((d) => d.uuid)).toContain(uuid);
 
       // A retry answers at once; the same device for another VDI is taken.
-      expect(stack.driver.depth.attachVolume(alice, 'vol-1', uuid, {}).status).toBe('succeeded');
+      expect(stack.driver.attachVolume(alice, 'vol-1', uuid, {}).status).toBe('succeeded');
       const other = await newVdi(`other-${state}`);
       const taken = await done(
         stack,
-        stack.driver.depth.attachVolume(alice, 'vol-1', other, { device: '5' }),
+        stack.driver.attachVolume(alice, 'vol-1', other, { device: '5' }),
       );
       expect(taken).toMatchObject({
         status: 'failed',
         error: { status: 409, code: 'device_in_use' },
       });
 
-      const detach = await done(stack, stack.driver.depth.detachVolume(alice, 'vol-1', uuid));
+      const detach = await done(stack, stack.driver.detachVolume(alice, 'vol-1', uuid));
       expect(detach.error).toBeNull();
       expect(vbdOf(uuid)).toBeUndefined();
       expect(stack.sim.store.byUuid('VDI', uuid)).toBeDefined();
-      expect(stack.driver.depth.listVolumes(alice, 'vol-1')).toEqual([]);
-      expect(stack.driver.depth.detachVolume(alice, 'vol-1', uuid)).toBeNull();
+      expect(stack.driver.listVolumes(alice, 'vol-1')).toEqual([]);
+      expect(stack.driver.detachVolume(alice, 'vol-1', uuid)).toBeNull();
     },
   );
 
   it('picks the lowest free device, skipping the CD position', async () => {
     await setState(stack, vmRef, 'Running');
     const uuid = await newVdi('auto');
-    await done(stack, stack.driver.depth.attachVolume(alice, 'vol-1', uuid, { mode: 'RO' }));
+    await done(stack, stack.driver.attachVolume(alice, 'vol-1', uuid, { mode: 'RO' }));
     const vbd = vbdOf(uuid);
     expect(vbd.userdevice).not.toBe('3');
     expect(vbd.mode).toBe('RO');
-    await done(stack, stack.driver.depth.detachVolume(alice, 'vol-1', uuid));
+    await done(stack, stack.driver.detachVolume(alice, 'vol-1', uuid));
   });
 
   it.each(['Paused', 'Suspended'] as const)(
@@ -105,7 +105,7 @@ describe('volumes', () => {
     async (state) => {
       const uuid = await newVdi(`p-${state}`);
       await setState(stack, vmRef, state);
-      expect(() => stack.driver.depth.attachVolume(alice, 'vol-1', uuid, {})).toThrow(
+      expect(() => stack.driver.attachVolume(alice, 'vol-1', uuid, {})).toThrow(
         expect.objectContaining({ status: 409, code: 'invalid_power_state' }),
       );
     },
@@ -114,19 +114,19 @@ describe('volumes', () => {
   it("answers unknown VDIs, another namespace's disks and the instance's own disks", async () => {
     await setState(stack, vmRef, 'Halted');
     expect(() =>
-      stack.driver.depth.attachVolume(alice, 'vol-1', '00000000-0000-0000-0000-000000000000', {}),
+      stack.driver.attachVolume(alice, 'vol-1', '00000000-0000-0000-0000-000000000000', {}),
     ).toThrow(expect.objectContaining({ status: 404, code: 'volume_not_found' }));
     const bobs = await newVdi('bobs', { xcd_namespace: 'bob', xcd_instance_id: 'b-1' });
-    expect(() => stack.driver.depth.attachVolume(alice, 'vol-1', bobs, {})).toThrow(
+    expect(() => stack.driver.attachVolume(alice, 'vol-1', bobs, {})).toThrow(
       expect.objectContaining({ status: 404, code: 'volume_not_found' }),
     );
-    expect(() => stack.driver.depth.listVolumes(bob, 'vol-1')).toThrow(
+    expect(() => stack.driver.listVolumes(bob, 'vol-1')).toThrow(
       expect.objectContaining({ status: 404 }),
     );
     const root = stack.driver.getInstance(alice, 'vol-1').disks.find((d) => d.device === '0')!.uuid;
     const refused = await done(
       stack,
-      stack.driver.depth.detachVolume(alice, 'vol-1', root) ?? null,
+      stack.driver.detachVolume(alice, 'vol-1', root) ?? null,
     ).catch(() => null);
     // The root disk is not a volume: it is not listed, so detaching it has nothing to do.
     expect(refused).toBeNull();
@@ -135,7 +135,7 @@ describe('volumes', () => {
   it('destroying the instance detaches volumes and keeps their VDIs', async () => {
     await setState(stack, vmRef, 'Running');
     const uuid = await newVdi('kept');
-    await done(stack, stack.driver.depth.attachVolume(alice, 'vol-1', uuid, {}));
+    await done(stack, stack.driver.attachVolume(alice, 'vol-1', uuid, {}));
     await done(stack, stack.driver.destroy(alice, 'vol-1', {}));
     expect(stack.sim.store.byUuid('VDI', uuid)).toBeDefined();
     expect((stack.sim.store.get('VDI', stack.sim.store.byUuid('VDI', uuid)!) as any).VBDs).toEqual(

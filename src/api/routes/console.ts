@@ -3,19 +3,19 @@
 // call XAPI itself or reshape the driver's schemas.
 import type { Router } from 'express';
 import { callerOf } from '../auth';
-import type { DepthPort } from '../depth-port';
+import type { ServiceDriver } from '../driver-port';
 
-export function consoleRoutes(router: Router, driver: { depth: DepthPort }): void {
+export function consoleRoutes(router: Router, driver: ServiceDriver): void {
   router.get('/v1/instances/:instance_id/console', (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    res.json(driver.depth.console(callerOf(req), String(req.params.instance_id)));
+    res.json(driver.console(callerOf(req), String(req.params.instance_id)));
   });
 
   router.get('/v1/instances/:instance_id/console/log', async (req, res) => {
-    res.json(await driver.depth.consoleLog(callerOf(req), String(req.params.instance_id)));
+    res.json(await driver.consoleLog(callerOf(req), String(req.params.instance_id)));
   });
 
   router.get('/v1/instances/:instance_id/diagnostics', (req, res) => {
-    res.json(driver.depth.diagnostics(callerOf(req), String(req.params.instance_id)));
+    res.json(driver.diagnostics(callerOf(req), String(req.params.instance_id)));
   });
 }

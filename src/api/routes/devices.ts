@@ -3,29 +3,29 @@
 // against the OpenAPI file. Must not call XAPI or reshape the driver's schemas.
 import type { Router } from 'express';
 import { callerOf } from '../auth';
-import type { DepthPort } from '../depth-port';
+import type { ServiceDriver } from '../driver-port';
 import type { components } from '../generated/openapi';
-import { sendOperation, type OperationWaiter } from '../prefer';
+import { sendOperation } from '../prefer';
 
 type S = components['schemas'];
 
-export function deviceRoutes(router: Router, driver: OperationWaiter & { depth: DepthPort }): void {
+export function deviceRoutes(router: Router, driver: ServiceDriver): void {
   const id = (p: Record<string, string>): string => String(p.instance_id);
 
   router.get('/v1/instances/:instance_id/volumes', (req, res) => {
-    res.json({ items: driver.depth.listVolumes(callerOf(req), id(req.params)) });
+    res.json({ items: driver.listVolumes(callerOf(req), id(req.params)) });
   });
 
   router.put('/v1/instances/:instance_id/volumes/:vdi_uuid', async (req, res) => {
     const caller = callerOf(req);
     const body = (req.body ?? {}) as S['VolumeAttachRequest'];
-    const op = driver.depth.attachVolume(caller, id(req.params), String(req.params.vdi_uuid), body);
+    const op = driver.attachVolume(caller, id(req.params), String(req.params.vdi_uuid), body);
     await sendOperation(req, res, driver, caller, op);
   });
 
   router.delete('/v1/instances/:instance_id/volumes/:vdi_uuid', async (req, res) => {
     const caller = callerOf(req);
-    const op = driver.depth.detachVolume(caller, id(req.params), String(req.params.vdi_uuid));
+    const op = driver.detachVolume(caller, id(req.params), String(req.params.vdi_uuid));
     if (!op) {
       res.status(204).end();
       return;
@@ -34,18 +34,18 @@ export function deviceRoutes(router: Router, driver: OperationWaiter & { depth: 
   });
 
   router.get('/v1/instances/:instance_id/nics', (req, res) => {
-    res.json({ items: driver.depth.listNics(callerOf(req), id(req.params)) });
+    res.json({ items: driver.listNics(callerOf(req), id(req.params)) });
   });
 
   router.post('/v1/instances/:instance_id/nics', async (req, res) => {
     const caller = callerOf(req);
-    const op = driver.depth.attachNic(caller, id(req.params), req.body as S['NicAttachRequest']);
+    const op = driver.attachNic(caller, id(req.params), req.body as S['NicAttachRequest']);
     await sendOperation(req, res, driver, caller, op);
   });
 
   router.delete('/v1/instances/:instance_id/nics/:device', async (req, res) => {
     const caller = callerOf(req);
-    const op = driver.depth.detachNic(caller, id(req.params), String(req.params.device));
+    const op = driver.detachNic(caller, id(req.params), String(req.params.device));
     if (!op) {
       res.status(204).end();
       return;

@@ -4,7 +4,7 @@
 // the feed's ring); the driver's feed decides what happened and filters by namespace.
 import type { Request, Response, Router } from 'express';
 import { callerOf } from '../auth';
-import type { DepthPort } from '../depth-port';
+import type { ServiceDriver } from '../driver-port';
 import type { components } from '../generated/openapi';
 
 type LifecycleEvent = components['schemas']['LifecycleEvent'];
@@ -21,7 +21,7 @@ function frame(e: LifecycleEvent): string {
 
 export function eventRoutes(
   router: Router,
-  driver: { depth: DepthPort },
+  driver: Pick<ServiceDriver, 'events'>,
   opts: { keepAliveMs?: number; maxBufferedBytes?: number } = {},
 ): void {
   router.get('/v1/events', (req: Request, res: Response) => {
@@ -45,7 +45,7 @@ export function eventRoutes(
     // is written as the reader takes it; live frames wait in `queue` meanwhile. A reader that
     // leaves more than `limit` bytes unsent and queued is too slow: nothing more is written, the
     // stream ends after the whole frames it holds, and the reader resumes after the last id it got.
-    const sub = driver.depth.events.subscribe(caller.namespace, after, (e) => {
+    const sub = driver.events.subscribe(caller.namespace, after, (e) => {
       if (wanted(e)) send(frame(e));
     });
     const backlog = sub.backlog.filter(wanted);
@@ -103,7 +103,7 @@ export function eventRoutes(
     res.write(`retry: 2000\n: events for namespace ${caller.namespace}\n\n`);
     if (sub.lost)
       res.write(
-        `id: ${driver.depth.events.lastId}\nevent: events_lost\ndata: ${JSON.stringify({ after })}\n\n`,
+        `id: ${driver.events.lastId}\nevent: events_lost\ndata: ${JSON.stringify({ after })}\n\n`,
       );
     pump();
   });

@@ -3,44 +3,34 @@
 // thrown for the problem handler. Must not call XAPI or reshape the driver's schemas.
 import type { Router } from 'express';
 import { callerOf } from '../auth';
-import type { DepthPort } from '../depth-port';
+import type { ServiceDriver } from '../driver-port';
 import type { components } from '../generated/openapi';
-import { sendOperation, type OperationWaiter } from '../prefer';
+import { sendOperation } from '../prefer';
 
 type S = components['schemas'];
 
-export function snapshotRoutes(
-  router: Router,
-  driver: OperationWaiter & { depth: DepthPort },
-): void {
+export function snapshotRoutes(router: Router, driver: ServiceDriver): void {
   const base = '/v1/instances/:instance_id/snapshots';
   const id = (p: Record<string, string>): string => String(p.instance_id);
 
   router.get(base, (req, res) => {
-    res.json({ items: driver.depth.listSnapshots(callerOf(req), id(req.params)) });
+    res.json({ items: driver.listSnapshots(callerOf(req), id(req.params)) });
   });
 
   router.get(`${base}/:snapshot_id`, (req, res) => {
-    res.json(
-      driver.depth.getSnapshot(callerOf(req), id(req.params), String(req.params.snapshot_id)),
-    );
+    res.json(driver.getSnapshot(callerOf(req), id(req.params), String(req.params.snapshot_id)));
   });
 
   router.put(`${base}/:snapshot_id`, async (req, res) => {
     const caller = callerOf(req);
     const body = (req.body ?? {}) as S['SnapshotRequest'];
-    const op = driver.depth.createSnapshot(
-      caller,
-      id(req.params),
-      String(req.params.snapshot_id),
-      body,
-    );
+    const op = driver.createSnapshot(caller, id(req.params), String(req.params.snapshot_id), body);
     await sendOperation(req, res, driver, caller, op);
   });
 
   router.delete(`${base}/:snapshot_id`, async (req, res) => {
     const caller = callerOf(req);
-    const op = driver.depth.deleteSnapshot(caller, id(req.params), String(req.params.snapshot_id));
+    const op = driver.deleteSnapshot(caller, id(req.params), String(req.params.snapshot_id));
     if (!op) {
       res.status(204).end();
       return;
@@ -51,12 +41,7 @@ export function snapshotRoutes(
   router.post(`${base}/:snapshot_id/revert`, async (req, res) => {
     const caller = callerOf(req);
     const body = (req.body ?? {}) as S['RevertRequest'];
-    const op = driver.depth.revertSnapshot(
-      caller,
-      id(req.params),
-      String(req.params.snapshot_id),
-      body,
-    );
+    const op = driver.revertSnapshot(caller, id(req.params), String(req.params.snapshot_id), body);
     await sendOperation(req, res, driver, caller, op);
   });
 }

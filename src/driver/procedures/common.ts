@@ -1,4 +1,4 @@
-// What the depth's concern files share: the run handed to an operation's job, the early
+// What the procedures share: the run handed to an operation's job, the early
 // invalid_power_state check in XAPI's own error shape, calls that may meet objects already
 // gone, and the create-then-plug steps of a hot-plugged device. Holds no operation of its own.
 import type { XapiClient } from '../../xapi';

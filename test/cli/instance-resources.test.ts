@@ -1,4 +1,4 @@
-// The depth's client commands against the real stack: `xcd instances pause|unpause|suspend|
+// The client commands of an instance's resources against the real stack: `xcd instances pause|unpause|suspend|
 // resume|resize|migrate|console|diagnostics`, `xcd snapshots create|list|show|revert|delete`,
 // `xcd volumes attach|list|detach`, `xcd nics attach|list|detach` and `xcd events --count`.
 import { startStack, type Stack } from '../helpers/stack';

@@ -1,4 +1,4 @@
-// Helpers of the depth's behaviour tests (lifecycle, snapshots, resize, volumes, nics, console,
+// Helpers of the driver's instance behaviour tests (lifecycle, snapshots, resize, volumes, nics, console,
 // migrate, events): spawning an instance through the driver, putting its VM into a power state
 // through XAPI directly (test setup), and waiting for the mirror. Fakes nothing.
 import type { Caller } from '../../src/driver';

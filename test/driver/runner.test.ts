@@ -1,16 +1,16 @@
-// Many depth operations at once on one driver: 20 concurrent pauses, unpauses and snapshots all
+// Many operations at once on one driver (the runner): 20 concurrent pauses, unpauses and snapshots all
 // succeed and emit no MaxListenersExceededWarning (the regression: each operation's wait for the
 // mirror added its own change listener to the mirror's one emitter).
 import { EventEmitter } from 'node:events';
 import { runInThisContext } from 'node:vm';
-import { done, spawnInstance } from './depth-helpers';
+import { done, spawnInstance } from './instance-helpers';
 import { alice, startDriverStack, type DriverStack } from './stack';
 
 const N = 20;
 // Node emits warnings on the real process object; jest's global `process` is a copy of it.
 const realProcess = runInThisContext('process') as NodeJS.Process;
 
-describe('depth concurrency', () => {
+describe('runner concurrency', () => {
   let stack: DriverStack;
   const warnings: Error[] = [];
   const onWarning = (w: Error): void => {
@@ -45,7 +45,7 @@ describe('depth concurrency', () => {
       expect(finals.map((f) => f.status)).toEqual(ids.map(() => 'succeeded'));
     }
     const snaps = await Promise.all(
-      ids.map((id) => done(stack, stack.driver.depth.createSnapshot(alice, id, 's1', {}))),
+      ids.map((id) => done(stack, stack.driver.createSnapshot(alice, id, 's1', {}))),
     );
     expect(snaps.map((f) => f.status)).toEqual(ids.map(() => 'succeeded'));
     await new Promise((r) => setImmediate(r));

@@ -1,16 +1,16 @@
-// The depth's HTTP surface on the real stack: every snapshot, device, console, diagnostics and
-// events operation of the spec is routed and answers documented statuses whose bodies validate
+// The HTTP surface of an instance's resources on the real stack: every snapshot, device,
+// console, diagnostics and events operation of the spec is routed and answers documented statuses whose bodies validate
 // (the stack validates responses); actions pause ... migrate through /actions; 409 with the
 // states; viewers 403 on mutations and the console; and the SSE stream resumed with
 // Last-Event-ID by a client that disconnects, receiving every event once, in order.
 import { loadSpec } from '../../src/api/spec';
-import { XcdDepthClient, parseSse } from '../../src/client/depth';
+import { XcdClient, parseSse } from '../../src/client';
 import { startStack, type HttpAnswer, type Stack } from '../helpers/stack';
 
 let stack: Stack;
 const spec = loadSpec();
 const seen = new Set<string>();
-const DEPTH_TAGS = new Set(['snapshots', 'devices', 'console', 'diagnostics', 'events']);
+const RESOURCE_TAGS = new Set(['snapshots', 'devices', 'console', 'diagnostics', 'events']);
 
 beforeAll(async () => {
   stack = await startStack();
@@ -19,12 +19,12 @@ afterAll(async () => {
   await stack?.close();
 });
 
-function depthOperations(): Map<string, [string, string]> {
+function resourceOperations(): Map<string, [string, string]> {
   const out = new Map<string, [string, string]>();
   for (const [path, item] of Object.entries(spec.paths))
     for (const m of ['get', 'put', 'post', 'delete']) {
       const op = (item as Record<string, { operationId?: string; tags?: string[] }>)[m];
-      if (op?.operationId && op.tags?.some((t) => DEPTH_TAGS.has(t)))
+      if (op?.operationId && op.tags?.some((t) => RESOURCE_TAGS.has(t)))
         out.set(op.operationId, [m, path]);
     }
   return out;
@@ -36,8 +36,8 @@ async function call(
 ): Promise<HttpAnswer> {
   const t0 = Date.now();
   const res = await stack.request(...args);
-  if (process.env.DEPTH_TIMING) process.stderr.write(`${operationId} ${Date.now() - t0}ms\n`);
-  const [m, path] = depthOperations().get(operationId) ?? ['', ''];
+  if (process.env.XCD_TEST_TIMING) process.stderr.write(`${operationId} ${Date.now() - t0}ms\n`);
+  const [m, path] = resourceOperations().get(operationId) ?? ['', ''];
   const responses =
     (spec.paths[path] as Record<string, { responses: Record<string, unknown> }> | undefined)?.[m]
       ?.responses ?? {};
@@ -227,8 +227,8 @@ test('NIC, console, diagnostics and events operations are routed, answer documen
   expect(badId.status).toBe(400);
 });
 
-test('every depth operation of the spec was called', () => {
-  expect([...seen].sort()).toEqual([...depthOperations().keys()].sort());
+test('every operation of these tags in the spec was called', () => {
+  expect([...seen].sort()).toEqual([...resourceOperations().keys()].sort());
 });
 
 test('the new actions go through /actions: allowed states succeed, others answer 409 with the states', async () => {
@@ -282,7 +282,7 @@ test('resize of a running 2-vCPU instance to 1 vCPU, 256 MiB with power_cycle ha
 });
 
 test('an SSE client that disconnects and resumes with Last-Event-ID receives every event once, in order', async () => {
-  const client = new XcdDepthClient({ url: stack.url, token: stack.tokens.operator });
+  const client = new XcdClient({ url: stack.url, token: stack.tokens.operator });
   const got: Array<{ id: string; type: string; instance_id: string }> = [];
   // First connection: read until the instance has started, then drop the connection.
   const first = new AbortController();

@@ -1,0 +1,97 @@
+// The client's HTTP exchange: one axios instance per client (base URL, bearer token, timeout),
+// `Prefer: wait=N`, and failures as XcdApiError carrying the problem+json. Knows no route.
+import axios, { AxiosError, type AxiosInstance } from 'axios';
+import type { components } from '../api/generated/openapi';
+
+export type Schemas = components['schemas'];
+export type Instance = Schemas['Instance'];
+export type Operation = Schemas['Operation'];
+export type Problem = Schemas['Problem'];
+
+export class XcdApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly problem?: Problem;
+
+  constructor(status: number, code: string, message: string, problem?: Problem) {
+    super(message);
+    this.name = 'XcdApiError';
+    this.status = status;
+    this.code = code;
+    if (problem) this.problem = problem;
+  }
+}
+
+export interface ClientOptions {
+  url: string;
+  token?: string;
+  timeoutMs?: number;
+}
+
+export interface WaitOptions {
+  /** Seconds the server may hold the request (Prefer: wait=N); 0 answers at once. */
+  wait?: number;
+}
+
+export type Method = 'get' | 'put' | 'post' | 'delete';
+
+export class Http {
+  private readonly axios: AxiosInstance;
+
+  constructor(readonly opts: ClientOptions) {
+    this.axios = axios.create({
+      baseURL: opts.url.replace(/\/+$/, ''),
+      timeout: opts.timeoutMs ?? 330_000,
+      headers: opts.token ? { Authorization: `Bearer ${opts.token}` } : {},
+      validateStatus: (s) => s >= 200 && s < 300,
+    });
+  }
+
+  /** The answer's body (null for 204). */
+  async send<T>(
+    method: Method,
+    url: string,
+    data?: unknown,
+    opts: WaitOptions = {},
+    params?: object,
+  ): Promise<T> {
+    try {
+      const res = await this.axios.request({
+        method,
+        url,
+        data,
+        params,
+        headers: opts.wait !== undefined ? { Prefer: `wait=${opts.wait}` } : {},
+      });
+      return (res.status === 204 ? null : res.data) as T;
+    } catch (err) {
+      throw toClientError(err);
+    }
+  }
+
+  /** The `items` of a list answer. */
+  async items<T>(url: string, params?: object): Promise<T[]> {
+    return (await this.send<{ items: T[] }>('get', url, undefined, {}, params)).items;
+  }
+}
+
+/** An Axios failure as XcdApiError (problem+json kept); other errors pass through. */
+export function toClientError(err: unknown): Error {
+  if (!(err instanceof AxiosError)) return err as Error;
+  const res = err.response;
+  if (!res)
+    return new XcdApiError(
+      0,
+      err.code ?? 'network_error',
+      `cannot reach the service: ${err.message}`,
+    );
+  const p = res.data as Partial<Problem> | undefined;
+  if (p && typeof p === 'object' && typeof p.code === 'string')
+    return new XcdApiError(
+      res.status,
+      p.code,
+      `${p.code}: ${p.detail ?? p.title ?? res.statusText}`,
+      p as Problem,
+    );
+  return new XcdApiError(res.status, 'http_error', `HTTP ${res.status} ${res.statusText}`);
+}

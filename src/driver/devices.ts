@@ -1,0 +1,121 @@
+// Devices of an instance: volumes (VDIs attached by uuid) and NICs, listed from the mirror and
+// attached or detached as operations through the runner, idempotent where a retry can be told
+// (the same VDI or NIC already there). Every VDI named is checked in ownership.ts. What each does
+// in XAPI lives in procedures/volume.ts and procedures/nic.ts. No HTTP here.
+import type { XapiClient } from '../xapi';
+import { requirePowerState } from './procedures/common';
+import { attachNic, detachNic, listNics, resolveNetwork } from './procedures/nic';
+import { attachVolume, detachVolume, listVolumes } from './procedures/volume';
+import { VOLUME_NOT_FOUND, requireVdi } from './ownership';
+import type { OperationRunner } from './runner';
+import type { Caller, Operation, Schema } from './types';
+
+const runningOrHalted = (vm: Parameters<typeof requirePowerState>[0]): void =>
+  requirePowerState(vm, ['running', 'halted']);
+
+export class Devices {
+  constructor(
+    private readonly xapi: XapiClient,
+    private readonly runner: OperationRunner,
+    private readonly volumeSrs: readonly string[],
+  ) {}
+
+  listVolumes(caller: Caller, id: string): Array<Schema<'Volume'>> {
+    return listVolumes(this.xapi.mirror, this.runner.vmOf(caller.namespace, id));
+  }
+
+  attachVolume(
+    caller: Caller,
+    id: string,
+    vdiUuid: string,
+    body: Schema<'VolumeAttachRequest'>,
+  ): Operation {
+    const { runner } = this;
+    runner.assertMutator(caller);
+    const vm = runner.vmOf(caller.namespace, id);
+    const mirror = this.xapi.mirror;
+    requireVdi(
+      mirror,
+      { namespace: caller.namespace, volumeSrs: this.volumeSrs },
+      vdiUuid,
+      { kind: 'device', vmRef: vm.$ref },
+      VOLUME_NOT_FOUND,
+    );
+    if (
+      listVolumes(mirror, vm).some(
+        (v) => v.uuid === vdiUuid && (!body.device || v.device === body.device),
+      )
+    )
+      return runner.done(caller, id, 'attach-volume', { vdi: vdiUuid });
+    return runner.onInstance(
+      caller,
+      id,
+      { kind: 'attach-volume', args: { vdi: vdiUuid }, precheck: runningOrHalted },
+      (r) => attachVolume(this.xapi, vdiUuid, body, r, this.volumeSrs),
+    );
+  }
+
+  /** null: the VDI is not attached (already detached). */
+  detachVolume(caller: Caller, id: string, vdiUuid: string): Operation | null {
+    const { runner } = this;
+    runner.assertMutator(caller);
+    const vm = runner.vmOf(caller.namespace, id);
+    const pending = runner.pendingWith(caller.namespace, id, 'attach-volume', vdiUuid, 'vdi');
+    if (!pending && !listVolumes(this.xapi.mirror, vm).some((v) => v.uuid === vdiUuid)) return null;
+    return runner.onInstance(
+      caller,
+      id,
+      { kind: 'detach-volume', args: { vdi: vdiUuid }, precheck: runningOrHalted },
+      (r) => detachVolume(this.xapi, vdiUuid, r),
+    );
+  }
+
+  listNics(caller: Caller, id: string): Array<Schema<'NicAttachment'>> {
+    return listNics(this.xapi.mirror, this.runner.vmOf(caller.namespace, id));
+  }
+
+  attachNic(caller: Caller, id: string, body: Schema<'NicAttachRequest'>): Operation {
+    const { runner } = this;
+    runner.assertMutator(caller);
+    const vm = runner.vmOf(caller.namespace, id);
+    if (body.device !== undefined) {
+      // A retry at a device that already holds this NIC: answered at once.
+      const mirror = this.xapi.mirror;
+      const at = listNics(mirror, vm).find((n) => n.device === body.device);
+      const netUuid = at
+        ? mirror.get('network', resolveNetwork(mirror, body.network).ref)?.uuid
+        : undefined;
+      if (
+        at &&
+        at.network === netUuid &&
+        (!body.mac || at.mac.toLowerCase() === body.mac.toLowerCase())
+      )
+        return runner.done(caller, id, 'attach-nic', { network: body.network });
+    }
+    return runner.onInstance(
+      caller,
+      id,
+      { kind: 'attach-nic', args: { network: body.network }, precheck: runningOrHalted },
+      (r) => attachNic(this.xapi, body, r),
+    );
+  }
+
+  /** null: no NIC at that device (already detached). */
+  detachNic(caller: Caller, id: string, device: string): Operation | null {
+    const { runner } = this;
+    runner.assertMutator(caller);
+    const vm = runner.vmOf(caller.namespace, id);
+    const queued = runner.ops.latest(caller.namespace, id);
+    if (
+      (!queued || queued.finished) &&
+      !listNics(this.xapi.mirror, vm).some((n) => n.device === device)
+    )
+      return null;
+    return runner.onInstance(
+      caller,
+      id,
+      { kind: 'detach-nic', args: { device }, precheck: runningOrHalted },
+      (r) => detachNic(this.xapi, device, r),
+    );
+  }
+}
