@@ -1,6 +1,6 @@
 // Fault injection and pool events: per-method latency, failing the Nth call, a connection cut
 // mid-response, restart (refs and sessions change, uuids stay), a host going offline, the
-// /sim/control endpoint and the spec parser; also the raw VDI upload/download side channels.
+// /sim/control endpoint and the spec parser. The raw VDI side channels are in vdi-transfer.test.ts.
 import { startSimulator, type SimulatorHandle } from '../../src/simulator';
 import { parseFaultSpec } from '../../src/simulator/engine/faults';
 import { jsonErr, jsonOk, login, raw, xmlErr } from './rpc';
@@ -143,35 +143,6 @@ it('setHostOnline resolves once the listener is down or up, quick toggles includ
   await sim.setHostOnline(uuid, true);
   expect((await call())[0]).toBe('HOST_IS_SLAVE');
   expect(() => sim.setHostOnline('no-such-host', false)).toThrow(/no host/);
-});
-
-it('stores and serves raw VDI content, checking the session', async () => {
-  const [vdi] = [...sim.store.all('VDI').keys()].filter(
-    (r) => Number(sim.store.get('VDI', r).virtual_size) >= 1024,
-  );
-  const data = Buffer.from('config-drive-bytes');
-  const denied = await raw(sim.url, {
-    method: 'PUT',
-    path: `/import_raw_vdi?session_id=OpaqueRef:bad&vdi=${vdi}`,
-    body: data,
-  });
-  expect(denied.status).toBe(401);
-  const put = await raw(sim.url, {
-    method: 'PUT',
-    path: `/import_raw_vdi?session_id=${sid}&vdi=${vdi}`,
-    body: data,
-  });
-  expect(put.status).toBe(200);
-  const got = await raw(sim.url, {
-    method: 'GET',
-    path: `/export_raw_vdi?session_id=${sid}&vdi=${vdi}`,
-  });
-  expect(got.body).toBe('config-drive-bytes');
-  const missing = await raw(sim.url, {
-    method: 'GET',
-    path: `/export_raw_vdi?session_id=${sid}&vdi=OpaqueRef:none`,
-  });
-  expect(missing.status).toBe(404);
 });
 
 it('restarts: refs and sessions change, uuids stay', async () => {

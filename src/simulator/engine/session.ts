@@ -1,10 +1,21 @@
 // Sessions: session.login_with_password (HOST_IS_SLAVE on pool members, any credentials as
 // local root on the Unix socket, SESSION_AUTHENTICATION_FAILED after the configured delay),
-// session.logout, and the session check dispatch runs before every call. Sessions live in the
-// store's `session` table; this file knows nothing of the wire.
+// session.logout, the session check dispatch runs before every call and the credential and
+// session tests the HTTP side channels use. Sessions live in the store's `session` table; this
+// file knows nothing of the wire.
 import { XapiFault } from './fault';
 import { defineMessage, type SimContext } from './registry';
 import { NULL_REF, formatDateTime, type Rec } from './store';
+
+/** True when ref names a live session. */
+export function sessionExists(sim: SimContext, ref: string): boolean {
+  return sim.store.has('session', ref);
+}
+
+/** True when user and password are the pool's (the one account the simulator knows). */
+export function credentialsMatch(sim: SimContext, user: unknown, password: unknown): boolean {
+  return user === sim.options.user && password === sim.options.password;
+}
 
 /** The session record for ref, or SESSION_INVALID [ref]. */
 export function checkSession(sim: SimContext, ref: unknown): { ref: string; rec: Rec } {
@@ -33,7 +44,7 @@ export function registerSessionMessages(): void {
     if (!origin.unix && origin.hostIndex !== 0) {
       throw new XapiFault('HOST_IS_SLAVE', [sim.hosts[0]?.address ?? '127.0.0.1']);
     }
-    const ok = origin.unix || (uname === sim.options.user && pwd === sim.options.password);
+    const ok = origin.unix || credentialsMatch(sim, uname, pwd);
     if (!ok) {
       await new Promise((r) => setTimeout(r, sim.options.authFailureDelayMs));
       throw new XapiFault('SESSION_AUTHENTICATION_FAILED', [

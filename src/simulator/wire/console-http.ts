@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import type { Origin } from '../engine/dispatch';
 import type { SimRuntime } from '../engine/runtime';
 import type { Rec } from '../engine/store';
+import { sideChannelAuthorized } from './side-channel-auth';
 
 /** The framebuffer every simulated console announces. */
 export const CONSOLE_WIDTH = 1024;
@@ -25,25 +26,6 @@ const SECURITY_NONE = 1;
 function refuse(socket: Duplex, status: number, reason: string, extra = ''): void {
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`,
-  );
-}
-
-function sessionOk(rt: SimRuntime, req: http.IncomingMessage, url: URL, origin: Origin): boolean {
-  if (origin.unix) return true;
-  let sid = url.searchParams.get('session_id');
-  if (!sid) {
-    const m = /(?:^|;\s*)session_id=([^;]+)/.exec(req.headers.cookie ?? '');
-    if (m) sid = decodeURIComponent(m[1]);
-  }
-  if (sid) return rt.store.has('session', sid);
-  const auth = req.headers.authorization;
-  if (!auth?.startsWith('Basic ')) return false;
-  const text = Buffer.from(auth.slice(6), 'base64').toString();
-  const colon = text.indexOf(':');
-  return (
-    colon >= 0 &&
-    text.slice(0, colon) === rt.options.user &&
-    text.slice(colon + 1) === rt.options.password
   );
 }
 
@@ -165,7 +147,7 @@ export function consoleConnectHandler(
     if (!host || !host.online || rt.closed) return void socket.destroy();
     const url = new URL(req.url ?? '/', 'http://sim');
     if (url.pathname !== '/console') return refuse(socket, 404, 'Not Found');
-    if (!sessionOk(rt, req, url, origin))
+    if (!sideChannelAuthorized(rt, req, url, origin))
       return refuse(socket, 401, 'Unauthorised', 'WWW-Authenticate: Basic realm="xapi"\r\n');
     const found = findConsole(rt, url);
     const vmRef = found ? String(found.consoleRec.VM) : '';

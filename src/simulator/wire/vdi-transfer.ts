@@ -1,10 +1,10 @@
 // HTTP side channels for disk content: PUT /import_raw_vdi?session_id=&vdi= stores the request
 // body as the VDI's bytes, GET /export_raw_vdi?session_id=&vdi= returns them. Both check the
-// session (query, cookie or Basic auth) and the VDI; they know nothing of RPC.
+// caller (side-channel-auth.ts) and the VDI; they know nothing of RPC.
 import type http from 'node:http';
-import type { Origin } from '../engine/dispatch';
 import type { SimRuntime } from '../engine/runtime';
 import type { SideHandler } from './server';
+import { sideChannelAuthorized } from './side-channel-auth';
 
 function plain(res: http.ServerResponse, status: number, text: string): void {
   res.writeHead(status, {
@@ -14,28 +14,12 @@ function plain(res: http.ServerResponse, status: number, text: string): void {
   res.end(text);
 }
 
-function sessionOk(rt: SimRuntime, req: http.IncomingMessage, url: URL, origin: Origin): boolean {
-  if (origin.unix) return true;
-  let sid = url.searchParams.get('session_id');
-  if (!sid) {
-    const m = /(?:^|;\s*)session_id=([^;]+)/.exec(req.headers.cookie ?? '');
-    if (m) sid = decodeURIComponent(m[1]);
-  }
-  if (sid) return rt.store.has('session', sid);
-  const auth = req.headers.authorization;
-  if (auth?.startsWith('Basic ')) {
-    const [u, p] = Buffer.from(auth.slice(6), 'base64').toString().split(':', 2);
-    return u === rt.options.user && p === rt.options.password;
-  }
-  return false;
-}
-
 export function vdiTransferHandler(rt: SimRuntime): SideHandler {
   return (req, res, url, origin) => {
     const importing = req.method === 'PUT' && url.pathname === '/import_raw_vdi';
     const exporting = req.method === 'GET' && url.pathname === '/export_raw_vdi';
     if (!importing && !exporting) return false;
-    if (!sessionOk(rt, req, url, origin)) {
+    if (!sideChannelAuthorized(rt, req, url, origin)) {
       req.resume();
       plain(res, 401, 'Unauthorised');
       return true;
