@@ -1,10 +1,102 @@
-// Lint rules for the TypeScript tree: typescript-eslint's recommended set, nothing bespoke.
+// Lint rules for the TypeScript tree: typescript-eslint's recommended set, plus the import
+// boundaries each folder states in its README or header (no-restricted-imports). Flat config
+// replaces a rule's options rather than merging them, so every file matches exactly one
+// boundary entry below, which lists all the patterns that apply to it.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** A forbidden import specifier, as a regular expression on the text after `from`. */
+const forbid = (regex, message) => ({ regex, message, caseSensitive: true });
+
+// ---------------------------------------------------------------- the simulator from outside
+
+const SIMULATOR_ONLY_FROM_CLI = forbid(
+  '(^|/)simulator(/|$)',
+  'The simulator is a XAPI server: nothing in the service knows it is there. Only src/cli ' +
+    'starts it (and tests and benchmarks).',
+);
+const SIMULATOR_VIA_INDEX_FROM_SRC = forbid(
+  '(^|/)simulator/',
+  "Import the simulator through its public entry ('../simulator'), not its internals.",
+);
+const SIMULATOR_VIA_INDEX = forbid(
+  '(^|/)src/simulator/',
+  "Import the simulator through its public entry ('../../src/simulator'), not its internals.",
+);
+
+// ---------------------------------------------------------------- the simulator's own folders
+
+const SIM_BEYOND_DATAMODEL = (up) =>
+  forbid(
+    `^${up}(?!xapi/datamodel\\.generated$)`,
+    'The simulator imports nothing of the project but src/xapi/datamodel.generated.',
+  );
+const SIM_NOT_INDEX = forbid(
+  '^\\.\\.(/index)?/?$',
+  'Simulator folders never import src/simulator/index.ts: it composes them.',
+);
+const SIM_FOLDER = [SIM_NOT_INDEX, SIM_BEYOND_DATAMODEL('\\.\\./\\.\\./')];
+
+/** Each simulator folder and the sibling folders it must not import, with the reason. */
+const SIMULATOR_FOLDERS = {
+  wire: {
+    classes: 'The wire holds no XAPI semantics: it calls dispatch in engine/.',
+    seed: 'The wire never reaches the seeded pool.',
+  },
+  engine: {
+    wire: 'The engine knows no wire syntax: what it needs of the wire, index.ts hands it.',
+    classes: 'The engine knows no class semantics: classes plug in through registry.ts.',
+    seed: 'The engine never reaches the seeded pool.',
+  },
+  classes: {
+    wire: 'Classes never parse or format the wire.',
+    seed: 'Classes never reach the seeded pool.',
+  },
+  seed: {
+    wire: 'Seeds write records and start nothing: they never touch the wire.',
+  },
+};
+const simulatorFolder = ([folder, forbidden]) => ({
+  files: [`src/simulator/${folder}/**/*.ts`],
+  patterns: [
+    ...SIM_FOLDER,
+    ...Object.entries(forbidden).map(([other, why]) => forbid(`^\\.\\./${other}(/|$)`, why)),
+  ],
+});
+
+const boundaries = [
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/simulator/**', 'src/cli/**'],
+    patterns: [SIMULATOR_ONLY_FROM_CLI],
+  },
+  { files: ['src/cli/**/*.ts'], patterns: [SIMULATOR_VIA_INDEX_FROM_SRC] },
+  {
+    // test/simulator is the simulator's own suite: it unit-tests codecs, store and registry.
+    files: ['test/**/*.{ts,mjs}', 'bench/**/*.{ts,mjs}', 'scripts/**/*.{ts,mjs}'],
+    ignores: ['test/simulator/**'],
+    patterns: [SIMULATOR_VIA_INDEX],
+  },
+  { files: ['src/simulator/index.ts'], patterns: [SIM_BEYOND_DATAMODEL('\\.\\./')] },
+  ...Object.entries(SIMULATOR_FOLDERS).map(simulatorFolder),
+];
+
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'addon/**', 'src/api/generated/**', 'src/xapi/datamodel.generated.ts'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'addon/**',
+      'src/api/generated/**',
+      'src/xapi/datamodel.generated.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { rules: { '@typescript-eslint/no-explicit-any': 'off' } },
+  ...boundaries.map(({ files, ignores, patterns }) => ({
+    files,
+    ...(ignores ? { ignores } : {}),
+    rules: { 'no-restricted-imports': ['error', { patterns }] },
+  })),
 );

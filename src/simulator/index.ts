@@ -1,7 +1,8 @@
 // The simulator's public face: startSimulator() builds the store, seeds the pool, registers the
 // generic and explicit messages and starts one HTTP listener per host (host i on 127.0.0.(i+1)
-// at the master's port), plus the optional Unix socket and TLS listeners. Tests, the CLI and
-// `npm start` use only this module; it holds no wire or lifecycle logic itself.
+// at the master's port), plus the optional Unix socket and TLS listeners. It composes wire/,
+// engine/, classes/ and seed/ (each README states what that folder must not import) and holds no
+// wire or lifecycle logic itself; the CLI, tests and benchmarks import only this module.
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
