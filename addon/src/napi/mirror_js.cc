@@ -1,8 +1,9 @@
-// Encoded mirror rows -> JS values, with the same value rules as convert.cc (ints as numbers or
-// BigInt beyond 2^53, valid datetimes as Date), and filter specs -> Cond. Main thread only.
+// Encoded mirror rows -> JS values, read with the row form's own reader (xapi/row_blob.h), with
+// the same value rules as convert.cc (ints as numbers or BigInt beyond 2^53, valid datetimes as
+// Date), and filter specs -> Cond. Main thread only; it never parses the byte layout itself.
 #include "napi/mirror_js.h"
 
-#include <cstring>
+#include <string_view>
 
 namespace xapi::js {
 namespace {
@@ -13,76 +14,51 @@ void check(napi_env env, napi_status s) {
   if (s != napi_ok) throw Napi::Error::New(env, "N-API call failed while reading the mirror");
 }
 
-napi_value str(napi_env env, const uint8_t* p, size_t n) {
+napi_value str(napi_env env, std::string_view s) {
   napi_value v;
-  check(env, napi_create_string_utf8(env, reinterpret_cast<const char*>(p), n, &v));
+  check(env, napi_create_string_utf8(env, s.data(), s.size(), &v));
   return v;
 }
 
-napi_value decode(napi_env env, const uint8_t*& p) {
-  auto tag = static_cast<BlobTag>(*p++);
+napi_value decode(napi_env env, const BlobValue& v) {
   napi_value out = nullptr;
-  switch (tag) {
+  switch (v.tag) {
     case BlobTag::Nil:
       check(env, napi_get_null(env, &out));
       return out;
-    case BlobTag::String: {
-      uint64_t n = blob_varint(p);
-      out = str(env, p, n);
-      p += n;
+    case BlobTag::String:
+      return str(env, v.text);
+    case BlobTag::Int:
+      if (v.integer >= -kMaxSafe && v.integer <= kMaxSafe) check(env, napi_create_int64(env, v.integer, &out));
+      else check(env, napi_create_bigint_int64(env, v.integer, &out));
       return out;
-    }
-    case BlobTag::Int: {
-      int64_t i;
-      memcpy(&i, p, 8);
-      p += 8;
-      if (i >= -kMaxSafe && i <= kMaxSafe) check(env, napi_create_int64(env, i, &out));
-      else check(env, napi_create_bigint_int64(env, i, &out));
+    case BlobTag::Double:
+      check(env, napi_create_double(env, v.dbl, &out));
       return out;
-    }
-    case BlobTag::Double: {
-      double d;
-      memcpy(&d, p, 8);
-      p += 8;
-      check(env, napi_create_double(env, d, &out));
-      return out;
-    }
     case BlobTag::True:
     case BlobTag::False:
-      check(env, napi_get_boolean(env, tag == BlobTag::True, &out));
+      check(env, napi_get_boolean(env, v.boolean(), &out));
       return out;
-    case BlobTag::DateTime: {
-      uint64_t n = blob_varint(p);
-      const uint8_t* text = p;
-      p += n;
-      bool valid = *p++ != 0;
-      int64_t ms;
-      memcpy(&ms, p, 8);
-      p += 8;
-      if (valid) check(env, napi_create_date(env, static_cast<double>(ms), &out));
-      else out = str(env, text, n);
+    case BlobTag::DateTime:
+      if (!v.valid) return str(env, v.text);
+      check(env, napi_create_date(env, static_cast<double>(v.integer), &out));
       return out;
-    }
     case BlobTag::Array: {
-      uint64_t n = blob_varint(p);
-      p += 4;
-      check(env, napi_create_array_with_length(env, n, &out));
-      for (uint64_t i = 0; i < n; i++) check(env, napi_set_element(env, out, static_cast<uint32_t>(i), decode(env, p)));
+      check(env, napi_create_array_with_length(env, v.count, &out));
+      BlobCursor items(v.body);
+      for (uint64_t i = 0; i < v.count; i++)
+        check(env, napi_set_element(env, out, static_cast<uint32_t>(i), decode(env, items.value())));
       return out;
     }
     case BlobTag::Struct: {
-      uint64_t n = blob_varint(p);
-      p += 4;
       check(env, napi_create_object(env, &out));
-      if (n == 0) return out;
-      std::vector<napi_property_descriptor> props(n);
-      for (uint64_t i = 0; i < n; i++) {
-        uint64_t k = blob_varint(p);
-        props[i].name = str(env, p, k);
-        p += k;
-        props[i].value = decode(env, p);
-        props[i].attributes =
-            static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
+      if (v.count == 0) return out;
+      std::vector<napi_property_descriptor> props(v.count);
+      BlobCursor members(v.body);
+      for (auto& prop : props) {
+        prop.name = str(env, members.key());
+        prop.value = decode(env, members.value());
+        prop.attributes = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
       }
       check(env, napi_define_properties(env, out, props.size(), props.data()));
       return out;
@@ -125,7 +101,7 @@ napi_value KeyCache::field(napi_env env, napi_value keys, uint32_t id, const std
   napi_valuetype t;
   check(env, napi_typeof(env, out, &t));
   if (t == napi_string) return out;
-  out = str(env, reinterpret_cast<const uint8_t*>(name.data()), name.size());
+  out = str(env, name);
   check(env, napi_set_element(env, keys, id, out));
   return out;
 }
@@ -150,11 +126,12 @@ napi_value row_to_js(napi_env env, KeyCache& keys, int cls_idx, const ClassSchem
   napi_value key_array = keys.keys_of(env, cls_idx);
   const std::string kRef = "$ref";
   add(keys.field(env, key_array, static_cast<uint32_t>(cls.fields.size()), kRef),
-      str(env, reinterpret_cast<const uint8_t*>(row.ref.data()), row.ref.size()));
+      str(env, row.ref));
   auto one = [&](int id) {
     const uint8_t* p = row.field(id);
     if (!p) return;
-    add(keys.field(env, key_array, static_cast<uint32_t>(id), cls.fields[static_cast<size_t>(id)]), decode(env, p));
+    add(keys.field(env, key_array, static_cast<uint32_t>(id), cls.fields[static_cast<size_t>(id)]),
+        decode(env, BlobCursor(p).value()));
   };
   if (fields) {
     for (int id : *fields) one(id);

@@ -1,5 +1,6 @@
 // The native mirror's storage and queries (see mirror.h). Records are encoded once on the
-// writer thread; readers share rows by pointer and never copy a class under the lock.
+// writer thread, in the row form of row_blob.h (written and read only through its types);
+// readers share rows by pointer and never copy a class under the lock.
 #include "xapi/mirror.h"
 
 #include <cerrno>
@@ -16,192 +17,69 @@ namespace xapi {
 
 namespace {
 
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-void put_u32(std::string& out, size_t at, uint32_t v) { memcpy(&out[at], &v, 4); }
-
-void put_bytes(std::string& out, const std::string& s) {
-  put_varint(out, s.size());
-  out.append(s);
-}
-
-void encode(std::string& out, const Value& v) {
+void encode(BlobWriter& w, const Value& v) {
   switch (v.kind()) {
     case Value::Kind::Nil:
-      out.push_back(static_cast<char>(BlobTag::Nil));
-      return;
+      return w.nil();
     case Value::Kind::String:
-      out.push_back(static_cast<char>(BlobTag::String));
-      put_bytes(out, v.str());
-      return;
-    case Value::Kind::Int: {
-      out.push_back(static_cast<char>(BlobTag::Int));
-      int64_t i = v.integer();
-      out.append(reinterpret_cast<const char*>(&i), 8);
-      return;
-    }
-    case Value::Kind::Double: {
-      out.push_back(static_cast<char>(BlobTag::Double));
-      double d = v.dbl();
-      out.append(reinterpret_cast<const char*>(&d), 8);
-      return;
-    }
+      return w.string(v.str());
+    case Value::Kind::Int:
+      return w.integer(v.integer());
+    case Value::Kind::Double:
+      return w.dbl(v.dbl());
     case Value::Kind::Bool:
-      out.push_back(static_cast<char>(v.boolean() ? BlobTag::True : BlobTag::False));
-      return;
-    case Value::Kind::DateTime: {
-      const DateTime& dt = v.datetime();
-      out.push_back(static_cast<char>(BlobTag::DateTime));
-      put_bytes(out, dt.text);
-      out.push_back(dt.valid ? 1 : 0);
-      out.append(reinterpret_cast<const char*>(&dt.epoch_ms), 8);
-      return;
+      return w.boolean(v.boolean());
+    case Value::Kind::DateTime:
+      return w.datetime(v.datetime());
+    case Value::Kind::Array: {
+      size_t mark = w.open(BlobTag::Array, v.array().size());
+      for (auto& e : v.array()) encode(w, e);
+      return w.close(mark);
     }
-    case Value::Kind::Array:
     case Value::Kind::Struct: {
-      bool arr = v.kind() == Value::Kind::Array;
-      out.push_back(static_cast<char>(arr ? BlobTag::Array : BlobTag::Struct));
-      put_varint(out, arr ? v.array().size() : v.members().size());
-      // Byte length of the content follows as a fixed u32 so readers can skip it in O(1).
-      size_t len_at = out.size();
-      out.append(4, '\0');
-      size_t start = out.size();
-      if (arr) {
-        for (auto& e : v.array()) encode(out, e);
-      } else {
-        for (auto& m : v.members()) {
-          put_bytes(out, m.first);
-          encode(out, m.second);
-        }
+      size_t mark = w.open(BlobTag::Struct, v.members().size());
+      for (auto& m : v.members()) {
+        w.key(m.first);
+        encode(w, m.second);
       }
-      put_u32(out, len_at, static_cast<uint32_t>(out.size() - start));
-      return;
+      return w.close(mark);
     }
   }
 }
 
-// Reads an encoded scalar as a comparable value; false for containers.
-bool scalar_equals(const uint8_t* p, const Value& want) {
-  auto tag = static_cast<BlobTag>(*p++);
-  switch (tag) {
-    case BlobTag::String: {
-      uint64_t n = blob_varint(p);
-      return want.is_string() && want.str().size() == n && memcmp(want.str().data(), p, n) == 0;
-    }
-    case BlobTag::DateTime: {
-      uint64_t n = blob_varint(p);
-      return want.is_string() && want.str().size() == n && memcmp(want.str().data(), p, n) == 0;
-    }
-    case BlobTag::Int: {
-      int64_t i;
-      memcpy(&i, p, 8);
-      if (want.kind() == Value::Kind::Int) return want.integer() == i;
-      if (want.kind() == Value::Kind::Double) return want.dbl() == static_cast<double>(i);
+// Equality of an encoded scalar with a wanted scalar; false for containers. A datetime
+// compares by its wire text.
+bool scalar_equals(const BlobValue& v, const Value& want) {
+  switch (v.tag) {
+    case BlobTag::String:
+    case BlobTag::DateTime:
+      return want.is_string() && want.str() == v.text;
+    case BlobTag::Int:
+      if (want.kind() == Value::Kind::Int) return want.integer() == v.integer;
+      if (want.kind() == Value::Kind::Double) return want.dbl() == static_cast<double>(v.integer);
       return false;
-    }
-    case BlobTag::Double: {
-      double d;
-      memcpy(&d, p, 8);
-      if (want.kind() == Value::Kind::Double) return want.dbl() == d;
-      if (want.kind() == Value::Kind::Int) return static_cast<double>(want.integer()) == d;
+    case BlobTag::Double:
+      if (want.kind() == Value::Kind::Double) return want.dbl() == v.dbl;
+      if (want.kind() == Value::Kind::Int) return static_cast<double>(want.integer()) == v.dbl;
       return false;
-    }
     case BlobTag::True:
-      return want.kind() == Value::Kind::Bool && want.boolean();
     case BlobTag::False:
-      return want.kind() == Value::Kind::Bool && !want.boolean();
+      return want.kind() == Value::Kind::Bool && want.boolean() == v.boolean();
     default:
       return false;
   }
 }
 
 // Equality of a stored value with a wanted scalar; for a set, membership.
-bool value_matches(const uint8_t* p, const Value& want) {
-  if (static_cast<BlobTag>(*p) == BlobTag::Array) {
-    const uint8_t* q = p + 1;
-    uint64_t n = blob_varint(q);
-    q += 4;
-    for (uint64_t i = 0; i < n; i++) {
-      if (scalar_equals(q, want)) return true;
-      q = blob_skip(q);
-    }
-    return false;
-  }
-  return scalar_equals(p, want);
-}
-
-// Finds member `key` of an encoded struct; nullptr when absent or not a struct.
-const uint8_t* struct_member(const uint8_t* p, const std::string& key) {
-  if (static_cast<BlobTag>(*p) != BlobTag::Struct) return nullptr;
-  p++;
-  uint64_t n = blob_varint(p);
-  p += 4;
-  for (uint64_t i = 0; i < n; i++) {
-    uint64_t klen = blob_varint(p);
-    bool hit = klen == key.size() && memcmp(p, key.data(), klen) == 0;
-    p += klen;
-    if (hit) return p;
-    p = blob_skip(p);
-  }
-  return nullptr;
+bool value_matches(const BlobValue& v, const Value& want) {
+  if (v.tag != BlobTag::Array) return scalar_equals(v, want);
+  BlobCursor items(v.body);
+  for (uint64_t i = 0; i < v.count; i++)
+    if (scalar_equals(items.value(), want)) return true;
+  return false;
 }
 
 }  // namespace
-
-uint64_t blob_varint(const uint8_t*& p) {
-  uint64_t v = 0;
-  int shift = 0;
-  for (;;) {
-    uint8_t b = *p++;
-    v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if (!(b & 0x80)) return v;
-    shift += 7;
-  }
-}
-
-const uint8_t* blob_skip(const uint8_t* p) {
-  auto tag = static_cast<BlobTag>(*p++);
-  switch (tag) {
-    case BlobTag::Nil:
-    case BlobTag::True:
-    case BlobTag::False:
-      return p;
-    case BlobTag::String: {
-      uint64_t n = blob_varint(p);
-      return p + n;
-    }
-    case BlobTag::Int:
-    case BlobTag::Double:
-      return p + 8;
-    case BlobTag::DateTime: {
-      uint64_t n = blob_varint(p);
-      return p + n + 9;
-    }
-    case BlobTag::Array:
-    case BlobTag::Struct: {
-      blob_varint(p);
-      uint32_t len;
-      memcpy(&len, p, 4);
-      return p + 4 + len;
-    }
-  }
-  return p;
-}
-
-const uint8_t* Row::field(int id) const {
-  uint32_t slots;
-  memcpy(&slots, data.data(), 4);
-  if (id < 0 || static_cast<uint32_t>(id) >= slots) return nullptr;
-  uint32_t off;
-  memcpy(&off, data.data() + 4 + 4 * static_cast<size_t>(id), 4);
-  return off == 0 ? nullptr : reinterpret_cast<const uint8_t*>(data.data()) + off;
-}
 
 Mirror::Mirror(std::shared_ptr<const Schema> schema, std::vector<int> classes)
     : schema_(std::move(schema)), classes_(std::move(classes)) {
@@ -223,8 +101,8 @@ struct Mirror::Builder {
 
   explicit Builder(const Schema& s) : schema(s) {}
 
-  void typed(std::string& out, const Value& v, int type_id) {
-    if (type_id < 0) return encode(out, v);
+  void typed(BlobWriter& w, const Value& v, int type_id) {
+    if (type_id < 0) return encode(w, v);
     const Type& t = schema.type(type_id);
     switch (t.kind) {
       case Type::Kind::Int:
@@ -234,64 +112,59 @@ struct Mirror::Builder {
             char* end = nullptr;
             errno = 0;
             long long i = strtoll(s.c_str(), &end, 10);
-            if (errno == 0 && *end == '\0') return encode(out, Value(static_cast<int64_t>(i)));
+            if (errno == 0 && *end == '\0') return w.integer(static_cast<int64_t>(i));
           }
         } else if (v.kind() == Value::Kind::Double) {
           double d = v.dbl();
           if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.2e18)
-            return encode(out, Value(static_cast<int64_t>(d)));
+            return w.integer(static_cast<int64_t>(d));
         }
-        return encode(out, v);
+        return encode(w, v);
       case Type::Kind::Float:
-        if (v.kind() == Value::Kind::Int) return encode(out, Value(static_cast<double>(v.integer())));
+        if (v.kind() == Value::Kind::Int) return w.dbl(static_cast<double>(v.integer()));
         if (v.is_string() && !v.str().empty()) {
           char* end = nullptr;
           double d = strtod(v.str().c_str(), &end);
-          if (*end == '\0') return encode(out, Value(d));
+          if (*end == '\0') return w.dbl(d);
         }
-        return encode(out, v);
+        return encode(w, v);
       case Type::Kind::Bool:
         if (v.is_string()) {
           const std::string& s = v.str();
-          if (s == "true" || s == "1") return encode(out, Value(true));
-          if (s == "false" || s == "0") return encode(out, Value(false));
+          if (s == "true" || s == "1") return w.boolean(true);
+          if (s == "false" || s == "0") return w.boolean(false);
         } else if (v.kind() == Value::Kind::Int) {
-          return encode(out, Value(v.integer() != 0));
+          return w.boolean(v.integer() != 0);
         }
-        return encode(out, v);
+        return encode(w, v);
       case Type::Kind::DateTime:
-        if (v.is_string()) return encode(out, Value(parse_datetime(v.str())));
-        return encode(out, v);
+        if (v.is_string()) return w.datetime(parse_datetime(v.str()));
+        return encode(w, v);
       case Type::Kind::Set:
       case Type::Kind::Map:
         if ((t.kind == Type::Kind::Set && v.is_array()) || (t.kind == Type::Kind::Map && v.is_struct())) {
-          bool arr = v.is_array();
-          out.push_back(static_cast<char>(arr ? BlobTag::Array : BlobTag::Struct));
-          put_varint(out, arr ? v.array().size() : v.members().size());
-          size_t len_at = out.size();
-          out.append(4, '\0');
-          size_t start = out.size();
-          if (arr) {
-            for (auto& e : v.array()) typed(out, e, t.elem);
-          } else {
-            for (auto& m : v.members()) {
-              put_bytes(out, m.first);
-              typed(out, m.second, t.elem);
-            }
+          if (v.is_array()) {
+            size_t mark = w.open(BlobTag::Array, v.array().size());
+            for (auto& e : v.array()) typed(w, e, t.elem);
+            return w.close(mark);
           }
-          put_u32(out, len_at, static_cast<uint32_t>(out.size() - start));
-          return;
+          size_t mark = w.open(BlobTag::Struct, v.members().size());
+          for (auto& m : v.members()) {
+            w.key(m.first);
+            typed(w, m.second, t.elem);
+          }
+          return w.close(mark);
         }
-        return encode(out, v);
+        return encode(w, v);
       case Type::Kind::Record:
         if (v.is_struct() && t.cls >= 0) {
           Value copy = v;
           schema.coerce_record(copy, t.cls);
-          return encode(out, copy);
+          return encode(w, copy);
         }
-        return encode(out, v);
+        return encode(w, v);
       default:
-        return encode(out, v);
+        return encode(w, v);
     }
   }
 
@@ -299,9 +172,8 @@ struct Mirror::Builder {
     const ClassSchema& cs = schema.cls(cls);
     auto row = std::make_shared<Row>();
     row->ref = ref;
-    uint32_t slots = static_cast<uint32_t>(cs.fields.size());
-    scratch.assign(4 + 4 * static_cast<size_t>(slots), '\0');
-    put_u32(scratch, 0, slots);
+    BlobWriter w(scratch);
+    w.begin_row(static_cast<uint32_t>(cs.fields.size()));
     if (record.is_struct()) {
       const Struct& members = record.members();
       if (hint.size() < members.size()) hint.resize(members.size(), -1);
@@ -314,8 +186,8 @@ struct Mirror::Builder {
           hint[k] = id;
         }
         if (id < 0) continue;  // fields newer than our datamodel are not kept
-        put_u32(scratch, 4 + 4 * static_cast<size_t>(id), static_cast<uint32_t>(scratch.size()));
-        typed(scratch, m.second, cs.field_types[static_cast<size_t>(id)]);
+        w.mark_field(id);
+        typed(w, m.second, cs.field_types[static_cast<size_t>(id)]);
         if (m.second.is_string() && m.first == "uuid") row->uuid = m.second.str();
       }
     }
@@ -439,20 +311,25 @@ RowPtr Mirror::get_by_uuid(int cls, const std::string& uuid) const {
 bool Mirror::matches(const Row& row, const std::vector<Cond>& where) const {
   for (const Cond& c : where) {
     const uint8_t* p = row.field(c.field);
-    if (p && c.has_key) p = struct_member(p, c.key);
+    BlobValue v;
+    bool present = p != nullptr;
+    if (present) {
+      v = BlobCursor(p).value();
+      if (c.has_key) present = blob_member(v, c.key, &v);
+    }
     switch (c.op) {
       case Cond::Op::Exists:
-        if (!p) return false;
+        if (!present) return false;
         break;
       case Cond::Op::Missing:
-        if (p) return false;
+        if (present) return false;
         break;
       case Cond::Op::Eq:
       case Cond::Op::In: {
-        if (!p) return false;
+        if (!present) return false;
         bool any = false;
-        for (auto& v : c.values)
-          if (value_matches(p, v)) {
+        for (auto& want : c.values)
+          if (value_matches(v, want)) {
             any = true;
             break;
           }

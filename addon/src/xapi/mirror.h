@@ -12,20 +12,18 @@
 #include <unordered_map>
 #include <vector>
 
+#include "xapi/row_blob.h"
 #include "xapi/schema.h"
 #include "xapi/value.h"
 
 namespace xapi {
 
-// Tags of the encoded value form (see mirror.cc, and napi/mirror_js.cc which reads it).
-enum class BlobTag : uint8_t { Nil = 0, String = 1, Int = 2, Double = 3, False = 4, True = 5, DateTime = 6, Array = 7, Struct = 8 };
-
-// One stored record. `data` = u32 slot count, u32 offset per schema field (0: absent), values.
+// One stored record. `data` is the encoded row (layout in row_blob.h).
 struct Row {
   std::string ref;
   std::string uuid;
   std::string data;
-  const uint8_t* field(int id) const;  // encoded value of a field, or nullptr
+  const uint8_t* field(int id) const { return blob_row_field(data, id); }  // or nullptr
 };
 using RowPtr = std::shared_ptr<const Row>;
 
@@ -52,10 +50,6 @@ struct Cond {
 // unspecified state, when a value has no faithful JSON form (non-finite float, int beyond 2^53,
 // datetime below the top level); the caller then converts that row another way.
 bool row_json(std::string& out, const ClassSchema& cls, const Row& row, const std::vector<int>* fields);
-
-// Encoded-value helpers shared by the mirror and its JS reader.
-uint64_t blob_varint(const uint8_t*& p);
-const uint8_t* blob_skip(const uint8_t* p);
 
 class Mirror {
  public:

@@ -1,9 +1,11 @@
 // Mirror rows as JSON text (see row_json in mirror.h): what JS parses into records faster than
-// N-API can build them. Reads the encoded row form only; no locks, no I/O, no N-API.
+// N-API can build them. Reads rows through the row form's reader (row_blob.h), never the bytes
+// themselves; no locks, no I/O, no N-API.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "xapi/mirror.h"
 
@@ -11,14 +13,16 @@ namespace xapi {
 
 namespace {
 
-void json_string(std::string& out, const uint8_t* p, size_t n) {
+void json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  const char* p = s.data();
+  size_t n = s.size();
   out.push_back('"');
   size_t run = 0;
   for (size_t i = 0; i < n; i++) {
-    uint8_t c = p[i];
+    auto c = static_cast<uint8_t>(p[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(reinterpret_cast<const char*>(p + run), i - run);
+    out.append(p + run, i - run);
     run = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
@@ -32,81 +36,57 @@ void json_string(std::string& out, const uint8_t* p, size_t n) {
         out.push_back(kHex[c & 15]);
     }
   }
-  out.append(reinterpret_cast<const char*>(p + run), n - run);
+  out.append(p + run, n - run);
   out.push_back('"');
 }
 
-bool json_value(std::string& out, const uint8_t*& p, bool top) {
-  auto tag = static_cast<BlobTag>(*p++);
+bool json_value(std::string& out, const BlobValue& v, bool top) {
   char num[32];
-  switch (tag) {
+  switch (v.tag) {
     case BlobTag::Nil:
       out += "null";
       return true;
-    case BlobTag::String: {
-      uint64_t n = blob_varint(p);
-      json_string(out, p, n);
-      p += n;
+    case BlobTag::String:
+      json_string(out, v.text);
       return true;
-    }
-    case BlobTag::Int: {
-      int64_t i;
-      memcpy(&i, p, 8);
-      p += 8;
-      if (i > 9007199254740991LL || i < -9007199254740991LL) return false;
-      out += std::to_string(i);
+    case BlobTag::Int:
+      if (v.integer > 9007199254740991LL || v.integer < -9007199254740991LL) return false;
+      out += std::to_string(v.integer);
       return true;
-    }
-    case BlobTag::Double: {
-      double d;
-      memcpy(&d, p, 8);
-      p += 8;
-      if (!std::isfinite(d)) return false;
-      snprintf(num, sizeof num, "%.17g", d);
+    case BlobTag::Double:
+      if (!std::isfinite(v.dbl)) return false;
+      snprintf(num, sizeof num, "%.17g", v.dbl);
       out += num;
       return true;
-    }
     case BlobTag::True:
       out += "true";
       return true;
     case BlobTag::False:
       out += "false";
       return true;
-    case BlobTag::DateTime: {
-      uint64_t n = blob_varint(p);
-      const uint8_t* text = p;
-      p += n;
-      bool valid = *p++ != 0;
-      int64_t ms;
-      memcpy(&ms, p, 8);
-      p += 8;
+    case BlobTag::DateTime:
       if (!top) return false;
-      if (valid) out += std::to_string(ms);
-      else json_string(out, text, n);
+      if (v.valid) out += std::to_string(v.integer);
+      else json_string(out, v.text);
       return true;
-    }
     case BlobTag::Array: {
-      uint64_t n = blob_varint(p);
-      p += 4;
       out.push_back('[');
-      for (uint64_t i = 0; i < n; i++) {
+      BlobCursor items(v.body);
+      for (uint64_t i = 0; i < v.count; i++) {
         if (i) out.push_back(',');
-        if (!json_value(out, p, false)) return false;
+        if (!json_value(out, items.value(), false)) return false;
       }
       out.push_back(']');
       return true;
     }
     case BlobTag::Struct: {
-      uint64_t n = blob_varint(p);
-      p += 4;
       out.push_back('{');
-      for (uint64_t i = 0; i < n; i++) {
+      BlobCursor members(v.body);
+      for (uint64_t i = 0; i < v.count; i++) {
         if (i) out.push_back(',');
-        uint64_t k = blob_varint(p);
-        json_string(out, p, k);
-        p += k;
+        json_string(out, members.key());
         out.push_back(':');
-        if (!json_value(out, p, false)) return false;
+        if (!json_value(out, members.value(), false)) return false;
       }
       out.push_back('}');
       return true;
@@ -119,15 +99,15 @@ bool json_value(std::string& out, const uint8_t*& p, bool top) {
 
 bool row_json(std::string& out, const ClassSchema& cls, const Row& row, const std::vector<int>* fields) {
   out += "{\"$ref\":";
-  json_string(out, reinterpret_cast<const uint8_t*>(row.ref.data()), row.ref.size());
+  json_string(out, row.ref);
   auto one = [&](int id) {
     const uint8_t* p = row.field(id);
     if (!p) return true;
     out.push_back(',');
     const std::string& name = cls.fields[static_cast<size_t>(id)];
-    json_string(out, reinterpret_cast<const uint8_t*>(name.data()), name.size());
+    json_string(out, name);
     out.push_back(':');
-    return json_value(out, p, true);
+    return json_value(out, BlobCursor(p).value(), true);
   };
   if (fields) {
     for (int id : *fields)
