@@ -2,10 +2,10 @@
 // object, get_since, get_all_records[_where], get_record / get_by_uuid, destroy and destroy_many
 // (which stops at the first unknown ref), event.from delivering messages only to a 'message' or
 // '*' subscription, messages surviving a restart, and the pool-wide limit reaping the oldest.
-import { MESSAGE_LIMIT } from '../../src/simulator/classes/message';
-import { formatDateTime } from '../../src/simulator/engine/store';
-import { expectFault, openSim, type SimFixture } from '../helpers/xapi-rpc';
-import { jsonErr, jsonOk, login } from './rpc';
+import { MESSAGE_LIMIT } from '../../../src/simulator/classes/message';
+import { formatDateTime } from '../../../src/simulator/engine/store';
+import { expectFault, openSim, type SimFixture } from '../../helpers/xapi-rpc';
+import { jsonErr, jsonOk, login } from '../rpc';
 
 let f: SimFixture;
 let poolUuid: string;

@@ -1,9 +1,10 @@
 // Fault injection and pool events: per-method latency, failing the Nth call, a connection cut
 // mid-response, restart (refs and sessions change, uuids stay), a host going offline, the
-// /sim/control endpoint and the spec parser. The raw VDI side channels are in vdi-transfer.test.ts.
-import { startSimulator, type SimulatorHandle } from '../../src/simulator';
-import { parseFaultSpec } from '../../src/simulator/engine/faults';
-import { jsonErr, jsonOk, login, raw, xmlErr } from './rpc';
+// /sim/control endpoint and the spec parser. The raw VDI side channels are tested in
+// wire/vdi-transfer.test.ts.
+import { startSimulator, type SimulatorHandle } from '../../../src/simulator';
+import { parseFaultSpec } from '../../../src/simulator/engine/faults';
+import { jsonErr, jsonOk, login, raw, xmlErr } from '../rpc';
 
 let sim: SimulatorHandle;
 let sid: string;

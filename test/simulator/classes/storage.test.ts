@@ -1,7 +1,7 @@
 // Storage semantics over JSON-RPC against a running simulator: VDI create/destroy/copy/clone/
 // snapshot/resize with SR accounting and SR_FULL, VBD device rules (create, plug, unplug,
 // destroy, CD insert/eject) with every error path, SR and PBD messages.
-import { expectFault, openSim, type SimFixture } from '../helpers/xapi-rpc';
+import { expectFault, openSim, type SimFixture } from '../../helpers/xapi-rpc';
 
 const NULL = 'OpaqueRef:NULL';
 const GIB = 1024 ** 3;

@@ -2,8 +2,8 @@
 // 7617), and CONNECT /console taking the same credentials as the raw VDI channels (see
 // vdi-transfer.test.ts for those).
 import net from 'node:net';
-import { startSimulator, type SimulatorHandle } from '../../src/simulator';
-import { basicCredentials } from '../../src/simulator/wire/side-channel-auth';
+import { startSimulator, type SimulatorHandle } from '../../../src/simulator';
+import { basicCredentials } from '../../../src/simulator/wire/side-channel-auth';
 
 const basicHeader = (text: string): string => `Basic ${Buffer.from(text).toString('base64')}`;
 

@@ -1,10 +1,10 @@
 // The object store and the registry contract the lifecycle rules build on: defaults from the
 // datamodel, HANDLE_INVALID, change notifications with generations, uuid lookup, rekey on
 // restart, and explicit messages overriding the generic ones.
-import { Store, XapiFault, defineMessage } from '../../src/simulator';
-import { registerGenericMessages } from '../../src/simulator/engine/generic';
-import { defineGenericMessage, lookupMessage } from '../../src/simulator/engine/registry';
-import { recordVersion } from '../../src/simulator/engine/store';
+import { Store, XapiFault, defineMessage } from '../../../src/simulator';
+import { registerGenericMessages } from '../../../src/simulator/engine/generic';
+import { defineGenericMessage, lookupMessage } from '../../../src/simulator/engine/registry';
+import { recordVersion } from '../../../src/simulator/engine/store';
 
 describe('Store', () => {
   it('creates records with every datamodel field, defaults filled and a fresh uuid', () => {

@@ -1,8 +1,8 @@
 // Sessions as xapi keeps them: login with 2-4 params and an originator, the delayed
 // SESSION_AUTHENTICATION_FAILED [uname, msg], logout and SESSION_INVALID, HOST_IS_SLAVE on pool
 // members, and sessions shared between the two protocols.
-import { startSimulator, type SimulatorHandle } from '../../src/simulator';
-import { jsonErr, jsonOk, xml, xmlErr, xmlOk } from './rpc';
+import { startSimulator, type SimulatorHandle } from '../../../src/simulator';
+import { jsonErr, jsonOk, xml, xmlErr, xmlOk } from '../rpc';
 
 let sim: SimulatorHandle;
 

@@ -2,7 +2,7 @@
 // growth must fit in the SR's free space (SR_FULL [bytes asked, bytes free], nothing changed
 // otherwise) and moves the VDI's physical_utilisation and the SR's physical_utilisation and
 // virtual_allocation. Over JSON-RPC against a running simulator.
-import { expectFault, openSim, type SimFixture } from '../helpers/xapi-rpc';
+import { expectFault, openSim, type SimFixture } from '../../helpers/xapi-rpc';
 
 const GIB = 1024 ** 3;
 const TIB = 1024 * GIB;

@@ -1,7 +1,7 @@
 // VM operations beyond the power switch, over JSON-RPC against a running simulator: clone,
 // copy, provision, snapshot, checkpoint, revert, destroy, start/start_on memory accounting,
 // pool_migrate, memory and vCPU settings with their constraint errors, allowed devices.
-import { expectFault, openSim, type SimFixture } from '../helpers/xapi-rpc';
+import { expectFault, openSim, type SimFixture } from '../../helpers/xapi-rpc';
 
 const NULL = 'OpaqueRef:NULL';
 const GIB = 1024 ** 3;

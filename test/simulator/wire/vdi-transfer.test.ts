@@ -1,8 +1,8 @@
 // The raw VDI side channels: PUT /import_raw_vdi stores the body as the VDI's bytes and GET
 // /export_raw_vdi returns them. Both take a session (query or cookie) or the pool's credentials
 // in Basic auth, split at the first ':' (RFC 7617), and refuse anything else with 401.
-import { startSimulator, type SimulatorHandle } from '../../src/simulator';
-import { login, raw } from './rpc';
+import { startSimulator, type SimulatorHandle } from '../../../src/simulator';
+import { login, raw } from '../rpc';
 
 const PASSWORD = 'pa:ss:word';
 

@@ -13,8 +13,8 @@ import {
   defineMessage,
   startSimulator,
   type SimulatorHandle,
-} from '../../src/simulator';
-import { json, jsonErr, jsonOk, login, raw, xml, xmlErr, xmlOk } from './rpc';
+} from '../../../src/simulator';
+import { json, jsonErr, jsonOk, login, raw, xml, xmlErr, xmlOk } from '../rpc';
 
 let sim: SimulatorHandle;
 let sid: string;

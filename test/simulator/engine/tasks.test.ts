@@ -7,8 +7,8 @@ import {
   defineMessage,
   startSimulator,
   type SimulatorHandle,
-} from '../../src/simulator';
-import { jsonErr, jsonOk, login } from './rpc';
+} from '../../../src/simulator';
+import { jsonErr, jsonOk, login } from '../rpc';
 
 let sim: SimulatorHandle;
 let sid: string;

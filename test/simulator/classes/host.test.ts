@@ -2,7 +2,7 @@
 // cpu_info, host_cpu, metrics), free memory accounting, servertime, enable/disable, liveness
 // (HOST_OFFLINE), and the pool record.
 import { inflateSync } from 'node:zlib';
-import { expectFault, openSim, type SimFixture } from '../helpers/xapi-rpc';
+import { expectFault, openSim, type SimFixture } from '../../helpers/xapi-rpc';
 
 const GIB = 1024 ** 3;
 let f: SimFixture;

@@ -1,8 +1,8 @@
 // Dispatch in xapi's order: UTF-8 check, Async prefix, parameter count, unmarshalling
 // (INTERNAL_ERROR before the session check), SESSION_INVALID, MESSAGE_METHOD_UNKNOWN, and the
 // alternative Class_message spelling.
-import { startSimulator, type SimulatorHandle } from '../../src/simulator';
-import { raw, jsonErr, jsonOk, login, xmlErr, xmlOk } from './rpc';
+import { startSimulator, type SimulatorHandle } from '../../../src/simulator';
+import { raw, jsonErr, jsonOk, login, xmlErr, xmlOk } from '../rpc';
 
 let sim: SimulatorHandle;
 let sid: string;

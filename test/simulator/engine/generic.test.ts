@@ -1,8 +1,8 @@
 // The generic messages derived from the datamodel: get_all, get_all_records, get_record,
 // get_by_uuid, get_by_name_label, field getters and setters, map and set updates, create with
 // its required-field check, destroy, and their error codes.
-import { startSimulator, type SimulatorHandle } from '../../src/simulator';
-import { jsonErr, jsonOk, login, xmlErr, xmlOk } from './rpc';
+import { startSimulator, type SimulatorHandle } from '../../../src/simulator';
+import { jsonErr, jsonOk, login, xmlErr, xmlOk } from '../rpc';
 
 let sim: SimulatorHandle;
 let sid: string;

@@ -1,7 +1,7 @@
 // The VM power-state machine and xapi's operation checks, over JSON-RPC against a running
 // simulator: transitions and their side effects (host, devices, consoles, metrics), the check
 // order (blocked, power state, concurrency, template, snapshot, dom0) and allowed_operations.
-import { expectFault, openSim, type SimFixture } from '../helpers/xapi-rpc';
+import { expectFault, openSim, type SimFixture } from '../../helpers/xapi-rpc';
 
 const NULL = 'OpaqueRef:NULL';
 let f: SimFixture;

@@ -2,10 +2,10 @@
 // is resident on answers 200 and speaks RFB through ServerInit (named after the VM), by console
 // uuid or by console / VM ref; a bad session, a halted or paused VM, another host and an
 // unknown console are refused, and the connection ends when the VM stops running there.
-import { startSimulator, type SimulatorHandle } from '../../src/simulator';
-import { CONSOLE_HEIGHT, CONSOLE_WIDTH } from '../../src/simulator/wire/console-http';
-import { connectConsole, rfbHandshake, type ConsoleConnection } from '../helpers/rfb-client';
-import { xmlOk } from './rpc';
+import { startSimulator, type SimulatorHandle } from '../../../src/simulator';
+import { CONSOLE_HEIGHT, CONSOLE_WIDTH } from '../../../src/simulator/wire/console-http';
+import { connectConsole, rfbHandshake, type ConsoleConnection } from '../../helpers/rfb-client';
+import { xmlOk } from '../rpc';
 
 describe('simulator CONNECT /console', () => {
   let sim: SimulatorHandle;

@@ -1,9 +1,9 @@
 // The seeded pools: the default topology (hosts, SRs, networks, VLANs, templates, VMs in each
 // power state) read back over JSON-RPC, the empty seed, and bulk `vms: N` seeding (speed and
 // shape of the added VMs).
-import { Store } from '../../src/simulator';
-import { seedPool } from '../../src/simulator/seed/pool';
-import { openSim, type SimFixture } from '../helpers/xapi-rpc';
+import { Store } from '../../../src/simulator';
+import { seedPool } from '../../../src/simulator/seed/pool';
+import { openSim, type SimFixture } from '../../helpers/xapi-rpc';
 
 const NULL = 'OpaqueRef:NULL';
 let f: SimFixture;

@@ -16,7 +16,7 @@ import {
   parseMethodResponse,
   parseValueXml,
   XmlRpcParseError,
-} from '../../src/simulator/wire/xmlrpc';
+} from '../../../src/simulator/wire/xmlrpc';
 import {
   JsonRpcParseError,
   formatJsonFailure,
@@ -26,7 +26,7 @@ import {
   formatJsonValue,
   parseJson,
   parseJsonRequest,
-} from '../../src/simulator/wire/jsonrpc';
+} from '../../../src/simulator/wire/jsonrpc';
 
 describe('XML-RPC writer (xapi non-strict serializer)', () => {
   it('writes strings, refs and enums as bare values with entities escaped', () => {

@@ -1,8 +1,8 @@
 // event.from as xapi answers it: the token format, a full dump from "", coalesced add/mod/del
 // with snapshots, the long poll and its timeout, valid_ref_counts, EVENTS_LOST for tokens older
 // than the kept history, parse failures, event.inject, and the legacy register/next.
-import { startSimulator, type SimulatorHandle } from '../../src/simulator';
-import { jsonErr, jsonOk, login, raw, xmlOk } from './rpc';
+import { startSimulator, type SimulatorHandle } from '../../../src/simulator';
+import { jsonErr, jsonOk, login, raw, xmlOk } from '../rpc';
 
 interface Ev {
   id: string;
