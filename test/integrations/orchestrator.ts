@@ -1,12 +1,16 @@
-// Shared by the integration tests: runs an integration's program the way its orchestrator does
-// (argv array, no shell, chosen stdin, clean environment) without blocking the event loop, so
-// the in-process service can answer while the program runs. Must not fake the service.
+// Shared by the integration tests: installs an integration's programs into a scratch directory
+// as its README does (with the shared REST client beside them), and runs a program the way its
+// orchestrator does (argv array, no shell, chosen stdin, clean environment) without blocking the
+// event loop, so the in-process service can answer while the program runs. Must not fake the
+// service, nor probe it to decide what the tests expect.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, cpSync, existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
 export const INTEGRATIONS = join(ROOT, 'integrations');
+/** The one REST client of the integrations; each install step copies it next to its importers. */
+export const SHARED_CLIENT = join(INTEGRATIONS, 'common', 'xcd_rest.py');
 /** Debian's interpreter (where python3-nova lives); any python3 on PATH otherwise. */
 export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
@@ -25,6 +29,16 @@ export interface RunOptions {
   stdin?: string | 'open';
   cwd?: string;
   timeoutMs?: number;
+}
+
+/**
+ * An install step as an integration's README gives it: each [source, directory] pair copies a
+ * file or directory of the repository into that directory under its own name (modes kept), then
+ * the shared client goes into `clientDir`, where the programs import `xcd_rest` from.
+ */
+export function install(copies: Array<[source: string, into: string]>, clientDir: string): void {
+  for (const [source, into] of copies) cpSync(source, join(into, basename(source)), { recursive: true });
+  copyFileSync(SHARED_CLIENT, join(clientDir, 'xcd_rest.py'));
 }
 
 export function run(file: string, args: string[], opts: RunOptions = {}): Promise<Run> {
@@ -50,57 +64,6 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
     if (opts.stdin === 'open') return;
     child.stdin.end(opts.stdin ?? '');
   });
-}
-
-type Requester = (
-  method: string,
-  path: string,
-  opts?: { token?: string | null; body?: unknown; headers?: Record<string, string> },
-) => Promise<{ status: number; body: any }>;
-
-export type Capability = 'suspend' | 'pause' | 'resize' | 'snapshot' | 'nics' | 'console' | 'console-log' | 'diagnostics' | 'volumes' | 'migrate';
-
-/**
- * What the running service carries out (issue-5 calls may be in the contract before they work):
- * each call is tried once on a scratch instance and counts only when its effect shows in the
- * instance afterwards. The integration tests verify end to end exactly these, and check that
- * the integrations fail cleanly on the rest.
- */
-export async function serviceCapabilities(request: Requester, token: string, template: string, network: string): Promise<Set<Capability>> {
-  const id = 'xcd-capability-probe';
-  const path = `/v1/instances/${id}`;
-  const wait = { token, headers: { prefer: 'wait=20' } };
-  const state = async () => (await request('GET', path, { token })).body;
-  const act = (body: unknown) => request('POST', `${path}/actions`, { ...wait, body });
-  const found = new Set<Capability>();
-  const spawned = await request('PUT', path, { ...wait, body: { template, name: id, vcpus: 2, memory_mb: 512, nics: [{ network }] } });
-  if (spawned.body?.status !== 'succeeded') throw new Error(`capability probe: spawn failed: ${JSON.stringify(spawned.body)}`);
-  try {
-    if ((await act({ action: 'pause' })).body?.status === 'succeeded' && (await state()).power_state === 'paused') found.add('pause');
-    await act({ action: 'unpause' });
-    if ((await act({ action: 'suspend' })).body?.status === 'succeeded' && (await state()).power_state === 'suspended') found.add('suspend');
-    await act({ action: 'resume' });
-    if ((await state()).power_state !== 'running') await act({ action: 'power-on' });
-    const resized = await act({ action: 'resize', vcpus: 1, memory_mb: 256, power_cycle: 'hard' });
-    const after = await state();
-    if (resized.body?.status === 'succeeded' && after.memory_mb === 256 && after.vcpus === 1) found.add('resize');
-    const snap = await request('PUT', `${path}/snapshots/probe`, { ...wait, body: {} });
-    if (snap.body?.status === 'succeeded') found.add('snapshot');
-    const nic = await request('POST', `${path}/nics`, { ...wait, body: { network } });
-    if (nic.body?.status === 'succeeded' && (await state()).nics?.length === 2) found.add('nics');
-    if ((await request('GET', `${path}/console`, { token })).status === 200) found.add('console');
-    if ((await request('GET', `${path}/console/log`, { token })).status === 200) found.add('console-log');
-    if ((await request('GET', `${path}/diagnostics`, { token })).status === 200) found.add('diagnostics');
-    const noVdi = await request('PUT', `${path}/volumes/00000000-0000-4000-8000-000000000000`, { ...wait, body: {} });
-    if (noVdi.body?.code === 'volume_not_found') found.add('volumes'); // the route works; the tests check the effect
-    const host0 = (await state()).host?.uuid;
-    const moved = await act({ action: 'migrate' });
-    if (moved.body?.status === 'succeeded' && (await state()).host?.uuid !== host0) found.add('migrate');
-  } finally {
-    await request('DELETE', `${path}/snapshots/probe`, wait);
-    await request('DELETE', path, wait);
-  }
-  return found;
 }
 
 /** A fresh VDI on the pool's default SR, made through XAPI as an operator would (a volume to

@@ -6,20 +6,13 @@
 
 import json
 import os
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+import scratch_install
 
 
 def main(scratch):
-    site = os.path.join(scratch, 'site')
-    virt = os.path.join(scratch, 'nova', 'virt')
-    os.makedirs(site)
-    os.makedirs(virt)
-    subprocess.run([sys.executable, os.path.join(ROOT, 'install.py'), '--site-dir', site,
-                    '--nova-virt-dir', virt], check=True, stdout=subprocess.DEVNULL)
+    virt = scratch_install.install(scratch)[1]
     token_file = os.path.join(scratch, 'xcd.token')
     with open(token_file, 'w', encoding='utf-8') as fh:
         fh.write(os.environ['XCD_TOKEN'] + '\n')
@@ -28,9 +21,6 @@ def main(scratch):
         fh.write('[DEFAULT]\ncompute_driver = xcd.XcdDriver\n\n[xcd]\nurl = %s\n'
                  'token_file = %s\nverify = true\n' % (os.environ['XCD_URL'], token_file))
 
-    sys.path.insert(0, site)  # where install.py put xcd_nova
-    import nova.virt
-    nova.virt.__path__.append(virt)  # as if install.py had written into Nova's own nova/virt
     import nova.conf
     from nova.virt import driver
     from nova.virt import fake
@@ -42,6 +32,7 @@ def main(scratch):
         'from': os.path.dirname(sys.modules[type(loaded).__module__].__file__),
         'nodes': loaded.get_available_nodes(),
         'shim': sorted(os.listdir(os.path.join(virt, 'xcd'))),
+        'client': sys.modules['xcd_nova.xcd_rest'].__file__,
     }))
     return 0
 

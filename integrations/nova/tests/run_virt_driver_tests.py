@@ -1,31 +1,39 @@
-# Runs Nova's generic driver tests against XcdDriver and prints one JSON summary line last.
-# Owns: loading, running and summarising (ran, passed, declined, skipped, failures).
+# Installs the driver with install.py into a scratch directory, runs Nova's generic driver tests
+# and this driver's own against that installed copy, and prints one JSON summary line last.
+# Owns: installing, loading, running and summarising (ran, passed, declined, skipped, failures).
 # Must not: decide pass/fail thresholds; the caller (test/integrations/nova.test.ts) does.
 # Usage: /usr/bin/python3 run_virt_driver_tests.py [test_name ...]
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scratch_install
 
-import test_xcd_virt_driver as suite_module  # noqa: E402
-
-
-# This driver's own tests that need a service capability (XCD_CAPS, comma-separated).
-OWN_NEEDS = [('test_attach_detach_interface', 'nics'),
-             ('test_attach_detach_pool_volume', 'volumes')]
+# This driver's own tests (not Nova's): what a build, hot-plug and placement turn into on the pool.
+OWN = ['test_spawn_maps_flavor_vifs_and_disks', 'test_update_provider_tree_inventory',
+       'test_attach_detach_interface', 'test_attach_detach_pool_volume']
 
 
 def main(argv):
+    scratch = tempfile.mkdtemp(prefix='xcd-nova-')
+    try:
+        scratch_install.install(scratch)
+        return run(argv)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run(argv):
+    import test_xcd_virt_driver as suite_module
+    import xcd_nova
     loader = unittest.TestLoader()
     nova_case = suite_module.XcdDriverTestCase
     own_case = suite_module.XcdDriverSpawnShapeTestCase
-    caps = set(os.environ.get('XCD_CAPS', '').split(','))
-    own = [] if argv else ['test_spawn_maps_flavor_vifs_and_disks',
-                           'test_update_provider_tree_inventory'] + [
-        test for test, cap in OWN_NEEDS if cap in caps]
+    own = [] if argv else OWN
     if argv:
         suite = unittest.TestSuite(nova_case(name) for name in argv)
     else:
@@ -40,7 +48,7 @@ def main(argv):
     passed = ran - len([f for f in failed if f not in own]) - len(skipped) - len(declined)
     print(json.dumps({
         'ran': ran, 'passed': passed, 'declined': declined, 'skipped': skipped,
-        'failed': failed, 'own': own,
+        'failed': failed, 'own': own, 'driver_from': os.path.dirname(xcd_nova.__file__),
     }))
     return 0 if not failed else 1
 

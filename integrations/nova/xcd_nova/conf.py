@@ -14,8 +14,9 @@ xcd_opts = [
                sample_default='https://xcd.example.org:8080',
                help='Base URL of the xen-compute-driver service.'),
     cfg.StrOpt('token_file', sample_default='/etc/nova/xcd.token',
-               help='File holding the bearer token (first line) of an operator token '
-                    'of the namespace this compute service owns.'),
+               help='File holding the bearer token (first line): an admin-role token '
+                    'of the namespace this compute service owns (the driver reads '
+                    '/v1/host and the VNC console, which the service gives to admins only).'),
     cfg.StrOpt('ca_file', help='CA bundle to verify the service certificate with '
                                '(default: the system trust store).'),
     cfg.BoolOpt('verify', default=True,

@@ -20,7 +20,7 @@ from xcd_nova import diagnostics
 from xcd_nova import errors
 from xcd_nova import resources
 from xcd_nova import spawn as spawn_body
-from xcd_nova.rest import Client, ServiceError, read_token
+from xcd_nova.xcd_rest import Client, ServiceError, read_token
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF

@@ -4,7 +4,7 @@
 
 from nova import exception
 
-from xcd_nova.rest import ServiceError
+from xcd_nova.xcd_rest import ServiceError
 
 # Endpoint-level answers that mean "this service does not offer that call" rather than a refusal:
 # Nova's tests and manager treat NotImplementedError as "the driver declines".

@@ -1,7 +1,8 @@
 # HTTP client of the xen-compute-driver REST API, shared by the orchestrator integrations.
 # Owns: requests with bearer auth and the TLS policy, problem+json decoding, waiting for operations.
 # Must not: know any orchestrator, nor anything of XAPI beyond the REST contract. Python 3 stdlib only.
-# The same file ships in each integration (each installs on its own); a test keeps the copies identical.
+# The one copy in the tree: each integration's install step puts it beside the code that imports
+# `xcd_rest` (Nova: into the installed xcd_nova package; CloudStack, OpenNebula: next to the programs).
 
 import json
 import ssl
