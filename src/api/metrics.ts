@@ -4,21 +4,11 @@
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export const MIRROR_CLASSES = [
-  'VM',
-  'VM_metrics',
-  'VM_guest_metrics',
-  'host',
-  'host_metrics',
-  'SR',
-  'VDI',
-  'VBD',
-  'VIF',
-  'network',
-  'console',
-  'pool',
-  'task',
-] as const;
+/** What the mirror-size gauge reads of a mirror: the classes it holds and their counts. */
+interface MirrorCounts {
+  readonly classes: readonly string[];
+  count(cls: string): number;
+}
 
 /** The part of XapiClient that instrumentXapi wraps. */
 export interface XapiCallable {
@@ -32,7 +22,7 @@ export class Metrics {
   readonly xapiDuration: Histogram<'method' | 'outcome'>;
   readonly xapiErrors: Counter<'method' | 'code'>;
   readonly mirrorSyncSeconds: Gauge;
-  private mirror?: { count(cls: string): number };
+  private mirror?: MirrorCounts;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -62,7 +52,7 @@ export class Metrics {
       help: 'Time from connecting to XAPI until the mirror finished its initial sync',
       registers,
     });
-    const mirrorOf = (): { count(cls: string): number } | undefined => this.mirror;
+    const mirrorOf = (): MirrorCounts | undefined => this.mirror;
     new Gauge({
       name: 'xcd_mirror_objects',
       help: 'Objects held in the mirror, by XAPI class',
@@ -71,20 +61,14 @@ export class Metrics {
       collect() {
         const mirror = mirrorOf();
         if (!mirror) return;
-        for (const cls of MIRROR_CLASSES) {
-          try {
-            this.set({ class: cls }, mirror.count(cls));
-          } catch {
-            // a class the mirror does not hold
-          }
-        }
+        for (const cls of mirror.classes) this.set({ class: cls }, mirror.count(cls));
       },
     });
   }
 
   /** Counts objects of `mirror` at each scrape. */
-  watchMirror(mirror: { count(cls: never): number }): void {
-    this.mirror = mirror as unknown as { count(cls: string): number };
+  watchMirror(mirror: { readonly classes: readonly string[]; count(cls: never): number }): void {
+    this.mirror = mirror as unknown as MirrorCounts;
   }
 
   /** Records one request's latency: one bound child per label set (labelling costs more than a request). */

@@ -9,6 +9,7 @@ import type { XapiClient } from '../xapi';
 import type { MessageRecord } from '../xapi/datamodel.generated';
 import { isGone } from './errors';
 import type { PersistedOperation } from './operations';
+import { NULL_REF } from '../xapi/ref';
 
 /** The name of the journal's messages (on the pool object, cls 'Pool'). */
 export const JOURNAL_MESSAGE = 'xcd_operations';
@@ -329,7 +330,7 @@ export class OperationJournal {
       body,
     );
     // xapi answers the null ref when it could not write the message.
-    if (!ref || ref === 'OpaqueRef:NULL') throw new Error('XAPI did not store the message');
+    if (!ref || ref === NULL_REF) throw new Error('XAPI did not store the message');
     const seg: Segment = {
       id,
       ref,

@@ -6,8 +6,7 @@ import type { MirrorView } from '../xapi';
 import type { VDIRecord } from '../xapi/datamodel.generated';
 import { ApiError } from './errors';
 import { TAG } from './tags';
-
-const NULL_REF = 'OpaqueRef:NULL';
+import { NULL_REF } from '../xapi/ref';
 
 type VdiRec = VDIRecord & { $ref: string };
 

@@ -14,6 +14,7 @@ import { ApiError, isGone } from './errors';
 import { Operations, parsePersisted, type PersistedOperation } from './operations';
 import { RESERVED_NAME_PREFIX, parseReservedName } from './spawn/records';
 import { TAG, isOwnedBy, ownerOf, writeTags, type Owner } from './tags';
+import { NULL_REF } from '../xapi/ref';
 
 export interface ReconcileReport {
   /** Instance keys ('namespace/id') whose half-built VM was removed. */
@@ -62,7 +63,6 @@ function finished(
   return out;
 }
 
-const NULL_REF = 'OpaqueRef:NULL';
 /** Tasks whose result may be a VM still carrying the reserved name, or that write a disk. */
 const CLONE_TASKS = ['Async.VM.clone', 'Async.VM.copy', 'Async.VDI.copy'];
 

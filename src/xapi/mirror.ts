@@ -55,13 +55,18 @@ function fromNative(
 
 export class MirrorView {
   readonly #native: NativeClient;
-  readonly #classes: ReadonlySet<string>;
+  readonly #classes: ReadonlySet<XapiClass>;
   readonly #events = new EventEmitter();
 
   /** @internal built by XapiClient */
   constructor(native: NativeClient, classes: readonly XapiClass[]) {
     this.#native = native;
     this.#classes = new Set(classes);
+  }
+
+  /** The classes this mirror holds. */
+  get classes(): readonly XapiClass[] {
+    return [...this.#classes] as XapiClass[];
   }
 
   get synced(): boolean {
@@ -131,7 +136,7 @@ export class MirrorView {
   }
 
   #checkClass(cls: string): void {
-    if (!this.#classes.has(cls)) {
+    if (!this.#classes.has(cls as XapiClass)) {
       throw new TypeError(
         `Expected a mirrored class (${[...this.#classes].join(', ')}) but received '${String(cls)}'`,
       );

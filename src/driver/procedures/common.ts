@@ -44,13 +44,6 @@ export function requirePowerState(
   if (!allowed.includes(actual)) throw badPowerState(vm.$ref, allowed, actual);
 }
 
-const GiB = 1024 * 1024 * 1024;
-
-/** A VDI's virtual_size as the API's size_gb: GiB to three decimals. */
-export function sizeGb(bytes: unknown): number {
-  return Math.round((Number(bytes) / GiB) * 1000) / 1000;
-}
-
 export function snapshotNotFound(id: string): ApiError {
   return new ApiError(404, 'snapshot_not_found', `snapshot '${id}' not found`);
 }

@@ -8,10 +8,9 @@ import type { VMRecord } from '../../xapi/datamodel.generated';
 import { badPowerState } from './common';
 import { ApiError, toApiError } from '../errors';
 import type { Caller, Schema } from '../types';
+import { NULL_REF } from '../../xapi/ref';
 
 type VmRec = VMRecord & { $ref: string };
-
-const NULL_REF = 'OpaqueRef:NULL';
 
 /**
  * How to reach the host's console handler. The location xapi writes names no port

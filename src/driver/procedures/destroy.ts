@@ -7,8 +7,7 @@ import type { VBDRecord, VDIRecord, VMRecord } from '../../xapi/datamodel.genera
 import { isGone, xapiCode } from '../errors';
 import { runSteps, type Step } from '../steps';
 import { TAG, isOwnedBy, mergeTags, ownerOf, writeTags, type Owner } from '../tags';
-
-const NULL_REF = 'OpaqueRef:NULL';
+import { NULL_REF } from '../../xapi/ref';
 
 export interface RemoveOptions {
   owner: Owner;

@@ -12,10 +12,8 @@ import { usableVdi } from '../ownership';
 import { runAction } from './power';
 import { runSteps, type Step } from '../steps';
 import type { Schema } from '../types';
-
-const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
-const NULL_REF = 'OpaqueRef:NULL';
+import { NULL_REF } from '../../xapi/ref';
+import { MiB, GiB } from '../../xapi/units';
 
 type ResizeAction = Extract<Schema<'InstanceAction'>, { action: 'resize' }>;
 

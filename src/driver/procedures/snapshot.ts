@@ -4,13 +4,15 @@
 // VM, then the snapshot VDIs and memory image nothing else uses). Never touches other disks.
 import type { MirrorView, XapiClient } from '../../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../../xapi/datamodel.generated';
-import { ignoreGone, sizeGb, snapshotNotFound, type OpRun } from './common';
+import { ignoreGone, snapshotNotFound, type OpRun } from './common';
 import { isGone } from '../errors';
 import { normalizePowerState } from '../views/instance-index';
 import { waitForMirror } from '../mirror-wait';
 import { runSteps } from '../steps';
 import { TAG, isOwnedBy, ownerTags, writeTags } from '../tags';
 import type { Schema } from '../types';
+import { NULL_REF } from '../../xapi/ref';
+import { MiB, sizeGb } from '../../xapi/units';
 
 export const SNAPSHOT_TAG = {
   id: 'xcd_snapshot_id',
@@ -19,9 +21,6 @@ export const SNAPSHOT_TAG = {
    * interrupted before its 'tag' step is found (and adopted) by a retry of the same id. */
   pending: 'xcd_snapshot_pending',
 } as const;
-
-const NULL_REF = 'OpaqueRef:NULL';
-const MiB = 1024 * 1024;
 
 type VmRec = VMRecord & { $ref: string };
 

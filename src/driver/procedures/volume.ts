@@ -4,14 +4,15 @@
 // or destroyed here. Listing reads the mirror: VBDs of disks the spawn did not make for it.
 import type { MirrorView, XapiClient } from '../../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../../xapi/datamodel.generated';
-import { createAndPlug, ignoreGone, sizeGb, type OpRun } from './common';
+import { sizeGb } from '../../xapi/units';
+import { createAndPlug, ignoreGone, type OpRun } from './common';
 import { ApiError, isGone } from '../errors';
 import { waitForMirror } from '../mirror-wait';
 import { VOLUME_NOT_FOUND, requireVdi, vdiNotFound } from '../ownership';
 import { TAG, isOwnedBy, ownerTags } from '../tags';
 import type { Schema } from '../types';
+import { NULL_REF } from '../../xapi/ref';
 
-const NULL_REF = 'OpaqueRef:NULL';
 /** Where templates and the config drive put the CD. */
 const CD_DEVICE = 3;
 

@@ -8,10 +8,8 @@ import { ApiError } from '../errors';
 import { IMAGE_NOT_FOUND, requireVdi } from '../ownership';
 import { TAG, type Owner } from '../tags';
 import type { SpawnRequest } from '../types';
-
-const NULL_REF = 'OpaqueRef:NULL';
-const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
+import { NULL_REF } from '../../xapi/ref';
+import { MiB, GiB } from '../../xapi/units';
 
 export interface SpawnPlan {
   owner: Owner;

@@ -7,9 +7,8 @@ import { isGone } from '../errors';
 import type { StepContext } from '../steps';
 import { TAG, ownerTags, type Owner } from '../tags';
 import type { SpawnPlan } from './plan';
-
-const NULL_REF = 'OpaqueRef:NULL';
-const MiB = 1024 * 1024;
+import { NULL_REF } from '../../xapi/ref';
+import { MiB } from '../../xapi/units';
 
 export interface Devices {
   vbds: Array<VBDRecord & { ref: string }>;

@@ -23,12 +23,10 @@ import {
 } from './records';
 import type { Step, StepContext } from '../steps';
 import { TAG, isOwnedBy, mergeTags, ownerOf, ownerTags } from '../tags';
+import { NULL_REF } from '../../xapi/ref';
+import { MiB, GiB } from '../../xapi/units';
 
 export { planSpawn, type SpawnPlan } from './plan';
-
-const NULL_REF = 'OpaqueRef:NULL';
-const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
 
 export interface SpawnState {
   plan: SpawnPlan;

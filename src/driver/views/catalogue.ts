@@ -4,10 +4,8 @@
 import type { MirrorView } from '../../xapi';
 import { TAG } from '../tags';
 import type { Schema } from '../types';
-
-const NULL_REF = 'OpaqueRef:NULL';
-const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
+import { NULL_REF } from '../../xapi/ref';
+import { MiB, GiB } from '../../xapi/units';
 
 /** Size of the root disk a template's provision XML describes (device 0), in GiB. */
 function templateDiskGb(disksXml: string | undefined): number | undefined {

@@ -3,14 +3,13 @@
 // makes no XAPI call.
 import type { MirrorView } from '../../xapi';
 import type { VMRecord } from '../../xapi/datamodel.generated';
-import { sizeGb } from '../procedures/common';
+import { sizeGb } from '../../xapi/units';
 import { normalizePowerState } from './instance-index';
 import type { Schema } from '../types';
+import { NULL_REF } from '../../xapi/ref';
+import { MiB } from '../../xapi/units';
 
 type VmRec = VMRecord & { $ref: string };
-
-const NULL_REF = 'OpaqueRef:NULL';
-const MiB = 1024 * 1024;
 
 function toDate(d: unknown): Date | undefined {
   const t = d instanceof Date ? d.getTime() : Date.parse(String(d ?? ''));

@@ -7,6 +7,7 @@ import type { MirrorChange, MirrorView } from '../../xapi';
 import { normalizePowerState } from './instance-index';
 import { TAG, ownerOf } from '../tags';
 import type { Schema } from '../types';
+import { NULL_REF } from '../../xapi/ref';
 
 export type LifecycleEvent = Schema<'LifecycleEvent'>;
 type EventType = LifecycleEvent['type'];
@@ -42,8 +43,6 @@ export interface Subscription {
   lost: boolean;
   close(): void;
 }
-
-const NULL_REF = 'OpaqueRef:NULL';
 
 const POWER_EVENT: Record<string, Record<string, EventType>> = {
   Halted: { Running: 'started', Paused: 'started' },

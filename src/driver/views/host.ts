@@ -4,10 +4,8 @@
 import type { MirrorView } from '../../xapi';
 import { defaultSrRef } from './catalogue';
 import type { Schema } from '../types';
-
-const NULL_REF = 'OpaqueRef:NULL';
-const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
+import { NULL_REF } from '../../xapi/ref';
+import { MiB, GiB } from '../../xapi/units';
 
 /** '4.17.2' -> 4017002 (Nova's convert_version_to_int); garbage -> 0. */
 export function versionToInt(version: string | undefined): number {

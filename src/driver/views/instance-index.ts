@@ -8,10 +8,8 @@ import { instanceNotFound } from '../errors';
 import { parsePersisted } from '../operations';
 import { TAG, ownerOf } from '../tags';
 import type { Instance, Schema } from '../types';
-
-const NULL_REF = 'OpaqueRef:NULL';
-const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
+import { NULL_REF } from '../../xapi/ref';
+import { MiB, sizeGb } from '../../xapi/units';
 
 const NORMALIZED: Record<string, Schema<'PowerState'>> = {
   Running: 'running',
@@ -295,7 +293,7 @@ export class InstanceIndex {
         device: vbd.userdevice,
         type: vbd.type === 'CD' ? 'cdrom' : 'disk',
         bootable: vbd.bootable,
-        size_gb: vdi ? Math.round((Number(vdi.virtual_size) / GiB) * 1000) / 1000 : 0,
+        size_gb: vdi ? sizeGb(vdi.virtual_size) : 0,
         sr: sr?.uuid ?? '',
       });
     }
