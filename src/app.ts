@@ -61,6 +61,7 @@ export function createApp(opts: AppOptions): Express {
   const logger = opts.logger ?? pino({ level: 'silent' });
   const metrics = opts.metrics ?? new Metrics({ defaultMetrics: false });
   const spec = loadSpec();
+  const policy = rolePolicy(spec);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -87,7 +88,7 @@ export function createApp(opts: AppOptions): Express {
     series([
       authenticate(opts.auth),
       ...lookup,
-      authorize(rolePolicy(spec)),
+      authorize(policy),
       requireReady(opts.driver),
       (req, res, next) =>
         req.method === 'GET' || req.method === 'HEAD' ? next() : json(req, res, next),
@@ -122,7 +123,7 @@ export function createApp(opts: AppOptions): Express {
     const fast = fastInstanceRead({
       driver: opts.driver,
       auth: opts.auth,
-      policy: rolePolicy(spec),
+      policy,
       metrics,
       spec,
       logBase: requestLogBase(logger),
