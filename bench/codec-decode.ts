@@ -3,7 +3,7 @@
 // same run. Prints each median and the ratios, in wall time and in CPU time of the decoding
 // thread (on a shared machine the latter excludes waiting for a core).
 // Usage: tsx bench/codec-decode.ts [vms] [rounds]
-import { loadAddon } from '../src/xapi/addon';
+import { loadTestingAddon } from '../test/xapi/testing-addon';
 import { vmRecordsBodies } from './vm-records-body';
 
 function median(xs: number[]): number {
@@ -24,7 +24,7 @@ function timeMs(f: () => void): [number, number] {
 function main(): void {
   const vms = Number(process.argv[2] ?? 10000);
   const rounds = Number(process.argv[3] ?? 5);
-  const { codec } = loadAddon();
+  const { codec } = loadTestingAddon();
   const { xml, json, fields } = vmRecordsBodies(vms);
   const mb = (b: Buffer) => (b.length / 1e6).toFixed(1);
   console.log(`${vms} VMs x ${fields} fields: XML-RPC ${mb(xml)} MB, JSON-RPC ${mb(json)} MB`);

@@ -10,8 +10,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { startSimulator } from '../src/simulator';
-import { loadAddon } from '../src/xapi/addon';
 import { datamodelTables } from '../src/xapi/client';
+import { loadTestingAddon } from '../test/xapi/testing-addon';
 
 const VMS = Number(process.env.BENCH_VMS ?? 10000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -90,22 +90,8 @@ async function main(): Promise<void> {
   );
 
   // Offline, same bodies.
-  const { schema, resultTypes } = datamodelTables();
-  const native = new (loadAddon().NativeClient)({
-    url: 'http://127.0.0.1:1',
-    user: '',
-    password: '',
-    protocol: 'auto',
-    tls: {},
-    connectTimeoutMs: 1000,
-    callTimeoutMs: 1000,
-    maxResponseBytes: 1 << 30,
-    eventPollSeconds: 30,
-    schema,
-    resultTypes,
-    mirror: [],
-    onChange: () => undefined,
-  });
+  const { schema } = datamodelTables();
+  const { decodeIntoMirror } = loadTestingAddon();
   const nx: number[] = [];
   const nj: number[] = [];
   const jp: number[] = [];
@@ -113,11 +99,11 @@ async function main(): Promise<void> {
   let rows = 0;
   let rowBytes = 0;
   for (let i = 0; i < ROUNDS; i++) {
-    const x = native.decodeIntoMirror('VM', 'xml-rpc', xml);
+    const x = decodeIntoMirror(schema, 'VM', 'xml-rpc', xml);
     nx.push(x.totalMs);
     rows = x.rows;
     rowBytes = x.rowBytes;
-    nj.push(native.decodeIntoMirror('VM', 'json-rpc', json).totalMs);
+    nj.push(decodeIntoMirror(schema, 'VM', 'json-rpc', json).totalMs);
     const a = performance.now();
     const text = json.toString('utf8');
     const b = performance.now();
@@ -126,7 +112,6 @@ async function main(): Promise<void> {
     jp.push(c - b);
     jpText.push(c - a);
   }
-  void native.close();
   const base = median(jp);
   const xenApi = JSON.parse(
     execFileSync(

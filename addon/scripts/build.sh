@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `npm install` / `npm run build:addon`: node-gyp rebuild of addon/ into addon/build/Release, with
-# the headers installed beside node (e.g. /usr/include/node) when npm names no nodedir, so no
-# download is needed; extra arguments go to node-gyp. It builds only addon/build: the sanitizer
-# and fuzz builds belong to scripts/test_asan.sh and fuzz/run.sh.
+# `npm install` / `npm run build:addon`: node-gyp rebuild of addon/ into addon/build/Release (every
+# target of binding.gyp: xapi.node, the product module, and xapi_testing.node, the test- and
+# benchmark-only one), with the headers installed beside node (e.g. /usr/include/node) when npm
+# names no nodedir, so no download is needed; extra arguments go to node-gyp. It builds only
+# addon/build: the sanitizer and fuzz builds belong to scripts/test_asan.sh and fuzz/run.sh.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 

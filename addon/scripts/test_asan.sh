@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `npm run test:asan`: builds xapi.node with AddressSanitizer and UBSan into addon/build-asan/
-# (a copy of the addon project, so addon/build stays the normal Release build), then runs the
-# addon's jest tests (test/xapi, or the paths given) with it loaded through XCD_ADDON_PATH.
+# `npm run test:asan`: builds xapi.node and xapi_testing.node with AddressSanitizer and UBSan into
+# addon/build-asan/ (a copy of the addon project, so addon/build stays the normal Release build),
+# then runs the addon's jest tests (test/xapi, or the paths given) with them loaded through
+# XCD_ADDON_PATH (the test module is found beside it).
 # Node itself is not instrumented: libasan is preloaded and leak detection is off.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"

@@ -1,8 +1,8 @@
 // The addon's JSON-RPC codec through its `codec` exports: v1 and v2 requests and responses, both
 // error shapes, exact int64, NaN/Infinity, escapes and surrogate pairs, UTF-8 checks, limits.
-import { loadAddon } from '../../src/xapi/addon';
+import { loadTestingAddon } from './testing-addon';
 
-const { codec } = loadAddon();
+const { codec } = loadTestingAddon();
 
 const ok = (resultJson: string) => {
   const r = codec.jsonrpcDecodeResponse(`{"jsonrpc":"2.0","result":${resultJson},"id":0}`);

@@ -1,7 +1,7 @@
 // Round trips of every XAPI type and its edge values between the addon's codecs and the
 // simulator's independent ones (src/simulator/wire/), both protocols, both ways:
 // simulator writes -> addon reads, addon writes -> simulator reads, and addon -> addon.
-import { loadAddon, xapiDouble } from '../../src/xapi/addon';
+import { xapiDouble } from '../../src/xapi/addon';
 import {
   XDateTime,
   XDouble,
@@ -10,8 +10,9 @@ import {
   jsonrpc as simJson,
   xmlrpc as simXml,
 } from '../../src/simulator';
+import { loadTestingAddon } from './testing-addon';
 
-const { codec } = loadAddon();
+const { codec } = loadTestingAddon();
 
 // One value in the simulator's self-describing form and in the addon's JS form.
 interface Case {

@@ -1,8 +1,8 @@
 // The addon's XML-RPC codec through its `codec` exports: xapi's envelope, every value type and
 // datetime form, entities, CDATA, control characters, UTF-8 checks, limits and malformed input.
-import { loadAddon } from '../../src/xapi/addon';
+import { loadTestingAddon } from './testing-addon';
 
-const { codec } = loadAddon();
+const { codec } = loadTestingAddon();
 
 const HEAD = '<?xml version="1.0"?><methodResponse><params><param>';
 const TAIL = '</param></params></methodResponse>';

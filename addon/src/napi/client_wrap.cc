@@ -3,16 +3,13 @@
 // under the mirror's shared lock; everything that can block runs in a worker.
 #include "napi/client_wrap.h"
 
+#include <algorithm>
+
 #include "napi/call_worker.h"
 #include "napi/convert.h"
 #include "napi/mirror_js.h"
-#include <algorithm>
-#include <chrono>
-
-#include "xapi/bulk_decode.h"
-#include "xapi/jsonrpc.h"
+#include "napi/schema_js.h"
 #include "xapi/rpc.h"
-#include "xapi/xmlrpc.h"
 
 namespace xapi::js {
 
@@ -45,7 +42,6 @@ Napi::Function ClientWrap::Define(Napi::Env env) {
                          InstanceMethod<&ClientWrap::Info>("info"),
                          InstanceMethod<&ClientWrap::HttpPut>("httpPut"),
                          InstanceMethod<&ClientWrap::Close>("close"),
-                         InstanceMethod<&ClientWrap::DecodeIntoMirror>("decodeIntoMirror"),
                      });
 }
 
@@ -55,22 +51,7 @@ ClientWrap::ClientWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Client
   if (!info[0].IsObject()) throw Napi::TypeError::New(env, "NativeClient expects a config object");
   Napi::Object cfg = info[0].As<Napi::Object>();
 
-  schema_ = std::make_shared<Schema>();
-  Napi::Value sv = cfg.Get("schema");
-  if (sv.IsArray()) {
-    auto classes = sv.As<Napi::Array>();
-    for (uint32_t i = 0; i < classes.Length(); i++) {
-      auto entry = classes.Get(i).As<Napi::Array>();
-      std::string name = entry.Get(0u).As<Napi::String>().Utf8Value();
-      std::vector<std::pair<std::string, std::string>> fields;
-      auto fa = entry.Get(1u).As<Napi::Array>();
-      for (uint32_t j = 0; j < fa.Length(); j++) {
-        auto f = fa.Get(j).As<Napi::Array>();
-        fields.emplace_back(f.Get(0u).As<Napi::String>().Utf8Value(), f.Get(1u).As<Napi::String>().Utf8Value());
-      }
-      schema_->add_class(name, fields);
-    }
-  }
+  schema_ = schema_from_js(cfg.Get("schema"));
   Napi::Value rt = cfg.Get("resultTypes");
   if (rt.IsArray()) {
     auto a = rt.As<Napi::Array>();
@@ -384,52 +365,6 @@ Napi::Value ClientWrap::Close(const Napi::CallbackInfo& info) {
   Napi::Value p = submit(env, w, true);  // never queued behind stalled calls
   pump_ = nullptr;  // later calls are refused (ECANCELED); the close job still settles through it
   return p;
-}
-
-}  // namespace xapi::js
-
-namespace xapi::js {
-
-// Benchmarks and tests: decodes a get_all_records response body (no network) into a scratch
-// mirror of this client's schema, on the calling thread, and reports the native timings.
-Napi::Value ClientWrap::DecodeIntoMirror(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsString() || !info[1].IsString() || !info[2].IsBuffer())
-    throw Napi::TypeError::New(env, "decodeIntoMirror(cls, protocol, body)");
-  int cls = schema_->class_index(info[0].As<Napi::String>().Utf8Value());
-  if (cls < 0) throw Napi::TypeError::New(env, "unknown class");
-  bool json = info[1].As<Napi::String>().Utf8Value() == "json-rpc";
-  auto buf = info[2].As<Napi::Buffer<char>>();
-  using clock = std::chrono::steady_clock;
-  auto ms = [](clock::time_point a, clock::time_point b) {
-    return std::chrono::duration<double, std::milli>(b - a).count();
-  };
-  auto t0 = clock::now();
-  xapi::Response r;
-  try {
-    std::string_view body(buf.Data(), buf.Length());
-    r = decode_bulk(body, json ? Protocol::JsonRpc : Protocol::XmlRpc);
-  } catch (const DecodeError& e) {
-    throw Napi::Error::New(env, e.what());
-  }
-  auto t1 = clock::now();
-  Mirror scratch(schema_, {cls});
-  std::vector<RowPtr> rows = scratch.rows_of_all_records(cls, r.value);
-  size_t bytes = 0;
-  for (auto& row : rows) bytes += row->data.size() + row->ref.size() + row->uuid.size();
-  size_t n = rows.size();
-  scratch.replace_class(cls, std::move(rows), nullptr);
-  auto t2 = clock::now();
-  r.value = xapi::Value();
-  auto t3 = clock::now();
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("decodeMs", ms(t0, t1));
-  o.Set("buildMs", ms(t1, t2));
-  o.Set("freeMs", ms(t2, t3));
-  o.Set("totalMs", ms(t0, t2));
-  o.Set("rows", static_cast<double>(n));
-  o.Set("rowBytes", static_cast<double>(bytes));
-  return o;
 }
 
 }  // namespace xapi::js

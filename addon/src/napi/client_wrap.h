@@ -39,7 +39,6 @@ class ClientWrap : public Napi::ObjectWrap<ClientWrap> {
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value HttpPut(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
-  Napi::Value DecodeIntoMirror(const Napi::CallbackInfo& info);
 
   Napi::Value submit(Napi::Env env, PromiseWorker* job, bool urgent = false);  // on the pool; its promise
   int class_arg(const Napi::CallbackInfo& info, size_t i);

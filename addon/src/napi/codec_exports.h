@@ -1,5 +1,6 @@
-// The `codec` export object: the XML-RPC and JSON-RPC codecs callable from JS, for tests,
-// benchmarks and tools. Synchronous and stateless; the client itself does not go through it.
+// The `codec` export object: the XML-RPC and JSON-RPC codecs callable from JS, for tests and
+// benchmarks. Synchronous and stateless; built into xapi_testing.node only, never into the
+// product module, and the client itself does not go through it.
 #pragma once
 
 #include <napi.h>

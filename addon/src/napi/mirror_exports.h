@@ -1,0 +1,14 @@
+// Test- and benchmark-only: decodeIntoMirror, a get_all_records body (no network) decoded and
+// built into a scratch mirror exactly as the event stream loads a class, with native timings.
+// Built into xapi_testing.node only; the product module (xapi.node) must not contain it.
+#pragma once
+
+#include <napi.h>
+
+namespace xapi::js {
+
+// decodeIntoMirror(schemaTables, cls, protocol, body) -> { decodeMs, buildMs, freeMs, totalMs,
+// rows, rowBytes }, on the calling thread (plus the decode's own helper, when it takes one).
+Napi::Value DecodeIntoMirror(const Napi::CallbackInfo& info);
+
+}  // namespace xapi::js
