@@ -5,7 +5,7 @@
 // with a leftover check. The simulator runs in its own process, as a pool would.
 // `npm run bench:api -- --get-only` measures the GET rows alone (no cycles, no power-cycle row);
 // `--profile FILE` writes a CPU profile of this process during the service's GET loads.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { Session } from 'node:inspector/promises';
 import { writeFile } from 'node:fs/promises';
@@ -19,6 +19,7 @@ import { createApp } from '../src/app';
 import { ComputeDriver } from '../src/driver';
 import { XapiClient } from '../src/xapi';
 import { powerCycleRow, printPowerCycle } from './power-cycle';
+import { startSimProcess } from './sim-process';
 
 const VMS = Number(process.env.BENCH_VMS ?? 10000);
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 100);
@@ -66,42 +67,6 @@ async function load(
   return { ...out, cpu_us: (cpu.user + cpu.system) / out.total };
 }
 
-interface SimProcess {
-  url: string;
-  user: string;
-  password: string;
-  close(): Promise<void>;
-}
-
-/** `xcd sim` in a child process: the service's heap and event loop stay its own. */
-async function startSimProcess(): Promise<SimProcess> {
-  const main = join(__dirname, '..', 'src', 'cli', 'main.ts');
-  const args = ['--import', 'tsx', main, 'sim', '--vms', String(VMS), '--time-scale', '0'];
-  const child = spawn(process.execPath, [...args, '--auth-failure-delay', '10'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`xcd sim exited with ${code}: ${out}`)));
-  });
-  child.stdout.resume();
-  return {
-    url,
-    user: 'root',
-    password: 'xenroot',
-    close: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
 async function listen(server: http.Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
@@ -131,7 +96,14 @@ const fmt = (n: number, d = 2): string => n.toFixed(d);
 
 async function main(): Promise<void> {
   const t0 = performance.now();
-  const sim = await startSimProcess();
+  const sim = await startSimProcess([
+    '--vms',
+    String(VMS),
+    '--time-scale',
+    '0',
+    '--auth-failure-delay',
+    '10',
+  ]);
   const xapi = await XapiClient.connect({ url: sim.url, user: sim.user, password: sim.password });
   const syncS = (performance.now() - t0) / 1000;
   let xapiCalls = 0;
