@@ -37,10 +37,8 @@ describe('driver scheduler', () => {
       await tick(10);
       running--;
     };
-    const t0 = Date.now();
     await Promise.all(Array.from({ length: 12 }, (_, i) => s.run(`k${i}`, job)));
     expect(peak).toBe(3);
-    expect(Date.now() - t0).toBeLessThan(12 * 10);
     expect(s.active).toBe(0);
   });
 });

@@ -67,7 +67,6 @@ describe('driver power-action tag written behind', () => {
       stack.driver.action(alice, 'tw-then-destroy', { action: 'power-off', type: 'hard' } as any),
     );
     expect(off.status).toBe('succeeded');
-    const started = Date.now();
     const destroy = stack.driver.destroy(alice, 'tw-then-destroy', {});
     expect(destroy).not.toBeNull();
     expect((await settle(stack, alice, destroy!)).status).toBe('succeeded');
@@ -77,7 +76,6 @@ describe('driver power-action tag written behind', () => {
       'VM.remove_from_other_config',
       'VM.add_to_other_config',
     ]);
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('a driver restart finds the last power action in the tag', async () => {

@@ -75,15 +75,14 @@ describe('XapiError carries the ErrorDescription verbatim', () => {
 describe('TransportError', () => {
   test('calls in flight when the client closes fail with ECANCELED; later calls with CLOSED', async () => {
     const c = await connect(s, { mirror: false });
-    s.faults.add('latency:pool.get_all:3000');
+    // Stalled far beyond the test's timeout: a close that waited for the call fails the test.
+    s.faults.add('latency:pool.get_all:120000');
     const pending = rejection(c.call('pool.get_all'));
     await new Promise((r) => setTimeout(r, 100));
-    const t0 = Date.now();
     await c.close();
     const err = await pending;
     expect(err).toBeInstanceOf(TransportError);
     expect(err.code).toBe('ECANCELED');
-    expect(Date.now() - t0).toBeLessThan(1500);
     s.faults.clear();
     expect(await rejection(c.call('pool.get_all'))).toMatchObject({
       name: 'TransportError',
@@ -94,14 +93,13 @@ describe('TransportError', () => {
 
   test('close is not queued behind more stalled calls than the client has threads', async () => {
     const c = await connect(s, { mirror: false });
-    s.faults.add('latency:pool.get_all:3000');
+    // Stalled far beyond the test's timeout: a close queued behind them fails the test.
+    s.faults.add('latency:pool.get_all:120000');
     try {
       const pending = Array.from({ length: 20 }, () => rejection(c.call('pool.get_all')));
       await new Promise((r) => setTimeout(r, 100));
-      const t0 = Date.now();
       await c.close();
       const errs = await Promise.all(pending);
-      expect(Date.now() - t0).toBeLessThan(1500);
       for (const err of errs)
         expect(err).toMatchObject({ name: 'TransportError', code: 'ECANCELED' });
     } finally {

@@ -150,11 +150,9 @@ test('a refused connection is ECONNREFUSED', async () => {
 
 test('a server that never answers hits the read timeout (ETIMEDOUT)', async () => {
   const url = await listen(net.createServer((sock) => sock.on('data', () => undefined)));
-  const t0 = Date.now();
   const err = await rejection(connect(s, { url, callTimeoutMs: 300 }));
   expect(err).toBeInstanceOf(TransportError);
   expect(err.code).toBe('ETIMEDOUT');
-  expect(Date.now() - t0).toBeLessThan(3000);
 });
 
 test('a TLS peer that never handshakes hits the connect timeout (ETIMEDOUT)', async () => {
