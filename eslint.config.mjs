@@ -64,10 +64,89 @@ const simulatorFolder = ([folder, forbidden]) => ({
   ],
 });
 
+// ---------------------------------------------------------------- the service's layers
+
+/** Forbids importing the named top-level folders of src/ from a file `depth` folders below src. */
+const layer = (depth, folders, why) =>
+  forbid(`^(\\.\\./){${depth}}(${folders.join('|')})(/|$)`, why);
+const NO_UPWARD = (depth) => [
+  layer(
+    depth,
+    ['api', 'app', 'client', 'cli'],
+    'Arrows point one way: the driver and the XAPI client know no HTTP, no client and no command.',
+  ),
+];
+const DRIVER_RESOURCES = [
+  'runner',
+  'instances',
+  'snapshots',
+  'devices',
+  'consoles',
+  'recovery',
+  'reconcile',
+  'index',
+];
+
 const boundaries = [
   {
-    files: ['src/**/*.ts'],
-    ignores: ['src/simulator/**', 'src/cli/**'],
+    files: ['src/xapi/**/*.ts'],
+    patterns: [
+      SIMULATOR_ONLY_FROM_CLI,
+      ...NO_UPWARD(1),
+      layer(1, ['driver'], 'The XAPI client knows nothing of the driver above it.'),
+    ],
+  },
+  {
+    files: ['src/driver/*.ts'],
+    patterns: [SIMULATOR_ONLY_FROM_CLI, ...NO_UPWARD(1)],
+  },
+  {
+    // Read-only views answer from the mirror: they never run an operation or change the pool.
+    files: ['src/driver/views/**/*.ts'],
+    patterns: [
+      SIMULATOR_ONLY_FROM_CLI,
+      ...NO_UPWARD(2),
+      forbid(
+        `^\\.\\./(${[...DRIVER_RESOURCES, 'procedures', 'spawn', 'journal', 'lease', 'steps'].join('|')})(/|$)`,
+        'Views only read the mirror: no operation, procedure or XAPI write.',
+      ),
+    ],
+  },
+  {
+    // Procedures (and the spawn's steps) say what an operation does in XAPI; the runner and
+    // the resource modules decide when and whether it runs.
+    files: ['src/driver/procedures/**/*.ts', 'src/driver/spawn/**/*.ts'],
+    patterns: [
+      SIMULATOR_ONLY_FROM_CLI,
+      ...NO_UPWARD(2),
+      forbid(
+        `^\\.\\./(${DRIVER_RESOURCES.join('|')}|views)(/|$)`,
+        'Procedures know nothing of scheduling, resources or views.',
+      ),
+    ],
+  },
+  {
+    // HTTP: routes call the driver through its port, never XAPI.
+    files: ['src/api/**/*.ts', 'src/app.ts'],
+    patterns: [
+      SIMULATOR_ONLY_FROM_CLI,
+      forbid('(^|/)xapi(/|$)', 'Routes never call XAPI: they call the driver (driver-port.ts).'),
+      forbid('(^|/)(client|cli)(/|$)', 'The HTTP layer knows no client and no command.'),
+    ],
+  },
+  {
+    files: ['src/client/**/*.ts'],
+    patterns: [
+      SIMULATOR_ONLY_FROM_CLI,
+      forbid(
+        '^\\.\\./(?!contract/)',
+        'The client speaks only HTTP: it imports the contract and nothing else of the project.',
+      ),
+    ],
+  },
+  {
+    files: ['src/*.ts'],
+    ignores: ['src/app.ts'],
     patterns: [SIMULATOR_ONLY_FROM_CLI],
   },
   { files: ['src/cli/**/*.ts'], patterns: [SIMULATOR_VIA_INDEX_FROM_SRC] },
@@ -87,7 +166,7 @@ export default tseslint.config(
       'dist/**',
       'node_modules/**',
       'addon/**',
-      'src/api/generated/**',
+      'src/contract/**',
       'src/xapi/datamodel.generated.ts',
     ],
   },

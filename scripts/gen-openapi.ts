@@ -1,4 +1,4 @@
-// Generates src/api/generated/openapi.ts (TypeScript types) from openapi/compute-driver.yaml with
+// Generates src/contract/openapi.generated.ts (TypeScript types) from openapi/compute-driver.yaml with
 // openapi-typescript. Run `npm run gen:openapi` after every change to the spec; a test
 // regenerates (`--stdout` prints instead of writing) and fails when the committed file is stale.
 // Never edit the output by hand.
@@ -8,7 +8,7 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import { parse } from 'yaml';
 
 export const SPEC_PATH = join(__dirname, '..', 'openapi', 'compute-driver.yaml');
-export const OUT_PATH = join(__dirname, '..', 'src', 'api', 'generated', 'openapi.ts');
+export const OUT_PATH = join(__dirname, '..', 'src', 'contract', 'openapi.generated.ts');
 
 const HEADER =
   '// GENERATED FILE, do not edit. Generated from openapi/compute-driver.yaml by\n' +

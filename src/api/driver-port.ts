@@ -2,7 +2,7 @@
 // the routes depend on behaviour, not on the class. Must follow the driver's public methods; the
 // shapes are the contract's generated schemas.
 import type { Caller } from './auth';
-import type { components } from './generated/openapi';
+import type { components } from '../contract/openapi.generated';
 
 type S = components['schemas'];
 

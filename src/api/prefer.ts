@@ -3,7 +3,7 @@
 // and Preference-Applied. Owns only that rendering; the driver owns waiting on operations.
 import type { Request, Response } from 'express';
 import type { Caller } from './auth';
-import type { components } from './generated/openapi';
+import type { components } from '../contract/openapi.generated';
 import { renderOperation } from './render';
 
 type Operation = components['schemas']['Operation'];

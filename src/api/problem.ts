@@ -5,7 +5,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { toApiError } from '../driver/errors';
-import type { components } from './generated/openapi';
+import type { components } from '../contract/openapi.generated';
 
 export type Problem = components['schemas']['Problem'];
 type ErrorCode = components['schemas']['ErrorCode'];

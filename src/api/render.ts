@@ -3,7 +3,7 @@
 // the plain 200 JSON answer of reads. Must not reshape anything else: the driver already returns
 // the contract's schemas.
 import type { Request, Response } from 'express';
-import type { components } from './generated/openapi';
+import type { components } from '../contract/openapi.generated';
 import { completeProblem } from './problem';
 
 type Operation = components['schemas']['Operation'];

@@ -1,7 +1,7 @@
 // The client's HTTP exchange: one axios instance per client (base URL, bearer token, timeout),
 // `Prefer: wait=N`, and failures as XcdApiError carrying the problem+json. Knows no route.
 import axios, { AxiosError, type AxiosInstance } from 'axios';
-import type { components } from '../api/generated/openapi';
+import type { components } from '../contract/openapi.generated';
 
 export type Schemas = components['schemas'];
 export type Instance = Schemas['Instance'];

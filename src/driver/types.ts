@@ -1,6 +1,6 @@
 // Names for the REST contract's shapes as the driver uses them, taken from the generated types
-// (src/api/generated/openapi.ts, `npm run gen:openapi`). Must not restate any schema by hand.
-import type { components } from '../api/generated/openapi';
+// (src/contract/openapi.generated.ts, `npm run gen:openapi`). Must not restate any schema by hand.
+import type { components } from '../contract/openapi.generated';
 
 export type Schema<N extends keyof components['schemas']> = components['schemas'][N];
 

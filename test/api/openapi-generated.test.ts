@@ -1,4 +1,4 @@
-// Fails when src/api/generated/openapi.ts is stale: regenerates the types from
+// Fails when src/contract/openapi.generated.ts is stale: regenerates the types from
 // openapi/compute-driver.yaml (in a child process: openapi-typescript is ESM-only underneath)
 // and compares with the committed file. Fix with `npm run gen:openapi`.
 import { execFileSync } from 'node:child_process';
@@ -17,5 +17,5 @@ test('the committed generated types match the spec (run `npm run gen:openapi`)',
       timeout: 50_000,
     },
   );
-  expect(readFileSync(join(ROOT, 'src', 'api', 'generated', 'openapi.ts'), 'utf8')).toBe(fresh);
+  expect(readFileSync(join(ROOT, 'src', 'contract', 'openapi.generated.ts'), 'utf8')).toBe(fresh);
 }, 60_000);

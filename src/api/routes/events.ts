@@ -5,7 +5,7 @@
 import type { Request, Response, Router } from 'express';
 import { callerOf } from '../auth';
 import type { ServiceDriver } from '../driver-port';
-import type { components } from '../generated/openapi';
+import type { components } from '../../contract/openapi.generated';
 
 type LifecycleEvent = components['schemas']['LifecycleEvent'];
 

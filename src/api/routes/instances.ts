@@ -4,7 +4,7 @@
 import type { Router } from 'express';
 import { callerOf } from '../auth';
 import type { ServiceDriver } from '../driver-port';
-import type { components } from '../generated/openapi';
+import type { components } from '../../contract/openapi.generated';
 import { sendOperation } from '../prefer';
 import { sendJson } from '../render';
 

@@ -5,7 +5,7 @@ import express, { type Router } from 'express';
 import swaggerUi from 'swagger-ui-express';
 import type { ServiceDriver } from '../driver-port';
 import type { Metrics } from '../metrics';
-import type { components } from '../generated/openapi';
+import type { components } from '../../contract/openapi.generated';
 import { sendProblem, toProblem } from '../problem';
 import { notReady } from '../readiness';
 import type { OpenApiDocument } from '../spec';

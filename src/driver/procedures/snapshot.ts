@@ -6,7 +6,7 @@ import type { MirrorView, XapiClient } from '../../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../../xapi/datamodel.generated';
 import { ignoreGone, snapshotNotFound, type OpRun } from './common';
 import { isGone } from '../errors';
-import { normalizePowerState } from '../views/instance-index';
+import { normalizePowerState } from '../power-states';
 import { waitForMirror } from '../mirror-wait';
 import { runSteps } from '../steps';
 import { TAG, isOwnedBy, ownerTags, writeTags } from '../tags';

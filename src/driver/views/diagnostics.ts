@@ -4,7 +4,7 @@
 import type { MirrorView } from '../../xapi';
 import type { VMRecord } from '../../xapi/datamodel.generated';
 import { sizeGb } from '../../xapi/units';
-import { normalizePowerState } from './instance-index';
+import { normalizePowerState } from '../power-states';
 import type { Schema } from '../types';
 import { NULL_REF } from '../../xapi/ref';
 import { MiB } from '../../xapi/units';

@@ -4,7 +4,7 @@
 // resume after an id, and handed to subscribers of that namespace. Event ids count per
 // namespace: they reveal nothing of another namespace's activity. Never calls XAPI.
 import type { MirrorChange, MirrorView } from '../../xapi';
-import { normalizePowerState } from './instance-index';
+import { normalizePowerState } from '../power-states';
 import { TAG, ownerOf } from '../tags';
 import type { Schema } from '../types';
 import { NULL_REF } from '../../xapi/ref';

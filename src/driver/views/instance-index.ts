@@ -7,26 +7,11 @@ import type { VMRecord } from '../../xapi/datamodel.generated';
 import { instanceNotFound } from '../errors';
 import { parsePersisted } from '../operations';
 import { TAG, ownerOf } from '../tags';
-import type { Instance, Schema } from '../types';
+import { normalizePowerState, xapiPowerState } from '../power-states';
+import type { Instance } from '../types';
 import { NULL_REF } from '../../xapi/ref';
 import { MiB, sizeGb } from '../../xapi/units';
 
-const NORMALIZED: Record<string, Schema<'PowerState'>> = {
-  Running: 'running',
-  Paused: 'paused',
-  Halted: 'shutdown',
-  Suspended: 'suspended',
-};
-const XAPI_STATE: Record<string, string> = {
-  running: 'Running',
-  paused: 'Paused',
-  shutdown: 'Halted',
-  suspended: 'Suspended',
-};
-
-export function normalizePowerState(xapiState: string | undefined): Schema<'PowerState'> {
-  return (xapiState && NORMALIZED[xapiState]) || 'nostate';
-}
 
 const key = (namespace: string, id: string): string => `${namespace}\u0000${id}`;
 
@@ -258,7 +243,7 @@ export class InstanceIndex {
     if (!members) return { items: [], total: 0 };
     let wanted: string | undefined;
     if (q.power_state !== undefined) {
-      wanted = XAPI_STATE[q.power_state];
+      wanted = xapiPowerState(q.power_state);
       if (!wanted) return { items: [], total: 0 };
     }
     const items: Instance[] = [];
