@@ -20,6 +20,8 @@ export interface ServeFlags {
   tokensFile?: string;
   logLevel?: string;
   simVms?: string;
+  serviceId?: string;
+  volumeSr?: string[];
 }
 
 export interface ServeConfig {
@@ -38,6 +40,8 @@ export interface ServeConfig {
   envToken?: { token: string; namespace: string; role: Role };
   logLevel: string;
   simulator: { vms?: number };
+  /** The driver's options a deployment sets (ComputeDriverOptions). */
+  driver: { serviceId?: string; volumeSrs: string[] };
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -118,6 +122,15 @@ export function loadServeConfig(
       }
     : undefined;
   const vms = flags.simVms ?? env.XCD_SIM_VMS;
+  const serviceId = flags.serviceId ?? env.XCD_SERVICE_ID;
+  if (serviceId !== undefined && !/^[A-Za-z0-9._:@-]{1,128}$/.test(serviceId))
+    throw new Error(`--service-id must be 1-128 of [A-Za-z0-9._:@-], got '${serviceId}'`);
+  const volumeSrs = (flags.volumeSr ?? (env.XCD_VOLUME_SRS ?? '').split(','))
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  for (const uuid of volumeSrs)
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uuid))
+      throw new Error(`--volume-sr must be an SR uuid, got '${uuid}'`);
   return {
     ...(xapi ? { xapi } : {}),
     listen: parseListen(flags.listen ?? env.XCD_LISTEN ?? DEFAULT_LISTEN),
@@ -125,6 +138,7 @@ export function loadServeConfig(
     ...(envToken ? { envToken } : {}),
     logLevel: flags.logLevel ?? env.XCD_LOG_LEVEL ?? 'info',
     simulator: vms ? { vms: Number(vms) } : {},
+    driver: { ...(serviceId ? { serviceId } : {}), volumeSrs },
   };
 }
 

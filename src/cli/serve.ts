@@ -124,7 +124,7 @@ export async function startService(
   const metrics = new Metrics();
   const driverLogger = logger.child({ component: 'driver' });
   const build = (): typeof current => {
-    const driver = makeDriver(xapi, { logger: driverLogger });
+    const driver = makeDriver(xapi, { logger: driverLogger, ...cfg.driver });
     return { driver, app: createApp({ driver, auth: tokens, logger, metrics }) };
   };
   try {
@@ -269,6 +269,14 @@ export function registerServe(program: Command): void {
     )
     .option('--log-level <level>', 'pino log level (env XCD_LOG_LEVEL, default info)')
     .option('--sim-vms <n>', 'extra VMs in the embedded simulator (env XCD_SIM_VMS)')
+    .option(
+      '--service-id <id>',
+      'owner of the work in flight of this service; unique per service on a pool (env XCD_SERVICE_ID, default the host name)',
+    )
+    .option(
+      '--volume-sr <uuid...>',
+      'SRs whose untagged user disks tenants may attach and copy (env XCD_VOLUME_SRS, comma-separated)',
+    )
     .action(async (flags: ServeFlags) => {
       let cfg: ServeConfig;
       try {
