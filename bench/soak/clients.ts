@@ -99,35 +99,43 @@ async function client(
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
   const before = (): boolean => Date.now() < o.deadline;
 
-  const send = async (label: string, method: string, path: string, body?: unknown) => {
-    const a = await o.http.send(method, path, tenant.token, {
-      body,
-      ...(method === 'GET' ? {} : { wait: o.wait }),
-    });
+  // While the service is away (killed, not ready, XAPI unavailable) every call backs off.
+  let backoff = 0;
+  const away = (a: Answer): boolean => a.status === 0 || a.status === 503;
+  const send = async (
+    label: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    wait = method === 'GET' ? undefined : o.wait,
+  ) => {
+    const a = await o.http.send(method, path, tenant.token, { body, wait });
     o.tally.record(label, `${method} ${path}`, a);
+    backoff = away(a) ? Math.min(2000, Math.max(200, backoff * 2)) : 0;
+    if (backoff) await sleep(backoff * (0.5 + rand()));
     return a;
   };
-  /** Idempotent calls are repeated while the service is away (killed, or XAPI unavailable). */
+  /**
+   * Idempotent calls (spawn, destroy) are repeated while the service is away. `delivered` says
+   * an attempt may have reached the service though no answer came (a reset, not a refusal).
+   */
   const retried = async (label: string, method: string, path: string, body?: unknown) => {
-    for (let backoff = 200; ; backoff = Math.min(2000, backoff * 2)) {
+    let delivered: string | undefined;
+    for (;;) {
       const a = await send(label, method, path, body);
-      const away = a.status === 0 || (a.status === 503 && a.body?.code === 'xapi_unavailable');
-      if (!away || !before()) return a;
-      await sleep(backoff * (0.5 + rand()));
+      if (a.status === 0 && a.transport !== 'ECONNREFUSED') delivered ??= a.transport;
+      if (!away(a) || !before()) return { a, delivered };
     }
   };
   /** Follows a running operation until it is final (or the run ends). */
   const follow = async (opId: string): Promise<void> => {
     while (before()) {
-      const a = await send('follow-op', 'GET', `/v1/operations/${opId}`);
+      const a = await send('follow-op', 'GET', `/v1/operations/${opId}`, undefined, 5);
       if (a.status === 200) {
         const op = o.ledger.noteOperation(ns, a.body);
         if (op && op.status !== 'running') return;
         await sleep(100);
-        continue;
-      }
-      if (a.status !== 0 && a.status !== 503) return; // 404 and others: the checks report it
-      await sleep(200 + rand() * 400);
+      } else if (!away(a)) return; // 404 and others: the checks report it
     }
   };
   const tracked = async (
@@ -153,30 +161,35 @@ async function client(
       const gone = mine.findIndex((m) => m.belief === 'absent' && !m.pendingOp);
       if (gone >= 0) mine.splice(gone, 1);
     }
-    const a = await retried('spawn', 'PUT', `/v1/instances/${id}`, body);
+    const { a, delivered } = await retried('spawn', 'PUT', `/v1/instances/${id}`, body);
     if (a.status === 200 || a.status === 202) {
       await tracked(inst, a);
       return;
     }
-    if (a.status === 0) inst.unanswered = `spawn: ${a.transport}`;
+    if (away(a)) inst.unanswered = `spawn: ${a.status || a.transport} at the end of the run`;
+    else if (delivered) inst.unanswered = `spawn: ${delivered}, then ${a.status} ${a.body?.code}`;
     else inst.belief = 'absent'; // a refused spawn makes nothing
   };
   const replay = async (inst: InstanceRecord): Promise<void> => {
-    const a = await retried('spawn-replay', 'PUT', `/v1/instances/${inst.id}`, inst.body);
+    const { a } = await retried('spawn-replay', 'PUT', `/v1/instances/${inst.id}`, inst.body);
     await tracked(inst, a);
   };
   const destroy = async (inst: InstanceRecord): Promise<void> => {
-    const a = await retried('destroy', 'DELETE', `/v1/instances/${inst.id}`);
+    const { a, delivered } = await retried('destroy', 'DELETE', `/v1/instances/${inst.id}`);
     if (a.status === 204) {
       inst.belief = 'absent';
       inst.pendingOp = undefined;
       return;
     }
-    if (a.status === 0) {
-      inst.unanswered = `destroy: ${a.transport}`;
-      inst.belief = 'unknown';
+    if (a.status === 200 || a.status === 202) {
+      inst.belief = 'unknown'; // until the destroy is final
+      await tracked(inst, a);
+      return;
     }
-    await tracked(inst, a);
+    if (away(a) || delivered) {
+      inst.belief = 'unknown';
+      inst.unanswered = `destroy: ${delivered ?? ''} ${a.status || a.transport} ${a.body?.code ?? ''}`;
+    }
   };
   const read = async (inst: InstanceRecord): Promise<void> => {
     const a = await send('get', 'GET', `/v1/instances/${inst.id}`);
