@@ -98,7 +98,10 @@ export async function prepareService(o: {
       child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env });
       fs.closeSync(log);
       svc.starts++;
-      await listening(port, child, Date.now() + o.startTimeoutS * 1000);
+      await listening(port, child, Date.now() + o.startTimeoutS * 1000).catch((err: Error) => {
+        const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-8).join('\n');
+        throw new Error(`${err.message}; the end of ${logFile}:\n${tail}`);
+      });
     },
     async kill() {
       if (!child) return;
