@@ -3,14 +3,8 @@
 // idempotent by snapshot id. What each does in XAPI lives in procedures/snapshot.ts. No HTTP.
 import type { XapiClient } from '../xapi';
 import { requirePowerState, snapshotNotFound } from './procedures/common';
-import {
-  createSnapshot,
-  deleteSnapshot,
-  findSnapshot,
-  listSnapshots,
-  revertSnapshot,
-  snapshotView,
-} from './procedures/snapshot';
+import { createSnapshot, deleteSnapshot, revertSnapshot } from './procedures/snapshot';
+import { findSnapshot, listSnapshots, snapshotView } from './views/snapshots';
 import type { OperationRunner } from './runner';
 import type { Caller, Operation, Schema } from './types';
 

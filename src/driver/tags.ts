@@ -23,6 +23,15 @@ export const TAG = {
   createdAt: 'xcd_created_at',
 } as const;
 
+/** Keys on the snapshots the service makes (and, while one is made, on the instance). */
+export const SNAPSHOT_TAG = {
+  id: 'xcd_snapshot_id',
+  memory: 'xcd_snapshot_memory',
+  /** Set on the instance while VM.snapshot runs, so the snapshot carries it: a create
+   * interrupted before its 'tag' step is found (and adopted) by a retry of the same id. */
+  pending: 'xcd_snapshot_pending',
+} as const;
+
 export type InstanceState = 'building' | 'active' | 'deleting';
 export type TaggedClass = 'VM' | 'VDI' | 'VBD' | 'VIF';
 

@@ -2,84 +2,14 @@
 // orchestrator's id kept in the snapshot's other_config; listing and views from the mirror;
 // revert (VM.revert, then the reverted disks re-tagged as the instance's); delete (the snapshot
 // VM, then the snapshot VDIs and memory image nothing else uses). Never touches other disks.
-import type { MirrorView, XapiClient } from '../../xapi';
+import type { XapiClient } from '../../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../../xapi/datamodel.generated';
 import { ignoreGone, snapshotNotFound, type OpRun } from './common';
 import { isGone } from '../errors';
-import { normalizePowerState } from '../power-states';
 import { waitForMirror } from '../mirror-wait';
 import { runSteps } from '../steps';
-import { TAG, isOwnedBy, ownerTags, writeTags } from '../tags';
-import type { Schema } from '../types';
+import { SNAPSHOT_TAG, TAG, isOwnedBy, ownerTags, writeTags } from '../tags';
 import { NULL_REF } from '../../xapi/ref';
-import { MiB, sizeGb } from '../../xapi/units';
-
-export const SNAPSHOT_TAG = {
-  id: 'xcd_snapshot_id',
-  memory: 'xcd_snapshot_memory',
-  /** Set on the instance while VM.snapshot runs, so the snapshot carries it: a create
-   * interrupted before its 'tag' step is found (and adopted) by a retry of the same id. */
-  pending: 'xcd_snapshot_pending',
-} as const;
-
-type VmRec = VMRecord & { $ref: string };
-
-/** The instance's snapshots the service made (they carry a snapshot id), oldest first. */
-function snapshotsOf(mirror: MirrorView, vm: VmRec): VmRec[] {
-  const out: VmRec[] = [];
-  for (const ref of vm.snapshots ?? []) {
-    const snap = mirror.get('VM', ref);
-    if (snap && snap.is_a_snapshot && snap.other_config?.[SNAPSHOT_TAG.id] !== undefined)
-      out.push(snap);
-  }
-  return out.sort((a, b) => time(a.snapshot_time) - time(b.snapshot_time));
-}
-
-function time(d: unknown): number {
-  const t = d instanceof Date ? d.getTime() : Date.parse(String(d));
-  return Number.isNaN(t) ? 0 : t;
-}
-
-export function findSnapshot(mirror: MirrorView, vm: VmRec, id: string): VmRec | undefined {
-  return snapshotsOf(mirror, vm).find((s) => s.other_config[SNAPSHOT_TAG.id] === id);
-}
-
-export function listSnapshots(mirror: MirrorView, vm: VmRec): Array<Schema<'Snapshot'>> {
-  return snapshotsOf(mirror, vm).map((s) => snapshotView(mirror, s));
-}
-
-export function snapshotView(mirror: MirrorView, snap: VmRec): Schema<'Snapshot'> {
-  const disks: Schema<'Disk'>[] = [];
-  for (const vbdRef of snap.VBDs) {
-    const vbd = mirror.get('VBD', vbdRef);
-    if (!vbd) continue;
-    const vdi = vbd.VDI !== NULL_REF ? mirror.get('VDI', vbd.VDI) : undefined;
-    const sr = vdi ? mirror.get('SR', vdi.SR) : undefined;
-    disks.push({
-      uuid: vdi?.uuid ?? '',
-      device: vbd.userdevice,
-      type: vbd.type === 'CD' ? 'cdrom' : 'disk',
-      bootable: vbd.bootable,
-      size_gb: vdi ? sizeGb(vdi.virtual_size) : 0,
-      sr: sr?.uuid ?? '',
-    });
-  }
-  disks.sort((a, b) => Number(a.device) - Number(b.device));
-  const at = snap.snapshot_info?.['power-state-at-snapshot'];
-  const t = time(snap.snapshot_time);
-  return {
-    id: snap.other_config[SNAPSHOT_TAG.id],
-    instance_id: snap.other_config[TAG.instanceId] ?? '',
-    name: snap.name_label,
-    uuid: snap.uuid,
-    memory: snap.power_state === 'Suspended' || snap.other_config[SNAPSHOT_TAG.memory] === 'true',
-    created_at: new Date(t).toISOString(),
-    power_state_at_snapshot: normalizePowerState(at),
-    vcpus: Number(snap.VCPUs_at_startup),
-    memory_mb: Math.round(Number(snap.memory_static_max) / MiB),
-    disks,
-  };
-}
 
 /** A snapshot an interrupted create of this id left untagged (it carries the pending mark). */
 async function interruptedSnapshot(

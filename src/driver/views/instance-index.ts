@@ -8,10 +8,10 @@ import { instanceNotFound } from '../errors';
 import { parsePersisted } from '../operations';
 import { TAG, ownerOf } from '../tags';
 import { normalizePowerState, xapiPowerState } from '../power-states';
+import { diskViews } from './disks';
 import type { Instance } from '../types';
 import { NULL_REF } from '../../xapi/ref';
-import { MiB, sizeGb } from '../../xapi/units';
-
+import { MiB } from '../../xapi/units';
 
 const key = (namespace: string, id: string): string => `${namespace}\u0000${id}`;
 
@@ -264,25 +264,7 @@ export class InstanceIndex {
     const m = this.mirror;
     const oc = vm.other_config;
     const owner = ownerOf(oc)!;
-    const disks: Instance['disks'] = [];
-    for (const vbdRef of vm.VBDs) {
-      const vbd = m.get('VBD', vbdRef);
-      used.add(vbdRef);
-      if (!vbd) continue;
-      const vdi = vbd.VDI !== NULL_REF ? m.get('VDI', vbd.VDI) : undefined;
-      if (vdi) used.add(vbd.VDI);
-      const sr = vdi ? m.get('SR', vdi.SR) : undefined;
-      if (sr) used.add(vdi!.SR);
-      disks.push({
-        uuid: vdi?.uuid ?? '',
-        device: vbd.userdevice,
-        type: vbd.type === 'CD' ? 'cdrom' : 'disk',
-        bootable: vbd.bootable,
-        size_gb: vdi ? sizeGb(vdi.virtual_size) : 0,
-        sr: sr?.uuid ?? '',
-      });
-    }
-    disks.sort((a, b) => Number(a.device) - Number(b.device) || a.device.localeCompare(b.device));
+    const disks = diskViews(m, vm.VBDs, used);
     const nics: Instance['nics'] = [];
     for (const vifRef of vm.VIFs) {
       const vif = m.get('VIF', vifRef);
