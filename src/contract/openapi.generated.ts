@@ -529,6 +529,122 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The images the caller sees (its namespace's and public ones), paged
+         * @description Ordered by image id. Answered from the mirror.
+         */
+        get: operations["listImages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/images/{image_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The orchestrator's id for the image (Glance's image id, CloudStack's template uuid ...). Unique within a namespace. */
+                image_id: components["parameters"]["ImageId"];
+            };
+            cookie?: never;
+        };
+        /** One image */
+        get: operations["getImage"];
+        /**
+         * Import an image under the orchestrator's id (idempotent)
+         * @description Two sources, told apart by `Content-Type`:
+         *
+         *     - `application/octet-stream`: the body is the image, in `format` (required), with
+         *       `Content-Length` (required for `raw`) or chunked. It is streamed into a VDI created
+         *       at the image's virtual size as it arrives (never held whole); its sha256, and the
+         *       `checksum` asked for, are computed on the way. A qcow2 image on a pool whose xapi
+         *       cannot take qcow2 (before 25.27) is converted with `qemu-img` through a temporary
+         *       file.
+         *     - `application/json` (ImageImportRequest): the service downloads `source_url` as an
+         *       operation reporting the bytes received. Only http and https URLs matching the
+         *       service's allow-list (none by default), at most 5 redirects, bounded by the service's
+         *       size limit and timeouts.
+         *
+         *     Both answer an operation whose `result` is the Image. Idempotent by `image_id`: the
+         *     same bytes again answer the existing image; different bytes answer `409
+         *     image_conflict`. Every failure leaves no VDI behind: `upload_incomplete`,
+         *     `checksum_mismatch`, `invalid_image` (also a format that does not match the bytes),
+         *     `507 insufficient_storage` when the virtual size exceeds the SR's free space, and for
+         *     URLs `url_not_allowed`, `url_unreachable`, `too_many_redirects`, `image_too_large`.
+         */
+        put: operations["importImage"];
+        post?: never;
+        /**
+         * Delete an image and its base VDIs
+         * @description Removes every copy (base VDI) of the image; instances cloned from it keep their disks.
+         *     A public image is deleted by admins only (`403` otherwise). An image that does not
+         *     exist (or is not visible) answers `204`; one being imported answers `409 image_busy`.
+         */
+        delete: operations["deleteImage"];
+        options?: never;
+        head?: never;
+        /** Mark an image public or private (admin) */
+        patch: operations["updateImage"];
+        trace?: never;
+    };
+    "/v1/images/{image_id}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The orchestrator's id for the image (Glance's image id, CloudStack's template uuid ...). Unique within a namespace. */
+                image_id: components["parameters"]["ImageId"];
+            };
+            cookie?: never;
+        };
+        /** The image's bytes, streamed from XAPI in a format */
+        get: operations["exportImage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/{instance_id}/snapshots/{snapshot_id}/disks/{device}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
+                snapshot_id: components["parameters"]["SnapshotId"];
+                /** @description The disk's device position in the snapshot (`0` is the root disk). */
+                device: components["schemas"]["DeviceNumber"];
+            };
+            cookie?: never;
+        };
+        /** A snapshot's disk, streamed from XAPI in a format (without copying the snapshot) */
+        get: operations["exportSnapshotDisk"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -667,7 +783,7 @@ export interface components {
             [key: string]: unknown;
         };
         /** @enum {string} */
-        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "unsupported_charset" | "unsupported_content_encoding" | "not_ready" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "instance_queue_full" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error" | "snapshot_not_found" | "volume_not_found" | "console_not_available" | "device_in_use" | "power_cycle_required";
+        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "unsupported_charset" | "unsupported_content_encoding" | "not_ready" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "instance_queue_full" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error" | "snapshot_not_found" | "volume_not_found" | "console_not_available" | "device_in_use" | "upload_incomplete" | "checksum_mismatch" | "invalid_image" | "image_conflict" | "image_busy" | "url_not_allowed" | "url_unreachable" | "too_many_redirects" | "image_too_large" | "power_cycle_required";
         /**
          * @description The pool as one compute node. Totals sum the live hosts; `hosts` breaks them down.
          *     Disk figures sum the SRs that can hold instance disks (the default SR's kind).
@@ -765,7 +881,7 @@ export interface components {
             free_gb: number;
         };
         /**
-         * @description Exactly one of `template` and `image_vdi`. vCPUs and memory default to the template's
+         * @description Exactly one of `template`, `image_vdi` and `image`. vCPUs and memory default to the template's
          *     (for an image, 1 vCPU and 512 MiB). `user_data` and `metadata` are delivered on a config
          *     drive (an ISO VDI labelled `config-2`, attached as a CD); without them no drive is made.
          */
@@ -776,6 +892,8 @@ export interface components {
             template?: string;
             /** @description The uuid of a VDI to copy as the root disk (on a blank HVM VM): a disk of the caller's namespace, or an unused plain disk on an SR the operator configured as a volume source; any other VDI answers `404 image_not_found` as an unknown uuid does. */
             image_vdi?: string;
+            /** @description An image (`/v1/images`) of the caller's namespace or a public one: its base VDI in the target SR is cloned (copied into that SR once first, shared by concurrent spawns) and grown to `root_disk_gb`. Another namespace's private image answers `404 image_not_found`. */
+            image?: components["schemas"]["ImageId"];
             vcpus?: number;
             memory_mb?: number;
             /** @description Grow the root disk to this size. */
@@ -793,7 +911,7 @@ export interface components {
             };
             /** @default true */
             power_on?: boolean;
-        } & (unknown | unknown);
+        } & (unknown | unknown | unknown);
         DiskRequest: {
             size_gb: number;
             /** @description SR uuid (default: the pool's default SR). */
@@ -901,15 +1019,18 @@ export interface components {
             offset: number;
         };
         /** @enum {string} */
-        OperationKind: "spawn" | "destroy" | "reboot" | "power-off" | "power-on" | "pause" | "unpause" | "suspend" | "resume" | "resize" | "migrate" | "snapshot" | "revert" | "delete-snapshot" | "attach-volume" | "detach-volume" | "attach-nic" | "detach-nic";
+        OperationKind: "spawn" | "destroy" | "reboot" | "power-off" | "power-on" | "pause" | "unpause" | "suspend" | "resume" | "resize" | "migrate" | "snapshot" | "revert" | "delete-snapshot" | "attach-volume" | "detach-volume" | "attach-nic" | "detach-nic" | "import-image";
         /** @enum {string} */
         OperationStatus: "running" | "succeeded" | "failed" | "cancelled";
         Operation: {
             id: string;
             kind: components["schemas"]["OperationKind"];
-            instance_id: components["schemas"]["InstanceId"];
+            /** @description The instance it acts on (empty for an image operation, which names `image_id`). */
+            instance_id: components["schemas"]["InstanceId"] | "";
+            /** @description The image an `import-image` operation makes. */
+            image_id?: components["schemas"]["ImageId"];
             status: components["schemas"]["OperationStatus"];
-            /** @description Follows the XAPI task's progress. */
+            /** @description Follows the XAPI task's progress (an import's */
             progress: number;
             /** @description The step running now (spawn, destroy). */
             step?: string;
@@ -917,8 +1038,8 @@ export interface components {
             finished_at: components["schemas"]["Timestamp"] | null;
             /** @description Why it failed (null unless failed or cancelled). */
             error: components["schemas"]["Problem"] | null;
-            /** @description The instance after the operation (null until it succeeds, and for a destroy). */
-            result: components["schemas"]["Instance"] | null;
+            /** @description The instance after the operation, or for `import-image` the Image (null until it succeeds, and for a destroy). */
+            result: components["schemas"]["Instance"] | components["schemas"]["Image"] | null;
         };
         PauseAction: {
             /**
@@ -1010,6 +1131,55 @@ export interface components {
             disks: components["schemas"]["Disk"][];
         };
         SnapshotId: string;
+        ImageId: string;
+        /**
+         * @description A disk format: `raw`, `vhd` (dynamic or fixed) or `qcow2` (version 2 or 3, no backing file, no encryption).
+         * @enum {string}
+         */
+        ImageFormat: "raw" | "vhd" | "qcow2";
+        /** @description `<algorithm>:<hex digest>`, the algorithm one of md5, sha256, sha512 (Glance keeps md5 and sha512). */
+        ImageChecksum: string;
+        /** @enum {string} */
+        ImageStatus: "importing" | "active" | "failed";
+        Image: {
+            id: components["schemas"]["ImageId"];
+            name: string;
+            /** @description The namespace that imported it. */
+            namespace: string;
+            /** @description Visible to (and spawnable by) every namespace; only admins delete it. */
+            public: boolean;
+            /** @description The format it was received in. */
+            format: components["schemas"]["ImageFormat"];
+            /** @description The disk's size in bytes. */
+            virtual_size: number;
+            status: components["schemas"]["ImageStatus"];
+            /** @description The sha256 of the bytes received (`sha256:<hex>`). */
+            checksum: string;
+            /** @description The uuids of the SRs holding a copy (a base VDI). */
+            srs: string[];
+            created_at: components["schemas"]["Timestamp"];
+        };
+        ImagePage: {
+            items: components["schemas"]["Image"][];
+            total: number;
+            limit: number;
+            offset: number;
+        };
+        ImageImportRequest: {
+            /**
+             * Format: uri
+             * @description An http or https URL matching the service's source allow-list (`--image-url-allow`; none by default).
+             */
+            source_url: string;
+            format: components["schemas"]["ImageFormat"];
+            checksum?: components["schemas"]["ImageChecksum"];
+            name?: string;
+            /** @description SR uuid for the first copy (default: the pool's default SR). */
+            sr?: string;
+        };
+        ImageUpdate: {
+            public: boolean;
+        };
         SnapshotRequest: {
             /** @description The snapshot's name_label (default: `<instance name>-<snapshot id>`). */
             name?: string;
@@ -1248,6 +1418,10 @@ export interface components {
          * @example wait=30
          */
         Prefer: string;
+        /** @description The orchestrator's id for the image (Glance's image id, CloudStack's template uuid ...). Unique within a namespace. */
+        ImageId: components["schemas"]["ImageId"];
+        /** @description The disk format of the bytes (default `raw` for exports). */
+        ImageFormatQuery: components["schemas"]["ImageFormat"];
         /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
         SnapshotId: components["schemas"]["SnapshotId"];
     };
@@ -2087,6 +2261,220 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listImages: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of images. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImagePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The orchestrator's id for the image (Glance's image id, CloudStack's template uuid ...). Unique within a namespace. */
+                image_id: components["parameters"]["ImageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Image"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    importImage: {
+        parameters: {
+            query?: {
+                /** @description The disk format of the bytes (default `raw` for exports). */
+                format?: components["parameters"]["ImageFormatQuery"];
+                name?: string;
+                /** @description SR uuid for the first copy (default: the pool's default SR). */
+                sr?: string;
+                checksum?: components["schemas"]["ImageChecksum"];
+            };
+            header?: {
+                /**
+                 * @description RFC 7240 preferences; `wait=N` (seconds, 0..300) waits for the operation to finish.
+                 * @example wait=30
+                 */
+                Prefer?: components["parameters"]["Prefer"];
+            };
+            path: {
+                /** @description The orchestrator's id for the image (Glance's image id, CloudStack's template uuid ...). Unique within a namespace. */
+                image_id: components["parameters"]["ImageId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+                "application/json": components["schemas"]["ImageImportRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["OperationDone"];
+            202: components["responses"]["OperationAccepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The orchestrator's id for the image (Glance's image id, CloudStack's template uuid ...). Unique within a namespace. */
+                image_id: components["parameters"]["ImageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image is gone. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The orchestrator's id for the image (Glance's image id, CloudStack's template uuid ...). Unique within a namespace. */
+                image_id: components["parameters"]["ImageId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImageUpdate"];
+            };
+        };
+        responses: {
+            /** @description The image. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Image"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    exportImage: {
+        parameters: {
+            query?: {
+                /** @description The disk format of the bytes (default `raw` for exports). */
+                format?: components["parameters"]["ImageFormatQuery"];
+            };
+            header?: never;
+            path: {
+                /** @description The orchestrator's id for the image (Glance's image id, CloudStack's template uuid ...). Unique within a namespace. */
+                image_id: components["parameters"]["ImageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image (`Content-Length` when XAPI gives it). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    exportSnapshotDisk: {
+        parameters: {
+            query?: {
+                /** @description The disk format of the bytes (default `raw` for exports). */
+                format?: components["parameters"]["ImageFormatQuery"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
+                snapshot_id: components["parameters"]["SnapshotId"];
+                /** @description The disk's device position in the snapshot (`0` is the root disk). */
+                device: components["schemas"]["DeviceNumber"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The disk's bytes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };
