@@ -52,6 +52,7 @@
         'src/xapi/session.cc',
         'src/xapi/transport.cc',
         'src/xapi/utf8.cc',
+        'src/xapi/work_share.cc',
         'src/xapi/xmlrpc_decode.cc',
         'src/xapi/xmlrpc_encode.cc',
       ],

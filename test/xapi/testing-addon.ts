@@ -38,6 +38,14 @@ export interface NativeCodec {
     protocol: 'xml-rpc' | 'json-rpc',
     body: Buffer,
   ): { values: number; decodeMs: number; decodeCpuMs: number; freeMs: number };
+  /** A get_all_records body through the event stream's decode (addon/src/xapi/bulk_decode.h):
+   *  'auto' takes a helper thread while a core is spare, 'alone' never, 'helper' always.
+   *  `pieces`: how many pieces were decoded apart (0: the body was decoded whole). */
+  decodeBulk(
+    protocol: 'xml-rpc' | 'json-rpc',
+    body: Buffer | string,
+    sharing?: 'auto' | 'alone' | 'helper',
+  ): NativeResponse & { pieces: number };
   /** Epoch milliseconds of an XAPI datetime text, or null when it does not parse. */
   parseDatetime(text: string): number | null;
   formatDatetime(epochMs: number): string;
@@ -57,12 +65,14 @@ export interface TestingAddon {
   codec: NativeCodec;
   /** Decodes a get_all_records body (no network) into a scratch mirror of `schema` (the
    *  datamodel tables of src/xapi/client.ts) on the calling thread, as the event stream loads a
-   *  class, and reports the native timings. */
+   *  class, and reports the native timings. `sharing`: 'auto' (default, as the product: a helper
+   *  thread while a core is spare), 'alone' (never one) or 'helper' (always one). */
   decodeIntoMirror(
     schema: Array<[string, Array<[string, string]>]>,
     cls: string,
     protocol: 'xml-rpc' | 'json-rpc',
     body: Buffer,
+    sharing?: 'auto' | 'alone' | 'helper',
   ): MirrorDecodeTimings;
 }
 

@@ -1,5 +1,6 @@
 // JS entry points to the codecs (see codec_exports.h): encode a call or a response, decode a
-// response or a call, in both protocols, plus decode-only timing helpers for benchmarks.
+// response or a call, in both protocols, the bulk decode of get_all_records answers, plus
+// decode-only timing helpers for benchmarks.
 // Arguments are checked only so nothing can crash; decode failures throw an Error with code
 // 'DECODE_ERROR' and the byte offset. It holds no state and the client never calls through it.
 #include "napi/codec_exports.h"
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "napi/convert.h"
+#include "xapi/bulk_decode.h"
 #include "xapi/datetime.h"
 #include "xapi/jsonrpc.h"
 #include "xapi/xmlrpc.h"
@@ -217,6 +219,23 @@ Napi::Value DecodeNative(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// decodeBulk(protocol, body, sharing?) -> response + { pieces }: a get_all_records body through
+// the event stream's decode (bulk_decode.h), with 'auto', 'alone' or 'helper' sharing, as JS
+// values, and how many pieces were decoded apart (0: whole).
+Napi::Value DecodeBulk(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bool json = info[0].IsString() && info[0].As<Napi::String>().Utf8Value() == "json-rpc";
+  Body body(info, 1);
+  std::string mode = info.Length() > 2 && info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "auto";
+  Sharing sharing = mode == "alone" ? Sharing::Alone : mode == "helper" ? Sharing::Helper : Sharing::Auto;
+  size_t pieces = 0;
+  Response r = decoding(
+      env, [&] { return decode_bulk(body.view(), json ? Protocol::JsonRpc : Protocol::XmlRpc, sharing, &pieces); });
+  Napi::Value out = response_to_js(env, r);
+  out.As<Napi::Object>().Set("pieces", Napi::Number::New(env, static_cast<double>(pieces)));
+  return out;
+}
+
 Napi::Value ParseDatetime(const Napi::CallbackInfo& info) {
   if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "text must be a string");
   DateTime dt = parse_datetime(info[0].As<Napi::String>().Utf8Value());
@@ -241,6 +260,7 @@ Napi::Object codec_exports(Napi::Env env) {
   o.Set("jsonrpcDecodeResponse", Napi::Function::New(env, JsonRpcDecodeResponse, "jsonrpcDecodeResponse"));
   o.Set("jsonDecode", Napi::Function::New(env, JsonDecode, "jsonDecode"));
   o.Set("decodeNative", Napi::Function::New(env, DecodeNative, "decodeNative"));
+  o.Set("decodeBulk", Napi::Function::New(env, DecodeBulk, "decodeBulk"));
   o.Set("parseDatetime", Napi::Function::New(env, ParseDatetime, "parseDatetime"));
   o.Set("formatDatetime", Napi::Function::New(env, FormatDatetime, "formatDatetime"));
   return o;

@@ -4,6 +4,7 @@
 #include "napi/mirror_exports.h"
 
 #include <chrono>
+#include <string>
 #include <string_view>
 
 #include "napi/schema_js.h"
@@ -21,6 +22,8 @@ Napi::Value DecodeIntoMirror(const Napi::CallbackInfo& info) {
   if (cls < 0) throw Napi::TypeError::New(env, "unknown class");
   bool json = info[2].As<Napi::String>().Utf8Value() == "json-rpc";
   auto buf = info[3].As<Napi::Buffer<char>>();
+  std::string mode = info[4].IsString() ? info[4].As<Napi::String>().Utf8Value() : "auto";
+  Sharing sharing = mode == "alone" ? Sharing::Alone : mode == "helper" ? Sharing::Helper : Sharing::Auto;
   using clock = std::chrono::steady_clock;
   auto ms = [](clock::time_point a, clock::time_point b) {
     return std::chrono::duration<double, std::milli>(b - a).count();
@@ -28,13 +31,13 @@ Napi::Value DecodeIntoMirror(const Napi::CallbackInfo& info) {
   auto t0 = clock::now();
   Response r;
   try {
-    r = decode_bulk(std::string_view(buf.Data(), buf.Length()), json ? Protocol::JsonRpc : Protocol::XmlRpc);
+    r = decode_bulk(std::string_view(buf.Data(), buf.Length()), json ? Protocol::JsonRpc : Protocol::XmlRpc, sharing);
   } catch (const DecodeError& e) {
     throw Napi::Error::New(env, e.what());
   }
   auto t1 = clock::now();
   Mirror scratch(schema, {cls});
-  std::vector<RowPtr> rows = scratch.rows_of_all_records(cls, r.value);
+  std::vector<RowPtr> rows = scratch.rows_of_all_records(cls, r.value, sharing);
   size_t bytes = 0;
   for (auto& row : rows) bytes += row->data.size() + row->ref.size() + row->uuid.size();
   size_t n = rows.size();

@@ -7,8 +7,9 @@
 
 namespace xapi::js {
 
-// decodeIntoMirror(schemaTables, cls, protocol, body) -> { decodeMs, buildMs, freeMs, totalMs,
-// rows, rowBytes }, on the calling thread (plus the decode's own helper, when it takes one).
+// decodeIntoMirror(schemaTables, cls, protocol, body, sharing?) -> { decodeMs, buildMs, freeMs,
+// totalMs, rows, rowBytes }, on the calling thread plus, as `sharing` says ('auto': while a core
+// is spare, as the product does; 'alone'; 'helper'), one helper thread.
 Napi::Value DecodeIntoMirror(const Napi::CallbackInfo& info);
 
 }  // namespace xapi::js

@@ -164,6 +164,21 @@ class Parser {
     return v;
   }
 
+  // The whole body is the inside of an object `depth` deep: members separated by commas.
+  Struct members_run(size_t depth) {
+    depth_ = depth;
+    skip_ws();
+    if (p_ == end_) return Struct{};
+    for (;;) {
+      member();
+      skip_ws();
+      if (p_ == end_) break;
+      if (*p_ != ',') fail("expected ','");
+      ++p_;
+    }
+    return take_members(0);
+  }
+
  private:
   [[noreturn]] void fail(const char* what) const {
     throw DecodeError(std::string("JSON: ") + what, static_cast<size_t>(p_ - begin_));
@@ -228,15 +243,7 @@ class Parser {
       ++p_;
     } else {
       for (;;) {
-        skip_ws();
-        if (p_ >= end_ || *p_ != '"') fail("expected a member name");
-        std::string name;
-        string(name);
-        skip_ws();
-        if (p_ >= end_ || *p_ != ':') fail("expected ':'");
-        ++p_;
-        Value v = value();
-        members_.emplace_back(std::move(name), std::move(v));
+        member();
         skip_ws();
         if (p_ < end_ && *p_ == ',') {
           ++p_;
@@ -249,12 +256,30 @@ class Parser {
         fail("expected ',' or '}'");
       }
     }
+    --depth_;
+    return Value(take_members(base));
+  }
+
+  // "name": value (after optional whitespace), onto members_.
+  void member() {
+    skip_ws();
+    if (p_ >= end_ || *p_ != '"') fail("expected a member name");
+    std::string name;
+    string(name);
+    skip_ws();
+    if (p_ >= end_ || *p_ != ':') fail("expected ':'");
+    ++p_;
+    Value v = value();
+    members_.emplace_back(std::move(name), std::move(v));
+  }
+
+  // members_ from `base` on, as one exactly sized Struct.
+  Struct take_members(size_t base) {
     Struct out;
     out.reserve(members_.size() - base);
     for (size_t i = base; i < members_.size(); ++i) out.push_back(std::move(members_[i]));
     members_.resize(base);
-    --depth_;
-    return Value(std::move(out));
+    return out;
   }
 
   Value array() {
@@ -497,6 +522,10 @@ std::string jsonrpc_encode_response(const Response& response, int64_t id, JsonRp
 }
 
 Value json_decode(std::string_view body, const DecodeOptions& opts) { return Parser(body, opts).document(); }
+
+Struct json_decode_members(std::string_view run, size_t depth, const DecodeOptions& opts) {
+  return Parser(run, opts).members_run(depth);
+}
 
 Response jsonrpc_decode_response(std::string_view body, const DecodeOptions& opts) {
   Value doc = json_decode(body, opts);

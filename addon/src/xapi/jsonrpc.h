@@ -33,4 +33,9 @@ Response jsonrpc_decode_response(std::string_view body, const DecodeOptions& opt
 // other numbers Double). Throws DecodeError.
 Value json_decode(std::string_view body, const DecodeOptions& opts = {});
 
+// Decodes the inside of an object (`"name":value` members separated by commas, no braces) as the
+// members of an object nested `depth` deep (depth counts toward DecodeOptions::max_depth as in a
+// document). bulk_decode.cc decodes pieces of a large answer with it. Throws DecodeError.
+Struct json_decode_members(std::string_view run, size_t depth, const DecodeOptions& opts = {});
+
 }  // namespace xapi

@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <mutex>
-#include <thread>
 
 #include "xapi/datetime.h"
 
@@ -201,23 +201,20 @@ RowPtr Mirror::make_row(int cls, const std::string& ref, const Value& record) co
   return b.build(cls, ref, record);
 }
 
-std::vector<RowPtr> Mirror::rows_of_all_records(int cls, const Value& all) const {
+std::vector<RowPtr> Mirror::rows_of_all_records(int cls, const Value& all, Sharing sharing) const {
   std::vector<RowPtr> rows;
   if (!all.is_struct()) return rows;
   const auto& members = all.members();
-  rows.resize(members.size());
-  auto convert = [&](size_t from, size_t to) {
-    Builder b(*schema_);
-    for (size_t i = from; i < to; i++) rows[i] = b.build(cls, members[i].first, members[i].second);
-  };
   size_t n = members.size();
-  if (n >= 2000) {
-    std::thread helper(convert, n / 2, n);
-    convert(0, n / 2);
-    helper.join();
-  } else {
-    convert(0, n);
-  }
+  rows.resize(n);
+  // Chunks of records, shared with a helper while a core is spare; each chunk has its own
+  // builder (scratch buffer and field-order hint).
+  constexpr size_t kChunk = 256;
+  share_chunks((n + kChunk - 1) / kChunk, n >= 2000 && take_helper(sharing), [&](size_t c) {
+    Builder b(*schema_);
+    for (size_t i = c * kChunk; i < std::min(n, (c + 1) * kChunk); i++)
+      rows[i] = b.build(cls, members[i].first, members[i].second);
+  });
   return rows;
 }
 

@@ -15,6 +15,7 @@
 #include "xapi/row_blob.h"
 #include "xapi/schema.h"
 #include "xapi/value.h"
+#include "xapi/work_share.h"
 
 namespace xapi {
 
@@ -62,8 +63,9 @@ class Mirror {
   // Writer side (one thread). make_row encodes `record`, typing its values by the datamodel
   // (int64 sent as strings become ints, datetime strings become datetimes).
   RowPtr make_row(int cls, const std::string& ref, const Value& record) const;
-  // Rows of a get_all_records result (a ref -> record struct), encoded on up to two threads.
-  std::vector<RowPtr> rows_of_all_records(int cls, const Value& all) const;
+  // Rows of a get_all_records result (a ref -> record struct), encoded on the calling thread and,
+  // for large results while a core is spare, one helper (work_share.h).
+  std::vector<RowPtr> rows_of_all_records(int cls, const Value& all, Sharing sharing = Sharing::Auto) const;
   // Replaces a whole class (initial load, resync); appends the differences to `changes`.
   void replace_class(int cls, std::vector<RowPtr> rows, std::vector<Change>* changes);
   struct Update {

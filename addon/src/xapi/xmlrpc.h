@@ -40,4 +40,9 @@ Response xmlrpc_decode_response(std::string_view body, const DecodeOptions& opts
 // Decodes a methodCall. Throws DecodeError.
 Call xmlrpc_decode_call(std::string_view body, const DecodeOptions& opts = {});
 
+// Decodes a run of <member> elements (what lies between a struct's tags) as the members of a
+// struct nested `depth` deep (depth counts toward DecodeOptions::max_depth as in a document).
+// bulk_decode.cc decodes pieces of a large answer with it. Throws DecodeError.
+Struct xmlrpc_decode_members(std::string_view run, size_t depth, const DecodeOptions& opts = {});
+
 }  // namespace xapi

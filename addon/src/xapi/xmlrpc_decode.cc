@@ -122,6 +122,17 @@ class Parser {
     return c;
   }
 
+  // The whole body is a run of <member> elements (the inside of a struct `depth` deep).
+  Struct members_run(size_t depth) {
+    depth_ = depth;
+    for (;;) {
+      skip_misc();
+      if (p_ == end_) break;
+      member();
+    }
+    return take_members(0);
+  }
+
  private:
   [[noreturn]] void fail(const char* what) const { throw DecodeError(std::string("XML-RPC: ") + what, offset()); }
   size_t offset() const { return static_cast<size_t>(p_ - begin_); }
@@ -521,40 +532,49 @@ class Parser {
     for (;;) {
       skip_misc();
       if (starts_with("</")) break;
-      expect_open("member");
-      std::string name;
-      Value v;
-      bool have_name = false, have_value = false;
-      for (;;) {
-        skip_misc();
-        if (starts_with("</")) break;
-        if (!have_name && starts_with("<name")) {
-          if (expect_open("name")) {
-            read_text(name);
-            expect_close("name");
-          }
-          have_name = true;
-        } else if (!have_value && starts_with("<value")) {
-          v = value();
-          have_value = true;
-        } else {
-          fail("expected <name> or <value> in <member>");
-        }
-      }
-      if (!have_name) fail("<member> without <name>");
-      expect_close("member");
-      if (!have_value) v = Value(std::string());
-      members_.emplace_back(std::move(name), std::move(v));
+      member();
     }
     expect_close("struct");
+    --depth_;
+    return Value(take_members(base));
+  }
+
+  // <member><name>..</name><value>..</value></member> at p_, onto members_.
+  void member() {
+    expect_open("member");
+    std::string name;
+    Value v;
+    bool have_name = false, have_value = false;
+    for (;;) {
+      skip_misc();
+      if (starts_with("</")) break;
+      if (!have_name && starts_with("<name")) {
+        if (expect_open("name")) {
+          read_text(name);
+          expect_close("name");
+        }
+        have_name = true;
+      } else if (!have_value && starts_with("<value")) {
+        v = value();
+        have_value = true;
+      } else {
+        fail("expected <name> or <value> in <member>");
+      }
+    }
+    if (!have_name) fail("<member> without <name>");
+    expect_close("member");
+    if (!have_value) v = Value(std::string());
+    members_.emplace_back(std::move(name), std::move(v));
+  }
+
+  // members_ from `base` on, as one exactly sized Struct.
+  Struct take_members(size_t base) {
     Struct out;
     out.reserve(members_.size() - base);
     for (size_t i = base; i < members_.size(); ++i) out.push_back(std::move(members_[i]));
     members_.resize(base);
-    --depth_;
-    return Value(std::move(out));
+    return out;
   }
-
   static std::string error_text(const Value& v) {
     switch (v.kind()) {
       case Value::Kind::String:
@@ -618,5 +638,9 @@ Response xmlrpc_decode_response(std::string_view body, const DecodeOptions& opts
 }
 
 Call xmlrpc_decode_call(std::string_view body, const DecodeOptions& opts) { return Parser(body, opts).call(); }
+
+Struct xmlrpc_decode_members(std::string_view run, size_t depth, const DecodeOptions& opts) {
+  return Parser(run, opts).members_run(depth);
+}
 
 }  // namespace xapi
