@@ -23,6 +23,14 @@ export const TAG = {
   createdAt: 'xcd_created_at',
 } as const;
 
+/** Keys on the networks the service makes (VLAN networks). */
+export const NETWORK_TAG = {
+  /** 'true' on a network the service made. */
+  managed: 'xcd_managed',
+  /** The VLAN tag the network carries on the service's VLAN device. */
+  vlan: 'xcd_vlan',
+} as const;
+
 /** Keys on the snapshots the service makes (and, while one is made, on the instance). */
 export const SNAPSHOT_TAG = {
   id: 'xcd_snapshot_id',

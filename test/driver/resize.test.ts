@@ -89,7 +89,7 @@ describe('resize', () => {
       err = e;
     }
     expect(err).toMatchObject({ status: 409, code: 'power_cycle_required' });
-    expect(err.toJSON()).toMatchObject({ live_vcpus_max: 4 });
+    expect(err.toJSON()).toMatchObject({ max_vcpus: 4, max_memory_mb: 2048 });
     expect(simVm(stack, vmRef)).toMatchObject({ power_state: 'Running', VCPUs_max: 4 });
     // Queued behind another operation the check is XAPI's turn: the operation fails the same way.
     const first = stack.driver.action(alice, 'rs-1', { action: 'pause' });

@@ -99,6 +99,32 @@ type Limits = Pick<
   | 'memory_dynamic_max'
 >;
 
+/** The vCPUs and memory a resize asks for: the maxima stay unless exceeded or named anew. */
+export interface ResizeTargets {
+  vcpus: number;
+  maxVcpus: number;
+  /** memory_dynamic_min = memory_dynamic_max; undefined: the dynamic range stays. */
+  memoryBytes?: number;
+  maxMemoryBytes: number;
+}
+
+export function resizeTargets(vm: Limits, body: ResizeAction): ResizeTargets {
+  const vcpus = body.vcpus ?? Number(vm.VCPUs_at_startup);
+  const maxVcpus = body.max_vcpus ?? Math.max(Number(vm.VCPUs_max), vcpus);
+  const memoryBytes = body.memory_mb !== undefined ? body.memory_mb * MiB : undefined;
+  const maxMemoryBytes =
+    body.max_memory_mb !== undefined
+      ? body.max_memory_mb * MiB
+      : Math.max(Number(vm.memory_static_max), memoryBytes ?? 0);
+  if (maxVcpus < vcpus || maxMemoryBytes < (memoryBytes ?? Number(vm.memory_dynamic_max)))
+    throw new ApiError(
+      422,
+      'invalid_value',
+      'max_vcpus and max_memory_mb must be at least the vCPUs and memory the instance will have',
+    );
+  return { vcpus, maxVcpus, memoryBytes, maxMemoryBytes };
+}
+
 /**
  * Which vCPU and memory changes can be made live, and which need the VM halted. Live only when
  * the whole change is live-capable: a running VM is never half changed live, half halted.
@@ -108,22 +134,22 @@ export function classify(
   body: ResizeAction,
 ): Pick<ResizeState, 'liveVcpus' | 'offlineVcpus' | 'liveMemory' | 'offlineMemory'> {
   const running = vm.power_state === 'Running';
+  const t = resizeTargets(vm, body);
   const out = { liveVcpus: false, offlineVcpus: false, liveMemory: false, offlineMemory: false };
-  if (body.vcpus !== undefined && body.vcpus !== Number(vm.VCPUs_at_startup)) {
-    if (running && body.vcpus <= Number(vm.VCPUs_max)) out.liveVcpus = true;
+  const sameMaxVcpus = t.maxVcpus === Number(vm.VCPUs_max);
+  if (t.vcpus !== Number(vm.VCPUs_at_startup) || !sameMaxVcpus) {
+    if (running && sameMaxVcpus) out.liveVcpus = true;
     else out.offlineVcpus = true;
   }
-  if (body.memory_mb !== undefined) {
-    const bytes = body.memory_mb * MiB;
-    const same =
-      bytes === Number(vm.memory_static_max) &&
-      bytes === Number(vm.memory_dynamic_max) &&
-      bytes === Number(vm.memory_dynamic_min);
-    if (!same) {
-      if (running && bytes <= Number(vm.memory_static_max) && bytes >= Number(vm.memory_static_min))
-        out.liveMemory = true;
-      else out.offlineMemory = true;
-    }
+  const bytes = t.memoryBytes;
+  const sameMaxMemory = t.maxMemoryBytes === Number(vm.memory_static_max);
+  const sameDynamic =
+    bytes === undefined ||
+    (bytes === Number(vm.memory_dynamic_max) && bytes === Number(vm.memory_dynamic_min));
+  if (!sameDynamic || !sameMaxMemory) {
+    if (running && sameMaxMemory && bytes !== undefined && bytes >= Number(vm.memory_static_min))
+      out.liveMemory = true;
+    else out.offlineMemory = true;
   }
   // One classification for the whole change: when any part needs the VM halted, every part is
   // made with the halted-state calls after the shutdown (the live calls refuse a halted VM).
@@ -141,8 +167,8 @@ export function powerCycleRequired(vm: Limits): ApiError {
     'this resize needs the instance halted; ask for power_cycle clean or hard',
     {
       extra: {
-        live_vcpus_max: Number(vm.VCPUs_max),
-        live_memory_max_mb: Math.floor(Number(vm.memory_static_max) / MiB),
+        max_vcpus: Number(vm.VCPUs_max),
+        max_memory_mb: Math.floor(Number(vm.memory_static_max) / MiB),
       },
     },
   );
@@ -150,6 +176,7 @@ export function powerCycleRequired(vm: Limits): ApiError {
 
 /** The early check (from the mirror): 409 when a running VM would need a power cycle not asked for. */
 export function checkResize(vm: Limits, body: ResizeAction): void {
+  resizeTargets(vm, body);
   if (vm.power_state !== 'Running' || (body.power_cycle ?? 'none') !== 'none') return;
   const c = classify(vm, body);
   if (c.offlineVcpus || c.offlineMemory) throw powerCycleRequired(vm);
@@ -183,7 +210,7 @@ function steps(xapi: XapiClient): Array<Step<ResizeState>> {
       name: 'vcpus',
       when: (s) => s.liveVcpus || s.offlineVcpus,
       run: async (s, ctx) => {
-        const n = s.body.vcpus!;
+        const { vcpus: n, maxVcpus: max } = resizeTargets(s.vm, s.body);
         const oldAt = Number(s.vm.VCPUs_at_startup);
         const oldMax = Number(s.vm.VCPUs_max);
         if (s.liveVcpus) {
@@ -194,15 +221,15 @@ function steps(xapi: XapiClient): Array<Step<ResizeState>> {
           return;
         }
         // XAPI keeps 0 < VCPUs_at_startup <= VCPUs_max after every call.
-        if (n > oldMax) {
-          await xapi.call('VM.set_VCPUs_max', vmRef(s), n);
+        if (max >= oldMax) {
+          if (max !== oldMax) await xapi.call('VM.set_VCPUs_max', vmRef(s), max);
           await xapi.call('VM.set_VCPUs_at_startup', vmRef(s), n);
         } else {
           await xapi.call('VM.set_VCPUs_at_startup', vmRef(s), n);
-          await xapi.call('VM.set_VCPUs_max', vmRef(s), n);
+          await xapi.call('VM.set_VCPUs_max', vmRef(s), max);
         }
         ctx.onUndo('restore vCPUs', async () => {
-          if (oldMax >= n) {
+          if (oldMax >= max) {
             await xapi.call('VM.set_VCPUs_max', vmRef(s), oldMax);
             await xapi.call('VM.set_VCPUs_at_startup', vmRef(s), oldAt);
           } else {
@@ -216,9 +243,10 @@ function steps(xapi: XapiClient): Array<Step<ResizeState>> {
       name: 'memory',
       when: (s) => s.liveMemory || s.offlineMemory,
       run: async (s, ctx) => {
-        const bytes = s.body.memory_mb! * MiB;
+        const t = resizeTargets(s.vm, s.body);
         const old = s.vm;
         if (s.liveMemory) {
+          const bytes = t.memoryBytes!;
           await xapi.callAsync('VM.set_memory_dynamic_range', [vmRef(s), bytes, bytes], {
             signal: ctx.signal,
           });
@@ -232,8 +260,19 @@ function steps(xapi: XapiClient): Array<Step<ResizeState>> {
           });
           return;
         }
-        const staticMin = Math.min(Number(old.memory_static_min), bytes);
-        await xapi.call('VM.set_memory_limits', vmRef(s), staticMin, bytes, bytes, bytes);
+        const [dynMin, dynMax] =
+          t.memoryBytes !== undefined
+            ? [t.memoryBytes, t.memoryBytes]
+            : [Number(old.memory_dynamic_min), Number(old.memory_dynamic_max)];
+        const staticMin = Math.min(Number(old.memory_static_min), dynMin);
+        await xapi.call(
+          'VM.set_memory_limits',
+          vmRef(s),
+          staticMin,
+          t.maxMemoryBytes,
+          dynMin,
+          dynMax,
+        );
         ctx.onUndo('restore memory', async () => {
           await xapi.call(
             'VM.set_memory_limits',
@@ -284,11 +323,14 @@ export async function resize(
   const state = await plan(xapi, body, run, volumeSrs);
   run.onProgress(0.05, 'plan');
   await runSteps(steps(xapi), state, run.steps);
+  const t = resizeTargets(state.vm, body);
   // The mirror (and the instance view built from it) shows the new figures before the
   // operation reports them.
   const want = (): boolean => {
     const vm = xapi.mirror.get('VM', run.vmRef);
     if (!vm) return true;
+    if (Number(vm.VCPUs_max) !== t.maxVcpus) return false;
+    if (Number(vm.memory_static_max) !== t.maxMemoryBytes) return false;
     if (body.vcpus !== undefined && Number(vm.VCPUs_at_startup) !== body.vcpus) return false;
     if (body.memory_mb !== undefined && Number(vm.memory_dynamic_max) !== body.memory_mb * MiB)
       return false;
@@ -299,6 +341,7 @@ export async function resize(
     (v) =>
       !!v &&
       v.xapi_power_state === state.vm.power_state &&
-      (body.vcpus === undefined || v.vcpus === body.vcpus),
+      (body.vcpus === undefined || v.vcpus === body.vcpus) &&
+      v.max_vcpus === t.maxVcpus,
   );
 }

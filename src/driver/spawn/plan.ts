@@ -30,6 +30,9 @@ export interface SpawnPlan {
   userData?: Buffer;
   vcpus: number;
   memoryBytes: number;
+  /** VCPUs_max and memory_static_max: the ceilings of a live resize (at least the above). */
+  maxVcpus: number;
+  maxMemoryBytes: number;
 }
 
 type Mirror = MirrorView;
@@ -105,6 +108,8 @@ export function planSpawn(
     nics: [],
     vcpus: 1,
     memoryBytes: 512 * MiB,
+    maxVcpus: 1,
+    maxMemoryBytes: 512 * MiB,
   };
   const explicitSr = body.sr !== undefined ? resolveSr(mirror, body.sr) : undefined;
   if (body.template !== undefined) {
@@ -131,6 +136,15 @@ export function planSpawn(
   }
   if (body.vcpus !== undefined) plan.vcpus = body.vcpus;
   if (body.memory_mb !== undefined) plan.memoryBytes = body.memory_mb * MiB;
+  plan.maxVcpus = body.max_vcpus ?? plan.vcpus;
+  plan.maxMemoryBytes =
+    body.max_memory_mb !== undefined ? body.max_memory_mb * MiB : plan.memoryBytes;
+  if (plan.maxVcpus < plan.vcpus || plan.maxMemoryBytes < plan.memoryBytes)
+    throw new ApiError(
+      422,
+      'invalid_value',
+      `max_vcpus and max_memory_mb must be at least the instance's ${plan.vcpus} vCPUs and ${plan.memoryBytes / MiB} MiB`,
+    );
   const needsSr =
     plan.imageVdiRef !== undefined || body.user_data !== undefined || body.metadata !== undefined;
   const sr = explicitSr ?? (needsSr ? resolveSr(mirror, undefined) : defaultSr(mirror));

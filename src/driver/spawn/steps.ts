@@ -186,27 +186,31 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
     },
     {
       name: 'vcpus',
-      when: (s) => s.plan.templateRec !== undefined && s.plan.body.vcpus !== undefined,
+      when: (s) =>
+        s.plan.templateRec !== undefined &&
+        (s.plan.body.vcpus !== undefined || s.plan.body.max_vcpus !== undefined),
       run: async (s) => {
-        const n = s.plan.vcpus;
+        const { vcpus: n, maxVcpus: max } = s.plan;
         const currentMax = Number(s.plan.templateRec!.VCPUs_max);
         // XAPI keeps 0 < VCPUs_at_startup <= VCPUs_max at every step.
-        if (n > currentMax) {
-          await xapi.call('VM.set_VCPUs_max', vmOf(s), n);
+        if (max >= currentMax) {
+          if (max !== currentMax) await xapi.call('VM.set_VCPUs_max', vmOf(s), max);
           await xapi.call('VM.set_VCPUs_at_startup', vmOf(s), n);
         } else {
           await xapi.call('VM.set_VCPUs_at_startup', vmOf(s), n);
-          if (n !== currentMax) await xapi.call('VM.set_VCPUs_max', vmOf(s), n);
+          await xapi.call('VM.set_VCPUs_max', vmOf(s), max);
         }
       },
     },
     {
       name: 'memory',
-      when: (s) => s.plan.templateRec !== undefined && s.plan.body.memory_mb !== undefined,
+      when: (s) =>
+        s.plan.templateRec !== undefined &&
+        (s.plan.body.memory_mb !== undefined || s.plan.body.max_memory_mb !== undefined),
       run: async (s) => {
-        const bytes = s.plan.memoryBytes;
+        const { memoryBytes: bytes, maxMemoryBytes: max } = s.plan;
         const staticMin = Math.min(Number(s.plan.templateRec!.memory_static_min) || bytes, bytes);
-        await xapi.call('VM.set_memory_limits', vmOf(s), staticMin, bytes, bytes, bytes);
+        await xapi.call('VM.set_memory_limits', vmOf(s), staticMin, max, bytes, bytes);
       },
     },
     {

@@ -2,7 +2,7 @@
 // the REST contract's shapes. Never calls XAPI and never filters by namespace (the catalogue is
 // the pool's, like `xe template-list`).
 import type { MirrorView } from '../../xapi';
-import { TAG } from '../tags';
+import { NETWORK_TAG, TAG } from '../tags';
 import type { Schema } from '../types';
 import { NULL_REF } from '../../xapi/ref';
 import { MiB, GiB } from '../../xapi/units';
@@ -52,14 +52,22 @@ export function templates(mirror: MirrorView): Array<Schema<'Template'>> {
 
 export function networks(mirror: MirrorView): Array<Schema<'Network'>> {
   return mirror
-    .query('network', { fields: ['uuid', 'name_label', 'name_description', 'bridge', 'MTU'] })
-    .map((n) => ({
-      uuid: n.uuid,
-      name_label: n.name_label,
-      name_description: n.name_description,
-      bridge: n.bridge,
-      mtu: Number(n.MTU),
-    }))
+    .query('network', {
+      fields: ['uuid', 'name_label', 'name_description', 'bridge', 'MTU', 'other_config'],
+    })
+    .map((n) => {
+      const managed = n.other_config?.[NETWORK_TAG.managed] === 'true';
+      const vlan = Number(n.other_config?.[NETWORK_TAG.vlan]);
+      return {
+        uuid: n.uuid,
+        name_label: n.name_label,
+        name_description: n.name_description,
+        bridge: n.bridge,
+        mtu: Number(n.MTU),
+        managed,
+        ...(managed && Number.isInteger(vlan) ? { vlan } : {}),
+      };
+    })
     .sort((a, b) => a.name_label.localeCompare(b.name_label));
 }
 
