@@ -92,6 +92,7 @@ export class Instances {
 
     const owner = { namespace: ns, instanceId: id };
     const plan = planSpawn(this.xapi.mirror, owner, hash, body, this.opts.volumeSrs);
+    const plannedAt = this.xapi.connection.resyncs;
     runner.assertQueue(ns, id);
     const entry = ops.create(ns, 'spawn', id);
     runner.inflight.set(k, { hash, entry });
@@ -112,6 +113,12 @@ export class Instances {
           : entry.persisted(),
     };
     const job = runner.schedule(k, entry, async () => {
+      // The plan's refs are the mirror's when the spawn was accepted: after a XAPI restart
+      // (new refs, same uuids) it is made again from the reloaded mirror.
+      const mirror = this.xapi.mirror;
+      if (!mirror.synced) await waitForMirror(mirror, () => mirror.synced, runner.mirrorWaitMs);
+      if (this.xapi.connection.resyncs !== plannedAt)
+        state.plan = planSpawn(mirror, owner, hash, body, this.opts.volumeSrs);
       try {
         await runSteps(spawnSteps(this.xapi), state, runner.stepOptions(entry));
       } catch (err) {

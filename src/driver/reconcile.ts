@@ -75,9 +75,13 @@ async function waitOutCloneTasks(xapi: XapiClient, timeoutMs: number): Promise<n
   return pending();
 }
 
+/** A pass tries each repair once, briefly: what XAPI still refuses waits for the next sweep,
+ * so one stuck VM never holds the pass (and the operations queued behind its instance). */
+const ONE_TRY = { attempts: 1, quiesceMs: 5_000 };
+
 /** Removes an untagged VM left by a killed clone / copy, with the disks attached to it alone. */
 async function removeUnclaimed(xapi: XapiClient, vmRef: string): Promise<void> {
-  await quiesceVm(xapi, vmRef);
+  await quiesceVm(xapi, vmRef, ONE_TRY.quiesceMs);
   const vm = await xapi.call<VMRecord>('VM.get_record', vmRef);
   if (vm.power_state !== 'Halted') await xapi.call('VM.hard_shutdown', vmRef);
   const disks: string[] = [];
@@ -167,7 +171,7 @@ export async function reconcile(
         if (oc[TAG.state] !== state) return;
         const op = parsePersisted(oc[TAG.operation]);
         if (state === 'building') {
-          await removeQuiet(xapi, vm.$ref, { owner, keepDisks: false, building: true });
+          await removeQuiet(xapi, vm.$ref, { owner, keepDisks: false, building: true }, ONE_TRY);
           removed.push(vm.$ref);
           ops.adopt(
             owner.namespace,
@@ -184,7 +188,7 @@ export async function reconcile(
           logger.info({ instance: k, vm: vm.uuid }, 'reconcile: removed a half-built instance');
         } else if (state === 'deleting') {
           const keepDisks = op?.args?.keep_disks === true;
-          await removeQuiet(xapi, vm.$ref, { owner, keepDisks });
+          await removeQuiet(xapi, vm.$ref, { owner, keepDisks }, ONE_TRY);
           removed.push(vm.$ref);
           ops.adopt(
             owner.namespace,

@@ -166,6 +166,9 @@ export class OperationRunner {
       k,
       entry,
       async () => {
+        // Refs are the mirror's: while it reloads (XAPI restarted) they may be stale.
+        const mirror = this.xapi.mirror;
+        if (!mirror.synced) await waitForMirror(mirror, () => mirror.synced, this.mirrorWaitMs);
         const ref = this.index.refOf(ns, id);
         if (!ref) throw instanceNotFound(id);
         try {

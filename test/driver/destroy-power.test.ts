@@ -159,7 +159,8 @@ describe('driver power actions', () => {
   }
 
   const actions: Array<[string, InstanceAction, PowerState[], 'Running' | 'Halted']> = [
-    ['power-on', { action: 'power-on' }, ['Halted'], 'Running'],
+    // As the contract says: power-on resumes a suspended instance and unpauses a paused one.
+    ['power-on', { action: 'power-on' }, ['Halted', 'Paused', 'Suspended'], 'Running'],
     [
       'power-off hard',
       { action: 'power-off', type: 'hard' },

@@ -142,11 +142,12 @@ export async function removeQuiet(
   xapi: XapiClient,
   vmRef: string,
   opts: RemoveOptions,
-  attempts = 4,
+  retry: { attempts?: number; quiesceMs?: number } = {},
 ): Promise<void> {
+  const attempts = retry.attempts ?? 4;
   for (let attempt = 1; ; attempt++) {
     try {
-      await quiesceVm(xapi, vmRef);
+      await quiesceVm(xapi, vmRef, retry.quiesceMs);
       await removeVm(xapi, vmRef, opts);
       return;
     } catch (err) {

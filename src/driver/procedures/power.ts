@@ -1,5 +1,5 @@
 // Power actions as XAPI calls: reboot (soft with a timeout, falling back to hard; or hard),
-// power-off (clean with a timeout, then hard; or hard), power-on. XAPI decides which power
+// power-off (clean with a timeout, then hard; or hard), power-on (start, resume or unpause). XAPI decides which power
 // states allow what (its VM_BAD_POWER_STATE becomes 409 invalid_power_state in errors.ts);
 // this file keeps no table of its own. Knows nothing of operations or scheduling.
 import type { XapiClient } from '../../xapi';
@@ -89,9 +89,16 @@ export async function runAction(
         action.timeout ?? 60,
         run,
       );
-    case 'power-on':
-      return call(xapi, 'VM.start', vmRef, [false, false], run.signal, (f) =>
-        run.onProgress(f, 'VM.start'),
-      );
+    case 'power-on': {
+      // As the contract says: a suspended instance is resumed, a paused one unpaused.
+      const power = await xapi.call<string>('VM.get_power_state', vmRef);
+      const [method, args] =
+        power === 'Suspended'
+          ? ['VM.resume', [false, false]]
+          : power === 'Paused'
+            ? ['VM.unpause', []]
+            : ['VM.start', [false, false]];
+      return call(xapi, method, vmRef, args, run.signal, (f) => run.onProgress(f, method));
+    }
   }
 }

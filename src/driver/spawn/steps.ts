@@ -5,7 +5,7 @@
 import type { XapiClient } from '../../xapi';
 import type { VDIRecord } from '../../xapi/datamodel.generated';
 import { buildConfigDrive } from './config-drive';
-import { removeQuiet } from '../procedures/destroy';
+import { quiesceVm, removeQuiet } from '../procedures/destroy';
 import { ApiError } from '../errors';
 import { IMAGE_NOT_FOUND, usableVdi, vdiNotFound } from '../ownership';
 import type { SpawnPlan } from './plan';
@@ -344,6 +344,13 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
       when: (s) => s.plan.body.power_on !== false,
       run: async (s, ctx) => {
         const vmRef = vmOf(s);
+        // Registered first: a start whose answer was lost may still have started the VM. The
+        // devices' undos that follow need it halted.
+        ctx.onUndo('shut the VM down', async () => {
+          await quiesceVm(xapi, vmRef, 10_000);
+          const power = await xapi.call<string>('VM.get_power_state', vmRef);
+          if (power !== 'Halted') await xapi.call('VM.hard_shutdown', vmRef);
+        });
         await xapi.callAsync('VM.start', [vmRef, false, false], {
           signal: ctx.signal,
           onProgress: (f) => ctx.progress(f),

@@ -142,10 +142,17 @@ export class InstanceIndex {
 
   /** The VM whose xcd_operation tag holds this operation, if an instance of this namespace. */
   vmWithOperation(namespace: string, opId: string): (VMRecord & { $ref: string }) | undefined {
+    this.current();
     const ref = this.refOfOp.get(opId);
     const k = ref ? this.keyByRef.get(ref) : undefined;
     if (!ref || !k || !k.startsWith(`${namespace}\u0000`)) return undefined;
     return this.mirror.get('VM', ref);
+  }
+
+  /** Rebuilds at once when the mirror has reloaded since the index was built (its change batch
+   * may not have arrived yet): a read never answers from refs a XAPI restart replaced. */
+  private current(): void {
+    if (this.resyncs() !== this.builtAt) this.rebuild();
   }
 
   private apply(batch: MirrorChange[]): void {
@@ -192,6 +199,7 @@ export class InstanceIndex {
 
   /** Every VM carrying the instance's tags (more than one only for a duplicate), index first. */
   refsOf(namespace: string, id: string): string[] {
+    this.current();
     const k = key(namespace, id);
     const known = this.refsByKey.get(k);
     if (known) return [...known];
@@ -218,6 +226,7 @@ export class InstanceIndex {
 
   /** The view of a VM ref (undefined when it is not an instance or is gone). */
   view(vmRef: string): Instance | undefined {
+    this.current();
     const cached = this.cache.get(vmRef);
     if (cached) return cached;
     const vm = this.mirror.get('VM', vmRef);
@@ -239,6 +248,7 @@ export class InstanceIndex {
     namespace: string,
     q: { power_state?: string; limit: number; offset: number },
   ): { items: Instance[]; total: number } {
+    this.current();
     const members = this.byNamespace.get(namespace);
     if (!members) return { items: [], total: 0 };
     let wanted: string | undefined;
