@@ -60,6 +60,8 @@ export interface ServiceDriver {
     body: S['VolumeAttachRequest'],
   ): S['Operation'];
   detachVolume(caller: Caller, id: string, vdiUuid: string): S['Operation'] | null;
+  addDisk(caller: Caller, id: string, device: string, body: S['DiskAddRequest']): S['Operation'];
+  removeDisk(caller: Caller, id: string, device: string): S['Operation'] | null;
   listNics(caller: Caller, id: string): S['NicAttachment'][];
   attachNic(caller: Caller, id: string, body: S['NicAttachRequest']): S['Operation'];
   detachNic(caller: Caller, id: string, device: string): S['Operation'] | null;

@@ -1,14 +1,25 @@
-// Devices of an instance: volumes (VDIs attached by uuid) and NICs, listed from the mirror and
-// attached or detached as operations through the runner, idempotent where a retry can be told
-// (the same VDI or NIC already there). Every VDI named is checked in ownership.ts. What each does
-// in XAPI lives in procedures/volume.ts and procedures/nic.ts. No HTTP here.
+// Devices of an instance: volumes (VDIs attached by uuid), disks it owns (made and destroyed
+// here) and NICs, listed from the mirror and attached or detached as operations through the
+// runner, idempotent where a retry can be told (the same VDI, disk or NIC already there). Every
+// VDI named is checked in ownership.ts. What each does in XAPI lives in procedures/volume.ts,
+// procedures/disk.ts and procedures/nic.ts. No HTTP here.
 import type { XapiClient } from '../xapi';
 import { requirePowerState } from './procedures/common';
+import {
+  addDisk,
+  deviceInUse,
+  diskTarget,
+  holding,
+  isOwnedDataDisk,
+  notOwnedDisk,
+  removeDisk,
+} from './procedures/disk';
 import { attachNic, detachNic, listNics, resolveNetwork } from './procedures/nic';
 import { attachVolume, detachVolume, listVolumes } from './procedures/volume';
 import { VOLUME_NOT_FOUND, requireVdi } from './ownership';
 import type { OperationRunner } from './runner';
 import type { Caller, Operation, Schema } from './types';
+import { NULL_REF } from '../xapi/ref';
 
 const runningOrHalted = (vm: Parameters<typeof requirePowerState>[0]): void =>
   requirePowerState(vm, ['running', 'halted']);
@@ -67,6 +78,47 @@ export class Devices {
       id,
       { kind: 'detach-volume', args: { vdi: vdiUuid }, precheck: runningOrHalted },
       (r) => detachVolume(this.xapi, vdiUuid, r),
+    );
+  }
+
+  /** A new blank disk the instance owns at `device`; a retry of one already there answers at once. */
+  addDisk(caller: Caller, id: string, device: string, body: Schema<'DiskAddRequest'>): Operation {
+    const { runner } = this;
+    runner.assertMutator(caller);
+    const vm = runner.vmOf(caller.namespace, id);
+    const mirror = this.xapi.mirror;
+    const target = diskTarget(mirror, body);
+    const vbd = vm.VBDs.map((r) => mirror.get('VBD', r)).find((v) => v?.userdevice === device);
+    const vdi = vbd && vbd.VDI !== NULL_REF ? mirror.get('VDI', vbd.VDI) : undefined;
+    const owner = { namespace: caller.namespace, instanceId: id };
+    const held = holding(owner, vbd, vdi, target, body.sr !== undefined);
+    if (held.kind === 'same') return runner.done(caller, id, 'add-disk', { device });
+    if (held.kind === 'other') throw deviceInUse(device);
+    return runner.onInstance(
+      caller,
+      id,
+      { kind: 'add-disk', args: { device }, precheck: runningOrHalted },
+      (r) => addDisk(this.xapi, device, body, r),
+    );
+  }
+
+  /** null: no disk at that device (already removed). */
+  removeDisk(caller: Caller, id: string, device: string): Operation | null {
+    const { runner } = this;
+    runner.assertMutator(caller);
+    const vm = runner.vmOf(caller.namespace, id);
+    const mirror = this.xapi.mirror;
+    const pending = runner.pendingWith(caller.namespace, id, 'add-disk', device, 'device');
+    const vbd = vm.VBDs.map((r) => mirror.get('VBD', r)).find((v) => v?.userdevice === device);
+    if (!pending && (!vbd || vbd.VDI === NULL_REF)) return null;
+    const owner = { namespace: caller.namespace, instanceId: id };
+    if (!pending && vbd && !isOwnedDataDisk(owner, vbd, mirror.get('VDI', vbd.VDI)))
+      throw notOwnedDisk(device);
+    return runner.onInstance(
+      caller,
+      id,
+      { kind: 'remove-disk', args: { device }, precheck: runningOrHalted },
+      (r) => removeDisk(this.xapi, device, r),
     );
   }
 

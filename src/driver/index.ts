@@ -223,6 +223,12 @@ export class ComputeDriver {
   detachVolume(caller: Caller, id: string, vdiUuid: string): Operation | null {
     return this.devices.detachVolume(caller, id, vdiUuid);
   }
+  addDisk(caller: Caller, id: string, device: string, body: Schema<'DiskAddRequest'>): Operation {
+    return this.devices.addDisk(caller, id, device, body);
+  }
+  removeDisk(caller: Caller, id: string, device: string): Operation | null {
+    return this.devices.removeDisk(caller, id, device);
+  }
   listNics(caller: Caller, id: string): Array<Schema<'NicAttachment'>> {
     return this.devices.listNics(caller, id);
   }

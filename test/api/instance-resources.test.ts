@@ -145,6 +145,36 @@ test('snapshot and volume operations are routed, answer documented statuses and 
   expect(
     (await call('detachVolume', 'DELETE', `/v1/instances/dc-1/volumes/${vdiUuid}`)).status,
   ).toBe(204);
+
+  // disks the instance owns
+  const add = await call('addDisk', 'PUT', '/v1/instances/dc-1/disks/5', {
+    body: { size_gb: 1 },
+    headers: wait,
+  });
+  expect([add.status, add.body.status, add.body.kind]).toEqual([200, 'succeeded', 'add-disk']);
+  expect(add.body.result.disks).toContainEqual(
+    expect.objectContaining({ device: '5', type: 'disk', size_gb: 1 }),
+  );
+  const again = await call('addDisk', 'PUT', '/v1/instances/dc-1/disks/5', {
+    body: { size_gb: 1 },
+  });
+  expect([again.status, again.body.status]).toEqual([200, 'succeeded']);
+  const taken = await call('addDisk', 'PUT', '/v1/instances/dc-1/disks/5', {
+    body: { size_gb: 2 },
+  });
+  expect([taken.status, taken.body.code]).toEqual([409, 'device_in_use']);
+  const imageDisk = await call('addDisk', 'PUT', '/v1/instances/dc-1/disks/7', {
+    body: { image: 'img-1' },
+  });
+  expect([imageDisk.status, imageDisk.body.code]).toEqual([400, 'invalid_request']);
+  expect(
+    (await call('removeDisk', 'DELETE', '/v1/instances/dc-1/disks/5', { headers: wait })).body
+      .status,
+  ).toBe('succeeded');
+  expect((await call('removeDisk', 'DELETE', '/v1/instances/dc-1/disks/5')).status).toBe(204);
+  const root = await call('removeDisk', 'DELETE', '/v1/instances/dc-1/disks/0');
+  expect([root.status, root.body.code]).toEqual([409, 'operation_not_allowed']);
+
   const bad = await call('attachVolume', 'PUT', '/v1/instances/dc-1/volumes/not-a-uuid', {
     body: {},
   });

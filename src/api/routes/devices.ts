@@ -1,5 +1,6 @@
-// Routes of the `devices` tag: volumes (attach an existing VDI by uuid, detach, list) and NICs
-// (attach, detach by device, list) of an instance, hot when it runs. Inputs arrive validated
+// Routes of the `devices` tag: volumes (attach an existing VDI by uuid, detach, list), disks the
+// instance owns (add, remove by device) and NICs (attach, detach by device, list) of an
+// instance, hot when it runs. Inputs arrive validated
 // against the OpenAPI file. Must not call XAPI or reshape the driver's schemas.
 import type { Router } from 'express';
 import { callerOf } from '../auth';
@@ -26,6 +27,23 @@ export function deviceRoutes(router: Router, driver: ServiceDriver): void {
   router.delete('/v1/instances/:instance_id/volumes/:vdi_uuid', async (req, res) => {
     const caller = callerOf(req);
     const op = driver.detachVolume(caller, id(req.params), String(req.params.vdi_uuid));
+    if (!op) {
+      res.status(204).end();
+      return;
+    }
+    await sendOperation(req, res, driver, caller, op);
+  });
+
+  router.put('/v1/instances/:instance_id/disks/:device', async (req, res) => {
+    const caller = callerOf(req);
+    const body = req.body as S['DiskAddRequest'];
+    const op = driver.addDisk(caller, id(req.params), String(req.params.device), body);
+    await sendOperation(req, res, driver, caller, op);
+  });
+
+  router.delete('/v1/instances/:instance_id/disks/:device', async (req, res) => {
+    const caller = callerOf(req);
+    const op = driver.removeDisk(caller, id(req.params), String(req.params.device));
     if (!op) {
       res.status(204).end();
       return;

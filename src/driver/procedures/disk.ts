@@ -1,0 +1,226 @@
+// Disks an instance owns: a new blank VDI made at a device (VDI.create, tagged as the instance's
+// disk from its creation, then VBD.create and VBD.plug when it runs), and such a disk detached
+// and destroyed. Each step registers its undo, so a failed add leaves the pool as it was. Never
+// destroys a VDI the instance does not own (volumes stay detach-only: procedures/volume.ts).
+import type { MirrorView, XapiClient } from '../../xapi';
+import type { VBDRecord, VDIRecord } from '../../xapi/datamodel.generated';
+import { createAndPlug, ignoreGone, type OpRun } from './common';
+import { ApiError, isGone } from '../errors';
+import { waitForMirror } from '../mirror-wait';
+import { runSteps } from '../steps';
+import { TAG, isOwnedBy, ownerTags, type Owner } from '../tags';
+import type { Schema } from '../types';
+import { NULL_REF } from '../../xapi/ref';
+import { GiB } from '../../xapi/units';
+
+type DiskAddRequest = Schema<'BlankDiskRequest'>;
+
+/** The role of a data disk the instance owns (the spawn's `disks` and those added here). */
+export const DISK_ROLE = 'disk';
+
+/** SR types that never hold a guest's disks: ISO libraries and removable media. */
+const NOT_FOR_DISKS = new Set(['iso', 'udev']);
+
+export interface DiskTarget {
+  srRef: string;
+  srUuid: string;
+  bytes: number;
+}
+
+/**
+ * The SR (named by uuid, or the pool's default) and size of a new disk, checked from the mirror:
+ * 404 sr_not_found for an SR that does not exist or cannot hold disks (the same answer), 507
+ * insufficient_storage when the disk is larger than the SR's free space.
+ */
+export function diskTarget(mirror: MirrorView, body: DiskAddRequest): DiskTarget {
+  const pool = mirror.query('pool', { fields: ['default_SR'] })[0];
+  const defaultRef = pool && pool.default_SR !== NULL_REF ? pool.default_SR : undefined;
+  const sr =
+    body.sr !== undefined
+      ? mirror.getByUuid('SR', body.sr)
+      : defaultRef !== undefined
+        ? mirror.get('SR', defaultRef)
+        : undefined;
+  const refused = (s: NonNullable<typeof sr>): boolean =>
+    NOT_FOR_DISKS.has(s.type) || s.content_type === 'iso' || s.is_tools_sr === true;
+  if (!sr || refused(sr))
+    throw new ApiError(
+      404,
+      'sr_not_found',
+      body.sr !== undefined
+        ? `SR '${body.sr}' not found`
+        : 'no SR named and the pool has no default SR for disks',
+    );
+  const bytes = body.size_gb * GiB;
+  const free = Number(sr.physical_size) - Number(sr.physical_utilisation);
+  if (bytes > free)
+    throw new ApiError(
+      507,
+      'insufficient_storage',
+      `the storage repository is full: ${bytes} bytes requested, ${Math.max(0, free)} available`,
+      { extra: { requested_bytes: bytes, maximum_bytes: Math.max(0, free) } },
+    );
+  return { srRef: sr.$ref, srUuid: sr.uuid, bytes };
+}
+
+/** What a device holds, as far as a disk add is concerned. */
+export type DeviceHolding =
+  | { kind: 'free' }
+  /** The instance's own data disk of the asked size (on the asked SR): a retry. */
+  | { kind: 'same' }
+  | { kind: 'other' };
+
+/** Compares what the device holds with the disk asked for (records from XAPI or the mirror). */
+export function holding(
+  owner: Owner,
+  vbd: Pick<VBDRecord, 'type' | 'VDI'> | undefined,
+  vdi: Pick<VDIRecord, 'other_config' | 'virtual_size' | 'SR'> | undefined,
+  target: Pick<DiskTarget, 'srRef' | 'bytes'>,
+  srNamed: boolean,
+): DeviceHolding {
+  if (!vbd) return { kind: 'free' };
+  const same =
+    vbd.type === 'Disk' &&
+    vdi !== undefined &&
+    isOwnedBy(vdi.other_config, owner) &&
+    vdi.other_config[TAG.role] === DISK_ROLE &&
+    Number(vdi.virtual_size) === target.bytes &&
+    (!srNamed || vdi.SR === target.srRef);
+  return { kind: same ? 'same' : 'other' };
+}
+
+export function deviceInUse(device: string): ApiError {
+  return new ApiError(409, 'device_in_use', `device ${device} already holds a disk`, {
+    extra: { device },
+  });
+}
+
+async function vbdAt(
+  xapi: XapiClient,
+  vmRef: string,
+  device: string,
+): Promise<(VBDRecord & { ref: string }) | undefined> {
+  for (const ref of await xapi.call<string[]>('VM.get_VBDs', vmRef)) {
+    const vbd = await ignoreGone(xapi.call<VBDRecord>('VBD.get_record', ref), isGone);
+    if (vbd && vbd.userdevice === device) return { ...vbd, ref };
+  }
+  return undefined;
+}
+
+interface AddState {
+  vdiRef?: string;
+}
+
+/** Makes the disk and attaches it at `device`, checked again in the instance's turn. */
+export async function addDisk(
+  xapi: XapiClient,
+  device: string,
+  body: DiskAddRequest,
+  run: OpRun,
+): Promise<void> {
+  const target = diskTarget(xapi.mirror, body);
+  const at = await vbdAt(xapi, run.vmRef, device);
+  const vdi =
+    at && at.VDI !== NULL_REF
+      ? await ignoreGone(xapi.call<VDIRecord>('VDI.get_record', at.VDI), isGone)
+      : undefined;
+  const held = holding(run.owner, at, vdi, target, body.sr !== undefined);
+  if (held.kind === 'same') return; // a retry: the disk is there
+  if (held.kind === 'other') throw deviceInUse(device);
+  const name = xapi.mirror.get('VM', run.vmRef)?.name_label ?? run.owner.instanceId;
+  await runSteps<AddState>(
+    [
+      {
+        name: 'VDI.create',
+        run: async (s, ctx) => {
+          const vdiRef = await xapi.call<string>('VDI.create', {
+            name_label: `${name} disk ${device}`,
+            name_description: `disk of instance ${run.owner.instanceId}`,
+            SR: target.srRef,
+            virtual_size: target.bytes,
+            type: 'user',
+            sharable: false,
+            read_only: false,
+            other_config: ownerTags(run.owner, { [TAG.role]: DISK_ROLE }),
+            xenstore_data: {},
+            sm_config: {},
+            tags: [],
+          });
+          s.vdiRef = vdiRef;
+          ctx.onUndo('destroy the disk', async () => {
+            await ignoreGone(xapi.call('VDI.destroy', vdiRef), isGone);
+          });
+        },
+      },
+      {
+        name: 'attach',
+        weight: 2,
+        run: async (s) => {
+          await createAndPlug(xapi, run, 'VBD', {
+            VM: run.vmRef,
+            VDI: s.vdiRef,
+            userdevice: device,
+            bootable: body.bootable === true,
+            mode: 'RW',
+            type: 'Disk',
+            empty: false,
+            unpluggable: true,
+            other_config: ownerTags(run.owner, { [TAG.role]: DISK_ROLE }),
+            qos_algorithm_type: '',
+            qos_algorithm_params: {},
+          });
+        },
+      },
+    ],
+    {},
+    run.steps,
+  );
+  await run.viewed((v) => !!v?.disks.some((d) => d.device === device && d.type === 'disk'));
+}
+
+/** Is this a data disk the instance owns (not its root disk, config drive, or a volume)? */
+export function isOwnedDataDisk(
+  owner: Owner,
+  vbd: Pick<VBDRecord, 'type' | 'other_config'>,
+  vdi: Pick<VDIRecord, 'other_config'> | undefined,
+): boolean {
+  return (
+    vbd.type === 'Disk' &&
+    vbd.other_config?.[TAG.role] !== 'volume' &&
+    vdi !== undefined &&
+    isOwnedBy(vdi.other_config, owner) &&
+    vdi.other_config[TAG.role] === DISK_ROLE
+  );
+}
+
+export function notOwnedDisk(device: string): ApiError {
+  return new ApiError(
+    409,
+    'operation_not_allowed',
+    `device ${device} holds no data disk the instance owns (a volume detaches through /volumes; ` +
+      'the root disk and config drive go with the instance)',
+  );
+}
+
+/** Detaches the instance's data disk at `device` and destroys its VDI; nothing there: done. */
+export async function removeDisk(xapi: XapiClient, device: string, run: OpRun): Promise<void> {
+  const vbd = await vbdAt(xapi, run.vmRef, device);
+  if (!vbd || vbd.VDI === NULL_REF) return;
+  const vdiRef = vbd.VDI;
+  const vdi = await ignoreGone(xapi.call<VDIRecord>('VDI.get_record', vdiRef), isGone);
+  if (!isOwnedDataDisk(run.owner, vbd, vdi)) throw notOwnedDisk(device);
+  if (vbd.currently_attached) {
+    await xapi.callAsync('VBD.unplug', [vbd.ref], {
+      signal: run.signal,
+      onProgress: (f) => run.onProgress(f * 0.6, 'VBD.unplug'),
+    });
+  }
+  await ignoreGone(xapi.call('VBD.destroy', vbd.ref), isGone);
+  await ignoreGone(xapi.callAsync('VDI.destroy', [vdiRef], { signal: run.signal }), isGone);
+  await waitForMirror(
+    xapi.mirror,
+    () => !xapi.mirror.get('VBD', vbd.ref) && !xapi.mirror.get('VDI', vdiRef),
+    run.mirrorWaitMs,
+  );
+  await run.viewed((v) => !v?.disks.some((d) => d.device === device));
+}
