@@ -45,15 +45,24 @@ const SIMULATOR_FOLDERS = {
   },
   engine: {
     wire: 'The engine knows no wire syntax: what it needs of the wire, index.ts hands it.',
+    formats: "The engine stores bytes; image layouts are the wire's to read and write.",
     classes: 'The engine knows no class semantics: classes plug in through registry.ts.',
     seed: 'The engine never reaches the seeded pool.',
   },
   classes: {
     wire: 'Classes never parse or format the wire.',
+    formats: "Classes copy content as bytes; image layouts are the wire's.",
     seed: 'Classes never reach the seeded pool.',
   },
   seed: {
     wire: 'Seeds write records and start nothing: they never touch the wire.',
+    formats: 'Seeds write records, never image bytes.',
+  },
+  formats: {
+    engine: 'Image formats are pure byte layouts: no store, task or disk.',
+    wire: 'Image formats know no HTTP: the wire calls them.',
+    classes: 'Image formats know no XAPI semantics.',
+    seed: 'Image formats never reach the seeded pool.',
   },
 };
 const simulatorFolder = ([folder, forbidden]) => ({

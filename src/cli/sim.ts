@@ -18,6 +18,7 @@ interface SimFlags {
   tlsCert?: string;
   tlsKey?: string;
   tlsListen?: string;
+  xapiVersion?: string;
 }
 
 function int(name: string, v: string): number {
@@ -48,6 +49,10 @@ export function registerSim(program: Command): void {
     .option('--tls-cert <file>', 'PEM certificate: also listen with TLS')
     .option('--tls-key <file>', 'PEM key for --tls-cert')
     .option('--tls-listen <host:port>', 'TLS listener address', undefined)
+    .option(
+      '--xapi-version <x.y.z>',
+      'simulated xapi version (host.software_version); 25.27.0 or later takes qcow2 on /import_raw_vdi and /export_raw_vdi',
+    )
     .action(async (flags: SimFlags) => {
       const opts: SimulatorOptions = {
         listen: flags.listen,
@@ -60,6 +65,7 @@ export function registerSim(program: Command): void {
         password: flags.password,
         authFailureDelayMs: int('auth-failure-delay', flags.authFailureDelay),
         timeScale: Number(flags.timeScale),
+        xapiVersion: flags.xapiVersion,
       };
       if (flags.tlsCert || flags.tlsKey) {
         if (!flags.tlsCert || !flags.tlsKey)

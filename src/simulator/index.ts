@@ -15,6 +15,7 @@ import { registerMessageClass } from './classes/message';
 import { registerGenericMessages } from './engine/generic';
 import { SimRuntime } from './engine/runtime';
 import { registerSemantics } from './classes/semantics';
+import { vdiContentChanged } from './classes/storage';
 import { seedPool } from './seed/pool';
 import { primeJsonRecord } from './wire/jsonrpc';
 import { createRequestHandler, trackSockets, type SideHandler } from './wire/server';
@@ -22,7 +23,7 @@ import { registerSessionMessages } from './engine/session';
 import { Store } from './engine/store';
 import { registerTaskMessages } from './engine/tasks';
 import { vdiTransferHandler } from './wire/vdi-transfer';
-import { XAPI_CLASSES } from '../xapi/datamodel.generated';
+import { DATAMODEL, XAPI_CLASSES } from '../xapi/datamodel.generated';
 import { formatValue, primeRecord } from './wire/xmlrpc';
 
 export { Store } from './engine/store';
@@ -51,7 +52,17 @@ export interface SimulatorOptions {
   timeScale?: number; // multiplies simulated operation durations (default 1; 0 = instant)
   taskTtlMs?: number; // finished tasks expire after this long (default 65 min like xapi)
   eventTombstones?: number; // deletions kept for event.from (default 20000); older tokens get EVENTS_LOST
+  /**
+   * The simulated xapi's version, MAJOR.MINOR.PATCH (default DEFAULT_XAPI_VERSION). Hosts report
+   * it in software_version (`xapi`: MAJOR.MINOR, `xapi_build`: all three); from 25.27.0
+   * /import_raw_vdi and /export_raw_vdi take format=qcow2, before it they answer 404.
+   */
+  xapiVersion?: string;
 }
+
+/** The xapi of XCP-ng 8.3 before qcow2 import/export (see QCOW2_SINCE). */
+export const DEFAULT_XAPI_VERSION = '24.19.2';
+export { QCOW2_SINCE } from './wire/vdi-transfer';
 
 export interface SimulatorHandle {
   url: string; // 'http://127.0.0.1:PORT' of the master
@@ -69,6 +80,12 @@ export interface SimulatorHandle {
    * rejects if the address cannot be bound again; ignoring the promise is safe).
    */
   setHostOnline(hostUuid: string, online: boolean): Promise<void>;
+  /**
+   * The path of a VDI's content (uuid or ref) as a raw file of its virtual size, sparse, for
+   * tests to read or compare (`qemu-img compare`); a VDI never written reads as zeros. The file
+   * is the simulator's: read it, do not write it. Throws for an unknown VDI.
+   */
+  vdiContent(vdi: string): string;
   close(): Promise<void>;
 }
 
@@ -147,7 +164,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const store = new Store();
   const hostCount = Math.max(1, opts.hosts ?? 3);
   const seed = opts.seed ?? 'default';
-  seedPool(store, { hosts: hostCount, vms: opts.vms, seed });
+  const xapiVersion = opts.xapiVersion ?? DEFAULT_XAPI_VERSION;
+  if (!/^\d+\.\d+\.\d+$/.test(xapiVersion))
+    throw new Error(`xapiVersion: expected MAJOR.MINOR.PATCH, got '${xapiVersion}'`);
+  seedPool(store, { hosts: hostCount, vms: opts.vms, seed, xapiVersion });
   const faults = new Faults();
   const options = {
     hosts: hostCount,
@@ -157,6 +177,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     password: opts.password ?? 'xenroot',
     authFailureDelayMs: opts.authFailureDelayMs ?? 5000,
     timeScale: opts.timeScale ?? 1,
+    xapiVersion,
   };
   const rt = new SimRuntime(
     store,
@@ -177,6 +198,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     rt.epoch++;
     for (const l of [...listeners, ...extra]) for (const s of l.sockets) s.destroy();
     store.rekey(['session', 'task']);
+    // xapi forgets its tasks on restart and clears the operations they held on objects.
+    for (const cls of XAPI_CLASSES)
+      if ('current_operations' in DATAMODEL[cls].fields)
+        for (const [ref, rec] of store.all(cls))
+          if (Object.keys((rec.current_operations as object | undefined) ?? {}).length > 0)
+            store.update(cls, ref, { current_operations: {} });
     rt.events.reset();
     rt.refreshHosts(masterAddress);
   };
@@ -216,7 +243,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   const side = (): SideHandler[] => [
     controlHandler(rt, { restart, setHostOnline }),
-    vdiTransferHandler(rt),
+    vdiTransferHandler(rt, { contentChanged: (vdiRef) => vdiContentChanged(store, vdiRef) }),
   ];
   // A master bound to a wildcard address also receives the members' traffic (127.0.0.x):
   // the local address of each connection then tells which host was called.
@@ -320,6 +347,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       faults,
       restart,
       setHostOnline,
+      vdiContent: (vdi) => {
+        const ref = store.has('VDI', vdi) ? vdi : store.byUuid('VDI', vdi);
+        if (!ref) throw new Error(`no VDI ${vdi}`);
+        const rec = store.get('VDI', ref);
+        return rt.disks.open(rec.uuid as string, Number(rec.virtual_size)).file;
+      },
       close: async () => {
         rt.close();
         await Promise.all([...transitions.values()].map((p) => p.catch(() => undefined)));

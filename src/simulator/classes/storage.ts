@@ -1,6 +1,7 @@
 // Storage semantics: VDIs with SR space accounting (SR_FULL), copy/clone/snapshot/resize, and
 // the SR and PBD messages. VBD device rules live in vbd.ts. It must not change VM power states
 // (vm.ts does, attaching and detaching through vbd.ts).
+import { disksOf } from '../engine/disk-store';
 import { XapiFault } from '../engine/fault';
 import { defineMessage, type CallContext } from '../engine/registry';
 import { VDI_IDLE_OPS, destroyVbd, registerVbdMessages } from './vbd';
@@ -81,7 +82,30 @@ export function copyVdi(store: Store, vdiRef: string, mode: VdiCopyMode, srRef?:
   }
   const ref = createVdi(store, fields, phys);
   if (mode === 'snapshot') linkRef(store, 'VDI', vdiRef, 'snapshots', ref);
+  // content: a sparse copy for all three modes (a clone shares nothing, but costs only what
+  // was written); a full copy's physical_utilisation is then what it holds
+  const copied = disksOf(store)?.copy(
+    src.uuid as string,
+    store.get('VDI', ref).uuid as string,
+    size,
+  );
+  if (copied && mode === 'copy') vdiContentChanged(store, ref);
   return ref;
+}
+
+/**
+ * After a VDI's content changed (an import, a copy): its physical_utilisation becomes the bytes
+ * its content takes on the host, and its SR's physical_utilisation moves by the difference.
+ */
+export function vdiContentChanged(store: Store, vdiRef: string): void {
+  const vdi = store.find('VDI', vdiRef);
+  const disk = vdi && disksOf(store)?.get(vdi.uuid as string);
+  if (!vdi || !disk) return;
+  const phys = disk.allocatedBytes();
+  const old = vdi.physical_utilisation as number;
+  if (phys === old) return;
+  store.update('VDI', vdiRef, { physical_utilisation: phys });
+  srAccount(store, vdi.SR as string, 0, phys - old);
 }
 
 /** Remove a VDI and the (detached) VBDs that point at it. */
@@ -106,6 +130,7 @@ export function destroyVdi(store: Store, vdiRef: string): void {
     -(vdi.physical_utilisation as number),
   );
   store.destroy('VDI', vdiRef);
+  disksOf(store)?.remove(vdi.uuid as string);
 }
 
 /**
@@ -130,6 +155,9 @@ export function resizeVdi(store: Store, vdiRef: string, size: number): void {
     physical_utilisation: (vdi.physical_utilisation as number) + grow,
   });
   srAccount(store, vdi.SR as string, grow, grow);
+  disksOf(store)
+    ?.get(vdi.uuid as string)
+    ?.grow(size);
 }
 
 function registerVdiMessages(): void {
@@ -168,6 +196,11 @@ function registerVdiMessages(): void {
       }
       if (into.read_only) throw new XapiFault('VDI_READONLY', [intoRef]);
       await ctx.work(40);
+      const disks = disksOf(ctx.store);
+      const intoUuid = into.uuid as string;
+      if (!disks?.copy(src.uuid as string, intoUuid, into.virtual_size as number))
+        disks?.remove(intoUuid);
+      vdiContentChanged(ctx.store, intoRef);
       return intoRef;
     }
     if (srRef && !isNull(srRef)) assertSrSpace(ctx.store, srRef, src.virtual_size as number);

@@ -3,6 +3,7 @@
 // datamodel (generic.ts). It owns the handler contract (CallContext) but performs no dispatch,
 // no unmarshalling and no wire encoding.
 import { DATAMODEL, type MessageDef, type XapiClass } from '../../xapi/datamodel.generated';
+import type { DiskStore } from './disk-store';
 import type { Rec, Store } from './store';
 
 export interface HostInfo {
@@ -26,14 +27,16 @@ export interface SimContext {
     authFailureDelayMs: number;
     /** Multiplies every ctx.work() duration (0 makes long operations instant). */
     timeScale: number;
+    /** The simulated xapi's MAJOR.MINOR.PATCH (host.software_version.xapi_build). */
+    xapiVersion: string;
   };
   /** Every host, master first (refs refreshed after a restart). */
   hosts: HostInfo[];
   /** The pool's ref, and the master host's ref. */
   poolRef(): string;
   masterRef(): string;
-  /** Bytes uploaded through PUT /import_raw_vdi, keyed by VDI uuid. */
-  vdiContent: Map<string, Buffer>;
+  /** VDI content, stored sparse on disk (PUT /import_raw_vdi, VDI.copy/clone, destroy). */
+  disks: DiskStore;
   /** Free slot for the lifecycle rules' own pool-wide state. */
   extra: Rec;
 }

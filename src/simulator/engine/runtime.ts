@@ -1,6 +1,7 @@
-// One running simulated pool: the SimContext handlers see (store, options, hosts), plus the
-// machinery behind it (event hub, task manager, faults, restart epoch). It wires those parts
-// together; it does not listen on sockets (wire/server.ts) nor define messages.
+// One running simulated pool: the SimContext handlers see (store, options, hosts, VDI content),
+// plus the machinery behind it (event hub, task manager, faults, restart epoch). It wires those
+// parts together; it does not listen on sockets (wire/server.ts) nor define messages.
+import { DiskStore } from './disk-store';
 import { EventHub } from './events';
 import type { Faults } from './faults';
 import type { HostInfo, SimContext } from './registry';
@@ -9,7 +10,7 @@ import { TaskManager, type TaskOptions } from './tasks';
 
 export class SimRuntime implements SimContext {
   hosts: HostInfo[] = [];
-  vdiContent = new Map<string, Buffer>();
+  readonly disks: DiskStore;
   extra: Rec = {};
   readonly events: EventHub;
   readonly tasks: TaskManager;
@@ -24,6 +25,7 @@ export class SimRuntime implements SimContext {
     taskOptions: TaskOptions,
     maxTombstones = 20000,
   ) {
+    this.disks = new DiskStore(store);
     this.events = new EventHub(store, maxTombstones);
     this.tasks = new TaskManager(store, taskOptions);
     this.extra.events = this.events;
@@ -59,5 +61,6 @@ export class SimRuntime implements SimContext {
     this.closed = true;
     this.events.close();
     this.tasks.close();
+    this.disks.close();
   }
 }

@@ -26,6 +26,7 @@ export interface SeedOptions {
   hosts: number;
   vms?: number;
   seed: 'default' | 'empty';
+  xapiVersion: string; // MAJOR.MINOR.PATCH, as host.software_version.xapi_build
 }
 
 const TEMPLATE_RECOMMENDATIONS =
@@ -176,7 +177,8 @@ function numberDomains(store: Store): void {
 
 export function seedPool(store: Store, opts: SeedOptions): void {
   const hostRefs: string[] = [];
-  for (let i = 0; i < Math.max(1, opts.hosts); i++) hostRefs.push(seedHost(store, i));
+  for (let i = 0; i < Math.max(1, opts.hosts); i++)
+    hostRefs.push(seedHost(store, i, opts.xapiVersion));
   const poolRef = store.create('pool', {
     name_label: opts.seed === 'empty' ? '' : 'sim-pool',
     name_description: 'Simulated XCP-ng pool',

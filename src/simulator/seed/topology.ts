@@ -17,7 +17,12 @@ const CPU_FLAGS =
   'fpu de tsc msr pae mce cx8 apic sep mca cmov pat clflush acpi mmx fxsr sse sse2 ht syscall nx lm constant_tsc ' +
   'rep_good nopl nonstop_tsc cpuid pni pclmulqdq monitor est ssse3 fma cx16 sse4_1 sse4_2 movbe popcnt aes xsave avx f16c rdrand hypervisor';
 
-function softwareVersion(hostname: string): Record<string, string> {
+/**
+ * host.software_version as xapi reports it: `xapi` holds MAJOR.MINOR of the toolstack and
+ * `xapi_build` the full MAJOR.MINOR.PATCH (the fields a client reads to tell what the pool takes).
+ */
+function softwareVersion(hostname: string, xapiVersion: string): Record<string, string> {
+  const [major, minor] = xapiVersion.split('.');
   return {
     product_brand: 'XCP-ng',
     product_version: '8.3.0',
@@ -26,8 +31,8 @@ function softwareVersion(hostname: string): Record<string, string> {
     platform_name: 'XCP',
     platform_version: '3.4.0',
     build_number: 'cloud',
-    xapi: '24.19',
-    xapi_build: '24.19.2',
+    xapi: `${major}.${minor}`,
+    xapi_build: xapiVersion,
     xen: '4.17.4-3',
     linux: '4.19.0+1',
     xencenter_min: '2.21',
@@ -65,7 +70,7 @@ export interface Topology {
   vlanNets: string[];
 }
 
-export function seedHost(store: Store, i: number): string {
+export function seedHost(store: Store, i: number, xapiVersion: string): string {
   const name = `xcp-host-${i + 1}`;
   const metricsRef = store.create('host_metrics', {
     memory_total: 64 * GIB,
@@ -84,7 +89,7 @@ export function seedHost(store: Store, i: number): string {
     API_version_major: 2,
     API_version_minor: 21,
     API_version_vendor: 'XenSource',
-    software_version: softwareVersion(name),
+    software_version: softwareVersion(name, xapiVersion),
     cpu_info: cpuInfo(),
     capabilities: ['xen-3.0-x86_64', 'hvm-3.0-x86_32', 'hvm-3.0-x86_32p', 'hvm-3.0-x86_64'],
     sched_policy: 'credit',

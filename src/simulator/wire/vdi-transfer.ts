@@ -1,20 +1,84 @@
-// HTTP side channels for disk content: PUT /import_raw_vdi?session_id=&vdi= stores the request
-// body as the VDI's bytes, GET /export_raw_vdi?session_id=&vdi= returns them. Both check the
-// caller (side-channel-auth.ts) and the VDI; they know nothing of RPC.
+// HTTP side channels for disk content, as xapi's import_raw_vdi.ml and export_raw_vdi.ml
+// (xapi-project/xen-api ocaml/xapi/): PUT /import_raw_vdi and GET /export_raw_vdi with
+// `session_id`, `vdi` (ref or uuid), `format=raw|vhd|qcow2` (qcow2 from xapi 25.27.0), `task_id`,
+// `chunked` (raw import framing) and `base` (delta export). This file checks the caller, the VDI,
+// the format and the encoding, runs the transfer on a task and answers; the bytes are
+// vdi-import.ts's and vdi-export.ts's business. It changes no record but the task's.
 import type http from 'node:http';
+import { XapiFault } from '../engine/fault';
 import type { SimRuntime } from '../engine/runtime';
+import type { Rec } from '../engine/store';
 import type { SideHandler } from './server';
 import { sideChannelAuthorized } from './side-channel-auth';
+import { exportVdi, type ExportFormat } from './vdi-export';
+import { importVdi } from './vdi-import';
+
+export type DiskFormat = 'raw' | 'vhd' | 'qcow2';
+
+/** The first xapi with qcow2 in Importexport.Format (commit d5d9999bba, tag v25.27.0). */
+export const QCOW2_SINCE = '25.27.0';
+
+/** What index.ts hands the wire: the storage rules to run after a VDI's content changed. */
+export interface VdiTransferHooks {
+  contentChanged(vdiRef: string): void;
+}
+
+function versionAtLeast(version: string, since: string): boolean {
+  const a = version.split('.').map(Number);
+  const b = since.split('.').map(Number);
+  for (let i = 0; i < 3; i++) if ((a[i] || 0) !== (b[i] || 0)) return (a[i] || 0) > (b[i] || 0);
+  return true;
+}
+
+/** The formats this simulated xapi's Importexport.Format knows (tar is not simulated). */
+export function formatsOf(xapiVersion: string): DiskFormat[] {
+  return versionAtLeast(xapiVersion, QCOW2_SINCE) ? ['raw', 'vhd', 'qcow2'] : ['raw', 'vhd'];
+}
 
 function plain(res: http.ServerResponse, status: number, text: string): void {
   res.writeHead(status, {
     'content-type': 'text/plain',
     'content-length': Buffer.byteLength(text),
+    connection: 'close',
   });
   res.end(text);
 }
 
-export function vdiTransferHandler(rt: SimRuntime): SideHandler {
+function findVdi(rt: SimRuntime, refOrUuid: string): { ref: string; rec: Rec } | undefined {
+  const rec = rt.store.find('VDI', refOrUuid);
+  if (rec) return { ref: refOrUuid, rec };
+  const ref = rt.store.byUuid('VDI', refOrUuid);
+  return ref ? { ref, rec: rt.store.get('VDI', ref) } : undefined;
+}
+
+/**
+ * The task the transfer reports on: the caller's pending `task_id` (as xapi's
+ * Context.from_forwarded_task), else a new one named as xapi's Xapi_http.with_context names it.
+ */
+function taskFor(rt: SimRuntime, url: URL, label: string): string {
+  const given = url.searchParams.get('task_id');
+  if (given && rt.store.find('task', given)?.status === 'pending') return given;
+  return rt.tasks.create(label, '', rt.masterRef());
+}
+
+/** Fail `taskRef` with `fault` and answer `status` with no body, as xapi's HandleError path. */
+function refuse(
+  rt: SimRuntime,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  taskRef: string,
+  fault: XapiFault,
+  status: number,
+): void {
+  void rt.tasks.run(taskRef, 'void', () => {
+    throw fault;
+  });
+  req.resume();
+  res.writeHead(status, { 'content-length': 0, connection: 'close', 'task-id': taskRef });
+  res.end();
+}
+
+export function vdiTransferHandler(rt: SimRuntime, hooks: VdiTransferHooks): SideHandler {
   return (req, res, url, origin) => {
     const importing = req.method === 'PUT' && url.pathname === '/import_raw_vdi';
     const exporting = req.method === 'GET' && url.pathname === '/export_raw_vdi';
@@ -24,38 +88,74 @@ export function vdiTransferHandler(rt: SimRuntime): SideHandler {
       plain(res, 401, 'Unauthorised');
       return true;
     }
-    const vdiRef = url.searchParams.get('vdi') ?? '';
-    const vdi =
-      rt.store.find('VDI', vdiRef) ??
-      (rt.store.byUuid('VDI', vdiRef)
-        ? rt.store.get('VDI', rt.store.byUuid('VDI', vdiRef)!)
-        : undefined);
+    const vdiParam = url.searchParams.get('vdi') ?? '';
+    const vdi = findVdi(rt, vdiParam);
     if (!vdi) {
       req.resume();
-      plain(res, 404, `VDI not found: ${vdiRef}`);
+      plain(res, 404, `VDI not found: ${vdiParam}`);
       return true;
     }
-    const uuid = vdi.uuid as string;
+    const taskRef = taskFor(rt, url, importing ? 'Importing raw VDI' : 'Exporting raw VDI');
+    // Importexport.Format.of_req: `format` (any case) or raw; an unknown one is 404 and
+    // INTERNAL_ERROR ["Unknown format <x>"] on the task, on import and export alike.
+    const asked = url.searchParams.get('format') ?? 'raw';
+    const format = asked.toLowerCase() as DiskFormat;
+    if (!formatsOf(rt.options.xapiVersion).includes(format)) {
+      refuse(
+        rt,
+        req,
+        res,
+        taskRef,
+        new XapiFault('INTERNAL_ERROR', [`Unknown format ${asked}`]),
+        404,
+      );
+      return true;
+    }
     if (exporting) {
-      const bytes = rt.vdiContent.get(uuid) ?? Buffer.alloc(0);
-      res.writeHead(200, {
-        'content-type': 'application/octet-stream',
-        'content-length': bytes.length,
+      const baseParam = url.searchParams.get('base');
+      const base = baseParam === null ? undefined : findVdi(rt, baseParam);
+      void exportVdi(rt, res, {
+        taskRef,
+        vdiRef: vdi.ref,
+        vdi: vdi.rec,
+        format: format as ExportFormat,
+        base: base?.rec,
+        baseMissing: baseParam !== null && !base ? baseParam : undefined,
       });
-      res.end(bytes);
       return true;
     }
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      if (body.length > Number(vdi.virtual_size ?? 0) && Number(vdi.virtual_size ?? 0) > 0) {
-        plain(res, 500, 'Content larger than the VDI');
-        return;
-      }
-      rt.vdiContent.set(uuid, body);
-      plain(res, 200, '');
+    // import_raw_vdi.ml: xapi's own `chunked` framing is for raw only, and an HTTP
+    // Transfer-Encoding is refused ("Chunked encoding not yet implemented in the import code").
+    const chunked = url.searchParams.has('chunked');
+    if (format !== 'raw' && chunked) {
+      const fault = new XapiFault('INTERNAL_ERROR', ['Cannot handle chunked VHD']);
+      refuse(rt, req, res, taskRef, fault, 404);
+      return true;
+    }
+    const encoding = req.headers['transfer-encoding'];
+    if (encoding) {
+      const fault = new XapiFault('INTERNAL_ERROR', [`Cannot handle encoding: ${encoding}`]);
+      refuse(rt, req, res, taskRef, fault, 404);
+      return true;
+    }
+    // xapi answers 200 with the task before reading the body; how the import went is the
+    // task's status (the connection closes either way).
+    res.writeHead(200, {
+      'task-id': taskRef,
+      'content-type': 'application/octet-stream',
+      connection: 'close',
     });
+    res.flushHeaders();
+    void rt.tasks
+      .run(taskRef, 'VDI ref', async () => {
+        try {
+          await importVdi(rt, req, { taskRef, vdi: vdi.rec, format, chunked });
+        } finally {
+          hooks.contentChanged(vdi.ref); // a failed import leaves what it wrote, as xapi's
+        }
+        return vdi.ref;
+      })
+      .finally(() => res.end());
     return true;
   };
 }

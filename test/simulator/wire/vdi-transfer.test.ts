@@ -1,8 +1,10 @@
-// The raw VDI side channels: PUT /import_raw_vdi stores the body as the VDI's bytes and GET
-// /export_raw_vdi returns them. Both take a session (query or cookie) or the pool's credentials
-// in Basic auth, split at the first ':' (RFC 7617), and refuse anything else with 401.
+// Who may use the raw VDI side channels: PUT /import_raw_vdi and GET /export_raw_vdi take a
+// session (query or cookie) or the pool's credentials in Basic auth, split at the first ':'
+// (RFC 7617), and refuse anything else with 401. Formats, tasks and errors: vdi-import.test.ts,
+// vdi-export.test.ts.
 import { startSimulator, type SimulatorHandle } from '../../../src/simulator';
-import { login, raw } from '../rpc';
+import { jsonOk, login, raw } from '../rpc';
+import { vdiFields } from './vdi-helpers';
 
 const PASSWORD = 'pa:ss:word';
 
@@ -18,8 +20,12 @@ beforeAll(async () => {
   sim = await startSimulator({ hosts: 1, password: PASSWORD, authFailureDelayMs: 10 });
   sid = await login(sim.url, 'root', PASSWORD);
   [vdiRef] = [...sim.store.all('VDI').keys()].filter(
-    (r) => Number(sim.store.get('VDI', r).virtual_size) >= 1024,
+    (r) => Number(sim.store.get('VDI', r).virtual_size) === 4 * 1024 * 1024,
   );
+  if (!vdiRef) {
+    const sr = [...sim.store.all('SR').entries()].find(([, r]) => r.content_type === 'user')![0];
+    vdiRef = (await jsonOk(sim.url, 'VDI.create', [sid, vdiFields(sr, 4 * 1024 * 1024)])) as string;
+  }
 });
 afterAll(() => sim.close());
 
@@ -41,7 +47,9 @@ it('stores and serves raw VDI content, checking the session', async () => {
     method: 'GET',
     path: `/export_raw_vdi?session_id=${sid}&vdi=${vdiRef}`,
   });
-  expect(got.body).toBe('config-drive-bytes');
+  // the export is the whole disk: the bytes, then zeros up to the virtual size
+  expect(got.headers['content-length']).toBe(String(4 * 1024 * 1024));
+  expect(got.body.startsWith('config-drive-bytes\0')).toBe(true);
   const missing = await raw(sim.url, {
     method: 'GET',
     path: `/export_raw_vdi?session_id=${sid}&vdi=OpaqueRef:none`,
@@ -63,7 +71,7 @@ it('password with ":" works on /import_raw_vdi', async () => {
     headers: basic('root', PASSWORD),
   });
   expect(got.status).toBe(200);
-  expect(got.body).toBe('basic-bytes');
+  expect(got.body.startsWith('basic-bytes')).toBe(true); // written over the first test's bytes
 });
 
 it('refuses Basic credentials that match only up to a ":"', async () => {

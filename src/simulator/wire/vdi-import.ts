@@ -1,0 +1,124 @@
+// The body of PUT /import_raw_vdi into a VDI's disk: raw bytes (or xapi's `chunked` framing)
+// written as they arrive, VHD and qcow2 spooled to a scratch file and parsed from it (a parse
+// needs to seek), never held whole in memory. Every failure is xapi's VDI_IO_ERROR ["Device I/O
+// errors"]: vhd-tool and qcow-stream-tool exit non-zero and xapi reports only that
+// (ocaml/xapi/vhd_tool_wrapper.ml run_vhd_tool, vhd_qcow_parsing.ml run_tool).
+import fs from 'node:fs';
+import type http from 'node:http';
+import { XapiFault } from '../engine/fault';
+import type { Disk } from '../engine/disk-store';
+import type { SimRuntime } from '../engine/runtime';
+import type { Rec } from '../engine/store';
+import { ChunkedDecoder } from '../formats/chunked';
+import { ImageError, type GuestSink, type ImageSource } from '../formats/image';
+import { parseQcow2 } from '../formats/qcow2';
+import { parseVhd } from '../formats/vhd';
+
+export interface ImportJob {
+  taskRef: string;
+  vdi: Rec;
+  format: 'raw' | 'vhd' | 'qcow2';
+  chunked: boolean;
+}
+
+/** Share of the task's progress spent receiving a body that is parsed afterwards. */
+const SPOOL_SHARE = 0.9;
+
+export function ioError(): XapiFault {
+  return new XapiFault('VDI_IO_ERROR', ['Device I/O errors']);
+}
+
+/** Guest writes into `disk`; one past its end is an I/O error, as on a real block device. */
+function diskSink(disk: Disk): GuestSink {
+  return (offset, data) => {
+    if (offset + data.length > disk.size) throw new ImageError('write beyond the VDI', 'too_large');
+    disk.write(offset, data);
+  };
+}
+
+function fileSource(fd: number, size: number): ImageSource {
+  return {
+    size,
+    read(offset, length) {
+      const out = Buffer.alloc(length);
+      if (offset < size) fs.readSync(fd, out, 0, Math.min(length, size - offset), offset);
+      return out;
+    },
+  };
+}
+
+/**
+ * Read the whole request, handing each piece to `take`. After a failure the rest is drained
+ * (the client sees its upload through, then the task's failure) and the failure rethrown.
+ */
+async function consume(
+  rt: SimRuntime,
+  req: http.IncomingMessage,
+  taskRef: string,
+  share: number,
+  take: (chunk: Buffer) => void,
+): Promise<void> {
+  const expected = Number(req.headers['content-length'] ?? 0);
+  let received = 0;
+  let failure: unknown;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      if (failure !== undefined) continue;
+      try {
+        if (rt.tasks.isCancelling(taskRef)) throw new XapiFault('TASK_CANCELLED', [taskRef]);
+        take(chunk);
+        received += chunk.length;
+        if (expected > 0) rt.tasks.setProgress(taskRef, (share * received) / expected);
+      } catch (err) {
+        failure = err;
+      }
+    }
+  } catch {
+    throw ioError(); // the connection broke mid-body
+  }
+  if (failure !== undefined) throw failure;
+  if (!req.complete) throw ioError(); // the client went away mid-body
+}
+
+export async function importVdi(
+  rt: SimRuntime,
+  req: http.IncomingMessage,
+  job: ImportJob,
+): Promise<void> {
+  const uuid = job.vdi.uuid as string;
+  const disk = rt.disks.open(uuid, Number(job.vdi.virtual_size ?? 0));
+  const sink = diskSink(disk);
+  try {
+    if (job.format === 'raw') {
+      if (job.chunked) {
+        const decoder = new ChunkedDecoder(sink);
+        await consume(rt, req, job.taskRef, 1, (c) => decoder.push(c));
+        decoder.end();
+      } else {
+        let offset = 0;
+        await consume(rt, req, job.taskRef, 1, (c) => {
+          sink(offset, c);
+          offset += c.length;
+        });
+      }
+      return;
+    }
+    const scratch = rt.disks.scratch(`${uuid}.${job.format}.upload`);
+    const fd = fs.openSync(scratch, 'w+');
+    try {
+      let size = 0;
+      await consume(rt, req, job.taskRef, SPOOL_SHARE, (c) => {
+        fs.writeSync(fd, c, 0, c.length, size);
+        size += c.length;
+      });
+      const parse = job.format === 'vhd' ? parseVhd : parseQcow2;
+      parse(fileSource(fd, size), sink, disk.size);
+    } finally {
+      fs.closeSync(fd);
+      fs.rmSync(scratch, { force: true });
+    }
+  } catch (err) {
+    if (err instanceof ImageError || err instanceof RangeError) throw ioError();
+    throw err;
+  }
+}
