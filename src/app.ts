@@ -19,6 +19,7 @@ import { consoleRoutes } from './api/routes/console';
 import { deviceRoutes } from './api/routes/devices';
 import { eventRoutes } from './api/routes/events';
 import { hostRoutes } from './api/routes/host';
+import { imageRoutes } from './api/routes/images';
 import { instanceRoutes } from './api/routes/instances';
 import { operationRoutes } from './api/routes/operations';
 import { snapshotRoutes } from './api/routes/snapshots';
@@ -109,6 +110,7 @@ export function createApp(opts: AppOptions): Express {
   snapshotRoutes(api, opts.driver);
   deviceRoutes(api, opts.driver);
   consoleRoutes(api, opts.driver);
+  imageRoutes(api, opts.driver);
   eventRoutes(api, opts.driver);
   app.use(api);
 

@@ -1,6 +1,7 @@
 // The part of the ComputeDriver (src/driver) that the HTTP layer calls, as a structural type so
 // the routes depend on behaviour, not on the class. Must follow the driver's public methods; the
 // shapes are the contract's generated schemas.
+import type { Readable } from 'node:stream';
 import type { Caller } from './auth';
 import type { components } from '../contract/openapi.generated';
 
@@ -68,6 +69,33 @@ export interface ServiceDriver {
   console(caller: Caller, id: string): S['Console'];
   consoleLog(caller: Caller, id: string): Promise<S['ConsoleLog']>;
   diagnostics(caller: Caller, id: string): S['Diagnostics'];
+  listImages(
+    caller: Caller,
+    page: { limit: number; offset: number },
+  ): { items: S['Image'][]; total: number };
+  getImage(caller: Caller, id: string): S['Image'];
+  uploadImage(
+    caller: Caller,
+    id: string,
+    q: { format?: S['ImageFormat']; name?: string; sr?: string; checksum?: string },
+    body: Readable,
+    length?: number,
+  ): S['Operation'];
+  importImageFromUrl(caller: Caller, id: string, body: S['ImageImportRequest']): S['Operation'];
+  setImagePublic(caller: Caller, id: string, isPublic: boolean): Promise<S['Image']>;
+  deleteImage(caller: Caller, id: string): Promise<void>;
+  exportImage(
+    caller: Caller,
+    id: string,
+    format: S['ImageFormat'],
+  ): Promise<{ stream: Readable; length?: number }>;
+  exportSnapshotDisk(
+    caller: Caller,
+    id: string,
+    snapshotId: string,
+    device: string,
+    format: S['ImageFormat'],
+  ): Promise<{ stream: Readable; length?: number }>;
   readonly events: {
     readonly lastId: string;
     subscribe(

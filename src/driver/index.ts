@@ -6,7 +6,9 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { XapiClient } from '../xapi';
 import { Consoles } from './consoles';
+import type { Readable } from 'node:stream';
 import { Devices } from './devices';
+import { Images, type UploadQuery } from './images';
 import { Instances } from './instances';
 import { Operations } from './operations';
 import { Recovery } from './recovery';
@@ -41,6 +43,8 @@ export interface ComputeDriverOptions {
   /** SR uuids whose untagged plain user disks any namespace may use as images and volumes
    * (ownership.ts); default none. */
   volumeSrs?: string[];
+  /** URL prefixes an image import may download from (default none: every URL is refused). */
+  imageUrlAllow?: string[];
   /** Operations running at once across instances (default 16). */
   concurrency?: number;
   /** Operations kept per namespace; beyond it the oldest finished go (default 1000). */
@@ -71,6 +75,7 @@ export class ComputeDriver {
   private readonly snapshots: Snapshots;
   private readonly devices: Devices;
   private readonly consoles: Consoles;
+  private readonly images: Images;
   private started = false;
   private closed = false;
 
@@ -104,6 +109,10 @@ export class ComputeDriver {
     this.snapshots = new Snapshots(xapi, this.runner);
     this.devices = new Devices(xapi, this.runner, volumeSrs);
     this.consoles = new Consoles(xapi, this.runner);
+    this.images = new Images(xapi, this.runner, {
+      serviceId,
+      urlAllow: opts.imageUrlAllow ?? [],
+    });
   }
 
   /** Reads the operation journal, follows the mirror, then recovers (recovery.ts): resolves
@@ -248,6 +257,51 @@ export class ComputeDriver {
   }
   diagnostics(caller: Caller, id: string): Schema<'Diagnostics'> {
     return this.consoles.diagnostics(caller, id);
+  }
+
+  // ---- images ----
+  listImages(
+    caller: Caller,
+    page: { limit: number; offset: number },
+  ): { items: Array<Schema<'Image'>>; total: number } {
+    return this.images.list(caller, page);
+  }
+  getImage(caller: Caller, id: string): Schema<'Image'> {
+    return this.images.get(caller, id);
+  }
+  uploadImage(
+    caller: Caller,
+    id: string,
+    q: UploadQuery,
+    body: Readable,
+    length?: number,
+  ): Operation {
+    return this.images.upload(caller, id, q, body, length);
+  }
+  importImageFromUrl(caller: Caller, id: string, body: Schema<'ImageImportRequest'>): Operation {
+    return this.images.importUrl(caller, id, body);
+  }
+  setImagePublic(caller: Caller, id: string, isPublic: boolean): Promise<Schema<'Image'>> {
+    return this.images.setPublic(caller, id, isPublic);
+  }
+  deleteImage(caller: Caller, id: string): Promise<void> {
+    return this.images.delete(caller, id);
+  }
+  exportImage(
+    caller: Caller,
+    id: string,
+    format: Schema<'ImageFormat'>,
+  ): Promise<{ stream: Readable; length?: number }> {
+    return this.images.exportFile(caller, id, format);
+  }
+  exportSnapshotDisk(
+    caller: Caller,
+    id: string,
+    snapshotId: string,
+    device: string,
+    format: Schema<'ImageFormat'>,
+  ): Promise<{ stream: Readable; length?: number }> {
+    return this.images.exportVdi(this.snapshots.diskVdi(caller, id, snapshotId, device), format);
   }
 
   // ---- operations ----

@@ -9,7 +9,7 @@ import type { XapiClient } from '../xapi';
 import { ApiError, operationNotFound, toApiError } from './errors';
 import { OperationJournal, type JournalOptions } from './journal';
 import { TAG } from './tags';
-import type { Instance, Operation, OperationKind, Problem } from './types';
+import type { Operation, OperationKind, Problem } from './types';
 
 /** What is persisted in the tag: the operation without its result, plus private arguments. */
 export interface PersistedOperation {
@@ -22,6 +22,8 @@ export interface PersistedOperation {
   created_at: string;
   finished_at: string | null;
   error: Problem | null;
+  /** The image an import-image operation makes (its instance_id is empty). */
+  image_id?: string;
   /** Arguments a restarted service needs to finish the operation (destroy: keep_disks). */
   args?: Record<string, unknown>;
 }
@@ -32,7 +34,7 @@ export class OperationEntry {
   uncancellable = false;
   /** Known from the journal or a tag while 'running', but run by no job of this service. */
   unowned = false;
-  result: Instance | null = null;
+  result: Operation['result'] = null;
   private readonly waiters: Array<() => void> = [];
 
   constructor(
@@ -242,7 +244,7 @@ export class Operations {
     if (step !== undefined) entry.data.step = step;
   }
 
-  succeed(entry: OperationEntry, result: Instance | null): void {
+  succeed(entry: OperationEntry, result: Operation['result']): void {
     if (entry.finished) return;
     entry.result = result;
     entry.data.progress = 1;

@@ -1,11 +1,11 @@
-// Ownership of every VDI a request names (a spawn's image_vdi, a volume to attach, a disk to
-// grow): the one check deciding whether the caller may use it, answered from the mirror. "Absent"
+// Ownership of every VDI a request names (a spawn's image_vdi or image, a volume to attach, a
+// disk to grow, an image to read, export or delete): the one check deciding whether the caller may use it, answered from the mirror. "Absent"
 // and "not yours" must stay indistinguishable to callers: nothing here says why a VDI is refused.
 // Makes no XAPI call and holds no state.
 import type { MirrorView } from '../xapi';
 import type { VDIRecord } from '../xapi/datamodel.generated';
 import { ApiError } from './errors';
-import { TAG } from './tags';
+import { IMAGE_TAG, TAG } from './tags';
 import { NULL_REF } from '../xapi/ref';
 
 type VdiRec = VDIRecord & { $ref: string };
@@ -49,6 +49,8 @@ export function usableVdi(
   const guestDisk = rec.type === 'user' || (rec.type === 'system' && owner !== undefined);
   if (!guestDisk || rec.is_a_snapshot || (rec.snapshot_of ?? NULL_REF) !== NULL_REF)
     return undefined;
+  // An image's base VDI is used through its image id alone (usableImage), never as a disk.
+  if (rec.other_config?.[TAG.role] === 'image') return undefined;
   // A suspend image marked 'user' (VM.suspend_VDI of any VM, snapshots and checkpoints included).
   if (mirror.count('VM', { suspend_VDI: rec.$ref }) > 0) return undefined;
   const here = use.kind === 'device' ? use.vmRef : undefined;
@@ -88,3 +90,53 @@ export function vdiNotFound(code: string, what: string, uuid: string): ApiError 
 export const VOLUME_NOT_FOUND = { code: 'volume_not_found', what: 'VDI' } as const;
 /** The answer of a spawn whose image_vdi the caller may not copy (or that does not exist). */
 export const IMAGE_NOT_FOUND = { code: 'image_not_found', what: 'image VDI' } as const;
+
+/** An image as its base VDIs show it: one per SR. */
+export interface ImageBases {
+  namespace: string;
+  public: boolean;
+  bases: VdiRec[];
+}
+
+/**
+ * The image `imageId` as the caller may use it, undefined otherwise (absent and another
+ * namespace's private image alike). An image is its base VDIs (xcd_role 'image'): the caller's
+ * namespace's own, or a public one, which every namespace reads and spawns from. Deleting a
+ * public image is an admin's (the resource module answers 403); the bases of one image id in
+ * one namespace are found whatever their state.
+ */
+export function usableImage(
+  mirror: MirrorView,
+  namespace: string,
+  imageId: string,
+): ImageBases | undefined {
+  const rows = mirror.query('VDI', {
+    where: { [`other_config.${IMAGE_TAG.id}`]: imageId, [`other_config.${TAG.role}`]: 'image' },
+    fields: ['other_config'],
+  });
+  const own: VdiRec[] = [];
+  const shared = new Map<string, VdiRec[]>();
+  for (const row of rows) {
+    const rec = mirror.get('VDI', row.$ref);
+    if (!rec || rec.is_a_snapshot) continue;
+    const ns = rec.other_config[TAG.namespace];
+    if (ns === namespace) own.push(rec);
+    else if (ns !== undefined && rec.other_config[IMAGE_TAG.public] === 'true')
+      shared.set(ns, [...(shared.get(ns) ?? []), rec]);
+  }
+  if (own.length > 0)
+    return {
+      namespace,
+      public: own.some((r) => r.other_config[IMAGE_TAG.public] === 'true'),
+      bases: own,
+    };
+  const [first] = [...shared.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+  return first ? { namespace: first[0], public: true, bases: first[1] } : undefined;
+}
+
+/** usableImage, or 404 image_not_found (absent and not the caller's answer alike). */
+export function requireImage(mirror: MirrorView, namespace: string, imageId: string): ImageBases {
+  const image = usableImage(mirror, namespace, imageId);
+  if (!image) throw new ApiError(404, 'image_not_found', `image '${imageId}' not found`);
+  return image;
+}

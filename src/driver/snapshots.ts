@@ -2,6 +2,8 @@
 // create (disk-only or with memory), revert and delete as operations through the runner, each
 // idempotent by snapshot id. What each does in XAPI lives in procedures/snapshot.ts. No HTTP.
 import type { XapiClient } from '../xapi';
+import { NULL_REF } from '../xapi/ref';
+import { ApiError } from './errors';
 import { requirePowerState, snapshotNotFound } from './procedures/common';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from './procedures/snapshot';
 import { findSnapshot, listSnapshots, snapshotView } from './views/snapshots';
@@ -16,6 +18,19 @@ export class Snapshots {
 
   list(caller: Caller, id: string): Array<Schema<'Snapshot'>> {
     return listSnapshots(this.xapi.mirror, this.runner.vmOf(caller.namespace, id));
+  }
+
+  /** The VDI of the snapshot's disk at `device` (for an export), or 404 volume_not_found. */
+  diskVdi(caller: Caller, id: string, snapshotId: string, device: string): string {
+    const vm = this.runner.vmOf(caller.namespace, id);
+    const snap = findSnapshot(this.xapi.mirror, vm, snapshotId);
+    if (!snap) throw snapshotNotFound(snapshotId);
+    for (const vbdRef of snap.VBDs) {
+      const vbd = this.xapi.mirror.get('VBD', vbdRef);
+      if (vbd && vbd.type === 'Disk' && vbd.userdevice === device && vbd.VDI !== NULL_REF)
+        return vbd.VDI;
+    }
+    throw new ApiError(404, 'volume_not_found', `snapshot '${snapshotId}' has no disk ${device}`);
   }
 
   get(caller: Caller, id: string, snapshotId: string): Schema<'Snapshot'> {

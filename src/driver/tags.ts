@@ -31,6 +31,19 @@ export const NETWORK_TAG = {
   vlan: 'xcd_vlan',
 } as const;
 
+/** Keys on an image's base VDIs (one per SR; xcd_role 'image', xcd_namespace the importer's,
+ * xcd_state 'importing' until its bytes are in, then 'active'; xcd_owner while importing). */
+export const IMAGE_TAG = {
+  id: 'xcd_image_id',
+  /** The format the bytes were received in. */
+  format: 'xcd_image_format',
+  /** 'sha256:<hex>' of the bytes received. */
+  checksum: 'xcd_image_checksum',
+  name: 'xcd_image_name',
+  /** 'true' when an admin made the image visible to every namespace. */
+  public: 'xcd_image_public',
+} as const;
+
 /** Keys on the snapshots the service makes (and, while one is made, on the instance). */
 export const SNAPSHOT_TAG = {
   id: 'xcd_snapshot_id',

@@ -6,6 +6,10 @@
 // (best effort): once settled, or, when its call is given up (timeout, close), at once, which
 // XAPI carries out when the task ends.
 // It knows nothing of HTTP routes or the driver; the native object never leaves this file.
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
 import { loadAddon, type NativeChange, type NativeClient } from './addon';
 import { DATAMODEL, XAPI_CLASSES, type XapiClass } from './datamodel.generated';
 import {
@@ -171,6 +175,7 @@ export class XapiClient {
   readonly mirror: MirrorView;
   #sessionRef = '';
   #closed = false;
+  #tls: XapiClientOptions['tls'] = {};
 
   private constructor(native: NativeClient, userClasses: readonly XapiClass[]) {
     this.#native = native;
@@ -251,6 +256,7 @@ export class XapiClient {
     }
     client = new XapiClient(native, classes);
     client.#taskTimeoutMs = taskTimeoutMs;
+    client.#tls = { ...tls };
     try {
       const info = await native.connect();
       client.#sessionRef = info.sessionRef;
@@ -360,6 +366,127 @@ export class XapiClient {
     } catch (err) {
       throw fromNative(err, caller);
     }
+  }
+
+  /** PUT `body` as it is read to an HTTP side channel of the master (session_id added), e.g.
+   * /import_raw_vdi: never buffered whole. Rejects with TransportError 'HTTP_<status>' (the
+   * answer's text as message) or the stream's own error; an abort (or a body error) ends the
+   * request at once. */
+  async httpPutStream(
+    path: string,
+    query: Record<string, string>,
+    body: Readable,
+    opts: { length?: number; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const caller = captureCaller(this.httpPutStream);
+    this.#checkOpen(caller);
+    const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream' };
+    if (opts.length !== undefined) headers['content-length'] = opts.length;
+    else headers['transfer-encoding'] = 'chunked';
+    const req = this.#sideRequest('PUT', path, query, headers, opts.signal);
+    await new Promise<void>((resolve, reject) => {
+      const fail = (err: Error): void => {
+        req.destroy();
+        reject(withCallerStack(err, caller));
+      };
+      body.once('error', fail);
+      req.once('error', fail);
+      req.once('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.length < 64 && chunks.push(c));
+        res.once('error', fail);
+        res.once('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) return resolve();
+          const text = Buffer.concat(chunks).toString('utf8').slice(0, 2000);
+          fail(new TransportError(`HTTP_${status}`, text || `HTTP ${status}`, path));
+        });
+      });
+      body.pipe(req);
+    });
+  }
+
+  /** GET from an HTTP side channel of the master (session_id added), e.g. /export_raw_vdi: the
+   * answer's body as a stream, with its length when the master gives one. */
+  async httpGetStream(
+    path: string,
+    query: Record<string, string>,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<{ stream: Readable; length?: number }> {
+    const caller = captureCaller(this.httpGetStream);
+    this.#checkOpen(caller);
+    const req = this.#sideRequest('GET', path, query, {}, opts.signal);
+    req.end();
+    return new Promise((resolve, reject) => {
+      req.once('error', (err) => reject(withCallerStack(err, caller)));
+      req.once('response', (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          const len = Number(res.headers['content-length']);
+          resolve({ stream: res, ...(Number.isFinite(len) ? { length: len } : {}) });
+          return;
+        }
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.length < 64 && chunks.push(c));
+        res.once('end', () =>
+          reject(
+            withCallerStack(
+              new TransportError(
+                `HTTP_${status}`,
+                Buffer.concat(chunks).toString('utf8').slice(0, 2000) || `HTTP ${status}`,
+                path,
+              ),
+              caller,
+            ),
+          ),
+        );
+      });
+    });
+  }
+
+  /** A request to the master's side channel, over the connection's URL and TLS policy. */
+  #sideRequest(
+    method: string,
+    path: string,
+    query: Record<string, string>,
+    headers: Record<string, string | number>,
+    signal?: AbortSignal,
+  ): http.ClientRequest {
+    if (typeof path !== 'string' || !path.startsWith('/'))
+      throw new TypeError('Expected a path starting with "/"');
+    const qs = new URLSearchParams({ ...query, session_id: this.sessionRef }).toString();
+    const base = this.#native.info().masterUrl;
+    if (base.startsWith('unix://')) {
+      return http.request({
+        socketPath: base.slice('unix://'.length),
+        path: `${path}?${qs}`,
+        method,
+        headers,
+        signal,
+      });
+    }
+    const url = new URL(`${path}?${qs}`, base);
+    if (url.protocol === 'http:') return http.request(url, { method, headers, signal });
+    const tls = this.#tls ?? {};
+    const fingerprint = tls.fingerprint
+      ?.replace(/^sha-?256:/i, '')
+      .replace(/:/g, '')
+      .toUpperCase();
+    return https.request(url, {
+      method,
+      headers,
+      signal,
+      ...(tls.caFile ? { ca: readFileSync(tls.caFile) } : {}),
+      rejectUnauthorized: !(tls.insecure || fingerprint),
+      ...(fingerprint
+        ? {
+            checkServerIdentity: (_host: string, cert: { fingerprint256: string }) =>
+              cert.fingerprint256.replace(/:/g, '').toUpperCase() === fingerprint
+                ? undefined
+                : new Error("the master's certificate does not match the pinned fingerprint"),
+          }
+        : {}),
+    });
   }
 
   /** Stops the event stream thread, logs out, fails pending tasks. Idempotent. Tasks still

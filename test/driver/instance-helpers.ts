@@ -2,7 +2,10 @@
 // migrate, events): spawning an instance through the driver, putting its VM into a power state
 // through XAPI directly (test setup), and waiting for the mirror. Fakes nothing.
 import type { Caller } from '../../src/driver';
-import type { Operation } from '../../src/driver/types';
+import type { Instance, Operation } from '../../src/driver/types';
+
+/** An operation on an instance: its result, when it has one, is the Instance. */
+export type InstanceOperation = Omit<Operation, 'result'> & { result: Instance | null };
 import { alice, provisioningTemplate, settle, type DriverStack } from './stack';
 
 export type PowerState = 'Halted' | 'Running' | 'Paused' | 'Suspended';
@@ -65,7 +68,7 @@ export async function done(
   stack: DriverStack,
   op: Operation | null,
   caller: Caller = alice,
-): Promise<Operation> {
+): Promise<InstanceOperation> {
   if (!op) throw new Error('no operation');
-  return settle(stack, caller, op);
+  return (await settle(stack, caller, op)) as InstanceOperation;
 }
