@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { jsonErr, jsonOk } from './rpc';
 
-it('prints the bound address and login, and applies --hosts and --fault', async () => {
+it('prints the bound address and login, and applies --hosts, --fault and --xapi-version', async () => {
   const root = path.join(__dirname, '..', '..');
   const child = spawn(
     process.execPath,
@@ -23,6 +23,8 @@ it('prints the bound address and login, and applies --hosts and --fault', async 
       'latency:host.get_all:1',
       '--auth-failure-delay',
       '10',
+      '--xapi-version',
+      '25.27.0',
     ],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -44,7 +46,13 @@ it('prints the bound address and login, and applies --hosts and --fault', async 
     expect(out).toMatch(/pool member 1: http:\/\/127\.0\.0\.2:\d+/);
     const sid = (await jsonOk(url, 'session.login_with_password', ['root', 'xenroot'])) as string;
     expect(await jsonErr(url, 'pool.get_all', [sid])).toEqual(['SR_FULL']);
-    expect(await jsonOk(url, 'host.get_all', [sid])).toHaveLength(2);
+    const hosts = (await jsonOk(url, 'host.get_all', [sid])) as string[];
+    expect(hosts).toHaveLength(2);
+    const version = (await jsonOk(url, 'host.get_software_version', [sid, hosts[0]])) as Record<
+      string,
+      string
+    >;
+    expect(version).toMatchObject({ xapi: '25.27', xapi_build: '25.27.0' });
   } finally {
     child.kill('SIGTERM');
   }

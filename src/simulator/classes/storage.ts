@@ -1,6 +1,7 @@
-// Storage semantics: VDIs with SR space accounting (SR_FULL), copy/clone/snapshot/resize, and
-// the SR and PBD messages. VBD device rules live in vbd.ts. It must not change VM power states
-// (vm.ts does, attaching and detaching through vbd.ts).
+// Storage semantics: VDIs with SR space accounting (SR_FULL), copy/clone/snapshot/resize (their
+// content too, through engine/disk-store.ts), and the SR and PBD messages. VBD device rules live
+// in vbd.ts. It must not change VM power states (vm.ts does, attaching and detaching through
+// vbd.ts).
 import { disksOf } from '../engine/disk-store';
 import { XapiFault } from '../engine/fault';
 import { defineMessage, type CallContext } from '../engine/registry';

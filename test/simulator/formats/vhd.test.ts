@@ -1,0 +1,120 @@
+// VHD layouts: parseVhd reads qemu-img's dynamic and fixed images byte for byte and names what
+// is wrong with corrupt ones (cookie, checksum, truncation, BAT or block beyond the file, size);
+// writeVhd's dynamic images are what qemu-img and parseVhd read back.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ImageError } from '../../../src/simulator/formats/image';
+import { parseVhd, writeVhd } from '../../../src/simulator/formats/vhd';
+import { MIB, qemuImg, sameContent } from '../wire/vdi-helpers';
+import { images, memoryDisk, memorySource } from './source';
+
+const SIZE = 6 * MIB;
+const { raw, out } = images(
+  SIZE,
+  [
+    [512, 1024],
+    [4 * MIB, 8192],
+  ],
+  {
+    dyn: ['vpc', 'subformat=dynamic,force_size=on'],
+    fixed: ['vpc', 'subformat=fixed,force_size=on'],
+  },
+);
+
+function parse(b: Buffer, max = SIZE): Buffer {
+  const disk = memoryDisk(SIZE);
+  expect(parseVhd(memorySource(b), disk.sink, max)).toEqual({ virtualSize: SIZE });
+  return disk.bytes;
+}
+
+function refusal(b: Buffer, max = SIZE): ImageError {
+  try {
+    parse(b, max);
+  } catch (err) {
+    if (err instanceof ImageError) return err;
+    throw err;
+  }
+  throw new Error('parsed');
+}
+
+/** The dynamic header's checksum: one's complement of its byte sum, the field read as zero. */
+function headerChecksum(h: Buffer): number {
+  let sum = 0;
+  h.forEach((byte, i) => {
+    if (i < 36 || i >= 40) sum += byte;
+  });
+  return ~sum >>> 0;
+}
+
+const edited = (b: Buffer, edit: (c: Buffer) => void): Buffer => {
+  const c = Buffer.from(b);
+  edit(c);
+  return c;
+};
+
+test('dynamic and fixed images read back byte for byte', () => {
+  expect(parse(out.dyn).equals(raw)).toBe(true);
+  expect(parse(out.fixed).equals(raw)).toBe(true);
+});
+
+test('corrupt images are refused, naming what is wrong', () => {
+  const dyn = out.dyn;
+  const tableAt = Number(dyn.readBigUInt64BE(512 + 16));
+  expect(refusal(Buffer.alloc(100)).message).toMatch(/shorter than a footer/);
+  expect(refusal(edited(dyn, (c) => (c[70] ^= 1))).message).toMatch(
+    /footer at the start: bad checksum/,
+  );
+  expect(refusal(edited(dyn, (c) => (c[512 + 40] ^= 1))).message).toMatch(
+    /dynamic header: bad checksum/,
+  );
+  expect(refusal(edited(dyn, (c) => c.write('xxxxxxxx', 512))).message).toMatch(
+    /dynamic header: bad cookie/,
+  );
+  expect(refusal(dyn.subarray(0, dyn.length - 300)).message).toMatch(/no footer at the end/);
+  expect(refusal(edited(dyn, (c) => c.writeUInt32BE(0x00ffffff, tableAt))).message).toMatch(
+    /BAT entry 0 beyond the end/,
+  );
+  const movedBat = edited(dyn, (c) => {
+    c.writeBigUInt64BE(BigInt(dyn.length), 512 + 16);
+    c.writeUInt32BE(headerChecksum(c.subarray(512, 512 + 1024)), 512 + 36);
+  });
+  expect(refusal(movedBat).message).toMatch(/VHD BAT beyond the end/);
+  const fixed = out.fixed;
+  expect(refusal(edited(fixed, (c) => (c[c.length - 512 + 70] ^= 1))).message).toMatch(
+    /footer at the end: bad checksum/,
+  );
+  expect(refusal(Buffer.alloc(4096)).message).toMatch(/footer at the end: bad cookie/);
+});
+
+test('a virtual size above the target is too_large', () => {
+  expect(refusal(out.dyn, SIZE - 1).kind).toBe('too_large');
+  expect(refusal(out.fixed, SIZE - 1).kind).toBe('too_large');
+});
+
+test('writeVhd lays out what qemu-img reads as the same disk, with its exact length', () => {
+  const blockSize = 2 * MIB;
+  const blocks = [0, 2];
+  const image = writeVhd(
+    {
+      virtualSize: SIZE,
+      blockSize,
+      blocks,
+      readBlock: (i) => raw.subarray(i * blockSize, (i + 1) * blockSize),
+    },
+    Buffer.alloc(16, 7),
+  );
+  const bytes = Buffer.concat([...image.pieces()]);
+  expect(bytes.length).toBe(image.length);
+  expect(parse(bytes).equals(raw)).toBe(true);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xcd-vhd-'));
+  try {
+    fs.writeFileSync(`${dir}/w.vhd`, bytes);
+    fs.writeFileSync(`${dir}/src.raw`, raw);
+    const info = JSON.parse(qemuImg('info', '--output=json', `${dir}/w.vhd`));
+    expect([info.format, info['virtual-size']]).toEqual(['vpc', SIZE]);
+    expect(sameContent(`${dir}/w.vhd`, 'vpc', `${dir}/src.raw`)).toBe(true);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
