@@ -14,9 +14,11 @@ import {
   importBase,
   probeImage,
   readHead,
+  spill,
   type ImageFormat,
 } from './procedures/image';
 import { allowedUrl, download, type DownloadLimits } from './procedures/download';
+import type { OperationEntry } from './operations';
 import type { OperationRunner } from './runner';
 import { defaultSr } from './spawn/plan';
 import { IMAGE_TAG, TAG } from './tags';
@@ -95,63 +97,80 @@ export class Images {
     const entry = this.runner.ops.create(ns, 'import-image', '', {});
     entry.data.image_id = id;
     void this.runner.schedule(imageKey(ns, id), entry, async () => {
-      const { body, length } = await source(entry.signal);
-      const existing = usableImage(this.xapi.mirror, ns, id);
-      const own = existing?.namespace === ns ? existing : undefined;
-      if (own && own.bases.every((b) => b.other_config[TAG.state] !== 'active')) {
-        body.destroy();
-        throw new ApiError(409, 'image_busy', `image '${id}' is being imported`);
+      const given = await source(entry.signal);
+      // XAPI takes a length: a body without one is spilled to a temporary file first.
+      const spilled = given.length === undefined ? await spill(given.body) : undefined;
+      try {
+        await this.receive(caller, id, q, format, srRef, entry, spilled ?? given);
+      } finally {
+        await spilled?.cleanup();
       }
-      const { head, ended } = await readHead(body);
-      const meter = new Meter(q.checksum, (n) =>
-        this.runner.ops.progress(entry, length ? (n / length) * 0.95 : 0, 'receive'),
-      );
-      if (own) {
-        // A replay: the bytes decide whether it is the same image.
-        feed(body, head, ended, meter);
-        meter.resume();
-        await new Promise<void>((resolve, reject) => {
-          meter.once('end', resolve);
-          meter.once('error', reject);
-        });
-        if (length !== undefined && meter.bytes !== length)
-          throw new ApiError(
-            400,
-            'upload_incomplete',
-            `received ${meter.bytes} of ${length} bytes`,
-          );
-        const sum = meter.finish();
-        const known = own.bases.find((b) => b.other_config[TAG.state] === 'active');
-        if (known?.other_config[IMAGE_TAG.checksum] !== sum)
-          throw new ApiError(409, 'image_conflict', `image '${id}' exists with different bytes`);
-        this.runner.ops.succeed(entry, this.get(caller, id));
-        return;
-      }
-      const virtualSize = probeImage(head, format, length);
-      feed(body, head, ended, meter);
-      const vdiRef = await importBase(
-        this.xapi,
-        {
-          imageId: id,
-          namespace: ns,
-          serviceId: this.opts.serviceId,
-          srRef,
-          format,
-          name: q.name ?? id,
-          virtualSize,
-          ...(length !== undefined ? { length } : {}),
-          signal: entry.signal,
-        },
-        meter,
-      );
-      await waitForMirror(
-        this.xapi.mirror,
-        () => this.xapi.mirror.get('VDI', vdiRef)?.other_config[TAG.state] === 'active',
-        this.runner.mirrorWaitMs,
-      );
-      this.runner.ops.succeed(entry, this.get(caller, id));
     });
     return entry.view();
+  }
+
+  /** The import proper, once the body's length is known. */
+  private async receive(
+    caller: Caller,
+    id: string,
+    q: UploadQuery,
+    format: ImageFormat,
+    srRef: string,
+    entry: OperationEntry,
+    { body, length }: { body: Readable; length?: number },
+  ): Promise<void> {
+    const ns = caller.namespace;
+    const existing = usableImage(this.xapi.mirror, ns, id);
+    const own = existing?.namespace === ns ? existing : undefined;
+    if (own && own.bases.every((b) => b.other_config[TAG.state] !== 'active')) {
+      body.destroy();
+      throw new ApiError(409, 'image_busy', `image '${id}' is being imported`);
+    }
+    const { head, ended } = await readHead(body);
+    const meter = new Meter(q.checksum, (n) =>
+      this.runner.ops.progress(entry, length ? (n / length) * 0.95 : 0, 'receive'),
+    );
+    if (own) {
+      // A replay: the bytes decide whether it is the same image.
+      feed(body, head, ended, meter);
+      meter.resume();
+      await new Promise<void>((resolve, reject) => {
+        meter.once('end', resolve);
+        meter.once('error', reject);
+      });
+      if (length !== undefined && meter.bytes !== length)
+        throw new ApiError(400, 'upload_incomplete', `received ${meter.bytes} of ${length} bytes`);
+      const sum = meter.finish();
+      const known = own.bases.find((b) => b.other_config[TAG.state] === 'active');
+      if (known?.other_config[IMAGE_TAG.checksum] !== sum)
+        throw new ApiError(409, 'image_conflict', `image '${id}' exists with different bytes`);
+      this.runner.ops.succeed(entry, this.get(caller, id));
+      return;
+    }
+    const virtualSize = probeImage(head, format, length);
+    if (length === undefined) throw new Error('receive: no length');
+    feed(body, head, ended, meter);
+    const vdiRef = await importBase(
+      this.xapi,
+      {
+        imageId: id,
+        namespace: ns,
+        serviceId: this.opts.serviceId,
+        srRef,
+        format,
+        name: q.name ?? id,
+        virtualSize,
+        length,
+        signal: entry.signal,
+      },
+      meter,
+    );
+    await waitForMirror(
+      this.xapi.mirror,
+      () => this.xapi.mirror.get('VDI', vdiRef)?.other_config[TAG.state] === 'active',
+      this.runner.mirrorWaitMs,
+    );
+    this.runner.ops.succeed(entry, this.get(caller, id));
   }
 
   /** Marks the caller's image (or a public one) public or private (admins; the route checks). */

@@ -368,21 +368,54 @@ export class XapiClient {
     }
   }
 
-  /** PUT `body` as it is read to an HTTP side channel of the master (session_id added), e.g.
-   * /import_raw_vdi: never buffered whole. Rejects with TransportError 'HTTP_<status>' (the
-   * answer's text as message) or the stream's own error; an abort (or a body error) ends the
-   * request at once. */
+  /** PUT `length` bytes of `body`, as they are read, to an HTTP side channel of the master
+   * (session_id added) that reports on a task, e.g. /import_raw_vdi: never buffered whole. The
+   * client makes the task (task_id), and once the master has answered reads the task's outcome:
+   * rejects with its XapiError, a TransportError 'HTTP_<status>' (the answer's text as
+   * message), or the body's own error. An abort (or a body error) ends the request at once. */
   async httpPutStream(
     path: string,
     query: Record<string, string>,
     body: Readable,
-    opts: { length?: number; signal?: AbortSignal } = {},
+    opts: { length: number; signal?: AbortSignal },
   ): Promise<void> {
     const caller = captureCaller(this.httpPutStream);
     this.#checkOpen(caller);
-    const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream' };
-    if (opts.length !== undefined) headers['content-length'] = opts.length;
-    else headers['transfer-encoding'] = 'chunked';
+    const taskRef = await this.call<string>('task.create', `xcd ${path}`, '');
+    try {
+      await this.#putStream(path, { ...query, task_id: taskRef }, body, opts, caller);
+      for (let i = 0; ; i++) {
+        const rec = await this.call<{ status: string; error_info: string[] }>(
+          'task.get_record',
+          taskRef,
+        );
+        if (rec.status === 'success') return;
+        if (rec.status !== 'pending' && rec.status !== 'cancelling') {
+          const info = Array.isArray(rec.error_info) ? rec.error_info : [];
+          throw withCallerStack(
+            new XapiError(info[0] ?? 'INTERNAL_ERROR', info.slice(1), path),
+            caller,
+          );
+        }
+        // The master answered before the task settled: wait a little and look again.
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 10 * 2 ** i)));
+      }
+    } finally {
+      this.#native.call('task.destroy', [taskRef], null).catch(() => undefined);
+    }
+  }
+
+  async #putStream(
+    path: string,
+    query: Record<string, string>,
+    body: Readable,
+    opts: { length: number; signal?: AbortSignal },
+    caller: CallerStack,
+  ): Promise<void> {
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/octet-stream',
+      'content-length': opts.length,
+    };
     const req = this.#sideRequest('PUT', path, query, headers, opts.signal);
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error): void => {

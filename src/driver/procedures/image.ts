@@ -193,8 +193,8 @@ export interface ImportArgs {
   format: ImageFormat;
   name: string;
   virtualSize: number;
-  /** The body's length when known (Content-Length, a download's). */
-  length?: number;
+  /** The body's length (Content-Length, a download's, a spilled file's). */
+  length: number;
   signal: AbortSignal;
 }
 
@@ -233,10 +233,34 @@ export function checkFreeSpace(mirror: MirrorView, srRef: string, bytes: number)
 
 /** An /import_raw_vdi refusal: the bytes are what XAPI could not take. */
 function refused(err: unknown): unknown {
-  const code = (err as { code?: string }).code ?? '';
-  if (/^HTTP_\d+$/.test(code))
-    return invalid(`XAPI refused the image: ${(err as Error).message || code}`);
+  const e = err as { code?: string; params?: string[]; message?: string };
+  const code = e.code ?? '';
+  if (code === 'VDI_IO_ERROR')
+    return invalid(`XAPI could not write the image (${[code, ...(e.params ?? [])].join(' ')})`);
+  if (/^HTTP_\d+$/.test(code)) return invalid(`XAPI refused the image: ${e.message || code}`);
   return err;
+}
+
+/** A body of unknown length (chunked) lands in a temporary file first: XAPI takes a length. */
+export async function spill(
+  body: Readable,
+): Promise<{ body: Readable; length: number; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'xcd-upload-'));
+  const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  try {
+    const file = join(dir, 'body');
+    let done = false;
+    body.once('end', () => (done = true));
+    await pipeline(body, createWriteStream(file)).catch((err: Error) => {
+      throw incomplete(`the upload failed: ${err.message}`);
+    });
+    if (!done) throw incomplete('the client went away during the upload');
+    const { size } = await stat(file);
+    return { body: createReadStream(file), length: size, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
 }
 
 /**
@@ -268,7 +292,7 @@ export async function importBase(
     else {
       const into = xapi
         .httpPutStream('/import_raw_vdi', { vdi: vdiRef, format: args.format }, meter, {
-          ...(args.length !== undefined ? { length: args.length } : {}),
+          length: args.length,
           signal: args.signal,
         })
         .catch((err: unknown) => {
@@ -281,7 +305,7 @@ export async function importBase(
       });
       await Promise.all([into, ended]);
     }
-    if (args.length !== undefined && meter.bytes !== args.length)
+    if (meter.bytes !== args.length)
       throw incomplete(`received ${meter.bytes} of ${args.length} bytes`);
     const checksum = meter.finish();
     await xapi.call('VDI.remove_from_other_config', vdiRef, TAG.owner).catch(() => undefined);
