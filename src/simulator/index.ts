@@ -15,7 +15,7 @@ import { registerMessageClass } from './classes/message';
 import { registerGenericMessages } from './engine/generic';
 import { SimRuntime } from './engine/runtime';
 import { registerSemantics } from './classes/semantics';
-import { vdiContentChanged } from './classes/storage';
+import { createUserVdi, vdiContentChanged } from './classes/storage';
 import { seedPool } from './seed/pool';
 import { primeJsonRecord } from './wire/jsonrpc';
 import { createRequestHandler, trackSockets, type SideHandler } from './wire/server';
@@ -243,7 +243,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   const side = (): SideHandler[] => [
     controlHandler(rt, { restart, setHostOnline }),
-    vdiTransferHandler(rt, { contentChanged: (vdiRef) => vdiContentChanged(store, vdiRef) }),
+    vdiTransferHandler(rt, {
+      contentChanged: (vdiRef) => vdiContentChanged(store, vdiRef),
+      createVdi: (srRef, nameLabel, size) => createUserVdi(store, srRef, nameLabel, size),
+    }),
   ];
   // A master bound to a wildcard address also receives the members' traffic (127.0.0.x):
   // the local address of each connection then tells which host was called.

@@ -58,6 +58,29 @@ export function createVdi(store: Store, fields: Rec, physical?: number): string 
   return ref;
 }
 
+/** A plain user VDI as VDI.create makes it (the SR must exist and have room). */
+export function createUserVdi(
+  store: Store,
+  srRef: string,
+  nameLabel: string,
+  size: number,
+): string {
+  store.get('SR', srRef);
+  return createVdi(store, {
+    SR: srRef,
+    name_label: nameLabel,
+    name_description: '',
+    virtual_size: size,
+    type: 'user',
+    sharable: false,
+    read_only: false,
+    other_config: {},
+    xenstore_data: {},
+    sm_config: {},
+    tags: [],
+  });
+}
+
 export type VdiCopyMode = 'copy' | 'clone' | 'snapshot';
 
 /** A new VDI from `vdiRef`: full copy (any SR), fast clone or snapshot (same SR). */

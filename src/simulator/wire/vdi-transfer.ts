@@ -1,11 +1,12 @@
 // HTTP side channels for disk content, as xapi's import_raw_vdi.ml and export_raw_vdi.ml
 // (xapi-project/xen-api ocaml/xapi/): PUT /import_raw_vdi and GET /export_raw_vdi with
-// `session_id`, `vdi` (ref or uuid), `format=raw|vhd|qcow2` (qcow2 from xapi 25.27.0), `task_id`,
-// `chunked` (raw import framing) and `base` (delta export). This file checks the caller, the VDI,
+// `session_id`, `vdi` (ref or uuid; or `sr_id`/`sr_uuid` to import raw into a new VDI),
+// `format=raw|vhd|qcow2` (qcow2 from xapi 25.27.0), `task_id`, `chunked` (raw import framing) and
+// `base` (delta export). This file checks the caller, the VDI,
 // the format and the encoding, runs the transfer on a task and answers; the bytes are
 // vdi-import.ts's and vdi-export.ts's business. It changes no record but the task's.
 import type http from 'node:http';
-import { XapiFault } from '../engine/fault';
+import { XapiFault, toFault } from '../engine/fault';
 import type { SimRuntime } from '../engine/runtime';
 import type { Rec } from '../engine/store';
 import type { SideHandler } from './server';
@@ -18,9 +19,12 @@ export type DiskFormat = 'raw' | 'vhd' | 'qcow2';
 /** The first xapi with qcow2 in Importexport.Format (commit d5d9999bba, tag v25.27.0). */
 export const QCOW2_SINCE = '25.27.0';
 
-/** What index.ts hands the wire: the storage rules to run after a VDI's content changed. */
+/** What index.ts hands the wire: the storage rules a transfer needs. */
 export interface VdiTransferHooks {
+  /** After a VDI's content changed (physical_utilisation follows it). */
   contentChanged(vdiRef: string): void;
+  /** VDI.create's rules: a VDI of `size` bytes in `srRef` (throws SR_FULL and the like). */
+  createVdi(srRef: string, nameLabel: string, size: number): string;
 }
 
 function versionAtLeast(version: string, since: string): boolean {
@@ -78,6 +82,46 @@ function refuse(
   res.end();
 }
 
+/**
+ * An import without `vdi=`: into a new VDI of the SR named by `sr_id` or `sr_uuid`, raw with a
+ * Content-Length only (import_raw_vdi.ml: 400 with INTERNAL_ERROR for vhd, qcow2 or no length;
+ * without an SR, VDI_MISSING on the task). Answers the VDI, or undefined once it has responded.
+ */
+function newVdi(
+  rt: SimRuntime,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+  taskRef: string,
+  format: DiskFormat,
+  hooks: VdiTransferHooks,
+): { ref: string; rec: Rec } | undefined {
+  const srId = url.searchParams.get('sr_id');
+  const srUuid = url.searchParams.get('sr_uuid');
+  const srRef = srId ?? (srUuid === null ? undefined : rt.store.byUuid('SR', srUuid));
+  const length = req.headers['content-length'];
+  const refusal = !srRef
+    ? new XapiFault('VDI_MISSING', [])
+    : format !== 'raw'
+      ? new XapiFault('INTERNAL_ERROR', [
+          `Importing a ${format === 'vhd' ? 'VHD' : 'QCOW2'} directly into an SR not yet supported`,
+        ])
+      : length === undefined
+        ? new XapiFault('INTERNAL_ERROR', ['Not enough info supplied to import'])
+        : undefined;
+  if (refusal) {
+    refuse(rt, req, res, taskRef, refusal, 400);
+    return undefined;
+  }
+  try {
+    const ref = hooks.createVdi(srRef!, 'Imported VDI', Number(length));
+    return { ref, rec: rt.store.get('VDI', ref) };
+  } catch (err) {
+    refuse(rt, req, res, taskRef, toFault(err), 500);
+    return undefined;
+  }
+}
+
 export function vdiTransferHandler(rt: SimRuntime, hooks: VdiTransferHooks): SideHandler {
   return (req, res, url, origin) => {
     const importing = req.method === 'PUT' && url.pathname === '/import_raw_vdi';
@@ -88,11 +132,11 @@ export function vdiTransferHandler(rt: SimRuntime, hooks: VdiTransferHooks): Sid
       plain(res, 401, 'Unauthorised');
       return true;
     }
-    const vdiParam = url.searchParams.get('vdi') ?? '';
-    const vdi = findVdi(rt, vdiParam);
-    if (!vdi) {
+    const vdiParam = url.searchParams.get('vdi');
+    const vdi = vdiParam === null ? undefined : findVdi(rt, vdiParam);
+    if (!vdi && (exporting || vdiParam !== null)) {
       req.resume();
-      plain(res, 404, `VDI not found: ${vdiParam}`);
+      plain(res, 404, `VDI not found: ${vdiParam ?? ''}`);
       return true;
     }
     const taskRef = taskFor(rt, url, importing ? 'Importing raw VDI' : 'Exporting raw VDI');
@@ -111,7 +155,7 @@ export function vdiTransferHandler(rt: SimRuntime, hooks: VdiTransferHooks): Sid
       );
       return true;
     }
-    if (exporting) {
+    if (exporting && vdi) {
       const baseParam = url.searchParams.get('base');
       const base = baseParam === null ? undefined : findVdi(rt, baseParam);
       void exportVdi(rt, res, {
@@ -138,6 +182,8 @@ export function vdiTransferHandler(rt: SimRuntime, hooks: VdiTransferHooks): Sid
       refuse(rt, req, res, taskRef, fault, 404);
       return true;
     }
+    const target = vdi ?? newVdi(rt, req, res, url, taskRef, format, hooks);
+    if (!target) return true;
     // xapi answers 200 with the task before reading the body; how the import went is the
     // task's status (the connection closes either way).
     res.writeHead(200, {
@@ -149,11 +195,11 @@ export function vdiTransferHandler(rt: SimRuntime, hooks: VdiTransferHooks): Sid
     void rt.tasks
       .run(taskRef, 'VDI ref', async () => {
         try {
-          await importVdi(rt, req, { taskRef, vdi: vdi.rec, format, chunked });
+          await importVdi(rt, req, { taskRef, vdi: target.rec, format, chunked });
         } finally {
-          hooks.contentChanged(vdi.ref); // a failed import leaves what it wrote, as xapi's
+          hooks.contentChanged(target.ref); // a failed import leaves what it wrote, as xapi's
         }
-        return vdi.ref;
+        return target.ref;
       })
       .finally(() => res.end());
     return true;

@@ -17,6 +17,7 @@ import {
   rawWithData,
   sameContent,
   taskOf,
+  userSr,
   type Transfer,
 } from './vdi-helpers';
 
@@ -326,5 +327,94 @@ describe('task_id', () => {
     const t = await put(sim, importPath(vdiRef), Buffer.from('abc'));
     expect(t.headers['task-id']).toMatch(/^OpaqueRef:/);
     expect(taskOf(sim, t).name_label).toBe('Importing raw VDI');
+  });
+});
+
+describe('without vdi=: a new VDI in the SR, raw only', () => {
+  it('sr_id with a raw body makes "Imported VDI" of the body\'s length', async () => {
+    const srRef = userSr(sim, MIB);
+    const t = await put(
+      sim,
+      `/import_raw_vdi?session_id=${sid}&sr_id=${srRef}`,
+      Buffer.from('new disk'),
+    );
+    expect(outcome(t)).toEqual(['success', []]);
+    const vdiRef = /<value>(.*)<\/value>/.exec(taskOf(sim, t).result as string)![1];
+    const rec = sim.store.get('VDI', vdiRef);
+    expect([rec.name_label, rec.virtual_size, rec.SR]).toEqual(['Imported VDI', 8, srRef]);
+    expect(fs.readFileSync(sim.vdiContent(vdiRef)).toString()).toBe('new disk');
+  });
+
+  it.each([
+    ['vhd', 'Importing a VHD directly into an SR not yet supported'],
+    ['qcow2', 'Importing a QCOW2 directly into an SR not yet supported'],
+  ])('sr_uuid with format=%s is 400', async (format, message) => {
+    const srUuid = sim.store.get('SR', userSr(sim, MIB)).uuid as string;
+    const t = await put(
+      sim,
+      `/import_raw_vdi?session_id=${sid}&sr_uuid=${srUuid}&format=${format}`,
+      Buffer.alloc(512),
+    );
+    expect(t.status).toBe(400);
+    expect(outcome(t)).toEqual(['failure', ['INTERNAL_ERROR', message]]);
+  });
+
+  it('neither vdi nor SR is 400 with VDI_MISSING on the task', async () => {
+    const t = await put(sim, `/import_raw_vdi?session_id=${sid}`, Buffer.alloc(512));
+    expect(t.status).toBe(400);
+    expect(outcome(t)).toEqual(['failure', ['VDI_MISSING']]);
+  });
+});
+
+describe('an import that does not finish', () => {
+  /** Start a PUT of `length` bytes, send `first`, and wait until the task has seen it. */
+  async function started(vdiRef: string, taskRef: string, length: number, first: Buffer) {
+    const u = new URL(sim.url);
+    const req = http.request({
+      host: u.hostname,
+      port: u.port,
+      method: 'PUT',
+      path: importPath(vdiRef, `&task_id=${taskRef}`),
+      agent: false,
+      headers: { 'content-length': length },
+    });
+    const response = new Promise<number>((resolve) => {
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', () => resolve(0));
+    });
+    req.write(first);
+    while (Number(sim.store.get('task', taskRef).progress) === 0)
+      await new Promise((r) => setTimeout(r, 5));
+    return { req, response };
+  }
+
+  async function settled(taskRef: string) {
+    while (['pending', 'cancelling'].includes(sim.store.get('task', taskRef).status as string))
+      await new Promise((r) => setTimeout(r, 5));
+    return sim.store.get('task', taskRef);
+  }
+
+  it('a client gone mid-body fails the task with VDI_IO_ERROR', async () => {
+    const vdiRef = await newVdi(sim, sid, SIZE);
+    const taskRef = (await jsonOk(sim.url, 'task.create', [sid, 'upload', ''])) as string;
+    const { req } = await started(vdiRef, taskRef, MIB, Buffer.alloc(64 * 1024, 1));
+    req.destroy();
+    const task = await settled(taskRef);
+    expect([task.status, task.error_info]).toEqual(IO_ERROR);
+  });
+
+  it('task.cancel stops the import: the task ends cancelled', async () => {
+    const vdiRef = await newVdi(sim, sid, SIZE);
+    const taskRef = (await jsonOk(sim.url, 'task.create', [sid, 'upload', ''])) as string;
+    const { req, response } = await started(vdiRef, taskRef, 2 * 1024, Buffer.alloc(1024, 1));
+    await jsonOk(sim.url, 'task.cancel', [sid, taskRef]);
+    req.end(Buffer.alloc(1024, 2));
+    expect(await response).toBe(200);
+    const task = await settled(taskRef);
+    expect([task.status, task.error_info]).toEqual(['cancelled', ['TASK_CANCELLED', taskRef]]);
   });
 });
