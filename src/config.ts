@@ -22,6 +22,8 @@ export interface ServeFlags {
   simVms?: string;
   serviceId?: string;
   volumeSr?: string[];
+  vlanPifDevice?: string;
+  vlanRange?: string;
 }
 
 export interface ServeConfig {
@@ -41,7 +43,12 @@ export interface ServeConfig {
   logLevel: string;
   simulator: { vms?: number };
   /** The driver's options a deployment sets (ComputeDriverOptions). */
-  driver: { serviceId?: string; volumeSrs: string[] };
+  driver: {
+    serviceId?: string;
+    volumeSrs: string[];
+    /** The device VLAN networks are made on, and the tags NICs may ask for. */
+    vlans?: { device: string; min: number; max: number };
+  };
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -131,6 +138,10 @@ export function loadServeConfig(
   for (const uuid of volumeSrs)
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uuid))
       throw new Error(`--volume-sr must be an SR uuid, got '${uuid}'`);
+  const vlans = parseVlans(
+    flags.vlanPifDevice ?? env.XCD_VLAN_PIF_DEVICE,
+    flags.vlanRange ?? env.XCD_VLAN_RANGE,
+  );
   return {
     ...(xapi ? { xapi } : {}),
     listen: parseListen(flags.listen ?? env.XCD_LISTEN ?? DEFAULT_LISTEN),
@@ -138,8 +149,23 @@ export function loadServeConfig(
     ...(envToken ? { envToken } : {}),
     logLevel: flags.logLevel ?? env.XCD_LOG_LEVEL ?? 'info',
     simulator: vms ? { vms: Number(vms) } : {},
-    driver: { ...(serviceId ? { serviceId } : {}), volumeSrs },
+    driver: { ...(serviceId ? { serviceId } : {}), volumeSrs, ...(vlans ? { vlans } : {}) },
   };
+}
+
+/** --vlan-pif-device and --vlan-range (`MIN-MAX`, tags 1-4094): both or neither. */
+function parseVlans(
+  device: string | undefined,
+  range: string | undefined,
+): ServeConfig['driver']['vlans'] {
+  if (device === undefined && range === undefined) return undefined;
+  if (!device || !/^[A-Za-z0-9._-]{1,64}$/.test(device))
+    throw new Error(`--vlan-pif-device must name a PIF device such as eth1, got '${device ?? ''}'`);
+  const m = /^(\d{1,4})-(\d{1,4})$/.exec(range ?? '');
+  const [min, max] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!(min >= 1 && max <= 4094 && min <= max))
+    throw new Error(`--vlan-range must be MIN-MAX within 1-4094, got '${range ?? ''}'`);
+  return { device, min, max };
 }
 
 /** Where the CLI's client commands send requests, and with which token. */

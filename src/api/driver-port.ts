@@ -19,6 +19,11 @@ export interface ServiceDriver {
   templates(): S['Template'][];
   networks(): S['Network'][];
   srs(): S['SR'][];
+  createNetwork(
+    caller: Caller,
+    name: string,
+    body: S['NetworkCreateRequest'],
+  ): Promise<{ network: S['Network']; created: boolean }>;
   listInstances(
     caller: Caller,
     q: { power_state?: S['PowerState']; limit: number; offset: number },

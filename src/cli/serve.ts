@@ -277,6 +277,14 @@ export function registerServe(program: Command): void {
       '--volume-sr <uuid...>',
       'SRs whose untagged user disks tenants may attach and copy (env XCD_VOLUME_SRS, comma-separated)',
     )
+    .option(
+      '--vlan-pif-device <device>',
+      'PIF device the VLAN networks NICs ask for are made on, e.g. eth1 (env XCD_VLAN_PIF_DEVICE)',
+    )
+    .option(
+      '--vlan-range <min-max>',
+      'VLAN tags NICs may ask for, e.g. 100-199 (env XCD_VLAN_RANGE)',
+    )
     .action(async (flags: ServeFlags) => {
       let cfg: ServeConfig;
       try {

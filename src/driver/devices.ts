@@ -14,7 +14,14 @@ import {
   notOwnedDisk,
   removeDisk,
 } from './procedures/disk';
-import { attachNic, detachNic, listNics, resolveNetwork } from './procedures/nic';
+import type { Networks } from './networks';
+import {
+  attachNic,
+  detachNic,
+  listNics,
+  managedVlanNetwork,
+  resolveNetwork,
+} from './procedures/nic';
 import { attachVolume, detachVolume, listVolumes } from './procedures/volume';
 import { VOLUME_NOT_FOUND, requireVdi } from './ownership';
 import type { OperationRunner } from './runner';
@@ -29,6 +36,7 @@ export class Devices {
     private readonly xapi: XapiClient,
     private readonly runner: OperationRunner,
     private readonly volumeSrs: readonly string[],
+    private readonly networks: Networks,
   ) {}
 
   listVolumes(caller: Caller, id: string): Array<Schema<'Volume'>> {
@@ -130,25 +138,31 @@ export class Devices {
     const { runner } = this;
     runner.assertMutator(caller);
     const vm = runner.vmOf(caller.namespace, id);
+    if (body.vlan !== undefined) this.networks.checkVlan(body.vlan);
+    const args = body.vlan !== undefined ? { vlan: body.vlan } : { network: body.network };
     if (body.device !== undefined) {
       // A retry at a device that already holds this NIC: answered at once.
       const mirror = this.xapi.mirror;
       const at = listNics(mirror, vm).find((n) => n.device === body.device);
-      const netUuid = at
-        ? mirror.get('network', resolveNetwork(mirror, body.network).ref)?.uuid
-        : undefined;
+      const netRef = !at
+        ? undefined
+        : body.vlan !== undefined
+          ? managedVlanNetwork(mirror, body.vlan)
+          : resolveNetwork(mirror, body.network ?? '').ref;
+      const netUuid = netRef ? mirror.get('network', netRef)?.uuid : undefined;
       if (
         at &&
         at.network === netUuid &&
-        (!body.mac || at.mac.toLowerCase() === body.mac.toLowerCase())
+        (!body.mac || at.mac.toLowerCase() === body.mac.toLowerCase()) &&
+        (body.port_id === undefined || at.port_id === body.port_id)
       )
-        return runner.done(caller, id, 'attach-nic', { network: body.network });
+        return runner.done(caller, id, 'attach-nic', args);
     }
     return runner.onInstance(
       caller,
       id,
-      { kind: 'attach-nic', args: { network: body.network }, precheck: runningOrHalted },
-      (r) => attachNic(this.xapi, body, r),
+      { kind: 'attach-nic', args, precheck: runningOrHalted },
+      (r) => attachNic(this.xapi, body, r, (tag) => this.networks.ensureVlan(tag, r.steps)),
     );
   }
 

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { Devices } from './devices';
 import { Images, type UploadQuery } from './images';
 import { Instances } from './instances';
+import { Networks, type VlanOptions } from './networks';
 import { Operations } from './operations';
 import { Recovery } from './recovery';
 import type { ReconcileReport } from './reconcile';
@@ -45,6 +46,9 @@ export interface ComputeDriverOptions {
   volumeSrs?: string[];
   /** URL prefixes an image import may download from (default none: every URL is refused). */
   imageUrlAllow?: string[];
+  /** The physical device and tag range of the VLAN networks NICs may ask for; default none (a
+   * NIC's `vlan` answers 422 vlan_not_allowed). */
+  vlans?: VlanOptions;
   /** Operations running at once across instances (default 16). */
   concurrency?: number;
   /** Operations kept per namespace; beyond it the oldest finished go (default 1000). */
@@ -74,6 +78,7 @@ export class ComputeDriver {
   private readonly instances: Instances;
   private readonly snapshots: Snapshots;
   private readonly devices: Devices;
+  private readonly networkMaker: Networks;
   private readonly consoles: Consoles;
   private readonly images: Images;
   private started = false;
@@ -105,9 +110,14 @@ export class ComputeDriver {
       sweepIntervalMs: opts.sweepIntervalMs ?? 60_000,
       startupReconcileMs: opts.startupReconcileMs ?? 30_000,
     });
-    this.instances = new Instances(xapi, this.runner, { serviceId, volumeSrs });
+    this.networkMaker = new Networks(xapi, opts.vlans, opts.mirrorWaitMs ?? 10_000);
+    this.instances = new Instances(xapi, this.runner, {
+      serviceId,
+      volumeSrs,
+      networks: this.networkMaker,
+    });
     this.snapshots = new Snapshots(xapi, this.runner);
-    this.devices = new Devices(xapi, this.runner, volumeSrs);
+    this.devices = new Devices(xapi, this.runner, volumeSrs, this.networkMaker);
     this.consoles = new Consoles(xapi, this.runner);
     this.images = new Images(xapi, this.runner, {
       serviceId,
@@ -164,6 +174,13 @@ export class ComputeDriver {
   }
   srs(): Array<Schema<'SR'>> {
     return catalogue.srs(this.xapi.mirror);
+  }
+  createNetwork(
+    caller: Caller,
+    name: string,
+    body: Schema<'NetworkCreateRequest'>,
+  ): Promise<{ network: Schema<'Network'>; created: boolean }> {
+    return this.networkMaker.create(caller, name, body);
   }
 
   // ---- instances ----

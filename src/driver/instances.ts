@@ -17,6 +17,7 @@ import { LIFECYCLE, runLifecycle } from './procedures/lifecycle';
 import { migrate } from './procedures/migrate';
 import { runAction, targetPowerState } from './procedures/power';
 import { checkResize, resize } from './procedures/resize';
+import type { Networks } from './networks';
 import { instanceKey, type OperationRunner } from './runner';
 import { planSpawn, spawnSteps, type SpawnState } from './spawn/steps';
 import { runSteps } from './steps';
@@ -28,6 +29,8 @@ export interface InstancesOptions {
   serviceId: string;
   /** The operator's volume sources (ownership.ts). */
   volumeSrs: readonly string[];
+  /** The VLAN networks a spawn's NICs may ask for (networks.ts). */
+  networks: Networks;
 }
 
 export class Instances {
@@ -91,6 +94,8 @@ export class Instances {
     }
 
     const owner = { namespace: ns, instanceId: id };
+    for (const nic of body.nics ?? [])
+      if (nic.vlan !== undefined) this.opts.networks.checkVlan(nic.vlan);
     const plan = planSpawn(this.xapi.mirror, owner, hash, body, this.opts.volumeSrs);
     const plannedAt = this.xapi.connection.resyncs;
     runner.assertQueue(ns, id);
@@ -100,6 +105,7 @@ export class Instances {
       plan,
       serviceId: this.opts.serviceId,
       volumeSrs: this.opts.volumeSrs,
+      ensureVlan: (tag) => this.opts.networks.ensureVlan(tag, runner.stepOptions(entry)),
       made: { vbdDevices: [], vifDevices: [], nicVifs: [] },
       operationJson: (final) =>
         final

@@ -12,6 +12,7 @@ import { consoleConnectHandler } from './wire/console-http';
 import { registerEventMessages } from './engine/events';
 import { Faults } from './engine/faults';
 import { registerMessageClass } from './classes/message';
+import { ovsPorts, type OvsPort } from './classes/network';
 import { registerGenericMessages } from './engine/generic';
 import { SimRuntime } from './engine/runtime';
 import { registerSemantics } from './classes/semantics';
@@ -29,6 +30,7 @@ import { formatValue, primeRecord } from './wire/xmlrpc';
 export { Store } from './engine/store';
 export { XapiFault } from './engine/fault';
 export { Faults } from './engine/faults';
+export type { OvsPort } from './classes/network';
 export { defineMessage } from './engine/registry';
 export type { CallContext, Handler, SimContext, HostInfo } from './engine/registry';
 // The simulator's own codecs, written independently of the addon's; tests and benchmarks check
@@ -86,6 +88,8 @@ export interface SimulatorHandle {
    * is the simulator's: read it, do not write it. Throws for an unknown VDI.
    */
   vdiContent(vdi: string): string;
+  /** The Open vSwitch ports of plugged VIFs, with the external-ids XAPI gives them. */
+  ovsPorts(): OvsPort[];
   close(): Promise<void>;
 }
 
@@ -242,7 +246,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   faults.onHostState = (host, online) => setHostOnline(host, online);
 
   const side = (): SideHandler[] => [
-    controlHandler(rt, { restart, setHostOnline }),
+    controlHandler(rt, { restart, setHostOnline, ovsPorts: () => ovsPorts(store) }),
     vdiTransferHandler(rt, {
       contentChanged: (vdiRef) => vdiContentChanged(store, vdiRef),
       createVdi: (srRef, nameLabel, size) => createUserVdi(store, srRef, nameLabel, size),
@@ -356,6 +360,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         const rec = store.get('VDI', ref);
         return rt.disks.open(rec.uuid as string, Number(rec.virtual_size)).file;
       },
+      ovsPorts: () => ovsPorts(store),
       close: async () => {
         rt.close();
         await Promise.all([...transitions.values()].map((p) => p.catch(() => undefined)));

@@ -23,3 +23,20 @@ test('a service id the owner tag cannot carry and a volume SR that is no uuid ar
   expect(() => loadServeConfig({ serviceId: 'a/b' }, {})).toThrow(/--service-id/);
   expect(() => loadServeConfig({ volumeSr: ['Local storage'] }, {})).toThrow(/--volume-sr/);
 });
+
+test('a VLAN device and range from flags or the environment reach the driver options', () => {
+  expect(loadServeConfig({ vlanPifDevice: 'eth1', vlanRange: '100-199' }, {}).driver).toEqual({
+    volumeSrs: [],
+    vlans: { device: 'eth1', min: 100, max: 199 },
+  });
+  expect(
+    loadServeConfig({}, { XCD_VLAN_PIF_DEVICE: 'bond0', XCD_VLAN_RANGE: '2-4094' }).driver.vlans,
+  ).toEqual({ device: 'bond0', min: 2, max: 4094 });
+});
+
+test('a VLAN device without a range, a range without a device and bad ranges are refused', () => {
+  expect(() => loadServeConfig({ vlanPifDevice: 'eth1' }, {})).toThrow(/--vlan-range/);
+  expect(() => loadServeConfig({ vlanRange: '100-199' }, {})).toThrow(/--vlan-pif-device/);
+  for (const vlanRange of ['0-10', '200-100', '1-4095', '100', 'a-b'])
+    expect(() => loadServeConfig({ vlanPifDevice: 'eth1', vlanRange }, {})).toThrow(/--vlan-range/);
+});

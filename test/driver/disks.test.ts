@@ -3,6 +3,7 @@
 // once; each bad input (device taken, larger than the SR's free space, an SR that cannot hold
 // disks) refused before any XAPI write; a fault at every XAPI call of an add leaving the pool as
 // it was; removal destroys only disks the instance owns (volumes, root disk: 409).
+import type { Instance } from '../../src/driver/types';
 import { done, setState, simVm, spawnInstance } from './instance-helpers';
 import { alice, poolSnapshot, settle, startDriverStack, type DriverStack } from './stack';
 
@@ -34,7 +35,7 @@ describe('disks the instance owns', () => {
       stack.calls.length = 0;
       const final = await done(stack, stack.driver.addDisk(alice, 'dk-1', device, { size_gb: 2 }));
       expect(final).toMatchObject({ status: 'succeeded', kind: 'add-disk' });
-      expect(final.result!.disks).toContainEqual(
+      expect((final.result as Instance).disks).toContainEqual(
         expect.objectContaining({ device, type: 'disk', size_gb: 2 }),
       );
       const vbd = vbdAt(vmRef, device)!;
@@ -170,7 +171,7 @@ describe('disks the instance owns', () => {
       expect(final).toMatchObject({ status: 'succeeded', kind: 'remove-disk' });
       expect(vbdAt(vmRef, device)).toBeUndefined();
       expect(stack.sim.store.has('VDI', vdiRef)).toBe(false);
-      expect(final.result!.disks.map((d) => d.device)).not.toContain(device);
+      expect((final.result as Instance).disks.map((d) => d.device)).not.toContain(device);
       // Gone already: nothing to do.
       expect(stack.driver.removeDisk(alice, 'dk-1', device)).toBeNull();
     },

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { TokenStore, type Role } from '../../src/api/auth';
 import { Metrics } from '../../src/api/metrics';
 import { createApp } from '../../src/app';
-import { ComputeDriver } from '../../src/driver';
+import { ComputeDriver, type ComputeDriverOptions } from '../../src/driver';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/simulator';
 import { XapiClient } from '../../src/xapi';
 
@@ -58,6 +58,8 @@ export interface StackOptions {
   sim?: SimulatorOptions;
   /** Validate every response against the spec (default true). */
   validateResponses?: boolean;
+  /** Driver options beyond the logger (VLAN device and range ...). */
+  driver?: Partial<ComputeDriverOptions>;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -75,7 +77,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     metrics.instrumentXapi(xapi);
     metrics.watchMirror(xapi.mirror);
     const logger = pino({ level: process.env.XCD_TEST_LOG ?? 'silent' });
-    driver = new ComputeDriver(xapi, { logger });
+    driver = new ComputeDriver(xapi, { logger, ...opts.driver });
     await driver.start();
     const auth = new TokenStore();
     for (const [key, namespace, role] of CALLERS)

@@ -1,7 +1,10 @@
-// Routes of the `catalogue` tag: templates, networks and SRs a spawn can name. Any role reads
-// them. Must not call XAPI: the driver answers from the mirror.
+// Routes of the `catalogue` tag: templates, networks and SRs a spawn can name (any role reads
+// them; the driver answers from the mirror), and the VLAN networks an admin makes. Must not call
+// XAPI.
 import type { Router } from 'express';
+import { callerOf } from '../auth';
 import type { ServiceDriver } from '../driver-port';
+import type { components } from '../../contract/openapi.generated';
 
 export function catalogueRoutes(router: Router, driver: ServiceDriver): void {
   router.get('/v1/templates', (_req, res) => {
@@ -9,6 +12,11 @@ export function catalogueRoutes(router: Router, driver: ServiceDriver): void {
   });
   router.get('/v1/networks', (_req, res) => {
     res.json({ items: driver.networks() });
+  });
+  router.put('/v1/networks/:name', async (req, res) => {
+    const body = req.body as components['schemas']['NetworkCreateRequest'];
+    const made = await driver.createNetwork(callerOf(req), String(req.params.name), body);
+    res.status(made.created ? 201 : 200).json(made.network);
   });
   router.get('/v1/srs', (_req, res) => {
     res.json({ items: driver.srs() });

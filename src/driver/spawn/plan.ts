@@ -26,7 +26,8 @@ export interface SpawnPlan {
   srRef?: string;
   srUuid?: string;
   disks: Array<{ bytes: number; srRef: string }>;
-  nics: Array<{ networkRef: string; mac?: string; mtu: number }>;
+  /** A NIC with a `vlan` gets its network (found or made) in the spawn's nics step. */
+  nics: Array<{ networkRef?: string; vlan?: number; portId?: string; mac?: string; mtu: number }>;
   userData?: Buffer;
   vcpus: number;
   memoryBytes: number;
@@ -158,10 +159,11 @@ export function planSpawn(
     plan.disks.push({ bytes: d.size_gb * GiB, srRef: dsr.ref });
   }
   for (const n of body.nics ?? []) {
-    const net = resolveNetwork(mirror, n.network);
+    const net = n.vlan === undefined ? resolveNetwork(mirror, n.network ?? '') : undefined;
     plan.nics.push({
-      networkRef: net.ref,
-      mtu: net.mtu,
+      ...(net ? { networkRef: net.ref } : { vlan: n.vlan }),
+      mtu: net?.mtu ?? 1500,
+      ...(n.port_id !== undefined ? { portId: n.port_id } : {}),
       ...(n.mac ? { mac: n.mac.toLowerCase() } : {}),
     });
   }

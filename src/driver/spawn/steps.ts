@@ -5,6 +5,7 @@
 import type { XapiClient } from '../../xapi';
 import type { VDIRecord } from '../../xapi/datamodel.generated';
 import { buildConfigDrive } from './config-drive';
+import { portKeys } from '../procedures/network';
 import { quiesceVm, removeQuiet } from '../procedures/destroy';
 import { ApiError } from '../errors';
 import { IMAGE_NOT_FOUND, usableVdi, vdiNotFound } from '../ownership';
@@ -34,6 +35,8 @@ export interface SpawnState {
   serviceId: string;
   /** The operator's volume sources (ownership.ts), for the image check before the copy. */
   volumeSrs: readonly string[];
+  /** Finds or makes the service's network of a VLAN (a NIC's `vlan`). */
+  ensureVlan?: (tag: number) => Promise<{ ref: string; mtu: number }>;
   vmRef?: string;
   /** True when provision will make the root disk at the requested size. */
   rootSized?: boolean;
@@ -278,7 +281,15 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
       run: async (s, ctx) => {
         const p = s.plan;
         const used = [...(await cloned(s)).vifs.map((v) => v.device), ...s.made.vifDevices];
+        const vmUuid = p.nics.some((n) => n.portId !== undefined)
+          ? await xapi.call<string>('VM.get_uuid', vmOf(s))
+          : '';
         for (const [i, n] of p.nics.entries()) {
+          if (n.vlan !== undefined) {
+            if (!s.ensureVlan) throw new Error('spawn: no VLAN networks');
+            const net = await s.ensureVlan(n.vlan);
+            [n.networkRef, n.mtu] = [net.ref, net.mtu];
+          }
           const device = freeDevice(used);
           used.push(device);
           const vifRef = await xapi.call<string>('VIF.create', {
@@ -287,7 +298,7 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
             VM: vmOf(s),
             MAC: n.mac ?? '',
             MTU: n.mtu,
-            other_config: ownerTags(p.owner, { [TAG.role]: 'nic' }),
+            other_config: ownerTags(p.owner, { [TAG.role]: 'nic', ...portKeys(n.portId, vmUuid) }),
             qos_algorithm_type: '',
             qos_algorithm_params: {},
             locking_mode: 'network_default',

@@ -1,7 +1,8 @@
 // POST /sim/control on the master: a small JSON endpoint that drives fault injection and pool
 // events at run time ({"fault": SPEC} | {"clear": true} | {"restart": true} |
-// {"host": UUID_OR_INDEX, "online": BOOL} | {"list": true}). It is not part of XAPI, and holds
-// no fault or host logic of its own: it only forwards to Faults and the handle's actions.
+// {"host": UUID_OR_INDEX, "online": BOOL} | {"list": true}), and answers {"ovs": true} with the
+// vswitch ports of plugged VIFs. It is not part of XAPI, and holds no fault, host or network
+// logic of its own: it only forwards to Faults and the handle's actions.
 import type http from 'node:http';
 import type { SimRuntime } from '../engine/runtime';
 import type { SideHandler } from './server';
@@ -9,6 +10,8 @@ import type { SideHandler } from './server';
 export interface ControlActions {
   restart(): Promise<void>;
   setHostOnline(host: string, online: boolean): Promise<void>;
+  /** The vswitch ports of plugged VIFs (classes/network.ts ovsPorts). */
+  ovsPorts(): unknown[];
 }
 
 function reply(res: http.ServerResponse, status: number, body: unknown): void {
@@ -38,7 +41,11 @@ export function controlHandler(rt: SimRuntime, actions: ControlActions): SideHan
           // answered once the host's listener is closed or listening again
           if (cmd.host !== undefined)
             await actions.setHostOnline(String(cmd.host), cmd.online !== false);
-          reply(res, 200, { ok: true, faults: rt.faults.list() });
+          reply(res, 200, {
+            ok: true,
+            faults: rt.faults.list(),
+            ...(cmd.ovs ? { ovs_ports: actions.ovsPorts() } : {}),
+          });
           // a restart cuts every connection, this one included: answer first
           if (cmd.restart) res.once('finish', () => void actions.restart());
         } catch (err) {
