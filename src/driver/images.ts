@@ -126,18 +126,15 @@ export class Images {
       body.destroy();
       throw new ApiError(409, 'image_busy', `image '${id}' is being imported`);
     }
-    const { head, ended } = await readHead(body);
+    const head = await readHead(body);
     const meter = new Meter(q.checksum, (n) =>
       this.runner.ops.progress(entry, length ? (n / length) * 0.95 : 0, 'receive'),
     );
     if (own) {
       // A replay: the bytes decide whether it is the same image.
-      feed(body, head, ended, meter);
+      const received = feed(body, head, meter);
       meter.resume();
-      await new Promise<void>((resolve, reject) => {
-        meter.once('end', resolve);
-        meter.once('error', reject);
-      });
+      await received;
       if (length !== undefined && meter.bytes !== length)
         throw new ApiError(400, 'upload_incomplete', `received ${meter.bytes} of ${length} bytes`);
       const sum = meter.finish();
@@ -149,7 +146,7 @@ export class Images {
     }
     const virtualSize = probeImage(head, format, length);
     if (length === undefined) throw new Error('receive: no length');
-    feed(body, head, ended, meter);
+    const received = feed(body, head, meter);
     const vdiRef = await importBase(
       this.xapi,
       {
@@ -164,6 +161,7 @@ export class Images {
         signal: entry.signal,
       },
       meter,
+      received,
     );
     await waitForMirror(
       this.xapi.mirror,
@@ -249,6 +247,7 @@ export class Images {
     const k = `${image.namespace}\u0000${imageId}\u0000${srRef}`;
     let copy = this.copies.get(k);
     if (!copy) {
+      const release = this.runner.hold(imageKey(image.namespace, imageId));
       copy = copyBase(this.xapi, active[0].$ref, srRef, this.opts.serviceId, signal).then(
         async (ref) => {
           await waitForMirror(
@@ -260,7 +259,12 @@ export class Images {
         },
       );
       this.copies.set(k, copy);
-      void copy.finally(() => this.copies.delete(k)).catch(() => undefined);
+      void copy
+        .finally(() => {
+          this.copies.delete(k);
+          release();
+        })
+        .catch(() => undefined);
     }
     return copy;
   }

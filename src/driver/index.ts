@@ -111,18 +111,19 @@ export class ComputeDriver {
       startupReconcileMs: opts.startupReconcileMs ?? 30_000,
     });
     this.networkMaker = new Networks(xapi, opts.vlans, opts.mirrorWaitMs ?? 10_000);
+    this.images = new Images(xapi, this.runner, {
+      serviceId,
+      urlAllow: opts.imageUrlAllow ?? [],
+    });
     this.instances = new Instances(xapi, this.runner, {
       serviceId,
       volumeSrs,
+      imageBase: (ns, imageId, srRef, signal) => this.images.baseIn(ns, imageId, srRef, signal),
       networks: this.networkMaker,
     });
     this.snapshots = new Snapshots(xapi, this.runner);
     this.devices = new Devices(xapi, this.runner, volumeSrs, this.networkMaker);
     this.consoles = new Consoles(xapi, this.runner);
-    this.images = new Images(xapi, this.runner, {
-      serviceId,
-      urlAllow: opts.imageUrlAllow ?? [],
-    });
   }
 
   /** Reads the operation journal, follows the mirror, then recovers (recovery.ts): resolves

@@ -29,6 +29,8 @@ export interface InstancesOptions {
   serviceId: string;
   /** The operator's volume sources (ownership.ts). */
   volumeSrs: readonly string[];
+  /** An image's base VDI in an SR, for spawns from an image (images.ts). */
+  imageBase?: SpawnState['imageBase'];
   /** The VLAN networks a spawn's NICs may ask for (networks.ts). */
   networks: Networks;
 }
@@ -105,6 +107,7 @@ export class Instances {
       plan,
       serviceId: this.opts.serviceId,
       volumeSrs: this.opts.volumeSrs,
+      ...(this.opts.imageBase ? { imageBase: this.opts.imageBase } : {}),
       ensureVlan: (tag) => this.opts.networks.ensureVlan(tag, runner.stepOptions(entry)),
       made: { vbdDevices: [], vifDevices: [], nicVifs: [] },
       operationJson: (final) =>

@@ -13,7 +13,7 @@ import { waitForMirror } from './mirror-wait';
 import { ApiError, isGone } from './errors';
 import { Operations, parsePersisted, type PersistedOperation } from './operations';
 import { RESERVED_NAME_PREFIX, parseReservedName } from './spawn/records';
-import { TAG, isOwnedBy, ownerOf, writeTags, type Owner } from './tags';
+import { IMAGE_TAG, TAG, isOwnedBy, ownerOf, writeTags, type Owner } from './tags';
 import { NULL_REF } from '../xapi/ref';
 
 export interface ReconcileReport {
@@ -25,6 +25,8 @@ export interface ReconcileReport {
   interrupted: string[];
   orphanVdis: number;
   orphanVifs: number;
+  /** Images ('namespace/id') whose half-imported base VDI was removed. */
+  images: string[];
   errors: Array<{ what: string; error: string }>;
 }
 
@@ -120,6 +122,7 @@ export async function reconcile(
     interrupted: [],
     orphanVdis: 0,
     orphanVifs: 0,
+    images: [],
     errors: [],
   };
   const mirror = xapi.mirror;
@@ -285,6 +288,28 @@ export async function reconcile(
       if (!now || now.VBDs.length > 0 || now.other_config[TAG.state] === 'kept') continue;
       await xapi.call('VDI.destroy', vdi.$ref);
       report.orphanVdis++;
+    } catch (err) {
+      if (!isGone(err)) note(`VDI ${vdi.uuid}`, err);
+    }
+  }
+
+  // Images: a base VDI left 'importing' (an upload or a copy its service did not finish).
+  for (const vdi of mirror.query('VDI', {
+    where: { [`other_config.${TAG.role}`]: 'image', [`other_config.${TAG.state}`]: 'importing' },
+    fields: ['other_config', 'uuid'],
+  })) {
+    const oc = vdi.other_config;
+    const namespace = oc[TAG.namespace];
+    const imageId = oc[IMAGE_TAG.id];
+    if (namespace === undefined || imageId === undefined) continue;
+    if (!opts.mayTakeOver({ namespace, instanceId: `image/${imageId}` }, oc[TAG.owner])) continue;
+    try {
+      await xapi.call('VDI.destroy', vdi.$ref);
+      report.images.push(`${namespace}/${imageId}`);
+      logger.info(
+        { image: `${namespace}/${imageId}`, vdi: vdi.uuid },
+        'reconcile: removed a half-imported image',
+      );
     } catch (err) {
       if (!isGone(err)) note(`VDI ${vdi.uuid}`, err);
     }

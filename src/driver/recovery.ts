@@ -72,6 +72,7 @@ export class Recovery {
           r.interrupted.length ||
           r.orphanVdis ||
           r.orphanVifs ||
+          r.images.length ||
           r.errors.length
         )
           this.logger.info({ reconcile: r }, 'reconciled the pool with the service tags');

@@ -87,6 +87,20 @@ export class OperationRunner {
     return this.activeKeys.has(k) || this.inflight.has(k);
   }
 
+  /** Marks a key busy (busy(), so reconcile leaves its objects alone) while work that is no
+   * operation of its own runs on it, e.g. a spawn's copy of an image base; returns the release. */
+  hold(k: string): () => void {
+    this.activeKeys.set(k, (this.activeKeys.get(k) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.activeKeys.get(k) ?? 1) - 1;
+      if (left > 0) this.activeKeys.set(k, left);
+      else this.activeKeys.delete(k);
+    };
+  }
+
   assertMutator(caller: Caller): void {
     if (caller.role === 'viewer')
       throw new ApiError(403, 'forbidden', 'a viewer token may not change instances');

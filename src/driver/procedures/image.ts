@@ -85,10 +85,7 @@ export function probeImage(head: Buffer, format: ImageFormat, length?: number): 
 }
 
 /** Reads at least `n` bytes (or all there are) off `body`, which is left paused after them. */
-export function readHead(
-  body: Readable,
-  n = HEAD_BYTES,
-): Promise<{ head: Buffer; ended: boolean }> {
+export function readHead(body: Readable, n = HEAD_BYTES): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let len = 0;
@@ -104,12 +101,12 @@ export function readHead(
       if (len >= n) {
         body.pause();
         cleanup();
-        resolve({ head: Buffer.concat(chunks), ended: false });
+        resolve(Buffer.concat(chunks));
       }
     };
     const onEnd = (): void => {
       cleanup();
-      resolve({ head: Buffer.concat(chunks), ended: true });
+      resolve(Buffer.concat(chunks));
     };
     const onError = (err: Error): void => {
       cleanup();
@@ -168,21 +165,31 @@ export class Meter extends Transform {
   }
 }
 
-/** Feeds `head` then the rest of `body` into `meter`; a body that closes early fails it. */
-export function feed(body: Readable, head: Buffer, ended: boolean, meter: Meter): void {
+/** Feeds `head` then the rest of `body` into `meter`. Resolves once every byte is written into
+ * it; rejects (upload_incomplete) when the body fails or closes before its end, and destroys
+ * the meter then. The promise is handled from the start: await it when the bytes matter. */
+export function feed(body: Readable, head: Buffer, meter: Meter): Promise<void> {
+  const received = new Promise<void>((resolve, reject) => {
+    meter.once('finish', resolve);
+    meter.once('error', reject);
+  });
+  received.catch(() => undefined);
   meter.write(head);
-  if (ended) {
+  if (body.readableEnded) {
     meter.end();
-    return;
+    return received;
   }
-  let done = false;
-  body.once('end', () => (done = true));
-  body.once('error', (err) => meter.destroy(incomplete(`the upload failed: ${err.message}`)));
+  const fail = (err: ApiError): void => {
+    body.unpipe(meter);
+    meter.destroy(err);
+  };
+  body.once('error', (err) => fail(incomplete(`the upload failed: ${err.message}`)));
   body.once('close', () => {
-    if (!done) meter.destroy(incomplete('the client went away during the upload'));
+    if (!body.readableEnded) fail(incomplete('the client went away during the upload'));
   });
   body.pipe(meter);
   body.resume();
+  return received;
 }
 
 export interface ImportArgs {
@@ -271,6 +278,8 @@ export async function importBase(
   xapi: XapiClient,
   args: ImportArgs,
   meter: Meter,
+  /** feed()'s promise: every byte of the body went into the meter. */
+  received: Promise<void>,
 ): Promise<string> {
   checkFreeSpace(xapi.mirror, args.srRef, args.virtualSize);
   const vdiRef = await xapi.call<string>('VDI.create', {
@@ -287,9 +296,9 @@ export async function importBase(
     tags: [],
   });
   try {
-    if (args.format === 'qcow2' && !xapiTakesQcow2(xapi.mirror))
-      await importConverted(xapi, vdiRef, meter, args.signal);
-    else {
+    if (args.format === 'qcow2' && !xapiTakesQcow2(xapi.mirror)) {
+      await Promise.all([importConverted(xapi, vdiRef, meter, args.signal), received]);
+    } else {
       const into = xapi
         .httpPutStream('/import_raw_vdi', { vdi: vdiRef, format: args.format }, meter, {
           length: args.length,
@@ -299,11 +308,7 @@ export async function importBase(
           throw refused(err);
         });
       // A body that fails first (the client gone) is the error to report.
-      const ended = new Promise<void>((resolve, reject) => {
-        meter.once('error', reject);
-        meter.once('end', resolve);
-      });
-      await Promise.all([into, ended]);
+      await Promise.all([received, into]);
     }
     if (meter.bytes !== args.length)
       throw incomplete(`received ${meter.bytes} of ${args.length} bytes`);

@@ -5,7 +5,7 @@
 import type { MirrorView } from '../../xapi';
 import type { VMRecord } from '../../xapi/datamodel.generated';
 import { ApiError } from '../errors';
-import { IMAGE_NOT_FOUND, requireVdi } from '../ownership';
+import { IMAGE_NOT_FOUND, requireImage, requireVdi } from '../ownership';
 import { TAG, type Owner } from '../tags';
 import type { SpawnRequest } from '../types';
 import { NULL_REF } from '../../xapi/ref';
@@ -21,6 +21,8 @@ export interface SpawnPlan {
   /** The template's other_config.disks XML, when provision must build its disks. */
   provisionXml?: string;
   imageVdiRef?: string;
+  /** The image (/v1/images) whose base the root disk clones. */
+  imageId?: string;
   source: string;
   /** SR for the root disk, the image copy and the config drive (undefined: the template's choice). */
   srRef?: string;
@@ -132,8 +134,16 @@ export function planSpawn(
     );
     plan.imageVdiRef = vdi.$ref;
     plan.source = `image:${vdi.uuid}`;
+  } else if (body.image !== undefined) {
+    requireImage(mirror, owner.namespace, body.image);
+    plan.imageId = body.image;
+    plan.source = `image-id:${body.image}`;
   } else {
-    throw new ApiError(400, 'invalid_request', 'a spawn names a template or an image_vdi');
+    throw new ApiError(
+      400,
+      'invalid_request',
+      'a spawn names a template, an image_vdi or an image',
+    );
   }
   if (body.vcpus !== undefined) plan.vcpus = body.vcpus;
   if (body.memory_mb !== undefined) plan.memoryBytes = body.memory_mb * MiB;
@@ -147,7 +157,10 @@ export function planSpawn(
       `max_vcpus and max_memory_mb must be at least the instance's ${plan.vcpus} vCPUs and ${plan.memoryBytes / MiB} MiB`,
     );
   const needsSr =
-    plan.imageVdiRef !== undefined || body.user_data !== undefined || body.metadata !== undefined;
+    plan.imageVdiRef !== undefined ||
+    plan.imageId !== undefined ||
+    body.user_data !== undefined ||
+    body.metadata !== undefined;
   const sr = explicitSr ?? (needsSr ? resolveSr(mirror, undefined) : defaultSr(mirror));
   if (sr) {
     plan.srRef = sr.ref;

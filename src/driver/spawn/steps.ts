@@ -35,6 +35,13 @@ export interface SpawnState {
   serviceId: string;
   /** The operator's volume sources (ownership.ts), for the image check before the copy. */
   volumeSrs: readonly string[];
+  /** An image's active base VDI in an SR, copied there first when it has none (images.ts). */
+  imageBase?: (
+    namespace: string,
+    imageId: string,
+    srRef: string,
+    signal: AbortSignal,
+  ) => Promise<string>;
   /** Finds or makes the service's network of a VLAN (a NIC's `vlan`). */
   ensureVlan?: (tag: number) => Promise<{ ref: string; mtu: number }>;
   vmRef?: string;
@@ -147,6 +154,32 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
           signal: ctx.signal,
           onProgress: (f) => ctx.progress(f * 0.8),
         });
+        const vbdRef = await xapi.call<string>(
+          'VBD.create',
+          vbdRecord(p, vmOf(s), vdiRef, '0', { type: 'Disk', bootable: true, role: 'root' }),
+        );
+        s.made.vbdDevices.push('0');
+        await undoable(ctx, 'destroy the root VBD', () => xapi.call('VBD.destroy', vbdRef));
+        s.rootSized = p.body.root_disk_gb === undefined;
+      },
+    },
+    {
+      name: 'clone-image',
+      weight: 3,
+      when: (s) => s.plan.imageId !== undefined,
+      run: async (s, ctx) => {
+        // The image's base in the spawn's SR (copied there once, shared), cloned: copy-on-write
+        // on real SRs. The clone carries the base's tags until it is made this instance's.
+        const p = s.plan;
+        if (!s.imageBase || !p.srRef) throw new Error('spawn: no image base for the plan');
+        const baseRef = await s.imageBase(p.owner.namespace, p.imageId!, p.srRef, ctx.signal);
+        ctx.progress(0.5);
+        const vdiRef = await xapi.callAsync<string>('VDI.clone', [baseRef, {}], {
+          signal: ctx.signal,
+        });
+        await undoable(ctx, 'destroy the image clone', () => xapi.call('VDI.destroy', vdiRef));
+        await xapi.call('VDI.set_other_config', vdiRef, ownerTags(p.owner, { [TAG.role]: 'root' }));
+        await xapi.call('VDI.set_name_label', vdiRef, `${p.name} root`);
         const vbdRef = await xapi.call<string>(
           'VBD.create',
           vbdRecord(p, vmOf(s), vdiRef, '0', { type: 'Disk', bootable: true, role: 'root' }),
