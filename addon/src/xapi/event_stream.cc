@@ -110,12 +110,12 @@ void EventStream::load_all(std::string* token) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     synced_ = true;
+    current_ = true;  // before waking connect(): synced() is true once it returns
     first_done_ = true;
     if (!first) resyncs_++;
   }
   cv_.notify_all();
   if (!changes.empty()) sink_(std::move(changes));
-  set_current(true);
 }
 
 void EventStream::apply_events(const Value& batch, std::string* token) {
