@@ -1,6 +1,6 @@
 // `xcd serve`: runs the service. With --xapi it connects to that pool; without, it starts the
-// embedded simulator. Owns start-up order (connect, listen, then the driver's start-up in the
-// background, retried), shutdown, and what reaches the terminal: a token only if it generated
+// embedded simulator. Owns start-up order (listen, then connect and the driver's start-up in
+// the background, retried), shutdown, and what reaches the terminal: a token only if it generated
 // it, on stderr. Must not hold routes or driver logic, nor print or log a configured secret.
 import { createServer, type Server } from 'node:http';
 import type { Command } from 'commander';
@@ -8,9 +8,10 @@ import type pino from 'pino';
 import { generateToken, TokenStore } from '../api/auth';
 import { createLogger, scrubSecrets } from '../api/logger';
 import { Metrics } from '../api/metrics';
+import type { ServiceDriver } from '../api/driver-port';
 import { createApp } from '../app';
 import { loadServeConfig, type ServeConfig, type ServeFlags } from '../config';
-import { ComputeDriver } from '../driver';
+import { ApiError, ComputeDriver } from '../driver';
 import { startSimulator, type SimulatorHandle } from '../simulator';
 import { XapiClient } from '../xapi';
 
@@ -96,15 +97,32 @@ function urlOf(server: Server, listenHost: string, listenPort: number): string {
 }
 
 /**
- * Starts the service: tokens, the embedded simulator (without --xapi), the XAPI connection, the
- * driver and the app; then listens, and only then runs the driver's start-up (reconcile, index)
+ * The driver the app serves, before and between start-up attempts: the current driver once
+ * there is one, else not ready (so every /v1 request answers 503 not_ready through the app's
+ * one path, and /healthz answers at once). Forwards every member, so it is the driver's port.
+ */
+function currentDriverPort(current: () => ComputeDriver | undefined): ServiceDriver {
+  return new Proxy({} as ServiceDriver, {
+    get(_target, prop) {
+      const driver = current();
+      if (prop === 'ready') return () => driver?.ready() ?? false;
+      if (!driver) throw new ApiError(503, 'not_ready', 'the service is connecting to XAPI');
+      const value = (driver as unknown as Record<PropertyKey, unknown>)[prop];
+      return typeof value === 'function' ? value.bind(driver) : value;
+    },
+  });
+}
+
+/**
+ * Starts the service: tokens and the app, the embedded simulator (without --xapi); then listens,
+ * and only then connects to XAPI and runs the driver's start-up (mirror load, reconcile, index)
  * in the background: /healthz answers at once and /readyz and /v1 answer 503 not_ready until it
- * succeeds. A listen error rejects before any start-up work, with everything opened closed again.
+ * succeeds. A listen error rejects before any of that, with everything opened closed again.
  *
- * A failed start-up is logged and tried again with a fresh driver after a backoff (1 s doubling
- * to 60 s), for as long as the service runs: what fails it is XAPI being away or restarting, which
- * passes; the process stays live and says why it is not ready, rather than exiting into a restart
- * loop that would redo the connection and mirror load each time.
+ * A failed connection or start-up is logged and tried again (with a fresh driver) after a
+ * backoff (1 s doubling to 60 s), for as long as the service runs: what fails it is XAPI being
+ * away or restarting, which passes; the process stays live and says why it is not ready, rather
+ * than exiting into a restart loop that would redo the connection and mirror load each time.
  */
 export async function startService(
   cfg: ServeConfig,
@@ -118,17 +136,19 @@ export async function startService(
     for (const close of opened.splice(0).reverse()) await close().catch(() => undefined);
   };
   let simulator: SimulatorHandle | undefined;
-  let xapi: XapiClient;
+  let xapi: XapiClient | undefined;
+  let driver: ComputeDriver | undefined;
   let server: Server;
-  let current: { driver: ComputeDriver; app: ReturnType<typeof createApp> };
   const metrics = new Metrics();
   const driverLogger = logger.child({ component: 'driver' });
-  const build = (): typeof current => {
-    const driver = makeDriver(xapi, { logger: driverLogger, ...cfg.driver });
-    return { driver, app: createApp({ driver, auth: tokens, logger, metrics }) };
-  };
+  const app = createApp({
+    driver: currentDriverPort(() => driver),
+    auth: tokens,
+    logger,
+    metrics,
+  });
+  let target = cfg.xapi;
   try {
-    let target = cfg.xapi;
     if (!target) {
       const sim = await startSimulator({
         ...(cfg.simulator.vms !== undefined ? { vms: cfg.simulator.vms } : {}),
@@ -138,26 +158,7 @@ export async function startService(
       target = { url: sim.url, user: sim.user, password: sim.password, insecure: false };
       logger.info({ xapi: sim.url }, 'embedded XAPI simulator started');
     }
-    const t0 = process.hrtime.bigint();
-    const client = await XapiClient.connect({
-      url: target.url,
-      user: target.user,
-      password: target.password,
-      tls: {
-        ...(target.insecure ? { insecure: true } : {}),
-        ...(target.caFile ? { caFile: target.caFile } : {}),
-        ...(target.fingerprint ? { fingerprint: target.fingerprint } : {}),
-      },
-    });
-    xapi = client;
-    opened.push(() => client.close());
-    metrics.mirrorSyncSeconds.set(Number(process.hrtime.bigint() - t0) / 1e9);
-    metrics.instrumentXapi(client);
-    metrics.watchMirror(client.mirror);
-    current = build();
-    opened.push(() => current.driver.close());
-    // Requests go to the app of the current driver (a retried start-up brings a fresh one).
-    const s = createServer((req, res) => current.app(req, res));
+    const s = createServer(app);
     server = s;
     await listen(s, cfg.listen.host, cfg.listen.port);
     opened.push(async () => {
@@ -170,6 +171,32 @@ export async function startService(
   }
   const url = urlOf(server, cfg.listen.host, cfg.listen.port);
   logger.info({ url }, 'service listening');
+  const pool = target;
+
+  /** Connects (once: the client reconnects by itself afterwards) and starts a fresh driver. */
+  const startOnce = async (): Promise<void> => {
+    if (!xapi) {
+      const t0 = process.hrtime.bigint();
+      const client = await XapiClient.connect({
+        url: pool.url,
+        user: pool.user,
+        password: pool.password,
+        tls: {
+          ...(pool.insecure ? { insecure: true } : {}),
+          ...(pool.caFile ? { caFile: pool.caFile } : {}),
+          ...(pool.fingerprint ? { fingerprint: pool.fingerprint } : {}),
+        },
+      });
+      xapi = client;
+      opened.splice(opened.length - 1, 0, () => client.close());
+      metrics.mirrorSyncSeconds.set(Number(process.hrtime.bigint() - t0) / 1e9);
+      metrics.instrumentXapi(client);
+      metrics.watchMirror(client.mirror);
+    }
+    const fresh = makeDriver(xapi, { logger: driverLogger, ...cfg.driver });
+    driver = fresh;
+    await fresh.start();
+  };
 
   const firstDelayMs = opts.startRetry?.firstDelayMs ?? 1000;
   const maxDelayMs = opts.startRetry?.maxDelayMs ?? 60_000;
@@ -177,7 +204,7 @@ export async function startService(
   let retryTimer: NodeJS.Timeout | undefined;
   const ready = new Promise<void>((resolve) => {
     const attempt = (n: number): void => {
-      current.driver.start().then(
+      startOnce().then(
         () => {
           if (stopped) return;
           logger.info({ attempts: n }, 'service ready');
@@ -187,9 +214,9 @@ export async function startService(
           if (stopped) return;
           const retryInMs = Math.min(firstDelayMs * 2 ** (n - 1), maxDelayMs);
           logger.error({ err, attempt: n, retryInMs }, 'start-up failed; retrying');
-          const failed = current.driver;
-          current = build();
-          await failed.close().catch(() => undefined);
+          const failed = driver;
+          driver = undefined;
+          await failed?.close().catch(() => undefined);
           if (stopped) return;
           retryTimer = setTimeout(() => attempt(n + 1), retryInMs);
         },
@@ -209,6 +236,7 @@ export async function startService(
       closed = true;
       stopped = true;
       clearTimeout(retryTimer);
+      await driver?.close().catch(() => undefined);
       await closeOpened();
     },
   };

@@ -101,7 +101,7 @@ test('xcd serve on a port already in use exits non-zero with a clear message, no
   }
 }, 60_000);
 
-test('a listen error rejects startService before the start-up reconcile runs, and closes what it opened', async () => {
+test('a listen error rejects startService before XAPI is connected or reconciled, and closes what it opened', async () => {
   const taken = await occupy();
   const starts: string[] = [];
   const { createDriver, made } = gatedDriver((start) => {
@@ -113,9 +113,9 @@ test('a listen error rejects startService before the start-up reconcile runs, an
     await expect(startService(cfg, pino({ level: 'silent' }), { createDriver })).rejects.toThrow(
       /cannot listen on 127\.0\.0\.1:\d+: address already in use/,
     );
-    expect(made).toHaveLength(1);
+    // Nothing was connected, built or started: the listen comes first.
+    expect(made).toHaveLength(0);
     expect(starts).toEqual([]);
-    expect(made[0].ready()).toBe(false);
   } finally {
     await new Promise((resolve) => taken.close(resolve));
   }
@@ -140,7 +140,9 @@ describe('listen first', () => {
     const cfg = loadServeConfig({ listen: '127.0.0.1:0' }, { XCD_TOKEN: 'tok-listen-first' });
     svc = await startService(cfg, pino({ level: 'silent' }), { createDriver });
     const auth = { authorization: 'Bearer tok-listen-first' };
-    // startService resolved with the driver's start still held: it listens already.
+    // startService resolved listening; the connection and the driver's start follow, held here.
+    expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
+    for (let i = 0; i < 1000 && !started; i++) await new Promise((r) => setTimeout(r, 10));
     expect(started).toBe(true);
     expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${svc.url}/readyz`);
