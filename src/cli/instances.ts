@@ -48,6 +48,8 @@ function describe(i: Instance): void {
       ['power_state', `${i.power_state} (${i.xapi_power_state})`],
       ['vcpus', i.vcpus],
       ['memory_mb', i.memory_mb],
+      ['max_vcpus', i.max_vcpus],
+      ['max_memory_mb', i.max_memory_mb],
       ['host', i.host ? `${i.host.name} (${i.host.uuid})` : '-'],
       ...i.disks.map((d): [string, string] => [
         `disk ${d.device}`,
@@ -122,6 +124,8 @@ export function registerInstances(program: Command): void {
     .option('--name <name>', 'VM name (default: the id)')
     .option('--vcpus <n>', 'vCPUs', int)
     .option('--memory-mb <n>', 'memory in MiB', int)
+    .option('--max-vcpus <n>', 'the most vCPUs a live resize may give', int)
+    .option('--max-memory-mb <n>', 'the most memory (MiB) a live resize may give', int)
     .option('--root-disk-gb <n>', 'grow the root disk to this size', int)
     .option('--sr <uuid>', 'SR for the root disk')
     .option('--disk <size_gb[:sr]>', 'an extra disk (repeatable)', collect(disk))
@@ -142,6 +146,8 @@ export function registerInstances(program: Command): void {
           ...(f.name ? { name: String(f.name) } : {}),
           ...(f.vcpus !== undefined ? { vcpus: f.vcpus as number } : {}),
           ...(f.memoryMb !== undefined ? { memory_mb: f.memoryMb as number } : {}),
+          ...(f.maxVcpus !== undefined ? { max_vcpus: f.maxVcpus as number } : {}),
+          ...(f.maxMemoryMb !== undefined ? { max_memory_mb: f.maxMemoryMb as number } : {}),
           ...(f.rootDiskGb !== undefined ? { root_disk_gb: f.rootDiskGb as number } : {}),
           ...(f.sr ? { sr: String(f.sr) } : {}),
           ...(f.disk ? { disks: f.disk as Schemas['DiskRequest'][] } : {}),

@@ -1,6 +1,7 @@
 // The `xcd` command line: builds the commander program and registers each subcommand from its
 // own file (src/cli/<name>.ts). Holds no command logic; add a command with one register call.
 import { Command } from 'commander';
+import { registerDisks } from './disks';
 import { registerEvents } from './events';
 import { registerHost } from './host';
 import { registerInstances } from './instances';
@@ -12,12 +13,15 @@ import { registerTemplates } from './templates';
 import { registerTokens } from './tokens';
 import { registerVolumes } from './volumes';
 
-const program = new Command('xcd').description('xen-compute-driver: a hypervisor-driver REST service over XAPI');
+const program = new Command('xcd').description(
+  'xen-compute-driver: a hypervisor-driver REST service over XAPI',
+);
 
 registerServe(program);
 registerInstances(program);
 registerSnapshots(program);
 registerVolumes(program);
+registerDisks(program);
 registerNics(program);
 registerEvents(program);
 registerHost(program);

@@ -1,5 +1,6 @@
-// `xcd templates` (and `xcd networks`, `xcd srs`): what a spawn can name, as the service lists it.
-// Must not talk to XAPI; it only prints the catalogue endpoints' answers.
+// `xcd templates` (and `xcd networks`, `xcd srs`): what a spawn can name, as the service lists it,
+// and `xcd networks create` (admin) making a VLAN network. Must not talk to XAPI; it only speaks
+// to the catalogue endpoints.
 import type { Command } from 'commander';
 import {
   action,
@@ -23,18 +24,44 @@ export function registerTemplates(program: Command): void {
       );
     }),
   );
-  withClientOptions(
+  const networks = withClientOptions(
     program.command('networks').description('list the networks a NIC can join'),
   ).action(
     action(async (flags: ClientFlags) => {
       const items = await clientFrom(flags).networks();
       if (flags.json) return printJson(items);
       printTable(
-        ['NAME_LABEL', 'UUID', 'BRIDGE'],
-        items.map((n) => [n.name_label, n.uuid, n.bridge]),
+        ['NAME_LABEL', 'UUID', 'BRIDGE', 'VLAN', 'MANAGED'],
+        items.map((n) => [n.name_label, n.uuid, n.bridge, n.vlan ?? '-', n.managed ? 'yes' : 'no']),
       );
     }),
   );
+  withClientOptions(
+    networks
+      .command('create <name>')
+      .description("make the service's VLAN network <name> (admin; safe to retry)"),
+  )
+    .requiredOption('--vlan <n>', 'the VLAN tag', Number)
+    .option('--mtu <n>', 'MTU (default 1500)', Number)
+    .option('--description <text>', "the network's description")
+    .action(
+      action(
+        async (
+          name: string,
+          f: ClientFlags & { vlan: number; mtu?: number; description?: string },
+        ) => {
+          // --url, --token and --json after `create` are the parent command's options too.
+          f = { ...(networks.opts() as ClientFlags), ...f };
+          const net = await clientFrom(f).createNetwork(name, {
+            vlan: f.vlan,
+            ...(f.mtu !== undefined ? { mtu: f.mtu } : {}),
+            ...(f.description !== undefined ? { description: f.description } : {}),
+          });
+          if (f.json) return printJson(net);
+          process.stdout.write(`network ${net.name_label} (${net.uuid}) carries VLAN ${f.vlan}\n`);
+        },
+      ),
+    );
   withClientOptions(program.command('srs').description('list the storage repositories')).action(
     action(async (flags: ClientFlags) => {
       const items = await clientFrom(flags).srs();

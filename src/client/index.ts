@@ -45,6 +45,10 @@ export class XcdClient {
   networks(): Promise<Schemas['Network'][]> {
     return this.http.items('/v1/networks');
   }
+  /** PUT /v1/networks/{name} (admin): the service's VLAN network of that name, made if need be. */
+  createNetwork(name: string, body: Schemas['NetworkCreateRequest']): Promise<Schemas['Network']> {
+    return this.http.send('put', `/v1/networks/${enc(name)}`, body);
+  }
   srs(): Promise<Schemas['SR'][]> {
     return this.http.items('/v1/srs');
   }
@@ -119,6 +123,17 @@ export class XcdClient {
   }
   detachVolume(id: string, vdiUuid: string, opts: WaitOptions = {}): Promise<Operation | null> {
     return this.http.send('delete', `${inst(id)}/volumes/${enc(vdiUuid)}`, undefined, opts);
+  }
+  addDisk(
+    id: string,
+    device: string,
+    body: Schemas['DiskAddRequest'],
+    opts: WaitOptions = {},
+  ): Promise<Operation> {
+    return this.http.send('put', `${inst(id)}/disks/${enc(device)}`, body, opts);
+  }
+  removeDisk(id: string, device: string, opts: WaitOptions = {}): Promise<Operation | null> {
+    return this.http.send('delete', `${inst(id)}/disks/${enc(device)}`, undefined, opts);
   }
   listNics(id: string): Promise<Schemas['NicAttachment'][]> {
     return this.http.items(`${inst(id)}/nics`);

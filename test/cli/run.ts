@@ -1,6 +1,7 @@
 // Runs `xcd` client commands in-process (the same commander program main.ts builds), capturing
 // stdout, stderr and the exit code. A test helper for test/cli; it must not start services.
 import { Command } from 'commander';
+import { registerDisks } from '../../src/cli/disks';
 import { registerEvents } from '../../src/cli/events';
 import { registerHost } from '../../src/cli/host';
 import { registerInstances } from '../../src/cli/instances';
@@ -22,6 +23,7 @@ export async function xcd(...args: string[]): Promise<CliResult> {
   registerTemplates(program);
   registerSnapshots(program);
   registerVolumes(program);
+  registerDisks(program);
   registerNics(program);
   registerEvents(program);
   let stdout = '';
