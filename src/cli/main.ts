@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerDisks } from './disks';
 import { registerEvents } from './events';
 import { registerHost } from './host';
+import { registerImages } from './images';
 import { registerInstances } from './instances';
 import { registerNics } from './nics';
 import { registerServe } from './serve';
@@ -20,6 +21,7 @@ const program = new Command('xcd').description(
 registerServe(program);
 registerInstances(program);
 registerSnapshots(program);
+registerImages(program);
 registerVolumes(program);
 registerDisks(program);
 registerNics(program);

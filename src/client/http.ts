@@ -1,5 +1,6 @@
 // The client's HTTP exchange: one axios instance per client (base URL, bearer token, timeout),
 // `Prefer: wait=N`, and failures as XcdApiError carrying the problem+json. Knows no route.
+import type { Readable } from 'node:stream';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import type { components } from '../contract/openapi.generated';
 
@@ -33,7 +34,7 @@ export interface WaitOptions {
   wait?: number;
 }
 
-export type Method = 'get' | 'put' | 'post' | 'delete';
+export type Method = 'get' | 'put' | 'post' | 'delete' | 'patch';
 
 export class Http {
   private readonly axios: AxiosInstance;
@@ -65,6 +66,68 @@ export class Http {
       });
       return (res.status === 204 ? null : res.data) as T;
     } catch (err) {
+      throw toClientError(err);
+    }
+  }
+
+  /** PUT a body streamed as it is read (application/octet-stream; `length` bytes when known,
+   * else chunked); the answer's JSON body. */
+  async putStream<T>(
+    url: string,
+    body: Readable,
+    length: number | undefined,
+    opts: WaitOptions = {},
+    params?: object,
+  ): Promise<T> {
+    try {
+      const res = await this.axios.request({
+        method: 'put',
+        url,
+        data: body,
+        params,
+        maxBodyLength: Infinity,
+        maxContentLength: Infinity,
+        timeout: 0,
+        headers: {
+          'Content-Type': 'application/octet-stream',
+          ...(length !== undefined ? { 'Content-Length': String(length) } : {}),
+          ...(opts.wait !== undefined ? { Prefer: `wait=${opts.wait}` } : {}),
+        },
+      });
+      return res.data as T;
+    } catch (err) {
+      throw toClientError(err);
+    }
+  }
+
+  /** GET a body as a stream, with its length when the service gives one. */
+  async getStream(url: string, params?: object): Promise<{ stream: Readable; length?: number }> {
+    try {
+      const res = await this.axios.request({
+        method: 'get',
+        url,
+        params,
+        responseType: 'stream',
+        timeout: 0,
+      });
+      const len = Number(res.headers['content-length']);
+      return {
+        stream: res.data as Readable,
+        ...(Number.isFinite(len) ? { length: len } : {}),
+      };
+    } catch (err) {
+      const e = err as AxiosError;
+      // A failed streamed answer carries its problem as a stream: read it for the error.
+      const data = e.response?.data as Readable | undefined;
+      if (e.response && data && typeof data.on === 'function') {
+        const chunks: Buffer[] = [];
+        for await (const c of data) chunks.push(c as Buffer);
+        try {
+          e.response.data = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          e.response.data = undefined;
+        }
+      }
       throw toClientError(err);
     }
   }

@@ -1,7 +1,8 @@
 // The typed REST client of the service (axios + the contract's generated types), used by the CLI
 // and by integrations written in TypeScript: one method per route, grouped by the contract's
-// tags (catalogue, instances, snapshots, devices, consoles, operations, events). Errors become
+// tags (catalogue, instances, images, snapshots, devices, consoles, operations, events). Errors become
 // XcdApiError carrying the problem. Knows nothing of XAPI or of the driver; speaks only HTTP.
+import type { Readable } from 'node:stream';
 import { lifecycleEvents, type LifecycleStreamOptions } from './events';
 import {
   Http,
@@ -27,6 +28,15 @@ export {
 
 const enc = encodeURIComponent;
 const inst = (id: string): string => `/v1/instances/${enc(id)}`;
+const img = (id: string): string => `/v1/images/${enc(id)}`;
+
+export interface ImageUploadOptions extends WaitOptions {
+  format: Schemas['ImageFormat'];
+  name?: string;
+  sr?: string;
+  /** `md5:<hex>`, `sha256:<hex>` or `sha512:<hex>`. */
+  checksum?: string;
+}
 
 export class XcdClient {
   private readonly http: Http;
@@ -75,6 +85,58 @@ export class XcdClient {
   }
   action(id: string, body: Schemas['InstanceAction'], opts: WaitOptions = {}): Promise<Operation> {
     return this.http.send('post', `${inst(id)}/actions`, body, opts);
+  }
+
+  // ---- images ----
+  listImages(q: { limit?: number; offset?: number } = {}): Promise<Schemas['ImagePage']> {
+    return this.http.send('get', '/v1/images', undefined, {}, q);
+  }
+  getImage(id: string): Promise<Schemas['Image']> {
+    return this.http.send('get', img(id));
+  }
+  /** Uploads an image's bytes, streamed from `body` (`length` bytes: a file's size). */
+  uploadImage(
+    id: string,
+    body: Readable,
+    length: number | undefined,
+    o: ImageUploadOptions,
+  ): Promise<Operation> {
+    const { wait, ...query } = o;
+    return this.http.putStream(img(id), body, length, wait !== undefined ? { wait } : {}, query);
+  }
+  /** Has the service download the image from an (allow-listed) URL. */
+  importImage(
+    id: string,
+    body: Schemas['ImageImportRequest'],
+    opts: WaitOptions = {},
+  ): Promise<Operation> {
+    return this.http.send('put', img(id), body, opts);
+  }
+  setImagePublic(id: string, isPublic: boolean): Promise<Schemas['Image']> {
+    return this.http.send('patch', img(id), { public: isPublic });
+  }
+  /** null: the image is gone (204), whether or not it was there. */
+  deleteImage(id: string): Promise<null> {
+    return this.http.send('delete', img(id));
+  }
+  /** The image's bytes in `format` (default raw), streamed. */
+  downloadImage(
+    id: string,
+    format?: Schemas['ImageFormat'],
+  ): Promise<{ stream: Readable; length?: number }> {
+    return this.http.getStream(`${img(id)}/file`, format ? { format } : {});
+  }
+  /** A snapshot's disk in `format` (default raw), streamed. */
+  downloadSnapshotDisk(
+    id: string,
+    snapshotId: string,
+    device: string,
+    format?: Schemas['ImageFormat'],
+  ): Promise<{ stream: Readable; length?: number }> {
+    return this.http.getStream(
+      `${inst(id)}/snapshots/${enc(snapshotId)}/disks/${enc(device)}/file`,
+      format ? { format } : {},
+    );
   }
 
   // ---- snapshots ----

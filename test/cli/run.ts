@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerDisks } from '../../src/cli/disks';
 import { registerEvents } from '../../src/cli/events';
 import { registerHost } from '../../src/cli/host';
+import { registerImages } from '../../src/cli/images';
 import { registerInstances } from '../../src/cli/instances';
 import { registerNics } from '../../src/cli/nics';
 import { registerSnapshots } from '../../src/cli/snapshots';
@@ -22,6 +23,7 @@ export async function xcd(...args: string[]): Promise<CliResult> {
   registerHost(program);
   registerTemplates(program);
   registerSnapshots(program);
+  registerImages(program);
   registerVolumes(program);
   registerDisks(program);
   registerNics(program);
