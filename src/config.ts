@@ -22,6 +22,7 @@ export interface ServeFlags {
   simVms?: string;
   serviceId?: string;
   volumeSr?: string[];
+  imageUrlAllow?: string[];
   vlanPifDevice?: string;
   vlanRange?: string;
 }
@@ -46,6 +47,8 @@ export interface ServeConfig {
   driver: {
     serviceId?: string;
     volumeSrs: string[];
+    /** URL prefixes image imports may download from (none: all refused). */
+    imageUrlAllow?: string[];
     /** The device VLAN networks are made on, and the tags NICs may ask for. */
     vlans?: { device: string; min: number; max: number };
   };
@@ -138,6 +141,14 @@ export function loadServeConfig(
   for (const uuid of volumeSrs)
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uuid))
       throw new Error(`--volume-sr must be an SR uuid, got '${uuid}'`);
+  const imageUrlAllow = (flags.imageUrlAllow ?? (env.XCD_IMAGE_URL_ALLOW ?? '').split(','))
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  for (const prefix of imageUrlAllow)
+    if (!/^https?:\/\/[^/]+\//.test(prefix))
+      throw new Error(
+        `--image-url-allow takes http(s) prefixes ending in a path (http://host/...), got '${prefix}'`,
+      );
   const vlans = parseVlans(
     flags.vlanPifDevice ?? env.XCD_VLAN_PIF_DEVICE,
     flags.vlanRange ?? env.XCD_VLAN_RANGE,
@@ -149,7 +160,12 @@ export function loadServeConfig(
     ...(envToken ? { envToken } : {}),
     logLevel: flags.logLevel ?? env.XCD_LOG_LEVEL ?? 'info',
     simulator: vms ? { vms: Number(vms) } : {},
-    driver: { ...(serviceId ? { serviceId } : {}), volumeSrs, ...(vlans ? { vlans } : {}) },
+    driver: {
+      ...(serviceId ? { serviceId } : {}),
+      volumeSrs,
+      ...(imageUrlAllow.length > 0 ? { imageUrlAllow } : {}),
+      ...(vlans ? { vlans } : {}),
+    },
   };
 }
 

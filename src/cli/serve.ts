@@ -306,6 +306,10 @@ export function registerServe(program: Command): void {
       'SRs whose untagged user disks tenants may attach and copy (env XCD_VOLUME_SRS, comma-separated)',
     )
     .option(
+      '--image-url-allow <prefix...>',
+      'URL prefixes image imports may download from, e.g. https://glance.example/ (env XCD_IMAGE_URL_ALLOW, comma-separated; default none)',
+    )
+    .option(
       '--vlan-pif-device <device>',
       'PIF device the VLAN networks NICs ask for are made on, e.g. eth1 (env XCD_VLAN_PIF_DEVICE)',
     )

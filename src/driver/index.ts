@@ -9,6 +9,7 @@ import { Consoles } from './consoles';
 import type { Readable } from 'node:stream';
 import { Devices } from './devices';
 import { Images, type UploadQuery } from './images';
+import type { DownloadLimits } from './procedures/download';
 import { Instances } from './instances';
 import { Networks, type VlanOptions } from './networks';
 import { Operations } from './operations';
@@ -46,6 +47,8 @@ export interface ComputeDriverOptions {
   volumeSrs?: string[];
   /** URL prefixes an image import may download from (default none: every URL is refused). */
   imageUrlAllow?: string[];
+  /** Bounds of an image download: redirects (5), timeout (30 s), size (64 GiB). */
+  imageDownload?: DownloadLimits;
   /** The physical device and tag range of the VLAN networks NICs may ask for; default none (a
    * NIC's `vlan` answers 422 vlan_not_allowed). */
   vlans?: VlanOptions;
@@ -114,6 +117,7 @@ export class ComputeDriver {
     this.images = new Images(xapi, this.runner, {
       serviceId,
       urlAllow: opts.imageUrlAllow ?? [],
+      ...(opts.imageDownload ? { download: opts.imageDownload } : {}),
     });
     this.instances = new Instances(xapi, this.runner, {
       serviceId,
