@@ -55,6 +55,8 @@ export function registerInstanceActions(cmd: Command): void {
   )
     .option('--vcpus <n>', 'vCPUs', positiveInt)
     .option('--memory-mb <n>', 'memory in MiB', positiveInt)
+    .option('--max-vcpus <n>', 'new most vCPUs of a live resize (needs a halt)', positiveInt)
+    .option('--max-memory-mb <n>', 'new most memory of a live resize (needs a halt)', positiveInt)
     .option('--disk <device:size_gb>', 'grow the disk at DEVICE to SIZE_GB (repeatable)', diskSize)
     .option(
       '--power-cycle <how>',
@@ -68,6 +70,8 @@ export function registerInstanceActions(cmd: Command): void {
           action: 'resize',
           ...(f.vcpus !== undefined ? { vcpus: f.vcpus as number } : {}),
           ...(f.memoryMb !== undefined ? { memory_mb: f.memoryMb as number } : {}),
+          ...(f.maxVcpus !== undefined ? { max_vcpus: f.maxVcpus as number } : {}),
+          ...(f.maxMemoryMb !== undefined ? { max_memory_mb: f.maxMemoryMb as number } : {}),
           ...(f.disk ? { disks: f.disk as Array<{ device: string; size_gb: number }> } : {}),
           ...(f.powerCycle ? { power_cycle: String(f.powerCycle) } : {}),
           ...(f.timeout !== undefined ? { timeout: f.timeout as number } : {}),

@@ -13,6 +13,7 @@ import {
   isOwnedDataDisk,
   notOwnedDisk,
   removeDisk,
+  unattachedDisks,
 } from './procedures/disk';
 import type { Networks } from './networks';
 import {
@@ -118,8 +119,9 @@ export class Devices {
     const mirror = this.xapi.mirror;
     const pending = runner.pendingWith(caller.namespace, id, 'add-disk', device, 'device');
     const vbd = vm.VBDs.map((r) => mirror.get('VBD', r)).find((v) => v?.userdevice === device);
-    if (!pending && (!vbd || vbd.VDI === NULL_REF)) return null;
     const owner = { namespace: caller.namespace, instanceId: id };
+    const left = unattachedDisks(mirror, owner, device).length > 0;
+    if (!pending && !left && (!vbd || vbd.VDI === NULL_REF)) return null;
     if (!pending && vbd && !isOwnedDataDisk(owner, vbd, mirror.get('VDI', vbd.VDI)))
       throw notOwnedDisk(device);
     return runner.onInstance(

@@ -17,6 +17,9 @@ export const TAG = {
   operation: 'xcd_operation',
   /** What a device is for: 'root', 'disk', 'config-drive', 'nic'. */
   role: 'xcd_role',
+  /** On a disk added at a device (PUT .../disks/{device}): that device, so a retry after a
+   * crash between VDI.create and VBD.create finds the disk instead of making another. */
+  device: 'xcd_device',
   /** The template uuid or 'image:<vdi uuid>' the instance was spawned from. */
   source: 'xcd_source',
   /** ISO 8601 time the spawn started. */

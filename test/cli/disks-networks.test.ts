@@ -39,6 +39,10 @@ test('xcd instances spawn sets the maxima; show prints them', async () => {
   expect(shown).toMatchObject({ memory_mb: 256, max_memory_mb: 1024, max_vcpus: 4 });
   const text = (await xcd('instances', 'show', 'cli-n1', ...conn)).stdout;
   expect(text).toMatch(/max_memory_mb\s+1024/);
+  const live = await xcd('instances', 'resize', 'cli-n1', ...conn, '--memory-mb', '1024', '--json');
+  expect(JSON.parse(live.stdout).result).toMatchObject({ memory_mb: 1024, max_memory_mb: 1024 });
+  const above = await xcd('instances', 'resize', 'cli-n1', ...conn, '--max-vcpus', '8');
+  expect(above.stderr).toMatch(/^error: power_cycle_required: /);
 });
 
 test('xcd disks add and remove', async () => {

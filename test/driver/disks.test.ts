@@ -48,6 +48,7 @@ describe('disks the instance owns', () => {
         xcd_namespace: 'alice',
         xcd_instance_id: 'dk-1',
         xcd_role: 'disk',
+        xcd_device: device,
       });
       // Tagged at creation: no tag write after VDI.create.
       expect(stack.calls).not.toContain('VDI.set_other_config');
@@ -201,6 +202,52 @@ describe('disks the instance owns', () => {
       );
     expect(stack.sim.store.has('VDI', vdiRef)).toBe(true);
     expect(vbdAt(vmRef, '8')).toBeDefined();
+  });
+
+  const orphan = async (device: string, bytes: number): Promise<string> => {
+    const ref = await stack.xapi.call<string>('VDI.create', {
+      SR: defaultSr(),
+      virtual_size: bytes,
+      type: 'user',
+      sharable: false,
+      read_only: false,
+      other_config: {
+        xcd_namespace: 'alice',
+        xcd_instance_id: 'dk-1',
+        xcd_role: 'disk',
+        xcd_device: device,
+      },
+      name_label: `left at ${device}`,
+    });
+    const uuid = (stack.sim.store.get('VDI', ref) as { uuid: string }).uuid;
+    for (let i = 0; i < 200 && !stack.xapi.mirror.getByUuid('VDI', uuid); i++)
+      await new Promise((r) => setTimeout(r, 5));
+    return ref;
+  };
+
+  it('takes up the disk an add interrupted before VBD.create left, instead of a second one', async () => {
+    const left = await orphan('9', GiB);
+    const other = await orphan('9', 2 * GiB); // another size: not this request's disk
+    stack.calls.length = 0;
+    const final = await done(stack, stack.driver.addDisk(alice, 'dk-1', '9', { size_gb: 1 }));
+    expect(final.status).toBe('succeeded');
+    expect(stack.calls).not.toContain('VDI.create');
+    expect(vbdAt(vmRef, '9')!.VDI).toBe(left);
+    // Removing the disk also destroys what an interrupted add left for the device.
+    await done(stack, stack.driver.removeDisk(alice, 'dk-1', '9'));
+    expect([stack.sim.store.has('VDI', left), stack.sim.store.has('VDI', other)]).toEqual([
+      false,
+      false,
+    ]);
+  });
+
+  it('a retried remove destroys the disk an interrupted remove left unattached', async () => {
+    const left = await orphan('10', GiB);
+    const op = stack.driver.removeDisk(alice, 'dk-1', '10');
+    expect(op).not.toBeNull();
+    expect((await done(stack, op)).status).toBe('succeeded');
+    expect(stack.sim.store.has('VDI', left)).toBe(false);
+    expect(stack.driver.removeDisk(alice, 'dk-1', '10')).toBeNull();
   });
 
   it('destroys the added disks with the instance', async () => {

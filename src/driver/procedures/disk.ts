@@ -1,7 +1,9 @@
 // Disks an instance owns: a new blank VDI made at a device (VDI.create, tagged as the instance's
-// disk from its creation, then VBD.create and VBD.plug when it runs), and such a disk detached
-// and destroyed. Each step registers its undo, so a failed add leaves the pool as it was. Never
-// destroys a VDI the instance does not own (volumes stay detach-only: procedures/volume.ts).
+// disk for that device from its creation, then VBD.create and VBD.plug when it runs), and such a
+// disk detached and destroyed. Each step registers its undo, so a failed add leaves the pool as
+// it was; a disk an interrupted add or remove left unattached is taken up (add) or destroyed
+// (remove) by the retry. Never destroys a VDI the instance does not own (volumes stay
+// detach-only: procedures/volume.ts).
 import type { MirrorView, XapiClient } from '../../xapi';
 import type { VBDRecord, VDIRecord } from '../../xapi/datamodel.generated';
 import { createAndPlug, ignoreGone, type OpRun } from './common';
@@ -111,6 +113,39 @@ interface AddState {
   vdiRef?: string;
 }
 
+/** The instance's disks tagged for `device` that no VBD holds (an interrupted add or remove
+ * left them), as the mirror shows them. */
+export function unattachedDisks(mirror: MirrorView, owner: Owner, device: string): VdiRow[] {
+  return mirror
+    .query('VDI', {
+      where: {
+        [`other_config.${TAG.namespace}`]: owner.namespace,
+        [`other_config.${TAG.instanceId}`]: owner.instanceId,
+        [`other_config.${TAG.device}`]: device,
+      },
+      fields: ['other_config', 'VBDs', 'virtual_size', 'SR'],
+    })
+    .filter((v) => v.other_config[TAG.role] === DISK_ROLE && v.VBDs.length === 0);
+}
+
+type VdiRow = { $ref: string } & Pick<VDIRecord, 'other_config' | 'VBDs' | 'virtual_size' | 'SR'>;
+
+/** Of the unattached disks for the device, one of the asked size (and SR), asked of XAPI. */
+async function leftFor(
+  xapi: XapiClient,
+  owner: Owner,
+  device: string,
+  target: DiskTarget,
+  srNamed: boolean,
+): Promise<string | undefined> {
+  for (const v of unattachedDisks(xapi.mirror, owner, device)) {
+    if (Number(v.virtual_size) !== target.bytes || (srNamed && v.SR !== target.srRef)) continue;
+    const vbds = await ignoreGone(xapi.call<string[]>('VDI.get_VBDs', v.$ref), isGone);
+    if (vbds && vbds.length === 0) return v.$ref;
+  }
+  return undefined;
+}
+
 /** Makes the disk and attaches it at `device`, checked again in the instance's turn. */
 export async function addDisk(
   xapi: XapiClient,
@@ -128,10 +163,12 @@ export async function addDisk(
   if (held.kind === 'same') return; // a retry: the disk is there
   if (held.kind === 'other') throw deviceInUse(device);
   const name = xapi.mirror.get('VM', run.vmRef)?.name_label ?? run.owner.instanceId;
+  const left = await leftFor(xapi, run.owner, device, target, body.sr !== undefined);
   await runSteps<AddState>(
     [
       {
         name: 'VDI.create',
+        when: () => left === undefined,
         run: async (s, ctx) => {
           const vdiRef = await xapi.call<string>('VDI.create', {
             name_label: `${name} disk ${device}`,
@@ -141,7 +178,7 @@ export async function addDisk(
             type: 'user',
             sharable: false,
             read_only: false,
-            other_config: ownerTags(run.owner, { [TAG.role]: DISK_ROLE }),
+            other_config: ownerTags(run.owner, { [TAG.role]: DISK_ROLE, [TAG.device]: device }),
             xenstore_data: {},
             sm_config: {},
             tags: [],
@@ -158,7 +195,7 @@ export async function addDisk(
         run: async (s) => {
           await createAndPlug(xapi, run, 'VBD', {
             VM: run.vmRef,
-            VDI: s.vdiRef,
+            VDI: s.vdiRef ?? left,
             userdevice: device,
             bootable: body.bootable === true,
             mode: 'RW',
@@ -202,10 +239,18 @@ export function notOwnedDisk(device: string): ApiError {
   );
 }
 
-/** Detaches the instance's data disk at `device` and destroys its VDI; nothing there: done. */
+/** Detaches the instance's data disk at `device` and destroys its VDI, and any disk tagged for
+ * the device that an interrupted add or remove left unattached; nothing there: done. */
 export async function removeDisk(xapi: XapiClient, device: string, run: OpRun): Promise<void> {
+  for (const v of unattachedDisks(xapi.mirror, run.owner, device)) {
+    const vbds = await ignoreGone(xapi.call<string[]>('VDI.get_VBDs', v.$ref), isGone);
+    if (vbds && vbds.length === 0) await ignoreGone(xapi.call('VDI.destroy', v.$ref), isGone);
+  }
   const vbd = await vbdAt(xapi, run.vmRef, device);
-  if (!vbd || vbd.VDI === NULL_REF) return;
+  if (!vbd || vbd.VDI === NULL_REF) {
+    await run.viewed(() => unattachedDisks(xapi.mirror, run.owner, device).length === 0);
+    return;
+  }
   const vdiRef = vbd.VDI;
   const vdi = await ignoreGone(xapi.call<VDIRecord>('VDI.get_record', vdiRef), isGone);
   if (!isOwnedDataDisk(run.owner, vbd, vdi)) throw notOwnedDisk(device);
