@@ -424,7 +424,9 @@ export interface paths {
          * Detach a disk the instance owns and destroy it (hot when running)
          * @description Only a data disk the instance owns (added here or by the spawn's `disks`): a volume
          *     answers `409 operation_not_allowed` (detach it through `/volumes`, it stays), and so do
-         *     the root disk and the config drive. A device without a disk answers `204`.
+         *     the root disk and the config drive. A disk an interrupted add or remove left unattached
+         *     for the device is destroyed too. A device without a disk (and no such leftover) answers
+         *     `204`.
          */
         delete: operations["removeDisk"];
         options?: never;
@@ -1015,7 +1017,8 @@ export interface components {
         /**
          * @description A VLAN tag: the NIC joins the service's network for that VLAN on its VLAN device, made
          *     pool-wide on first use (`422 vlan_not_allowed` outside the service's VLAN range,
-         *     `409 vlan_in_use` when a network the service did not make carries the tag).
+         *     `409 vlan_in_use` when a network the service did not make carries the tag). The network
+         *     is the pool's: it stays when the instance goes (or its spawn fails), for the next NIC.
          */
         VlanTag: number;
         /** @description The orchestrator's port id (Neutron's port uuid), set as the VIF's `other_config:nicira-iface-id`. */

@@ -59,12 +59,16 @@ export class Networks {
     const next = prior
       .catch(() => undefined)
       .then(() =>
+        // The make's own steps report no progress: it is a part of the caller's step.
         ensureVlanNetwork(
           this.xapi,
           device,
           tag,
           { ...opts, name: opts.name ?? vlanNetworkName(tag) },
-          steps,
+          {
+            signal: steps.signal,
+            ...(steps.onUndoError ? { onUndoError: steps.onUndoError } : {}),
+          },
         ),
       );
     this.making.set(tag, next);
