@@ -6,7 +6,14 @@
 import type { Instance } from '../../src/driver/types';
 import { Networks } from '../../src/driver/networks';
 import { done, setState, simVm, spawnInstance } from './instance-helpers';
-import { alice, provisioningTemplate, settle, startDriverStack, type DriverStack } from './stack';
+import {
+  alice,
+  poolSnapshot,
+  provisioningTemplate,
+  settle,
+  startDriverStack,
+  type DriverStack,
+} from './stack';
 
 const admin = { namespace: 'alice', role: 'admin' as const, tokenId: 'alice-admin' };
 const VLANS = { device: 'eth1', min: 100, max: 399 };
@@ -126,6 +133,24 @@ describe('NICs on VLANs and ports', () => {
       );
     },
   );
+
+  it('a spawn whose VLAN network cannot be made leaves no VM, disk, NIC or network', async () => {
+    const before = poolSnapshot(stack.sim);
+    const nets = store().count('network');
+    stack.sim.faults.add('fail:pool.create_VLAN:1:INTERNAL_ERROR,injected');
+    const { operation } = stack.driver.spawn(alice, 'nv-fail', {
+      template: provisioningTemplate(stack),
+      nics: [{ network: 'xenbr0' }, { vlan: 360, port_id: 'port-x' }],
+    });
+    const final = await settle(stack, alice, operation);
+    stack.sim.faults.clear();
+    expect(final).toMatchObject({ status: 'failed', error: { code: 'xapi_error' } });
+    expect(poolSnapshot(stack.sim)).toEqual(before);
+    expect(store().count('network')).toBe(nets);
+    expect(() => stack.driver.getInstance(alice, 'nv-fail')).toThrow(
+      expect.objectContaining({ status: 404 }),
+    );
+  });
 
   it('binds a NIC to a port: nicira-iface-id and nicira-vm-id on the VIF and the vswitch port', async () => {
     const net = stack.driver.networks().find((n) => n.bridge === 'xenbr1')!;
