@@ -124,47 +124,17 @@ export function callerOf(req: Request): Caller {
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
-const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
-
 /**
- * The role each operation of the spec needs, by method and spec path (`/v1/instances/{id}`):
- * its `x-required-role`, otherwise viewer for reads and operator for the rest. Unknown
- * operations need admin, so a route the spec does not know is never opened by mistake.
+ * Middleware after authenticate() and the endpoint lookup: 403 unless the caller's role suffices
+ * for the endpoint the request matched (not its raw path; endpoints.ts says which role each
+ * needs). A request the lookup did not match is refused as no route.
  */
-export type RolePolicy = (method: string, specPath: string) => Role;
-
-export function rolePolicy(spec: { paths: Record<string, Record<string, unknown>> }): RolePolicy {
-  const table = new Map<string, Role>();
-  for (const [path, item] of Object.entries(spec.paths))
-    for (const m of METHODS) {
-      const op = item[m] as { 'x-required-role'?: unknown } | undefined;
-      if (!op) continue;
-      const declared = op['x-required-role'];
-      if (declared !== undefined && !ROLES.includes(declared as Role))
-        throw new Error(
-          `spec: ${m.toUpperCase()} ${path}: x-required-role must be one of ${ROLES}`,
-        );
-      const read = m === 'get' || m === 'head';
-      table.set(`${m.toUpperCase()} ${path}`, (declared as Role) ?? (read ? 'viewer' : 'operator'));
-    }
-  return (method, specPath) => {
-    const m = method === 'HEAD' ? 'GET' : method;
-    return table.get(`${m} ${specPath}`) ?? 'admin';
-  };
-}
-
-/**
- * Middleware after authenticate() and the validator's route lookup: 403 unless the caller's role
- * suffices for the operation the request matched (not its raw path). A request the lookup did
- * not match is refused as no route.
- */
-export function authorize(policy: RolePolicy): RequestHandler {
+export function authorize(): RequestHandler {
   return (req, _res, next) => {
     const caller = callerOf(req);
-    const route = req.openapi?.openApiRoute;
-    if (route === undefined)
+    const need = req.matched?.endpoint.role;
+    if (need === undefined)
       return next(new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`));
-    const need = policy(req.method, route);
     if (RANK[caller.role] < RANK[need])
       return next(
         new ApiError(403, 'forbidden', `the ${caller.role} role may not do this (needs ${need})`),

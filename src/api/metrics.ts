@@ -1,7 +1,9 @@
 // Prometheus metrics of one service instance, on its own registry: default process metrics,
 // HTTP request latency per route, XAPI call latency per method (by wrapping a client's call and
 // callAsync), mirror size per class and initial sync time. Must not change what it measures.
-import type { RequestHandler } from 'express';
+import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Request, RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** What the mirror-size gauge reads of a mirror: the classes it holds and their counts. */
@@ -15,6 +17,10 @@ export interface XapiCallable {
   call(method: string, ...args: unknown[]): Promise<unknown>;
   callAsync(method: string, args: unknown[], opts?: unknown): Promise<unknown>;
 }
+
+/** When a request came in (performance.now()), on the request itself. */
+const STARTED = Symbol('xcd.metrics.started');
+type Timed = Request & { [STARTED]: number };
 
 export class Metrics {
   readonly registry = new Registry();
@@ -85,19 +91,25 @@ export class Metrics {
     };
   }
 
-  /** Express middleware timing each request under its route template (e.g. /v1/instances/:instance_id). */
+  /** Express middleware timing each request under its route template (e.g.
+   * /v1/instances/:instance_id): the endpoint it matched, `unmatched` for a 404 that matched
+   * none, `middleware` for an answer before the match (401). */
   httpMiddleware(): RequestHandler {
     const observe = this.httpObserver();
-    return (req, res, next) => {
-      const t0 = process.hrtime.bigint();
-      res.once('finish', () => {
-        const route = req.route
-          ? `${req.baseUrl}${String(req.route.path)}`
-          : res.statusCode === 404
+    function onFinish(this: ServerResponse & { req: Timed }): void {
+      const req = this.req;
+      const route = req.route
+        ? `${req.baseUrl}${String(req.route.path)}`
+        : req.matched
+          ? req.matched.endpoint.route
+          : this.statusCode === 404
             ? 'unmatched'
-            : req.baseUrl || 'middleware';
-        observe(req.method, route, res.statusCode, Number(process.hrtime.bigint() - t0) / 1e9);
-      });
+            : 'middleware';
+      observe(req.method, route, this.statusCode, (performance.now() - req[STARTED]) / 1000);
+    }
+    return (req, res, next) => {
+      (req as Timed)[STARTED] = performance.now();
+      res.on('finish', onFinish);
       next();
     };
   }

@@ -1,26 +1,23 @@
-// Request validation (and, in tests, response validation) against openapi/compute-driver.yaml
-// with express-openapi-validator, in two parts: the route lookup (unknown routes 404/405, and
-// req.openapi naming the spec path matched) and the checks (parameters read from their text,
-// JSON bodies taken as sent, defaults applied). Authentication, roles and body parsing run
-// between the two (src/app.ts); errors go to the problem handler.
-import * as OpenApiValidator from 'express-openapi-validator';
-import type { RequestHandler } from 'express';
+// Request validation against openapi/compute-driver.yaml with ajv: each endpoint's validators
+// are compiled once, on its first request, from the spec (parameters read from their text and
+// coerced, JSON bodies taken as sent, defaults applied; an unknown, empty or unencoded query
+// parameter refused), and each refusal names its fields (400 invalid_request `errors[]`, 415 for
+// a body type the endpoint does not take). In tests, JSON answers are checked against the spec
+// too (an invalid one becomes a 500). Must not match routes (endpoints.ts) or render problems.
+import Ajv2020, { type ErrorObject, type Options, type ValidateFunction } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import type { RequestHandler, Response } from 'express';
+import { ApiError } from '../driver/errors';
+import type { Endpoint } from './endpoints';
 import type { OpenApiDocument } from './spec';
-
-declare module 'express-serve-static-core' {
-  interface Request {
-    /** Set by the route lookup: the spec path (`/v1/instances/{instance_id}`) matched. */
-    openapi?: { openApiRoute?: string };
-  }
-}
 
 type Json = unknown;
 
 /**
- * Rewrites each `oneOf` + `discriminator.mapping` as an if/then chain keyed on the tag. The
- * validator's own discriminator support pairs tags with the wrong branch (5.6), and a plain
- * oneOf would apply every branch's defaults; the chain validates exactly the tagged branch,
- * applies its defaults only, and names the offending member. The spec itself is unchanged.
+ * Rewrites each `oneOf` + `discriminator.mapping` as an if/then chain keyed on the tag: a plain
+ * oneOf would apply every branch's defaults and report every branch's errors; the chain
+ * validates exactly the tagged branch, applies its defaults only, and names the offending
+ * member. The spec itself is unchanged.
  */
 export function discriminatedToConditional(node: Json): Json {
   if (Array.isArray(node)) return node.map(discriminatedToConditional);
@@ -43,64 +40,397 @@ export function discriminatedToConditional(node: Json): Json {
   };
 }
 
-type PathOptions = { sensitive?: boolean; strict?: boolean; trailing?: boolean };
-type PathToRegexp = (path: string, opts?: PathOptions) => unknown;
+/** Formats OpenAPI adds to JSON Schema's (ajv-formats holds the rest). */
+const OPENAPI_FORMATS = {
+  int32: { type: 'number', validate: (i: number) => Number.isInteger(i) && Math.abs(i) < 2 ** 31 },
+  int64: { type: 'number', validate: (i: number) => Number.isInteger(i) },
+  float: { type: 'number', validate: (i: number) => typeof i === 'number' },
+  double: { type: 'number', validate: (i: number) => typeof i === 'number' },
+  byte: (b: string) => b.length % 4 === 0 && /^[A-Za-z0-9+/]*(=|==)?$/.test(b),
+  binary: true,
+  password: true,
+  'media-range': true,
+} as const;
 
-/**
- * The validator compiles every spec path with path-to-regexp on every request (5.6,
- * lookupRoute); memoizing that pure function on the module it uses keeps a request's cost
- * independent of the number of paths. It also passes express's `strict routing` as `strict`,
- * which path-to-regexp 8 ignores (it reads `trailing`): translated here, so the lookup refuses
- * a trailing slash exactly when express's router does. Idempotent.
- */
-function patchValidatorPathToRegexp(): void {
-  const where = require.resolve('path-to-regexp', {
-    paths: [require.resolve('express-openapi-validator')],
+function makeAjv(opts: Options): Ajv2020 {
+  const ajv = new Ajv2020({
+    strict: false,
+    strictNumbers: true,
+    strictTuples: true,
+    allowUnionTypes: false,
+    validateSchema: false,
+    allErrors: true,
+    ...opts,
   });
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(where) as { pathToRegexp: PathToRegexp & { patched?: true } };
-  if (mod.pathToRegexp.patched) return;
-  const original = mod.pathToRegexp;
-  // One cache per (sensitive, strict): no key string is built per call.
-  const caches = [0, 1, 2, 3].map(() => new Map<string, unknown>());
-  const memo = ((path: string, opts: PathOptions = {}) => {
-    const cache = caches[(opts.sensitive ? 2 : 0) + (opts.strict ? 1 : 0)];
-    let hit = cache.get(path);
-    if (hit === undefined) {
-      hit = original(path, { sensitive: opts.sensitive, trailing: !opts.strict });
-      cache.set(path, hit);
+  addFormats(ajv, { mode: 'fast' });
+  for (const [name, format] of Object.entries(OPENAPI_FORMATS)) ajv.addFormat(name, format);
+  return ajv;
+}
+
+/** Characters a query value must percent-encode (RFC 3986 reserved). */
+const RESERVED = /[:/?#[\]@!$&'()*+,;=]/;
+
+interface Parameter {
+  name: string;
+  in: 'query' | 'header' | 'path' | 'cookie';
+  required?: boolean;
+  allowEmptyValue?: boolean;
+  allowReserved?: boolean;
+  explode?: boolean;
+  schema?: Json;
+}
+
+interface RequestBody {
+  required?: boolean;
+  content?: Record<string, { schema?: { type?: string; format?: string; $ref?: string } }>;
+}
+
+/** Where parameters are, in the order their failures are listed. */
+const ORDER = ['query', 'header', 'path', 'cookie'];
+
+/** What an endpoint checks, compiled on its first request. */
+interface Checks {
+  /** Query parameters by name (an absent name is unknown). */
+  query: Map<string, Parameter>;
+  /** Has query parameters: coercion and defaults write into req.query. */
+  hasQuery: boolean;
+  /** Query parameters whose value must not hold reserved characters. */
+  encoded: string[];
+  /** Query, header and path parameters (coerced from their text, defaults applied). */
+  params?: ValidateFunction;
+  /** Body validators by media type (null: the body is not validated, e.g. binary). */
+  bodies?: Map<string, ValidateFunction | null>;
+  /** The request body may be left out (no Content-Type then). */
+  bodyOptional: boolean;
+}
+
+/** One field's failure: `path` in the request (`/body/nics/0/mac`, `/query/limit`). */
+interface Failure {
+  path: string;
+  message: string;
+  keyword?: string;
+}
+
+/** '/body/nics/0/mac' -> 'body.nics[0].mac'; '/params/x' -> 'path.x'; '/headers/x' -> 'header.x'. */
+function fieldName(path: string, message: string): string {
+  const parts = path.split('/').filter((s) => s.length > 0);
+  if (parts.length === 0) return 'body';
+  const where = parts[0] === 'params' ? 'path' : parts[0] === 'headers' ? 'header' : parts[0];
+  let out = where;
+  for (const p of parts.slice(1)) out += /^\d+$/.test(p) ? `[${p}]` : `.${p}`;
+  const required = /must have required property '([^']+)'/.exec(message);
+  if (required && out !== required[1] && !out.endsWith(`.${required[1]}`)) out += `.${required[1]}`;
+  return out;
+}
+
+type FieldError = { field: string; message: string };
+
+/** Body members of which exactly one must be given (the spec's `oneOf: [required ...]`). */
+const EXCLUSIVE_MEMBERS: Array<[string, string]> = [['template', 'image_vdi']];
+
+/** Replaces ajv's bare "must match exactly one schema in oneOf" with the members it is about. */
+function explainOneOf(errors: FieldError[], body: unknown): void {
+  if (!body || typeof body !== 'object') return;
+  if (!errors.some((e) => e.field === 'body' && /oneOf/.test(e.message))) return;
+  for (const [a, b] of EXCLUSIVE_MEMBERS) {
+    const given = [a, b].filter((m) => m in body);
+    if (given.length === 1) continue;
+    // Neither given: only this pair's oneOf if ajv reported both as missing.
+    const missing = (m: string): boolean => errors.some((e) => e.field === `body.${m}`);
+    if (given.length === 0 && !(missing(a) && missing(b))) continue;
+    const explained: FieldError =
+      given.length === 2
+        ? { field: `body.${b}`, message: `give either ${a} or ${b}, not both` }
+        : { field: `body.${a}`, message: `give ${a} or ${b}` };
+    const rest = errors.filter((e) => !(e.field === 'body' && /oneOf/.test(e.message)));
+    const keep = given.length === 2 ? rest : rest.filter((e) => e.field !== `body.${a}`);
+    errors.splice(0, errors.length, explained, ...keep);
+    return;
+  }
+}
+
+/** 400 invalid_request naming each failed field. */
+function invalid(failures: Failure[], body: unknown): ApiError {
+  const errors: FieldError[] = failures
+    .filter((f) => f.keyword !== 'if')
+    .map((f) => ({ field: fieldName(f.path, f.message), message: f.message }));
+  explainOneOf(errors, body);
+  const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ') || 'invalid request';
+  return new ApiError(400, 'invalid_request', detail, { extra: { errors } });
+}
+
+/** ajv's errors as failures: a missing or extra member is named by its own path. */
+function failuresOf(errors: ErrorObject[] | null | undefined): Failure[] {
+  return (errors ?? []).map((e) => {
+    const p = e.params as {
+      missingProperty?: string;
+      additionalProperty?: string;
+      unevaluatedProperty?: string;
+      allowedValues?: unknown[];
+    };
+    const member = p.missingProperty ?? p.additionalProperty ?? p.unevaluatedProperty;
+    const message =
+      e.keyword === 'enum' && p.allowedValues
+        ? `${e.message}: ${p.allowedValues.join(', ')}`
+        : (e.message ?? 'is invalid');
+    return {
+      path: member !== undefined ? `${e.instancePath}/${member}` : e.instancePath,
+      message,
+      keyword: e.keyword,
+    };
+  });
+}
+
+/** The media type of a Content-Type value, lower case, without parameters. */
+function mediaTypeOf(contentType: string | undefined): string | undefined {
+  if (!contentType) return undefined;
+  const semi = contentType.indexOf(';');
+  return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+}
+
+/** The body validator for a media type: exact, then `type/*`, then `* /*` in the spec. */
+function bodyFor(
+  bodies: Map<string, ValidateFunction | null>,
+  mediaType: string,
+): ValidateFunction | null | undefined {
+  if (bodies.has(mediaType)) return bodies.get(mediaType);
+  const wildcard = `${mediaType.slice(0, mediaType.indexOf('/'))}/*`;
+  if (bodies.has(wildcard)) return bodies.get(wildcard);
+  return bodies.get('*/*');
+}
+
+export interface ValidationOptions {
+  /** Check every JSON answer against the spec (tests); an invalid one becomes a 500. */
+  validateResponses?: boolean;
+}
+
+export class Validation {
+  private readonly spec: OpenApiDocument;
+  private readonly components: Json;
+  /** Parameters are read from their text: coerced. */
+  private readonly paramsAjv = makeAjv({ coerceTypes: true, useDefaults: true });
+  /** Bodies are JSON: taken as sent. */
+  private readonly bodyAjv = makeAjv({ coerceTypes: false, useDefaults: true });
+  private responseAjv: Ajv2020 | undefined;
+  private readonly checks = new Map<Endpoint, Checks>();
+  private readonly answers = new Map<Endpoint, Map<string, ValidateFunction | null>>();
+
+  constructor(spec: OpenApiDocument) {
+    this.spec = discriminatedToConditional(spec) as OpenApiDocument;
+    this.components = this.spec.components ?? {};
+  }
+
+  /** Middleware after the body parser: 415, or 400 naming the fields, or on. */
+  readonly check: RequestHandler = (req, _res, next) => {
+    const endpoint = req.matched?.endpoint;
+    if (!endpoint) return next();
+    const c = this.checks.get(endpoint) ?? this.compile(endpoint);
+
+    // The body's media type first: a body the endpoint cannot take is refused whatever it holds.
+    let body: ValidateFunction | null | undefined = null;
+    if (c.bodies) {
+      const type = mediaTypeOf(req.headers['content-type']);
+      body = type === undefined ? undefined : bodyFor(c.bodies, type);
+      if (body === undefined) {
+        if (type !== undefined || !c.bodyOptional)
+          return next(
+            new ApiError(
+              415,
+              'unsupported_media_type',
+              type === undefined ? 'media type not specified' : `unsupported media type ${type}`,
+            ),
+          );
+        body = null;
+      }
     }
-    return hit;
-  }) as PathToRegexp & { patched?: true };
-  memo.patched = true;
-  mod.pathToRegexp = memo;
-}
 
-export interface Validation {
-  /** The route lookup: 404 for a path the spec does not have, 405 for a method; sets req.openapi. */
-  lookup: RequestHandler[];
-  /** Parameters, headers and the (parsed) body checked against the matched operation. */
-  check: RequestHandler[];
-}
+    const url = req.url;
+    const q = url.indexOf('?');
+    let query: Record<string, unknown> = {};
+    if (q >= 0) {
+      query = req.query as Record<string, unknown>;
+      const refused = this.checkQuery(c, query, url.slice(q + 1));
+      if (refused) return next(invalid([refused], req.body));
+    }
+    if (!c.params && !body) return next();
+    // Coercion and defaults write into the query: it stays as validated (express would parse
+    // it again on each read).
+    if (c.hasQuery)
+      Object.defineProperty(req, 'query', {
+        value: query,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    const data = { query, headers: req.headers, params: req.matched!.params, body: req.body };
+    const paramsOk = c.params ? c.params(data) : true;
+    const bodyOk = body ? body(data) : true;
+    if (paramsOk && bodyOk) return next();
+    next(
+      invalid(
+        [
+          ...failuresOf(paramsOk ? undefined : c.params!.errors),
+          ...failuresOf(bodyOk ? undefined : body!.errors),
+        ],
+        req.body,
+      ),
+    );
+  };
 
-/** Where the validator's middleware list splits: after this one, the lookup is done. */
-const LOOKUP_LAST = 'metadataMiddleware';
+  /** Brackets (`a[b]=`) make an object; then unencoded, unknown and empty values are refused. */
+  private checkQuery(c: Checks, query: Record<string, unknown>, raw: string): Failure | undefined {
+    for (const key of Object.keys(query)) {
+      const open = key.indexOf('[');
+      if (open < 0) continue;
+      const name = key.slice(0, open);
+      const inner = key.slice(open + 1, key.endsWith(']') ? -1 : undefined);
+      const value = query[key];
+      delete query[key];
+      const prior = query[name];
+      if (inner === '') query[name] = [value];
+      else if (prior && typeof prior === 'object' && !Array.isArray(prior))
+        (prior as Record<string, unknown>)[inner] = value;
+      else query[name] = { [inner]: value };
+    }
+    if (c.encoded.length > 0) {
+      const pairs = raw.split('&').map((pair) => pair.split('='));
+      for (const name of c.encoded)
+        if (pairs.some(([k, v]) => k === name && v !== undefined && RESERVED.test(v)))
+          return {
+            path: `/query/${name}`,
+            message: `Parameter '${name}' must be url encoded. Its value may not contain reserved characters.`,
+          };
+    }
+    for (const name of Object.keys(query)) {
+      const p = c.query.get(name);
+      if (!p) return { path: `/query/${name}`, message: `Unknown query parameter '${name}'` };
+      if (query[name] === '' && !p.allowEmptyValue)
+        return {
+          path: `/query/${name}`,
+          message: `Empty value found for query parameter '${name}'`,
+        };
+    }
+    return undefined;
+  }
 
-export function validation(
-  spec: OpenApiDocument,
-  opts: { validateResponses?: boolean } = {},
-): Validation {
-  patchValidatorPathToRegexp();
-  const all = OpenApiValidator.middleware({
-    apiSpec: discriminatedToConditional(spec) as never,
-    // Parameters are always read from their text; bodies are JSON and taken as sent.
-    validateRequests: { allErrors: true, coerceTypes: false },
-    validateResponses: opts.validateResponses ? { allErrors: true } : false,
-    validateSecurity: false,
-    validateFormats: true,
-    ignoreUndocumented: false,
-  }) as unknown as RequestHandler[];
-  const split = all.findIndex((mw) => mw.name === LOOKUP_LAST) + 1;
-  if (split === 0) throw new Error(`express-openapi-validator: no ${LOOKUP_LAST} in its chain`);
-  return { lookup: all.slice(0, split), check: all.slice(split) };
+  private compile(endpoint: Endpoint): Checks {
+    const params = endpoint.parameters as Parameter[];
+    const query = new Map(params.filter((p) => p.in === 'query').map((p) => [p.name, p]));
+    const where = { query: 'query', header: 'headers', path: 'params' } as const;
+    const properties: Record<
+      string,
+      { type: 'object'; properties: Record<string, Json>; required?: string[] }
+    > = {};
+    // Query, then headers, then path: the order failures are listed in.
+    for (const p of [...params].sort((a, b) => ORDER.indexOf(a.in) - ORDER.indexOf(b.in))) {
+      if (p.in === 'cookie') continue;
+      const at = (properties[where[p.in]] ??= { type: 'object', properties: {} });
+      const name = p.in === 'header' ? p.name.toLowerCase() : p.name;
+      at.properties[name] = p.schema ?? {};
+      if (p.required) (at.required ??= []).push(name);
+    }
+    const checks: Checks = {
+      query,
+      hasQuery: query.size > 0,
+      encoded: [...query.values()]
+        .filter((p) => p.explode !== false && !p.allowReserved)
+        .map((p) => p.name),
+      bodyOptional: true,
+    };
+    if (Object.keys(properties).length > 0)
+      checks.params = this.paramsAjv.compile({
+        type: 'object',
+        properties,
+        components: this.components,
+      });
+    const requestBody = this.requestBodyOf(endpoint);
+    if (requestBody?.content) {
+      checks.bodyOptional = requestBody.required !== true;
+      checks.bodies = new Map();
+      for (const [type, media] of Object.entries(requestBody.content)) {
+        const schema = media.schema ?? {};
+        checks.bodies.set(
+          type.toLowerCase(),
+          schema.format === 'binary'
+            ? null
+            : this.bodyAjv.compile({
+                type: 'object',
+                properties: { body: schema },
+                ...(requestBody.required ? { required: ['body'] } : {}),
+                components: this.components,
+              }),
+        );
+      }
+    }
+    this.checks.set(endpoint, checks);
+    return checks;
+  }
+
+  private requestBodyOf(endpoint: Endpoint): RequestBody | undefined {
+    const body = endpoint.operation.requestBody as RequestBody | { $ref: string } | undefined;
+    if (!body || !('$ref' in body)) return body;
+    const bodies = (this.spec.components as { requestBodies?: Record<string, RequestBody> })
+      ?.requestBodies;
+    return bodies?.[body.$ref.replace(/^.*\//, '')];
+  }
+
+  /**
+   * Middleware for tests, before the routes: each JSON answer of the matched endpoint is
+   * checked against the spec's response for its status; one that does not match fails the
+   * request with 500 internal_error saying where.
+   */
+  readonly checkResponses: RequestHandler = (req, res, next) => {
+    const endpoint = req.matched?.endpoint;
+    if (!endpoint) return next();
+    const send = res.send.bind(res);
+    res.send = (chunk?: unknown): Response => {
+      const type = mediaTypeOf(res.getHeader('content-type') as string | undefined);
+      if (type === 'application/json' && typeof chunk === 'string')
+        this.checkAnswer(endpoint, res.statusCode, JSON.parse(chunk) as Json);
+      return send(chunk);
+    };
+    next();
+  };
+
+  private checkAnswer(endpoint: Endpoint, status: number, body: Json): void {
+    let byStatus = this.answers.get(endpoint);
+    if (!byStatus) this.answers.set(endpoint, (byStatus = new Map()));
+    const key = String(status);
+    let validate = byStatus.get(key);
+    if (validate === undefined) {
+      validate = this.compileAnswer(endpoint, key);
+      byStatus.set(key, validate);
+    }
+    if (validate === null || validate({ response: body })) return;
+    const ajv = this.responseAjv!;
+    throw new ApiError(
+      500,
+      'internal_error',
+      `response does not match the contract: ${ajv.errorsText(validate.errors, { dataVar: '' })}`,
+    );
+  }
+
+  /** The validator of an endpoint's JSON answer with this status (null: nothing to check). */
+  private compileAnswer(endpoint: Endpoint, status: string): ValidateFunction | null {
+    type Answer = { content?: Record<string, { schema?: Json }>; $ref?: string };
+    const responses = (endpoint.operation.responses ?? {}) as Record<string, Answer>;
+    let answer = responses[status] ?? responses[`${status[0]}XX`] ?? responses.default;
+    const fail = (why: string): never => {
+      throw new ApiError(500, 'internal_error', `response does not match the contract: ${why}`);
+    };
+    if (!answer) return fail(`no schema defined for status code '${status}' in the openapi spec`);
+    if (answer.$ref)
+      answer = (this.spec.components as { responses: Record<string, Answer> }).responses[
+        answer.$ref.replace(/^.*\//, '')
+      ];
+    const schema = answer?.content?.['application/json']?.schema;
+    if (!answer?.content) return fail('response should NOT have a body');
+    if (!schema) return null;
+    this.responseAjv ??= makeAjv({ coerceTypes: false, useDefaults: false });
+    return this.responseAjv.compile({
+      type: 'object',
+      properties: { response: schema },
+      components: this.components,
+    });
+  }
 }

@@ -1,7 +1,9 @@
 // The contract test: every operation in openapi/compute-driver.yaml is routed and answered with
 // a status the spec documents, and every response validates against the spec (the stack runs
 // the response validator; a mismatch would be a 500). Runs the real stack on the simulator.
+import { Endpoints } from '../../src/api/endpoints';
 import { loadSpec } from '../../src/api/spec';
+import { apiRoutes } from '../../src/app';
 import { startStack, type HttpAnswer, type Stack } from '../helpers/stack';
 
 let stack: Stack;
@@ -15,6 +17,8 @@ afterAll(async () => {
 });
 
 const spec = loadSpec();
+/** Paths the app's system routes answer (no token, before the endpoints). */
+const SYSTEM_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
 /** operationId -> [method, path template] from the spec. */
@@ -54,32 +58,22 @@ async function call(
   return res;
 }
 
-interface Layer {
-  route?: { path: string; methods: Record<string, boolean> };
-  handle?: { stack?: Layer[] };
-}
-
-/** 'METHOD /path/:param' for every route registered in the app (nested routers included). */
-function routesOf(app: Stack['app']): Set<string> {
-  const out = new Set<string>();
-  const walk = (stack: Layer[] | undefined): void => {
-    for (const layer of stack ?? []) {
-      if (layer.route)
-        for (const m of Object.keys(layer.route.methods))
-          out.add(`${m.toUpperCase()} ${layer.route.path}`);
-      else walk(layer.handle?.stack);
-    }
-  };
-  walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
-  return out;
-}
-
 test('every operation in the spec has a route', () => {
-  const routes = routesOf(stack.app);
-  const missing = [...operations().entries()]
-    .map(([id, [m, path]]) => [id, `${m.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`])
-    .filter(([, route]) => !routes.has(route));
+  const endpoints = new Endpoints(loadSpec());
+  apiRoutes(endpoints, stack.driver);
+  const missing = endpoints
+    .all()
+    .filter((e) => !e.handler && !SYSTEM_PATHS.has(e.path))
+    .map((e) => `${e.method} ${e.path}`);
   expect(missing).toEqual([]);
+});
+
+test('the system routes answer every system path of the spec', async () => {
+  for (const path of SYSTEM_PATHS)
+    expect({ path, status: (await stack.request('GET', path, { token: null })).status }).toEqual({
+      path,
+      status: 200,
+    });
 });
 
 test('the core operations answer documented statuses and their responses validate', async () => {

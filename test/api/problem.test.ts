@@ -1,10 +1,11 @@
 // The one error mapping: ApiError, XapiError (through the driver's table) and TransportError
-// become complete problems (type, title, status, detail, code, xapi_error), validator errors
-// name their fields, and an operation's embedded error is completed the same way.
+// become complete problems (type, title, status, detail, code, xapi_error) built by the
+// driver's problemBody, whose type and title follow the code alone; an operation's embedded
+// error is completed the same way.
 import type { Request } from 'express';
-import { toProblem, completeProblem } from '../../src/api/problem';
+import { toProblem } from '../../src/api/problem';
 import { renderOperation } from '../../src/api/render';
-import { ApiError } from '../../src/driver/errors';
+import { ApiError, problemBody } from '../../src/driver/errors';
 import { TransportError, XapiError } from '../../src/xapi';
 
 const req = { originalUrl: '/v1/instances/x', body: {} } as unknown as Request;
@@ -21,7 +22,7 @@ test('an ApiError keeps its status, code, detail and extra members', () => {
   );
   expect(p).toEqual({
     type: 'urn:xcd:error:instance_not_found',
-    title: 'Not Found',
+    title: 'Instance not found',
     status: 404,
     code: 'instance_not_found',
     detail: "instance 'x' not found",
@@ -35,7 +36,7 @@ test('VM_BAD_POWER_STATE becomes 409 invalid_power_state with the XAPI error (re
   expect(p).toMatchObject({
     status: 409,
     code: 'invalid_power_state',
-    title: 'Conflict',
+    title: 'Invalid power state',
     xapi_error: { code: 'VM_BAD_POWER_STATE', params: ['<ref>', 'halted', 'running'] },
   });
 });
@@ -70,18 +71,33 @@ test('anything else is a 500 internal_error', () => {
   expect(toProblem(new Error('boom'), req)).toMatchObject({
     status: 500,
     code: 'internal_error',
-    title: 'Internal Server Error',
+    title: 'Internal error',
   });
 });
 
-test('completeProblem fills type, title and detail', () => {
-  expect(completeProblem({ status: 409, code: 'cancelled' })).toEqual({
+test('problemBody fills type, title and detail from the code', () => {
+  expect(problemBody({ status: 409, code: 'cancelled' })).toEqual({
     type: 'urn:xcd:error:cancelled',
-    title: 'Conflict',
+    title: 'Cancelled',
     status: 409,
     code: 'cancelled',
-    detail: 'Conflict',
+    detail: 'Cancelled',
   });
+});
+
+test('a problem type has one title, whatever the status or a given title', () => {
+  const tooLarge = problemBody({ status: 413, code: 'invalid_request', detail: 'too large' });
+  const malformed = problemBody({ status: 400, code: 'invalid_request', title: 'Bad Request' });
+  expect([tooLarge.title, malformed.title]).toEqual(['Invalid request', 'Invalid request']);
+  expect(problemBody({ status: 502, code: 'xapi_error' }).title).toBe('XAPI error');
+  expect(problemBody({ status: 404, code: 'sr_not_found' }).title).toBe('SR not found');
+});
+
+test('an ApiError and its HTTP problem are the same body', () => {
+  const err = new ApiError(409, 'instance_busy', "instance 'x' is being built", {
+    extra: { operation: 'op-1' },
+  });
+  expect(toProblem(err, req)).toEqual({ ...err.toJSON(), instance: '/v1/instances/x' });
 });
 
 test("an operation's error is completed before it is sent", () => {
@@ -98,7 +114,7 @@ test("an operation's error is completed before it is sent", () => {
   });
   expect(op.error).toMatchObject({
     type: 'urn:xcd:error:template_not_found',
-    title: 'Not Found',
+    title: 'Template not found',
     detail: 'no template t',
   });
 });

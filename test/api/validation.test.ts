@@ -22,7 +22,7 @@ async function fields(
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   expect(res.body).toMatchObject({
     type: 'urn:xcd:error:invalid_request',
-    title: 'Bad Request',
+    title: 'Invalid request',
     status: 400,
     code: 'invalid_request',
   });

@@ -1,12 +1,12 @@
 // Routes of the `catalogue` tag: templates, networks and SRs a spawn can name (any role reads
 // them; the driver answers from the mirror), and the VLAN networks an admin makes. Must not call
 // XAPI.
-import type { Router } from 'express';
 import { callerOf } from '../auth';
 import type { ServiceDriver } from '../driver-port';
+import type { ApiRouter } from '../endpoints';
 import type { components } from '../../contract/openapi.generated';
 
-export function catalogueRoutes(router: Router, driver: ServiceDriver): void {
+export function catalogueRoutes(router: ApiRouter, driver: ServiceDriver): void {
   router.get('/v1/templates', (_req, res) => {
     res.json({ items: driver.templates() });
   });

@@ -2,15 +2,15 @@
 // instance owns (add, remove by device) and NICs (attach, detach by device, list) of an
 // instance, hot when it runs. Inputs arrive validated
 // against the OpenAPI file. Must not call XAPI or reshape the driver's schemas.
-import type { Router } from 'express';
 import { callerOf } from '../auth';
 import type { ServiceDriver } from '../driver-port';
+import type { ApiRouter } from '../endpoints';
 import type { components } from '../../contract/openapi.generated';
 import { sendOperation } from '../prefer';
 
 type S = components['schemas'];
 
-export function deviceRoutes(router: Router, driver: ServiceDriver): void {
+export function deviceRoutes(router: ApiRouter, driver: ServiceDriver): void {
   const id = (p: Record<string, string>): string => String(p.instance_id);
 
   router.get('/v1/instances/:instance_id/volumes', (req, res) => {

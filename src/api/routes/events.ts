@@ -2,9 +2,10 @@
 // resumable with Last-Event-ID (or ?last_event_id=), with keep-alive comments. Owns only the SSE
 // framing and its backpressure (a reader too slow to take the stream is ended and resumes from
 // the feed's ring); the driver's feed decides what happened and filters by namespace.
-import type { Request, Response, Router } from 'express';
+import type { Request, Response } from 'express';
 import { callerOf } from '../auth';
 import type { ServiceDriver } from '../driver-port';
+import type { ApiRouter } from '../endpoints';
 import type { components } from '../../contract/openapi.generated';
 
 type LifecycleEvent = components['schemas']['LifecycleEvent'];
@@ -20,7 +21,7 @@ function frame(e: LifecycleEvent): string {
 }
 
 export function eventRoutes(
-  router: Router,
+  router: ApiRouter,
   driver: Pick<ServiceDriver, 'events'>,
   opts: { keepAliveMs?: number; maxBufferedBytes?: number } = {},
 ): void {

@@ -2,14 +2,14 @@
 // driver as it arrives, or a JSON source), publish, delete, and the streamed exports (an image's
 // file, a snapshot disk's). Inputs arrive validated against the OpenAPI file; the octet-stream
 // body is left unread by the JSON parser. Must not call XAPI or reshape the driver's schemas.
-import type { Request, Response, Router } from 'express';
+import type { Request, Response } from 'express';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { callerOf } from '../auth';
 import type { ServiceDriver } from '../driver-port';
+import type { ApiRouter } from '../endpoints';
 import type { components } from '../../contract/openapi.generated';
 import { sendOperation } from '../prefer';
-import { sendJson } from '../render';
 
 type S = components['schemas'];
 
@@ -30,7 +30,7 @@ function bodyRead(req: Request): Promise<boolean> {
   });
 }
 
-export function imageRoutes(router: Router, driver: ServiceDriver): void {
+export function imageRoutes(router: ApiRouter, driver: ServiceDriver): void {
   const id = (req: Request): string => String(req.params.image_id);
 
   router.get('/v1/images', (req, res) => {
@@ -38,11 +38,11 @@ export function imageRoutes(router: Router, driver: ServiceDriver): void {
     const offset = Number(req.query.offset ?? 0);
     const page = driver.listImages(callerOf(req), { limit, offset });
     const body: S['ImagePage'] = { items: page.items, total: page.total, limit, offset };
-    sendJson(req, res, body);
+    res.json(body);
   });
 
   router.get('/v1/images/:image_id', (req, res) => {
-    sendJson(req, res, driver.getImage(callerOf(req), id(req)));
+    res.json(driver.getImage(callerOf(req), id(req)));
   });
 
   router.put('/v1/images/:image_id', async (req, res) => {

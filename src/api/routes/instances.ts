@@ -1,16 +1,16 @@
 // Routes of the `instances` tag: list, show, spawn (PUT, idempotent), destroy and power actions.
 // Inputs arrive validated against the OpenAPI file (defaults applied); errors are thrown for
 // the problem handler. Must not call XAPI or reshape the driver's schemas.
-import type { Router } from 'express';
 import { callerOf } from '../auth';
 import type { ServiceDriver } from '../driver-port';
+import type { ApiRouter } from '../endpoints';
 import type { components } from '../../contract/openapi.generated';
 import { sendOperation } from '../prefer';
-import { sendJson } from '../render';
+import { instanceJson, instancePageJson } from '../render';
 
 type S = components['schemas'];
 
-export function instanceRoutes(router: Router, driver: ServiceDriver): void {
+export function instanceRoutes(router: ApiRouter, driver: ServiceDriver): void {
   router.get('/v1/instances', (req, res) => {
     const q = req.query as {
       power_state?: S['PowerState'];
@@ -24,12 +24,15 @@ export function instanceRoutes(router: Router, driver: ServiceDriver): void {
       limit,
       offset,
     });
-    const body: S['InstancePage'] = { items: page.items, total: page.total, limit, offset };
-    sendJson(req, res, body);
+    // Instance views go out as the JSON text kept per view (render.ts).
+    res
+      .type('json')
+      .send(instancePageJson({ items: page.items, total: page.total, limit, offset }));
   });
 
   router.get('/v1/instances/:instance_id', (req, res) => {
-    sendJson(req, res, driver.getInstance(callerOf(req), String(req.params.instance_id)));
+    const view = driver.getInstance(callerOf(req), String(req.params.instance_id));
+    res.type('json').send(instanceJson(view));
   });
 
   router.put('/v1/instances/:instance_id', async (req, res) => {

@@ -1,15 +1,15 @@
 // Routes of the `snapshots` tag: list, show, create (PUT by the orchestrator's id), revert and
 // delete an instance's snapshots. Inputs arrive validated against the OpenAPI file; errors are
 // thrown for the problem handler. Must not call XAPI or reshape the driver's schemas.
-import type { Router } from 'express';
 import { callerOf } from '../auth';
 import type { ServiceDriver } from '../driver-port';
+import type { ApiRouter } from '../endpoints';
 import type { components } from '../../contract/openapi.generated';
 import { sendOperation } from '../prefer';
 
 type S = components['schemas'];
 
-export function snapshotRoutes(router: Router, driver: ServiceDriver): void {
+export function snapshotRoutes(router: ApiRouter, driver: ServiceDriver): void {
   const base = '/v1/instances/:instance_id/snapshots';
   const id = (p: Record<string, string>): string => String(p.instance_id);
 
