@@ -1,8 +1,10 @@
-// The driver's error class (ApiError: an HTTP status and a stable code) and the one table that
+// The driver's error class (ApiError: an HTTP status and a stable code), the one table that
 // turns XAPI failures (XapiError codes, TransportError) into it, with XAPI refs, session ids and
-// URL credentials scrubbed from what callers see. Knows nothing of express or of problem+json
-// rendering. XAPI's error classes are recognised by shape, so this file does not load the addon.
+// URL credentials scrubbed from what callers see, and the one problem body (RFC 9457) every
+// failure is shown as, by the API and in operations. Knows nothing of express or HTTP headers.
+// XAPI's error classes are recognised by shape, so this file does not load the addon.
 import { OperationCancelled, StepFailure } from './steps';
+import type { Problem } from './types';
 
 export interface XapiErrorInfo {
   code: string;
@@ -31,23 +33,55 @@ export class ApiError extends Error {
     if (opts.extra) this.extra = opts.extra;
   }
 
-  /** The problem+json body (RFC 9457): also an operation's `error` and the persisted tag's. */
-  toJSON(): Record<string, unknown> {
-    return {
-      type: `urn:xcd:error:${this.code}`,
-      title: titleOf(this.code),
+  /** The problem body: also an operation's `error` and the persisted tag's. */
+  toJSON(): Problem {
+    return problemBody({
+      ...this.extra,
       status: this.status,
       code: this.code,
       detail: this.detail,
       ...(this.xapi_error ? { xapi_error: this.xapi_error } : {}),
-      ...(this.extra ?? {}),
-    };
+    });
   }
 }
 
-function titleOf(code: string): string {
-  const words = code.replace(/_/g, ' ').replace(/\bxapi\b/g, 'XAPI');
-  return words.charAt(0).toUpperCase() + words.slice(1);
+/** Words a title writes in capitals. */
+const ACRONYMS: Record<string, string> = { xapi: 'XAPI', sr: 'SR', vdi: 'VDI', mac: 'MAC' };
+
+/** The title of a problem type: its code in words (`instance_not_found` -> `Instance not found`). */
+function problemTitle(code: string): string {
+  const words = code.split('_').map((w) => ACRONYMS[w] ?? w);
+  const text = words.join(' ');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** What a problem body is made from: its status and code, and any other members it carries. */
+export interface ProblemFields {
+  status: number;
+  code: string;
+  detail?: string;
+  [member: string]: unknown;
+}
+
+/**
+ * The problem+json body (RFC 9457) of a failure, the one place it is built: the type
+ * (`urn:xcd:error:<code>`) and title name the code, so they are the same for every occurrence of
+ * it; the detail says what happened this time (the title when nothing more is known). Other
+ * members (`instance`, `xapi_error`, `errors`, figures) are kept; a given type or title is not.
+ */
+export function problemBody(p: ProblemFields): Problem {
+  const { status, code, detail, ...rest } = p;
+  delete rest.type;
+  delete rest.title;
+  const title = problemTitle(code);
+  const body: Problem = {
+    type: `urn:xcd:error:${code}`,
+    title,
+    status,
+    code: code as Problem['code'],
+    detail: detail ?? title,
+  };
+  return Object.assign(body, rest);
 }
 
 export const instanceNotFound = (id: string): ApiError =>
