@@ -152,6 +152,15 @@ describe('NICs on VLANs and ports', () => {
     );
   });
 
+  it('refuses (422) and removes the network when no host has the VLAN device', async () => {
+    const nets = store().count('network');
+    const misconfigured = new Networks(stack.xapi, { device: 'eth9', min: 1, max: 4094 }, 1000);
+    await expect(
+      misconfigured.ensureVlan(500, { signal: new AbortController().signal }),
+    ).rejects.toMatchObject({ cause: { status: 422, code: 'vlan_not_allowed' } });
+    expect(store().count('network')).toBe(nets);
+  });
+
   it('binds a NIC to a port: nicira-iface-id and nicira-vm-id on the VIF and the vswitch port', async () => {
     const net = stack.driver.networks().find((n) => n.bridge === 'xenbr1')!;
     const final = await done(

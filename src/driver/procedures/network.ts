@@ -123,9 +123,17 @@ export async function ensureVlanNetwork(
       {
         name: 'pool.create_VLAN',
         run: async (s, ctx) => {
-          await xapi.callAsync('pool.create_VLAN', [device, s.netRef, tag], {
+          const pifs = await xapi.callAsync<string[]>('pool.create_VLAN', [device, s.netRef, tag], {
             signal: ctx.signal,
           });
+          // A device no host has makes no PIF: a network carrying nothing is no VLAN network.
+          if (pifs.length === 0)
+            throw new ApiError(
+              422,
+              'vlan_not_allowed',
+              `no host has the service's VLAN device '${device}'`,
+              { extra: { vlan: tag } },
+            );
         },
       },
     ],
