@@ -42,12 +42,14 @@ afterAll(async () => {
 
 const cdata = (s: string) => `<![CDATA[${s.replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
 
-function vmXml(id: number, o: { name?: string; lcm?: number; mac?: string; vcpu?: number; memory?: number; attachNic?: string; attachVdi?: string } = {}) {
+function vmXml(id: number, o: { name?: string; lcm?: number; mac?: string; vcpu?: number; memory?: number; vcpuMax?: number; memoryMax?: number; attachNic?: string; attachVdi?: string } = {}) {
   const nic = (mac: string, extra = '') =>
     `<NIC><NIC_ID>${cdata('0')}</NIC_ID><BRIDGE>${cdata(network.bridge)}</BRIDGE><MAC>${cdata(mac)}</MAC>${extra}</NIC>`;
   return (
     `<VM><ID>${id}</ID><NAME>${cdata(o.name ?? `vm-${id}`)}</NAME><STATE>3</STATE><LCM_STATE>${o.lcm ?? 3}</LCM_STATE>` +
     `<TEMPLATE><VCPU>${cdata(String(o.vcpu ?? 2))}</VCPU><MEMORY>${cdata(String(o.memory ?? 768))}</MEMORY>` +
+    (o.vcpuMax ? `<VCPU_MAX>${cdata(String(o.vcpuMax))}</VCPU_MAX>` : '') +
+    (o.memoryMax ? `<MEMORY_MAX>${cdata(String(o.memoryMax))}</MEMORY_MAX>` : '') +
     `<DISK><DISK_ID>${cdata('0')}</DISK_ID><SIZE>${cdata('10240')}</SIZE><TARGET>${cdata('xvda')}</TARGET></DISK>` +
     nic(o.mac ?? '02:00:c0:a8:7a:2a') +
     (o.attachNic ? nic(o.attachNic, `<ATTACH>${cdata('YES')}</ATTACH>`) : '') +
@@ -278,4 +280,27 @@ test('save, restore, snapshots, hot-plug, resize and migrate', async () => {
     expect((await action('cancel', ['one-46', HOST], 46, actionData(46, 'one-46', { lcm: 13 }))).code).toBe(0);
   }
   expect(poolVm('app-46')).toBeUndefined();
+}, 30_000);
+
+test('VCPU_MAX and MEMORY_MAX: live resizes up to them, without a power cycle', async () => {
+  const within = { vcpu: 1, memory: 512, vcpuMax: 4, memoryMax: 2048 };
+  expect((await deploy(47, 0, { name: 'max-47', ...within })).code).toBe(0);
+  try {
+    const before = poolVm('max-47')!.rec;
+    expect([Number(before.VCPUs_max), Number(before.memory_static_max)]).toEqual([4, 2048 * 1024 * 1024]);
+    const domid = before.domid;
+    const up = await action('resize', ['one-47'], 47, actionData(47, 'one-47', { ...within, vcpu: 4, memory: 2048 }));
+    expect(up).toMatchObject({ code: 0, stdout: '' });
+    const rec = poolVm('max-47')!.rec;
+    expect([rec.power_state, rec.domid, Number(rec.VCPUs_at_startup), Number(rec.memory_dynamic_max)]).toEqual([
+      'Running',
+      domid,
+      4,
+      2048 * 1024 * 1024,
+    ]);
+    const above = await action('resize', ['one-47'], 47, actionData(47, 'one-47', { ...within, vcpu: 5 }));
+    expect(above.logs.some((l) => l.startsWith('ERROR: 47 resize: power_cycle_required (409)'))).toBe(true);
+  } finally {
+    expect((await action('cancel', ['one-47', HOST], 47, actionData(47, 'one-47', { lcm: 13 }))).code).toBe(0);
+  }
 }, 30_000);

@@ -110,6 +110,13 @@ def spawn_body(vm, conf):
     memory = text(vm, 'TEMPLATE/MEMORY')
     if memory:
         body['memory_mb'] = max(16, int(memory))
+    # VCPU_MAX / MEMORY_MAX: the ceilings of live resizes, set before the first start.
+    vcpu_max = text(vm, 'TEMPLATE/VCPU_MAX')
+    if vcpu_max:
+        body['max_vcpus'] = max(body.get('vcpus', 1), int(vcpu_max))
+    memory_max = text(vm, 'TEMPLATE/MEMORY_MAX')
+    if memory_max:
+        body['max_memory_mb'] = max(body.get('memory_mb', 16), int(memory_max))
     disks = vm.findall('TEMPLATE/DISK')
     if disks and text(disks[0], 'SIZE'):
         body['root_disk_gb'] = max(1, (int(text(disks[0], 'SIZE')) + 1023) // 1024)
