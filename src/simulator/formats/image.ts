@@ -16,6 +16,20 @@ export interface ParsedImage {
   virtualSize: number;
 }
 
+/**
+ * A parse in progress: it yields the share of the image done (0..1) between pieces of work, so
+ * a caller can let other work run, and returns what it found.
+ */
+export type ImageParse = Generator<number, ParsedImage, void>;
+
+/** Run a parse to its end at once. */
+export function runParse(parse: ImageParse): ParsedImage {
+  for (;;) {
+    const step = parse.next();
+    if (step.done) return step.value;
+  }
+}
+
 /** The guest content a writer lays out: `blocks` of `blockSize` bytes, in ascending order. */
 export interface GuestContent {
   virtualSize: number;

@@ -8,9 +8,9 @@ import {
   u64,
   type GuestContent,
   type GuestSink,
+  type ImageParse,
   type ImageSource,
   type ImageStream,
-  type ParsedImage,
 } from './image';
 
 const MAGIC = 0x514649fb; // 'QFI\xfb'
@@ -24,8 +24,11 @@ const INCOMPAT_NAMES: Record<number, string> = {
   4: 'extended L2 entries',
 };
 
-/** Read a qcow2 image from `src`, handing its allocated guest clusters to `sink`. */
-export function parseQcow2(src: ImageSource, sink: GuestSink, maxSize: number): ParsedImage {
+/**
+ * Read a qcow2 image from `src`, handing its allocated guest clusters to `sink` and yielding the
+ * share done after each L2 table's worth (drive it with runParse).
+ */
+export function* parseQcow2(src: ImageSource, sink: GuestSink, maxSize: number): ImageParse {
   if (src.size < 72) throw new ImageError('qcow2 truncated: shorter than a header');
   const h = src.read(0, 104);
   if (h.readUInt32BE(0) !== MAGIC) throw new ImageError('qcow2: bad magic');
@@ -84,7 +87,9 @@ export function parseQcow2(src: ImageSource, sink: GuestSink, maxSize: number): 
       if (at % cs !== 0 || at >= src.size)
         throw new ImageError(`qcow2 cluster ${guest / cs} beyond the end of the file`);
       sink(guest, src.read(at, length));
+      if (j % 32 === 31) yield guest / size;
     }
+    yield ((i + 1) * span) / size;
   }
   return { virtualSize: size };
 }

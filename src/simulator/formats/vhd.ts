@@ -7,9 +7,9 @@ import {
   u64,
   type GuestContent,
   type GuestSink,
+  type ImageParse,
   type ImageSource,
   type ImageStream,
-  type ParsedImage,
 } from './image';
 
 const SECTOR = 512;
@@ -65,11 +65,11 @@ function writeBitmapRuns(
 }
 
 /**
- * Read a VHD from `src`, handing its guest bytes to `sink`. Refuses a bad cookie or checksum,
- * a truncated file, a BAT or a block beyond the end of the file, and a virtual size above
- * `maxSize` (kind 'too_large').
+ * Read a VHD from `src`, handing its guest bytes to `sink` and yielding the share done after
+ * each block (drive it with runParse). Refuses a bad cookie or checksum, a truncated file, a BAT
+ * or a block beyond the end of the file, and a virtual size above `maxSize` (kind 'too_large').
  */
-export function parseVhd(src: ImageSource, sink: GuestSink, maxSize: number): ParsedImage {
+export function* parseVhd(src: ImageSource, sink: GuestSink, maxSize: number): ImageParse {
   if (src.size < FOOTER) throw new ImageError('VHD truncated: shorter than a footer');
   const head = src.read(0, FOOTER);
   if (head.toString('latin1', 0, 8) !== 'conectix') {
@@ -79,8 +79,10 @@ export function parseVhd(src: ImageSource, sink: GuestSink, maxSize: number): Pa
     const size = u64(footer, 48);
     if (size > maxSize) throw new ImageError(`VHD virtual size ${size}`, 'too_large');
     if (size > src.size - FOOTER) throw new ImageError('fixed VHD truncated');
-    for (let at = 0; at < size; at += 2 * 1024 * 1024)
+    for (let at = 0; at < size; at += 2 * 1024 * 1024) {
       sink(at, src.read(at, Math.min(2 * 1024 * 1024, size - at)));
+      yield at / size;
+    }
     return { virtualSize: size };
   }
   const type = checkFooter(head, 'at the start');
@@ -117,6 +119,7 @@ export function parseVhd(src: ImageSource, sink: GuestSink, maxSize: number): Pa
     if (base >= size) continue;
     const bitmap = src.read(at, bitmapBytes);
     writeBitmapRuns(sink, base, bitmap, src.read(at + bitmapBytes, blockSize), size);
+    yield i / entries;
   }
   return { virtualSize: size };
 }

@@ -1,7 +1,8 @@
 // The body of GET /export_raw_vdi: a VDI's disk as raw bytes, a dynamic VHD or a qcow2 v3,
 // streamed block by block with backpressure and a Content-Length (every layout's length is known
 // before the first byte). With `base=` the VHD and qcow2 hold only the blocks that differ from the
-// base VDI's. Headers and errors follow xapi's export_raw_vdi.ml; task progress is bytes sent.
+// base VDI's (a raw export is always the whole disk). Headers and errors follow xapi's
+// export_raw_vdi.ml, plus a Content-Length xapi does not send; task progress is bytes sent.
 import type http from 'node:http';
 import { DISK_BLOCK, type Disk } from '../engine/disk-store';
 import { XapiFault } from '../engine/fault';

@@ -10,7 +10,7 @@ import type { Disk } from '../engine/disk-store';
 import type { SimRuntime } from '../engine/runtime';
 import type { Rec } from '../engine/store';
 import { ChunkedDecoder } from '../formats/chunked';
-import { ImageError, type GuestSink, type ImageSource } from '../formats/image';
+import { ImageError, type GuestSink, type ImageParse, type ImageSource } from '../formats/image';
 import { parseQcow2 } from '../formats/qcow2';
 import { parseVhd } from '../formats/vhd';
 
@@ -80,6 +80,23 @@ async function consume(
   if (!req.complete) throw ioError(); // the client went away mid-body
 }
 
+/** Pieces of a parse between two turns of the event loop. */
+const PARSE_SLICE = 8;
+
+/** Run a parse, letting other requests in every few pieces and moving the task past SPOOL_SHARE. */
+async function drive(rt: SimRuntime, taskRef: string, parse: ImageParse): Promise<void> {
+  for (let n = 1; ; n++) {
+    const step = parse.next();
+    if (step.done) return;
+    if (n % PARSE_SLICE === 0) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (rt.tasks.isCancelling(taskRef)) throw new XapiFault('TASK_CANCELLED', [taskRef]);
+      const done = Math.min(1, Math.max(0, step.value));
+      rt.tasks.setProgress(taskRef, SPOOL_SHARE + (1 - SPOOL_SHARE) * done * 0.99);
+    }
+  }
+}
+
 export async function importVdi(
   rt: SimRuntime,
   req: http.IncomingMessage,
@@ -112,7 +129,7 @@ export async function importVdi(
         size += c.length;
       });
       const parse = job.format === 'vhd' ? parseVhd : parseQcow2;
-      parse(fileSource(fd, size), sink, disk.size);
+      await drive(rt, job.taskRef, parse(fileSource(fd, size), sink, disk.size));
     } finally {
       fs.closeSync(fd);
       fs.rmSync(scratch, { force: true });

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ImageError } from '../../../src/simulator/formats/image';
+import { ImageError, runParse } from '../../../src/simulator/formats/image';
 import { parseQcow2, writeQcow2 } from '../../../src/simulator/formats/qcow2';
 import { MIB, qemuImg, sameContent } from '../wire/vdi-helpers';
 import { images, memoryDisk, memorySource } from './source';
@@ -24,7 +24,7 @@ const { raw, out } = images(
 
 function parse(b: Buffer, max = SIZE): Buffer {
   const disk = memoryDisk(SIZE);
-  expect(parseQcow2(memorySource(b), disk.sink, max)).toEqual({ virtualSize: SIZE });
+  expect(runParse(parseQcow2(memorySource(b), disk.sink, max))).toEqual({ virtualSize: SIZE });
   return disk.bytes;
 }
 
