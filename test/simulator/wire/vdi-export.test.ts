@@ -4,6 +4,7 @@
 // of the base; a never-written VDI exports as zeros; unknown formats are 404 and a VHD beyond
 // 2040 GiB fails the task with VDI_TOO_LARGE; the task ends in success.
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { startSimulator, type SimulatorHandle } from '../../../src/simulator';
@@ -170,4 +171,33 @@ it('a VHD export above 2040 GiB fails the task with VDI_TOO_LARGE after the 200'
   expect(got.status).toBe(200);
   expect(got.size).toBe(0);
   expect(taskOf(sim, got).error_info).toEqual(['VDI_TOO_LARGE', big, String(2040 * 1024 * MIB)]);
+});
+
+it('task_id: the given task reports the export', async () => {
+  const taskRef = (await jsonOk(sim.url, 'task.create', [sid, 'download', ''])) as string;
+  const got = await getToFile(
+    sim,
+    exportPath(vdiRef, `&format=qcow2&task_id=${taskRef}`),
+    path.join(dir, 'tasked.qcow2'),
+  );
+  expect(got.headers['task-id']).toBe(taskRef);
+  const task = sim.store.get('task', taskRef);
+  expect([task.status, task.progress]).toEqual(['success', 1]);
+});
+
+it('a client gone mid-export fails the task with VDI_IO_ERROR', async () => {
+  const taskRef = (await jsonOk(sim.url, 'task.create', [sid, 'download', ''])) as string;
+  await new Promise<void>((resolve, reject) => {
+    http
+      .get(`${sim.url}${exportPath(vdiRef, `&task_id=${taskRef}`)}`, { agent: false }, (res) => {
+        res.once('data', () => {
+          res.destroy();
+          resolve();
+        });
+      })
+      .on('error', reject);
+  });
+  while (sim.store.get('task', taskRef).status === 'pending')
+    await new Promise((r) => setTimeout(r, 5));
+  expect(sim.store.get('task', taskRef).error_info).toEqual(['VDI_IO_ERROR', 'Device I/O errors']);
 });
