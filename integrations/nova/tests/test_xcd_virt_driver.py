@@ -91,6 +91,8 @@ class XcdDriverSpawnShapeTestCase(_XcdConfigured, test_virt_drivers._VirtDriverT
         self.connection.attach_interface(self.ctxt, instance, None, vif)
         nics = client.get(Client.path('v1', 'instances', instance.uuid, 'nics'))['items']
         self.assertIn('02:00:00:0a:0b:0c', [n['mac'] for n in nics])
+        # Every NIC carries its Neutron port id (the VIF's nicira-iface-id).
+        self.assertEqual({str(vif['id'])}, {n.get('port_id') for n in nics})
         self.connection.detach_interface(self.ctxt, instance, vif)
         nics = client.get(Client.path('v1', 'instances', instance.uuid, 'nics'))['items']
         self.assertEqual([network_info[0]['address']], [n['mac'] for n in nics])

@@ -9,6 +9,8 @@ from nova import exception
 from nova.virt import configdrive
 
 MAC_RE = re.compile(r'^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$')
+# A Neutron port id as the service takes it (PortId in the REST contract).
+PORT_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$')
 MAX_DISKS = 12
 MAX_NICS = 7
 
@@ -64,6 +66,10 @@ def nics(network_info, networks, conf):
         mac = vif.get('address')
         if mac and MAC_RE.match(mac):
             nic['mac'] = mac.lower()
+        # The port id goes on the VIF as nicira-iface-id: Neutron's OVS agent binds the port by it.
+        port = vif.get('id')
+        if port and PORT_RE.match(str(port)):
+            nic['port_id'] = str(port)
         out.append(nic)
     if len(out) > MAX_NICS:
         raise exception.InvalidInput(reason='at most %d NICs per instance' % MAX_NICS)
