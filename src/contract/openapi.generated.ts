@@ -1200,8 +1200,10 @@ export interface components {
          *     halted: with `power_cycle: none` (default) a running instance answers
          *     `409 power_cycle_required` carrying `max_vcpus` and `max_memory_mb`; `clean` or `hard`
          *     shut it down that way, apply the changes and start it again. A halted instance is changed
-         *     in place. The maxima stay as they are unless the new figures exceed them (they are then
-         *     raised to them) or `max_vcpus` / `max_memory_mb` name new ones. Disks only grow.
+         *     in place. Maxima named by `max_vcpus` / `max_memory_mb` win; otherwise a live change keeps
+         *     them, and a change made halted keeps them where the instance has headroom above its
+         *     figures (raising them when the new figures exceed them) and moves them with the figures
+         *     where it has none. Disks only grow.
          */
         ResizeAction: {
             /**

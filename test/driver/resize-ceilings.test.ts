@@ -164,6 +164,25 @@ describe('resize ceilings', () => {
     expect(stack.sim.store.count('VM')).toBe(vms);
   });
 
+  it('an instance without headroom: a halted resize moves its maxima with its figures', async () => {
+    const vmRef = await spawnInstance(stack, 'rc-7', {
+      vcpus: 2,
+      memory_mb: 1024,
+      power_on: false,
+    });
+    const down = await done(
+      stack,
+      stack.driver.action(alice, 'rc-7', { action: 'resize', vcpus: 1, memory_mb: 512 }),
+    );
+    expect(down.result).toMatchObject({
+      vcpus: 1,
+      memory_mb: 512,
+      max_vcpus: 1,
+      max_memory_mb: 512,
+    });
+    expect(simVm(stack, vmRef).memory_static_max).toBe(512 * MiB);
+  });
+
   it('refuses a resize whose maxima are below its figures (422 invalid_value)', async () => {
     await spawnInstance(stack, 'rc-6', { vcpus: 2, memory_mb: 1024, power_on: false });
     expect(() =>

@@ -99,7 +99,7 @@ type Limits = Pick<
   | 'memory_dynamic_max'
 >;
 
-/** The vCPUs and memory a resize asks for: the maxima stay unless exceeded or named anew. */
+/** The vCPUs and memory a resize asks for, and the maxima that go with them. */
 export interface ResizeTargets {
   vcpus: number;
   maxVcpus: number;
@@ -108,21 +108,46 @@ export interface ResizeTargets {
   maxMemoryBytes: number;
 }
 
-export function resizeTargets(vm: Limits, body: ResizeAction): ResizeTargets {
+/**
+ * The figures and maxima of a resize. Maxima named in the body win. Otherwise a change made live
+ * keeps the maxima; a change made halted keeps them where the instance has headroom above its
+ * figures (a spawn's or resize's max_vcpus / max_memory_mb), raised when the new figures exceed
+ * them, and where it has none they follow the new figures, as XAPI's own setters do.
+ */
+export function resizeTargets(vm: Limits, body: ResizeAction, halted: boolean): ResizeTargets {
   const vcpus = body.vcpus ?? Number(vm.VCPUs_at_startup);
-  const maxVcpus = body.max_vcpus ?? Math.max(Number(vm.VCPUs_max), vcpus);
   const memoryBytes = body.memory_mb !== undefined ? body.memory_mb * MiB : undefined;
+  const oldMaxVcpus = Number(vm.VCPUs_max);
+  const oldMaxMemory = Number(vm.memory_static_max);
+  const vcpuHeadroom = oldMaxVcpus > Number(vm.VCPUs_at_startup);
+  const memoryHeadroom = oldMaxMemory > Number(vm.memory_dynamic_max);
+  const maxVcpus =
+    body.max_vcpus ?? (!halted ? oldMaxVcpus : vcpuHeadroom ? Math.max(oldMaxVcpus, vcpus) : vcpus);
   const maxMemoryBytes =
     body.max_memory_mb !== undefined
       ? body.max_memory_mb * MiB
-      : Math.max(Number(vm.memory_static_max), memoryBytes ?? 0);
-  if (maxVcpus < vcpus || maxMemoryBytes < (memoryBytes ?? Number(vm.memory_dynamic_max)))
+      : !halted
+        ? oldMaxMemory
+        : memoryHeadroom
+          ? Math.max(oldMaxMemory, memoryBytes ?? 0)
+          : (memoryBytes ?? oldMaxMemory);
+  return { vcpus, maxVcpus, memoryBytes, maxMemoryBytes };
+}
+
+/** 422 when named maxima are below the figures the instance will have. */
+export function checkMaxima(vm: Limits, body: ResizeAction): void {
+  const vcpus = body.vcpus ?? Number(vm.VCPUs_at_startup);
+  const memory =
+    body.memory_mb !== undefined ? body.memory_mb * MiB : Number(vm.memory_dynamic_max);
+  if (
+    (body.max_vcpus !== undefined && body.max_vcpus < vcpus) ||
+    (body.max_memory_mb !== undefined && body.max_memory_mb * MiB < memory)
+  )
     throw new ApiError(
       422,
       'invalid_value',
       'max_vcpus and max_memory_mb must be at least the vCPUs and memory the instance will have',
     );
-  return { vcpus, maxVcpus, memoryBytes, maxMemoryBytes };
 }
 
 /**
@@ -133,22 +158,27 @@ export function classify(
   vm: Limits,
   body: ResizeAction,
 ): Pick<ResizeState, 'liveVcpus' | 'offlineVcpus' | 'liveMemory' | 'offlineMemory'> {
+  checkMaxima(vm, body);
   const running = vm.power_state === 'Running';
-  const t = resizeTargets(vm, body);
   const out = { liveVcpus: false, offlineVcpus: false, liveMemory: false, offlineMemory: false };
-  const sameMaxVcpus = t.maxVcpus === Number(vm.VCPUs_max);
-  if (t.vcpus !== Number(vm.VCPUs_at_startup) || !sameMaxVcpus) {
-    if (running && sameMaxVcpus) out.liveVcpus = true;
+  const oldMaxVcpus = Number(vm.VCPUs_max);
+  const vcpus = body.vcpus ?? Number(vm.VCPUs_at_startup);
+  const newMaxVcpus = body.max_vcpus !== undefined && body.max_vcpus !== oldMaxVcpus;
+  if (vcpus !== Number(vm.VCPUs_at_startup) || newMaxVcpus) {
+    if (running && !newMaxVcpus && vcpus <= oldMaxVcpus) out.liveVcpus = true;
     else out.offlineVcpus = true;
   }
-  const bytes = t.memoryBytes;
-  const sameMaxMemory = t.maxMemoryBytes === Number(vm.memory_static_max);
+  const bytes = body.memory_mb !== undefined ? body.memory_mb * MiB : undefined;
+  const oldMaxMemory = Number(vm.memory_static_max);
+  const newMaxMemory =
+    body.max_memory_mb !== undefined && body.max_memory_mb * MiB !== oldMaxMemory;
   const sameDynamic =
     bytes === undefined ||
     (bytes === Number(vm.memory_dynamic_max) && bytes === Number(vm.memory_dynamic_min));
-  if (!sameDynamic || !sameMaxMemory) {
-    if (running && sameMaxMemory && bytes !== undefined && bytes >= Number(vm.memory_static_min))
-      out.liveMemory = true;
+  if (!sameDynamic || newMaxMemory) {
+    const inRange =
+      bytes !== undefined && bytes <= oldMaxMemory && bytes >= Number(vm.memory_static_min);
+    if (running && !newMaxMemory && inRange) out.liveMemory = true;
     else out.offlineMemory = true;
   }
   // One classification for the whole change: when any part needs the VM halted, every part is
@@ -176,7 +206,7 @@ export function powerCycleRequired(vm: Limits): ApiError {
 
 /** The early check (from the mirror): 409 when a running VM would need a power cycle not asked for. */
 export function checkResize(vm: Limits, body: ResizeAction): void {
-  resizeTargets(vm, body);
+  checkMaxima(vm, body);
   if (vm.power_state !== 'Running' || (body.power_cycle ?? 'none') !== 'none') return;
   const c = classify(vm, body);
   if (c.offlineVcpus || c.offlineMemory) throw powerCycleRequired(vm);
@@ -210,7 +240,7 @@ function steps(xapi: XapiClient): Array<Step<ResizeState>> {
       name: 'vcpus',
       when: (s) => s.liveVcpus || s.offlineVcpus,
       run: async (s, ctx) => {
-        const { vcpus: n, maxVcpus: max } = resizeTargets(s.vm, s.body);
+        const { vcpus: n, maxVcpus: max } = resizeTargets(s.vm, s.body, !s.liveVcpus);
         const oldAt = Number(s.vm.VCPUs_at_startup);
         const oldMax = Number(s.vm.VCPUs_max);
         if (s.liveVcpus) {
@@ -243,7 +273,7 @@ function steps(xapi: XapiClient): Array<Step<ResizeState>> {
       name: 'memory',
       when: (s) => s.liveMemory || s.offlineMemory,
       run: async (s, ctx) => {
-        const t = resizeTargets(s.vm, s.body);
+        const t = resizeTargets(s.vm, s.body, !s.liveMemory);
         const old = s.vm;
         if (s.liveMemory) {
           const bytes = t.memoryBytes!;
@@ -323,7 +353,7 @@ export async function resize(
   const state = await plan(xapi, body, run, volumeSrs);
   run.onProgress(0.05, 'plan');
   await runSteps(steps(xapi), state, run.steps);
-  const t = resizeTargets(state.vm, body);
+  const t = resizeTargets(state.vm, body, state.offlineVcpus || state.offlineMemory);
   // The mirror (and the instance view built from it) shows the new figures before the
   // operation reports them.
   const want = (): boolean => {
