@@ -67,6 +67,9 @@ def instance_id(payload):
 
 
 def _nic_network(payload, nic):
+    """The NIC's place: the pool network mapped for its VLAN (network.vlan.<id>), else, with the
+    detail vlan_networks=service, the service's own network of that VLAN (made on demand), else
+    the detail network."""
     vlan = None
     uri = nic.get('broadcastUri') or ''
     if uri.startswith('vlan://') and uri[7:].isdigit():
@@ -74,12 +77,14 @@ def _nic_network(payload, nic):
     if vlan is None and detail(payload, 'cloudstack.vlan', '').isdigit():
         vlan = detail(payload, 'cloudstack.vlan')
     if vlan is not None and detail(payload, 'network.vlan.' + vlan):
-        return detail(payload, 'network.vlan.' + vlan)
+        return {'network': detail(payload, 'network.vlan.' + vlan)}
+    if vlan is not None and detail(payload, 'vlan_networks') == 'service':
+        return {'vlan': int(vlan)}
     network = detail(payload, 'network')
     if not network:
         raise ActionError('no pool network for NIC %s: set the detail network (or network.vlan.<id>)'
                           % nic.get('deviceId', '?'))
-    return network
+    return {'network': network}
 
 
 def _root_size_gb(to):
@@ -116,7 +121,7 @@ def spawn_body(payload):
         body['sr'] = detail(payload, 'sr')
     nics = []
     for nic in sorted(to.get('nics') or [], key=lambda n: n.get('deviceId', 0)):
-        entry = {'network': _nic_network(payload, nic)}
+        entry = _nic_network(payload, nic)
         if nic.get('mac'):
             entry['mac'] = nic['mac'].lower()
         nics.append(entry)

@@ -18,7 +18,8 @@ let network: { uuid: string; bridge: string };
 let exe: string;
 
 beforeAll(async () => {
-  stack = await startStack();
+  // VLANs 300-399 on eth1: the range NICs with vlan_networks=service may ask for.
+  stack = await startStack({ driver: { vlans: { device: 'eth1', min: 300, max: 399 } } });
   dir = mkdtempSync(join(tmpdir(), 'xcd-cs-'));
   const templates = (await stack.request('GET', '/v1/templates')).body.items;
   template = templates[0].name_label;
@@ -212,5 +213,37 @@ test('getconsole with an operator token: one JSON error naming forbidden, the in
     expect((await cs('status', asOperator)).json).toEqual({ status: 'success', power_state: 'poweron' });
   } finally {
     expect((await cs('delete', p)).code).toBe(0);
+  }
+}, 30_000);
+
+test('vlan_networks=service: a NIC on vlan://N joins the service network of that VLAN', async () => {
+  const name = 'i-2-120-VM';
+  const p: any = payload(name, randomUUID());
+  p.externaldetails.virtualmachine.vlan_networks = 'service';
+  p['cloudstack.vm.details'].nics[0].broadcastUri = 'vlan://320';
+  const created = await cs('create', p);
+  expect([created.code, created.json?.status]).toEqual([0, 'success']);
+  try {
+    const vm = poolVm(name)!;
+    const vif = stack.sim.store.get('VIF', vm.rec.VIFs[0]) as { network: string };
+    const net = stack.sim.store.get('network', vif.network) as { other_config: Record<string, string>; PIFs: string[] };
+    expect(net.other_config).toMatchObject({ xcd_managed: 'true', xcd_vlan: '320' });
+    expect(net.PIFs.map((pif) => Number(stack.sim.store.get('PIF', pif).VLAN))).toEqual(
+      net.PIFs.map(() => 320),
+    );
+  } finally {
+    expect((await cs('delete', p)).code).toBe(0);
+  }
+  // Without the detail, the same NIC still goes on the detail network.
+  const plain: any = payload('i-2-121-VM', randomUUID());
+  plain['cloudstack.vm.details'].nics[0].broadcastUri = 'vlan://321';
+  expect((await cs('create', plain)).code).toBe(0);
+  try {
+    const vm = poolVm('i-2-121-VM')!;
+    expect((stack.sim.store.get('VIF', vm.rec.VIFs[0]) as { network: string }).network).toBe(
+      stack.sim.store.byUuid('network', network.uuid),
+    );
+  } finally {
+    expect((await cs('delete', plain)).code).toBe(0);
   }
 }, 30_000);
