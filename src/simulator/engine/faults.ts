@@ -9,6 +9,9 @@
 //   drop:METHOD[:N]                cut the connection in the middle of the Nth response (default 1)
 //   offline:HOST                   host index (0 = master) or uuid goes offline
 //   online:HOST                    and back
+// The disk transfers match as METHOD `/import_raw_vdi` and `/export_raw_vdi`, by name only (never
+// by *): latency delays the answer, fail ends the transfer's task with the error after the 200,
+// drop cuts the connection half way through the body.
 import { XapiFault } from './fault';
 
 export type FaultSpec =
@@ -88,8 +91,11 @@ export class Faults {
     return this.armed.filter((a) => !a.spent).map((a) => a.spec);
   }
 
-  /** Called once per dispatched call (wire name, e.g. 'Async.VM.start'). */
-  forCall(wireName: string): CallFaults {
+  /**
+   * Called once per dispatched call (wire name, e.g. 'Async.VM.start'), or per side-channel
+   * request with `named` (its path: only specs naming it match).
+   */
+  forCall(wireName: string, named = false): CallFaults {
     const out: CallFaults = { latencyMs: 0, drop: false };
     if (this.armed.length === 0) return out;
     const sync = wireName.startsWith('Async.') ? wireName.slice(6) : wireName;
@@ -97,7 +103,7 @@ export class Faults {
       const spec = a.spec;
       if (spec.kind === 'offline' || spec.kind === 'online') continue;
       const m = spec.method;
-      if (a.spent || (m !== '*' && m !== wireName && m !== sync)) continue;
+      if (a.spent || ((m !== '*' || named) && m !== wireName && m !== sync)) continue;
       if (spec.kind === 'latency') {
         out.latencyMs += spec.ms;
         continue;

@@ -22,6 +22,8 @@ export interface ExportJob {
   base?: Rec;
   /** The `base` parameter named no VDI. */
   baseMissing?: string;
+  /** Faults armed for this transfer: fail the task after the 200, or cut the body half way. */
+  injected?: { fail?: XapiFault; drop: boolean };
 }
 
 /** Importexport.Format.content_type. */
@@ -123,7 +125,7 @@ export async function exportVdi(
       ? new XapiFault('VDI_TOO_LARGE', [job.vdiRef, String(MAX_VHD_SIZE)])
       : job.baseMissing !== undefined
         ? new XapiFault('UUID_INVALID', ['VDI', job.baseMissing])
-        : undefined;
+        : job.injected?.fail;
   if (early) {
     res.writeHead(200, headers);
     await rt.tasks.run(job.taskRef, 'void', () => {
@@ -146,7 +148,9 @@ export async function exportVdi(
       if (wait) await wait;
       sent += piece.length;
       if (image.length > 0) rt.tasks.setProgress(job.taskRef, sent / image.length);
+      if (job.injected?.drop && sent * 2 >= image.length) res.destroy();
     }
+    if (res.destroyed) throw new XapiFault('VDI_IO_ERROR', ['Device I/O errors']);
   });
   res.end();
 }

@@ -19,6 +19,8 @@ export interface ImportJob {
   vdi: Rec;
   format: 'raw' | 'vhd' | 'qcow2';
   chunked: boolean;
+  /** Faults armed for this transfer: fail the task once the body is in, or cut it half way. */
+  injected?: { fail?: XapiFault; drop: boolean };
 }
 
 /** Share of the task's progress spent receiving a body that is parsed afterwards. */
@@ -54,10 +56,11 @@ function fileSource(fd: number, size: number): ImageSource {
 async function consume(
   rt: SimRuntime,
   req: http.IncomingMessage,
-  taskRef: string,
+  job: ImportJob,
   share: number,
   take: (chunk: Buffer) => void,
 ): Promise<void> {
+  const taskRef = job.taskRef;
   const expected = Number(req.headers['content-length'] ?? 0);
   let received = 0;
   let failure: unknown;
@@ -69,6 +72,7 @@ async function consume(
         take(chunk);
         received += chunk.length;
         if (expected > 0) rt.tasks.setProgress(taskRef, (share * received) / expected);
+        if (job.injected?.drop && received * 2 >= expected) req.socket.destroy();
       } catch (err) {
         failure = err;
       }
@@ -78,6 +82,7 @@ async function consume(
   }
   if (failure !== undefined) throw failure;
   if (!req.complete) throw ioError(); // the client went away mid-body
+  if (job.injected?.fail) throw job.injected.fail;
 }
 
 /** Pieces of a parse between two turns of the event loop. */
@@ -109,11 +114,11 @@ export async function importVdi(
     if (job.format === 'raw') {
       if (job.chunked) {
         const decoder = new ChunkedDecoder(sink);
-        await consume(rt, req, job.taskRef, 1, (c) => decoder.push(c));
+        await consume(rt, req, job, 1, (c) => decoder.push(c));
         decoder.end();
       } else {
         let offset = 0;
-        await consume(rt, req, job.taskRef, 1, (c) => {
+        await consume(rt, req, job, 1, (c) => {
           sink(offset, c);
           offset += c.length;
         });
@@ -124,7 +129,7 @@ export async function importVdi(
     const fd = fs.openSync(scratch, 'w+');
     try {
       let size = 0;
-      await consume(rt, req, job.taskRef, SPOOL_SHARE, (c) => {
+      await consume(rt, req, job, SPOOL_SHARE, (c) => {
         fs.writeSync(fd, c, 0, c.length, size);
         size += c.length;
       });

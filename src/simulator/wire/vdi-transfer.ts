@@ -2,11 +2,12 @@
 // (xapi-project/xen-api ocaml/xapi/): PUT /import_raw_vdi and GET /export_raw_vdi with
 // `session_id`, `vdi` (ref or uuid; or `sr_id`/`sr_uuid` to import raw into a new VDI),
 // `format=raw|vhd|qcow2` (qcow2 from xapi 25.27.0), `task_id`, `chunked` (raw import framing) and
-// `base` (delta export). This file checks the caller, the VDI,
-// the format and the encoding, runs the transfer on a task and answers; the bytes are
+// `base` (delta export). This file checks the caller, the VDI, the format and the encoding,
+// applies the faults armed for the path, runs the transfer on a task and answers; the bytes are
 // vdi-import.ts's and vdi-export.ts's business. It changes no record but the task's.
 import type http from 'node:http';
 import { XapiFault, toFault } from '../engine/fault';
+import type { CallFaults } from '../engine/faults';
 import type { SimRuntime } from '../engine/runtime';
 import type { Rec } from '../engine/store';
 import type { SideHandler } from './server';
@@ -139,69 +140,86 @@ export function vdiTransferHandler(rt: SimRuntime, hooks: VdiTransferHooks): Sid
       plain(res, 404, `VDI not found: ${vdiParam ?? ''}`);
       return true;
     }
-    const taskRef = taskFor(rt, url, importing ? 'Importing raw VDI' : 'Exporting raw VDI');
-    // Importexport.Format.of_req: `format` (any case) or raw; an unknown one is 404 and
-    // INTERNAL_ERROR ["Unknown format <x>"] on the task, on import and export alike.
-    const asked = url.searchParams.get('format') ?? 'raw';
-    const format = asked.toLowerCase() as DiskFormat;
-    if (!formatsOf(rt.options.xapiVersion).includes(format)) {
-      refuse(
-        rt,
-        req,
-        res,
-        taskRef,
-        new XapiFault('INTERNAL_ERROR', [`Unknown format ${asked}`]),
-        404,
-      );
-      return true;
-    }
-    if (exporting && vdi) {
-      const baseParam = url.searchParams.get('base');
-      const base = baseParam === null ? undefined : findVdi(rt, baseParam);
-      void exportVdi(rt, res, {
-        taskRef,
-        vdiRef: vdi.ref,
-        vdi: vdi.rec,
-        format: format as ExportFormat,
-        base: base?.rec,
-        baseMissing: baseParam !== null && !base ? baseParam : undefined,
-      });
-      return true;
-    }
-    // import_raw_vdi.ml: xapi's own `chunked` framing is for raw only, and an HTTP
-    // Transfer-Encoding is refused ("Chunked encoding not yet implemented in the import code").
-    const chunked = url.searchParams.has('chunked');
-    if (format !== 'raw' && chunked) {
-      const fault = new XapiFault('INTERNAL_ERROR', ['Cannot handle chunked VHD']);
-      refuse(rt, req, res, taskRef, fault, 404);
-      return true;
-    }
-    const encoding = req.headers['transfer-encoding'];
-    if (encoding) {
-      const fault = new XapiFault('INTERNAL_ERROR', [`Cannot handle encoding: ${encoding}`]);
-      refuse(rt, req, res, taskRef, fault, 404);
-      return true;
-    }
-    const target = vdi ?? newVdi(rt, req, res, url, taskRef, format, hooks);
-    if (!target) return true;
-    // xapi answers 200 with the task before reading the body; how the import went is the
-    // task's status (the connection closes either way).
-    res.writeHead(200, {
-      'task-id': taskRef,
-      'content-type': 'application/octet-stream',
-      connection: 'close',
-    });
-    res.flushHeaders();
-    void rt.tasks
-      .run(taskRef, 'VDI ref', async () => {
-        try {
-          await importVdi(rt, req, { taskRef, vdi: target.rec, format, chunked });
-        } finally {
-          hooks.contentChanged(target.ref); // a failed import leaves what it wrote, as xapi's
-        }
-        return target.ref;
-      })
-      .finally(() => res.end());
+    const faults = rt.faults.forCall(url.pathname, true);
+    if (faults.latencyMs > 0) {
+      req.pause();
+      setTimeout(() => {
+        req.resume();
+        transfer(rt, req, res, url, vdi, hooks, faults);
+      }, faults.latencyMs);
+    } else transfer(rt, req, res, url, vdi, hooks, faults);
     return true;
   };
+}
+
+/** One authorised transfer of a found VDI (or of a new one, importing without vdi=). */
+function transfer(
+  rt: SimRuntime,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+  vdi: { ref: string; rec: Rec } | undefined,
+  hooks: VdiTransferHooks,
+  faults: CallFaults,
+): void {
+  const importing = req.method === 'PUT';
+  const taskRef = taskFor(rt, url, importing ? 'Importing raw VDI' : 'Exporting raw VDI');
+  // Importexport.Format.of_req: `format` (any case) or raw; an unknown one is 404 and
+  // INTERNAL_ERROR ["Unknown format <x>"] on the task, on import and export alike.
+  const asked = url.searchParams.get('format') ?? 'raw';
+  const format = asked.toLowerCase() as DiskFormat;
+  if (!formatsOf(rt.options.xapiVersion).includes(format)) {
+    const fault = new XapiFault('INTERNAL_ERROR', [`Unknown format ${asked}`]);
+    refuse(rt, req, res, taskRef, fault, 404);
+    return;
+  }
+  const injected = { fail: faults.fail, drop: faults.drop };
+  if (!importing && vdi) {
+    const baseParam = url.searchParams.get('base');
+    const base = baseParam === null ? undefined : findVdi(rt, baseParam);
+    void exportVdi(rt, res, {
+      taskRef,
+      vdiRef: vdi.ref,
+      vdi: vdi.rec,
+      format: format as ExportFormat,
+      base: base?.rec,
+      baseMissing: baseParam !== null && !base ? baseParam : undefined,
+      injected,
+    });
+    return;
+  }
+  // import_raw_vdi.ml: xapi's own `chunked` framing is for raw only, and an HTTP
+  // Transfer-Encoding is refused ("Chunked encoding not yet implemented in the import code").
+  const chunked = url.searchParams.has('chunked');
+  if (format !== 'raw' && chunked) {
+    const fault = new XapiFault('INTERNAL_ERROR', ['Cannot handle chunked VHD']);
+    refuse(rt, req, res, taskRef, fault, 404);
+    return;
+  }
+  const encoding = req.headers['transfer-encoding'];
+  if (encoding) {
+    const fault = new XapiFault('INTERNAL_ERROR', [`Cannot handle encoding: ${encoding}`]);
+    refuse(rt, req, res, taskRef, fault, 404);
+    return;
+  }
+  const target = vdi ?? newVdi(rt, req, res, url, taskRef, format, hooks);
+  if (!target) return;
+  // xapi answers 200 with the task before reading the body; how the import went is the
+  // task's status (the connection closes either way).
+  res.writeHead(200, {
+    'task-id': taskRef,
+    'content-type': 'application/octet-stream',
+    connection: 'close',
+  });
+  res.flushHeaders();
+  void rt.tasks
+    .run(taskRef, 'VDI ref', async () => {
+      try {
+        await importVdi(rt, req, { taskRef, vdi: target.rec, format, chunked, injected });
+      } finally {
+        hooks.contentChanged(target.ref); // a failed import leaves what it wrote, as xapi's
+      }
+      return target.ref;
+    })
+    .finally(() => res.end());
 }

@@ -201,3 +201,27 @@ it('a client gone mid-export fails the task with VDI_IO_ERROR', async () => {
     await new Promise((r) => setTimeout(r, 5));
   expect(sim.store.get('task', taskRef).error_info).toEqual(['VDI_IO_ERROR', 'Device I/O errors']);
 });
+
+it('faults armed for /export_raw_vdi: drop cuts the body half way, fail ends the task', async () => {
+  sim.faults.add('drop:/export_raw_vdi');
+  const taskRef = (await jsonOk(sim.url, 'task.create', [sid, 'download', ''])) as string;
+  const cut = await new Promise<{ length: number; received: number }>((resolve, reject) => {
+    http
+      .get(`${sim.url}${exportPath(vdiRef, `&task_id=${taskRef}`)}`, { agent: false }, (res) => {
+        let received = 0;
+        res.on('data', (c: Buffer) => (received += c.length));
+        res.on('close', () => resolve({ length: Number(res.headers['content-length']), received }));
+      })
+      .on('error', reject);
+  });
+  expect(cut.received).toBeLessThan(cut.length);
+  while (sim.store.get('task', taskRef).status === 'pending')
+    await new Promise((r) => setTimeout(r, 5));
+  expect(sim.store.get('task', taskRef).error_info).toEqual(['VDI_IO_ERROR', 'Device I/O errors']);
+  sim.faults.add('fail:/export_raw_vdi:1:VDI_IO_ERROR,injected');
+  const got = await getToFile(sim, exportPath(vdiRef, '&format=vhd'), path.join(dir, 'failed'));
+  expect([got.status, got.size]).toEqual([200, 0]);
+  expect(taskOf(sim, got).error_info).toEqual(['VDI_IO_ERROR', 'injected']);
+  const again = await getToFile(sim, exportPath(vdiRef, '&format=vhd'), path.join(dir, 'again'));
+  expect(taskOf(sim, again).status).toBe('success');
+});

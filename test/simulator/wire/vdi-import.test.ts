@@ -418,3 +418,40 @@ describe('an import that does not finish', () => {
     expect([task.status, task.error_info]).toEqual(['cancelled', ['TASK_CANCELLED', taskRef]]);
   });
 });
+
+describe('faults armed for /import_raw_vdi', () => {
+  afterEach(() => sim.faults.clear());
+
+  it('fail: the task ends with the error once the body is in; the next import works', async () => {
+    sim.faults.add('fail:/import_raw_vdi:1:SR_FULL,10,5');
+    const vdiRef = await newVdi(sim, sid, SIZE);
+    const failed = await put(sim, importPath(vdiRef), Buffer.from('abc'));
+    expect(failed.status).toBe(200);
+    expect(outcome(failed)).toEqual(['failure', ['SR_FULL', '10', '5']]);
+    const ok = await put(sim, importPath(vdiRef), Buffer.from('abc'));
+    expect(outcome(ok)).toEqual(['success', []]);
+  });
+
+  it('drop: the connection is cut half way and the task fails with VDI_IO_ERROR', async () => {
+    sim.faults.add('drop:/import_raw_vdi');
+    const vdiRef = await newVdi(sim, sid, SIZE);
+    const taskRef = (await jsonOk(sim.url, 'task.create', [sid, 'upload', ''])) as string;
+    // the client sees the connection close under its upload (an error, or a close-delimited end)
+    await put(sim, importPath(vdiRef, `&task_id=${taskRef}`), { file: src }).catch(() => undefined);
+    while (sim.store.get('task', taskRef).status === 'pending')
+      await new Promise((r) => setTimeout(r, 5));
+    expect(sim.store.get('task', taskRef).error_info).toEqual([
+      'VDI_IO_ERROR',
+      'Device I/O errors',
+    ]);
+  });
+
+  it('a * fault never touches the transfers', async () => {
+    sim.faults.add('fail:*:*:INTERNAL_ERROR');
+    const vdiRef = [...sim.store.all('VDI').keys()].find(
+      (r) => Number(sim.store.get('VDI', r).virtual_size) === SIZE,
+    )!;
+    const t = await put(sim, importPath(vdiRef), Buffer.from('abc'));
+    expect(outcome(t)).toEqual(['success', []]);
+  });
+});
