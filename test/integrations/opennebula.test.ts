@@ -23,7 +23,8 @@ let vmmDir: string;
 let probesDir: string;
 
 beforeAll(async () => {
-  stack = await startStack();
+  // VLANs 300-399 on eth1: the range NICs with XCD_VLAN_NETWORKS=service may ask for.
+  stack = await startStack({ driver: { vlans: { device: 'eth1', min: 300, max: 399 } } });
   dir = mkdtempSync(join(tmpdir(), 'xcd-one-'));
   template = (await stack.request('GET', '/v1/templates')).body.items[0].name_label;
   network = (await stack.request('GET', '/v1/networks')).body.items[0];
@@ -42,9 +43,10 @@ afterAll(async () => {
 
 const cdata = (s: string) => `<![CDATA[${s.replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
 
-function vmXml(id: number, o: { name?: string; lcm?: number; mac?: string; vcpu?: number; memory?: number; vcpuMax?: number; memoryMax?: number; attachNic?: string; attachVdi?: string } = {}) {
+function vmXml(id: number, o: { name?: string; lcm?: number; mac?: string; vcpu?: number; memory?: number; vcpuMax?: number; memoryMax?: number; vlanId?: number; attachNic?: string; attachVdi?: string } = {}) {
+  const vlan = o.vlanId ? `<VLAN_ID>${cdata(String(o.vlanId))}</VLAN_ID>` : '';
   const nic = (mac: string, extra = '') =>
-    `<NIC><NIC_ID>${cdata('0')}</NIC_ID><BRIDGE>${cdata(network.bridge)}</BRIDGE><MAC>${cdata(mac)}</MAC>${extra}</NIC>`;
+    `<NIC><NIC_ID>${cdata('0')}</NIC_ID><BRIDGE>${cdata(network.bridge)}</BRIDGE><MAC>${cdata(mac)}</MAC>${vlan}${extra}</NIC>`;
   return (
     `<VM><ID>${id}</ID><NAME>${cdata(o.name ?? `vm-${id}`)}</NAME><STATE>3</STATE><LCM_STATE>${o.lcm ?? 3}</LCM_STATE>` +
     `<TEMPLATE><VCPU>${cdata(String(o.vcpu ?? 2))}</VCPU><MEMORY>${cdata(String(o.memory ?? 768))}</MEMORY>` +
@@ -302,5 +304,24 @@ test('VCPU_MAX and MEMORY_MAX: live resizes up to them, without a power cycle', 
     expect(above.logs.some((l) => l.startsWith('ERROR: 47 resize: power_cycle_required (409)'))).toBe(true);
   } finally {
     expect((await action('cancel', ['one-47', HOST], 47, actionData(47, 'one-47', { lcm: 13 }))).code).toBe(0);
+  }
+}, 30_000);
+
+test('XCD_VLAN_NETWORKS=service: NICs with a VLAN_ID join the service network of that VLAN', async () => {
+  env.XCD_VLAN_NETWORKS = 'service';
+  const vlanOf = (vifRef: string): string | undefined =>
+    (stack.sim.store.get('network', stack.sim.store.get('VIF', vifRef).network as string) as any).other_config.xcd_vlan;
+  try {
+    expect((await deploy(48, 0, { name: 'vlan-48', vlanId: 330 })).code).toBe(0);
+    const vm = poolVm('vlan-48')!;
+    expect(vm.rec.VIFs.map(vlanOf)).toEqual(['330']);
+    const mac = '02:00:c0:a8:7a:4c';
+    const attach = await action('attach_nic', ['one-48', mac, network.bridge, '-', '802.1Q', 'one-48-1'], 48,
+      actionData(48, 'one-48', { vlanId: 330, attachNic: mac }));
+    expect(attach).toMatchObject({ code: 0, stdout: '' });
+    expect(poolVm('vlan-48')!.rec.VIFs.map(vlanOf)).toEqual(['330', '330']);
+  } finally {
+    delete env.XCD_VLAN_NETWORKS;
+    expect((await action('cancel', ['one-48', HOST], 48, actionData(48, 'one-48', { lcm: 13 }))).code).toBe(0);
   }
 }, 30_000);

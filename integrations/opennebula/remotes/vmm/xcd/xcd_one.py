@@ -126,11 +126,7 @@ def spawn_body(vm, conf):
         body['disks'] = extra
     nics = []
     for nic in vm.findall('TEMPLATE/NIC'):
-        network = (text(nic, 'XCD_NETWORK') or text(nic, 'BRIDGE') or
-                   conf.get('XCD_DEFAULT_NETWORK'))
-        if not network:
-            raise ActionError('NIC %s names no bridge' % text(nic, 'NIC_ID', '?'))
-        entry = {'network': network}
+        entry = nic_place(nic, conf)
         if text(nic, 'MAC'):
             entry['mac'] = text(nic, 'MAC').lower()
         nics.append(entry)
@@ -140,6 +136,20 @@ def spawn_body(vm, conf):
     if context is not None:
         body['metadata'] = {child.tag: (child.text or '') for child in context}
     return body
+
+
+def nic_place(nic, conf, bridge=None):
+    """Where a NIC goes: its XCD_NETWORK; with XCD_VLAN_NETWORKS=service, the service's own
+    network of its VLAN_ID (made on demand); else its bridge, else XCD_DEFAULT_NETWORK."""
+    if text(nic, 'XCD_NETWORK'):
+        return {'network': text(nic, 'XCD_NETWORK')}
+    vlan = text(nic, 'VLAN_ID')
+    if conf.get('XCD_VLAN_NETWORKS') == 'service' and vlan and vlan.isdigit():
+        return {'vlan': int(vlan)}
+    network = bridge or text(nic, 'BRIDGE') or conf.get('XCD_DEFAULT_NETWORK')
+    if not network:
+        raise ActionError('NIC %s names no bridge' % text(nic, 'NIC_ID', '?'))
+    return {'network': network}
 
 
 def deploy(api, conf, args, doc):
@@ -300,8 +310,15 @@ def detach_disk(api, conf, args, doc):
 
 def attach_nic(api, conf, args, doc):
     """attach_nic <deploy id> <mac> <bridge> <model|-> <vn_mad> <target> <vmid> <host>"""
-    network = args[2] or conf.get('XCD_DEFAULT_NETWORK')
-    body = {'network': network, 'mac': args[1].lower()}
+    mac = args[1].lower()
+    vm = vm_of(doc) if doc is not None else None
+    nic = next((n for n in (vm.findall('TEMPLATE/NIC') if vm is not None else [])
+                if (text(n, 'MAC') or '').lower() == mac), None)
+    if nic is not None:
+        body = nic_place(nic, conf, bridge=args[2] or None)
+    else:
+        body = {'network': args[2] or conf.get('XCD_DEFAULT_NETWORK')}
+    body['mac'] = mac
     api.run('POST', ipath(args[0], 'nics'), body=body, timeout=OPERATION_TIMEOUT)
 
 
