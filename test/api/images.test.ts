@@ -47,12 +47,16 @@ async function download(
   return Buffer.from(await res.arrayBuffer());
 }
 
-/** VDIs tagged for an image id (any state). */
-function imageVdis(id: string): number {
-  return stack.xapi.mirror.query('VDI', {
-    where: { 'other_config.xcd_image_id': id },
-    fields: ['uuid'],
-  }).length;
+/** VDIs tagged for an image id (any state), once the mirror has caught up with a destroy. */
+async function imageVdis(id: string): Promise<number> {
+  const count = (): number =>
+    stack.xapi.mirror.query('VDI', {
+      where: { 'other_config.xcd_image_id': id },
+      fields: ['uuid'],
+    }).length;
+  const deadline = Date.now() + 5000;
+  while (count() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return count();
 }
 
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -73,7 +77,7 @@ test('a raw upload is streamed into one base VDI and exported byte for byte', as
     checksum: sha256(bytes),
   });
   expect(body.result.srs).toHaveLength(1);
-  expect(imageVdis('raw-1')).toBe(1);
+  expect(await imageVdis('raw-1')).toBe(1);
   expect((await download('raw-1')).equals(bytes)).toBe(true);
   const got = await stack.request('GET', '/v1/images/raw-1');
   expect(got.body).toEqual(body.result);
@@ -91,7 +95,7 @@ test('the same bytes again answer the same image; different bytes 409 image_conf
     status: 'failed',
     error: { status: 409, code: 'image_conflict' },
   });
-  expect(imageVdis('again')).toBe(1);
+  expect(await imageVdis('again')).toBe(1);
 });
 
 test('a checksum that does not match fails checksum_mismatch and leaves no VDI', async () => {
@@ -103,7 +107,7 @@ test('a checksum that does not match fails checksum_mismatch and leaves no VDI',
     `format=raw&checksum=${encodeURIComponent(wrong)}`,
   );
   expect(body).toMatchObject({ status: 'failed', error: { code: 'checksum_mismatch' } });
-  expect(imageVdis('sum-bad')).toBe(0);
+  expect(await imageVdis('sum-bad')).toBe(0);
   const md5 = createHash('md5').update(bytes).digest('hex');
   const ok = await upload('sum-ok', bytes, `format=raw&checksum=md5%3A${md5}`);
   expect(ok.body.status).toBe('succeeded');
@@ -117,7 +121,7 @@ test('bytes of another format fail invalid_image, naming what they are', async (
   expect(body.error.detail).toMatch(/qcow2 image, not raw/);
   const notVhd = await upload('not-vhd', randomBytes(4096), 'format=vhd');
   expect(notVhd.body).toMatchObject({ status: 'failed', error: { code: 'invalid_image' } });
-  expect(imageVdis('mismatch') + imageVdis('not-vhd')).toBe(0);
+  expect((await imageVdis('mismatch')) + (await imageVdis('not-vhd'))).toBe(0);
 });
 
 test('an upload without a format is 400 invalid_request', async () => {
@@ -145,7 +149,7 @@ test("another namespace's private image is 404; a public one is visible, deletab
   expect((await stack.request('DELETE', '/v1/images/shared', { token: TOKENS.admin })).status).toBe(
     204,
   );
-  expect(imageVdis('shared')).toBe(0);
+  expect(await imageVdis('shared')).toBe(0);
   expect((await stack.request('GET', '/v1/images/shared')).status).toBe(404);
 });
 
@@ -159,5 +163,5 @@ test('an image beyond the SR free space fails 507 insufficient_storage', async (
     status: 'failed',
     error: { status: 507, code: 'insufficient_storage' },
   });
-  expect(imageVdis('huge')).toBe(0);
+  expect(await imageVdis('huge')).toBe(0);
 });

@@ -5,7 +5,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { SimulatorHandle } from '../../src/simulator';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -45,7 +44,7 @@ function freePort(): Promise<number> {
 
 /** Starts the service against `sim` with an operator token of `namespace`; resolves when ready. */
 export async function startServiceProcess(
-  sim: SimulatorHandle,
+  sim: { url: string; user: string; password: string },
   opts: { token: string; namespace: string; args?: string[] },
 ): Promise<ServiceProcess> {
   const port = await freePort();
@@ -69,7 +68,7 @@ export async function startServiceProcess(
         XCD_TOKEN: opts.token,
         XCD_TOKEN_NAMESPACE: opts.namespace,
         XCD_TOKEN_ROLE: 'operator',
-        XCD_LOG_LEVEL: 'warn',
+        XCD_LOG_LEVEL: process.env.XCD_SERVICE_LOG_LEVEL ?? 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -77,6 +76,7 @@ export async function startServiceProcess(
   let out = '';
   proc.stdout!.on('data', (d) => (out += String(d)));
   proc.stderr!.on('data', (d) => (out += String(d)));
+  proc.once('exit', (code, signal) => (out += `\n[exited: ${code ?? signal}]\n`));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {

@@ -133,7 +133,8 @@ export class Meter extends Transform {
     checksum: string | undefined,
     private readonly onBytes?: (bytes: number) => void,
   ) {
-    super();
+    // Large buffers: fewer pauses between the client's socket and XAPI's.
+    super({ highWaterMark: 4 * 1024 * 1024 });
     if (checksum) {
       const [algo, hex] = checksum.split(':');
       if (algo !== 'sha256') this.asked = { algo, hex: hex.toLowerCase(), hash: createHash(algo) };
