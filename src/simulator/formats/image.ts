@@ -8,7 +8,10 @@ export interface ImageSource {
   read(offset: number, length: number): Buffer;
 }
 
-/** Receives the guest's bytes at guest offsets; called in no particular order. */
+/**
+ * Receives the guest's bytes at guest offsets, in no particular order; it throws when the target
+ * cannot take them (a write beyond a smaller disk).
+ */
 export type GuestSink = (offset: number, data: Buffer) => void;
 
 /** What a parser found: the image's virtual size. */
@@ -45,7 +48,7 @@ export interface ImageStream {
   pieces(): Iterable<Buffer>;
 }
 
-/** Corrupt or unsupported input, or an image larger than the target allows. */
+/** Corrupt or unsupported input, or bytes beyond what the target holds ('too_large'). */
 export class ImageError extends Error {
   constructor(
     message: string,

@@ -28,7 +28,7 @@ const INCOMPAT_NAMES: Record<number, string> = {
  * Read a qcow2 image from `src`, handing its allocated guest clusters to `sink` and yielding the
  * share done after each L2 table's worth (drive it with runParse).
  */
-export function* parseQcow2(src: ImageSource, sink: GuestSink, maxSize: number): ImageParse {
+export function* parseQcow2(src: ImageSource, sink: GuestSink): ImageParse {
   if (src.size < 72) throw new ImageError('qcow2 truncated: shorter than a header');
   const h = src.read(0, 104);
   if (h.readUInt32BE(0) !== MAGIC) throw new ImageError('qcow2: bad magic');
@@ -57,7 +57,6 @@ export function* parseQcow2(src: ImageSource, sink: GuestSink, maxSize: number):
     const refcountOrder = h.readUInt32BE(96);
     if (refcountOrder > 6) throw new ImageError(`qcow2 refcount_order ${refcountOrder}`);
   }
-  if (size > maxSize) throw new ImageError(`qcow2 virtual size ${size}`, 'too_large');
   const l2Entries = cs / 8;
   if (l1Size < ceilDiv(size, cs * l2Entries)) throw new ImageError('qcow2 L1 table too small');
   if (l1At % cs !== 0 || l1At + l1Size * 8 > src.size)

@@ -66,10 +66,10 @@ function writeBitmapRuns(
 
 /**
  * Read a VHD from `src`, handing its guest bytes to `sink` and yielding the share done after
- * each block (drive it with runParse). Refuses a bad cookie or checksum, a truncated file, a BAT
- * or a block beyond the end of the file, and a virtual size above `maxSize` (kind 'too_large').
+ * each block (drive it with runParse). Refuses a bad cookie or checksum, a truncated file, and a
+ * BAT or a block beyond the end of the file. Whether the disk is big enough is the sink's call.
  */
-export function* parseVhd(src: ImageSource, sink: GuestSink, maxSize: number): ImageParse {
+export function* parseVhd(src: ImageSource, sink: GuestSink): ImageParse {
   if (src.size < FOOTER) throw new ImageError('VHD truncated: shorter than a footer');
   const head = src.read(0, FOOTER);
   if (head.toString('latin1', 0, 8) !== 'conectix') {
@@ -77,7 +77,6 @@ export function* parseVhd(src: ImageSource, sink: GuestSink, maxSize: number): I
     if (type !== TYPE_FIXED) throw new ImageError(`VHD without a footer copy: type ${type}`);
     const footer = src.read(src.size - FOOTER, FOOTER);
     const size = u64(footer, 48);
-    if (size > maxSize) throw new ImageError(`VHD virtual size ${size}`, 'too_large');
     if (size > src.size - FOOTER) throw new ImageError('fixed VHD truncated');
     for (let at = 0; at < size; at += 2 * 1024 * 1024) {
       sink(at, src.read(at, Math.min(2 * 1024 * 1024, size - at)));
@@ -89,7 +88,6 @@ export function* parseVhd(src: ImageSource, sink: GuestSink, maxSize: number): I
   if (type !== TYPE_DYNAMIC && type !== TYPE_DIFFERENCING)
     throw new ImageError(`VHD disk type ${type} with a footer copy`, 'unsupported');
   const size = u64(head, 48);
-  if (size > maxSize) throw new ImageError(`VHD virtual size ${size}`, 'too_large');
   const headerAt = u64(head, 16);
   if (headerAt + HEADER > src.size) throw new ImageError('VHD truncated: dynamic header');
   const header = src.read(headerAt, HEADER);

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import type http from 'node:http';
 import { XapiFault } from '../engine/fault';
-import type { Disk } from '../engine/disk-store';
+import { isZero, type Disk } from '../engine/disk-store';
 import type { SimRuntime } from '../engine/runtime';
 import type { Rec } from '../engine/store';
 import { ChunkedDecoder } from '../formats/chunked';
@@ -30,11 +30,18 @@ export function ioError(): XapiFault {
   return new XapiFault('VDI_IO_ERROR', ['Device I/O errors']);
 }
 
-/** Guest writes into `disk`; one past its end is an I/O error, as on a real block device. */
+/**
+ * Guest writes into `disk`. Data past its end is an I/O error, as on a real block device; zeros
+ * past it are dropped, so an image whose declared size exceeds the VDI (qemu-img rounds a VHD up
+ * to its geometry) imports while nothing lies beyond it. import_raw_vdi.ml says as much: an
+ * image bigger than the VDI fails "on some write".
+ */
 function diskSink(disk: Disk): GuestSink {
   return (offset, data) => {
-    if (offset + data.length > disk.size) throw new ImageError('write beyond the VDI', 'too_large');
-    disk.write(offset, data);
+    const fits = Math.max(0, Math.min(data.length, disk.size - offset));
+    if (fits < data.length && !isZero(data.subarray(fits)))
+      throw new ImageError('write beyond the VDI', 'too_large');
+    if (fits > 0) disk.write(offset, data.subarray(0, fits));
   };
 }
 
@@ -134,7 +141,7 @@ export async function importVdi(
         size += c.length;
       });
       const parse = job.format === 'vhd' ? parseVhd : parseQcow2;
-      await drive(rt, job.taskRef, parse(fileSource(fd, size), sink, disk.size));
+      await drive(rt, job.taskRef, parse(fileSource(fd, size), sink));
     } finally {
       fs.closeSync(fd);
       fs.rmSync(scratch, { force: true });

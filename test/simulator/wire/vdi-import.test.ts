@@ -97,6 +97,18 @@ describe('round trips: the VDI holds the image content', () => {
     expect(sameContent(sim.vdiContent(vdiRef), 'raw', src)).toBe(true);
   });
 
+  it('a VHD whose geometry rounds its size above the VDI imports when nothing lies beyond', async () => {
+    // qemu-img without force_size declares the CHS size: 16 MiB becomes 16,781,312 bytes
+    const chs = path.join(dir, 'chs.vhd');
+    qemuImg('convert', '-f', 'raw', '-O', 'vpc', src, chs);
+    const declared = JSON.parse(qemuImg('info', '--output=json', chs))['virtual-size'];
+    expect(declared).toBeGreaterThan(SIZE);
+    const vdiRef = await newVdi(sim, sid, SIZE);
+    const t = await put(sim, importPath(vdiRef, '&format=vhd'), { file: chs });
+    expect(outcome(t)).toEqual(['success', []]);
+    expect(sameContent(sim.vdiContent(vdiRef), 'raw', src)).toBe(true);
+  });
+
   it('the format name is case-insensitive and raw is the default', async () => {
     const a = await newVdi(sim, sid, SIZE);
     const b = await newVdi(sim, sid, SIZE);
