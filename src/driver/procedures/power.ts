@@ -91,7 +91,7 @@ export async function runAction(
       );
     case 'power-on': {
       // As the contract says: a suspended instance is resumed, a paused one unpaused.
-      const power = await xapi.call<string>('VM.get_power_state', vmRef);
+      const power = xapi.mirror.get('VM', vmRef)?.power_state;
       const [method, args] =
         power === 'Suspended'
           ? ['VM.resume', [false, false]]
