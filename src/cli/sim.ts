@@ -85,6 +85,7 @@ export function registerSim(program: Command): void {
           ? [`  Unix socket: ${sim.socketPath} (any credentials log in as root)`]
           : []),
         `login: user '${sim.user}' password '${sim.password}'`,
+        `xapi version: ${sim.xapiVersion} (qcow2 transfers from 25.27.0)`,
         `control: POST ${sim.url}/sim/control {"fault": SPEC} | {"clear": true} | {"restart": true} | {"host": N, "online": false}`,
       ];
       process.stdout.write(lines.join('\n') + '\n');

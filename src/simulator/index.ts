@@ -73,6 +73,7 @@ export interface SimulatorHandle {
   hostUrls: string[]; // every host, master first
   user: string;
   password: string;
+  xapiVersion: string; // as host.software_version.xapi_build
   store: Store;
   faults: Faults;
   restart(): Promise<void>; // all refs and sessions change, objects stay (same uuids)
@@ -350,6 +351,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       ),
       user: options.user,
       password: options.password,
+      xapiVersion,
       store,
       faults,
       restart,

@@ -43,6 +43,7 @@ it('prints the bound address and login, and applies --hosts, --fault and --xapi-
       child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
     });
     expect(out).toContain("login: user 'root' password 'xenroot'");
+    expect(out).toContain('xapi version: 25.27.0');
     expect(out).toMatch(/pool member 1: http:\/\/127\.0\.0\.2:\d+/);
     const sid = (await jsonOk(url, 'session.login_with_password', ['root', 'xenroot'])) as string;
     expect(await jsonErr(url, 'pool.get_all', [sid])).toEqual(['SR_FULL']);

@@ -71,3 +71,20 @@ it('an explicit master port whose member address is taken fails with EADDRINUSE'
     await close(blocker.server);
   }
 });
+
+it('xapiVersion: MAJOR.MINOR.PATCH, reported by every host; anything else is refused', async () => {
+  await expect(startSimulator({ hosts: 1, xapiVersion: '25.27' })).rejects.toThrow(
+    /MAJOR\.MINOR\.PATCH/,
+  );
+  const sim = await startSimulator({ hosts: 2, xapiVersion: '26.1.3' });
+  try {
+    expect(sim.xapiVersion).toBe('26.1.3');
+    for (const host of sim.store.all('host').values())
+      expect(host.software_version).toMatchObject({ xapi: '26.1', xapi_build: '26.1.3' });
+  } finally {
+    await sim.close();
+  }
+  const dflt = await startSimulator({ hosts: 1 });
+  expect(dflt.xapiVersion).toBe('24.19.2');
+  await dflt.close();
+});
