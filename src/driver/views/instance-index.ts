@@ -219,7 +219,7 @@ export class InstanceIndex {
   /** The instance view, or 404 instance_not_found. */
   get(namespace: string, id: string): Instance {
     const ref = this.refOf(namespace, id);
-    const view = ref ? this.view(ref) : undefined;
+    const view = ref ? this.viewOf(ref) : undefined;
     if (!view) throw instanceNotFound(id);
     return view;
   }
@@ -227,6 +227,11 @@ export class InstanceIndex {
   /** The view of a VM ref (undefined when it is not an instance or is gone). */
   view(vmRef: string): Instance | undefined {
     this.current();
+    return this.viewOf(vmRef);
+  }
+
+  /** view() for a read that has made sure the index is current (once, not once per view). */
+  private viewOf(vmRef: string): Instance | undefined {
     const cached = this.cache.get(vmRef);
     if (cached) return cached;
     const vm = this.mirror.get('VM', vmRef);
@@ -262,7 +267,7 @@ export class InstanceIndex {
       const ref = this.refsByKey.get(k)![0]!;
       if (wanted !== undefined && this.powerOf.get(ref) !== wanted) continue;
       if (total >= q.offset && items.length < q.limit) {
-        const v = this.view(ref);
+        const v = this.viewOf(ref);
         if (v) items.push(v);
       }
       total++;
