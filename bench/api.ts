@@ -6,7 +6,6 @@
 // leftover check, and the power-cycle row (bench/power-cycle.ts). Prints each target, met or not.
 // `-- --reads-only` runs the read rows alone; `-- --profile PREFIX` writes CPU profiles of the
 // service during its 200-client loads (PREFIX-get.cpuprofile, PREFIX-list.cpuprofile).
-import http from 'node:http';
 import { Session } from 'node:inspector/promises';
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -14,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { TokenStore } from '../src/api/auth';
 import { Metrics } from '../src/api/metrics';
-import { createApp } from '../src/app';
+import { createApp, createServer } from '../src/app';
 import { ComputeDriver } from '../src/driver';
 import { XapiClient } from '../src/xapi';
 import { requireWrk, startBarePeer, wrkLoad, type Load } from './http-load';
@@ -59,12 +58,18 @@ async function main(): Promise<void> {
   const xapi = await XapiClient.connect({ url: sim.url, user: sim.user, password: sim.password });
   const syncS = (performance.now() - t0) / 1000;
   let xapiCalls = 0;
+  /** Calls per method, while `byMethod` is set. */
+  let byMethod: Map<string, number> | undefined;
+  const counted = (m: string): void => {
+    xapiCalls++;
+    byMethod?.set(m, (byMethod.get(m) ?? 0) + 1);
+  };
   const call = xapi.call.bind(xapi);
   const callAsync = xapi.callAsync.bind(xapi);
   Object.assign(xapi, {
-    call: (m: string, ...a: unknown[]) => (xapiCalls++, call(m, ...a)),
+    call: (m: string, ...a: unknown[]) => (counted(m), call(m, ...a)),
     callAsync: (m: string, a: unknown[], o?: Parameters<XapiClient['callAsync']>[2]) => (
-      xapiCalls++,
+      counted(`Async.${m}`),
       callAsync(m, a, o)
     ),
   });
@@ -75,7 +80,7 @@ async function main(): Promise<void> {
   const driver = new ComputeDriver(xapi, { logger });
   await driver.start();
   const auth = new TokenStore().addToken(TOKEN, { id: 'bench', namespace: 'bench', role: 'admin' });
-  const server = http.createServer(createApp({ driver, auth, logger, metrics }));
+  const server = createServer(createApp({ driver, auth, logger, metrics }));
   server.keepAliveTimeout = 60_000;
   const url = await listen(server);
   const rest = new RestClient(url, TOKEN);
@@ -134,6 +139,7 @@ async function main(): Promise<void> {
     wrkLoad({ url: peer.url, paths, connections, seconds: SECONDS, serverPid: peer.pid, headers });
 
   const before = xapiCalls;
+  byMethod = new Map();
   const rows: Array<[string, Load]> = [];
   const measured: Record<string, { svc10: Load; svc200: Load; bare200: Load }> = {};
   for (const [name, paths] of [
@@ -178,7 +184,11 @@ async function main(): Promise<void> {
         `CPU per request, bare / service ${fmt(m.bare200.cpu_us / m.svc200.cpu_us)}`,
     );
   }
-  console.log(`errors ${errors}, XAPI calls during the reads ${readCalls} (target 0)`);
+  const methods = [...byMethod].map(([m, n]) => `${m} x${n}`).join(', ');
+  byMethod = undefined;
+  console.log(
+    `errors ${errors}, XAPI calls during the reads ${readCalls}${methods ? ` (${methods})` : ''} (target 0)`,
+  );
   console.log(`load average after the reads: ${load()}`);
 
   for (let i = 0; i < ids.length; i += 20)

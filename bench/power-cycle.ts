@@ -4,11 +4,10 @@
 // directly through the native client, interleaved on the same simulator (its own process). The
 // ratio is taken against a client with the default options (mirror on, as the service's); a
 // client without a mirror is shown too. Target: <= 1.2x at p50. Runs alone too (tsx).
-import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { TokenStore } from '../src/api/auth';
-import { createApp } from '../src/app';
+import { createApp, createServer } from '../src/app';
 import { ComputeDriver } from '../src/driver';
 import { XapiClient } from '../src/xapi';
 import { listen, RestClient } from './rest';
@@ -147,7 +146,7 @@ async function standalone(): Promise<void> {
     namespace: 'bench',
     role: 'operator',
   });
-  const server = http.createServer(createApp({ driver, auth, logger }));
+  const server = createServer(createApp({ driver, auth, logger }));
   server.keepAliveTimeout = 60_000;
   const url = await listen(server);
   try {

@@ -385,8 +385,10 @@ export class Validation {
     const send = res.send.bind(res);
     res.send = (chunk?: unknown): Response => {
       const type = mediaTypeOf(res.getHeader('content-type') as string | undefined);
-      if (type === 'application/json' && typeof chunk === 'string')
-        this.checkAnswer(endpoint, res.statusCode, JSON.parse(chunk) as Json);
+      const text =
+        typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString() : undefined;
+      if (type === 'application/json' && text !== undefined)
+        this.checkAnswer(endpoint, res.statusCode, JSON.parse(text) as Json);
       return send(chunk);
     };
     next();

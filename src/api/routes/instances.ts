@@ -6,7 +6,7 @@ import type { ServiceDriver } from '../driver-port';
 import type { ApiRouter } from '../endpoints';
 import type { components } from '../../contract/openapi.generated';
 import { sendOperation } from '../prefer';
-import { instanceJson, instancePageJson } from '../render';
+import { instanceBody, instancePageBody, JSON_UTF8 } from '../render';
 
 type S = components['schemas'];
 
@@ -24,15 +24,14 @@ export function instanceRoutes(router: ApiRouter, driver: ServiceDriver): void {
       limit,
       offset,
     });
-    // Instance views go out as the JSON text kept per view (render.ts).
-    res
-      .type('json')
-      .send(instancePageJson({ items: page.items, total: page.total, limit, offset }));
+    // Instance views go out as the JSON kept per view (render.ts).
+    const body = instancePageBody({ items: page.items, total: page.total, limit, offset });
+    res.set('Content-Type', JSON_UTF8).send(body);
   });
 
   router.get('/v1/instances/:instance_id', (req, res) => {
     const view = driver.getInstance(callerOf(req), String(req.params.instance_id));
-    res.type('json').send(instanceJson(view));
+    res.set('Content-Type', JSON_UTF8).send(instanceBody(view));
   });
 
   router.put('/v1/instances/:instance_id', async (req, res) => {
