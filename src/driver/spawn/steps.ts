@@ -174,12 +174,13 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
         if (!s.imageBase || !p.srRef) throw new Error('spawn: no image base for the plan');
         const baseRef = await s.imageBase(p.owner.namespace, p.imageId!, p.srRef, ctx.signal);
         ctx.progress(0.5);
-        const vdiRef = await xapi.callAsync<string>('VDI.clone', [baseRef, {}], {
-          signal: ctx.signal,
-        });
+        // A clone is a quick metadata operation (copy-on-write): called, not run as a task.
+        const vdiRef = await xapi.call<string>('VDI.clone', baseRef, {});
         await undoable(ctx, 'destroy the image clone', () => xapi.call('VDI.destroy', vdiRef));
-        await xapi.call('VDI.set_other_config', vdiRef, ownerTags(p.owner, { [TAG.role]: 'root' }));
-        await xapi.call('VDI.set_name_label', vdiRef, `${p.name} root`);
+        await Promise.all([
+          xapi.call('VDI.set_other_config', vdiRef, ownerTags(p.owner, { [TAG.role]: 'root' })),
+          xapi.call('VDI.set_name_label', vdiRef, `${p.name} root`),
+        ]);
         const vbdRef = await xapi.call<string>(
           'VBD.create',
           vbdRecord(p, vmOf(s), vdiRef, '0', { type: 'Disk', bootable: true, role: 'root' }),
