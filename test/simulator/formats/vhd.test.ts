@@ -1,6 +1,7 @@
-// VHD layouts: parseVhd reads qemu-img's dynamic and fixed images byte for byte and names what
-// is wrong with corrupt ones (cookie, checksum, truncation, BAT or block beyond the file, size);
-// writeVhd's dynamic images are what qemu-img and parseVhd read back.
+// VHD layouts: parseVhd reads qemu-img's dynamic and fixed images byte for byte (a differencing
+// one only where its sector bitmaps say) and names what is wrong with corrupt ones (cookie,
+// checksum, truncation, BAT or block beyond the file); writeVhd's dynamic images are what
+// qemu-img and parseVhd read back.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -112,4 +113,30 @@ test('writeVhd lays out what qemu-img reads as the same disk, with its exact len
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a differencing VHD writes only the sectors its bitmaps mark', () => {
+  const diff = Buffer.from(out.dyn);
+  // footer copies say "differencing" (type 4), checksums redone
+  for (const at of [0, diff.length - 512]) {
+    diff.writeUInt32BE(4, at + 60);
+    diff.writeUInt32BE(0, at + 64);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += diff[at + i];
+    diff.writeUInt32BE(~sum >>> 0, at + 64);
+  }
+  // block 0's bitmap keeps sector 1 only (the data at 512..1535 covers sectors 1 and 2)
+  const tableAt = Number(diff.readBigUInt64BE(512 + 16));
+  const blockAt = diff.readUInt32BE(tableAt) * 512;
+  diff.fill(0, blockAt, blockAt + 512);
+  diff[blockAt] = 0x40;
+  const under = Buffer.alloc(SIZE, 0xaa);
+  runParse(parseVhd(memorySource(diff), (offset, data) => data.copy(under, offset)));
+  expect(under.subarray(512, 1024).equals(raw.subarray(512, 1024))).toBe(true); // sector 1
+  expect(under.subarray(0, 512).equals(Buffer.alloc(512, 0xaa))).toBe(true); // left alone
+  expect(under.subarray(1024, 1536).equals(Buffer.alloc(512, 0xaa))).toBe(true);
+  // the other block with data is whole
+  expect(
+    under.subarray(4 * MIB, 4 * MIB + 8192).equals(raw.subarray(4 * MIB, 4 * MIB + 8192)),
+  ).toBe(true);
 });
