@@ -10,6 +10,8 @@ COPY . .
 RUN npx node-gyp rebuild -C addon && npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-bookworm-slim
+# qemu-img converts qcow2 images for pools whose xapi cannot import qcow2 (before 25.27).
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends qemu-utils && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production XCD_LISTEN=0.0.0.0:8780
 WORKDIR /app
 COPY --from=build /src/package.json ./
