@@ -84,6 +84,7 @@ export class Disk {
     this.size = size;
   }
 
+  /** Close the descriptor; the next read or write opens it again. */
   close(): void {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
@@ -141,6 +142,8 @@ export class DiskStore {
       const length = Math.min(DISK_BLOCK, src.size - offset);
       if (length > 0) dst.write(offset, src.read(offset, length, buf));
     }
+    src.close();
+    dst.close();
     return dst;
   }
 

@@ -152,5 +152,6 @@ export async function exportVdi(
     }
     if (res.destroyed) throw new XapiFault('VDI_IO_ERROR', ['Device I/O errors']);
   });
+  rt.disks.get(uuid)?.close(); // reopened on the next use: idle disks hold no descriptor
   res.end();
 }

@@ -149,5 +149,7 @@ export async function importVdi(
   } catch (err) {
     if (err instanceof ImageError || err instanceof RangeError) throw ioError();
     throw err;
+  } finally {
+    disk.close(); // reopened on the next use: idle disks hold no descriptor
   }
 }
