@@ -165,3 +165,34 @@ test('an image beyond the SR free space fails 507 insufficient_storage', async (
   });
   expect(await imageVdis('huge')).toBe(0);
 });
+
+test("a snapshot's disk is exported from the snapshot itself, in a format", async () => {
+  const bytes = randomBytes(2 * MiB);
+  expect((await upload('snap-src', bytes, 'format=raw')).body.status).toBe('succeeded');
+  const spawn = await stack.request('PUT', '/v1/instances/snap-vm', {
+    body: { image: 'snap-src', power_on: false },
+    headers: { prefer: 'wait=30' },
+  });
+  expect(spawn.body).toMatchObject({ status: 'succeeded' });
+  const snap = await stack.request('PUT', '/v1/instances/snap-vm/snapshots/s1', {
+    body: {},
+    headers: { prefer: 'wait=30' },
+  });
+  expect(snap.body).toMatchObject({ status: 'succeeded' });
+  const res = await fetch(
+    `${stack.url}/v1/instances/snap-vm/snapshots/s1/disks/0/file?format=raw`,
+    {
+      headers: { authorization: `Bearer ${TOKENS.operator}` },
+    },
+  );
+  expect(res.status).toBe(200);
+  expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
+  const other = await fetch(`${stack.url}/v1/instances/snap-vm/snapshots/s1/disks/0/file`, {
+    headers: { authorization: `Bearer ${TOKENS.other}` },
+  });
+  expect(other.status).toBe(404);
+  const none = await fetch(`${stack.url}/v1/instances/snap-vm/snapshots/s1/disks/7/file`, {
+    headers: { authorization: `Bearer ${TOKENS.operator}` },
+  });
+  expect(none.status).toBe(404);
+});
