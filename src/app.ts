@@ -4,12 +4,12 @@
 // it. Owns the order every request passes through; must not connect to XAPI or read config.
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import pino from 'pino';
 import { authenticate, authorize, type TokenStore } from './api/auth';
 import { ApiError } from './driver/errors';
 import type { ServiceDriver } from './api/driver-port';
-import { boundBodyDepth, distinctMacs, finiteQueryNumbers } from './api/edge-rules';
+import { readJsonBody } from './api/edge-rules';
 import { Endpoints, type ApiRouter } from './api/endpoints';
 import { Metrics } from './api/metrics';
 import { problemHandler } from './api/problem';
@@ -75,18 +75,12 @@ export function createApp(opts: AppOptions): Express {
   // matched once: the role, the checks, the route and the metrics label all use that match.
   const endpoints = new Endpoints(spec);
   const validation = new Validation(spec);
-  const json = express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] });
-  const readBody: RequestHandler = (req, res, next) =>
-    req.method === 'GET' || req.method === 'HEAD' ? next() : json(req, res, next);
   app.use(authenticate(opts.auth));
   app.use(endpoints.lookup);
   app.use(authorize());
   app.use(requireReady(opts.driver));
-  app.use(readBody);
-  app.use(boundBodyDepth());
+  app.use(readJsonBody());
   app.use(validation.check);
-  app.use(finiteQueryNumbers());
-  app.use(distinctMacs());
   if (opts.validateResponses) app.use(validation.checkResponses);
 
   apiRoutes(endpoints, opts.driver);

@@ -4,6 +4,7 @@
 // `listening on http://127.0.0.1:PORT`. Does no work per request beyond looking the path up.
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
+import process from 'node:process';
 
 const bodies = new Map(Object.entries(JSON.parse(readFileSync(process.argv[2], 'utf8'))));
 const server = http.createServer((req, res) => {

@@ -2,7 +2,7 @@
 // {"id", "namespace", "role", "sha256"} (the hex SHA-256 of the token; '#' lines are comments)
 // or from the environment (XCD_TOKEN, XCD_TOKEN_NAMESPACE, XCD_TOKEN_ROLE). Plain tokens are
 // never stored. Knows nothing of instances: the driver enforces namespaces with the Caller.
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ApiError } from '../driver/errors';
@@ -22,7 +22,7 @@ export interface TokenEntry {
 }
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 /** A fresh random token (URL-safe, 256 bits). */
@@ -50,7 +50,8 @@ function checkEntry(e: Partial<TokenEntry>, where: string): TokenEntry {
 }
 
 export class TokenStore {
-  private readonly byHash = new Map<string, TokenEntry>();
+  /** By token hash: the caller a token stands for (one object per token, never changed). */
+  private readonly byHash = new Map<string, Caller>();
 
   constructor(entries: TokenEntry[] = []) {
     entries.forEach((e, i) => this.addEntry(checkEntry({ ...e }, `token ${i + 1}`)));
@@ -88,12 +89,14 @@ export class TokenStore {
   }
 
   lookup(token: string): Caller | undefined {
-    const e = this.byHash.get(hashToken(token));
-    return e ? { namespace: e.namespace, role: e.role, tokenId: e.id } : undefined;
+    return this.byHash.get(hashToken(token));
   }
 
   private addEntry(e: TokenEntry): void {
-    this.byHash.set(e.sha256, e);
+    this.byHash.set(
+      e.sha256,
+      Object.freeze({ namespace: e.namespace, role: e.role, tokenId: e.id }),
+    );
   }
 }
 

@@ -1,10 +1,14 @@
-// Input rules the OpenAPI file cannot state, kept in this one place: how deep a JSON body may
-// nest (checked without recursion, before anything walks the body recursively), that the MACs
-// of one request differ, and that numbers read from the query are finite (the validator turns
-// `Infinity` and `1e400` into a number that passes `maximum`). Each refusal is 400
-// invalid_request naming the field. Rules a schema can express belong in the spec, not here.
-import type { RequestHandler } from 'express';
+// Input rules the OpenAPI file cannot state, kept in this one place: how large and how deep a
+// JSON body may be (depth checked without recursion, as the body is read, before anything
+// walks it recursively), that the MACs of one request differ, and that numbers read from the
+// query are finite (coercion turns `Infinity` and `1e400` into a number that passes `maximum`).
+// Each refusal is 400 invalid_request naming the field. Rules a schema can express belong in
+// the spec, not here.
+import express, { type Request, type RequestHandler } from 'express';
 import { ApiError } from '../driver/errors';
+
+/** The largest body read. */
+export const MAX_BODY_BYTES = '1mb';
 
 /** Levels of objects and arrays a body may nest (the body itself is level 1). */
 export const MAX_BODY_DEPTH = 32;
@@ -33,40 +37,54 @@ export function tooDeep(value: unknown, max = MAX_BODY_DEPTH): string | undefine
   return undefined;
 }
 
-/** After the JSON parser: 400 for a body nested deeper than MAX_BODY_DEPTH. */
-export function boundBodyDepth(): RequestHandler {
-  return (req, _res, next) => {
-    const field = tooDeep(req.body as unknown);
-    if (field) return next(invalid(field, `nested deeper than ${MAX_BODY_DEPTH} levels`));
-    next();
+/**
+ * Reads a JSON body (`application/json`, `application/*+json`; not on GET or HEAD) of at most
+ * MAX_BODY_BYTES, refusing one nested deeper than MAX_BODY_DEPTH. Other bodies stay unread.
+ */
+export function readJsonBody(): RequestHandler {
+  const json = express.json({
+    limit: MAX_BODY_BYTES,
+    type: ['application/json', 'application/*+json'],
+  });
+  return (req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    json(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      const field = tooDeep(req.body as unknown);
+      if (field) return next(invalid(field, `nested deeper than ${MAX_BODY_DEPTH} levels`));
+      next();
+    });
   };
 }
 
-/** After validation: 400 when two NICs of one request give the same MAC (in any case). */
-export function distinctMacs(): RequestHandler {
-  return (req, _res, next) => {
-    const nics = (req.body as { nics?: unknown } | undefined)?.nics;
-    if (!Array.isArray(nics)) return next();
-    const seen = new Map<string, number>();
-    for (const [i, nic] of nics.entries()) {
-      const mac = (nic as { mac?: unknown } | null)?.mac;
-      if (typeof mac !== 'string') continue;
-      const key = mac.toLowerCase();
-      const first = seen.get(key);
-      if (first !== undefined)
-        return next(invalid(`body.nics[${i}].mac`, `the same MAC as nics[${first}]`));
-      seen.set(key, i);
-    }
-    next();
-  };
+/** Two NICs of one request that give the same MAC (in any case), if any. */
+function sameMac(body: unknown): ApiError | undefined {
+  const nics = (body as { nics?: unknown } | undefined)?.nics;
+  if (!Array.isArray(nics)) return undefined;
+  const seen = new Map<string, number>();
+  for (const [i, nic] of nics.entries()) {
+    const mac = (nic as { mac?: unknown } | null)?.mac;
+    if (typeof mac !== 'string') continue;
+    const key = mac.toLowerCase();
+    const first = seen.get(key);
+    if (first !== undefined)
+      return invalid(`body.nics[${i}].mac`, `the same MAC as nics[${first}]`);
+    seen.set(key, i);
+  }
+  return undefined;
 }
 
-/** After validation: 400 for a query parameter read as a number that is not finite. */
-export function finiteQueryNumbers(): RequestHandler {
-  return (req, _res, next) => {
-    for (const [name, value] of Object.entries(req.query as Record<string, unknown>))
-      if (typeof value === 'number' && !Number.isFinite(value))
-        return next(invalid(`query.${name}`, 'must be a finite integer'));
-    next();
-  };
+/** A query parameter read as a number that is not finite, if any. */
+function infiniteQueryNumber(query: Record<string, unknown>): ApiError | undefined {
+  for (const name in query) {
+    const value = query[name];
+    if (typeof value === 'number' && !Number.isFinite(value))
+      return invalid(`query.${name}`, 'must be a finite integer');
+  }
+  return undefined;
+}
+
+/** After the spec's checks: the first of these rules the request breaks, if any. */
+export function breaksEdgeRules(req: Request): ApiError | undefined {
+  return infiniteQueryNumber(req.query as Record<string, unknown>) ?? sameMac(req.body);
 }

@@ -8,6 +8,7 @@ import Ajv2020, { type ErrorObject, type Options, type ValidateFunction } from '
 import addFormats from 'ajv-formats';
 import type { RequestHandler, Response } from 'express';
 import { ApiError } from '../driver/errors';
+import { breaksEdgeRules } from './edge-rules';
 import type { Endpoint } from './endpoints';
 import type { OpenApiDocument } from './spec';
 
@@ -220,7 +221,8 @@ export class Validation {
     this.components = this.spec.components ?? {};
   }
 
-  /** Middleware after the body parser: 415, or 400 naming the fields, or on. */
+  /** Middleware after the body is read: 415, or 400 naming the fields (the spec's checks, then
+   * the rules it cannot state: edge-rules.ts), or on. */
   readonly check: RequestHandler = (req, _res, next) => {
     const endpoint = req.matched?.endpoint;
     if (!endpoint) return next();
@@ -252,7 +254,7 @@ export class Validation {
       const refused = this.checkQuery(c, query, url.slice(q + 1));
       if (refused) return next(invalid([refused], req.body));
     }
-    if (!c.params && !body) return next();
+    if (!c.params && !body) return next(breaksEdgeRules(req));
     // Coercion and defaults write into the query: it stays as validated (express would parse
     // it again on each read).
     if (c.hasQuery)
@@ -265,7 +267,7 @@ export class Validation {
     const data = { query, headers: req.headers, params: req.matched!.params, body: req.body };
     const paramsOk = c.params ? c.params(data) : true;
     const bodyOk = body ? body(data) : true;
-    if (paramsOk && bodyOk) return next();
+    if (paramsOk && bodyOk) return next(breaksEdgeRules(req));
     next(
       invalid(
         [
