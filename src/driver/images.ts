@@ -201,7 +201,9 @@ export class Images {
       throw new ApiError(403, 'forbidden', 'a public image is deleted by admins only');
     if (image.public && caller.role !== 'admin')
       throw new ApiError(403, 'forbidden', 'a public image is deleted by admins only');
-    if (this.runner.busy(image.namespace, `image/${id}`))
+    // An import or a base copy of this service under way (a base 'importing' while it runs).
+    const importing = image.bases.some((b) => b.other_config[TAG.state] === 'importing');
+    if (importing && this.runner.busy(image.namespace, `image/${id}`))
       throw new ApiError(409, 'image_busy', `image '${id}' is being imported`);
     for (const base of image.bases)
       await this.xapi.call('VDI.destroy', base.$ref).catch((err: unknown) => {

@@ -3,7 +3,7 @@
 // copy share one copy; another namespace's private image is 404 for spawns; a half-imported
 // base left by a service that is gone is removed by reconcile, a live import is not.
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { Caller } from '../../src/driver';
 import { GiB } from '../../src/xapi/units';
 import { done, until } from './instance-helpers';
@@ -151,4 +151,19 @@ test('reconcile removes a base left importing by a service that is gone', async 
   await stack.driver.reconcilePass();
   await until(() => stack.xapi.mirror.get('VDI', gone) === undefined);
   expect(stack.driver.lastReconcile?.images).toContain('alice/left-a-service-that-is-gone');
+});
+
+test('an image being imported cannot be deleted (409 image_busy); once imported it can', async () => {
+  const body = new PassThrough();
+  const op = stack.driver.uploadImage(alice, 'in-flight', { format: 'raw' }, body, 2 * MiB);
+  body.write(randomBytes(MiB));
+  await until(() => bases('in-flight').length === 1);
+  await expect(stack.driver.deleteImage(alice, 'in-flight')).rejects.toMatchObject({
+    status: 409,
+    code: 'image_busy',
+  });
+  body.end(randomBytes(MiB));
+  expect(await settle(stack, alice, op)).toMatchObject({ status: 'succeeded' });
+  await stack.driver.deleteImage(alice, 'in-flight');
+  await until(() => bases('in-flight').length === 0);
 });
