@@ -224,6 +224,19 @@ export function baseTags(
   };
 }
 
+/** A base whose bytes are in: 'active', no owner, with `extra` tags (read, then written whole:
+ * two calls, keeping what others added meanwhile, e.g. an admin's public mark). */
+async function activate(
+  xapi: XapiClient,
+  vdiRef: string,
+  extra: Record<string, string> = {},
+): Promise<void> {
+  const oc = await xapi.call<Record<string, string>>('VDI.get_other_config', vdiRef);
+  const next: Record<string, string> = { ...oc, ...extra, [TAG.state]: 'active' };
+  delete next[TAG.owner];
+  await xapi.call('VDI.set_other_config', vdiRef, next);
+}
+
 /** 507 when the SR's free space is below `bytes`. */
 export function checkFreeSpace(mirror: MirrorView, srRef: string, bytes: number): void {
   const sr = mirror.get('SR', srRef);
@@ -314,10 +327,7 @@ export async function importBase(
     if (meter.bytes !== args.length)
       throw incomplete(`received ${meter.bytes} of ${args.length} bytes`);
     const checksum = meter.finish();
-    await xapi.call('VDI.remove_from_other_config', vdiRef, TAG.owner).catch(() => undefined);
-    await xapi.call('VDI.add_to_other_config', vdiRef, IMAGE_TAG.checksum, checksum);
-    await xapi.call('VDI.remove_from_other_config', vdiRef, TAG.state);
-    await xapi.call('VDI.add_to_other_config', vdiRef, TAG.state, 'active');
+    await activate(xapi, vdiRef, { [IMAGE_TAG.checksum]: checksum });
     return vdiRef;
   } catch (err) {
     meter.destroy();
@@ -402,9 +412,7 @@ export async function copyBase(
   });
   try {
     await xapi.callAsync('VDI.copy', [baseRef, srRef, NULL_REF, vdiRef], { signal });
-    await xapi.call('VDI.remove_from_other_config', vdiRef, TAG.owner).catch(() => undefined);
-    await xapi.call('VDI.remove_from_other_config', vdiRef, TAG.state);
-    await xapi.call('VDI.add_to_other_config', vdiRef, TAG.state, 'active');
+    await activate(xapi, vdiRef);
     return vdiRef;
   } catch (err) {
     await xapi.call('VDI.destroy', vdiRef).catch(() => undefined);
