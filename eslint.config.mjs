@@ -181,6 +181,24 @@ export default tseslint.config(
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  {
+    // Plain ES modules run by Node (benchmark peers and load generators).
+    files: ['**/*.mjs'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'process',
+          'console',
+          'URL',
+          'Buffer',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'clearInterval',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
   { rules: { '@typescript-eslint/no-explicit-any': 'off' } },
   ...boundaries.map(({ files, ignores, patterns }) => ({
     files,

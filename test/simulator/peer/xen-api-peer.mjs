@@ -2,7 +2,6 @@
 // simulator: connect, fill the object cache through event.from, check xapi errors decode as
 // from a real host, and (with --vm) start, snapshot and stop a VM. Prints one JSON report line.
 // Usage: node xen-api-peer.mjs <url> <user> <password> <json-rpc|xml-rpc> [--vm]
-/* global process, setInterval, clearInterval, setTimeout, clearTimeout */
 import { createClient } from 'xen-api';
 
 const [url, user, password, transport, ...flags] = process.argv.slice(2);
