@@ -93,6 +93,22 @@ test('snapshot and volume operations are routed, answer documented statuses and 
   expect((await call('getSnapshot', 'GET', '/v1/instances/dc-1/snapshots/none')).body.code).toBe(
     'snapshot_not_found',
   );
+  // The snapshot's root disk, streamed as VHD (sparse: only what the disk holds).
+  const file = await call(
+    'exportSnapshotDisk',
+    'GET',
+    '/v1/instances/dc-1/snapshots/s1/disks/0/file?format=vhd',
+  );
+  expect(file.status).toBe(200);
+  expect(
+    (
+      await call(
+        'exportSnapshotDisk',
+        'GET',
+        '/v1/instances/dc-1/snapshots/s1/disks/9/file?format=vhd',
+      )
+    ).status,
+  ).toBe(404);
   const revert = await call('revertSnapshot', 'POST', '/v1/instances/dc-1/snapshots/s1/revert', {
     body: { power_on: true },
     headers: wait,
