@@ -56,18 +56,24 @@ const serializers = {
 const BASE = Symbol('xcd.log.base');
 const CHILD = Symbol('xcd.log.child');
 const START = Symbol('xcd.log.start');
-type LoggedRequest = Request & { [BASE]: pino.Logger; [CHILD]?: pino.Logger; [START]: number };
+const DONE = Symbol('xcd.log.done');
+type LoggedRequest = Request & {
+  [BASE]: pino.Logger;
+  [CHILD]?: pino.Logger;
+  [START]: number;
+  [DONE]?: true;
+};
 
 /** The request's logger: a child of the app's bound to {req}, made when first asked for. */
 function requestLogger(req: LoggedRequest): pino.Logger {
   return (req[CHILD] ??= req[BASE].child({ req }));
 }
 
+/** The answer is closed (sent, or its client left) or failed: its one line. */
 function onDone(this: ServerResponse & { req: LoggedRequest }, err?: Error): void {
-  this.off('finish', onDone);
-  this.off('close', onDone);
-  this.off('error', onDone);
   const req = this.req;
+  if (req[DONE]) return;
+  req[DONE] = true;
   // Closed with nothing sent: the client left (mid-body, or while waiting). Not a failure here.
   if (!this.headersSent && !this.writableFinished) {
     if (!req[BASE].isLevelEnabled('info')) return;
@@ -107,7 +113,7 @@ export function startRequestLog(
   logged[BASE] = base;
   logged[START] = Date.now();
   if (!QUIET_PATHS.has(req.url ?? '')) {
-    res.on('finish', onDone);
+    // 'close' follows 'finish' on every answer, and ends one never sent.
     res.on('close', onDone);
     res.on('error', onDone);
   }
