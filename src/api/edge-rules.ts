@@ -4,7 +4,7 @@
 // query are finite (coercion turns `Infinity` and `1e400` into a number that passes `maximum`).
 // Each refusal is 400 invalid_request naming the field. Rules a schema can express belong in
 // the spec, not here.
-import express, { type Request, type RequestHandler } from 'express';
+import express, { type RequestHandler } from 'express';
 import { ApiError } from '../driver/errors';
 
 /** The largest body read. */
@@ -84,7 +84,10 @@ function infiniteQueryNumber(query: Record<string, unknown>): ApiError | undefin
   return undefined;
 }
 
-/** After the spec's checks: the first of these rules the request breaks, if any. */
-export function breaksEdgeRules(req: Request): ApiError | undefined {
-  return infiniteQueryNumber(req.query as Record<string, unknown>) ?? sameMac(req.body);
+/** After the spec's checks: the first of these rules a request's query or body breaks, if any. */
+export function breaksEdgeRules(
+  query: Record<string, unknown>,
+  body: unknown,
+): ApiError | undefined {
+  return infiniteQueryNumber(query) ?? sameMac(body);
 }

@@ -254,7 +254,7 @@ export class Validation {
       const refused = this.checkQuery(c, query, url.slice(q + 1));
       if (refused) return next(invalid([refused], req.body));
     }
-    if (!c.params && !body) return next(breaksEdgeRules(req));
+    if (!c.params && !body) return next(breaksEdgeRules(query, req.body));
     // Coercion and defaults write into the query: it stays as validated (express would parse
     // it again on each read).
     if (c.hasQuery)
@@ -267,7 +267,7 @@ export class Validation {
     const data = { query, headers: req.headers, params: req.matched!.params, body: req.body };
     const paramsOk = c.params ? c.params(data) : true;
     const bodyOk = body ? body(data) : true;
-    if (paramsOk && bodyOk) return next(breaksEdgeRules(req));
+    if (paramsOk && bodyOk) return next(breaksEdgeRules(query, req.body));
     next(
       invalid(
         [
