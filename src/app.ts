@@ -14,6 +14,7 @@ import { Endpoints, type ApiRouter } from './api/endpoints';
 import { Metrics } from './api/metrics';
 import { problemHandler } from './api/problem';
 import { requireReady } from './api/readiness';
+import { ResponseCheck } from './api/response-check';
 import { useRequestLog } from './api/request-log';
 import { catalogueRoutes } from './api/routes/catalogue';
 import { consoleRoutes } from './api/routes/console';
@@ -81,7 +82,7 @@ export function createApp(opts: AppOptions): Express {
   app.use(requireReady(opts.driver));
   app.use(readJsonBody());
   app.use(validation.check);
-  if (opts.validateResponses) app.use(validation.checkResponses);
+  if (opts.validateResponses) app.use(new ResponseCheck(spec).check);
 
   apiRoutes(endpoints, opts.driver);
   app.use(endpoints.dispatch);

@@ -2,11 +2,11 @@
 // are compiled once, on its first request, from the spec (parameters read from their text and
 // coerced, JSON bodies taken as sent, defaults applied; an unknown, empty or unencoded query
 // parameter refused), and each refusal names its fields (400 invalid_request `errors[]`, 415 for
-// a body type the endpoint does not take). In tests, JSON answers are checked against the spec
-// too (an invalid one becomes a 500). Must not match routes (endpoints.ts) or render problems.
+// a body type the endpoint does not take). Must not match routes (endpoints.ts), check answers
+// (response-check.ts) or render problems.
 import Ajv2020, { type ErrorObject, type Options, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import type { RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import { ApiError } from '../driver/errors';
 import { breaksEdgeRules } from './edge-rules';
 import type { Endpoint } from './endpoints';
@@ -53,7 +53,8 @@ const OPENAPI_FORMATS = {
   'media-range': true,
 } as const;
 
-function makeAjv(opts: Options): Ajv2020 {
+/** An ajv for the spec's schemas (JSON Schema 2020-12, OpenAPI's formats, every error). */
+export function makeAjv(opts: Options): Ajv2020 {
   const ajv = new Ajv2020({
     strict: false,
     strictNumbers: true,
@@ -183,7 +184,7 @@ function failuresOf(errors: ErrorObject[] | null | undefined): Failure[] {
 }
 
 /** The media type of a Content-Type value, lower case, without parameters. */
-function mediaTypeOf(contentType: string | undefined): string | undefined {
+export function mediaTypeOf(contentType: string | undefined): string | undefined {
   if (!contentType) return undefined;
   const semi = contentType.indexOf(';');
   return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
@@ -200,11 +201,6 @@ function bodyFor(
   return bodies.get('*/*');
 }
 
-export interface ValidationOptions {
-  /** Check every JSON answer against the spec (tests); an invalid one becomes a 500. */
-  validateResponses?: boolean;
-}
-
 export class Validation {
   private readonly spec: OpenApiDocument;
   private readonly components: Json;
@@ -212,9 +208,7 @@ export class Validation {
   private readonly paramsAjv = makeAjv({ coerceTypes: true, useDefaults: true });
   /** Bodies are JSON: taken as sent. */
   private readonly bodyAjv = makeAjv({ coerceTypes: false, useDefaults: true });
-  private responseAjv: Ajv2020 | undefined;
   private readonly checks = new Map<Endpoint, Checks>();
-  private readonly answers = new Map<Endpoint, Map<string, ValidateFunction | null>>();
 
   constructor(spec: OpenApiDocument) {
     this.spec = discriminatedToConditional(spec) as OpenApiDocument;
@@ -374,67 +368,5 @@ export class Validation {
     const bodies = (this.spec.components as { requestBodies?: Record<string, RequestBody> })
       ?.requestBodies;
     return bodies?.[body.$ref.replace(/^.*\//, '')];
-  }
-
-  /**
-   * Middleware for tests, before the routes: each JSON answer of the matched endpoint is
-   * checked against the spec's response for its status; one that does not match fails the
-   * request with 500 internal_error saying where.
-   */
-  readonly checkResponses: RequestHandler = (req, res, next) => {
-    const endpoint = req.matched?.endpoint;
-    if (!endpoint) return next();
-    const send = res.send.bind(res);
-    res.send = (chunk?: unknown): Response => {
-      const type = mediaTypeOf(res.getHeader('content-type') as string | undefined);
-      const text =
-        typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString() : undefined;
-      if (type === 'application/json' && text !== undefined)
-        this.checkAnswer(endpoint, res.statusCode, JSON.parse(text) as Json);
-      return send(chunk);
-    };
-    next();
-  };
-
-  private checkAnswer(endpoint: Endpoint, status: number, body: Json): void {
-    let byStatus = this.answers.get(endpoint);
-    if (!byStatus) this.answers.set(endpoint, (byStatus = new Map()));
-    const key = String(status);
-    let validate = byStatus.get(key);
-    if (validate === undefined) {
-      validate = this.compileAnswer(endpoint, key);
-      byStatus.set(key, validate);
-    }
-    if (validate === null || validate({ response: body })) return;
-    const ajv = this.responseAjv!;
-    throw new ApiError(
-      500,
-      'internal_error',
-      `response does not match the contract: ${ajv.errorsText(validate.errors, { dataVar: '' })}`,
-    );
-  }
-
-  /** The validator of an endpoint's JSON answer with this status (null: nothing to check). */
-  private compileAnswer(endpoint: Endpoint, status: string): ValidateFunction | null {
-    type Answer = { content?: Record<string, { schema?: Json }>; $ref?: string };
-    const responses = (endpoint.operation.responses ?? {}) as Record<string, Answer>;
-    let answer = responses[status] ?? responses[`${status[0]}XX`] ?? responses.default;
-    const fail = (why: string): never => {
-      throw new ApiError(500, 'internal_error', `response does not match the contract: ${why}`);
-    };
-    if (!answer) return fail(`no schema defined for status code '${status}' in the openapi spec`);
-    if (answer.$ref)
-      answer = (this.spec.components as { responses: Record<string, Answer> }).responses[
-        answer.$ref.replace(/^.*\//, '')
-      ];
-    const schema = answer?.content?.['application/json']?.schema;
-    if (!answer?.content) return fail('response should NOT have a body');
-    if (!schema) return null;
-    this.responseAjv ??= makeAjv({ coerceTypes: false, useDefaults: false });
-    return this.responseAjv.compile({
-      type: 'object',
-      properties: { response: schema },
-      components: this.components,
-    });
   }
 }
