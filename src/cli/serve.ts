@@ -2,14 +2,14 @@
 // embedded simulator. Owns start-up order (listen, then connect and the driver's start-up in
 // the background, retried), shutdown, and what reaches the terminal: a token only if it generated
 // it, on stderr. Must not hold routes or driver logic, nor print or log a configured secret.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Command } from 'commander';
 import type pino from 'pino';
 import { generateToken, TokenStore } from '../api/auth';
 import { createLogger, scrubSecrets } from '../api/logger';
 import { Metrics } from '../api/metrics';
 import type { ServiceDriver } from '../api/driver-port';
-import { createApp } from '../app';
+import { createApp, createServer } from '../app';
 import { loadServeConfig, type ServeConfig, type ServeFlags } from '../config';
 import { ApiError, ComputeDriver } from '../driver';
 import { startSimulator, type SimulatorHandle } from '../simulator';

@@ -93,7 +93,7 @@ export class ComputeDriver {
   ) {
     const serviceId = opts.serviceId ?? defaultServiceId();
     const volumeSrs = opts.volumeSrs ?? [];
-    this.index = new InstanceIndex(xapi.mirror, () => xapi.connection.resyncs);
+    this.index = new InstanceIndex(xapi.mirror, () => xapi.resyncs);
     this.events = new EventFeed(xapi.mirror);
     this.ops = new Operations(xapi, opts.logger, {
       historyPerNamespace: opts.operationHistory,

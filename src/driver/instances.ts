@@ -99,7 +99,7 @@ export class Instances {
     for (const nic of body.nics ?? [])
       if (nic.vlan !== undefined) this.opts.networks.checkVlan(nic.vlan);
     const plan = planSpawn(this.xapi.mirror, owner, hash, body, this.opts.volumeSrs);
-    const plannedAt = this.xapi.connection.resyncs;
+    const plannedAt = this.xapi.resyncs;
     runner.assertQueue(ns, id);
     const entry = ops.create(ns, 'spawn', id);
     runner.inflight.set(k, { hash, entry });
@@ -126,7 +126,7 @@ export class Instances {
       // (new refs, same uuids) it is made again from the reloaded mirror.
       const mirror = this.xapi.mirror;
       if (!mirror.synced) await waitForMirror(mirror, () => mirror.synced, runner.mirrorWaitMs);
-      if (this.xapi.connection.resyncs !== plannedAt)
+      if (this.xapi.resyncs !== plannedAt)
         state.plan = planSpawn(mirror, owner, hash, body, this.opts.volumeSrs);
       try {
         await runSteps(spawnSteps(this.xapi), state, runner.stepOptions(entry));

@@ -75,6 +75,8 @@ export interface NativeClient {
     generation: number;
     resyncs: number;
   };
+  /** How many times the mirror has reloaded (the `resyncs` of info(), without the object). */
+  resyncs(): number;
   httpPut(path: string, query: string, body: Buffer): Promise<void>;
   close(): Promise<void>;
 }

@@ -271,6 +271,12 @@ export class XapiClient {
     return this.#closed ? '' : this.#native.info().sessionRef || this.#sessionRef;
   }
 
+  /** How many times the mirror has reloaded since connect (a XAPI restart or failover changes
+   * every ref): cheap enough to read on every request. */
+  get resyncs(): number {
+    return this.#native.resyncs();
+  }
+
   /** Where the session lives now and how it talks (after redirects and failovers). */
   get connection(): { masterUrl: string; protocol: string; generation: number; resyncs: number } {
     const { masterUrl, protocol, generation, resyncs } = this.#native.info();

@@ -6,7 +6,7 @@ import type { Express } from 'express';
 import pino from 'pino';
 import { TokenStore, type Role } from '../../src/api/auth';
 import { Metrics } from '../../src/api/metrics';
-import { createApp } from '../../src/app';
+import { createApp, createServer } from '../../src/app';
 import { ComputeDriver, type ComputeDriverOptions } from '../../src/driver';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/simulator';
 import { XapiClient } from '../../src/xapi';
@@ -90,7 +90,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       validateResponses: opts.validateResponses ?? true,
     });
     const server: Server = await new Promise((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+      const s = createServer(app).listen(0, '127.0.0.1', () => resolve(s));
     });
     const addr = server.address();
     const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;

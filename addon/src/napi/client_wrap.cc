@@ -40,6 +40,7 @@ Napi::Function ClientWrap::Define(Napi::Env env) {
                          InstanceMethod<&ClientWrap::KeepAlive>("keepAlive"),
                          InstanceMethod<&ClientWrap::SyncTasks>("syncTasks"),
                          InstanceMethod<&ClientWrap::Info>("info"),
+                         InstanceMethod<&ClientWrap::Resyncs>("resyncs"),
                          InstanceMethod<&ClientWrap::HttpPut>("httpPut"),
                          InstanceMethod<&ClientWrap::Close>("close"),
                      });
@@ -298,6 +299,14 @@ Napi::Value ClientWrap::SyncTasks(const Napi::CallbackInfo& info) {
       [tasks, ok] { *ok = tasks && tasks->catch_up(5000); },
       [ok](Napi::Env env) { return Napi::Boolean::New(env, *ok); });
   return submit(info.Env(), w);
+}
+
+// How many times the mirror has reloaded (a XAPI restart or failover): one number, read on
+// every instance read, so it builds no object.
+Napi::Value ClientWrap::Resyncs(const Napi::CallbackInfo& info) {
+  uint64_t resyncs = 0;
+  for (auto& s : streams_) resyncs = std::max(resyncs, s->resyncs());
+  return Napi::Number::New(info.Env(), static_cast<double>(resyncs));
 }
 
 Napi::Value ClientWrap::Info(const Napi::CallbackInfo& info) {

@@ -37,6 +37,7 @@ class ClientWrap : public Napi::ObjectWrap<ClientWrap> {
   Napi::Value KeepAlive(const Napi::CallbackInfo& info);
   Napi::Value SyncTasks(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Resyncs(const Napi::CallbackInfo& info);
   Napi::Value HttpPut(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
