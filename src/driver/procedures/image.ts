@@ -13,6 +13,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { MirrorView, XapiClient } from '../../xapi';
 import { NULL_REF } from '../../xapi/ref';
+import { MiB } from '../../xapi/units';
 import { ApiError, isGone } from '../errors';
 import { IMAGE_TAG, TAG } from '../tags';
 import type { Schema } from '../types';
@@ -124,7 +125,7 @@ export function readHead(body: Readable, n = HEAD_BYTES): Promise<Buffer> {
 }
 
 /** The size of the writes a Meter passes on. */
-const WRITE_BYTES = 1024 * 1024;
+const WRITE_BYTES = MiB;
 
 /** Counts and hashes the bytes passing through, passing them on in writes of about
  * WRITE_BYTES; reports the count. */
@@ -140,7 +141,7 @@ export class Meter extends Transform {
     private readonly onBytes?: (bytes: number) => void,
   ) {
     // Large buffers: fewer pauses between the client's socket and XAPI's.
-    super({ highWaterMark: 4 * 1024 * 1024 });
+    super({ highWaterMark: 4 * MiB });
     if (checksum) {
       const [algo, hex] = checksum.split(':');
       if (algo !== 'sha256') this.asked = { algo, hex: hex.toLowerCase(), hash: createHash(algo) };
