@@ -54,7 +54,7 @@ export interface ComputeDriverOptions {
   vlans?: VlanOptions;
   /** Operations running at once across instances (default 16). */
   concurrency?: number;
-  /** Operations kept per namespace; beyond it the oldest finished go (default 1000). */
+  /** Operations kept per namespace; beyond it the oldest finished go (default 10,000). */
   operationHistory?: number;
   /** How long a finished operation stays answerable (default 24 h). */
   operationRetentionMs?: number;

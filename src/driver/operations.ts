@@ -82,7 +82,7 @@ export type TagLookup = (
 ) => { other_config: Record<string, string> } | undefined;
 
 export interface OperationsOptions {
-  /** Operations kept per namespace; beyond it the oldest finished ones go (default 1000). */
+  /** Operations kept per namespace; beyond it the oldest finished ones go (default 10,000). */
   historyPerNamespace?: number;
   /** How long a finished operation stays answerable (default 24 h). */
   retentionMs?: number;
@@ -117,7 +117,7 @@ export class Operations {
     private readonly logger: Logger,
     opts: OperationsOptions = {},
   ) {
-    this.historyLimit = Math.max(1, opts.historyPerNamespace ?? 1000);
+    this.historyLimit = Math.max(1, opts.historyPerNamespace ?? 10_000);
     this.retentionMs = opts.retentionMs ?? DAY_MS;
     this.now = opts.now ?? Date.now;
     this.journal =

@@ -64,8 +64,8 @@ function notFound(f: () => unknown): void {
 
 describe('operation history is one global list: one namespace evicts another', () => {
   it("keeps each namespace's operations within its own bound", async () => {
-    // Defaults: 1000 per namespace (the one global list held 2000).
-    const ops = operations();
+    // A bound of 1000 per namespace (the one global list held 2000).
+    const ops = operations({ historyPerNamespace: 1000 });
     const mine = Array.from({ length: 3 }, (_, i) => ops.create('alice', 'reboot', `a-${i}`));
     for (const e of mine) ops.succeed(e, null);
     const theirs = Array.from({ length: 2100 }, (_, i) => ops.create('bob', 'reboot', `b-${i}`));
