@@ -171,12 +171,17 @@ describe('after a kill and restart some operations answer 404 instead of their f
     ]);
     // Group commit writes a finished operation right after it finishes: give XAPI a moment to
     // have them all (the assertions below decide; this wait only bounds the time given).
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 20_000;
     while (
       final.some((o) => !journaled(o.id).some((r) => r.op.status === o.status)) &&
       Date.now() < deadline
     )
       await new Promise((r) => setTimeout(r, 10));
+    for (const o of final)
+      expect({
+        id: o.id,
+        journaled: journaled(o.id).some((r) => r.op.status === o.status),
+      }).toEqual({ id: o.id, journaled: true });
 
     // A kill: the old service never closes (no flush); a new one starts on the same pool.
     const xapi = await XapiClient.connect({
@@ -204,7 +209,7 @@ describe('after a kill and restart some operations answer 404 instead of their f
       await restarted.close();
       await xapi.close();
     }
-  });
+  }, 60_000);
 });
 
 describe('operations loaded while running', () => {
