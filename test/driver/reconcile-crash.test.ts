@@ -4,14 +4,14 @@
 // the same pool.
 // Afterwards the pool holds either the finished instance or nothing of it, and GET of the
 // interrupted operation says what happened.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator';
+import {
+  killServiceProcess as kill,
+  startServiceProcess,
+  type ServiceProcess,
+} from '../helpers/service-process';
 import { poolSnapshot } from './stack';
 
-const ROOT = join(__dirname, '..', '..');
 const TOKEN = 'tok-crash-operator';
 
 let sim: SimulatorHandle;
@@ -23,90 +23,11 @@ afterAll(async () => {
   await sim?.close();
 });
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** The compiled CLI when it is newer than every source file (CI builds it), else the sources via tsx. */
-function cliArgs(): string[] {
-  const dist = join(ROOT, 'dist', 'cli', 'main.js');
-  if (existsSync(dist) && statSync(dist).mtimeMs >= newestMtime(join(ROOT, 'src'))) return [dist];
-  return ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts')];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Service {
-  proc: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-/** Starts `xcd serve --xapi <sim>` as a child process and waits until it is ready. */
-async function startService(): Promise<Service> {
-  const port = await freePort();
-  const proc = spawn(
-    process.execPath,
-    [...cliArgs(), 'serve', '--xapi', sim.url, '--listen', `127.0.0.1:${port}`],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        XCD_XAPI_PASSWORD: sim.password,
-        XCD_XAPI_USER: sim.user,
-        XCD_TOKEN: TOKEN,
-        XCD_TOKEN_NAMESPACE: 'crash',
-        XCD_TOKEN_ROLE: 'operator',
-        XCD_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += String(d)));
-  proc.stderr!.on('data', (d) => (out += String(d)));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`the service exited: ${out}`);
-    try {
-      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 200) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`the service did not get ready: ${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { proc, url, output: () => out };
-}
-
-async function kill(svc: Service): Promise<void> {
-  const exited = new Promise((resolve) => svc.proc.once('exit', resolve));
-  svc.proc.kill('SIGKILL');
-  await exited;
-}
+const startService = (): Promise<ServiceProcess> =>
+  startServiceProcess(sim, { token: TOKEN, namespace: 'crash' });
 
 async function request(
-  svc: Service,
+  svc: ServiceProcess,
   method: string,
   path: string,
   body?: unknown,
