@@ -72,6 +72,17 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
       removeQuiet(xapi, vmRef, { owner: s.plan.owner, keepDisks: false, building: true }),
     );
   };
+  /** Attaches a root disk the spawn made (a copy or clone of an image) at device 0; it is sized
+   * already unless the request asks for more. */
+  const attachRoot = async (s: SpawnState, ctx: StepContext, vdiRef: string): Promise<void> => {
+    const vbdRef = await xapi.call<string>(
+      'VBD.create',
+      vbdRecord(s.plan, vmOf(s), vdiRef, '0', { type: 'Disk', bootable: true, role: 'root' }),
+    );
+    s.made.vbdDevices.push('0');
+    await undoable(ctx, 'destroy the root VBD', () => xapi.call('VBD.destroy', vbdRef));
+    s.rootSized = s.plan.body.root_disk_gb === undefined;
+  };
   // Disks and NICs made by clone or provision carry no tags, or (a template made from an
   // instance) another instance's: they become this instance's the moment the VM is known, so a
   // failed undo leaves tagged objects that reconcile's sweep removes, never untagged ones.
@@ -154,13 +165,7 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
           signal: ctx.signal,
           onProgress: (f) => ctx.progress(f * 0.8),
         });
-        const vbdRef = await xapi.call<string>(
-          'VBD.create',
-          vbdRecord(p, vmOf(s), vdiRef, '0', { type: 'Disk', bootable: true, role: 'root' }),
-        );
-        s.made.vbdDevices.push('0');
-        await undoable(ctx, 'destroy the root VBD', () => xapi.call('VBD.destroy', vbdRef));
-        s.rootSized = p.body.root_disk_gb === undefined;
+        await attachRoot(s, ctx, vdiRef);
       },
     },
     {
@@ -181,13 +186,7 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
           xapi.call('VDI.set_other_config', vdiRef, ownerTags(p.owner, { [TAG.role]: 'root' })),
           xapi.call('VDI.set_name_label', vdiRef, `${p.name} root`),
         ]);
-        const vbdRef = await xapi.call<string>(
-          'VBD.create',
-          vbdRecord(p, vmOf(s), vdiRef, '0', { type: 'Disk', bootable: true, role: 'root' }),
-        );
-        s.made.vbdDevices.push('0');
-        await undoable(ctx, 'destroy the root VBD', () => xapi.call('VBD.destroy', vbdRef));
-        s.rootSized = p.body.root_disk_gb === undefined;
+        await attachRoot(s, ctx, vdiRef);
       },
     },
     {
