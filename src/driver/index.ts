@@ -1,7 +1,7 @@
 // ComputeDriver: the service's compute semantics over one XapiClient, as a facade of one line
-// per method over the resource modules (instances, snapshots, devices, consoles), the read-only
-// views (catalogue, host, events) and the operation runner. Namespaces are enforced below it:
-// another namespace's instances and untagged VMs do not exist for a caller. No HTTP here.
+// per method over the resource modules (instances, snapshots, devices, consoles, images), the
+// read-only views (catalogue, host, events) and the operation runner. Namespaces are enforced
+// below it: another namespace's instances and untagged VMs do not exist for a caller. No HTTP.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { XapiClient } from '../xapi';
