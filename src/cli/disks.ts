@@ -1,9 +1,10 @@
-// `xcd disks add|remove`: disks an instance owns, made blank at a device and destroyed with it
-// (or by `remove`), hot when it runs, over the REST API; --json for scripts. Never talks to XAPI.
+// `xcd disks add|remove`: disks an instance owns, made blank or cloned from an image at a device
+// and destroyed with it (or by `remove`), hot when it runs, over the REST API; --json for scripts. Never talks to XAPI.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { finishOperation, type WaitFlags } from './follow';
 import { action, clientFrom, withClientOptions } from './output';
+import type { XcdClient } from '../client';
 
 function sizeGb(text: string): number {
   const n = Number(text);
@@ -19,9 +20,13 @@ export function registerDisks(program: Command): void {
   withClientOptions(
     cmd
       .command('add <instance> <device>')
-      .description('make a blank disk at a device and attach it (safe to retry)'),
+      .description(
+        'make a disk at a device, blank (--size-gb) or from an image (--image), and attach it ' +
+          '(safe to retry)',
+      ),
   )
-    .requiredOption('--size-gb <n>', 'size in GiB', sizeGb)
+    .option('--size-gb <n>', 'size in GiB (with --image: grow the clone to it)', sizeGb)
+    .option('--image <id>', "a clone of one of the namespace's images (or a public one)")
     .option('--sr <uuid>', "SR (default: the pool's default SR)")
     .option('--bootable', 'mark the disk bootable')
     .option('--no-wait', 'return the operation at once')
@@ -30,20 +35,26 @@ export function registerDisks(program: Command): void {
         async (
           instance: string,
           device: string,
-          f: WaitFlags & { sizeGb: number; sr?: string; bootable?: boolean },
+          f: WaitFlags & { sizeGb?: number; image?: string; sr?: string; bootable?: boolean },
         ) => {
-          const client = clientFrom(f);
-          const op = await client.addDisk(instance, device, {
-            size_gb: f.sizeGb,
+          const common = {
             ...(f.sr ? { sr: f.sr } : {}),
             ...(f.bootable ? { bootable: true } : {}),
-          });
-          await finishOperation(
-            client,
-            op,
-            f,
-            `added a ${f.sizeGb} GiB disk at device ${device} of ${instance}`,
-          );
+          };
+          let body: Parameters<XcdClient['addDisk']>[2];
+          if (f.image !== undefined)
+            body = {
+              image: f.image,
+              ...(f.sizeGb !== undefined ? { size_gb: f.sizeGb } : {}),
+              ...common,
+            };
+          else if (f.sizeGb !== undefined) body = { size_gb: f.sizeGb, ...common };
+          else throw new InvalidArgumentError('give --size-gb N (a blank disk) or --image ID');
+          const client = clientFrom(f);
+          const op = await client.addDisk(instance, device, body);
+          const what =
+            f.image !== undefined ? `a disk of image ${f.image}` : `a ${f.sizeGb} GiB disk`;
+          await finishOperation(client, op, f, `added ${what} at device ${device} of ${instance}`);
         },
       ),
     );

@@ -349,7 +349,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/instances/{instance_id}/volumes/{vdi_uuid}": {
+    "/v1/instances/{instance_id}/volumes/{volume_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -359,18 +359,31 @@ export interface paths {
                  *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
                  */
                 instance_id: components["parameters"]["InstanceId"];
-                /** @description The uuid of an existing VDI. */
-                vdi_uuid: components["schemas"]["Uuid"];
+                /**
+                 * @description With a `connection`: the orchestrator's id of the volume (Cinder's volume id), which
+                 *     names the attachment from then on. Without one: the uuid of an existing VDI.
+                 */
+                volume_id: components["schemas"]["VolumeId"];
             };
             cookie?: never;
         };
         get?: never;
         /**
-         * Attach an existing VDI (hot when running)
+         * Attach a volume (an existing VDI, or an iSCSI LUN by connection), hot when running
          * @description Creates a VBD at `device` (default: the lowest free position) and plugs it when the
          *     instance runs (Nova's attach_volume). Attaching a volume already attached to this
          *     instance answers the instance at once (`200`). The VDI is never destroyed by the
          *     service: destroying the instance or detaching leaves it in place.
+         *
+         *     **By connection** (`connection.driver_volume_type` `iscsi`, Cinder's `connection_info`
+         *     as it is): the service introduces an SR of type `iscsi` (one VDI per LUN) for the
+         *     target (`target_portal` and `target_iqn`), or reuses the one it introduced already,
+         *     creates and plugs a PBD on every live host, scans the SR, finds the VDI of
+         *     `target_lun` and attaches it. Any failure undoes every step: the SR, PBDs and VBD are
+         *     gone again. Errors: `iscsi_target_unreachable`, `iscsi_target_not_found`,
+         *     `iscsi_login_failed`, `iscsi_lun_not_found`, `volume_in_use` (the LUN is attached to
+         *     another instance). The CHAP password is handed to XAPI's storage manager in the PBDs'
+         *     `device_config` only; no answer, operation record or log line carries it.
          *
          *     A caller may attach (and grow, with a resize) a plain user disk of its own namespace (its
          *     instances' disks, disks kept by `keep_disks`), or an untagged plain disk that no other VM
@@ -382,7 +395,9 @@ export interface paths {
         post?: never;
         /**
          * Detach a volume (hot when running); the VDI stays
-         * @description A volume not attached to the instance answers `204`.
+         * @description A volume not attached to the instance answers `204`. A volume attached by connection is
+         *     found by its `volume_id`; once no VBD uses its SR any more, the SR's PBDs are unplugged
+         *     and destroyed and the SR is forgotten (the LUN's data is never touched).
          */
         delete: operations["detachVolume"];
         options?: never;
@@ -408,15 +423,18 @@ export interface paths {
         get?: never;
         /**
          * Add a disk the instance owns at a device (hot when running; idempotent)
-         * @description Makes a new blank VDI of `size_gb` on `sr` (default: the pool's default SR), tagged as
-         *     the instance's from its creation (`xcd_role=disk`), and attaches it at `device`, plugged
+         * @description Makes a new VDI on `sr` (default: the pool's default SR): blank of `size_gb`, or with
+         *     `image` a clone of one of the caller's images (or a public one), whose base is copied
+         *     onto that SR once and shared (copy-on-write), grown to `size_gb` when asked. The disk is
+         *     tagged as the instance's (`xcd_role=disk`) before it is attached at `device`, plugged
          *     when the instance runs. The disk is the instance's: destroying the instance destroys it,
          *     and `DELETE` detaches and destroys it. Repeating the call when the device already holds
-         *     the instance's own disk of that size answers the instance at once (`200`); a device
-         *     holding anything else answers `409 device_in_use`. A disk larger than the SR's free space
-         *     answers `507 insufficient_storage`; an SR that does not exist or cannot hold disks (ISO
-         *     libraries, removable media) `404 sr_not_found`. A failure at any step leaves nothing
-         *     behind.
+         *     the instance's own disk of that size (and image) answers the instance at once (`200`); a
+         *     device holding anything else answers `409 device_in_use`. A blank disk larger than the
+         *     SR's free space answers `507 insufficient_storage`; an SR that does not exist or cannot
+         *     hold disks (ISO libraries, removable media) `404 sr_not_found`; an image the caller may
+         *     not use `404 image_not_found`, one still importing `409 image_busy`, a `size_gb` below the
+         *     image's size `422 disk_smaller_than_image`. A failure at any step leaves nothing behind.
          */
         put: operations["addDisk"];
         post?: never;
@@ -510,16 +528,111 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The VNC console as XAPI offers it (admin)
-         * @description Where a noVNC proxy connects: `host` and `port` of the XAPI host the instance runs on,
-         *     and `path`, which the proxy sends as `CONNECT <path> HTTP/1.1` (Nova's
-         *     `internal_access_path`); the reply is `200` and the socket then carries RFB. The path
-         *     carries the service's own XAPI session id, which opens the whole pool: until a console
-         *     proxy hands out per-console access the answer is given to admin tokens only (operators
-         *     and viewers get `403 forbidden`); treat it as a secret. A running or paused instance only
-         *     (`409 invalid_power_state` otherwise).
+         * A one-time console of a running instance
+         * @description Hands out one console connection of the instance, proxied by the service: every answer
+         *     is single use, expires at `expires_at` (60 s after it is given, by default; the service's
+         *     `--console-ttl`) unless a client has connected by then, is bound to the instance (and its
+         *     namespace) and carries no XAPI session. The service connects to the XAPI host the VM runs
+         *     on with its own session (`CONNECT /console`), completes that side's RFB handshake and
+         *     relays the rest. A connection ends when the VM stops running on that host (powered off,
+         *     paused, suspended, migrated: fetch a new console), when the instance is destroyed, and
+         *     when the client goes. Tokens and passwords live only in the service's memory: after a
+         *     restart, fetch a new console.
+         *
+         *     `type` picks the form:
+         *     - `vnc` (default): `host`, `port` and an 8-character `password`; plain RFB 3.8 with VNC
+         *       authentication (CloudStack's console proxy, OpenNebula's FireEdge, any VNC viewer). The
+         *       port is the instance's own, taken from the service's console port range until it is
+         *       used or expires; one authentication attempt: a wrong password spends the console.
+         *     - `tunnel`: `host`, `port` (the service's HTTP listener) and `path`: send
+         *       `CONNECT <path> HTTP/1.1` and, after `HTTP/1.1 200`, RFB whose security type is None
+         *       (Nova's noVNC proxy with `internal_access_path`).
+         *     - `websocket`: a `ws:`/`wss:` URL carrying RFB in binary frames, as noVNC speaks it
+         *       (security None).
+         *     - `url`: a page of the service that runs noVNC against the WebSocket form; the token is
+         *       spent when the page's WebSocket connects, not when the page loads.
+         *     - `xapi`: admins only (others `403 forbidden`): XAPI's own console, `CONNECT <path>` to
+         *       the host the VM runs on, whose path carries the service's XAPI session id, which opens
+         *       the whole pool. Treat it as a secret. Nothing is proxied and it does not expire.
+         *
+         *     A running instance only: halted, suspended and paused ones answer `409
+         *     invalid_power_state` with `expected_power_states` `[running]` (a paused domain's screen
+         *     is frozen and takes no input; unpause it first). As many consoles of an instance (and of
+         *     a namespace) may be open or handed out at once as the service's limits allow; beyond
+         *     them `429 too_many_consoles`.
          */
         get: operations["getConsole"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consoles/{console_token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The one-time token of a console answer. */
+                console_token: components["parameters"]["ConsoleToken"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consoles/{console_token}/websocket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The one-time token of a console answer. */
+                console_token: components["parameters"]["ConsoleToken"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The WebSocket console
+         * @description A WebSocket (`Upgrade: websocket`, subprotocol `binary` when the client offers it) whose
+         *     binary messages carry RFB 3.8 with security None, as noVNC speaks it. The token is spent
+         *     by the upgrade; without `Upgrade` the route answers `426 upgrade_required` and spends
+         *     nothing.
+         */
+        get: operations["connectConsoleWebSocket"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consoles/{console_token}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The one-time token of a console answer. */
+                console_token: components["parameters"]["ConsoleToken"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The console page (noVNC)
+         * @description A page running noVNC (served by the service from its own copy, under
+         *     `/console-assets/novnc/`) against this token's WebSocket form; the page says
+         *     `connected` and shows the VM's name once the screen is there. Loading it spends nothing;
+         *     its WebSocket spends the token, so a reload needs a new console.
+         */
+        get: operations["getConsolePage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -864,7 +977,7 @@ export interface components {
             [key: string]: unknown;
         };
         /** @enum {string} */
-        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "unsupported_charset" | "unsupported_content_encoding" | "not_ready" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "instance_queue_full" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error" | "snapshot_not_found" | "volume_not_found" | "console_not_available" | "device_in_use" | "upload_incomplete" | "checksum_mismatch" | "invalid_image" | "image_conflict" | "image_busy" | "url_not_allowed" | "url_unreachable" | "too_many_redirects" | "image_too_large" | "power_cycle_required" | "vlan_not_allowed" | "vlan_in_use" | "network_exists";
+        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "unsupported_charset" | "unsupported_content_encoding" | "not_ready" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "instance_queue_full" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error" | "snapshot_not_found" | "volume_not_found" | "console_not_available" | "console_token_invalid" | "too_many_consoles" | "console_ports_exhausted" | "upgrade_required" | "device_in_use" | "upload_incomplete" | "checksum_mismatch" | "invalid_image" | "image_conflict" | "image_busy" | "url_not_allowed" | "url_unreachable" | "too_many_redirects" | "image_too_large" | "power_cycle_required" | "vlan_not_allowed" | "vlan_in_use" | "network_exists" | "disk_smaller_than_image";
         /**
          * @description The pool as one compute node. Totals sum the live hosts; `hosts` breaks them down.
          *     Disk figures sum the SRs that can hold instance disks (the default SR's kind).
@@ -909,6 +1022,8 @@ export interface components {
             uuid: string;
             name: string;
             address: string;
+            /** @description The host's iSCSI initiator IQN (XAPI `host.iscsi_iqn`, or `other_config:iscsi_iqn`); empty when it has none. Nova's volume connector `initiator`. */
+            iscsi_iqn: string;
             enabled: boolean;
             live: boolean;
             master: boolean;
@@ -1030,11 +1145,20 @@ export interface components {
             /** @default 1500 */
             mtu?: number;
         };
-        /** @description A new blank disk. More kinds (a clone of an image) join this union later. */
-        DiskAddRequest: components["schemas"]["BlankDiskRequest"];
+        /** @description A new blank disk (`size_gb`), or a clone of an image (`image`). */
+        DiskAddRequest: components["schemas"]["BlankDiskRequest"] | components["schemas"]["ImageDiskRequest"];
         BlankDiskRequest: {
             size_gb: number;
             /** @description SR uuid (default: the pool's default SR). */
+            sr?: string;
+            /** @default false */
+            bootable?: boolean;
+        };
+        ImageDiskRequest: {
+            image: components["schemas"]["ImageId"];
+            /** @description Grow the clone to this size (default: the image's virtual size). Smaller than the image answers `422 disk_smaller_than_image`. */
+            size_gb?: number;
+            /** @description SR uuid (default: the pool's default SR). The image's base is copied there once when it has none there yet. */
             sr?: string;
             /** @default false */
             bootable?: boolean;
@@ -1329,8 +1453,16 @@ export interface components {
             power_on?: boolean;
         };
         Volume: {
+            /** @description The id the volume was attached by: the orchestrator's volume id for a volume by connection, the VDI's uuid otherwise. */
+            volume_id: string;
             /** @description The VDI's uuid. */
             uuid: string;
+            /** @description The target of a volume attached by connection (never its credentials). */
+            iscsi?: {
+                target_portal: string;
+                target_iqn: string;
+                target_lun: number;
+            };
             device: components["schemas"]["DeviceNumber"];
             /** @enum {string} */
             mode: "RW" | "RO";
@@ -1352,6 +1484,32 @@ export interface components {
             mode?: "RW" | "RO";
             /** @default false */
             bootable?: boolean;
+            connection?: components["schemas"]["VolumeConnection"];
+        };
+        /** @description A Cinder volume id, a VDI uuid, or another orchestrator's volume id. */
+        VolumeId: string;
+        /** @description Cinder's `connection_info` of an iSCSI volume, as Cinder gives it. */
+        VolumeConnection: {
+            /** @enum {string} */
+            driver_volume_type: "iscsi";
+            data: components["schemas"]["IscsiConnectionData"];
+        };
+        /**
+         * @description The target and its credentials. Members Cinder sends that the attach does not use
+         *     (`volume_id`, `target_discovered`, `encrypted`, `qos_specs`, `access_mode`,
+         *     `target_portals`, ...) are accepted and ignored.
+         */
+        IscsiConnectionData: {
+            /** @description `host:port` (port 3260 when left out); an IPv6 host in brackets. */
+            target_portal: string;
+            /** @description The target's iSCSI qualified name (`iqn.` or `eui.` form). */
+            target_iqn: string;
+            target_lun: number;
+            /** @description `CHAP` uses the credentials; anything else (or none) logs in without. */
+            auth_method?: string;
+            auth_username?: string;
+            /** @description Handed to XAPI only; never answered */
+            auth_password?: string;
         };
         NicAttachment: {
             device: components["schemas"]["DeviceNumber"];
@@ -1374,18 +1532,84 @@ export interface components {
             mac?: components["schemas"]["MacAddress"];
             device?: components["schemas"]["DeviceNumber"];
         } & (unknown | unknown);
-        Console: {
+        /** @description A console of an instance, by `type`. */
+        Console: components["schemas"]["ConsoleVnc"] | components["schemas"]["ConsoleTunnel"] | components["schemas"]["ConsoleWebSocket"] | components["schemas"]["ConsoleUrl"] | components["schemas"]["ConsoleXapi"];
+        ConsoleVnc: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "vnc";
+            /** @description Where the service's VNC listener is reached (its `--console-public-host`). */
+            host: string;
+            /** @description This console's port, from the service's `--console-ports` range. */
+            port: number;
+            /** @description The one-time VNC password (VNC authentication uses 8 characters). */
+            password: string;
+            /**
+             * Format: date-time
+             * @description Connect and authenticate before this.
+             */
+            expires_at: string;
+        };
+        ConsoleTunnel: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "tunnel";
+            /** @description The service's HTTP listener, as the request reached it (or `--console-public-host`). */
+            host: string;
+            port: number;
+            /** @description What to send as `CONNECT <path> HTTP/1.1` (`/v1/consoles/<token>`). */
+            path: string;
+            /** @description The listener was reached over TLS. */
+            tls: boolean;
+            /** Format: date-time */
+            expires_at: string;
+        };
+        ConsoleWebSocket: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "websocket";
+            /** @description `ws(s)://<service>/v1/consoles/<token>/websocket`. */
+            url: string;
+            /** Format: date-time */
+            expires_at: string;
+        };
+        ConsoleUrl: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "url";
+            /** @description `http(s)://<service>/v1/consoles/<token>/`: the noVNC page. */
+            url: string;
+            /**
+             * Format: date-time
+             * @description The page's WebSocket must connect before this.
+             */
+            expires_at: string;
+        };
+        ConsoleXapi: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "xapi";
             /** @constant */
             protocol: "vnc";
             /** @description The address of the XAPI host the instance runs on. */
             host: string;
             /** @description The port of the XAPI URL the service uses (80 for http, 443 for https when it names none): every host serves the console where it serves XAPI, while the console record's location names no port. */
             port: number;
-            /** @description What a proxy sends as `CONNECT <path> HTTP/1.1` (`/console?uuid=...&session_id=...`). */
+            /** @description What a proxy sends as `CONNECT <path> HTTP/1.1` (`/console?uuid=...&session_id=...`): it carries the service's XAPI session. */
             path: string;
             /** @description The console record's location (`https://<host>/console?uuid=...`). */
             url: string;
-            /** @description The host expects TLS on that port: the service reaches XAPI over https. Nova's noVNC proxy connects in plain TCP, so it needs a service that reaches XAPI over http. */
+            /** @description The host expects TLS on that port: the service reaches XAPI over https. */
             tls: boolean;
             console_uuid?: string;
         };
@@ -1545,6 +1769,8 @@ export interface components {
         };
     };
     parameters: {
+        /** @description The one-time token of a console answer. */
+        ConsoleToken: string;
         /**
          * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
          *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
@@ -2158,8 +2384,11 @@ export interface operations {
                  *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
                  */
                 instance_id: components["parameters"]["InstanceId"];
-                /** @description The uuid of an existing VDI. */
-                vdi_uuid: components["schemas"]["Uuid"];
+                /**
+                 * @description With a `connection`: the orchestrator's id of the volume (Cinder's volume id), which
+                 *     names the attachment from then on. Without one: the uuid of an existing VDI.
+                 */
+                volume_id: components["schemas"]["VolumeId"];
             };
             cookie?: never;
         };
@@ -2195,8 +2424,11 @@ export interface operations {
                  *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
                  */
                 instance_id: components["parameters"]["InstanceId"];
-                /** @description The uuid of an existing VDI. */
-                vdi_uuid: components["schemas"]["Uuid"];
+                /**
+                 * @description With a `connection`: the orchestrator's id of the volume (Cinder's volume id), which
+                 *     names the attachment from then on. Without one: the uuid of an existing VDI.
+                 */
+                volume_id: components["schemas"]["VolumeId"];
             };
             cookie?: never;
         };
@@ -2401,7 +2633,10 @@ export interface operations {
     };
     getConsole: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The form of the console (default `vnc`). */
+                type?: "vnc" | "tunnel" | "websocket" | "url" | "xapi";
+            };
             header?: never;
             path: {
                 /**
@@ -2427,6 +2662,89 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            /** @description Too many consoles of the instance or the namespace (`too_many_consoles`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    connectConsoleWebSocket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The one-time token of a console answer. */
+                console_token: components["parameters"]["ConsoleToken"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching to the WebSocket protocol; RFB follows. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No console with this token (`console_token_invalid`), or the instance is gone. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            409: components["responses"]["Conflict"];
+            /** @description Not a WebSocket upgrade (`upgrade_required`). */
+            426: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getConsolePage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The one-time token of a console answer. */
+                console_token: components["parameters"]["ConsoleToken"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description No console with this token (`console_token_invalid`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             default: components["responses"]["Error"];
         };
     };

@@ -14,6 +14,7 @@ import {
   notOwnedDisk,
   removeDisk,
   unattachedDisks,
+  type ImageBaseIn,
 } from './procedures/disk';
 import type { Networks } from './networks';
 import {
@@ -38,6 +39,7 @@ export class Devices {
     private readonly runner: OperationRunner,
     private readonly volumeSrs: readonly string[],
     private readonly networks: Networks,
+    private readonly imageBase: ImageBaseIn,
   ) {}
 
   listVolumes(caller: Caller, id: string): Array<Schema<'Volume'>> {
@@ -90,13 +92,14 @@ export class Devices {
     );
   }
 
-  /** A new blank disk the instance owns at `device`; a retry of one already there answers at once. */
+  /** A new disk the instance owns at `device` (blank, or a clone of an image); a retry of one
+   * already there answers at once. */
   addDisk(caller: Caller, id: string, device: string, body: Schema<'DiskAddRequest'>): Operation {
     const { runner } = this;
     runner.assertMutator(caller);
     const vm = runner.vmOf(caller.namespace, id);
     const mirror = this.xapi.mirror;
-    const target = diskTarget(mirror, body);
+    const target = diskTarget(mirror, caller.namespace, body);
     const vbd = vm.VBDs.map((r) => mirror.get('VBD', r)).find((v) => v?.userdevice === device);
     const vdi = vbd && vbd.VDI !== NULL_REF ? mirror.get('VDI', vbd.VDI) : undefined;
     const owner = { namespace: caller.namespace, instanceId: id };
@@ -107,7 +110,7 @@ export class Devices {
       caller,
       id,
       { kind: 'add-disk', args: { device }, precheck: runningOrHalted },
-      (r) => addDisk(this.xapi, device, body, r),
+      (r) => addDisk(this.xapi, device, body, r, this.imageBase),
     );
   }
 

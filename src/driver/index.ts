@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { Devices } from './devices';
 import { Images, type UploadQuery } from './images';
 import type { DownloadLimits } from './procedures/download';
+import type { ImageBaseIn } from './procedures/disk';
 import { Instances } from './instances';
 import { Networks, type VlanOptions } from './networks';
 import { Operations } from './operations';
@@ -119,14 +120,16 @@ export class ComputeDriver {
       urlAllow: opts.imageUrlAllow ?? [],
       ...(opts.imageDownload ? { download: opts.imageDownload } : {}),
     });
+    const imageBase: ImageBaseIn = (ns, imageId, srRef, signal) =>
+      this.images.baseIn(ns, imageId, srRef, signal);
     this.instances = new Instances(xapi, this.runner, {
       serviceId,
       volumeSrs,
-      imageBase: (ns, imageId, srRef, signal) => this.images.baseIn(ns, imageId, srRef, signal),
+      imageBase,
       networks: this.networkMaker,
     });
     this.snapshots = new Snapshots(xapi, this.runner);
-    this.devices = new Devices(xapi, this.runner, volumeSrs, this.networkMaker);
+    this.devices = new Devices(xapi, this.runner, volumeSrs, this.networkMaker, imageBase);
     this.consoles = new Consoles(xapi, this.runner);
   }
 

@@ -45,6 +45,9 @@ export const IMAGE_TAG = {
   name: 'xcd_image_name',
   /** 'true' when an admin made the image visible to every namespace. */
   public: 'xcd_image_public',
+  /** On an instance's disk cloned from an image (PUT .../disks/{device} with `image`): the
+   * image id, so a retry tells that disk from a blank one or another image's. */
+  from: 'xcd_from_image',
 } as const;
 
 /** Keys on the snapshots the service makes (and, while one is made, on the instance). */

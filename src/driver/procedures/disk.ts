@@ -1,5 +1,6 @@
-// Disks an instance owns: a new blank VDI made at a device (VDI.create, tagged as the instance's
-// disk for that device from its creation, then VBD.create and VBD.plug when it runs), and such a
+// Disks an instance owns: a new VDI made at a device, blank (VDI.create, tagged as the instance's
+// disk for that device from its creation) or a clone of an image's base in the SR (VDI.clone,
+// tagged at once, grown when asked), then VBD.create and VBD.plug when it runs; and such a
 // disk detached and destroyed. Each step registers its undo, so a failed add leaves the pool as
 // it was; a disk an interrupted add or remove left unattached is taken up (add) or destroyed
 // (remove) by the retry. Never destroys a VDI the instance does not own (volumes stay
@@ -9,13 +10,22 @@ import type { VBDRecord, VDIRecord } from '../../xapi/datamodel.generated';
 import { createAndPlug, ignoreGone, type OpRun } from './common';
 import { ApiError, isGone } from '../errors';
 import { waitForMirror } from '../mirror-wait';
+import { requireImage } from '../ownership';
 import { runSteps } from '../steps';
-import { TAG, isOwnedBy, ownerTags, type Owner } from '../tags';
+import { IMAGE_TAG, TAG, isOwnedBy, ownerTags, type Owner } from '../tags';
 import type { Schema } from '../types';
 import { NULL_REF } from '../../xapi/ref';
 import { GiB } from '../../xapi/units';
 
-type DiskAddRequest = Schema<'BlankDiskRequest'>;
+type DiskAddRequest = Schema<'DiskAddRequest'>;
+
+/** An image's active base VDI in an SR, copied there first when it has none (images.ts). */
+export type ImageBaseIn = (
+  namespace: string,
+  imageId: string,
+  srRef: string,
+  signal: AbortSignal,
+) => Promise<string>;
 
 /** The role of a data disk the instance owns (the spawn's `disks` and those added here). */
 export const DISK_ROLE = 'disk';
@@ -27,14 +37,23 @@ export interface DiskTarget {
   srRef: string;
   srUuid: string;
   bytes: number;
+  /** A clone of this image (its id and its base's virtual size); a blank disk without. */
+  image?: { id: string; bytes: number };
 }
 
 /**
- * The SR (named by uuid, or the pool's default) and size of a new disk, checked from the mirror:
- * 404 sr_not_found for an SR that does not exist or cannot hold disks (the same answer), 507
- * insufficient_storage when the disk is larger than the SR's free space.
+ * The SR (named by uuid, or the pool's default), size and source of a new disk, checked from the
+ * mirror: 404 sr_not_found for an SR that does not exist or cannot hold disks (the same answer),
+ * 507 insufficient_storage when a blank disk is larger than the SR's free space. An image is one
+ * the caller may use (404 image_not_found), imported (409 image_busy), and no larger than the
+ * size asked (422 disk_smaller_than_image); its base is copied to the SR once (images.ts checks
+ * that copy's space), and the clone shares it.
  */
-export function diskTarget(mirror: MirrorView, body: DiskAddRequest): DiskTarget {
+export function diskTarget(
+  mirror: MirrorView,
+  namespace: string,
+  body: DiskAddRequest,
+): DiskTarget {
   const pool = mirror.query('pool', { fields: ['default_SR'] })[0];
   const defaultRef = pool && pool.default_SR !== NULL_REF ? pool.default_SR : undefined;
   const sr =
@@ -53,6 +72,7 @@ export function diskTarget(mirror: MirrorView, body: DiskAddRequest): DiskTarget
         ? `SR '${body.sr}' not found`
         : 'no SR named and the pool has no default SR for disks',
     );
+  if ('image' in body) return imageTarget(mirror, namespace, body, sr);
   const bytes = body.size_gb * GiB;
   const free = Number(sr.physical_size) - Number(sr.physical_utilisation);
   if (bytes > free)
@@ -63,6 +83,27 @@ export function diskTarget(mirror: MirrorView, body: DiskAddRequest): DiskTarget
       { extra: { requested_bytes: bytes, maximum_bytes: Math.max(0, free) } },
     );
   return { srRef: sr.$ref, srUuid: sr.uuid, bytes };
+}
+
+function imageTarget(
+  mirror: MirrorView,
+  namespace: string,
+  body: Schema<'ImageDiskRequest'>,
+  sr: { $ref: string; uuid: string },
+): DiskTarget {
+  const image = requireImage(mirror, namespace, body.image);
+  const base = image.bases.find((b) => b.other_config[TAG.state] === 'active');
+  if (!base) throw new ApiError(409, 'image_busy', `image '${body.image}' is being imported`);
+  const imageBytes = Number(base.virtual_size);
+  const bytes = body.size_gb !== undefined ? body.size_gb * GiB : imageBytes;
+  if (bytes < imageBytes)
+    throw new ApiError(
+      422,
+      'disk_smaller_than_image',
+      `image '${body.image}' is ${imageBytes} bytes: a disk of ${bytes} bytes cannot hold it`,
+      { extra: { image_size_gb: Math.ceil(imageBytes / GiB) } },
+    );
+  return { srRef: sr.$ref, srUuid: sr.uuid, bytes, image: { id: body.image, bytes: imageBytes } };
 }
 
 /** What a device holds, as far as a disk add is concerned. */
@@ -77,7 +118,7 @@ export function holding(
   owner: Owner,
   vbd: Pick<VBDRecord, 'type' | 'VDI'> | undefined,
   vdi: Pick<VDIRecord, 'other_config' | 'virtual_size' | 'SR'> | undefined,
-  target: Pick<DiskTarget, 'srRef' | 'bytes'>,
+  target: Pick<DiskTarget, 'srRef' | 'bytes' | 'image'>,
   srNamed: boolean,
 ): DeviceHolding {
   if (!vbd) return { kind: 'free' };
@@ -86,9 +127,21 @@ export function holding(
     vdi !== undefined &&
     isOwnedBy(vdi.other_config, owner) &&
     vdi.other_config[TAG.role] === DISK_ROLE &&
-    Number(vdi.virtual_size) === target.bytes &&
-    (!srNamed || vdi.SR === target.srRef);
+    isDiskAsked(vdi, target, srNamed);
   return { kind: same ? 'same' : 'other' };
+}
+
+/** Is this disk of the instance the one asked: its size, SR (when named) and source. */
+function isDiskAsked(
+  vdi: Pick<VDIRecord, 'other_config' | 'virtual_size' | 'SR'>,
+  target: Pick<DiskTarget, 'srRef' | 'bytes' | 'image'>,
+  srNamed: boolean,
+): boolean {
+  return (
+    Number(vdi.virtual_size) === target.bytes &&
+    (!srNamed || vdi.SR === target.srRef) &&
+    vdi.other_config[IMAGE_TAG.from] === target.image?.id
+  );
 }
 
 export function deviceInUse(device: string): ApiError {
@@ -111,6 +164,7 @@ async function vbdAt(
 
 interface AddState {
   vdiRef?: string;
+  baseRef?: string;
 }
 
 /** The instance's disks tagged for `device` that no VBD holds (an interrupted add or remove
@@ -139,7 +193,7 @@ async function leftFor(
   srNamed: boolean,
 ): Promise<string | undefined> {
   for (const v of unattachedDisks(xapi.mirror, owner, device)) {
-    if (Number(v.virtual_size) !== target.bytes || (srNamed && v.SR !== target.srRef)) continue;
+    if (!isDiskAsked(v, target, srNamed)) continue;
     const vbds = await ignoreGone(xapi.call<string[]>('VDI.get_VBDs', v.$ref), isGone);
     if (vbds && vbds.length === 0) return v.$ref;
   }
@@ -152,8 +206,9 @@ export async function addDisk(
   device: string,
   body: DiskAddRequest,
   run: OpRun,
+  imageBase: ImageBaseIn,
 ): Promise<void> {
-  const target = diskTarget(xapi.mirror, body);
+  const target = diskTarget(xapi.mirror, run.owner.namespace, body);
   const at = await vbdAt(xapi, run.vmRef, device);
   const vdi =
     at && at.VDI !== NULL_REF
@@ -164,11 +219,48 @@ export async function addDisk(
   if (held.kind === 'other') throw deviceInUse(device);
   const name = xapi.mirror.get('VM', run.vmRef)?.name_label ?? run.owner.instanceId;
   const left = await leftFor(xapi, run.owner, device, target, body.sr !== undefined);
+  const { image } = target;
+  const tags = ownerTags(run.owner, {
+    [TAG.role]: DISK_ROLE,
+    [TAG.device]: device,
+    ...(image ? { [IMAGE_TAG.from]: image.id } : {}),
+  });
   await runSteps<AddState>(
     [
       {
+        name: 'image-base',
+        weight: 2,
+        when: () => left === undefined && image !== undefined,
+        run: async (s) => {
+          // The image's base in the SR, shared by every clone there: never undone here.
+          s.baseRef = await imageBase(run.owner.namespace, image!.id, target.srRef, run.signal);
+        },
+      },
+      {
+        name: 'VDI.clone',
+        when: () => left === undefined && image !== undefined,
+        run: async (s, ctx) => {
+          // Copy-on-write, a quick metadata call; the clone carries the base's tags until the
+          // next call makes it this instance's disk.
+          const vdiRef = await xapi.call<string>('VDI.clone', s.baseRef, {});
+          s.vdiRef = vdiRef;
+          ctx.onUndo('destroy the disk', async () => {
+            await ignoreGone(xapi.call('VDI.destroy', vdiRef), isGone);
+          });
+          await xapi.call('VDI.set_other_config', vdiRef, tags);
+          await xapi.call('VDI.set_name_label', vdiRef, `${name} disk ${device}`);
+        },
+      },
+      {
+        name: 'VDI.resize',
+        when: () => left === undefined && image !== undefined && target.bytes > image.bytes,
+        run: async (s) => {
+          await xapi.callAsync('VDI.resize', [s.vdiRef, target.bytes], { signal: run.signal });
+        },
+      },
+      {
         name: 'VDI.create',
-        when: () => left === undefined,
+        when: () => left === undefined && image === undefined,
         run: async (s, ctx) => {
           const vdiRef = await xapi.call<string>('VDI.create', {
             name_label: `${name} disk ${device}`,
@@ -178,7 +270,7 @@ export async function addDisk(
             type: 'user',
             sharable: false,
             read_only: false,
-            other_config: ownerTags(run.owner, { [TAG.role]: DISK_ROLE, [TAG.device]: device }),
+            other_config: tags,
             xenstore_data: {},
             sm_config: {},
             tags: [],

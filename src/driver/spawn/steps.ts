@@ -5,6 +5,7 @@
 import type { XapiClient } from '../../xapi';
 import type { VDIRecord } from '../../xapi/datamodel.generated';
 import { buildConfigDrive } from './config-drive';
+import type { ImageBaseIn } from '../procedures/disk';
 import { portKeys } from '../procedures/network';
 import { quiesceVm, removeQuiet } from '../procedures/destroy';
 import { ApiError } from '../errors';
@@ -36,12 +37,7 @@ export interface SpawnState {
   /** The operator's volume sources (ownership.ts), for the image check before the copy. */
   volumeSrs: readonly string[];
   /** An image's active base VDI in an SR, copied there first when it has none (images.ts). */
-  imageBase?: (
-    namespace: string,
-    imageId: string,
-    srRef: string,
-    signal: AbortSignal,
-  ) => Promise<string>;
+  imageBase?: ImageBaseIn;
   /** Finds or makes the service's network of a VLAN (a NIC's `vlan`). */
   ensureVlan?: (tag: number) => Promise<{ ref: string; mtu: number }>;
   vmRef?: string;

@@ -1,0 +1,241 @@
+// Disks an instance owns made from an image (PUT .../disks/{device} with `image`): a clone of the
+// image's base (copied once to another SR), holding the image's bytes, grown when asked, tagged
+// as the instance's; a retry answered at once; each bad input (another namespace's image, an
+// image still importing, a size below the image's) refused before any XAPI write; a fault at
+// every XAPI call leaving the pool as it was; removal destroys the clone, never the base.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Caller } from '../../src/driver';
+import type { Instance } from '../../src/driver/types';
+import { GiB, MiB } from '../../src/xapi/units';
+import { done, setState, simVm, spawnInstance, until } from './instance-helpers';
+import { alice, bob, poolSnapshot, settle, startDriverStack, type DriverStack } from './stack';
+
+let stack: DriverStack;
+let vmRef: string;
+const bytes = randomBytes(2 * MiB);
+
+async function importImage(
+  id: string,
+  body: Buffer,
+  format: 'raw' | 'vhd',
+  caller: Caller = alice,
+): Promise<void> {
+  const op = stack.driver.uploadImage(caller, id, { format }, Readable.from([body]), body.length);
+  expect(await settle(stack, caller, op)).toMatchObject({ status: 'succeeded' });
+}
+
+beforeAll(async () => {
+  stack = await startDriverStack();
+  vmRef = await spawnInstance(stack, 'di-1', { vcpus: 1, memory_mb: 256 });
+  await importImage('data', bytes, 'raw');
+  await importImage('bob-data', bytes, 'raw', bob);
+  // A sparse VHD of exactly 3 GiB: larger than a 1 or 2 GiB disk.
+  const dir = mkdtempSync(join(tmpdir(), 'xcd-disk-image-'));
+  try {
+    const big = join(dir, 'big.vhd');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'vpc', '-o', 'force_size=on', big, '3G']);
+    await importImage('big', readFileSync(big), 'vhd');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const vbdAt = (device: string): Record<string, any> | undefined =>
+  (simVm(stack, vmRef).VBDs as string[])
+    .map((r) => stack.sim.store.get('VBD', r) as Record<string, any>)
+    .find((v) => v.userdevice === device);
+const srNamed = (type: string): string => stack.driver.srs().find((s) => s.type === type)!.uuid;
+const basesOf = (id: string): string[] =>
+  stack.xapi.mirror
+    .query('VDI', {
+      where: { 'other_config.xcd_image_id': id, 'other_config.xcd_role': 'image' },
+      fields: ['SR'],
+    })
+    .map((v) => stack.xapi.mirror.get('SR', v.SR)!.uuid)
+    .sort();
+
+async function contentOf(vdiRef: string, length: number): Promise<Buffer> {
+  const { stream } = await stack.xapi.httpGetStream('/export_raw_vdi', {
+    vdi: vdiRef,
+    format: 'raw',
+  });
+  const chunks: Buffer[] = [];
+  let got = 0;
+  for await (const c of stream as AsyncIterable<Buffer>) {
+    chunks.push(c);
+    got += c.length;
+    if (got >= length) break;
+  }
+  stream.destroy();
+  return Buffer.concat(chunks).subarray(0, length);
+}
+
+it.each(['Running', 'Halted'] as const)(
+  "adds a clone of an image holding the image's bytes, plugged when running (%s)",
+  async (power) => {
+    await setState(stack, vmRef, power);
+    const device = power === 'Running' ? '4' : '5';
+    const basesBefore = basesOf('data');
+    stack.calls.length = 0;
+    const final = await done(stack, stack.driver.addDisk(alice, 'di-1', device, { image: 'data' }));
+    expect(final).toMatchObject({ status: 'succeeded', kind: 'add-disk' });
+    expect(stack.calls).toContain('VDI.clone');
+    expect(stack.calls).not.toContain('VDI.copy');
+    expect(stack.calls).not.toContain('VDI.resize');
+    expect(stack.calls.includes('VBD.plug')).toBe(power === 'Running');
+    const vbd = vbdAt(device)!;
+    const vdi = stack.sim.store.get('VDI', vbd.VDI) as Record<string, any>;
+    expect(Number(vdi.virtual_size)).toBe(bytes.length);
+    // The instance's disk, made from the image: not a second base of it.
+    expect(vdi.other_config).toEqual({
+      xcd_namespace: 'alice',
+      xcd_instance_id: 'di-1',
+      xcd_role: 'disk',
+      xcd_device: device,
+      xcd_from_image: 'data',
+    });
+    expect(basesOf('data')).toEqual(basesBefore);
+    expect((await contentOf(vbd.VDI, bytes.length)).equals(bytes)).toBe(true);
+    expect((final.result as Instance).disks).toContainEqual(
+      expect.objectContaining({ device, type: 'disk' }),
+    );
+  },
+);
+
+test('copies the base to another SR once and grows the clone to size_gb', async () => {
+  await setState(stack, vmRef, 'Halted');
+  const local = srNamed('lvm'); // the pool's default SR is the NFS one
+  expect(basesOf('data')).not.toContain(local);
+  stack.calls.length = 0;
+  const final = await done(
+    stack,
+    stack.driver.addDisk(alice, 'di-1', '6', { image: 'data', sr: local, size_gb: 2 }),
+  );
+  expect(final.status).toBe('succeeded');
+  expect(stack.calls).toEqual(expect.arrayContaining(['VDI.clone', 'VDI.resize']));
+  expect(basesOf('data')).toContain(local);
+  const vdi = stack.sim.store.get('VDI', vbdAt('6')!.VDI) as Record<string, any>;
+  expect(Number(vdi.virtual_size)).toBe(2 * GiB);
+  expect(stack.xapi.mirror.get('SR', vdi.SR)!.uuid).toBe(local);
+  expect((await contentOf(vbdAt('6')!.VDI, bytes.length)).equals(bytes)).toBe(true);
+});
+
+test('answers a retry at once; another image or size at the device is device_in_use', async () => {
+  const vdis = stack.sim.store.count('VDI');
+  stack.calls.length = 0;
+  expect(stack.driver.addDisk(alice, 'di-1', '5', { image: 'data' })).toMatchObject({
+    status: 'succeeded',
+    kind: 'add-disk',
+  });
+  expect(stack.calls).toEqual([]);
+  expect(stack.sim.store.count('VDI')).toBe(vdis);
+  for (const body of [
+    { image: 'big' },
+    { image: 'data', size_gb: 1 },
+    { size_gb: 1 }, // a blank disk where a disk from an image is
+  ])
+    expect(() => stack.driver.addDisk(alice, 'di-1', '5', body)).toThrow(
+      expect.objectContaining({ status: 409, code: 'device_in_use' }),
+    );
+  expect(stack.calls).toEqual([]);
+});
+
+test('refuses bad images before any XAPI call, each with its code', async () => {
+  const before = poolSnapshot(stack.sim);
+  stack.calls.length = 0;
+  const refused = (body: { image: string; size_gb?: number }): unknown => {
+    try {
+      stack.driver.addDisk(alice, 'di-1', '9', body);
+    } catch (err) {
+      return err;
+    }
+    throw new Error(`accepted ${JSON.stringify(body)}`);
+  };
+  // Absent, and another namespace's private image: the same answer.
+  for (const image of ['nothing-here', 'bob-data'])
+    expect(refused({ image })).toMatchObject({
+      status: 404,
+      code: 'image_not_found',
+      detail: `image '${image}' not found`,
+    });
+  expect(refused({ image: 'big', size_gb: 2 })).toMatchObject({
+    status: 422,
+    code: 'disk_smaller_than_image',
+    extra: { image_size_gb: 3 },
+  });
+  expect(stack.calls).toEqual([]);
+  expect(poolSnapshot(stack.sim)).toEqual(before);
+});
+
+test('an image still importing answers 409 image_busy', async () => {
+  const base = stack.xapi.mirror.query('VDI', {
+    where: { 'other_config.xcd_image_id': 'big', 'other_config.xcd_role': 'image' },
+    fields: ['other_config'],
+  })[0]!;
+  await stack.xapi.call('VDI.remove_from_other_config', base.$ref, 'xcd_state');
+  await stack.xapi.call('VDI.add_to_other_config', base.$ref, 'xcd_state', 'importing');
+  try {
+    await until(
+      () => stack.xapi.mirror.get('VDI', base.$ref)?.other_config.xcd_state === 'importing',
+    );
+    expect(() => stack.driver.addDisk(alice, 'di-1', '9', { image: 'big' })).toThrow(
+      expect.objectContaining({ status: 409, code: 'image_busy' }),
+    );
+  } finally {
+    await stack.xapi.call('VDI.remove_from_other_config', base.$ref, 'xcd_state');
+    await stack.xapi.call('VDI.add_to_other_config', base.$ref, 'xcd_state', 'active');
+  }
+});
+
+test('leaves the pool as it was when any XAPI call of an add from an image fails', async () => {
+  await setState(stack, vmRef, 'Running');
+  const body = { image: 'data', size_gb: 1 };
+  stack.calls.length = 0;
+  expect((await done(stack, stack.driver.addDisk(alice, 'di-1', '7', body))).status).toBe(
+    'succeeded',
+  );
+  const made = stack.calls.filter((m) => !/^VM\.(add_to|remove_from)_other_config$/.test(m));
+  expect(made).toEqual(
+    expect.arrayContaining(['VDI.clone', 'VDI.set_other_config', 'VDI.resize', 'VBD.plug']),
+  );
+  await done(stack, stack.driver.removeDisk(alice, 'di-1', '7'));
+  const seen = new Map<string, number>();
+  const points = made.map((m): [string, number] => {
+    const n = (seen.get(m) ?? 0) + 1;
+    seen.set(m, n);
+    return [m, n];
+  });
+  const failures: string[] = [];
+  for (const [method, nth] of points) {
+    const before = poolSnapshot(stack.sim);
+    stack.sim.faults.add(`fail:${method}:${nth}:INTERNAL_ERROR,injected`);
+    const final = await settle(stack, alice, stack.driver.addDisk(alice, 'di-1', '7', body));
+    stack.sim.faults.clear();
+    const where = `${method} #${nth}`;
+    if (final.status !== 'failed') failures.push(`${where}: ${final.status}`);
+    const after = poolSnapshot(stack.sim);
+    for (const cls of ['VDI', 'VBD'] as const)
+      if (JSON.stringify(after[cls]) !== JSON.stringify(before[cls]))
+        failures.push(`${where}: ${cls} ${before[cls].length} -> ${after[cls].length}`);
+  }
+  expect(failures).toEqual([]);
+  expect(vbdAt('7')).toBeUndefined();
+});
+
+test('removing the disk destroys the clone and keeps the image', async () => {
+  const vdiRef = vbdAt('4')!.VDI as string;
+  const basesBefore = basesOf('data');
+  const final = await done(stack, stack.driver.removeDisk(alice, 'di-1', '4'));
+  expect(final.status).toBe('succeeded');
+  expect(stack.sim.store.has('VDI', vdiRef)).toBe(false);
+  expect(basesOf('data')).toEqual(basesBefore);
+  expect(stack.driver.getImage(alice, 'data')).toMatchObject({ id: 'data' });
+});
