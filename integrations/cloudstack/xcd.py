@@ -1,138 +1,52 @@
 #!/usr/bin/env python3
 # CloudStack Orchestrator extension executable of xen-compute-driver (CloudStack 4.21+):
 # `xcd.py <action> <payload.json> <timeout>`, as CloudStack's ExternalPathPayloadProvisioner runs it.
-# Owns: reading CloudStack's payload, the action -> REST call table, the JSON CloudStack parses,
-# exit 0/1. Must not: run a shell, hold hypervisor logic, read stdin, or write to stderr (CloudStack
-# merges stderr into the output it parses).
+# Owns: the action -> REST call table, the JSON CloudStack parses, exit 0/1. What the payload says
+# is cs_payload.py's. Must not: run a shell, hold hypervisor logic, read stdin, write to stderr
+# (CloudStack merges stderr into the output it parses), or send the service's token anywhere but
+# the service URL of the operator's settings.
 
+import hashlib
 import json
-import math
 import re
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
+from cs_payload import (ID_RE, PayloadError, instance_id, nic_place, setting, spawn_body,
+                        template_source, vm_name)
 from xcd_rest import Client, ServiceError, read_token
 
-ID_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$')
-MIB = 1024 * 1024
-GIB = 1024 * MIB
 MARGIN = 2  # seconds kept back from CloudStack's timeout to print an answer before the kill
+EXPORT_FORMATS = ('raw', 'vhd', 'qcow2')
+# CloudStack's VirtualMachine.PowerState names, as `status` answers them. CloudStack compares the
+# answer with PowerOn and PowerOff (any case) and reads anything else as PowerUnknown.
+POWER_ON, POWER_OFF, POWER_UNKNOWN = 'PowerOn', 'PowerOff', 'PowerUnknown'
+POWER_MISSING = 'PowerReportMissing'
+# The service's power states as CloudStack's XenServer resource reads XAPI's: Running is on;
+# Halted, Paused and Suspended are off; crashed and nostate unknown.
+CS_POWER = {'running': POWER_ON, 'shutdown': POWER_OFF, 'paused': POWER_OFF,
+            'suspended': POWER_OFF}
 
 
 class ActionError(Exception):
     pass
 
 
-# -- payload ----------------------------------------------------------------------------------
-
-def detail(payload, key, default=None):
-    """A setting from the payload's external details: VM, then host, cluster, extension."""
-    ext = payload.get('externaldetails') or {}
-    for scope in ('virtualmachine', 'host', 'resourcemap', 'extension'):
-        value = (ext.get(scope) or {}).get(key)
-        if value not in (None, ''):
-            return value
-    return default
-
-
 def client_for(payload, timeout):
-    url = detail(payload, 'url')
+    url = setting(payload, 'url')
     if not url:
         raise ActionError('no service url: add the host with externaldetails[0].url=...')
-    token = detail(payload, 'token')
-    token_file = detail(payload, 'token_file')
+    token = setting(payload, 'token')
+    token_file = setting(payload, 'token_file')
     if not token and token_file:
         token = read_token(token_file)
-    verify = str(detail(payload, 'verify', 'true')).lower() not in ('false', '0', 'no')
-    return Client(url, token, ca_file=detail(payload, 'ca_file'), verify=verify,
+    verify = str(setting(payload, 'verify', 'true')).lower() not in ('false', '0', 'no')
+    return Client(url, token, ca_file=setting(payload, 'ca_file'), verify=verify,
                   timeout=max(1.0, min(30.0, timeout)), user_agent='xcd-cloudstack')
 
-
-def vm_name(payload):
-    name = payload.get('virtualmachinename') or (payload.get('cloudstack.vm.details') or {}).get('name')
-    if not name:
-        raise ActionError('the payload names no virtual machine')
-    return name
-
-
-def instance_id(payload):
-    """CloudStack's instance name (i-<account>-<vm>-VM) when it is a valid id, else its uuid."""
-    name = vm_name(payload)
-    if ID_RE.match(name):
-        return name
-    uuid = payload.get('virtualmachineid') or (payload.get('cloudstack.vm.details') or {}).get('uuid')
-    if not uuid or not ID_RE.match(uuid):
-        raise ActionError('neither the VM name nor its id can name an instance')
-    return uuid
-
-
-def _nic_network(payload, nic):
-    """The NIC's place: the pool network mapped for its VLAN (network.vlan.<id>), else, with the
-    detail vlan_networks=service, the service's own network of that VLAN (made on demand), else
-    the detail network."""
-    vlan = None
-    uri = nic.get('broadcastUri') or ''
-    if uri.startswith('vlan://') and uri[7:].isdigit():
-        vlan = uri[7:]
-    if vlan is None and detail(payload, 'cloudstack.vlan', '').isdigit():
-        vlan = detail(payload, 'cloudstack.vlan')
-    if vlan is not None and detail(payload, 'network.vlan.' + vlan):
-        return {'network': detail(payload, 'network.vlan.' + vlan)}
-    if vlan is not None and detail(payload, 'vlan_networks') == 'service':
-        return {'vlan': int(vlan)}
-    network = detail(payload, 'network')
-    if not network:
-        raise ActionError('no pool network for NIC %s: set the detail network (or network.vlan.<id>)'
-                          % nic.get('deviceId', '?'))
-    return {'network': network}
-
-
-def _root_size_gb(to):
-    for disk in to.get('disks') or []:
-        if disk.get('type') != 'ROOT':
-            continue
-        for wrapped in (disk.get('data') or {}).values():
-            size = (wrapped or {}).get('size')
-            if isinstance(size, (int, float)) and size > 0:
-                return max(1, int(math.ceil(size / GIB)))
-    return None
-
-
-def spawn_body(payload):
-    to = payload.get('cloudstack.vm.details') or {}
-    body = {'name': vm_name(payload), 'power_on': True}
-    image_vdi = detail(payload, 'image_vdi')
-    template = detail(payload, 'template')
-    if image_vdi:
-        body['image_vdi'] = image_vdi
-    elif template:
-        body['template'] = template
-    else:
-        raise ActionError('no template: register the template with the external detail template=...')
-    if to.get('cpus'):
-        body['vcpus'] = int(to['cpus'])
-    ram = to.get('maxRam') or to.get('minRam')
-    if ram:
-        body['memory_mb'] = max(16, int(ram) // MIB)
-    root = _root_size_gb(to)
-    if root:
-        body['root_disk_gb'] = root
-    if detail(payload, 'sr'):
-        body['sr'] = detail(payload, 'sr')
-    nics = []
-    for nic in sorted(to.get('nics') or [], key=lambda n: n.get('deviceId', 0)):
-        entry = _nic_network(payload, nic)
-        if nic.get('mac'):
-            entry['mac'] = nic['mac'].lower()
-        nics.append(entry)
-    if nics:
-        body['nics'] = nics
-    body['metadata'] = {'cloudstack_vm_uuid': payload.get('virtualmachineid'),
-                        'cloudstack_vm_name': body['name']}
-    return body
-
-
-# -- actions ----------------------------------------------------------------------------------
 
 def _ipath(payload, *rest):
     return Client.path('v1', 'instances', instance_id(payload), *rest)
@@ -147,32 +61,58 @@ def _find(api, payload):
         raise
 
 
-def _power_action(api, payload, body, deadline):
-    api.run('POST', _ipath(payload, 'actions'), body=body, timeout=_left(deadline))
-
-
 def _left(deadline):
     return max(1.0, deadline - time.monotonic())
 
 
-def cs_power(instance):
-    """CloudStack's reading of XAPI power states: Running is on; Halted/Paused/Suspended off."""
-    if instance is None:
-        return 'poweroff'
-    state = instance.get('power_state')
-    if state == 'running':
-        return 'poweron'
-    if state in ('shutdown', 'paused', 'suspended'):
-        return 'poweroff'
-    return 'unknown'
+def _power_action(api, payload, body, deadline):
+    api.run('POST', _ipath(payload, 'actions'), body=body, timeout=_left(deadline))
 
+
+def cs_power(instance):
+    if instance is None:
+        return POWER_MISSING
+    return CS_POWER.get(instance.get('power_state'), POWER_UNKNOWN)
+
+
+# -- templates ----------------------------------------------------------------------------------
+
+def ensure_image(api, source, deadline):
+    """The image of a URL template: found in the service's images (imported earlier), else
+    imported now; an import already running (another deploy's) is waited for."""
+    path = Client.path('v1', 'images', source.image_id)
+    while True:
+        try:
+            image = api.get(path)
+        except ServiceError as err:
+            if err.status != 404:
+                raise
+            image = None
+        if image is not None and image.get('status') == 'active':
+            return source.image_id
+        try:
+            api.run('PUT', path, body=source.import_body(), timeout=_left(deadline))
+            return source.image_id
+        except ServiceError as err:
+            if err.code != 'image_busy' or deadline - time.monotonic() < 3:
+                raise
+        time.sleep(2)
+
+
+# -- lifecycle ----------------------------------------------------------------------------------
 
 def act_prepare(api, payload, deadline):
-    return None  # nothing to patch into the VirtualMachineTO: the service picks MACs at spawn
+    return None  # nothing to patch into the VirtualMachineTO: the NICs keep CloudStack's MACs
 
 
 def act_create(api, payload, deadline):
-    api.run('PUT', _ipath(payload), body=spawn_body(payload), timeout=_left(deadline))
+    kind, value = template_source(payload)
+    if kind == 'url':
+        source = {'image': ensure_image(api, value, deadline)}
+    else:
+        source = {kind: value}
+    body = spawn_body(payload, source)
+    api.run('PUT', _ipath(payload), body=body, timeout=_left(deadline))
     return {'status': 'success', 'message': 'instance %s created' % vm_name(payload)}
 
 
@@ -214,6 +154,8 @@ def act_status(api, payload, deadline):
 
 
 def act_statuses(api, payload, deadline):
+    """Every instance of the token's namespace by name; one CloudStack lists that the service
+    does not (removed outside CloudStack) is left out, which CloudStack reads as a missing report."""
     states, offset = {}, 0
     while True:
         page = api.get('/v1/instances', {'limit': 1000, 'offset': offset})
@@ -225,17 +167,24 @@ def act_statuses(api, payload, deadline):
 
 
 def act_getconsole(api, payload, deadline):
-    """The console record's URL, without the service's XAPI session: the path the service
-    offers carries a pool session id, which must never reach CloudStack's users. XAPI serves
-    RFB there after an HTTP CONNECT, authenticated with pool credentials."""
-    console = api.get(_ipath(payload, 'console'))
-    if not console.get('url'):
-        raise ActionError('the service offers no console URL for %s' % vm_name(payload))
-    return {'status': 'success', 'console': {'url': console['url'], 'protocol': 'direct'}}
+    """The service's one-time VNC console (plain RFB, VNC authentication), which CloudStack's
+    console proxy VM connects to; the password works once and expires."""
+    console = api.get(_ipath(payload, 'console'), {'type': 'vnc'})
+    if not isinstance(console, dict) or console.get('type') != 'vnc' or \
+            not all(console.get(k) for k in ('host', 'port', 'password')):
+        raise ActionError('the service answered no one-time VNC console for %s' % vm_name(payload))
+    return {'status': 'success',
+            'console': {'host': console['host'], 'port': int(console['port']),
+                        'password': console['password'], 'passwordonetimeuseonly': True,
+                        'protocol': 'vnc'}}
 
+
+# -- custom actions -----------------------------------------------------------------------------
 
 def _param(payload, *names, **kw):
     params = payload.get('parameters') or {}
+    if not isinstance(params, dict):
+        raise ActionError('the parameters are not an object')
     for name in names:
         if params.get(name) not in (None, ''):
             return params[name]
@@ -244,12 +193,24 @@ def _param(payload, *names, **kw):
     raise ActionError('missing parameter %s' % names[0])
 
 
+def _id_param(payload, what, *names, **kw):
+    value = str(_param(payload, *names, **kw))
+    if not ID_RE.match(value):
+        raise ActionError('not a %s id: %r' % (what, value[:200]))
+    return value
+
+
 def _snapshot_id(payload, generate=False):
     default = {'default': 'cs-%d' % int(time.time() * 1000)} if generate else {}
-    snap = str(_param(payload, 'snapshot', 'snapshotid', 'id', **default))
-    if not ID_RE.match(snap):
-        raise ActionError('not a snapshot id: %r' % snap)
-    return snap
+    return _id_param(payload, 'snapshot', 'snapshot', 'snapshotid', 'id', **default)
+
+
+def _device_param(payload, default=None):
+    kw = {} if default is None else {'default': default}
+    device = str(_param(payload, 'device', 'deviceid', **kw))
+    if not re.match(r'^(?:0|[1-9][0-9]?)$', device):
+        raise ActionError('not a device number: %r' % device[:200])
+    return device
 
 
 def act_snapshot_create(api, payload, deadline):
@@ -285,6 +246,117 @@ def act_snapshot_list(api, payload, deadline):
                         for s in items]}
 
 
+class _Counted:
+    """A readable that counts and hashes what passes through it."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.bytes = 0
+        self.sha256 = hashlib.sha256()
+
+    def read(self, size=-1):
+        chunk = self.raw.read(size)
+        self.bytes += len(chunk)
+        self.sha256.update(chunk)
+        return chunk
+
+    def chunks(self, size=1024 * 1024):
+        while True:
+            chunk = self.read(size)
+            if not chunk:
+                return
+            yield chunk
+
+
+def export_url(payload, url):
+    """The destination URL of an export, when the operator's setting export_url_allow (comma-
+    separated prefixes; none by default) lets the management server send disks there."""
+    allow = [p.strip() for p in (setting(payload, 'export_url_allow') or '').split(',') if p.strip()]
+    parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ('http', 'https') or not parts.hostname or \
+            '@' in parts.netloc or any(ord(c) < 33 or ord(c) == 127 for c in url):
+        raise ActionError('the export URL must be a plain http(s) URL: %r' % str(url)[:200])
+    if not any(url.startswith(prefix) for prefix in allow):
+        raise ActionError('the export URL is not allowed by the setting export_url_allow')
+    return url
+
+
+def act_snapshot_export(api, payload, deadline):
+    """A snapshot's disk streamed to a new service image (`image`) or PUT to a URL (`url`)."""
+    snap = _snapshot_id(payload)
+    device = _device_param(payload, default='0')
+    fmt = str(_param(payload, 'format', default='raw')).lower()
+    if fmt not in EXPORT_FORMATS:
+        raise ActionError('format must be one of %s' % ', '.join(EXPORT_FORMATS))
+    image = _param(payload, 'image', default=None)
+    url = _param(payload, 'url', default=None)
+    if bool(image) == bool(url):
+        raise ActionError('snapshot-export takes exactly one of the parameters image and url')
+    if image:
+        image = _id_param(payload, 'image', 'image')
+    else:
+        url = export_url(payload, url)
+    source = api.download(_ipath(payload, 'snapshots', snap, 'disks', device, 'file'),
+                          {'format': fmt})
+    with source:
+        length = source.headers.get('Content-Length')
+        counted = _Counted(source)
+        if image:
+            op = api.upload(Client.path('v1', 'images', image), counted.chunks(),
+                            query={'format': fmt}, timeout=_left(deadline))
+            result = (op or {}).get('result') or {}
+            return {'status': 'success', 'printmessage': 'true',
+                    'message': {'image': image, 'format': fmt,
+                                'checksum': result.get('checksum'),
+                                'virtual_size': result.get('virtual_size')}}
+        headers = {'Content-Type': 'application/octet-stream', 'User-Agent': 'xcd-cloudstack'}
+        if length is not None:
+            headers['Content-Length'] = str(int(length))
+        req = urllib.request.Request(url, data=counted, method='PUT', headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=max(1.0, min(60.0, _left(deadline)))):
+                pass
+        except (urllib.error.URLError, OSError) as err:
+            raise ActionError('the export URL refused the disk: %s' % getattr(err, 'reason', err))
+    return {'status': 'success', 'printmessage': 'true',
+            'message': {'url': url, 'format': fmt, 'bytes': counted.bytes,
+                        'checksum': 'sha256:' + counted.sha256.hexdigest()}}
+
+
+def _nics(api, payload):
+    return api.get(_ipath(payload, 'nics')).get('items', [])
+
+
+def act_nic_add(api, payload, deadline):
+    """A NIC on VLAN `vlan` (a number, or `untagged` for the default network), with `mac` and
+    `device` when given; placed as deploy places CloudStack's NICs."""
+    vlan = str(_param(payload, 'vlan'))
+    body = nic_place(payload, 'vlan://' + vlan, 'to add')
+    mac = _param(payload, 'mac', default=None)
+    if mac is not None:
+        body['mac'] = str(mac).lower()
+    if _param(payload, 'device', 'deviceid', default=None) is not None:
+        body['device'] = _device_param(payload)
+    api.run('POST', _ipath(payload, 'nics'), body=body, timeout=_left(deadline))
+    return {'status': 'success', 'printmessage': 'true',
+            'message': [{'device': n['device'], 'mac': n['mac'], 'network': n['network']}
+                        for n in _nics(api, payload)]}
+
+
+def act_nic_remove(api, payload, deadline):
+    """The NIC at `device`, or the one with `mac`."""
+    mac = _param(payload, 'mac', default=None)
+    if mac is not None:
+        found = [n for n in _nics(api, payload) if n['mac'].lower() == str(mac).lower()]
+        if not found:
+            raise ActionError('no NIC with MAC %r' % str(mac)[:200])
+        device = found[0]['device']
+    else:
+        device = _device_param(payload)
+    api.run('DELETE', _ipath(payload, 'nics', device), timeout=_left(deadline))
+    return {'status': 'success', 'message': 'NIC %s removed' % device}
+
+
 def act_resize(api, payload, deadline):
     """cpus and/or memory (MiB); `power_cycle` none (default, live only), clean or hard."""
     body = {'action': 'resize'}
@@ -316,6 +388,9 @@ ACTIONS = {
     'snapshot-revert': act_snapshot_revert,
     'snapshot-delete': act_snapshot_delete,
     'snapshot-list': act_snapshot_list,
+    'snapshot-export': act_snapshot_export,
+    'nic-add': act_nic_add,
+    'nic-remove': act_nic_remove,
     'resize': act_resize,
 }
 
@@ -348,8 +423,10 @@ def main(argv):
         if not isinstance(payload, dict):
             raise ActionError('the payload is not a JSON object')
         out = handler(client_for(payload, timeout), payload, deadline)
-    except (ActionError, ServiceError, OSError, ValueError) as err:
+    except (ActionError, PayloadError, ServiceError, OSError, ValueError) as err:
         return fail(str(err))
+    except Exception as err:  # any other failure still answers CloudStack's JSON error shape
+        return fail('%s: %s' % (type(err).__name__, err))
     if out is not None:
         sys.stdout.write(json.dumps(out) + '\n')
     return 0

@@ -4,6 +4,7 @@
 # The one copy in the tree: each integration's install step puts it beside the code that imports
 # `xcd_rest` (Nova: into the installed xcd_nova package; CloudStack, OpenNebula: next to the programs).
 
+import http.client
 import json
 import ssl
 import time
@@ -53,13 +54,28 @@ class Client:
 
     def request(self, method, path, body=None, query=None, wait=None):
         """One HTTP exchange. Returns (status, decoded JSON or None); raises ServiceError."""
+        resp = self._open(method, path, body, query, wait)
+        try:
+            with resp:
+                raw = resp.read()
+        except OSError as err:
+            raise ServiceError(0, 'unreachable', '%s: %s' % (self.base, err)) from None
+        return resp.status, _decode(raw, resp.status)
+
+    def download(self, path, query=None):
+        """Opens a GET whose answer is bytes (an image or disk export): the response object,
+        to read and close; raises ServiceError as request() does."""
+        return self._open('GET', path, None, query, None,
+                          accept='application/octet-stream, application/problem+json')
+
+    def _open(self, method, path, body, query, wait,
+              accept='application/json, application/problem+json'):
         url = self.base + path
         if query:
             url += '?' + urllib.parse.urlencode(
                 {k: _query_value(v) for k, v in query.items() if v is not None})
         data = None
-        headers = {'Accept': 'application/json, application/problem+json',
-                   'User-Agent': self.user_agent}
+        headers = {'Accept': accept, 'User-Agent': self.user_agent}
         if self.token:
             headers['Authorization'] = 'Bearer ' + self.token
         if body is not None:
@@ -72,19 +88,9 @@ class Client:
             timeout = self.timeout + wait
         req = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=timeout, context=self._ssl) as resp:
-                return resp.status, _decode(resp.read(), resp.status)
+            return urllib.request.urlopen(req, timeout=timeout, context=self._ssl)
         except urllib.error.HTTPError as err:
-            raw = err.read()
-            try:
-                problem = json.loads(raw.decode('utf-8')) if raw else {}
-            except ValueError:
-                problem = {}
-            if not isinstance(problem, dict):
-                problem = {}
-            raise ServiceError(err.code, problem.get('code') or 'http_%d' % err.code,
-                               problem.get('detail') or problem.get('title') or err.reason,
-                               problem) from None
+            raise _problem(err.code, err.read(), err.reason) from None
         except (urllib.error.URLError, OSError) as err:
             reason = getattr(err, 'reason', err)
             raise ServiceError(0, 'unreachable', '%s: %s' % (self.base, reason)) from None
@@ -102,6 +108,65 @@ class Client:
         deadline = time.monotonic() + timeout
         status, op = self.request(method, path, body=body, query=query,
                                   wait=_remaining(deadline))
+        return self._final(status, op, deadline, timeout)
+
+    def upload(self, path, chunks, query=None, timeout=600.0, length=None):
+        """PUT an application/octet-stream body from `chunks`, an iterable of bytes that may
+        fail (a download being relayed), sent chunked as it yields (or, with `length`, as a body
+        of that Content-Length: a raw image needs it), then wait as run() does.
+
+        When the iterable raises, the connection is dropped before the body's last chunk (the
+        service sees an upload cut off and undoes it) and the iterable's exception propagates.
+        """
+        deadline = time.monotonic() + timeout
+        target = urllib.parse.urlsplit(self.base)
+        selector = target.path + path
+        if query:
+            selector += '?' + urllib.parse.urlencode(
+                {k: _query_value(v) for k, v in query.items() if v is not None})
+        if target.scheme == 'https':
+            conn = http.client.HTTPSConnection(target.hostname, target.port,
+                                               timeout=self.timeout, context=self._ssl)
+        else:
+            conn = http.client.HTTPConnection(target.hostname, target.port, timeout=self.timeout)
+        try:
+            wait = min(_remaining(deadline), MAX_WAIT_PER_CALL)
+            try:
+                conn.putrequest('PUT', selector, skip_accept_encoding=True)
+                conn.putheader('Accept', 'application/json, application/problem+json')
+                conn.putheader('User-Agent', self.user_agent)
+                if self.token:
+                    conn.putheader('Authorization', 'Bearer ' + self.token)
+                conn.putheader('Content-Type', 'application/octet-stream')
+                if length is None:
+                    conn.putheader('Transfer-Encoding', 'chunked')
+                else:
+                    conn.putheader('Content-Length', str(int(length)))
+                conn.putheader('Prefer', 'wait=%d' % wait)
+                conn.endheaders()
+                try:
+                    for chunk in chunks:
+                        if chunk and length is None:
+                            conn.send(b'%x\r\n' % len(chunk) + bytes(chunk) + b'\r\n')
+                        elif chunk:
+                            conn.send(bytes(chunk))
+                    if length is None:
+                        conn.send(b'0\r\n\r\n')
+                except OSError:
+                    pass  # the service stopped reading the body: its answer says why
+                conn.sock.settimeout(self.timeout + wait)
+                resp = conn.getresponse()
+                raw = resp.read()
+            except (OSError, http.client.HTTPException) as err:
+                raise ServiceError(0, 'unreachable', '%s: %s' % (self.base, err)) from None
+            if resp.status >= 400:
+                raise _problem(resp.status, raw, resp.reason)
+            return self._final(resp.status, _decode(raw, resp.status), deadline, timeout)
+        finally:
+            conn.close()
+
+    def _final(self, status, op, deadline, timeout):
+        """The final Operation of a mutating call's answer, waited for while it runs."""
         if status == 204 or op is None:
             return None
         if not isinstance(op, dict) or 'status' not in op:
@@ -133,6 +198,18 @@ def _query_value(value):
 
 def _remaining(deadline):
     return max(0, int(deadline - time.monotonic()))
+
+
+def _problem(status, raw, reason):
+    """The ServiceError of an HTTP error answer, from its problem+json when it has one."""
+    try:
+        problem = json.loads(raw.decode('utf-8')) if raw else {}
+    except ValueError:
+        problem = {}
+    if not isinstance(problem, dict):
+        problem = {}
+    return ServiceError(status, problem.get('code') or 'http_%d' % status,
+                        problem.get('detail') or problem.get('title') or reason, problem)
 
 
 def _decode(raw, status):
