@@ -4,7 +4,16 @@
 // parsed as monitord does. Checks the simulated pool afterwards. The remotes run as the README
 // installs them: the vmm and im trees copied, the shared xcd_rest.py into the vmm driver folder.
 // Must not: use a shell, or relax what it expects after probing the service.
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack, type Stack } from '../helpers/stack';
@@ -23,7 +32,7 @@ let vmmDir: string;
 let probesDir: string;
 
 beforeAll(async () => {
-  // VLANs 300-399 on eth1: the range NICs with XCD_VLAN_NETWORKS=service may ask for.
+  // VLANs 300-399 on eth1: the range NICs with a VLAN_ID may ask for.
   stack = await startStack({ driver: { vlans: { device: 'eth1', min: 300, max: 399 } } });
   dir = mkdtempSync(join(tmpdir(), 'xcd-one-'));
   template = (await stack.request('GET', '/v1/templates')).body.items[0].name_label;
@@ -31,7 +40,13 @@ beforeAll(async () => {
   const remotes = join(dir, 'remotes');
   vmmDir = join(remotes, 'vmm', 'xcd');
   probesDir = join(remotes, 'im', 'xcd-probes.d');
-  install([[join(SOURCE, 'vmm', 'xcd'), join(remotes, 'vmm')], [join(SOURCE, 'im', 'xcd-probes.d'), join(remotes, 'im')]], vmmDir);
+  install(
+    [
+      [join(SOURCE, 'vmm', 'xcd'), join(remotes, 'vmm')],
+      [join(SOURCE, 'im', 'xcd-probes.d'), join(remotes, 'im')],
+    ],
+    vmmDir,
+  );
   // an admin token, the role the README asks for (the probes read /v1/host)
   env = { XCD_URL: stack.url, XCD_TOKEN: stack.tokens.admin, XCD_CONFIG: join(dir, 'none') };
 }, 90_000);
@@ -43,7 +58,21 @@ afterAll(async () => {
 
 const cdata = (s: string) => `<![CDATA[${s.replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
 
-function vmXml(id: number, o: { name?: string; lcm?: number; mac?: string; vcpu?: number; memory?: number; vcpuMax?: number; memoryMax?: number; vlanId?: number; attachNic?: string; attachVdi?: string } = {}) {
+function vmXml(
+  id: number,
+  o: {
+    name?: string;
+    lcm?: number;
+    mac?: string;
+    vcpu?: number;
+    memory?: number;
+    vcpuMax?: number;
+    memoryMax?: number;
+    vlanId?: number;
+    attachNic?: string;
+    attachVdi?: string;
+  } = {},
+) {
   const vlan = o.vlanId ? `<VLAN_ID>${cdata(String(o.vlanId))}</VLAN_ID>` : '';
   const nic = (mac: string, extra = '') =>
     `<NIC><NIC_ID>${cdata('0')}</NIC_ID><BRIDGE>${cdata(network.bridge)}</BRIDGE><MAC>${cdata(mac)}</MAC>${vlan}${extra}</NIC>`;
@@ -110,10 +139,11 @@ function vmStates(text: string) {
   return text
     .split('\n')
     .filter((l) => l.startsWith('VM = ['))
-    .map((l) => Object.fromEntries([...l.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]])));
+    .map((l) =>
+      Object.fromEntries([...l.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]])),
+    );
 }
 
- 
 function poolVm(name: string): { ref: string; rec: any } | undefined {
   for (const [ref, rec] of stack.sim.store.all('VM')) {
     if (rec.name_label === name && !rec.is_a_template && !rec.is_a_snapshot) return { ref, rec };
@@ -122,9 +152,27 @@ function poolVm(name: string): { ref: string; rec: any } | undefined {
 }
 
 test('every action script of the driver folder exists and is executable', () => {
-  const scripts = ['deploy', 'shutdown', 'cancel', 'reboot', 'reset', 'save', 'restore', 'migrate', 'snapshot_create',
-    'snapshot_revert', 'snapshot_delete', 'attach_disk', 'detach_disk', 'attach_nic', 'detach_nic', 'prereconfigure',
-    'reconfigure', 'resize'];
+  const scripts = [
+    'deploy',
+    'shutdown',
+    'cancel',
+    'reboot',
+    'reset',
+    'save',
+    'restore',
+    'migrate',
+    'snapshot_create',
+    'snapshot_revert',
+    'snapshot_delete',
+    'attach_disk',
+    'detach_disk',
+    'attach_nic',
+    'detach_nic',
+    'prereconfigure',
+    'reconfigure',
+    'resize',
+    'resize_disk',
+  ];
   for (const s of scripts) expect(() => accessSync(join(vmmDir, s), constants.X_OK)).not.toThrow();
 });
 
@@ -136,10 +184,14 @@ test('spawn-to-destroy walk: deploy, probes, reboot, reset, poweroff, resume by 
   expect(vm.rec.power_state).toBe('Running');
   expect(vm.rec.VCPUs_at_startup).toBe(2);
   expect(vm.rec.memory_static_max).toBe(768 * 1024 * 1024);
-  expect(vm.rec.VIFs.map((v: string) => stack.sim.store.get('VIF', v).MAC as string)).toEqual(['02:00:c0:a8:7a:2a']);
+  expect(vm.rec.VIFs.map((v: string) => stack.sim.store.get('VIF', v).MAC as string)).toEqual([
+    '02:00:c0:a8:7a:2a',
+  ]);
 
   const states = vmStates(await probe('vm/status'));
-  expect(states).toContainEqual(expect.objectContaining({ ID: '42', DEPLOY_ID: 'one-42', STATE: 'RUNNING' }));
+  expect(states).toContainEqual(
+    expect.objectContaining({ ID: '42', DEPLOY_ID: 'one-42', STATE: 'RUNNING' }),
+  );
   const system = await probe('host/system');
   expect(system).toMatch(/^HYPERVISOR=xcd$/m);
   expect(Number(/^TOTALCPU=(\d+)$/m.exec(system)![1])).toBeGreaterThan(0);
@@ -156,16 +208,22 @@ test('spawn-to-destroy walk: deploy, probes, reboot, reset, poweroff, resume by 
   expect(stack.sim.store.get('VM', vm.ref).power_state).toBe('Running');
 
   // poweroff (LCM SHUTDOWN_POWEROFF): the instance stays, halted
-  expect((await action('shutdown', ['one-42', HOST], 42, actionData(42, 'one-42', { lcm: 18 }))).code).toBe(0);
+  expect(
+    (await action('shutdown', ['one-42', HOST], 42, actionData(42, 'one-42', { lcm: 18 }))).code,
+  ).toBe(0);
   expect(stack.sim.store.get('VM', vm.ref).power_state).toBe('Halted');
-  expect(vmStates(await probe('vm/status'))).toContainEqual(expect.objectContaining({ ID: '42', STATE: 'POWEROFF' }));
+  expect(vmStates(await probe('vm/status'))).toContainEqual(
+    expect.objectContaining({ ID: '42', STATE: 'POWEROFF' }),
+  );
   // resume: a fresh DEPLOY finds it and powers it on, same deploy id
   const again = await deploy(42, 1, { name: 'web-42' });
   expect(again).toMatchObject({ code: 0, stdout: 'one-42\n' });
   expect(stack.sim.store.get('VM', vm.ref).power_state).toBe('Running');
 
   // terminate (LCM SHUTDOWN): the instance and its disks go
-  expect((await action('shutdown', ['one-42', HOST], 42, actionData(42, 'one-42', { lcm: 12 }))).code).toBe(0);
+  expect(
+    (await action('shutdown', ['one-42', HOST], 42, actionData(42, 'one-42', { lcm: 12 }))).code,
+  ).toBe(0);
   expect(poolVm('web-42')).toBeUndefined();
   expect(vmStates(await probe('vm/status')).find((s) => s.ID === '42')).toBeUndefined();
 }, 30_000);
@@ -178,7 +236,9 @@ test('cancel (terminate --hard) destroys; no-op context scripts succeed', async 
   ] as const) {
     expect((await action(a, [...args], 43, actionData(43, 'one-43'))).code).toBe(0);
   }
-  expect((await action('cancel', ['one-43', HOST], 43, actionData(43, 'one-43', { lcm: 13 }))).code).toBe(0);
+  expect(
+    (await action('cancel', ['one-43', HOST], 43, actionData(43, 'one-43', { lcm: 13 }))).code,
+  ).toBe(0);
   expect(poolVm('db-43')).toBeUndefined();
 }, 30_000);
 
@@ -191,7 +251,9 @@ test('failures exit 1 with ERROR: lines and a one-line reason', async () => {
 
   const noTemplate = await run(join(vmmDir, 'deploy'), [join(dir, 'missing'), HOST, '44', HOST], {
     env,
-    stdin: Buffer.from(vmXml(44).replace(/<USER_TEMPLATE>.*<\/USER_TEMPLATE>/, '')).toString('base64'),
+    stdin: Buffer.from(vmXml(44).replace(/<USER_TEMPLATE>.*<\/USER_TEMPLATE>/, '')).toString(
+      'base64',
+    ),
   });
   expect(noTemplate.code).toBe(1);
   expect(noTemplate.stderr).toMatch(/XCD_TEMPLATE/);
@@ -209,9 +271,23 @@ test('hostile names, MACs, deploy ids and paths stay data', async () => {
   const evilId = `one-45'; touch ${canary}; '`;
   const r = await action('reboot', [evilId, HOST], 45, actionData(45, evilId));
   expect(r.code).toBe(1); // percent-encoded into one path segment: no such instance
-  const nic = await action('attach_nic', ['one-45', `02:00:00:00:00:01;touch ${canary}`, `br$(touch ${canary})`, '-', 'dummy', 'one-45-1'], 45, actionData(45, 'one-45'));
+  const nic = await action(
+    'attach_nic',
+    [
+      'one-45',
+      `02:00:00:00:00:01;touch ${canary}`,
+      `br$(touch ${canary})`,
+      '-',
+      'dummy',
+      'one-45-1',
+    ],
+    45,
+    actionData(45, 'one-45'),
+  );
   expect(nic.code).toBe(1);
-  expect((await action('cancel', ['one-45', HOST], 45, actionData(45, 'one-45', { lcm: 13 }))).code).toBe(0);
+  expect(
+    (await action('cancel', ['one-45', HOST], 45, actionData(45, 'one-45', { lcm: 13 }))).code,
+  ).toBe(0);
   expect(poolVm(name)).toBeUndefined();
   expect(existsSync(canary)).toBe(false);
 }, 30_000);
@@ -223,8 +299,12 @@ test('save, restore, snapshots, hot-plug, resize and migrate', async () => {
     const save = await action('save', ['one-46', join(dir, 'checkpoint'), HOST], 46, data);
     expect(save).toMatchObject({ code: 0, stdout: '' });
     expect(poolVm('app-46')!.rec.power_state).toBe('Suspended');
-    expect(vmStates(await probe('vm/status'))).toContainEqual(expect.objectContaining({ ID: '46', STATE: 'SUSPENDED' }));
-    expect((await action('restore', [join(dir, 'checkpoint'), HOST, 'one-46'], 46, data)).code).toBe(0);
+    expect(vmStates(await probe('vm/status'))).toContainEqual(
+      expect.objectContaining({ ID: '46', STATE: 'SUSPENDED' }),
+    );
+    expect(
+      (await action('restore', [join(dir, 'checkpoint'), HOST, 'one-46'], 46, data)).code,
+    ).toBe(0);
     expect(poolVm('app-46')!.rec.power_state).toBe('Running');
 
     const snap = await action('snapshot_create', ['one-46', '0'], 46, data);
@@ -235,9 +315,14 @@ test('save, restore, snapshots, hot-plug, resize and migrate', async () => {
     expect([...stack.sim.store.all('VM').values()].some((r: any) => r.is_a_snapshot)).toBe(false);
 
     const mac = '02:00:c0:a8:7a:2b';
-    const attach = await action('attach_nic', ['one-46', mac, network.bridge, '-', 'dummy', 'one-46-1'], 46,
-      actionData(46, 'one-46', { attachNic: mac }));
-    const macs = () => poolVm('app-46')!.rec.VIFs.map((v: string) => stack.sim.store.get('VIF', v).MAC as string);
+    const attach = await action(
+      'attach_nic',
+      ['one-46', mac, network.bridge, '-', 'dummy', 'one-46-1'],
+      46,
+      actionData(46, 'one-46', { attachNic: mac }),
+    );
+    const macs = () =>
+      poolVm('app-46')!.rec.VIFs.map((v: string) => stack.sim.store.get('VIF', v).MAC as string);
     expect(attach).toMatchObject({ code: 0, stdout: '' });
     expect(macs()).toContain(mac);
     expect((await action('detach_nic', ['one-46', mac], 46, data)).code).toBe(0);
@@ -246,40 +331,75 @@ test('save, restore, snapshots, hot-plug, resize and migrate', async () => {
     const vdi = await createPoolVdi(stack, 'one-46-data');
     const withDisk = actionData(46, 'one-46', { attachVdi: vdi });
     const diskPath = join(dir, 'datastores', '0', '46', 'disk.2');
-    const attachDisk = await action('attach_disk', ['one-46', diskPath, 'xvdb', '2', Buffer.from(withDisk).toString('base64')], 46, withDisk);
-    const vdiRef = () => [...stack.sim.store.all('VDI').entries()].find(([, r]) => r.uuid === vdi)![0];
-    const vbdsOfVdi = () => (stack.sim.store.get('VDI', vdiRef()).VBDs as string[]).map((v) => stack.sim.store.get('VBD', v));
+    const attachDisk = await action(
+      'attach_disk',
+      ['one-46', diskPath, 'xvdb', '2', Buffer.from(withDisk).toString('base64')],
+      46,
+      withDisk,
+    );
+    const vdiRef = () =>
+      [...stack.sim.store.all('VDI').entries()].find(([, r]) => r.uuid === vdi)![0];
+    const vbdsOfVdi = () =>
+      (stack.sim.store.get('VDI', vdiRef()).VBDs as string[]).map((v) =>
+        stack.sim.store.get('VBD', v),
+      );
     expect(attachDisk).toMatchObject({ code: 0, stdout: '' });
     expect(vbdsOfVdi().map((b) => [b.VM, b.userdevice])).toEqual([[poolVm('app-46')!.ref, '2']]);
-    expect((await action('detach_disk', ['one-46', diskPath, 'xvdb', '2'], 46, withDisk)).code).toBe(0);
+    expect(
+      (await action('detach_disk', ['one-46', diskPath, 'xvdb', '2'], 46, withDisk)).code,
+    ).toBe(0);
     expect(vbdsOfVdi()).toEqual([]);
     expect(vdiRef()).toBeDefined(); // detaching never destroys the volume
 
     // live resize (power_cycle none): fewer vCPUs and less memory, within VCPUs_max and the static range
-    const resized = await action('resize', ['one-46'], 46, actionData(46, 'one-46', { vcpu: 1, memory: 512 }));
+    const resized = await action(
+      'resize',
+      ['one-46'],
+      46,
+      actionData(46, 'one-46', { vcpu: 1, memory: 512 }),
+    );
     expect(resized).toMatchObject({ code: 0, stdout: '' });
     const sized = () => {
       const rec = poolVm('app-46')!.rec;
-      return { power_state: rec.power_state, VCPUs_at_startup: Number(rec.VCPUs_at_startup), memory_dynamic_max: Number(rec.memory_dynamic_max) };
+      return {
+        power_state: rec.power_state,
+        VCPUs_at_startup: Number(rec.VCPUs_at_startup),
+        memory_dynamic_max: Number(rec.memory_dynamic_max),
+      };
     };
-    const liveSize = { power_state: 'Running', VCPUs_at_startup: 1, memory_dynamic_max: 512 * 1024 * 1024 };
+    const liveSize = {
+      power_state: 'Running',
+      VCPUs_at_startup: 1,
+      memory_dynamic_max: 512 * 1024 * 1024,
+    };
     expect(sized()).toEqual(liveSize);
     // beyond the static maximum XAPI needs the VM halted: refused, nothing changed
-    const grown = await action('resize', ['one-46'], 46, actionData(46, 'one-46', { vcpu: 1, memory: 4096 }));
+    const grown = await action(
+      'resize',
+      ['one-46'],
+      46,
+      actionData(46, 'one-46', { vcpu: 1, memory: 4096 }),
+    );
     expect(grown).toMatchObject({ code: 1, stdout: '' });
-    expect(grown.logs.some((l) => l.startsWith('ERROR: 46 resize: power_cycle_required (409)'))).toBe(true);
+    expect(
+      grown.logs.some((l) => l.startsWith('ERROR: 46 resize: power_cycle_required (409)')),
+    ).toBe(true);
     expect(sized()).toEqual(liveSize);
 
     const lost = await action('migrate', ['one-46', 'no-such-host', HOST], 46, data);
     expect(lost).toMatchObject({ code: 1, stdout: '' });
     expect(lost.logs.some((l) => l.startsWith('ERROR: 46 migrate: '))).toBe(true);
     const from = poolVm('app-46')!.rec.resident_on as string;
-    const [toRef, toRec] = [...stack.sim.store.all('host').entries()].find(([ref]) => ref !== from)!;
+    const [toRef, toRec] = [...stack.sim.store.all('host').entries()].find(
+      ([ref]) => ref !== from,
+    )!;
     const moved = await action('migrate', ['one-46', String(toRec.name_label), HOST], 46, data);
     expect(moved).toMatchObject({ code: 0, stdout: '' });
     expect(poolVm('app-46')!.rec.resident_on).toBe(toRef);
   } finally {
-    expect((await action('cancel', ['one-46', HOST], 46, actionData(46, 'one-46', { lcm: 13 }))).code).toBe(0);
+    expect(
+      (await action('cancel', ['one-46', HOST], 46, actionData(46, 'one-46', { lcm: 13 }))).code,
+    ).toBe(0);
   }
   expect(poolVm('app-46')).toBeUndefined();
 }, 30_000);
@@ -289,39 +409,72 @@ test('VCPU_MAX and MEMORY_MAX: live resizes up to them, without a power cycle', 
   expect((await deploy(47, 0, { name: 'max-47', ...within })).code).toBe(0);
   try {
     const before = poolVm('max-47')!.rec;
-    expect([Number(before.VCPUs_max), Number(before.memory_static_max)]).toEqual([4, 2048 * 1024 * 1024]);
-    const domid = before.domid;
-    const up = await action('resize', ['one-47'], 47, actionData(47, 'one-47', { ...within, vcpu: 4, memory: 2048 }));
-    expect(up).toMatchObject({ code: 0, stdout: '' });
-    const rec = poolVm('max-47')!.rec;
-    expect([rec.power_state, rec.domid, Number(rec.VCPUs_at_startup), Number(rec.memory_dynamic_max)]).toEqual([
-      'Running',
-      domid,
+    expect([Number(before.VCPUs_max), Number(before.memory_static_max)]).toEqual([
       4,
       2048 * 1024 * 1024,
     ]);
-    const above = await action('resize', ['one-47'], 47, actionData(47, 'one-47', { ...within, vcpu: 5 }));
-    expect(above.logs.some((l) => l.startsWith('ERROR: 47 resize: power_cycle_required (409)'))).toBe(true);
+    const domid = before.domid;
+    const up = await action(
+      'resize',
+      ['one-47'],
+      47,
+      actionData(47, 'one-47', { ...within, vcpu: 4, memory: 2048 }),
+    );
+    expect(up).toMatchObject({ code: 0, stdout: '' });
+    const rec = poolVm('max-47')!.rec;
+    expect([
+      rec.power_state,
+      rec.domid,
+      Number(rec.VCPUs_at_startup),
+      Number(rec.memory_dynamic_max),
+    ]).toEqual(['Running', domid, 4, 2048 * 1024 * 1024]);
+    const above = await action(
+      'resize',
+      ['one-47'],
+      47,
+      actionData(47, 'one-47', { ...within, vcpu: 5 }),
+    );
+    expect(
+      above.logs.some((l) => l.startsWith('ERROR: 47 resize: power_cycle_required (409)')),
+    ).toBe(true);
   } finally {
-    expect((await action('cancel', ['one-47', HOST], 47, actionData(47, 'one-47', { lcm: 13 }))).code).toBe(0);
+    expect(
+      (await action('cancel', ['one-47', HOST], 47, actionData(47, 'one-47', { lcm: 13 }))).code,
+    ).toBe(0);
   }
 }, 30_000);
 
-test('XCD_VLAN_NETWORKS=service: NICs with a VLAN_ID join the service network of that VLAN', async () => {
-  env.XCD_VLAN_NETWORKS = 'service';
+test('NICs with a VLAN_ID join the service network of that VLAN (XCD_VLAN_NETWORKS=bridge: their BRIDGE)', async () => {
   const vlanOf = (vifRef: string): string | undefined =>
-    (stack.sim.store.get('network', stack.sim.store.get('VIF', vifRef).network as string) as any).other_config.xcd_vlan;
+    (stack.sim.store.get('network', stack.sim.store.get('VIF', vifRef).network as string) as any)
+      .other_config.xcd_vlan;
   try {
     expect((await deploy(48, 0, { name: 'vlan-48', vlanId: 330 })).code).toBe(0);
     const vm = poolVm('vlan-48')!;
     expect(vm.rec.VIFs.map(vlanOf)).toEqual(['330']);
     const mac = '02:00:c0:a8:7a:4c';
-    const attach = await action('attach_nic', ['one-48', mac, network.bridge, '-', '802.1Q', 'one-48-1'], 48,
-      actionData(48, 'one-48', { vlanId: 330, attachNic: mac }));
+    const attach = await action(
+      'attach_nic',
+      ['one-48', mac, network.bridge, '-', '802.1Q', 'one-48-1'],
+      48,
+      actionData(48, 'one-48', { vlanId: 330, attachNic: mac }),
+    );
     expect(attach).toMatchObject({ code: 0, stdout: '' });
     expect(poolVm('vlan-48')!.rec.VIFs.map(vlanOf)).toEqual(['330', '330']);
+    env.XCD_VLAN_NETWORKS = 'bridge';
+    const mac2 = '02:00:c0:a8:7a:4d';
+    const bridged = await action(
+      'attach_nic',
+      ['one-48', mac2, network.bridge, '-', '802.1Q', 'one-48-2'],
+      48,
+      actionData(48, 'one-48', { vlanId: 330, attachNic: mac2 }),
+    );
+    expect(bridged).toMatchObject({ code: 0, stdout: '' });
+    expect(poolVm('vlan-48')!.rec.VIFs.map(vlanOf)).toEqual(['330', '330', undefined]);
   } finally {
     delete env.XCD_VLAN_NETWORKS;
-    expect((await action('cancel', ['one-48', HOST], 48, actionData(48, 'one-48', { lcm: 13 }))).code).toBe(0);
+    expect(
+      (await action('cancel', ['one-48', HOST], 48, actionData(48, 'one-48', { lcm: 13 }))).code,
+    ).toBe(0);
   }
 }, 30_000);

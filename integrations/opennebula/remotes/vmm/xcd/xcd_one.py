@@ -5,9 +5,12 @@
 
 import base64
 import os
+import shlex
 import sys
 import xml.etree.ElementTree as ET
 
+from xcd_disks import (IMAGE_PREFIX, DiskError, device, disk_request, is_volatile, size_gb,
+                       source_image)
 from xcd_rest import Client, ServiceError, read_token
 
 # LCM states (OpenNebula's VirtualMachine LcmState) that end the VM for good: terminate
@@ -94,16 +97,37 @@ def ipath(deploy_id, *rest):
 
 # -- actions ----------------------------------------------------------------------------------
 
-def spawn_body(vm, conf):
+def spawn_body(vm, conf, dfile=None):
+    """The spawn request of a VM, and the disks added after it as (device, request) pairs: a VM
+    whose DISK 0 is an image of an xcd datastore is built from its DISKs; XCD_TEMPLATE (or
+    XCD_IMAGE_VDI) names a pool template (or VDI) to clone instead."""
     body = {'name': text(vm, 'NAME') or 'one-%s' % text(vm, 'ID'), 'power_on': True}
-    template = attr(vm, 'XCD_TEMPLATE') or conf.get('XCD_DEFAULT_TEMPLATE')
+    disks = sorted(vm.findall('TEMPLATE/DISK'), key=lambda d: int(text(d, 'DISK_ID', '0')))
+    template = attr(vm, 'XCD_TEMPLATE')
     image_vdi = attr(vm, 'XCD_IMAGE_VDI')
+    root = disks[0] if disks and text(disks[0], 'DISK_ID', '0') == '0' else None
+    later = []
     if image_vdi:
         body['image_vdi'] = image_vdi
-    elif template:
-        body['template'] = template
+    elif template or ((root is None or not _from_image(root)) and conf.get('XCD_DEFAULT_TEMPLATE')):
+        body['template'] = template or conf['XCD_DEFAULT_TEMPLATE']
+    elif root is not None and _from_image(root):
+        body['image'] = source_image(text(root, 'SOURCE'))
+        if text(root, 'SIZE'):
+            body['root_disk_gb'] = size_gb(text(root, 'SIZE'))
+        later = [(device(text(d, 'DISK_ID')),
+                  disk_request(text(d, 'TYPE'), text(d, 'SOURCE'), text(d, 'SIZE')))
+                 for d in disks[1:]]
     else:
-        raise ActionError('set XCD_TEMPLATE in the VM template (or XCD_DEFAULT_TEMPLATE)')
+        raise ActionError('DISK 0 is not an image of an xcd datastore: set XCD_TEMPLATE in the '
+                          'VM template (or XCD_DEFAULT_TEMPLATE)')
+    if 'image' not in body:  # a template's root disk is resized; fs/swap disks are added blank
+        if disks and text(disks[0], 'SIZE'):
+            body['root_disk_gb'] = size_gb(text(disks[0], 'SIZE'))
+        extra = [{'size_gb': size_gb(text(d, 'SIZE'))}
+                 for d in disks[1:] if is_volatile(text(d, 'TYPE')) and text(d, 'SIZE')]
+        if extra:
+            body['disks'] = extra
     vcpu = text(vm, 'TEMPLATE/VCPU') or text(vm, 'TEMPLATE/CPU')
     if vcpu:
         body['vcpus'] = max(1, int(float(vcpu) + 0.999))
@@ -117,13 +141,6 @@ def spawn_body(vm, conf):
     memory_max = text(vm, 'TEMPLATE/MEMORY_MAX')
     if memory_max:
         body['max_memory_mb'] = max(body.get('memory_mb', 16), int(memory_max))
-    disks = vm.findall('TEMPLATE/DISK')
-    if disks and text(disks[0], 'SIZE'):
-        body['root_disk_gb'] = max(1, (int(text(disks[0], 'SIZE')) + 1023) // 1024)
-    extra = [{'size_gb': max(1, (int(text(d, 'SIZE')) + 1023) // 1024)}
-             for d in disks[1:] if text(d, 'TYPE') in ('fs', 'swap') and text(d, 'SIZE')]
-    if extra:
-        body['disks'] = extra
     nics = []
     for nic in vm.findall('TEMPLATE/NIC'):
         entry = nic_place(nic, conf)
@@ -132,19 +149,74 @@ def spawn_body(vm, conf):
         nics.append(entry)
     if nics:
         body['nics'] = nics
-    context = vm.find('TEMPLATE/CONTEXT')
+    context = context_of(vm, dfile)
     if context is not None:
-        body['metadata'] = {child.tag: (child.text or '') for child in context}
-    return body
+        body.update(config_drive(context))
+    if later:
+        body['power_on'] = False  # started once every disk is in place
+    return body, later
+
+
+def _from_image(disk):
+    return not is_volatile(text(disk, 'TYPE')) and \
+        (text(disk, 'TM_MAD') == 'xcd' or (text(disk, 'SOURCE') or '').startswith(IMAGE_PREFIX))
+
+
+def config_drive(context):
+    """The spawn's config drive members for the context variables: every variable under
+    meta_data.json's `meta`, SSH_PUBLIC_KEY as `public_keys`, SET_HOSTNAME as `hostname`, and
+    USER_DATA (base64 when USERDATA_ENCODING says so) as the user data cloud-init reads."""
+    metadata = {'meta': dict(context)}
+    keys = [k.strip() for k in context.get('SSH_PUBLIC_KEY', '').splitlines() if k.strip()]
+    if keys:
+        metadata['public_keys'] = {'one-%d' % i: k for i, k in enumerate(keys)}
+    if context.get('SET_HOSTNAME'):
+        metadata['hostname'] = context['SET_HOSTNAME']
+    members = {'metadata': metadata}
+    user_data = context.get('USER_DATA')
+    if user_data:
+        if context.get('USERDATA_ENCODING', '').lower() == 'base64':
+            raw = base64.b64decode(user_data, validate=True)
+        else:
+            raw = user_data.encode('utf-8')
+        members['user_data'] = base64.b64encode(raw).decode('ascii')
+    return members
+
+
+def context_of(vm, dfile):
+    """The config drive's metadata: the context file oned wrote beside the deployment file
+    (`KEY='value'` lines, every variable resolved, ETH*_ included), else the CONTEXT section.
+    The file is tokenised, never sourced."""
+    if dfile:
+        path = os.path.join(os.path.dirname(dfile), 'context.sh')
+        if os.path.isfile(path):
+            with open(path, 'r', encoding='utf-8') as fh:
+                lexer = shlex.shlex(fh.read(), posix=True)
+            lexer.whitespace_split = True
+            lexer.commenters = '#'
+            values = {}
+            for token in lexer:
+                key, sep, value = token.partition('=')
+                if sep and key:
+                    values[key] = value
+            return values
+    context = vm.find('TEMPLATE/CONTEXT')
+    if context is None:
+        return None
+    return {child.tag: (child.text or '') for child in context}
 
 
 def nic_place(nic, conf, bridge=None):
-    """Where a NIC goes: its XCD_NETWORK; with XCD_VLAN_NETWORKS=service, the service's own
-    network of its VLAN_ID (made on demand); else its bridge, else XCD_DEFAULT_NETWORK."""
+    """Where a NIC goes: its XCD_NETWORK; the service's own network of its VLAN_ID (made on
+    demand within the service's VLAN range; XCD_VLAN_NETWORKS=bridge turns this off); else its
+    bridge, else XCD_DEFAULT_NETWORK."""
     if text(nic, 'XCD_NETWORK'):
         return {'network': text(nic, 'XCD_NETWORK')}
     vlan = text(nic, 'VLAN_ID')
-    if conf.get('XCD_VLAN_NETWORKS') == 'service' and vlan and vlan.isdigit():
+    if vlan and conf.get('XCD_VLAN_NETWORKS', 'service') != 'bridge':
+        if not vlan.isdigit() or len(vlan) > 4:
+            raise ActionError('NIC %s: VLAN_ID %r is not a VLAN tag'
+                              % (text(nic, 'NIC_ID', '?'), vlan))
         return {'vlan': int(vlan)}
     network = bridge or text(nic, 'BRIDGE') or conf.get('XCD_DEFAULT_NETWORK')
     if not network:
@@ -162,18 +234,34 @@ def deploy(api, conf, args, doc):
     if vm is None:
         raise ActionError('the deployment file holds no <VM>')
     iid = instance_id(text(vm, 'ID') or vmid)
-    body = spawn_body(vm, conf)
+    body, later = spawn_body(vm, conf, dfile)
     existing = _find(api, iid)
     if existing is None:
         info('spawning %s' % iid)
         api.run('PUT', ipath(iid), body=body, timeout=OPERATION_TIMEOUT)
+        try:
+            _add_disks(api, iid, later, [])
+            if later:
+                api.run('POST', ipath(iid, 'actions'), body={'action': 'power-on'},
+                        timeout=OPERATION_TIMEOUT)
+        except (ServiceError, OSError):  # a failed deploy leaves nothing in the pool
+            api.run('DELETE', ipath(iid), timeout=OPERATION_TIMEOUT)
+            raise
     elif existing['power_state'] != 'running':  # resume after poweroff or undeploy
+        # disks attached while it was off (the TM only checked them) join it now
+        _add_disks(api, iid, later, [d['device'] for d in existing['disks']])
         want = {k: body[k] for k in ('vcpus', 'memory_mb') if k in body}
         if any(existing.get(k) != v for k, v in want.items()):
             _resize(api, iid, want)
         api.run('POST', ipath(iid, 'actions'), body={'action': 'power-on'},
                 timeout=OPERATION_TIMEOUT)
     print(iid)
+
+
+def _add_disks(api, iid, later, present):
+    for dev, request in later:
+        if dev not in present:
+            api.run('PUT', ipath(iid, 'disks', dev), body=request, timeout=OPERATION_TIMEOUT)
 
 
 def _find(api, iid):
@@ -278,11 +366,10 @@ def _attached(doc, kind):
     raise ActionError('no %s marked ATTACH=YES in the driver message' % kind)
 
 
-def _disk_vdi(disk):
+def _volume_vdi(disk):
+    """The pool VDI a DISK names (XCD_VDI, or a uuid SOURCE): a volume, attached as it is."""
     vdi = text(disk, 'XCD_VDI') or text(disk, 'SOURCE')
-    if not vdi or not _is_uuid(vdi):
-        raise ActionError('only disks that are pool VDIs attach (set XCD_VDI on the image)')
-    return vdi
+    return vdi if vdi and _is_uuid(vdi) else None
 
 
 def _is_uuid(value):
@@ -292,20 +379,32 @@ def _is_uuid(value):
 
 
 def attach_disk(api, conf, args, doc):
-    """attach_disk <deploy id> <disk path> <target> <index> <b64 message> <vmid> <host>"""
+    """attach_disk <deploy id> <disk path> <target> <index> <b64 message> <vmid> <host>: a
+    volatile disk (blank) or an image of an xcd datastore (a clone) at DISK_ID's device; a pool
+    VDI (XCD_VDI) as a volume at the target's index."""
     if doc is None and len(args) > 4 and args[4]:
         doc = ET.fromstring(base64.b64decode(args[4]))
-    body = {}
-    if args[3].isdigit() and int(args[3]) < 100:
-        body['device'] = args[3]
-    api.run('PUT', ipath(args[0], 'volumes', _disk_vdi(_attached(doc, 'DISK'))), body=body,
+    disk = _attached(doc, 'DISK')
+    vdi = _volume_vdi(disk)
+    if vdi:
+        body = {'device': args[3]} if args[3].isdigit() and int(args[3]) < 100 else {}
+        api.run('PUT', ipath(args[0], 'volumes', vdi), body=body, timeout=OPERATION_TIMEOUT)
+        return
+    request = disk_request(text(disk, 'TYPE'), text(disk, 'SOURCE'), text(disk, 'SIZE'))
+    api.run('PUT', ipath(args[0], 'disks', device(text(disk, 'DISK_ID'))), body=request,
             timeout=OPERATION_TIMEOUT)
 
 
 def detach_disk(api, conf, args, doc):
-    """detach_disk <deploy id> <disk path> <target> <index> <vmid> <host>"""
-    vdi = _disk_vdi(_attached(doc, 'DISK'))
-    api.run('DELETE', ipath(args[0], 'volumes', vdi), timeout=OPERATION_TIMEOUT)
+    """detach_disk <deploy id> <disk path> <target> <index> <vmid> <host>: a volume stays in
+    the pool; the VM's own disk is destroyed."""
+    disk = _attached(doc, 'DISK')
+    vdi = _volume_vdi(disk)
+    if vdi:
+        api.run('DELETE', ipath(args[0], 'volumes', vdi), timeout=OPERATION_TIMEOUT)
+        return
+    api.run('DELETE', ipath(args[0], 'disks', device(text(disk, 'DISK_ID'))),
+            timeout=OPERATION_TIMEOUT)
 
 
 def attach_nic(api, conf, args, doc):
@@ -333,7 +432,8 @@ def detach_nic(api, conf, args, doc):
 
 
 def noop(api, conf, args, doc):
-    """prereconfigure / reconfigure: the context CD is part of the instance's config drive."""
+    """prereconfigure / reconfigure: the context CD is part of the instance's config drive;
+    resize_disk: the transfer manager's resize grew the disk already."""
 
 
 def resize(api, conf, args, doc):
@@ -358,6 +458,7 @@ ACTIONS = {
     'attach_disk': (attach_disk, 5), 'detach_disk': (detach_disk, 4),
     'attach_nic': (attach_nic, 6), 'detach_nic': (detach_nic, 2),
     'prereconfigure': (noop, 2), 'reconfigure': (noop, 3), 'resize': (resize, 1),
+    'resize_disk': (noop, 5),
 }
 
 
@@ -378,7 +479,7 @@ def main(action, argv):
         conf = config()
         handler(client(conf), conf, argv, doc)
         return 0
-    except (ActionError, ServiceError, OSError, ValueError, ET.ParseError) as err:
+    except (ActionError, DiskError, ServiceError, OSError, ValueError, ET.ParseError) as err:
         message = ' '.join(str(err).split())  # one line: oned joins stderr lines into the reply
         sys.stderr.write('ERROR: %s %s: %s\n' % (vmid, action, message))
         sys.stderr.write('%s: %s\n' % (action, message))

@@ -1,0 +1,192 @@
+# OpenNebula transfer manager driver `xcd` (one_tm): the disks of a VM on a xen-compute-driver
+# pool. The TM keeps no state of its own: before the VM exists (prolog) its actions only check
+# what the VMM's deploy will build from the deployment file, which carries every DISK and the
+# CONTEXT; once the instance exists they act on its disks (DISK_ID n at its device position).
+# Owns: each action's argv (as one_tm passes a transfer file's line), exit codes, ERROR: lines.
+# Must not: run a shell, write under the system datastore's directories, or read stdin (none).
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', '..', 'vmm', 'xcd'))
+sys.path.insert(0, os.path.join(HERE, '..', '..', 'datastore', 'xcd'))
+
+from xcd_disks import (TRANSFER_FORMAT, DiskError, MiB, device,  # noqa: E402
+                       disk_id_of_path, instance_id, size_gb, source_image)
+from xcd_one import OPERATION_TIMEOUT, client, config  # noqa: E402
+from xcd_rest import Client, ServiceError  # noqa: E402
+
+
+class ActionError(Exception):
+    pass
+
+
+def info(message):
+    sys.stderr.write('INFO: %s\n' % message)
+
+
+def ipath(iid, *rest):
+    return Client.path('v1', 'instances', iid, *rest)
+
+
+def _instance(api, vmid):
+    try:
+        return api.get(ipath(instance_id(vmid)))
+    except ServiceError as err:
+        if err.code == 'instance_not_found':
+            return None
+        raise
+
+
+def _disk_path(dst):
+    disk_id = disk_id_of_path(dst)
+    if disk_id is None:
+        raise ActionError('not a disk of the system datastore: %r' % dst)
+    return disk_id
+
+
+def _active_image(api, image):
+    try:
+        found = api.get(Client.path('v1', 'images', image))
+    except ServiceError as err:
+        if err.code in ('not_found', 'image_not_found'):
+            raise ActionError('the service has no image %s' % image)
+        raise
+    if found.get('status') != 'active':
+        raise ActionError('the image %s is %s, not active' % (image, found.get('status')))
+
+
+# -- prolog: checks (deploy builds the disks) ---------------------------------------------------
+
+def clone(api, args):
+    """clone <fe:SOURCE> <host:dir/disk.N> <vmid> <dsid>: the image must be active."""
+    src, dst = args[0], args[1]
+    _disk_path(dst)
+    _active_image(api, source_image(src))
+
+
+def ln(api, args):
+    """ln: a persistent image would be the VM's own disk; the service clones images only."""
+    raise ActionError('persistent images are not supported by the xcd datastore '
+                      '(make the image non-persistent; save disks with disk-saveas)')
+
+
+def mkimage(api, args):
+    """mkimage <size MB> <format> <host:dir/disk.N> <vmid> <dsid>: a volatile disk."""
+    size_gb(args[0])
+    _disk_path(args[2])
+
+
+def mkswap(api, args):
+    """mkswap <size MB> <host:dir/disk.N> <vmid> <dsid>: a volatile swap disk."""
+    size_gb(args[0])
+    _disk_path(args[1])
+
+
+def context(api, args):
+    """context <context.sh> [files ...] <host:dir/disk.N> <vmid> <dsid>: the config drive is
+    made by deploy from the context file oned wrote; extra files cannot be carried."""
+    if len(args) > 4:
+        raise ActionError('CONTEXT FILES / FILES_DS are not supported by the xcd driver')
+    _disk_path(args[-3])
+
+
+# -- epilog and hot-plug ------------------------------------------------------------------------
+
+def delete(api, args):
+    """delete <host:dir[/disk.N]> <vmid> <dsid>: a disk detached while the VM was powered off
+    is removed; the VM's directory means the whole instance (terminate, recover --delete)."""
+    dst, vmid = args[0], args[1]
+    disk_id = disk_id_of_path(dst)
+    if disk_id is None:
+        api.run('DELETE', ipath(instance_id(vmid)), timeout=OPERATION_TIMEOUT)
+        return
+    found = _instance(api, vmid)
+    if found is None:
+        return
+    dev = device(disk_id)
+    if any(d['device'] == dev and d['type'] == 'disk' for d in found['disks']):
+        api.run('DELETE', ipath(found['id'], 'disks', dev), timeout=OPERATION_TIMEOUT)
+
+
+def mv(api, args):
+    """mv <src> <dst> <vmid> <dsid>: undeploy, stop and cold migration; the instance stays in
+    the pool, halted, with its disks."""
+
+
+def mvds(api, args):
+    raise ActionError('persistent images are not supported by the xcd datastore')
+
+
+def cpds(api, args):
+    """cpds <host:dir/disk.N> <SOURCE> <snap id> <vmid> <dsid>: disk-saveas. The disk is read
+    from a disk-only snapshot of the instance (any power state), streamed into the image SOURCE
+    (named by the datastore's mkfs), and the snapshot is deleted."""
+    disk_id, image, snap, vmid = _disk_path(args[0]), source_image(args[1]), args[2], args[3]
+    if snap not in ('-1', ''):
+        raise ActionError('saving a disk snapshot is not supported (disk snapshots are not kept)')
+    iid = instance_id(vmid)
+    snapshot = 'saveas-%s' % image
+    api.run('PUT', ipath(iid, 'snapshots', snapshot), body={'name': snapshot},
+            timeout=OPERATION_TIMEOUT)
+    try:
+        with api.download(ipath(iid, 'snapshots', snapshot, 'disks', device(disk_id), 'file'),
+                          {'format': TRANSFER_FORMAT}) as resp:
+            api.upload(Client.path('v1', 'images', image), iter(lambda: resp.read(MiB), b''),
+                       query={'format': TRANSFER_FORMAT}, timeout=OPERATION_TIMEOUT)
+    finally:
+        api.run('DELETE', ipath(iid, 'snapshots', snapshot), timeout=OPERATION_TIMEOUT)
+
+
+def resize(api, args):
+    """resize <host:dir/disk.N> <size MB> <vmid> <dsid>: grow the disk (live when running)."""
+    disk_id, size, vmid = _disk_path(args[0]), args[1], args[2]
+    body = {'action': 'resize', 'disks': [{'device': device(disk_id), 'size_gb': size_gb(size)}]}
+    api.run('POST', ipath(instance_id(vmid), 'actions'), body=body, timeout=OPERATION_TIMEOUT)
+
+
+def snapshots(api, args):
+    raise ActionError('disk snapshots are not supported by the xcd driver (take VM snapshots)')
+
+
+def migrate(api, args):
+    """premigrate / postmigrate / failmigrate: the pool's storage is shared by its hosts."""
+
+
+def monitor(api, args):
+    """monitor <datastore id> (the message on stdin): the system datastore's SR space."""
+    import xcd_ds  # noqa: E402  (the datastore driver owns the message and SR figures)
+    try:
+        msg = xcd_ds.read_message()
+        space = xcd_ds.sr_space(api, xcd_ds.text(msg, 'DATASTORE/TEMPLATE/XCD_SR'))
+    except xcd_ds.ActionError as err:
+        raise ActionError(str(err))
+    sys.stdout.write(space + '\n')
+
+
+# action -> (handler, number of arguments one_tm passes)
+ACTIONS = {
+    'clone': (clone, 4), 'ln': (ln, 4), 'mkimage': (mkimage, 5), 'mkswap': (mkswap, 4),
+    'context': (context, 4), 'delete': (delete, 3), 'mv': (mv, 4), 'mvds': (mvds, 4),
+    'cpds': (cpds, 5), 'resize': (resize, 4), 'snap_create': (snapshots, 4),
+    'snap_delete': (snapshots, 4), 'snap_revert': (snapshots, 4),
+    'premigrate': (migrate, 5), 'postmigrate': (migrate, 5), 'failmigrate': (migrate, 5),
+    'monitor': (monitor, 1),
+}
+
+
+def main(action, argv):
+    handler, nargs = ACTIONS[action]
+    try:
+        if len(argv) < nargs:
+            raise ActionError('%s needs %d arguments, got %d' % (action, nargs, len(argv)))
+        if handler in (mv, migrate):
+            return 0
+        handler(client(config()), argv)
+        return 0
+    except (ActionError, DiskError, ServiceError, OSError, ValueError) as err:
+        message = ' '.join(str(err).split())
+        sys.stderr.write('ERROR: %s: %s\n' % (action, message))
+        sys.stderr.write('%s: %s\n' % (action, message))
+        return 1

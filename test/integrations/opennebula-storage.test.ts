@@ -1,0 +1,442 @@
+// The OpenNebula datastore (datastore/xcd) and transfer manager (tm/xcd) drivers with the VMM,
+// driven exactly as OpenNebula 7 runs them: one_datastore.rb runs `<action> <image or ds id>`
+// with the Base64 DS_DRIVER_ACTION_DATA on stdin and reads stdout ("SOURCE FORMAT" for cp and
+// clone, SOURCE for mkfs, MB for stat, USED_MB/TOTAL_MB/FREE_MB for monitor); one_tm.rb runs a
+// transfer file's line as argv, without stdin; one_vmm_exec.rb runs the VMM actions with argv +
+// `<vmid> <host>` and one Base64 line on stdin. Checks the simulated pool after each step.
+// Must not: use a shell, or relax what it expects after probing the service.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readIso } from '../driver/iso-reader';
+import { startStack, type Stack } from '../helpers/stack';
+import { INTEGRATIONS, install, run } from './orchestrator';
+
+const SOURCE = join(INTEGRATIONS, 'opennebula', 'remotes');
+const HOST = 'xen01';
+const IMAGE_DS = 100;
+const SYSTEM_DS = 0;
+const GiB = 1024 ** 3;
+
+let stack: Stack;
+let dir: string;
+let remotes: string;
+let env: Record<string, string>;
+let network: { uuid: string; bridge: string };
+let files: Server;
+let filesUrl: string;
+/** The small real qcow2 image the life starts from: 16 MiB virtual, a little data written. */
+let qcow2: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'xcd-one-ds-'));
+  qcow2 = join(dir, 'debian.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', qcow2, '16M']);
+  // a web server the service may download images from (its --image-url-allow prefix)
+  files = createServer((req, res) => {
+    const path = join(dir, decodeURIComponent((req.url ?? '/').slice(1)));
+    if (!existsSync(path)) return void res.writeHead(404).end();
+    const body = readFileSync(path);
+    res
+      .writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length })
+      .end(body);
+  });
+  await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
+  filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}/`;
+  stack = await startStack({
+    driver: { vlans: { device: 'eth1', min: 300, max: 399 }, imageUrlAllow: [filesUrl] },
+  });
+  network = (await stack.request('GET', '/v1/networks')).body.items[0];
+  remotes = join(dir, 'remotes');
+  install(
+    [
+      [join(SOURCE, 'vmm', 'xcd'), join(remotes, 'vmm')],
+      [join(SOURCE, 'datastore', 'xcd'), join(remotes, 'datastore')],
+      [join(SOURCE, 'tm', 'xcd'), join(remotes, 'tm')],
+    ],
+    join(remotes, 'vmm', 'xcd'),
+  );
+  env = { XCD_URL: stack.url, XCD_TOKEN: stack.tokens.admin, XCD_CONFIG: join(dir, 'none') };
+}, 90_000);
+
+afterAll(async () => {
+  await stack?.close();
+  await new Promise((resolve) => files?.close(resolve));
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const cdata = (s: string | number) => `<![CDATA[${String(s).replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
+const el = (attrs: Record<string, string | number>) =>
+  Object.entries(attrs)
+    .map(([k, v]) => `<${k}>${cdata(v)}</${k}>`)
+    .join('');
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  logs: string[];
+  info: string;
+}
+
+async function exec(file: string, args: string[], stdin?: string): Promise<Result> {
+  const res = await run(file, args, {
+    env,
+    ...(stdin === undefined ? {} : { stdin }),
+    cwd: dir,
+    timeoutMs: 60_000,
+  });
+  const lines = res.stderr.split('\n').filter(Boolean);
+  return {
+    code: res.code,
+    stdout: res.stdout,
+    logs: lines.filter((l) => /^(ERROR|INFO|WARN|DEBUG):/.test(l)),
+    info: lines.filter((l) => !/^(ERROR|INFO|WARN|DEBUG):/.test(l)).join(' '),
+  };
+}
+
+/** one_datastore.rb: `datastore/xcd/<action> <id>`, the Base64 message on stdin. */
+function ds(
+  action: string,
+  id: number,
+  image: Record<string, string | number>,
+  template: Record<string, string> = {},
+) {
+  const imageXml = `<IMAGE>${el(image)}<TEMPLATE>${el(image.MD5 ? { MD5: image.MD5 } : {})}</TEMPLATE></IMAGE>`;
+  const dsXml =
+    `<DATASTORE><ID>${IMAGE_DS}</ID><NAME>xcd-images</NAME><DS_MAD>xcd</DS_MAD><TM_MAD>xcd</TM_MAD>` +
+    `<TYPE>0</TYPE><BASE_PATH>/var/lib/one/datastores/${IMAGE_DS}</BASE_PATH><TEMPLATE>${el(template)}</TEMPLATE></DATASTORE>`;
+  return exec(
+    join(remotes, 'datastore', 'xcd', action),
+    [String(id)],
+    b64(`<DS_DRIVER_ACTION_DATA>${imageXml}${dsXml}</DS_DRIVER_ACTION_DATA>`),
+  );
+}
+
+/** one_tm.rb: a transfer file's line `<ACTION> xcd <args...>` runs `tm/xcd/<action> <args...>`. */
+const tm = (line: string) => {
+  const [action, driver, ...args] = line.split(' ');
+  expect(driver).toBe('xcd');
+  return exec(join(remotes, 'tm', 'xcd', action!.toLowerCase()), args);
+};
+
+const sysDir = (vmid: number) => `${HOST}:/var/lib/one/datastores/${SYSTEM_DS}/${vmid}`;
+
+interface VmSpec {
+  id: number;
+  name?: string;
+  lcm?: number;
+  vcpu?: number;
+  memory?: number;
+  disks: Array<Record<string, string | number>>;
+  nics?: Array<Record<string, string | number>>;
+  context?: Record<string, string>;
+}
+
+function vmXml(vm: VmSpec) {
+  return (
+    `<VM><ID>${vm.id}</ID><NAME>${cdata(vm.name ?? `vm-${vm.id}`)}</NAME><STATE>3</STATE><LCM_STATE>${vm.lcm ?? 3}</LCM_STATE>` +
+    `<TEMPLATE>${el({ VCPU: vm.vcpu ?? 1, VCPU_MAX: 2, MEMORY: vm.memory ?? 512, MEMORY_MAX: 1024 })}` +
+    vm.disks.map((d) => `<DISK>${el(d)}</DISK>`).join('') +
+    (vm.nics ?? []).map((n) => `<NIC>${el(n)}</NIC>`).join('') +
+    (vm.context ? `<CONTEXT>${el(vm.context)}</CONTEXT>` : '') +
+    `</TEMPLATE><USER_TEMPLATE/></VM>`
+  );
+}
+
+const actionData = (vm: VmSpec, deployId: string) =>
+  `<VMM_DRIVER_ACTION_DATA><HOST>${HOST}</HOST><MIGR_HOST/><DEPLOY_ID>${deployId}</DEPLOY_ID>` +
+  `<LOCAL_DEPLOYMENT_FILE/><REMOTE_DEPLOYMENT_FILE/><CHECKPOINT_FILE/><TM_COMMAND/>${vmXml(vm)}` +
+  `<DATASTORE><ID>${SYSTEM_DS}</ID></DATASTORE></VMM_DRIVER_ACTION_DATA>`;
+
+/** one_vmm_exec.rb in local mode: argv + `<vmid> <host>`, one Base64 line on stdin. */
+const vmm = (
+  action: string,
+  args: string[],
+  vm: VmSpec,
+  stdinXml = actionData(vm, `one-${vm.id}`),
+) => exec(join(remotes, 'vmm', 'xcd', action), [...args, String(vm.id), HOST], b64(stdinXml));
+
+/** DEPLOY: oned writes vms/<id>/deployment.N (and context.sh beside it), then runs deploy. */
+function deploy(vm: VmSpec, contextSh?: string) {
+  const vmDir = join(dir, 'vms', String(vm.id));
+  mkdirSync(vmDir, { recursive: true });
+  const dfile = join(vmDir, 'deployment.0');
+  writeFileSync(dfile, vmXml(vm));
+  if (contextSh !== undefined) writeFileSync(join(vmDir, 'context.sh'), contextSh);
+  return vmm('deploy', [dfile, HOST], vm, vmXml(vm));
+}
+
+const imageDisk = (diskId: number, imageId: number, sizeMb: number) => ({
+  DISK_ID: diskId,
+  IMAGE_ID: imageId,
+  SOURCE: `one-image-${imageId}`,
+  TM_MAD: 'xcd',
+  CLONE: 'YES',
+  DATASTORE_ID: IMAGE_DS,
+  TYPE: 'FILE',
+  FORMAT: 'qcow2',
+  SIZE: sizeMb,
+  TARGET: `xvd${'abcdefgh'[diskId]}`,
+});
+const volatileDisk = (diskId: number, sizeMb: number) => ({
+  DISK_ID: diskId,
+  TYPE: 'fs',
+  FORMAT: 'raw',
+  SIZE: sizeMb,
+  TARGET: `xvd${'abcdefgh'[diskId]}`,
+});
+
+function poolVm(name: string): { ref: string; rec: any } | undefined {
+  for (const [ref, rec] of stack.sim.store.all('VM'))
+    if (rec.name_label === name && !rec.is_a_template && !rec.is_a_snapshot) return { ref, rec };
+  return undefined;
+}
+
+/** The VM's disks by device: [userdevice, type, virtual size, VDI uuid]. */
+function vbds(vmRef: string) {
+  const store = stack.sim.store;
+  return (store.get('VM', vmRef).VBDs as string[])
+    .map((r) => store.get('VBD', r) as any)
+    .map((b) => {
+      const vdi = b.VDI === 'OpaqueRef:NULL' ? undefined : (store.get('VDI', b.VDI) as any);
+      return {
+        device: b.userdevice as string,
+        type: b.type as string,
+        size: Number(vdi?.virtual_size ?? 0),
+        vdi,
+      };
+    })
+    .sort((a, b) => Number(a.device) - Number(b.device));
+}
+
+/** Everything the service made that is still in the pool: tagged VDIs, VMs, snapshots, images. */
+async function leftovers() {
+  const vdis = [...stack.sim.store.all('VDI').values()].filter((r: any) =>
+    Object.keys(r.other_config ?? {}).some((k) => k.startsWith('xcd_')),
+  );
+  const vms = [...stack.sim.store.all('VM').values()].filter(
+    (r: any) => r.other_config?.xcd_instance_id,
+  );
+  const images = (await stack.request('GET', '/v1/images')).body.items;
+  return { vdis: vdis.length, vms: vms.length, images: images.map((i: any) => i.id) };
+}
+const EMPTY = { vdis: 0, vms: 0, images: [] };
+
+const mbOf = (bytes: number) => Math.ceil(bytes / 1024 ** 2);
+
+test('a whole life: image cp, deploy from its DISKs, resize, hot-attach, save-as, terminate, rm', async () => {
+  const size = Number(
+    JSON.parse(execFileSync('qemu-img', ['info', '--output=json', qcow2]).toString())[
+      'virtual-size'
+    ],
+  );
+  const image = { ID: 7, NAME: 'debian', PATH: qcow2, SIZE: 0, TYPE: 'OS' };
+
+  // STAT then CP: the size in MB, then "SOURCE FORMAT"; progress as INFO lines
+  const st = await ds('stat', 7, image);
+  expect(st).toMatchObject({ code: 0, stdout: `${mbOf(size)}\n` });
+  const cp = await ds('cp', 7, { ...image, SIZE: mbOf(size) });
+  expect(cp).toMatchObject({ code: 0, stdout: 'one-image-7 qcow2\n', info: '' });
+  expect(cp.logs).toContain('INFO: one-image-7 upload: 100% (0 of 0 MiB)');
+  const imported = (await stack.request('GET', '/v1/images/one-image-7')).body;
+  expect(imported).toMatchObject({
+    status: 'active',
+    format: 'qcow2',
+    name: 'debian',
+    virtual_size: size,
+  });
+
+  // MONITOR of the image datastore and of the system datastore (tm/xcd/monitor): the SR's space
+  const sr = (await stack.request('GET', '/v1/srs')).body.items.find((s: any) => s.default);
+  for (const mon of [
+    await ds('monitor', IMAGE_DS, {}),
+    await exec(
+      join(remotes, 'tm', 'xcd', 'monitor'),
+      [String(SYSTEM_DS)],
+      b64(
+        '<DS_DRIVER_ACTION_DATA><DATASTORE><ID>0</ID><TEMPLATE/></DATASTORE></DS_DRIVER_ACTION_DATA>',
+      ),
+    ),
+  ]) {
+    expect(mon.code).toBe(0);
+    expect(mon.stdout).toBe(
+      `USED_MB=${sr.used_gb * 1024}\nTOTAL_MB=${sr.size_gb * 1024}\nFREE_MB=${sr.free_gb * 1024}\n`,
+    );
+  }
+
+  // PROLOG (the transfer file oned writes) then DEPLOY: image DISK 0, volatile DISK 1, CONTEXT
+  // as disk 2, a NIC on a bridge and one on VLAN 330
+  const vm: VmSpec = {
+    id: 50,
+    name: 'web-50',
+    disks: [imageDisk(0, 7, 2048), volatileDisk(1, 1024)],
+    nics: [
+      { NIC_ID: 0, BRIDGE: network.bridge, MAC: '02:00:0a:00:00:32' },
+      { NIC_ID: 1, BRIDGE: 'onebr.330', VLAN_ID: 330, MAC: '02:00:0a:00:01:32', VN_MAD: '802.1Q' },
+    ],
+    context: {
+      DISK_ID: '2',
+      NETWORK: 'YES',
+      TARGET: 'hda',
+      SSH_PUBLIC_KEY: 'ssh-ed25519 AAAA x@y',
+    },
+  };
+  for (const line of [
+    `CLONE xcd one-frontend:one-image-7 ${sysDir(50)}/disk.0 50 ${IMAGE_DS}`,
+    `MKIMAGE xcd 1024 raw ${sysDir(50)}/disk.1 50 ${SYSTEM_DS}`,
+    `CONTEXT xcd ${join(dir, 'vms', '50', 'context.sh')} ${sysDir(50)}/disk.2 50 ${SYSTEM_DS}`,
+  ])
+    expect(await tm(line)).toMatchObject({ code: 0, stdout: '' });
+  expect(poolVm('web-50')).toBeUndefined(); // the prolog builds nothing: deploy does
+  const contextSh =
+    "# Context variables generated by OpenNebula\nDISK_ID='2'\nETH0_IP='10.0.0.50'\n" +
+    "NETWORK='YES'\nSSH_PUBLIC_KEY='ssh-ed25519 AAAA x@y'\nMOTD='it'\\''s $(not) `run`'\nTARGET='hda'\n";
+  const dep = await deploy(vm, contextSh);
+  expect(dep).toMatchObject({ code: 0, stdout: 'one-50\n' });
+  const made = poolVm('web-50')!;
+  expect(made.rec.power_state).toBe('Running');
+  const disks = vbds(made.ref);
+  expect(disks.map((d) => [d.device, d.type])).toEqual([
+    ['0', 'Disk'],
+    ['1', 'CD'],
+    ['2', 'Disk'],
+  ]);
+  expect(disks[0]!.size).toBe(2 * GiB); // the image's clone, grown to the DISK's SIZE
+  expect((await stack.request('GET', '/v1/instances/one-50')).body.template).toBe(
+    'image-id:one-image-7',
+  );
+  expect(disks[2]!.size).toBe(1 * GiB);
+  const cd = await fetch(`${stack.sim.url}/export_raw_vdi?vdi=${disks[1]!.vdi.uuid}`, {
+    headers: {
+      authorization: `Basic ${Buffer.from(`${stack.sim.user}:${stack.sim.password}`).toString('base64')}`,
+    },
+  });
+  const meta = JSON.parse(
+    readIso(Buffer.from(await cd.arrayBuffer()))
+      .files.get('openstack/latest/meta_data.json')!
+      .toString(),
+  );
+  expect(meta).toMatchObject({
+    meta: { ETH0_IP: '10.0.0.50', MOTD: "it's $(not) `run`", NETWORK: 'YES' },
+    public_keys: { 'one-0': 'ssh-ed25519 AAAA x@y' },
+  });
+  const vlanOf = (vifRef: string) =>
+    (stack.sim.store.get('network', stack.sim.store.get('VIF', vifRef).network as string) as any)
+      .other_config.xcd_vlan;
+  expect((made.rec.VIFs as string[]).map(vlanOf)).toEqual([undefined, '330']);
+
+  // RESIZE within VCPU_MAX / MEMORY_MAX: live, same domain
+  const domid = made.rec.domid;
+  vm.vcpu = 2;
+  vm.memory = 1024;
+  expect(await vmm('resize', ['one-50'], vm)).toMatchObject({ code: 0, stdout: '' });
+  const resized = poolVm('web-50')!.rec;
+  expect([
+    resized.power_state,
+    resized.domid,
+    Number(resized.VCPUs_at_startup),
+    Number(resized.memory_dynamic_max),
+  ]).toEqual(['Running', domid, 2, 1024 * 1024 ** 2]);
+
+  // ATTACHDISK of a volatile disk (TM mkimage, then attach_disk) and of the image (TM clone)
+  for (const [disk, line] of [
+    [volatileDisk(3, 2048), `MKIMAGE xcd 2048 raw ${sysDir(50)}/disk.3 50 ${SYSTEM_DS}`],
+    [
+      imageDisk(4, 7, 1024),
+      `CLONE xcd one-frontend:one-image-7 ${sysDir(50)}/disk.4 50 ${IMAGE_DS}`,
+    ],
+  ] as const) {
+    expect(await tm(line)).toMatchObject({ code: 0, stdout: '' });
+    const attaching: VmSpec = { ...vm, disks: [...vm.disks, { ...disk, ATTACH: 'YES' }] };
+    const data = actionData(attaching, 'one-50');
+    const r = await vmm(
+      'attach_disk',
+      [
+        'one-50',
+        `/var/lib/one/datastores/0/50/disk.${disk.DISK_ID}`,
+        disk.TARGET,
+        String(disk.DISK_ID),
+        b64(data),
+      ],
+      attaching,
+      data,
+    );
+    expect(r).toMatchObject({ code: 0, stdout: '' });
+    vm.disks.push(disk);
+  }
+  const attached = vbds(made.ref);
+  expect(attached.map((d) => [d.device, d.type, d.size])).toEqual([
+    ['0', 'Disk', 2 * GiB],
+    ['1', 'CD', attached[1]!.size],
+    ['2', 'Disk', 1 * GiB],
+    ['4', 'Disk', 2 * GiB],
+    ['5', 'Disk', 1 * GiB],
+  ]);
+  expect(attached[4]!.vdi.other_config.xcd_from_image).toBe('one-image-7');
+
+  // disk RESIZE: TM resize grows it (live), then the VMM's resize_disk
+  expect(await tm(`RESIZE xcd ${sysDir(50)}/disk.1 3072 50 ${SYSTEM_DS}`)).toMatchObject({
+    code: 0,
+  });
+  vm.disks[1]!.SIZE = 3072;
+  expect(
+    await vmm('resize_disk', ['one-50', '1', '3072', b64(actionData(vm, 'one-50')), HOST], vm),
+  ).toMatchObject({ code: 0, stdout: '' });
+  expect(vbds(made.ref).find((d) => d.device === '2')!.size).toBe(3 * GiB);
+
+  // disk-saveas (hot): DS mkfs of an image with FORMAT save_as names it, TM cpds fills it
+  const mkfs = await ds('mkfs', 8, {
+    ID: 8,
+    NAME: 'web-50 root',
+    FORMAT: 'save_as',
+    SIZE: 2048,
+    TYPE: 'OS',
+  });
+  expect(mkfs).toMatchObject({ code: 0, stdout: 'one-image-8\n' });
+  const cpds = await tm(`CPDS xcd ${sysDir(50)}/disk.0 one-image-8 -1 50 ${SYSTEM_DS}`);
+  expect(cpds).toMatchObject({ code: 0, stdout: '', info: '' });
+  expect((await stack.request('GET', '/v1/images/one-image-8')).body).toMatchObject({
+    status: 'active',
+    format: 'vhd',
+    virtual_size: 2 * GiB,
+  });
+  expect((await stack.request('GET', '/v1/instances/one-50/snapshots')).body.items).toEqual([]);
+
+  // DETACHDISK: attach_disk's counterpart, then TM delete of that disk
+  const detaching: VmSpec = {
+    ...vm,
+    disks: vm.disks.map((d) => (d.DISK_ID === 3 ? { ...d, ATTACH: 'YES' } : d)),
+  };
+  expect(
+    await vmm(
+      'detach_disk',
+      ['one-50', '/var/lib/one/datastores/0/50/disk.3', 'xvdd', '3'],
+      detaching,
+    ),
+  ).toMatchObject({ code: 0 });
+  expect(await tm(`DELETE xcd ${sysDir(50)}/disk.3 50 ${SYSTEM_DS}`)).toMatchObject({ code: 0 });
+  expect(vbds(made.ref).map((d) => d.device)).toEqual(['0', '1', '2', '5']);
+
+  // terminate: SHUTDOWN (LCM_STATE SHUTDOWN), then the epilog's DELETE lines
+  expect(await vmm('shutdown', ['one-50', HOST], { ...vm, lcm: 12 })).toMatchObject({ code: 0 });
+  for (const line of [
+    `DELETE xcd ${sysDir(50)}/disk.0 50 ${IMAGE_DS}`,
+    `DELETE xcd ${sysDir(50)}/disk.1 50 ${SYSTEM_DS}`,
+    `DELETE xcd ${sysDir(50)} 50 ${SYSTEM_DS}`,
+  ])
+    expect(await tm(line)).toMatchObject({ code: 0 });
+  expect(poolVm('web-50')).toBeUndefined();
+
+  // the images go with RM: nothing of the life is left
+  for (const id of [8, 7])
+    expect(await ds('rm', id, { ID: id, SOURCE: `one-image-${id}` })).toMatchObject({
+      code: 0,
+      stdout: '',
+    });
+  expect(await leftovers()).toEqual(EMPTY);
+}, 120_000);
