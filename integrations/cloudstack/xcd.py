@@ -90,6 +90,11 @@ def ensure_image(api, source, deadline):
             image = None
         if image is not None and image.get('status') == 'active':
             return source.image_id
+        if image is not None and image.get('status') == 'importing':
+            if deadline - time.monotonic() < 3:
+                raise ActionError('image %s is still being imported' % source.image_id)
+            time.sleep(1)
+            continue
         try:
             api.run('PUT', path, body=source.import_body(), timeout=_left(deadline))
             return source.image_id
