@@ -6,9 +6,9 @@
 // `<vmid> <host>` and one Base64 line on stdin. Checks the simulated pool after each step.
 // Must not: use a shell, or relax what it expects after probing the service.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -440,3 +440,242 @@ test('a whole life: image cp, deploy from its DISKs, resize, hot-attach, save-as
     });
   expect(await leftovers()).toEqual(EMPTY);
 }, 120_000);
+
+test('cp from an http(s) URL: the service downloads it; a URL off its allow-list is refused', async () => {
+  const url = `${filesUrl}debian.qcow2`;
+  const image = { ID: 20, NAME: 'from-url', PATH: url, SIZE: 16, TYPE: 'OS' };
+  expect(await ds('stat', 20, image)).toMatchObject({ code: 0, stdout: '16\n' });
+  expect(await ds('cp', 20, image)).toMatchObject({ code: 0, stdout: 'one-image-20 qcow2\n' });
+  expect((await stack.request('GET', '/v1/images/one-image-20')).body).toMatchObject({
+    status: 'active',
+    format: 'qcow2',
+    name: 'from-url',
+  });
+
+  // DS clone (oneimage clone): the copy travels as VHD; export writes a staging file
+  const clone = await ds('clone', 21, {
+    ID: 21,
+    NAME: 'copy',
+    PATH: 'one-image-20',
+    SIZE: 16,
+    CLONING_ID: 20,
+  });
+  expect(clone).toMatchObject({ code: 0, stdout: 'one-image-21 vhd\n' });
+  expect((await stack.request('GET', '/v1/images/one-image-21')).body).toMatchObject({
+    status: 'active',
+    format: 'vhd',
+    virtual_size: 16 * 1024 ** 2,
+  });
+  const exp = await ds(
+    'export',
+    21,
+    { ID: 21, SOURCE: 'one-image-21', SIZE: 16 },
+    { STAGING_DIR: dir },
+  );
+  expect(exp.code).toBe(0);
+  const importSource = /<IMPORT_SOURCE><!\[CDATA\[([^\]]+)\]\]>/.exec(exp.stdout)![1]!;
+  expect(importSource.startsWith(join(dir, 'xcd-export-'))).toBe(true);
+  expect(exp.stdout).toContain(
+    `<DISPOSE>YES</DISPOSE><DISPOSE_CMD><![CDATA[rm -f ${importSource}]]></DISPOSE_CMD>`,
+  );
+  const md5 = /<MD5><!\[CDATA\[([0-9a-f]{32})\]\]>/.exec(exp.stdout)![1];
+  expect(md5).toBe(createHash('md5').update(readFileSync(importSource)).digest('hex'));
+  expect(readFileSync(importSource).subarray(-512, -504).toString()).toBe('conectix'); // a VHD footer
+  rmSync(importSource);
+
+  // a DATABLOCK made empty by mkfs (SIZE MB)
+  expect(
+    await ds('mkfs', 22, { ID: 22, NAME: 'data', FORMAT: 'raw', SIZE: 8, TYPE: 'DATABLOCK' }),
+  ).toMatchObject({ code: 0, stdout: 'one-image-22\n' });
+  expect((await stack.request('GET', '/v1/images/one-image-22')).body).toMatchObject({
+    status: 'active',
+    virtual_size: 8 * 1024 ** 2,
+  });
+
+  const off = await ds('cp', 23, {
+    ID: 23,
+    NAME: 'off-list',
+    PATH: url.replace('127.0.0.1', 'localhost'),
+    SIZE: 16,
+  });
+  expect(off.code).toBe(1);
+  expect(off.logs.some((l) => l.startsWith('ERROR: cp 23: url_not_allowed (400)'))).toBe(true);
+  expect(off.info).toMatch(/^cp: url_not_allowed/);
+
+  for (const id of [20, 21, 22])
+    expect(await ds('rm', id, { ID: id, SOURCE: `one-image-${id}` })).toMatchObject({ code: 0 });
+  expect(await ds('rm', 21, { ID: 21, SOURCE: 'one-image-21' })).toMatchObject({ code: 0 }); // gone already
+  expect(await leftovers()).toEqual(EMPTY);
+}, 60_000);
+
+test('bad images fail with ERROR lines and leave nothing: missing, a directory, vmdk, larger than the SR', async () => {
+  const vmdk = join(dir, 'disk.vmdk');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'vmdk', vmdk, '16M']);
+  const huge = join(dir, 'huge.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', huge, '64T']);
+  const cases: Array<[string, RegExp]> = [
+    [join(dir, 'missing.qcow2'), /^cp: no image file at /],
+    [dir, /^cp: no image file at /],
+    [vmdk, /^cp: the image is vmdk; the pool takes raw, qcow2, vhd$/],
+    [huge, /^cp: insufficient_storage \(507\)/],
+  ];
+  for (const [path, reason] of cases) {
+    const r = await ds('cp', 30, { ID: 30, NAME: 'bad', PATH: path, SIZE: 16 });
+    expect(r).toMatchObject({ code: 1, stdout: '' });
+    expect(r.logs.some((l) => l.startsWith('ERROR: cp 30: '))).toBe(true);
+    expect(r.info).toMatch(reason);
+  }
+  const st = await ds('stat', 30, { ID: 30, PATH: vmdk });
+  expect(st).toMatchObject({ code: 1, stdout: '' });
+  expect(await ds('cp', 30, { ID: 30, NAME: 'no path' })).toMatchObject({
+    code: 1,
+    info: 'cp: the image has no PATH',
+  });
+  expect(await leftovers()).toEqual(EMPTY);
+}, 60_000);
+
+test('what the xcd TM refuses: persistent images, disk snapshots, CONTEXT files, images it lacks', async () => {
+  const refusals: Array<[string, RegExp]> = [
+    [
+      `LN xcd one-frontend:one-image-1 ${sysDir(60)}/disk.0 60 ${IMAGE_DS}`,
+      /^ln: persistent images are not supported/,
+    ],
+    [
+      `MVDS xcd ${sysDir(60)}/disk.0 one-image-1 60 ${IMAGE_DS}`,
+      /^mvds: persistent images are not supported/,
+    ],
+    [
+      `SNAP_CREATE xcd ${sysDir(60)}/disk.0 0 60 ${IMAGE_DS}`,
+      /^snap_create: disk snapshots are not supported/,
+    ],
+    [
+      `SNAP_REVERT xcd ${sysDir(60)}/disk.0 0 60 ${IMAGE_DS}`,
+      /^snap_revert: disk snapshots are not supported/,
+    ],
+    [
+      `CONTEXT xcd /var/lib/one/vms/60/context.sh /srv/init.sh ${sysDir(60)}/disk.1 60 ${SYSTEM_DS}`,
+      /^context: CONTEXT FILES/,
+    ],
+    [
+      `CLONE xcd one-frontend:one-image-404 ${sysDir(60)}/disk.0 60 ${IMAGE_DS}`,
+      /^clone: the service has no image one-image-404$/,
+    ],
+    [
+      `CLONE xcd one-frontend:/var/lib/one/datastores/1/abc ${sysDir(60)}/disk.0 60 ${IMAGE_DS}`,
+      /^clone: not an image of an xcd datastore/,
+    ],
+    [`MKIMAGE xcd 0 raw ${sysDir(60)}/disk.1 60 ${SYSTEM_DS}`, /^mkimage: a disk of 0 MB$/],
+    [
+      `CPDS xcd ${sysDir(60)}/disk.0 one-image-9 3 60 ${SYSTEM_DS}`,
+      /^cpds: saving a disk snapshot is not supported/,
+    ],
+  ];
+  for (const [line, reason] of refusals) {
+    const r = await tm(line);
+    expect(r).toMatchObject({ code: 1, stdout: '' });
+    expect(r.info).toMatch(reason);
+  }
+  // migrations and undeploy's MV move nothing: the pool's hosts share its storage
+  for (const line of [
+    `PREMIGRATE xcd xen01 xen02 /var/lib/one/datastores/0/60 60 ${SYSTEM_DS}`,
+    `POSTMIGRATE xcd xen01 xen02 /var/lib/one/datastores/0/60 60 ${SYSTEM_DS}`,
+    `MV xcd ${sysDir(60)}/disk.0 one-frontend:/var/lib/one/datastores/0/60/disk.0 60 ${SYSTEM_DS}`,
+  ])
+    expect(await tm(line)).toMatchObject({ code: 0, stdout: '' });
+});
+
+test('a deploy that fails leaves nothing: a VLAN outside the range, an image the service lacks', async () => {
+  expect(await ds('cp', 40, { ID: 40, NAME: 'base', PATH: qcow2, SIZE: 16 })).toMatchObject({
+    code: 0,
+  });
+  const base = { id: 61, disks: [imageDisk(0, 40, 1024)] };
+  const outside = await deploy({
+    ...base,
+    nics: [{ NIC_ID: 0, BRIDGE: 'onebr.500', VLAN_ID: 500, MAC: '02:00:0a:00:00:3d' }],
+  });
+  expect(outside).toMatchObject({ code: 1, stdout: '' });
+  expect(outside.info).toMatch(/^deploy: vlan_not_allowed \(422\)/);
+  // the second disk's image is missing: the spawned instance is removed again
+  const missing = await deploy({
+    ...base,
+    disks: [imageDisk(0, 40, 1024), imageDisk(1, 41, 1024)],
+  });
+  expect(missing).toMatchObject({ code: 1, stdout: '' });
+  expect(missing.info).toMatch(/^deploy: image_not_found \(404\)/);
+  expect(poolVm('vm-61')).toBeUndefined();
+  expect(await ds('rm', 40, { ID: 40, SOURCE: 'one-image-40' })).toMatchObject({ code: 0 });
+  expect(await leftovers()).toEqual(EMPTY);
+}, 60_000);
+
+test('poweroff, then disks attached and detached while off join the VM at the next deploy', async () => {
+  expect(await ds('cp', 42, { ID: 42, NAME: 'base', PATH: qcow2, SIZE: 16 })).toMatchObject({
+    code: 0,
+  });
+  const vm: VmSpec = { id: 62, disks: [imageDisk(0, 42, 1024), volatileDisk(1, 1024)] };
+  expect(await deploy(vm)).toMatchObject({ code: 0, stdout: 'one-62\n' });
+  const ref = poolVm('vm-62')!.ref;
+  expect(await vmm('shutdown', ['one-62', HOST], { ...vm, lcm: 18 })).toMatchObject({ code: 0 }); // poweroff
+  // disk-attach while POWEROFF runs the TM only; disk-detach while POWEROFF runs TM delete only
+  expect(await tm(`MKIMAGE xcd 2048 raw ${sysDir(62)}/disk.2 62 ${SYSTEM_DS}`)).toMatchObject({
+    code: 0,
+  });
+  vm.disks.push(volatileDisk(2, 2048));
+  expect(await tm(`DELETE xcd ${sysDir(62)}/disk.1 62 ${SYSTEM_DS}`)).toMatchObject({ code: 0 });
+  vm.disks.splice(1, 1);
+  expect(vbds(ref).map((d) => d.device)).toEqual(['0']);
+  expect(await deploy(vm)).toMatchObject({ code: 0, stdout: 'one-62\n' });
+  expect(vbds(ref).map((d) => [d.device, d.size])).toEqual([
+    ['0', GiB],
+    ['3', 2 * GiB],
+  ]);
+  expect(poolVm('vm-62')!.rec.power_state).toBe('Running');
+  expect(await vmm('cancel', ['one-62', HOST], { ...vm, lcm: 13 })).toMatchObject({ code: 0 });
+  expect(await tm(`DELETE xcd ${sysDir(62)} 62 ${SYSTEM_DS}`)).toMatchObject({ code: 0 });
+  expect(await ds('rm', 42, { ID: 42, SOURCE: 'one-image-42' })).toMatchObject({ code: 0 });
+  expect(await leftovers()).toEqual(EMPTY);
+}, 60_000);
+
+test('hostile names, paths and sources stay data', async () => {
+  const canary = join(dir, 'pwned');
+  const evil = `x'; touch ${canary}; echo '$(touch ${canary})\`touch ${canary}\``;
+  const cp = await ds('cp', 43, {
+    ID: 43,
+    NAME: evil,
+    PATH: qcow2,
+    SIZE: 16,
+    MD5: `$(touch ${canary})`,
+  });
+  expect(cp).toMatchObject({ code: 0, stdout: 'one-image-43 qcow2\n' });
+  expect((await stack.request('GET', '/v1/images/one-image-43')).body.name).toBe(evil);
+  expect(
+    await ds('cp', 44, { ID: 44, NAME: 'p', PATH: `${qcow2}; touch ${canary}`, SIZE: 16 }),
+  ).toMatchObject({ code: 1 });
+  expect(
+    await ds('cp', 44, { ID: `44; touch ${canary}`, NAME: 'p', PATH: qcow2, SIZE: 16 }),
+  ).toMatchObject({ code: 1 });
+  expect(await ds('rm', 43, { ID: 43, SOURCE: `one-image-43$(touch ${canary})` })).toMatchObject({
+    code: 1,
+  });
+  expect(
+    await tm(
+      `CLONE xcd one-frontend:one-image-43;touch${canary} ${sysDir(63)}/disk.0 63 ${IMAGE_DS}`,
+    ),
+  ).toMatchObject({ code: 1 });
+  expect(await tm(`DELETE xcd ${sysDir(63)} 63;touch${canary} ${SYSTEM_DS}`)).toMatchObject({
+    code: 1,
+  });
+  const vm: VmSpec = {
+    id: 63,
+    name: evil,
+    disks: [imageDisk(0, 43, 1024)],
+    context: { DISK_ID: '1', START_SCRIPT: `touch ${canary}` },
+  };
+  expect(
+    await deploy(vm, `START_SCRIPT='touch ${canary}'\nX='$(touch ${canary})'\n`),
+  ).toMatchObject({ code: 0, stdout: 'one-63\n' });
+  expect(poolVm(evil)).toBeDefined();
+  expect(await vmm('cancel', ['one-63', HOST], { ...vm, lcm: 13 })).toMatchObject({ code: 0 });
+  expect(await ds('rm', 43, { ID: 43, SOURCE: 'one-image-43' })).toMatchObject({ code: 0 });
+  expect(existsSync(canary)).toBe(false);
+  expect(await leftovers()).toEqual(EMPTY);
+}, 60_000);
