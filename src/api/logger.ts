@@ -6,8 +6,18 @@ import pino from 'pino';
 
 export const REDACTED = '[redacted]';
 
-/** Fields that hold secrets wherever they appear (up to three levels down). */
-const SECRET_KEYS = ['password', 'token', 'authorization', 'cookie', 'secret', 'session_id'];
+/** Fields that hold secrets wherever they appear (up to three levels down): also an iSCSI
+ * connection's CHAP password (Cinder's `auth_password`, XAPI's device_config `chappassword`). */
+const SECRET_KEYS = [
+  'password',
+  'token',
+  'authorization',
+  'cookie',
+  'secret',
+  'session_id',
+  'auth_password',
+  'chappassword',
+];
 
 const REDACT_PATHS = [
   'req.headers.authorization',
@@ -15,6 +25,9 @@ const REDACT_PATHS = [
   'req.headers["proxy-authorization"]',
   'res.headers["set-cookie"]',
   ...SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
+  // A volume attach body (`{connection: {data: {auth_password}}}`) one level further down.
+  '*.*.*.auth_password',
+  '*.*.*.chappassword',
 ];
 
 /** `scheme://user:password@host` -> `scheme://host` (inside a JSON string: never past a quote). */

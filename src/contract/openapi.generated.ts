@@ -86,7 +86,16 @@ export interface paths {
          */
         put: operations["createNetwork"];
         post?: never;
-        delete?: never;
+        /**
+         * Remove a VLAN network the service made (admin)
+         * @description Removes the service's network `name` once no NIC is on it: its VLAN on every host
+         *     (`VLAN.destroy`, which takes the VLAN PIFs with it), then the network. A NIC still on it
+         *     answers `409 network_in_use` (with `vifs`, how many); a network the service did not make
+         *     `409 operation_not_allowed`; no network of that name `404 network_not_found`. Makes and
+         *     removals of one VLAN tag run one at a time, so a NIC asking for the VLAN meanwhile gets
+         *     a network made again afterwards.
+         */
+        delete: operations["deleteNetwork"];
         options?: never;
         head?: never;
         patch?: never;
@@ -977,7 +986,7 @@ export interface components {
             [key: string]: unknown;
         };
         /** @enum {string} */
-        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "unsupported_charset" | "unsupported_content_encoding" | "not_ready" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "instance_queue_full" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error" | "snapshot_not_found" | "volume_not_found" | "console_not_available" | "console_token_invalid" | "too_many_consoles" | "console_ports_exhausted" | "upgrade_required" | "device_in_use" | "upload_incomplete" | "checksum_mismatch" | "invalid_image" | "image_conflict" | "image_busy" | "url_not_allowed" | "url_unreachable" | "too_many_redirects" | "image_too_large" | "power_cycle_required" | "vlan_not_allowed" | "vlan_in_use" | "network_exists" | "disk_smaller_than_image";
+        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "unsupported_charset" | "unsupported_content_encoding" | "not_ready" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "instance_queue_full" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error" | "snapshot_not_found" | "volume_not_found" | "console_not_available" | "console_token_invalid" | "too_many_consoles" | "console_ports_exhausted" | "upgrade_required" | "device_in_use" | "upload_incomplete" | "checksum_mismatch" | "invalid_image" | "image_conflict" | "image_busy" | "url_not_allowed" | "url_unreachable" | "too_many_redirects" | "image_too_large" | "power_cycle_required" | "vlan_not_allowed" | "vlan_in_use" | "network_exists" | "network_in_use" | "disk_smaller_than_image" | "volume_in_use" | "iscsi_target_unreachable" | "iscsi_target_not_found" | "iscsi_login_failed" | "iscsi_lun_not_found";
         /**
          * @description The pool as one compute node. Totals sum the live hosts; `hosts` breaks them down.
          *     Disk figures sum the SRs that can hold instance disks (the default SR's kind).
@@ -1909,6 +1918,32 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteNetwork: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The network's name_label. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The network was removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             default: components["responses"]["Error"];
         };

@@ -1,8 +1,9 @@
-// Devices of an instance: volumes (VDIs attached by uuid), disks it owns (made and destroyed
-// here) and NICs, listed from the mirror and attached or detached as operations through the
-// runner, idempotent where a retry can be told (the same VDI, disk or NIC already there). Every
-// VDI named is checked in ownership.ts. What each does in XAPI lives in procedures/volume.ts,
-// procedures/disk.ts and procedures/nic.ts. No HTTP here.
+// Devices of an instance: volumes (VDIs attached by uuid, or iSCSI LUNs by connection), disks it
+// owns (made and destroyed here) and NICs, listed from the mirror and attached or detached as
+// operations through the runner, idempotent where a retry can be told (the same VDI, volume id,
+// disk or NIC already there). Every VDI named is checked in ownership.ts. What each does in XAPI
+// lives in procedures/volume.ts, procedures/iscsi.ts, procedures/disk.ts and procedures/nic.ts;
+// work on one iSCSI target's SR runs one at a time (iscsiTurns). No HTTP here.
 import type { XapiClient } from '../xapi';
 import { requirePowerState } from './procedures/common';
 import {
@@ -25,7 +26,15 @@ import {
   resolveNetwork,
 } from './procedures/nic';
 import { attachVolume, detachVolume, listVolumes } from './procedures/volume';
-import { VOLUME_NOT_FOUND, requireVdi } from './ownership';
+import { Scheduler } from './concurrency';
+import {
+  attachIscsiVolume,
+  detachIscsiVolume,
+  parseConnection,
+  srUuidOf,
+} from './procedures/iscsi';
+import { ApiError } from './errors';
+import { VOLUME_NOT_FOUND, iscsiVolumeVdi, requireVdi } from './ownership';
 import type { OperationRunner } from './runner';
 import type { Caller, Operation, Schema } from './types';
 import { NULL_REF } from '../xapi/ref';
@@ -40,7 +49,12 @@ export class Devices {
     private readonly volumeSrs: readonly string[],
     private readonly networks: Networks,
     private readonly imageBase: ImageBaseIn,
+    private readonly serviceId: string,
   ) {}
+
+  /** One turn at a time per iSCSI SR (keyed by its uuid): attaches and detaches of the
+   * target's LUNs never introduce or forget it under each other. */
+  private readonly iscsiTurns = new Scheduler(Number.MAX_SAFE_INTEGER);
 
   listVolumes(caller: Caller, id: string): Array<Schema<'Volume'>> {
     return listVolumes(this.xapi.mirror, this.runner.vmOf(caller.namespace, id));
@@ -56,6 +70,7 @@ export class Devices {
     runner.assertMutator(caller);
     const vm = runner.vmOf(caller.namespace, id);
     const mirror = this.xapi.mirror;
+    if (body.connection) return this.attachByConnection(caller, id, vm, vdiUuid, body);
     requireVdi(
       mirror,
       { namespace: caller.namespace, volumeSrs: this.volumeSrs },
@@ -77,11 +92,53 @@ export class Devices {
     );
   }
 
-  /** null: the VDI is not attached (already detached). */
+  /** An iSCSI LUN by Cinder's connection_info, as volume `volumeId` (procedures/iscsi.ts). The
+   * operation records the volume id alone: never the connection and its credentials. */
+  private attachByConnection(
+    caller: Caller,
+    id: string,
+    vm: ReturnType<OperationRunner['vmOf']>,
+    volumeId: string,
+    body: Schema<'VolumeAttachRequest'>,
+  ): Operation {
+    const { runner } = this;
+    const mirror = this.xapi.mirror;
+    const target = parseConnection(body.connection!);
+    const here = listVolumes(mirror, vm).find((v) => v.volume_id === volumeId);
+    if (here && (!body.device || here.device === body.device))
+      return runner.done(caller, id, 'attach-volume', { volume: volumeId });
+    if (here)
+      throw new ApiError(
+        409,
+        'device_in_use',
+        `volume '${volumeId}' is already attached at device ${here.device}`,
+      );
+    const held = iscsiVolumeVdi(mirror, caller.namespace, volumeId);
+    if (held?.VBDs.some((v) => mirror.get('VBD', v)?.VM !== vm.$ref))
+      throw new ApiError(
+        409,
+        'volume_in_use',
+        `volume '${volumeId}' is attached to another instance`,
+      );
+    const srUuid = srUuidOf(target);
+    return runner.onInstance(
+      caller,
+      id,
+      { kind: 'attach-volume', args: { volume: volumeId }, precheck: runningOrHalted },
+      (r) =>
+        this.iscsiTurns.run(srUuid, () =>
+          attachIscsiVolume(this.xapi, volumeId, body, r, this.serviceId),
+        ),
+    );
+  }
+
+  /** null: the volume is not attached (already detached). */
   detachVolume(caller: Caller, id: string, vdiUuid: string): Operation | null {
     const { runner } = this;
     runner.assertMutator(caller);
     const vm = runner.vmOf(caller.namespace, id);
+    const byConnection = this.detachByConnection(caller, id, vm, vdiUuid);
+    if (byConnection !== undefined) return byConnection;
     const pending = runner.pendingWith(caller.namespace, id, 'attach-volume', vdiUuid, 'vdi');
     if (!pending && !listVolumes(this.xapi.mirror, vm).some((v) => v.uuid === vdiUuid)) return null;
     return runner.onInstance(
@@ -89,6 +146,37 @@ export class Devices {
       id,
       { kind: 'detach-volume', args: { vdi: vdiUuid }, precheck: runningOrHalted },
       (r) => detachVolume(this.xapi, vdiUuid, r),
+    );
+  }
+
+  /** The detach of a volume attached by connection; undefined when `volumeId` names none of the
+   * caller's (then it is a VDI uuid). One whose VDI a failed detach left tagged, attached
+   * nowhere, is detached again (its SR forgotten). */
+  private detachByConnection(
+    caller: Caller,
+    id: string,
+    vm: ReturnType<OperationRunner['vmOf']>,
+    volumeId: string,
+  ): Operation | null | undefined {
+    const { runner } = this;
+    const mirror = this.xapi.mirror;
+    const ns = caller.namespace;
+    const pending = runner.pendingWith(ns, id, 'attach-volume', volumeId, 'volume');
+    const vdi = iscsiVolumeVdi(mirror, ns, volumeId);
+    if (!pending && !vdi) return undefined;
+    const holders = vdi?.VBDs.map((v) => mirror.get('VBD', v)?.VM) ?? [];
+    if (!pending && holders.length > 0 && !holders.includes(vm.$ref)) return null;
+    return runner.onInstance(
+      caller,
+      id,
+      { kind: 'detach-volume', args: { volume: volumeId }, precheck: runningOrHalted },
+      async (r) => {
+        // Resolved in the instance's turn: an attach queued before has finished by now.
+        const now = iscsiVolumeVdi(this.xapi.mirror, ns, volumeId);
+        const srUuid = now && this.xapi.mirror.get('SR', now.SR)?.uuid;
+        if (!now || !srUuid) return;
+        await this.iscsiTurns.run(srUuid, () => detachIscsiVolume(this.xapi, now.$ref, r));
+      },
     );
   }
 

@@ -188,6 +188,23 @@ function mapXapi(
         'invalid_value',
         `XAPI rejected a value (${code}${params.length ? `: ${params.join(', ')}` : ''})`,
       ];
+    // The storage manager's iSCSI errors (sm's XE_SR_ERRORCODES.xml), met plugging a PBD.
+    case 'SR_BACKEND_FAILURE_141':
+      return [502, 'iscsi_target_unreachable', 'no iSCSI service answers at the target portal'];
+    case 'SR_BACKEND_FAILURE_83':
+    case 'SR_BACKEND_FAILURE_84':
+    case 'SR_BACKEND_FAILURE_96':
+    case 'SR_BACKEND_FAILURE_106':
+      return [422, 'iscsi_target_not_found', 'the portal does not offer the target IQN'];
+    case 'SR_BACKEND_FAILURE_68':
+      return [
+        422,
+        'iscsi_login_failed',
+        'the iSCSI target refused the login: check the CHAP credentials and the initiators it allows',
+      ];
+    case 'SR_BACKEND_FAILURE_67':
+    case 'SR_BACKEND_FAILURE_107':
+      return [404, 'iscsi_lun_not_found', 'the iSCSI target has no such LUN'];
     case 'LICENCE_RESTRICTION':
       return [
         403,

@@ -129,7 +129,14 @@ export class ComputeDriver {
       networks: this.networkMaker,
     });
     this.snapshots = new Snapshots(xapi, this.runner);
-    this.devices = new Devices(xapi, this.runner, volumeSrs, this.networkMaker, imageBase);
+    this.devices = new Devices(
+      xapi,
+      this.runner,
+      volumeSrs,
+      this.networkMaker,
+      imageBase,
+      serviceId,
+    );
     this.consoles = new Consoles(xapi, this.runner);
   }
 

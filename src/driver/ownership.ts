@@ -5,7 +5,7 @@
 import type { MirrorView } from '../xapi';
 import type { VDIRecord } from '../xapi/datamodel.generated';
 import { ApiError } from './errors';
-import { IMAGE_TAG, TAG } from './tags';
+import { IMAGE_TAG, ISCSI_ROLE, TAG, VOLUME_TAG } from './tags';
 import { NULL_REF } from '../xapi/ref';
 
 type VdiRec = VDIRecord & { $ref: string };
@@ -49,8 +49,10 @@ export function usableVdi(
   const guestDisk = rec.type === 'user' || (rec.type === 'system' && owner !== undefined);
   if (!guestDisk || rec.is_a_snapshot || (rec.snapshot_of ?? NULL_REF) !== NULL_REF)
     return undefined;
-  // An image's base VDI is used through its image id alone (usableImage), never as a disk.
-  if (rec.other_config?.[TAG.role] === 'image') return undefined;
+  // An image's base VDI is used through its image id alone (usableImage), never as a disk; an
+  // iSCSI LUN through its volume id alone (iscsiVolumeVdi).
+  const role = rec.other_config?.[TAG.role];
+  if (role === 'image' || role === ISCSI_ROLE.vdi) return undefined;
   // A suspend image marked 'user' (VM.suspend_VDI of any VM, snapshots and checkpoints included).
   if (mirror.count('VM', { suspend_VDI: rec.$ref }) > 0) return undefined;
   const here = use.kind === 'device' ? use.vmRef : undefined;
@@ -139,4 +141,25 @@ export function requireImage(mirror: MirrorView, namespace: string, imageId: str
   const image = usableImage(mirror, namespace, imageId);
   if (!image) throw new ApiError(404, 'image_not_found', `image '${imageId}' not found`);
   return image;
+}
+
+/**
+ * The VDI of the caller's volume attached by connection (an iSCSI LUN) with this volume id, or
+ * undefined (absent and another namespace's alike): the VDI tagged with the caller's namespace
+ * and the volume id.
+ */
+export function iscsiVolumeVdi(
+  mirror: MirrorView,
+  namespace: string,
+  volumeId: string,
+): VdiRec | undefined {
+  const rows = mirror.query('VDI', {
+    where: {
+      [`other_config.${VOLUME_TAG.id}`]: volumeId,
+      [`other_config.${TAG.role}`]: ISCSI_ROLE.vdi,
+      [`other_config.${TAG.namespace}`]: namespace,
+    },
+    fields: ['uuid'],
+  });
+  return rows.length > 0 ? mirror.get('VDI', rows[0]!.$ref) : undefined;
 }

@@ -1,5 +1,5 @@
-// The driver's only persistent state: keys it writes into `other_config` of the VMs, VDIs, VBDs
-// and VIFs it creates, with helpers to read them from records and to write them through XAPI.
+// The driver's only persistent state: keys it writes into `other_config` of the VMs, VDIs, VBDs,
+// VIFs and SRs it creates or introduces, with helpers to read them from records and to write them through XAPI.
 // Must not keep any other state: a restarted service rebuilds everything from these tags.
 import { createHash } from 'node:crypto';
 import type { XapiClient } from '../xapi';
@@ -59,8 +59,25 @@ export const SNAPSHOT_TAG = {
   pending: 'xcd_snapshot_pending',
 } as const;
 
+/** Keys of volumes attached by connection (iSCSI). The SR the service introduces for a target
+ * carries xcd_role 'iscsi-sr', the target's portal and IQN, and while an attach runs xcd_state
+ * 'building' with the attaching instance's owner tags and xcd_owner ('active' otherwise); the
+ * LUN's VDI carries xcd_role 'iscsi-volume', xcd_namespace and the volume id, and so does its
+ * VBD (with the instance's tags). Never a credential. */
+export const VOLUME_TAG = {
+  /** The id the volume was attached by (Cinder's volume id). */
+  id: 'xcd_volume_id',
+  /** On an iSCSI SR: the target's portal, `host:port`. */
+  portal: 'xcd_iscsi_portal',
+  /** On an iSCSI SR: the target's IQN. */
+  iqn: 'xcd_iscsi_iqn',
+} as const;
+
+/** xcd_role values of what a volume by connection is made of. */
+export const ISCSI_ROLE = { sr: 'iscsi-sr', vdi: 'iscsi-volume' } as const;
+
 export type InstanceState = 'building' | 'active' | 'deleting';
-export type TaggedClass = 'VM' | 'VDI' | 'VBD' | 'VIF';
+export type TaggedClass = 'VM' | 'VDI' | 'VBD' | 'VIF' | 'SR';
 
 export interface Owner {
   namespace: string;

@@ -12,6 +12,7 @@ import { consoleConnectHandler } from './wire/console-http';
 import { registerEventMessages } from './engine/events';
 import { Faults } from './engine/faults';
 import { registerMessageClass } from './classes/message';
+import { iscsiTargetsOf, type IscsiTargets } from './classes/iscsi';
 import { ovsPorts, type OvsPort } from './classes/network';
 import { registerGenericMessages } from './engine/generic';
 import { SimRuntime } from './engine/runtime';
@@ -31,6 +32,7 @@ export { Store } from './engine/store';
 export { XapiFault } from './engine/fault';
 export { Faults } from './engine/faults';
 export type { OvsPort } from './classes/network';
+export type { IscsiLun, IscsiTargetSpec, IscsiTargets } from './classes/iscsi';
 export { defineMessage } from './engine/registry';
 export type { CallContext, Handler, SimContext, HostInfo } from './engine/registry';
 // The simulator's own codecs, written independently of the addon's; tests and benchmarks check
@@ -91,6 +93,12 @@ export interface SimulatorHandle {
   vdiContent(vdi: string): string;
   /** The Open vSwitch ports of plugged VIFs, with the external-ids XAPI gives them. */
   ovsPorts(): OvsPort[];
+  /**
+   * The iSCSI targets the pool's hosts can reach (none at start): add({portal, iqn, luns,
+   * chap?, initiators?}) registers one; PBD.plug and SR.scan of `iscsi` / `lvmoiscsi` SRs log in
+   * to them and answer xapi's SR_BACKEND_FAILURE_<n> errors otherwise.
+   */
+  iscsi: IscsiTargets;
   close(): Promise<void>;
 }
 
@@ -363,6 +371,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         return rt.disks.open(rec.uuid as string, Number(rec.virtual_size)).file;
       },
       ovsPorts: () => ovsPorts(store),
+      iscsi: iscsiTargetsOf(store),
       close: async () => {
         rt.close();
         await Promise.all([...transitions.values()].map((p) => p.catch(() => undefined)));

@@ -60,6 +60,8 @@ export interface StackOptions {
   validateResponses?: boolean;
   /** Driver options beyond the logger (VLAN device and range ...). */
   driver?: Partial<ComputeDriverOptions>;
+  /** The service's logger (default: pino, silent unless XCD_TEST_LOG). */
+  logger?: pino.Logger;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -76,7 +78,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     });
     metrics.instrumentXapi(xapi);
     metrics.watchMirror(xapi.mirror);
-    const logger = pino({ level: process.env.XCD_TEST_LOG ?? 'silent' });
+    const logger = opts.logger ?? pino({ level: process.env.XCD_TEST_LOG ?? 'silent' });
     driver = new ComputeDriver(xapi, { logger, ...opts.driver });
     await driver.start();
     const auth = new TokenStore();

@@ -1,6 +1,6 @@
-// Routes of the `devices` tag: volumes (attach an existing VDI by uuid, detach, list), disks the
-// instance owns (add, remove by device) and NICs (attach, detach by device, list) of an
-// instance, hot when it runs. Inputs arrive validated
+// Routes of the `devices` tag: volumes (attach an existing VDI by uuid or an iSCSI LUN by
+// connection, detach by volume id, list), disks the instance owns (add, remove by device) and
+// NICs (attach, detach by device, list) of an instance, hot when it runs. Inputs arrive validated
 // against the OpenAPI file. Must not call XAPI or reshape the driver's schemas.
 import { callerOf } from '../auth';
 import type { ServiceDriver } from '../driver-port';
@@ -17,16 +17,16 @@ export function deviceRoutes(router: ApiRouter, driver: ServiceDriver): void {
     res.json({ items: driver.listVolumes(callerOf(req), id(req.params)) });
   });
 
-  router.put('/v1/instances/:instance_id/volumes/:vdi_uuid', async (req, res) => {
+  router.put('/v1/instances/:instance_id/volumes/:volume_id', async (req, res) => {
     const caller = callerOf(req);
     const body = (req.body ?? {}) as S['VolumeAttachRequest'];
-    const op = driver.attachVolume(caller, id(req.params), String(req.params.vdi_uuid), body);
+    const op = driver.attachVolume(caller, id(req.params), String(req.params.volume_id), body);
     await sendOperation(req, res, driver, caller, op);
   });
 
-  router.delete('/v1/instances/:instance_id/volumes/:vdi_uuid', async (req, res) => {
+  router.delete('/v1/instances/:instance_id/volumes/:volume_id', async (req, res) => {
     const caller = callerOf(req);
-    const op = driver.detachVolume(caller, id(req.params), String(req.params.vdi_uuid));
+    const op = driver.detachVolume(caller, id(req.params), String(req.params.volume_id));
     if (!op) {
       res.status(204).end();
       return;

@@ -1,7 +1,8 @@
 // Volumes: existing VDIs attached to an instance by uuid at a device position (VBD.create, then
 // VBD.plug when it runs) and detached (VBD.unplug when plugged, VBD.destroy). Only a VDI that
 // passes the ownership check (ownership.ts) is attached; the VDI itself is never created, tagged
-// or destroyed here. Listing reads the mirror: VBDs of disks the spawn did not make for it.
+// or destroyed here (volumes by connection: iscsi.ts). Listing reads the mirror: VBDs of disks
+// the spawn did not make for it, each with the id it was attached by.
 import type { MirrorView, XapiClient } from '../../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../../xapi/datamodel.generated';
 import { sizeGb } from '../../xapi/units';
@@ -9,7 +10,7 @@ import { createAndPlug, ignoreGone, type OpRun } from './common';
 import { ApiError, isGone } from '../errors';
 import { waitForMirror } from '../mirror-wait';
 import { VOLUME_NOT_FOUND, requireVdi, vdiNotFound } from '../ownership';
-import { TAG, isOwnedBy, ownerTags } from '../tags';
+import { TAG, VOLUME_TAG, isOwnedBy, ownerTags } from '../tags';
 import type { Schema } from '../types';
 import { NULL_REF } from '../../xapi/ref';
 
@@ -31,14 +32,23 @@ export function listVolumes(mirror: MirrorView, vm: VmRec): Array<Schema<'Volume
     const vdi = mirror.get('VDI', vbd.VDI);
     if (!vdi) continue;
     if (!isVolumeVbd(vbd, vdi, owner)) continue;
+    const sr = mirror.get('SR', vdi.SR);
+    const volumeId = vbd.other_config?.[VOLUME_TAG.id];
+    const portal = sr?.other_config?.[VOLUME_TAG.portal];
+    const iqn = sr?.other_config?.[VOLUME_TAG.iqn];
+    const lun = Number(vdi.sm_config?.LUNid);
     out.push({
+      volume_id: volumeId ?? vdi.uuid,
       uuid: vdi.uuid,
+      ...(volumeId !== undefined && portal && iqn && Number.isInteger(lun)
+        ? { iscsi: { target_portal: portal, target_iqn: iqn, target_lun: lun } }
+        : {}),
       device: vbd.userdevice,
       mode: vbd.mode === 'RO' ? 'RO' : 'RW',
       attached: vbd.currently_attached,
       bootable: vbd.bootable,
       size_gb: sizeGb(vdi.virtual_size),
-      sr: mirror.get('SR', vdi.SR)?.uuid ?? '',
+      sr: sr?.uuid ?? '',
       name: vdi.name_label,
     });
   }
@@ -55,7 +65,20 @@ function isVolumeVbd(
   return !isOwnedBy(vdi.other_config, owner);
 }
 
-async function vbdsOf(
+/** The lowest free device position (never the CD's), or `wanted` when free (409 otherwise). */
+export function pickDevice(vbds: Array<Pick<VBDRecord, 'userdevice'>>, wanted?: string): string {
+  const used = new Set(vbds.map((v) => v.userdevice));
+  if (wanted !== undefined) {
+    if (used.has(wanted))
+      throw new ApiError(409, 'device_in_use', `device ${wanted} already holds a disk`, {
+        extra: { device: wanted },
+      });
+    return wanted;
+  }
+  for (let i = 0; ; i++) if (i !== CD_DEVICE && !used.has(String(i))) return String(i);
+}
+
+export async function vbdsOf(
   xapi: XapiClient,
   vmRef: string,
 ): Promise<Array<VBDRecord & { ref: string }>> {
@@ -106,15 +129,7 @@ export async function attachVolume(
         );
     }
   }
-  const used = new Set(vbds.map((v) => v.userdevice));
-  let device = body.device;
-  if (device !== undefined && used.has(device))
-    throw new ApiError(409, 'device_in_use', `device ${device} already holds a disk`, {
-      extra: { device },
-    });
-  if (device === undefined)
-    for (let i = 0; device === undefined; i++)
-      if (i !== CD_DEVICE && !used.has(String(i))) device = String(i);
+  const device = pickDevice(vbds, body.device);
   await createAndPlug(xapi, run, 'VBD', {
     VM: run.vmRef,
     VDI: vdiRef,

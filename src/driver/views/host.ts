@@ -1,6 +1,7 @@
 // The pool seen as one compute node (the REST contract's Host), from the mirror only: identity,
 // Xen version as an integer, vCPU / memory / disk totals over the live hosts and a per-host
-// breakdown. Never calls XAPI and never counts the control domains as instances.
+// breakdown with each host's iSCSI initiator IQN. Never calls XAPI and never counts the control
+// domains as instances.
 import type { MirrorView } from '../../xapi';
 import { defaultSrRef } from './catalogue';
 import type { Schema } from '../types';
@@ -26,6 +27,7 @@ export function hostView(mirror: MirrorView): Schema<'Host'> {
       'name_label',
       'hostname',
       'address',
+      'iscsi_iqn',
       'enabled',
       'metrics',
       'cpu_info',
@@ -58,6 +60,7 @@ export function hostView(mirror: MirrorView): Schema<'Host'> {
       uuid: h.uuid,
       name: h.name_label,
       address: h.address,
+      iscsi_iqn: h.iscsi_iqn || h.other_config?.iscsi_iqn || '',
       enabled: h.enabled,
       live,
       master: pool?.master === h.$ref,

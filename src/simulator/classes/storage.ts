@@ -1,11 +1,12 @@
 // Storage semantics: VDIs with SR space accounting (SR_FULL), copy/clone/snapshot/resize (their
-// content too, through engine/disk-store.ts), and the SR and PBD messages. VBD device rules live
-// in vbd.ts. It must not change VM power states (vm.ts does, attaching and detaching through
+// content too, through engine/disk-store.ts), and the SR and PBD messages (an iSCSI SR's login
+// and scan through iscsi.ts). VBD device rules live in vbd.ts. It must not change VM power states (vm.ts does, attaching and detaching through
 // vbd.ts).
 import { disksOf } from '../engine/disk-store';
 import { XapiFault } from '../engine/fault';
 import { defineMessage, type CallContext } from '../engine/registry';
 import { VDI_IDLE_OPS, destroyVbd, registerVbdMessages } from './vbd';
+import { isIscsiSr, loginTarget, scanIscsiSr } from './iscsi';
 import { NULL_REF, isNull, linkRef, now, toInt, unlinkRef } from './vm-lifecycle';
 import type { Rec, Store } from '../engine/store';
 
@@ -260,8 +261,31 @@ function registerVdiMessages(): void {
 
 function registerSrMessages(): void {
   defineMessage('SR.scan', async (ctx, [srRef]) => {
-    ctx.store.get('SR', srRef);
+    const sr = ctx.store.get('SR', srRef);
     await ctx.work(10);
+    if (!isIscsiSr(sr)) return;
+    // xapi scans through a host with the SR attached; an iSCSI SR finds its LUNs there.
+    const pbd = (sr.PBDs as string[])
+      .map((p) => ctx.store.find('PBD', p))
+      .find((p) => p?.currently_attached === true);
+    if (!pbd) throw new XapiFault('SR_HAS_NO_PBDS', [srRef]);
+    if (sr.type === 'iscsi')
+      scanIscsiSr(ctx.store, srRef, pbd.device_config as Rec, pbd.host as string);
+  });
+  defineMessage('SR.introduce', (ctx, args) => {
+    const [uuid, nameLabel, nameDescription, type, contentType, shared, smConfig] = args;
+    if (ctx.store.byUuid('SR', uuid)) throw new XapiFault('SR_UUID_EXISTS', [uuid]);
+    return ctx.store.create('SR', {
+      uuid,
+      name_label: nameLabel,
+      name_description: nameDescription,
+      type,
+      content_type: contentType,
+      shared: shared === true,
+      physical_size: 0,
+      sm_config: smConfig ?? {},
+      allowed_operations: ['scan', 'forget', 'plug', 'unplug', 'update', 'destroy'],
+    });
   });
   defineMessage('SR.get_supported_types', () => [
     'lvm',
@@ -289,6 +313,8 @@ function registerSrMessages(): void {
     ] = args;
     ctx.store.get('host', hostRef);
     await ctx.work(30);
+    const hosts = shared === true ? [...ctx.store.all('host').keys()] : [hostRef as string];
+    if (isIscsiSr({ type })) for (const h of hosts) loginTarget(ctx.store, h, deviceConfig as Rec);
     const srRef = ctx.store.create('SR', {
       name_label: nameLabel,
       name_description: nameDescription,
@@ -310,7 +336,6 @@ function registerSrMessages(): void {
         'vdi_snapshot',
       ],
     });
-    const hosts = shared === true ? [...ctx.store.all('host').keys()] : [hostRef as string];
     for (const h of hosts) createPbd(ctx.store, h, srRef, deviceConfig as Rec, true);
     return srRef;
   });
@@ -377,8 +402,11 @@ function registerPbdMessages(): void {
     destroyPbd(ctx.store, pbdRef);
   });
   defineMessage('PBD.plug', async (ctx, [pbdRef]) => {
-    ctx.store.get('PBD', pbdRef);
+    const pbd = ctx.store.get('PBD', pbdRef);
     await ctx.work(10);
+    if (pbd.currently_attached) return;
+    if (isIscsiSr(ctx.store.get('SR', pbd.SR as string)))
+      loginTarget(ctx.store, pbd.host as string, pbd.device_config as Rec);
     ctx.store.update('PBD', pbdRef, { currently_attached: true });
   });
   defineMessage('PBD.unplug', async (ctx, [pbdRef]) => {

@@ -1,0 +1,101 @@
+// A fault at every XAPI call of an iSCSI attach: the simulator fails the Nth call of each method
+// the attach makes, in turn, and the pool must then hold exactly the SRs, PBDs, VDIs and VBDs
+// (and their tags) it held before. Both paths: the target's SR introduced by the attach, and the
+// SR already there (another LUN of the target attached) reused.
+import { done, setState, spawnInstance, until } from './instance-helpers';
+import { alice, startDriverStack, type DriverStack } from './stack';
+import { connection, registerTarget, storageSnapshot } from './iscsi-helpers';
+
+describe('iSCSI attach undo', () => {
+  let stack: DriverStack;
+  beforeAll(async () => {
+    stack = await startDriverStack();
+    registerTarget(stack.sim);
+    const vmRef = await spawnInstance(stack, 'faults-1');
+    await setState(stack, vmRef, 'Running');
+    await spawnInstance(stack, 'faults-2');
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  const iscsiSrs = (): number =>
+    [...stack.sim.store.all('SR').values()].filter((sr: any) => sr.type === 'iscsi').length;
+
+  /** The calls an attach of LUN `lun` makes now, as [method, nth] points. */
+  async function attachPoints(lun: number): Promise<Array<[string, number]>> {
+    stack.calls.length = 0;
+    const ok = await done(
+      stack,
+      stack.driver.attachVolume(alice, 'faults-1', 'probe', { connection: connection(lun) }),
+    );
+    expect(ok.error).toBeNull();
+    const made = [...stack.calls];
+    await done(stack, stack.driver.detachVolume(alice, 'faults-1', 'probe'));
+    // The instance's operation tag is written behind each answer: not the attach's calls.
+    const own = made.filter((m) => !/^VM\.(add_to|remove_from)_other_config$/.test(m));
+    const seen = new Map<string, number>();
+    return own.map((m) => {
+      const n = (seen.get(m) ?? 0) + 1;
+      seen.set(m, n);
+      return [m, n];
+    });
+  }
+
+  async function failEach(points: Array<[string, number]>, lun: number): Promise<string[]> {
+    const failures: string[] = [];
+    for (const [i, [method, nth]] of points.entries()) {
+      const before = storageSnapshot(stack.sim);
+      stack.sim.faults.clear();
+      stack.sim.faults.add(`fail:${method}:${nth}:INTERNAL_ERROR,injected`);
+      const op = await done(
+        stack,
+        stack.driver.attachVolume(alice, 'faults-1', `fault-${lun}-${i}`, {
+          connection: connection(lun),
+        }),
+      );
+      stack.sim.faults.clear();
+      const where = `${method} #${nth}`;
+      if (op.status !== 'failed') failures.push(`${where}: status ${op.status}`);
+      else if (op.error?.xapi_error?.code !== 'INTERNAL_ERROR')
+        failures.push(`${where}: error ${JSON.stringify(op.error)}`);
+      const after = storageSnapshot(stack.sim);
+      for (const cls of ['SR', 'PBD', 'VDI', 'VBD'])
+        if (JSON.stringify(after[cls]) !== JSON.stringify(before[cls]))
+          failures.push(`${where}: ${cls} ${before[cls]!.length} -> ${after[cls]!.length}`);
+      // Reads follow the mirror: the undone VBD leaves the volume list once it shows that.
+      await until(() => stack.driver.listVolumes(alice, 'faults-1').length === 0).catch(() =>
+        failures.push(`${where}: a volume is still listed`),
+      );
+    }
+    return failures;
+  }
+
+  it('leaves the pool as before when any call of an attach that introduces the SR fails', async () => {
+    const points = await attachPoints(0);
+    await until(() => iscsiSrs() === 0);
+    const methods = points.map(([m]) => m);
+    for (const m of ['SR.introduce', 'PBD.create', 'PBD.plug', 'SR.scan', 'VBD.create', 'VBD.plug'])
+      expect(methods).toContain(m);
+    // A PBD per host: three hosts, three creates and plugs.
+    expect(methods.filter((m) => m === 'PBD.plug')).toHaveLength(stack.sim.store.count('host'));
+    expect(await failEach(points, 0)).toEqual([]);
+    expect(iscsiSrs()).toBe(0);
+  });
+
+  it('leaves the pool as before when any call of an attach that reuses the SR fails', async () => {
+    const other = await done(
+      stack,
+      stack.driver.attachVolume(alice, 'faults-2', 'keeps-sr', { connection: connection(1) }),
+    );
+    expect(other.error).toBeNull();
+    const points = await attachPoints(0);
+    const methods = points.map(([m]) => m);
+    expect(methods).not.toContain('SR.introduce');
+    expect(methods).not.toContain('PBD.create');
+    expect(await failEach(points, 0)).toEqual([]);
+    expect(iscsiSrs()).toBe(1);
+    await done(stack, stack.driver.detachVolume(alice, 'faults-2', 'keeps-sr'));
+    await until(() => iscsiSrs() === 0);
+  });
+});
