@@ -24,6 +24,7 @@ export interface ServiceDriver {
     name: string,
     body: S['NetworkCreateRequest'],
   ): Promise<{ network: S['Network']; created: boolean }>;
+  deleteNetwork(caller: Caller, name: string): Promise<void>;
   listInstances(
     caller: Caller,
     q: { power_state?: S['PowerState']; limit: number; offset: number },

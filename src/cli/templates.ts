@@ -1,5 +1,5 @@
 // `xcd templates` (and `xcd networks`, `xcd srs`): what a spawn can name, as the service lists it,
-// and `xcd networks create` (admin) making a VLAN network. Must not talk to XAPI; it only speaks
+// and `xcd networks create|delete` (admin) making and removing a VLAN network. Must not talk to XAPI; it only speaks
 // to the catalogue endpoints.
 import type { Command } from 'commander';
 import {
@@ -62,6 +62,18 @@ export function registerTemplates(program: Command): void {
         },
       ),
     );
+  withClientOptions(
+    networks
+      .command('delete <name>')
+      .description("remove the service's VLAN network <name> once no NIC is on it (admin)"),
+  ).action(
+    action(async (name: string, f: ClientFlags) => {
+      f = { ...(networks.opts() as ClientFlags), ...f };
+      await clientFrom(f).deleteNetwork(name);
+      if (f.json) return printJson({ removed: name });
+      process.stdout.write(`network ${name} removed\n`);
+    }),
+  );
   withClientOptions(program.command('srs').description('list the storage repositories')).action(
     action(async (flags: ClientFlags) => {
       const items = await clientFrom(flags).srs();

@@ -59,6 +59,10 @@ export class XcdClient {
   createNetwork(name: string, body: Schemas['NetworkCreateRequest']): Promise<Schemas['Network']> {
     return this.http.send('put', `/v1/networks/${enc(name)}`, body);
   }
+  /** DELETE /v1/networks/{name} (admin): removes the service's VLAN network once no NIC is on it. */
+  async deleteNetwork(name: string): Promise<void> {
+    await this.http.send('delete', `/v1/networks/${enc(name)}`);
+  }
   srs(): Promise<Schemas['SR'][]> {
     return this.http.items('/v1/srs');
   }

@@ -197,6 +197,9 @@ export class ComputeDriver {
   ): Promise<{ network: Schema<'Network'>; created: boolean }> {
     return this.networkMaker.create(caller, name, body);
   }
+  deleteNetwork(caller: Caller, name: string): Promise<void> {
+    return this.networkMaker.remove(caller, name);
+  }
 
   // ---- instances ----
   listInstances(

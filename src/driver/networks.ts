@@ -1,11 +1,18 @@
 // Networks the service makes: VLAN networks on the operator's VLAN device, within the operator's
-// VLAN range, found or made for a NIC's `vlan` (spawn, attach) or by an admin's PUT. Makes of one
-// tag run one at a time in this service, so two NICs asking for a new VLAN at once share one
-// network. What it does in XAPI lives in procedures/network.ts. No HTTP here.
+// VLAN range, found or made for a NIC's `vlan` (spawn, attach) or by an admin's PUT, and removed
+// by an admin's DELETE once no NIC is on them. Makes and removals of one tag run one at a time in
+// this service, so two NICs asking for a new VLAN at once share one network. What it does in
+// XAPI lives in procedures/network.ts. No HTTP here.
 import type { XapiClient } from '../xapi';
 import { ApiError } from './errors';
 import { waitForMirror } from './mirror-wait';
-import { ensureVlanNetwork, isManagedVlan, type VlanNetwork } from './procedures/network';
+import {
+  ensureVlanNetwork,
+  isManagedVlan,
+  removeVlanNetwork,
+  type VlanNetwork,
+} from './procedures/network';
+import { NETWORK_TAG } from './tags';
 import type { StepRunOptions } from './steps';
 import type { Caller, Schema } from './types';
 import * as catalogue from './views/catalogue';
@@ -22,8 +29,8 @@ export interface VlanOptions {
 export const vlanNetworkName = (tag: number): string => `xcd-vlan-${tag}`;
 
 export class Networks {
-  /** Per VLAN tag: the make under way, which a second ask for the tag waits for. */
-  private readonly making = new Map<number, Promise<unknown>>();
+  /** Per VLAN tag: the make or removal under way, which the next one for the tag waits for. */
+  private readonly busy = new Map<number, Promise<unknown>>();
 
   constructor(
     private readonly xapi: XapiClient,
@@ -55,29 +62,74 @@ export class Networks {
   ): Promise<VlanNetwork> {
     this.checkVlan(tag);
     const device = this.vlans!.device;
-    const prior = this.making.get(tag) ?? Promise.resolve();
-    const next = prior
-      .catch(() => undefined)
-      .then(() =>
-        // The make's own steps report no progress: it is a part of the caller's step.
-        ensureVlanNetwork(
-          this.xapi,
-          device,
-          tag,
-          { ...opts, name: opts.name ?? vlanNetworkName(tag) },
-          {
-            signal: steps.signal,
-            ...(steps.onUndoError ? { onUndoError: steps.onUndoError } : {}),
-          },
-        ),
-      );
-    this.making.set(tag, next);
+    return this.inTurn(tag, () =>
+      // The make's own steps report no progress: it is a part of the caller's step.
+      ensureVlanNetwork(
+        this.xapi,
+        device,
+        tag,
+        { ...opts, name: opts.name ?? vlanNetworkName(tag) },
+        {
+          signal: steps.signal,
+          ...(steps.onUndoError ? { onUndoError: steps.onUndoError } : {}),
+        },
+      ),
+    );
+  }
+
+  /** Runs `work` once the make or removal of `tag` under way has ended. */
+  private inTurn<T>(tag: number, work: () => Promise<T>): Promise<T> {
+    const prior = this.busy.get(tag) ?? Promise.resolve();
+    const next = prior.catch(() => undefined).then(work);
+    this.busy.set(tag, next);
     void next
       .catch(() => undefined)
       .then(() => {
-        if (this.making.get(tag) === next) this.making.delete(tag);
+        if (this.busy.get(tag) === next) this.busy.delete(tag);
       });
     return next;
+  }
+
+  /**
+   * DELETE /v1/networks/{name} (admin): removes the service's network `name` (its VLANs, then
+   * the network) when no VIF is on it, asked of XAPI in the tag's turn: 404 network_not_found,
+   * 409 operation_not_allowed for a network the service did not make, 409 network_in_use.
+   */
+  async remove(caller: Caller, name: string): Promise<void> {
+    if (caller.role !== 'admin')
+      throw new ApiError(403, 'forbidden', 'only an admin token removes networks');
+    const named = this.xapi.mirror.query('network', {
+      where: { name_label: name },
+      fields: ['other_config'],
+    });
+    if (named.length === 0)
+      throw new ApiError(404, 'network_not_found', `network '${name}' not found`);
+    const managed = named.filter((n) => n.other_config[NETWORK_TAG.managed] === 'true');
+    if (managed.length !== named.length)
+      throw new ApiError(
+        409,
+        'operation_not_allowed',
+        `network '${name}' was not made by the service: it removes only its own`,
+      );
+    for (const net of managed) {
+      const tag = Number(net.other_config[NETWORK_TAG.vlan]);
+      await this.inTurn(tag, async () => {
+        const vifs = await this.xapi.call<string[]>('network.get_VIFs', net.$ref);
+        if (vifs.length > 0)
+          throw new ApiError(
+            409,
+            'network_in_use',
+            `network '${name}' still has ${vifs.length} NIC(s) on it`,
+            { extra: { vifs: vifs.length } },
+          );
+        await removeVlanNetwork(this.xapi, net.$ref);
+      });
+    }
+    await waitForMirror(
+      this.xapi.mirror,
+      () => managed.every((n) => !this.xapi.mirror.get('network', n.$ref)),
+      this.mirrorWaitMs,
+    );
   }
 
   /**

@@ -109,3 +109,50 @@ test('NICs join a VLAN and carry a port id, at spawn and on attach', async () =>
   const far = await stack.request('POST', '/v1/instances/nw-1/nics', { body: { vlan: 100 } });
   expect([far.status, far.body.code]).toEqual([422, 'vlan_not_allowed']);
 });
+
+test('an admin removes a VLAN network once no NIC is on it; VLANs and PIFs go with it', async () => {
+  const admin = stack.tokens.admin;
+  const made = await stack.request('PUT', '/v1/networks/tenant-9', {
+    token: admin,
+    body: { vlan: 309 },
+  });
+  expect(made.status).toBe(201);
+  const vlanPifs = (): number =>
+    [...stack.sim.store.all('PIF').values()].filter((p) => Number(p.VLAN) === 309).length;
+  expect(vlanPifs()).toBeGreaterThan(0);
+  const spawned = await stack.request('PUT', '/v1/instances/nw-9', {
+    body: { template: await template(), vcpus: 1, memory_mb: 256, nics: [{ vlan: 309 }] },
+    headers: wait,
+  });
+  expect(spawned.body.status).toBe('succeeded');
+  const inUse = await stack.request('DELETE', '/v1/networks/tenant-9', { token: admin });
+  expect([inUse.status, inUse.body.code, inUse.body.vifs]).toEqual([409, 'network_in_use', 1]);
+  for (const [name, token, status, code] of [
+    ['tenant-9', undefined, 403, 'forbidden'],
+    ['VLAN 100', admin, 409, 'operation_not_allowed'],
+    ['no-such-network', admin, 404, 'network_not_found'],
+  ] as const) {
+    const res = await stack.request('DELETE', `/v1/networks/${encodeURIComponent(name)}`, {
+      ...(token ? { token } : {}),
+    });
+    expect([name, res.status, res.body.code]).toEqual([name, status, code]);
+  }
+  expect((await stack.request('DELETE', '/v1/instances/nw-9', { headers: wait })).status).toBe(200);
+  const removed = await stack.request('DELETE', '/v1/networks/tenant-9', { token: admin });
+  expect(removed.status).toBe(204);
+  expect(vlanPifs()).toBe(0);
+  expect([...stack.sim.store.all('VLAN').values()].filter((v) => Number(v.tag) === 309)).toEqual(
+    [],
+  );
+  const list = (await stack.request('GET', '/v1/networks')).body.items;
+  expect(list.find((n: { uuid: string }) => n.uuid === made.body.uuid)).toBeUndefined();
+  const again = await stack.request('DELETE', '/v1/networks/tenant-9', { token: admin });
+  expect([again.status, again.body.code]).toEqual([404, 'network_not_found']);
+  // A NIC asking for the VLAN afterwards gets a network made again.
+  const respawned = await stack.request('PUT', '/v1/instances/nw-10', {
+    body: { template: await template(), vcpus: 1, memory_mb: 256, nics: [{ vlan: 309 }] },
+    headers: wait,
+  });
+  expect(respawned.body.status).toBe('succeeded');
+  expect(vlanPifs()).toBeGreaterThan(0);
+});
