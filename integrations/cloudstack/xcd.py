@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # CloudStack Orchestrator extension executable of xen-compute-driver (CloudStack 4.21+):
-# `xcd.py <action> <payload.json> <timeout>`, as CloudStack's ExternalPathPayloadProvisioner runs it.
+# `xcd.py <action> <payload.json> <timeout>`, as CloudStack's ExternalPathPayloadProvisioner
+# runs it.
 # Owns: the action -> REST call table, the JSON CloudStack parses, exit 0/1. What the payload says
 # is cs_payload.py's. Must not: run a shell, hold hypervisor logic, read stdin, write to stderr
 # (CloudStack merges stderr into the output it parses), or send the service's token anywhere but
@@ -20,6 +21,9 @@ from cs_payload import (ID_RE, PayloadError, instance_id, nic_place, setting, sp
 from xcd_rest import Client, ServiceError, read_token
 
 MARGIN = 2  # seconds kept back from CloudStack's timeout to print an answer before the kill
+# CloudStack reads the output only once the program has exited: more than a pipe's worth
+# (64 KiB) would block the program until CloudStack kills it at the timeout.
+MAX_OUTPUT = 60 * 1024
 EXPORT_FORMATS = ('raw', 'vhd', 'qcow2')
 # CloudStack's VirtualMachine.PowerState names, as `status` answers them. CloudStack compares the
 # answer with PowerOn and PowerOff (any case) and reads anything else as PowerUnknown.
@@ -160,7 +164,8 @@ def act_status(api, payload, deadline):
 
 def act_statuses(api, payload, deadline):
     """Every instance of the token's namespace by name; one CloudStack lists that the service
-    does not (removed outside CloudStack) is left out, which CloudStack reads as a missing report."""
+    does not (removed outside CloudStack) is left out: CloudStack reads that as a missing
+    report. An answer too long for CloudStack fails, and CloudStack asks `status` per VM."""
     states, offset = {}, 0
     while True:
         page = api.get('/v1/instances', {'limit': 1000, 'offset': offset})
@@ -276,7 +281,8 @@ class _Counted:
 def export_url(payload, url):
     """The destination URL of an export, when the operator's setting export_url_allow (comma-
     separated prefixes; none by default) lets the management server send disks there."""
-    allow = [p.strip() for p in (setting(payload, 'export_url_allow') or '').split(',') if p.strip()]
+    allow = [p.strip() for p in (setting(payload, 'export_url_allow') or '').split(',')
+             if p.strip()]
     parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
     if parts is None or parts.scheme not in ('http', 'https') or not parts.hostname or \
             '@' in parts.netloc or any(ord(c) < 33 or ord(c) == 127 for c in url):
@@ -433,7 +439,11 @@ def main(argv):
     except Exception as err:  # any other failure still answers CloudStack's JSON error shape
         return fail('%s: %s' % (type(err).__name__, err))
     if out is not None:
-        sys.stdout.write(json.dumps(out) + '\n')
+        text = json.dumps(out, separators=(',', ':'))
+        if len(text.encode('utf-8')) > MAX_OUTPUT:
+            return fail('the answer of %s exceeds the %d bytes CloudStack can take'
+                        % (action, MAX_OUTPUT))
+        sys.stdout.write(text + '\n')
     return 0
 
 
