@@ -1,8 +1,7 @@
 # What the CloudStack extension reads from CloudStack's payload: the operator's settings, the
-# VM's template source, its NICs, and the spawn body they make.
-# Must not: take anything that says where the service is or how to reach it (url, token, files,
-# TLS, networks, SRs) from VM or template details, which CloudStack users can set; call the
-# service; run anything. Every value read here is data.
+# VM's template source, its NICs, and the spawn body they make. Must not: take anything saying
+# where or how to reach the service (url, token, files, TLS, networks, SRs) from VM or template
+# details, which users can set; call the service; run anything. Every value here is data.
 
 import hashlib
 import math

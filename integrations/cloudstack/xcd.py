@@ -1,11 +1,8 @@
 #!/usr/bin/env python3
-# CloudStack Orchestrator extension executable of xen-compute-driver (CloudStack 4.21+):
-# `xcd.py <action> <payload.json> <timeout>`, as CloudStack's ExternalPathPayloadProvisioner
-# runs it.
-# Owns: the action -> REST call table, the JSON CloudStack parses, exit 0/1. What the payload says
-# is cs_payload.py's. Must not: run a shell, hold hypervisor logic, read stdin, write to stderr
-# (CloudStack merges stderr into the output it parses), or send the service's token anywhere but
-# the service URL of the operator's settings.
+# CloudStack Orchestrator extension of xen-compute-driver (4.21+), run as `xcd.py <action>
+# <payload.json> <timeout>`: the action -> REST call table, the JSON and exit code CloudStack
+# parses; the payload is cs_payload.py's. Must not: run a shell, read stdin, write to stderr
+# (merged into the parsed output), or send the token anywhere but the operator's service URL.
 
 import hashlib
 import json
