@@ -144,19 +144,12 @@ class Client:
                     conn.putheader('Content-Length', str(int(length)))
                 conn.putheader('Prefer', 'wait=%d' % wait)
                 conn.endheaders()
-                try:
-                    for chunk in chunks:
-                        if chunk and length is None:
-                            conn.send(b'%x\r\n' % len(chunk) + bytes(chunk) + b'\r\n')
-                        elif chunk:
-                            conn.send(bytes(chunk))
-                    if length is None:
-                        conn.send(b'0\r\n\r\n')
-                except OSError:
-                    pass  # the service stopped reading the body: its answer says why
+                _send_body(conn, chunks, chunked=length is None)
                 conn.sock.settimeout(self.timeout + wait)
                 resp = conn.getresponse()
                 raw = resp.read()
+            except _SourceFailed as failed:
+                raise failed.error from None
             except (OSError, http.client.HTTPException) as err:
                 raise ServiceError(0, 'unreachable', '%s: %s' % (self.base, err)) from None
             if resp.status >= 400:
@@ -182,6 +175,40 @@ class Client:
             raise ServiceError(err.get('status') or 500, err.get('code') or op.get('status'),
                                err.get('detail') or 'operation %s' % op.get('status'), err)
         return op
+
+
+class _SourceFailed(Exception):
+    """The iterable of an upload raised `error` (the connection did not fail)."""
+
+    def __init__(self, error):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _send_body(conn, chunks, chunked):
+    """Sends `chunks` (in HTTP chunked encoding, ending with the last chunk, when `chunked`);
+    stops quietly when the service stops reading (its answer says why). A failure of the
+    iterable itself (an IOError of a download being relayed too) raises _SourceFailed."""
+    source = iter(chunks)
+    while True:
+        try:
+            chunk = next(source)
+        except StopIteration:
+            break
+        except Exception as err:  # any failure of the source ends the upload, cut
+            raise _SourceFailed(err) from err
+        if not chunk:
+            continue
+        try:
+            conn.send(b'%x\r\n' % len(chunk) + bytes(chunk) + b'\r\n' if chunked
+                      else bytes(chunk))
+        except OSError:
+            return
+    if chunked:
+        try:
+            conn.send(b'0\r\n\r\n')
+        except OSError:
+            pass
 
 
 def read_token(path):

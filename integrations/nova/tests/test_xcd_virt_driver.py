@@ -40,9 +40,11 @@ class _XcdConfigured:
         token_file.write(os.environ['XCD_TOKEN'] + '\n')
         token_file.close()
         self.addCleanup(os.unlink, token_file.name)
+        # Nova's test image is an AMI (kernel and ramdisk images), which no Xen pool imports:
+        # Nova's tests spawn from the default template, as with [xcd] glance_import off.
         self.flags(url=os.environ['XCD_URL'], token_file=token_file.name,
                    default_template=os.environ.get('XCD_TEMPLATE'),
-                   default_network=os.environ.get('XCD_NETWORK'),
+                   default_network=os.environ.get('XCD_NETWORK'), glance_import=False,
                    operation_timeout=60, request_timeout=15, group='xcd')
         recorder = _DeclineRecorder(logging.ERROR)
         test_virt_drivers.LOG.logger.addHandler(recorder)

@@ -1,4 +1,5 @@
-# nova.conf options of the xcd driver, group [xcd]: where the service is and how to reach it.
+# nova.conf options of the xcd driver, group [xcd]: where the service is, how to reach it, and
+# the choices the driver makes (image import, snapshot format, networks, console).
 # Owns: option definitions and their registration on Nova's CONF. Must not: read files or
 # open connections (the driver does that at init_host / first use).
 
@@ -37,6 +38,22 @@ xcd_opts = [
     cfg.StrOpt('sr', help='SR uuid for instance disks (default: the pool default SR).'),
     cfg.StrOpt('vnc_host', help='Address nova-novncproxy reaches the console at '
                                 '(default: the host address the service reports).'),
+    cfg.StrOpt('vnc_console_type', default='tunnel', choices=['tunnel', 'xapi'],
+               help='The console answer get_vnc_console asks the service for: tunnel (a '
+                    'single-use CONNECT path on the service itself, no XAPI session leaves '
+                    'it) or xapi (the CONNECT path to the XAPI host, carrying a session).'),
+    cfg.BoolOpt('glance_import', default=True,
+                help='Import a Glance image that matches no pool template into the service '
+                     '(streamed from Glance once; later spawns clone the service\'s copy).'),
+    cfg.StrOpt('snapshot_disk_format', default='vhd', choices=['vhd', 'qcow2', 'raw'],
+               help='Disk format of the root disk a snapshot uploads into Glance.'),
+    cfg.BoolOpt('keep_snapshots', default=False,
+                help='Keep the pool snapshot behind a Glance snapshot once its disk is '
+                     'uploaded (default: delete it).'),
+    cfg.BoolOpt('vlan_networks', default=True,
+                help='Put a VIF whose Neutron binding gives a VLAN segmentation id on the '
+                     'service\'s network for that VLAN (the service\'s --vlan-pif-device) '
+                     'instead of a pool network matched by bridge.'),
 ]
 
 

@@ -3,13 +3,12 @@
 # Must not: hold hypervisor logic or state; the service (and through it XAPI) is the only truth.
 # Signatures accept the trailing parameters newer Nova releases add (share_info, ...).
 
-import re
+import json
 
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.console import type as ctype
 from nova import exception
-from nova.image import glance
 import nova.conf
 from nova.virt import driver
 from nova.virt import hardware
@@ -18,8 +17,12 @@ from oslo_log import log as logging
 from xcd_nova import conf as xcd_conf
 from xcd_nova import diagnostics
 from xcd_nova import errors
+from xcd_nova import images
+from xcd_nova import migration
+from xcd_nova import rescue
 from xcd_nova import resources
 from xcd_nova import spawn as spawn_body
+from xcd_nova import volumes
 from xcd_nova.xcd_rest import Client, ServiceError, read_token
 
 LOG = logging.getLogger(__name__)
@@ -45,7 +48,8 @@ class XcdDriver(driver.ComputeDriver):
         'supports_device_tagging': False,
         'supports_image_type_raw': True,
         'supports_image_type_vhd': True,
-        'supports_image_type_vdi': True,
+        'supports_image_type_qcow2': True,
+        'supports_migrate_to_same_host': True,
     })
 
     def __init__(self, virtapi, read_only=False):
@@ -65,6 +69,10 @@ class XcdDriver(driver.ComputeDriver):
             self._client = Client(opts.url, token, ca_file=opts.ca_file, verify=opts.verify,
                                   timeout=opts.request_timeout, user_agent='xcd-nova')
         return self._client
+
+    @property
+    def conf(self):
+        return CONF.xcd
 
     @staticmethod
     def _ipath(instance, *rest):
@@ -137,7 +145,11 @@ class XcdDriver(driver.ComputeDriver):
         return resources.host_ip(self._host())
 
     def get_volume_connector(self, instance):
-        return {'ip': CONF.my_block_storage_ip, 'initiator': None, 'host': CONF.host}
+        """The pool host the instance runs on (else the master): its initiator IQN and name."""
+        uuid = getattr(instance, 'uuid', None)
+        found = self._find(instance) if uuid else None
+        host_uuid = ((found or {}).get('host') or {}).get('uuid')
+        return volumes.connector(self._host(), host_uuid, CONF.my_block_storage_ip)
 
     # -- instances: reads -------------------------------------------------------------------
 
@@ -154,10 +166,10 @@ class XcdDriver(driver.ComputeDriver):
                 return
 
     def list_instances(self):
-        return [i['name'] for i in self._all_instances()]
+        return [i['name'] for i in self._all_instances() if not rescue.is_rescue(i['id'])]
 
     def list_instance_uuids(self):
-        return [i['id'] for i in self._all_instances()]
+        return [i['id'] for i in self._all_instances() if not rescue.is_rescue(i['id'])]
 
     def get_num_instances(self):
         try:
@@ -192,9 +204,9 @@ class XcdDriver(driver.ComputeDriver):
     def spawn(self, context, instance, image_meta, injected_files, admin_password,
               allocations, network_info=None, block_device_info=None, power_on=True,
               accel_info=None, *args, **kwargs):
-        body = spawn_body.build(instance, image_meta, network_info, block_device_info, power_on,
-                                self._catalogue('templates'), self._catalogue('networks'),
-                                CONF.xcd)
+        source = self._image_source(context, image_meta, instance)
+        body = spawn_body.build(instance, source, network_info, block_device_info, power_on,
+                                self._catalogue('networks'), CONF.xcd)
         events = self._vif_events(network_info) if power_on else []
         try:
             with self.virtapi.wait_for_instance_event(
@@ -218,6 +230,20 @@ class XcdDriver(driver.ComputeDriver):
             self._destroy_quietly(instance)
             raise
 
+    def _image_source(self, context, image_meta, instance):
+        """spawn.image_source's answer, with a Glance image imported into the service first
+        (once: later spawns find it there) and checked against the flavor's root disk."""
+        source = spawn_body.image_source(image_meta, self._catalogue('templates'), CONF.xcd)
+        if source[0] != 'image':
+            return source
+        images.check_properties(image_meta)
+        image = images.ensure(self.client, context, image_meta, CONF.xcd.operation_timeout)
+        root_gb = instance.flavor.root_gb
+        if root_gb and image.get('virtual_size', 0) > root_gb * 1024 ** 3:
+            raise exception.FlavorDiskSmallerThanImage(flavor_size=root_gb * 1024 ** 3,
+                                                       image_size=image['virtual_size'])
+        return source
+
     @staticmethod
     def _vif_events(network_info):
         if not CONF.vif_plugging_timeout:
@@ -231,14 +257,23 @@ class XcdDriver(driver.ComputeDriver):
             raise exception.VirtualInterfaceCreateException()
 
     def _destroy_quietly(self, instance):
+        self._destroy_quietly_id(instance.uuid)
+
+    def _destroy_quietly_id(self, instance_id):
         try:
-            self.client.run('DELETE', self._ipath(instance), timeout=CONF.xcd.operation_timeout)
+            self.client.run('DELETE', Client.path('v1', 'instances', instance_id),
+                            timeout=CONF.xcd.operation_timeout)
         except ServiceError as err:
-            LOG.warning('Clean-up of failed spawn: %s', err, instance=instance)
+            LOG.warning('Clean-up of %s after a failure: %s', instance_id, err)
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True, *args, **kwargs):
-        """Remove the instance; succeeds when it is already gone (the service answers 204)."""
+        """Remove the instance (and its rescue instance); succeeds when it is already gone
+        (the service answers 204). During a resize revert the VM stays: it is the source too."""
+        if migration.keeps_vm_for_revert(self, instance):
+            LOG.info('Keeping the VM for the resize revert', instance=instance)
+            return
+        rescue.destroy(self, instance)
         self._run('DELETE', self._ipath(instance), instance,
                   query={'keep_disks': not destroy_disks}, what='destroy')
 
@@ -253,6 +288,7 @@ class XcdDriver(driver.ComputeDriver):
         suspended instance is powered on instead."""
         state = self._get(instance)['power_state']
         if state != 'running':
+            self._refuse_if_rescued(instance, 'reboot')
             self._action(instance, {'action': 'power-on'}, 'reboot')
             return
         kind = 'hard' if str(reboot_type).upper() == 'HARD' else 'soft'
@@ -271,7 +307,14 @@ class XcdDriver(driver.ComputeDriver):
                  accel_info=None, *args, **kwargs):
         if self._get(instance)['power_state'] == 'running':
             return
+        self._refuse_if_rescued(instance, 'power_on')
         self._action(instance, {'action': 'power-on'}, 'power_on')
+
+    def _refuse_if_rescued(self, instance, method):
+        """The instance is held halted while its rescue instance holds its root disk."""
+        if rescue.find(self, instance) is not None:
+            raise exception.InstanceInvalidState(attr='vm_state', instance_uuid=instance.uuid,
+                                                 state='rescued', method=method)
 
     def resume_state_on_host_boot(self, context, instance, network_info,
                                   block_device_info=None, *args, **kwargs):
@@ -295,42 +338,134 @@ class XcdDriver(driver.ComputeDriver):
             return
         self._action(instance, {'action': 'resume'}, 'resume')
 
+    # -- rescue, soft delete, resize within the pool ----------------------------------------
+
+    def rescue(self, context, instance, network_info, image_meta, rescue_password,
+               block_device_info=None, *args, **kwargs):
+        rescue.rescue(self, context, instance, network_info, image_meta)
+
+    def unrescue(self, context, instance, *args, **kwargs):
+        rescue.unrescue(self, instance)
+
+    def soft_delete(self, instance):
+        """Held halted until restore (or until Nova's reclaim destroys it)."""
+        self.power_off(instance)
+
+    def restore(self, instance):
+        if self._get(instance)['power_state'] != 'running':
+            self._action(instance, {'action': 'power-on'}, 'restore')
+
+    def migrate_disk_and_power_off(self, context, instance, dest, flavor, network_info,
+                                   block_device_info=None, timeout=0, retry_interval=0,
+                                   *args, **kwargs):
+        return migration.migrate_disk_and_power_off(self, instance, flavor, timeout,
+                                                    retry_interval)
+
+    def finish_migration(self, context, migration_obj, instance, disk_info, network_info,
+                         image_meta, resize_instance, allocations, block_device_info=None,
+                         power_on=True, *args, **kwargs):
+        migration.finish_migration(self, instance, resize_instance, power_on)
+
+    def confirm_migration(self, context, migration_obj, instance, network_info):
+        migration.confirm_migration(self, instance)
+
+    def finish_revert_migration(self, context, instance, network_info, migration_obj,
+                                block_device_info=None, power_on=True, *args, **kwargs):
+        migration.finish_revert_migration(self, instance, power_on)
+
     # -- snapshots, devices, consoles -------------------------------------------------------
 
     def snapshot(self, context, instance, image_id, update_task_state):
-        """A XAPI snapshot of the instance under the Glance image's id, recorded on that image.
-
-        The disk contents stay in the pool (the service offers no export stream): the Glance
-        image carries the snapshot's id in its properties (xcd_snapshot_id, xcd_instance_id).
-        """
+        """A disk snapshot in the pool under the Glance image's id, its root disk streamed into
+        that image ([xcd] snapshot_disk_format), then (unless [xcd] keep_snapshots) deleted."""
         found = self._find(instance)
         if found is None or found.get('power_state') not in ('running', 'paused', 'shutdown'):
             raise exception.InstanceNotRunning(instance_id=instance.uuid)
         update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
-        self._run('PUT', self._ipath(instance, 'snapshots', image_id), instance,
-                  body={'name': '%s-%s' % (instance.name, image_id)}, what='snapshot')
-        update_task_state(task_state=task_states.IMAGE_UPLOADING,
-                          expected_state=task_states.IMAGE_PENDING_UPLOAD)
-        glance.API().update(context, image_id, {
-            'properties': {'xcd_snapshot_id': str(image_id), 'xcd_instance_id': instance.uuid},
-            'disk_format': 'raw', 'container_format': 'bare',
-        }, purge_props=False)
+        path = self._ipath(instance, 'snapshots', image_id)
+        self._run('PUT', path, instance, body={'name': '%s-%s' % (instance.name, image_id)},
+                  what='snapshot')
+        try:
+            try:
+                snap = self.client.get(path)
+            except ServiceError as err:
+                raise errors.to_nova(err, instance, image_id=image_id, method='snapshot')
+            update_task_state(task_state=task_states.IMAGE_UPLOADING,
+                              expected_state=task_states.IMAGE_PENDING_UPLOAD)
+            images.upload_snapshot(self.client, context, instance, snap, image_id,
+                                   CONF.xcd.snapshot_disk_format)
+        finally:
+            if not CONF.xcd.keep_snapshots:
+                try:
+                    self.client.run('DELETE', path, timeout=CONF.xcd.operation_timeout)
+                except ServiceError as err:
+                    LOG.warning('Snapshot %s stays in the pool: %s', image_id, err,
+                                instance=instance)
 
     def attach_volume(self, context, connection_info, instance, mountpoint, disk_bus=None,
                       device_type=None, encryption=None, *args, **kwargs):
-        """Attach a volume that is a VDI of the pool (connection data `vdi_uuid`)."""
-        vdi = _volume_vdi(connection_info)
-        body = {}
-        position = _device_position(mountpoint)
+        """An iSCSI volume by its connection (the service introduces the SR), or a pool VDI
+        (connection data `vdi_uuid`)."""
+        volume_id, body, cinder = volumes.attachment(connection_info)
+        position = volumes.device_position(mountpoint)
         if position is not None:
             body['device'] = str(position)
-        self._run('PUT', self._ipath(instance, 'volumes', vdi), instance, body=body,
-                  what='attach_volume')
+        try:
+            self.client.run('PUT', self._ipath(instance, 'volumes', volume_id), body=body,
+                            timeout=CONF.xcd.operation_timeout)
+        except ServiceError as err:
+            raise volumes.attach_error(err, instance, volume_id, cinder)
 
     def detach_volume(self, context, connection_info, instance, mountpoint, encryption=None,
                       *args, **kwargs):
-        self._run('DELETE', self._ipath(instance, 'volumes', _volume_vdi(connection_info)),
-                  instance, what='detach_volume')
+        volume_id, _body, cinder = volumes.attachment(connection_info)
+        try:
+            self.client.run('DELETE', self._ipath(instance, 'volumes', volume_id),
+                            timeout=CONF.xcd.operation_timeout)
+        except ServiceError as err:
+            raise volumes.detach_error(err, instance, volume_id, cinder)
+
+    def get_device_name_for_instance(self, instance, bdms, block_device_obj):
+        """The lowest free device position after the root disk, as /dev/xvdX."""
+        used = {int(d['device']) for d in self._get(instance).get('disks') or []}
+        used |= {volumes.device_position(getattr(b, 'device_name', None)) for b in bdms or []}
+        position = next(p for p in range(1, 26) if p not in used)
+        return volumes.device_name(position)
+
+    def get_instance_disk_info(self, instance, block_device_info=None):
+        """The instance's own disks (volumes left out), in the libvirt driver's JSON shape."""
+        found = self._get(instance)
+        try:
+            attached = {v['uuid'] for v in
+                        self.client.get(self._ipath(instance, 'volumes'))['items']}
+        except ServiceError as err:
+            raise errors.to_nova(err, instance, method='get_instance_disk_info')
+        disks = []
+        for disk in found.get('disks') or []:
+            if disk.get('type') != 'disk' or disk.get('uuid') in attached:
+                continue
+            size = int(disk['size_gb'] * 1024 ** 3)
+            disks.append({'type': 'vhd', 'path': 'xcd:%s' % disk['uuid'],
+                          'virt_disk_size': size, 'backing_file': '', 'disk_size': size,
+                          'over_committed_disk_size': 0})
+        return json.dumps(disks)
+
+    def plug_vifs(self, instance, network_info):
+        """Attach each VIF that has no NIC of its MAC yet (idempotent)."""
+        present = {n['mac'].lower() for n in self._nics(instance)}
+        for vif in network_info or []:
+            if (vif.get('address') or '').lower() not in present:
+                self.attach_interface(None, instance, None, vif)
+
+    def unplug_vifs(self, instance, network_info):
+        for vif in network_info or []:
+            self.detach_interface(None, instance, vif)
+
+    def _nics(self, instance):
+        try:
+            return self.client.get(self._ipath(instance, 'nics'))['items']
+        except ServiceError as err:
+            raise errors.to_nova(err, instance, method='nics')
 
     def attach_interface(self, context, instance, image_meta, vif):
         body = spawn_body.nics([vif], self._catalogue('networks'), CONF.xcd)[0]
@@ -346,14 +481,11 @@ class XcdDriver(driver.ComputeDriver):
         """Detach the NIC with the VIF's MAC (the service names NICs by device)."""
         mac = (vif.get('address') or '').lower()
         try:
-            nics = self.client.get(self._ipath(instance, 'nics'))['items']
-            for nic in nics:
+            for nic in self._nics(instance):
                 if nic['mac'].lower() == mac:
                     self._run('DELETE', self._ipath(instance, 'nics', nic['device']), instance,
                               what='detach_interface')
                     return
-        except ServiceError as err:
-            raise errors.to_nova(err, instance, method='detach_interface')
         except exception.InstanceNotFound:
             raise
         except exception.NovaException:
@@ -370,9 +502,11 @@ class XcdDriver(driver.ComputeDriver):
             raise errors.to_nova(err, instance, method='get_console_output')
 
     def get_vnc_console(self, context, instance):
-        """Where nova-novncproxy connects: the XAPI host, and the path it sends as CONNECT."""
+        """Where nova-novncproxy connects, and the path it sends as CONNECT: by default the
+        service's own single-use tunnel ([xcd] vnc_console_type)."""
         try:
-            console = self.client.get(self._ipath(instance, 'console'))
+            console = self.client.get(self._ipath(instance, 'console'),
+                                      {'type': CONF.xcd.vnc_console_type})
         except ServiceError as err:
             if err.code == 'console_not_available':
                 raise exception.InstanceNotReady(instance_id=instance.uuid)
@@ -380,17 +514,3 @@ class XcdDriver(driver.ComputeDriver):
         return ctype.ConsoleVNC(host=CONF.xcd.vnc_host or console['host'],
                                 port=int(console['port']),
                                 internal_access_path=console.get('path'))
-
-
-def _volume_vdi(connection_info):
-    vdi = (connection_info.get('data') or {}).get('vdi_uuid')
-    if not vdi:
-        raise NotImplementedError('volume type %r: only pool VDIs (data.vdi_uuid) attach'
-                                  % connection_info.get('driver_volume_type'))
-    return vdi
-
-
-def _device_position(mountpoint):
-    """'/dev/xvdc' -> 2: the userdevice a Linux device name stands for."""
-    match = re.match(r'^/dev/(?:xv|s|v|h)d([a-z])$', mountpoint or '')
-    return ord(match.group(1)) - ord('a') if match else None

@@ -1,11 +1,13 @@
 # Translation of a Nova build request (instance, flavor, image, network_info) into the service's
-# SpawnRequest body. Owns: image -> template/VDI choice, flavor -> sizes, VIFs -> NICs, config
-# drive data. Must not: call the service (callers pass the catalogue it needs) or touch XAPI.
+# SpawnRequest body. Owns: image -> template/VDI/image choice, flavor -> sizes, VIFs -> NICs
+# (a network by bridge, or a VLAN where Neutron gives one), config drive data.
+# Must not: call the service (callers pass the catalogue it needs) or touch XAPI.
 
 import math
 import re
 
 from nova import exception
+from nova.network.model import VIF_DETAILS_VLAN
 from nova.virt import configdrive
 
 MAC_RE = re.compile(r'^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$')
@@ -26,7 +28,9 @@ def _field(obj, name):
 
 
 def image_source(image_meta, templates, conf):
-    """('template', name-or-uuid) or ('image_vdi', uuid) for the image; ImageUnacceptable else."""
+    """Where the root disk comes from: ('template', name-or-uuid), ('image_vdi', uuid), or
+    ('image', Glance id) for an image the driver imports from Glance into the service (unless
+    the service has it already); ImageUnacceptable when none applies."""
     image_id = _field(image_meta, 'id')
     image_name = _field(image_meta, 'name')
     for tpl in templates:
@@ -37,12 +41,24 @@ def image_source(image_meta, templates, conf):
             return 'template', tpl['uuid']
     if conf.images_are_vdis and image_id:
         return 'image_vdi', str(image_id)
+    if conf.glance_import and image_id:
+        return 'image', str(image_id)
     if conf.default_template:
         return 'template', conf.default_template
     raise exception.ImageUnacceptable(
         image_id=image_id,
-        reason='no pool template matches the image by id or name, and neither '
-               '[xcd] images_are_vdis nor [xcd] default_template is set')
+        reason='no pool template matches the image by id or name, the image has no Glance id '
+               'to import (or [xcd] glance_import is off), and [xcd] default_template is unset')
+
+
+def vlan_of(vif):
+    """The VLAN segmentation id Neutron's port binding gives the VIF (`binding:vif_details`
+    `vlan`, as ML2 mechanism drivers for VLAN segments set it), or None."""
+    try:
+        tag = int((vif.get('details') or {}).get(VIF_DETAILS_VLAN))
+    except (TypeError, ValueError):
+        return None
+    return tag if 1 <= tag <= 4094 else None
 
 
 def _network_for(vif, networks, conf):
@@ -62,7 +78,8 @@ def _network_for(vif, networks, conf):
 def nics(network_info, networks, conf):
     out = []
     for vif in network_info or []:
-        nic = {'network': _network_for(vif, networks, conf)}
+        tag = vlan_of(vif) if conf.vlan_networks else None
+        nic = {'vlan': tag} if tag else {'network': _network_for(vif, networks, conf)}
         mac = vif.get('address')
         if mac and MAC_RE.match(mac):
             nic['mac'] = mac.lower()
@@ -113,11 +130,10 @@ def _config_drive(instance, body):
         body['user_data'] = user_data  # Nova keeps user data base64-encoded already
 
 
-def build(instance, image_meta, network_info, block_device_info, power_on,
-          templates, networks, conf):
-    """The SpawnRequest body for this build."""
+def build(instance, source, network_info, block_device_info, power_on, networks, conf):
+    """The SpawnRequest body for this build; `source` is image_source's answer."""
     flavor = instance.flavor
-    kind, source = image_source(image_meta, templates, conf)
+    kind, source = source
     body = {
         'name': instance.name,
         kind: source,

@@ -1,0 +1,332 @@
+# The OpenStack flows of the driver, through Nova's driver interface with Nova's own objects,
+# against the running service and its pool: a Glance image (real bytes, served by a stand-in for
+# Nova's image API) imported, spawned, snapshotted and uploaded back; bad images and a download
+# cut off; Neutron ports and VLANs; resize, revert and confirm inside the pool.
+# Owns: those checks and the image API stand-in. Must not: reach XAPI other than through the
+# service, or relax a check after looking at what the service offers.
+# Environment: as test_xcd_virt_driver.py, plus XCD_VLAN (a VLAN tag in the service's range).
+
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+from unittest import mock
+
+from nova.compute import task_states
+from nova import exception
+from nova import objects
+from nova.tests.unit import utils as test_utils
+from nova.tests.unit.virt import test_virt_drivers
+from nova import test
+from oslo_utils import uuidutils
+
+from xcd_nova import images as xcd_images
+from xcd_nova.xcd_rest import Client, ServiceError
+
+from test_xcd_virt_driver import _XcdConfigured
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+CHUNK = 256 * 1024
+
+
+def guest_disk():
+    """4 MiB of disk: random data, a zero gap, random data (so qcow2 and VHD are sparse)."""
+    return os.urandom(MiB) + bytes(2 * MiB) + os.urandom(MiB)
+
+
+def convert(data, src_fmt, dst_fmt):
+    """The bytes of `data` converted by qemu-img (vpc is qemu's name for VHD)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, 'in')
+        dst = os.path.join(tmp, 'out')
+        with open(src, 'wb') as fh:
+            fh.write(data)
+        subprocess.run(['qemu-img', 'convert', '-f', src_fmt, '-O', dst_fmt, src, dst],
+                       check=True, stdout=subprocess.DEVNULL)
+        with open(dst, 'rb') as fh:
+            return fh.read()
+
+
+class FakeImageAPI:
+    """Nova's image API as drivers use it, over bytes held here: download() returns an iterator
+    of chunks (as nova.image.glance.API.download does without data or dest_path), update()
+    reads the data it is given as Glance's upload does. `cut_after` makes a download fail."""
+
+    def __init__(self):
+        self.data = {}
+        self.downloads = []
+        self.uploads = {}
+        self.cut_after = None
+
+    def download(self, context, image_id, data=None, dest_path=None, trusted_certs=None):
+        self.downloads.append(image_id)
+        return self._chunks(self.data[image_id])
+
+    def _chunks(self, blob):
+        for offset in range(0, len(blob), CHUNK):
+            if self.cut_after is not None and offset >= self.cut_after:
+                raise IOError('Glance closed the image download at %d bytes' % offset)
+            yield blob[offset:offset + CHUNK]
+
+    def update(self, context, image_id, metadata, data=None, purge_props=True):
+        body = b''.join(iter(lambda: data.read(CHUNK), b'')) if data is not None else None
+        self.uploads[image_id] = (metadata, body)
+        return dict(metadata, id=image_id)
+
+
+class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase, test.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.flags(glance_import=True, group='xcd')
+        self.glance = FakeImageAPI()
+        patcher = mock.patch.object(xcd_images, 'IMAGE_API', self.glance)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        self.client = Client(os.environ['XCD_URL'], os.environ['XCD_TOKEN'])
+        self.addCleanup(self._purge_images)
+
+    def _purge_images(self):
+        self._purge()  # the instances first: they hold clones of the images
+        for item in self.client.get('/v1/images', {'limit': 1000})['items']:
+            self.client.request('DELETE', Client.path('v1', 'images', item['id']))
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _instance(self, root_gb=1):
+        instance = test_utils.get_test_instance(obj=True)
+        instance.uuid = uuidutils.generate_uuid()
+        instance.flavor.root_gb = root_gb
+        instance.flavor.ephemeral_gb = 0
+        instance.flavor.swap = 0
+        return instance
+
+    def _glance_image(self, blob, disk_format, container_format='bare', checksum=None):
+        image_id = uuidutils.generate_uuid()
+        self.glance.data[image_id] = blob
+        return objects.ImageMeta.from_dict({
+            'id': image_id, 'name': 'guest-%s' % disk_format, 'status': 'active',
+            'disk_format': disk_format, 'container_format': container_format,
+            'size': len(blob), 'checksum': checksum or hashlib.md5(blob).hexdigest(),
+            'properties': {}})
+
+    def _spawn(self, instance, image_meta, network_info=None):
+        network_info = network_info or test_utils.get_test_network_info()
+        self.connection.spawn(self.ctxt, instance, image_meta, [], 'herp', {},
+                              network_info=network_info)
+        return network_info
+
+    def _get(self, *path):
+        return self.client.get(Client.path('v1', *path))
+
+    def _image_gone(self, image_id):
+        err = self.assertRaises(ServiceError, self._get, 'images', image_id)
+        self.assertEqual('image_not_found', err.code)
+
+    def _root(self, instance):
+        found = self._get('instances', instance.uuid)
+        return next(d for d in found['disks'] if d['device'] == '0')
+
+    # -- Glance images in and out ------------------------------------------------------------
+
+    def test_glance_image_spawn_snapshot_roundtrip(self):
+        """qcow2 bytes from Glance -> the service's image -> the root disk -> a snapshot whose
+        VHD in Glance holds the same guest bytes; the second spawn uses the service's copy."""
+        raw = guest_disk()
+        qcow2 = convert(raw, 'raw', 'qcow2')
+        image_meta = self._glance_image(qcow2, 'qcow2')
+        instance = self._instance(root_gb=1)
+        self._spawn(instance, image_meta)
+
+        image = self._get('images', image_meta.id)
+        self.assertEqual(('qcow2', 'active', len(raw)),
+                         (image['format'], image['status'], image['virtual_size']))
+        self.assertEqual('sha256:' + hashlib.sha256(qcow2).hexdigest(), image['checksum'])
+        self.assertEqual(1, self._root(instance)['size_gb'])  # grown to the flavor's root_gb
+        self.assertEqual('running', self._get('instances', instance.uuid)['power_state'])
+
+        second = self._instance(root_gb=1)
+        self._spawn(second, image_meta)
+        self.assertEqual([image_meta.id], self.glance.downloads)  # downloaded once
+
+        snapshot_id = uuidutils.generate_uuid()
+        states = []
+        self.connection.snapshot(
+            self.ctxt, instance, snapshot_id,
+            lambda task_state, expected_state=None: states.append((task_state, expected_state)))
+        self.assertEqual([(task_states.IMAGE_PENDING_UPLOAD, None),
+                          (task_states.IMAGE_UPLOADING, task_states.IMAGE_PENDING_UPLOAD)],
+                         states)
+        metadata, vhd = self.glance.uploads[snapshot_id]
+        self.assertEqual(('vhd', 'bare'),
+                         (metadata['disk_format'], metadata['container_format']))
+        self.assertEqual(b'conectix', vhd[-512:-504])  # a VHD footer ...
+        guest = convert(vhd, 'vpc', 'raw')  # ... that qemu-img reads back to the guest bytes
+        self.assertEqual(raw, guest[:len(raw)])
+        self.assertGreaterEqual(len(guest), GiB - 16 * MiB)
+        self.assertEqual(bytes(len(guest) - len(raw)), guest[len(raw):])
+        # The pool snapshot went once uploaded ([xcd] keep_snapshots is off).
+        self.assertEqual([], self._get('instances', instance.uuid, 'snapshots')['items'])
+
+    def test_glance_vhd_image_and_raw_snapshot(self):
+        """A VHD image labelled ovf spawns; [xcd] snapshot_disk_format = raw uploads raw."""
+        raw = guest_disk()
+        image_meta = self._glance_image(convert(raw, 'raw', 'vpc'), 'vhd', 'ovf')
+        instance = self._instance(root_gb=1)
+        self._spawn(instance, image_meta)
+        self.assertEqual('vhd', self._get('images', image_meta.id)['format'])
+        self.flags(snapshot_disk_format='raw', group='xcd')
+        snapshot_id = uuidutils.generate_uuid()
+        self.connection.snapshot(self.ctxt, instance, snapshot_id, lambda **kw: None)
+        metadata, disk = self.glance.uploads[snapshot_id]
+        self.assertEqual(('raw', 'bare'), (metadata['disk_format'], metadata['container_format']))
+        self.assertEqual(GiB, len(disk))
+        self.assertEqual(raw, disk[:len(raw)])
+
+    def test_glance_image_the_pool_cannot_take(self):
+        """vmdk, iso, an AMI, UEFI firmware: ImageUnacceptable before any download."""
+        cases = [self._glance_image(b'x' * 512, 'vmdk'),
+                 self._glance_image(b'x' * 512, 'iso'),
+                 self._glance_image(b'x' * 512, 'ami', 'ami')]
+        uefi = self._glance_image(convert(guest_disk(), 'raw', 'qcow2'), 'qcow2')
+        uefi.properties.hw_firmware_type = 'uefi'
+        for image_meta in cases + [uefi]:
+            instance = self._instance()
+            self.assertRaises(exception.ImageUnacceptable, self._spawn, instance, image_meta)
+            self.assertFalse(self.connection.instance_exists(instance))
+            self._image_gone(image_meta.id)
+        self.assertEqual([], self.glance.downloads)
+
+    def test_glance_bytes_that_are_not_the_format(self):
+        """Bytes that are not the qcow2 Glance says, or do not match Glance's checksum:
+        ImageUnacceptable (Nova aborts the build), and no image or instance stays."""
+        garbage = self._glance_image(os.urandom(MiB), 'qcow2')
+        raw = guest_disk()
+        wrong_sum = self._glance_image(raw, 'raw', checksum=hashlib.md5(b'other').hexdigest())
+        for image_meta in (garbage, wrong_sum):
+            instance = self._instance()
+            self.assertRaises(exception.ImageUnacceptable, self._spawn, instance, image_meta)
+            self.assertFalse(self.connection.instance_exists(instance))
+            self._image_gone(image_meta.id)
+
+    def test_glance_download_cut_off(self):
+        """Glance fails half way: its error reaches Nova (the build reschedules), the service
+        undoes the partial import, and a later spawn imports the image whole."""
+        raw = guest_disk()
+        image_meta = self._glance_image(raw, 'raw')
+        self.glance.cut_after = 2 * MiB
+        instance = self._instance()
+        self.assertRaises(IOError, self._spawn, instance, image_meta)
+        self.assertFalse(self.connection.instance_exists(instance))
+        self._image_gone(image_meta.id)
+        self.glance.cut_after = None
+        self._spawn(instance, image_meta)
+        self.assertEqual(len(raw), self._get('images', image_meta.id)['virtual_size'])
+
+    # -- Neutron -----------------------------------------------------------------------------
+
+    def test_neutron_ports_and_vlan(self):
+        """Each NIC carries its port id; a VIF bound to a VLAN segment joins the service's
+        network for that VLAN; unplug_vifs and plug_vifs take them off and put them back."""
+        vlan = int(os.environ['XCD_VLAN'])
+        network_info = test_utils.get_test_network_info(count=2)
+        network_info[1]['id'] = uuidutils.generate_uuid()
+        network_info[1]['address'] = '02:00:00:00:01:50'
+        network_info[1]['details'] = {'vlan': vlan}
+        instance = self._instance()
+        image_meta = self._glance_image(guest_disk(), 'raw')
+        self._spawn(instance, image_meta, network_info)
+
+        vlan_net = next(n for n in self._get('networks')['items'] if n.get('vlan') == vlan)
+        expected = [(network_info[0]['address'], os.environ['XCD_NETWORK'], network_info[0]['id']),
+                    ('02:00:00:00:01:50', vlan_net['uuid'], network_info[1]['id'])]
+
+        def nics():
+            return sorted((n['mac'], n['network'], n.get('port_id'))
+                          for n in self._get('instances', instance.uuid, 'nics')['items'])
+        self.assertEqual(sorted(expected), nics())
+        self.connection.unplug_vifs(instance, network_info)
+        self.assertEqual([], nics())
+        self.connection.plug_vifs(instance, network_info)
+        self.connection.plug_vifs(instance, network_info)  # idempotent
+        self.assertEqual(sorted(expected), nics())
+
+    # -- resize and cold migration inside the pool ------------------------------------------
+
+    def _flavor(self, instance, vcpus, memory_mb, root_gb):
+        flavor = instance.flavor.obj_clone()
+        flavor.vcpus, flavor.memory_mb, flavor.root_gb = vcpus, memory_mb, root_gb
+        return flavor
+
+    def _shape(self, instance):
+        found = self._get('instances', instance.uuid)
+        return (found['vcpus'], found['memory_mb'], self._root(instance)['size_gb'],
+                found['power_state'])
+
+    def test_resize_revert_and_confirm(self):
+        """A resize grows vCPUs, memory and the root disk; a revert (after Nova's destroy on
+        the destination, which keeps the VM) brings back the old flavor and disk; a second
+        resize confirmed keeps the new one and leaves no snapshot."""
+        instance = self._instance(root_gb=1)
+        self._spawn(instance, self._glance_image(guest_disk(), 'raw'))
+        old = instance.flavor
+        before = self._shape(instance)
+        self.assertEqual((old.vcpus, old.memory_mb, 1, 'running'), before)
+
+        new = self._flavor(instance, 2, 1024, 2)
+        self.connection.migrate_disk_and_power_off(self.ctxt, instance, 'dest', new, [])
+        self.assertEqual('shutdown', self._shape(instance)[3])
+        instance.flavor = new
+        self.connection.finish_migration(self.ctxt, None, instance, '{}', [], None, True, {})
+        self.assertEqual((2, 1024, 2, 'running'), self._shape(instance))
+
+        instance.task_state = task_states.RESIZE_REVERTING
+        self.connection.destroy(self.ctxt, instance, [], None, True)  # Nova's revert_resize
+        self.assertTrue(self.connection.instance_exists(instance))
+        instance.flavor = old
+        self.connection.finish_revert_migration(self.ctxt, instance, [], None)
+        self.assertEqual(before, self._shape(instance))
+        self.assertEqual([], self._get('instances', instance.uuid, 'snapshots')['items'])
+
+        instance.task_state = None
+        self.connection.migrate_disk_and_power_off(self.ctxt, instance, 'dest', new, [])
+        instance.flavor = new
+        self.connection.finish_migration(self.ctxt, None, instance, '{}', [], None, True, {})
+        self.connection.confirm_migration(self.ctxt, None, instance, [])
+        self.assertEqual((2, 1024, 2, 'running'), self._shape(instance))
+        self.assertEqual([], self._get('instances', instance.uuid, 'snapshots')['items'])
+
+    def test_resize_refuses_a_smaller_root_disk(self):
+        instance = self._instance(root_gb=2)
+        self._spawn(instance, self._glance_image(guest_disk(), 'raw'))
+        smaller = self._flavor(instance, 1, 512, 1)
+        self.assertRaises(exception.InstanceFaultRollback,
+                          self.connection.migrate_disk_and_power_off,
+                          self.ctxt, instance, 'dest', smaller, [])
+        self.assertEqual('running', self._shape(instance)[3])  # untouched
+        self.assertEqual([], self._get('instances', instance.uuid, 'snapshots')['items'])
+
+    # -- what the service offers about disks --------------------------------------------------
+
+    def test_disk_info_and_device_names(self):
+        instance = self._instance(root_gb=1)
+        self._spawn(instance, self._glance_image(guest_disk(), 'raw'))
+        disks = json.loads(self.connection.get_instance_disk_info(instance))
+        root = self._root(instance)
+        self.assertEqual([('xcd:%s' % root['uuid'], GiB)],
+                         [(d['path'], d['virt_disk_size']) for d in disks])
+        taken = {int(d['device']) for d in self._get('instances', instance.uuid)['disks']}
+        name = self.connection.get_device_name_for_instance(instance, [], None)
+        position = ord(name[-1]) - ord('a')
+        self.assertTrue(name.startswith('/dev/xvd'))
+        self.assertNotIn(position, taken)
+        self.assertEqual(min(p for p in range(1, 26) if p not in taken), position)
+
+
+OWN = ['test_glance_image_spawn_snapshot_roundtrip', 'test_glance_vhd_image_and_raw_snapshot',
+       'test_glance_image_the_pool_cannot_take', 'test_glance_bytes_that_are_not_the_format',
+       'test_glance_download_cut_off', 'test_neutron_ports_and_vlan',
+       'test_resize_revert_and_confirm', 'test_resize_refuses_a_smaller_root_disk',
+       'test_disk_info_and_device_names']

@@ -1,0 +1,76 @@
+# Cinder's connection_info in the service's terms: an iSCSI volume's `connection` passed through to
+# `PUT /v1/instances/{id}/volumes/{volume id}` (the service introduces the SR, plugs its PBDs and
+# attaches the LUN's VDI), a pool VDI by its uuid, and the connector Cinder exports a target to.
+# Owns: connection_info -> (volume id, request body), the connector dict, volume error mapping.
+# Must not: call the service or log connection data (it carries CHAP secrets).
+
+import re
+
+from nova import exception
+
+from xcd_nova import errors
+
+# The members of an iSCSI connection's `data` the service's contract takes (Cinder adds others:
+# volume_id, access_mode, encrypted, qos_specs, target_portals ... which stay here).
+ISCSI_FIELDS = ('target_portal', 'target_iqn', 'target_lun', 'auth_method', 'auth_username',
+                'auth_password')
+
+
+class UnsupportedVolumeType(exception.VolumeDriverNotFound, NotImplementedError):
+    """A driver_volume_type the pool cannot attach: Nova's VolumeDriverNotFound, and for Nova's
+    generic tests (which catch NotImplementedError) the driver declining it."""
+
+
+def attachment(connection_info):
+    """(volume id for the path, request body, whether the connection is Cinder's) or raise."""
+    data = connection_info.get('data') or {}
+    if data.get('vdi_uuid'):
+        return str(data['vdi_uuid']), {}, False
+    kind = connection_info.get('driver_volume_type')
+    if kind != 'iscsi':
+        raise UnsupportedVolumeType(driver_type=kind)
+    volume_id = data.get('volume_id') or connection_info.get('serial')
+    if not volume_id:
+        raise exception.VolumeAttachFailed(volume_id=None,
+                                           reason='the connection names no volume id')
+    body = {'connection': {'driver_volume_type': 'iscsi',
+                           'data': {k: data[k] for k in ISCSI_FIELDS if k in data}}}
+    if str(data.get('access_mode') or '').lower() == 'ro':
+        body['mode'] = 'RO'
+    return str(volume_id), body, True
+
+
+def device_position(mountpoint):
+    """'/dev/xvdc' -> 2: the userdevice a Linux device name stands for."""
+    match = re.match(r'^/dev/(?:xv|s|v|h)d([a-z])$', mountpoint or '')
+    return ord(match.group(1)) - ord('a') if match else None
+
+
+def device_name(position):
+    return '/dev/xvd%s' % chr(ord('a') + position)
+
+
+def connector(host, host_uuid, storage_ip):
+    """os-brick's connector for the pool host `host_uuid` (the master when None): its initiator
+    IQN (GET /v1/host hosts[].iscsi_iqn) and name; `ip` is nova.conf's my_block_storage_ip."""
+    hosts = host.get('hosts') or []
+    chosen = next((h for h in hosts if host_uuid and h.get('uuid') == host_uuid), None)
+    chosen = chosen or next((h for h in hosts if h.get('master')), hosts[0] if hosts else {})
+    return {'ip': storage_ip, 'initiator': chosen.get('iscsi_iqn'),
+            'host': chosen.get('name') or host.get('hostname')}
+
+
+def attach_error(err, instance, volume_id, cinder):
+    """The Nova exception for a refused attach: VolumeAttachFailed for a Cinder volume (Nova
+    then puts the volume back), the general mapping for a pool VDI."""
+    mapped = errors.to_nova(err, instance, method='attach_volume')
+    if not cinder or isinstance(mapped, (NotImplementedError, exception.InstanceNotFound)):
+        return mapped
+    return exception.VolumeAttachFailed(volume_id=volume_id, reason=err.detail or err.code)
+
+
+def detach_error(err, instance, volume_id, cinder):
+    mapped = errors.to_nova(err, instance, method='detach_volume')
+    if not cinder or isinstance(mapped, (NotImplementedError, exception.InstanceNotFound)):
+        return mapped
+    return exception.VolumeDetachFailed(volume_id=volume_id, reason=err.detail or err.code)
