@@ -179,16 +179,19 @@ export class XcdClient {
   listVolumes(id: string): Promise<Schemas['Volume'][]> {
     return this.http.items(`${inst(id)}/volumes`);
   }
+  /** PUT .../volumes/{volumeId}: a VDI by uuid, or with `body.connection` (Cinder's
+   * connection_info) an iSCSI LUN attached as volume `volumeId`. */
   attachVolume(
     id: string,
-    vdiUuid: string,
+    volumeId: string,
     body: Schemas['VolumeAttachRequest'] = {},
     opts: WaitOptions = {},
   ): Promise<Operation> {
-    return this.http.send('put', `${inst(id)}/volumes/${enc(vdiUuid)}`, body, opts);
+    return this.http.send('put', `${inst(id)}/volumes/${enc(volumeId)}`, body, opts);
   }
-  detachVolume(id: string, vdiUuid: string, opts: WaitOptions = {}): Promise<Operation | null> {
-    return this.http.send('delete', `${inst(id)}/volumes/${enc(vdiUuid)}`, undefined, opts);
+  /** Detaches volume `volumeId` (and lets an iSCSI target no longer used go); null: not attached. */
+  detachVolume(id: string, volumeId: string, opts: WaitOptions = {}): Promise<Operation | null> {
+    return this.http.send('delete', `${inst(id)}/volumes/${enc(volumeId)}`, undefined, opts);
   }
   addDisk(
     id: string,
@@ -216,8 +219,12 @@ export class XcdClient {
   }
 
   // ---- consoles ----
-  console(id: string): Promise<Schemas['Console']> {
-    return this.http.send('get', `${inst(id)}/console`);
+  /** A one-time console of the instance, in the form asked for (default vnc). */
+  console(
+    id: string,
+    type: NonNullable<Schemas['Console']['type']> = 'vnc',
+  ): Promise<Schemas['Console']> {
+    return this.http.send('get', `${inst(id)}/console?type=${enc(type)}`);
   }
   consoleLog(id: string): Promise<Schemas['ConsoleLog']> {
     return this.http.send('get', `${inst(id)}/console/log`);
