@@ -679,3 +679,62 @@ test('hostile names, paths and sources stay data', async () => {
   expect(existsSync(canary)).toBe(false);
   expect(await leftovers()).toEqual(EMPTY);
 }, 60_000);
+
+test('formats told by qemu-img info and, on a front-end without it, by magic bytes', async () => {
+  const vhd = join(dir, 'disk.vhd');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'vpc', vhd, '8M']);
+  const vhdSize = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', vhd]).toString())[
+    'virtual-size'
+  ];
+  expect(vhdSize).toBeGreaterThanOrEqual(8 * 1024 ** 2); // the VHD's geometry rounds it up
+  const raw = join(dir, 'disk.raw');
+  writeFileSync(raw, Buffer.alloc(4 * 1024 ** 2, 7));
+  const vmdk = join(dir, 'other.vmdk');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'vmdk', vmdk, '8M']);
+  // a PATH holding python3 only: no qemu-img on this front-end
+  const bare = join(dir, 'bare-bin');
+  mkdirSync(bare, { recursive: true });
+  execFileSync('ln', ['-sf', '/usr/bin/python3', join(bare, 'python3')]);
+  const withQemu = env.PATH;
+  for (const path of [undefined, bare]) {
+    if (path) env.PATH = path;
+    try {
+      const cpVhd = await ds('cp', 50, { ID: 50, NAME: 'vhd', PATH: vhd, SIZE: 8 });
+      expect(cpVhd).toMatchObject({ code: 0, stdout: 'one-image-50 vhd\n' });
+      expect(await ds('cp', 51, { ID: 51, NAME: 'raw', PATH: raw, SIZE: 4 })).toMatchObject({
+        code: 0,
+        stdout: 'one-image-51 raw\n',
+      });
+      expect(await ds('cp', 52, { ID: 52, NAME: 'qcow2', PATH: qcow2, SIZE: 16 })).toMatchObject({
+        code: 0,
+        stdout: 'one-image-52 qcow2\n',
+      });
+      expect((await ds('cp', 53, { ID: 53, NAME: 'vmdk', PATH: vmdk, SIZE: 8 })).info).toBe(
+        'cp: the image is vmdk; the pool takes raw, qcow2, vhd',
+      );
+      // an empty DATABLOCK: qcow2 made by qemu-img, else raw zeros of a known length
+      expect(
+        await ds('mkfs', 54, { ID: 54, NAME: 'data', FORMAT: 'raw', SIZE: 4, TYPE: 'DATABLOCK' }),
+      ).toMatchObject({ code: 0, stdout: 'one-image-54\n' });
+      const images = (await stack.request('GET', '/v1/images')).body.items.map((i: any) => [
+        i.id,
+        i.format,
+        i.virtual_size,
+      ]);
+      expect(images).toEqual([
+        ['one-image-50', 'vhd', vhdSize],
+        ['one-image-51', 'raw', 4 * 1024 ** 2],
+        ['one-image-52', 'qcow2', 16 * 1024 ** 2],
+        ['one-image-54', path ? 'raw' : 'qcow2', 4 * 1024 ** 2],
+      ]);
+      for (const id of [50, 51, 52, 54])
+        expect(await ds('rm', id, { ID: id, SOURCE: `one-image-${id}` })).toMatchObject({
+          code: 0,
+        });
+    } finally {
+      if (withQemu === undefined) delete env.PATH;
+      else env.PATH = withQemu;
+    }
+  }
+  expect(await leftovers()).toEqual(EMPTY);
+}, 60_000);
