@@ -1,7 +1,8 @@
 // Reconciliation from the tags alone, at start-up and as a periodic sweep: a VM left 'building'
 // is removed with its disks, one left 'deleting' has its destroy finished, an operation left
 // 'running' is recorded as interrupted, and tagged VDIs / VIFs whose instance no longer exists
-// are removed. Work in flight is taken over only when its owner (xcd_owner, lease.ts) may be
+// are removed, and an iSCSI SR an attach left 'building' is settled (procedures/iscsi.ts). Work in
+// flight is taken over only when its owner (xcd_owner, lease.ts) may be
 // (the caller's mayTakeOver): two services on one pool never undo each other's live work.
 // A clone / copy killed before its tags carries the reserved name instead (spawn-records.ts).
 // What happened is recorded as operations (memory, and the VM's tag where the VM survives).
@@ -9,11 +10,12 @@ import type { Logger } from 'pino';
 import type { XapiClient } from '../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
 import { quiesceVm, removeQuiet } from './procedures/destroy';
+import { settleIscsiSr } from './procedures/iscsi';
 import { waitForMirror } from './mirror-wait';
 import { ApiError, isGone } from './errors';
 import { Operations, parsePersisted, type PersistedOperation } from './operations';
 import { RESERVED_NAME_PREFIX, parseReservedName } from './spawn/records';
-import { IMAGE_TAG, TAG, isOwnedBy, ownerOf, writeTags, type Owner } from './tags';
+import { IMAGE_TAG, ISCSI_ROLE, TAG, isOwnedBy, ownerOf, writeTags, type Owner } from './tags';
 import { NULL_REF } from '../xapi/ref';
 
 export interface ReconcileReport {
@@ -27,6 +29,8 @@ export interface ReconcileReport {
   orphanVifs: number;
   /** Images ('namespace/id') whose half-imported base VDI was removed. */
   images: string[];
+  /** iSCSI SRs (uuids) an interrupted attach left 'building', now forgotten or kept active. */
+  iscsiSrs: string[];
   errors: Array<{ what: string; error: string }>;
 }
 
@@ -123,6 +127,7 @@ export async function reconcile(
     orphanVdis: 0,
     orphanVifs: 0,
     images: [],
+    iscsiSrs: [],
     errors: [],
   };
   const mirror = xapi.mirror;
@@ -312,6 +317,33 @@ export async function reconcile(
       );
     } catch (err) {
       if (!isGone(err)) note(`VDI ${vdi.uuid}`, err);
+    }
+  }
+
+  // iSCSI SRs an attach left 'building' (tagged with the attaching instance and its service).
+  for (const sr of mirror.query('SR', {
+    where: {
+      [`other_config.${TAG.role}`]: ISCSI_ROLE.sr,
+      [`other_config.${TAG.state}`]: 'building',
+    },
+    fields: ['other_config', 'uuid'],
+  })) {
+    const owner = ownerOf(sr.other_config);
+    if (!owner || !opts.mayTakeOver(owner, sr.other_config[TAG.owner])) continue;
+    try {
+      await exclusive(owner, async () => {
+        if (mirror.get('SR', sr.$ref)?.other_config[TAG.state] !== 'building') return;
+        const kept = await settleIscsiSr(xapi, sr.$ref);
+        report.iscsiSrs.push(sr.uuid);
+        logger.info(
+          { sr: sr.uuid, kept },
+          kept
+            ? 'reconcile: an interrupted iSCSI attach left its SR in use; marked active'
+            : 'reconcile: forgot the SR of an interrupted iSCSI attach',
+        );
+      });
+    } catch (err) {
+      if (!isGone(err)) note(`SR ${sr.uuid}`, err);
     }
   }
 

@@ -348,3 +348,29 @@ export async function forgetIscsiSr(xapi: XapiClient, srRef: string): Promise<vo
   for (const pbd of pbds) await ignoreGone(xapi.call('PBD.destroy', pbd.ref), isGone);
   await ignoreGone(xapi.call('SR.forget', srRef), isGone);
 }
+
+/**
+ * Settles an SR an interrupted attach left 'building' (reconcile.ts): volume tags of LUNs
+ * attached nowhere are taken off; an SR that a VBD still uses becomes 'active' again (kept,
+ * returns true), any other is forgotten with its PBDs (returns false).
+ */
+export async function settleIscsiSr(xapi: XapiClient, srRef: string): Promise<boolean> {
+  let used = false;
+  for (const vdiRef of await xapi.call<string[]>('SR.get_VDIs', srRef)) {
+    const vdi = await ignoreGone(xapi.call<VDIRecord>('VDI.get_record', vdiRef), isGone);
+    if (!vdi) continue;
+    if (vdi.VBDs.length > 0) used = true;
+    else if (vdi.other_config[VOLUME_TAG.id] !== undefined)
+      await retag(xapi, 'VDI', vdiRef, {
+        [TAG.role]: undefined,
+        [TAG.namespace]: undefined,
+        [VOLUME_TAG.id]: undefined,
+      });
+  }
+  if (!used) {
+    await forgetIscsiSr(xapi, srRef);
+    return false;
+  }
+  await retag(xapi, 'SR', srRef, ACTIVE_TAGS);
+  return true;
+}
