@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { readIso } from '../driver/iso-reader';
 import { startStack, type Stack } from '../helpers/stack';
 import { INTEGRATIONS, install, run } from './orchestrator';
@@ -513,10 +514,13 @@ test('bad images fail with ERROR lines and leave nothing: missing, a directory, 
   execFileSync('qemu-img', ['create', '-q', '-f', 'vmdk', vmdk, '16M']);
   const huge = join(dir, 'huge.qcow2');
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', huge, '64T']);
+  const gz = join(dir, 'debian.qcow2.gz');
+  writeFileSync(gz, gzipSync(readFileSync(qcow2)));
   const cases: Array<[string, RegExp]> = [
     [join(dir, 'missing.qcow2'), /^cp: no image file at /],
     [dir, /^cp: no image file at /],
     [vmdk, /^cp: the image is vmdk; the pool takes raw, qcow2, vhd$/],
+    [gz, /^cp: the image is gzip-compressed; the pool takes raw, qcow2, vhd$/],
     [huge, /^cp: insufficient_storage \(507\)/],
   ];
   for (const [path, reason] of cases) {

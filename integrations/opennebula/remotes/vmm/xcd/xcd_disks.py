@@ -23,9 +23,12 @@ ROOT_DISK_ID = 0
 LAST_DEVICE = 99
 MiB = 1024 * 1024
 GiB = 1024 * MiB
-# Formats `qemu-img info` names that the pool cannot take, and the magic bytes that tell them.
+# Formats the pool cannot take, by their magic bytes (`qemu-img info` names more of them), and
+# compressed files (qemu-img calls them raw).
 FOREIGN_MAGIC = ((0, b'KDMV', 'vmdk'), (0, b'# Disk DescriptorFile', 'vmdk'),
-                 (0, b'vhdxfile', 'vhdx'), (0, b'QED\x00', 'qed'), (64, b'\x7f\x10\xda\xbe', 'vdi'))
+                 (0, b'vhdxfile', 'vhdx'), (0, b'QED\x00', 'qed'), (64, b'\x7f\x10\xda\xbe', 'vdi'),
+                 (0, b'\x1f\x8b', 'gzip-compressed'), (0, b'BZh', 'bzip2-compressed'),
+                 (0, b'\xfd7zXZ\x00', 'xz-compressed'))
 
 
 class DiskError(Exception):
