@@ -674,6 +674,15 @@ test('hostile names, paths and sources stay data', async () => {
     disks: [imageDisk(0, 43, 1024)],
     context: { DISK_ID: '1', START_SCRIPT: `touch ${canary}` },
   };
+  const evilVlan = await deploy({
+    ...vm,
+    nics: [
+      { NIC_ID: 0, BRIDGE: 'br0', VLAN_ID: `330$(touch ${canary})`, MAC: '02:00:0a:00:00:3f' },
+    ],
+  });
+  expect(evilVlan).toMatchObject({ code: 1, stdout: '' });
+  expect(evilVlan.info).toMatch(/^deploy: NIC 0: VLAN_ID .* is not a VLAN tag$/);
+  expect(poolVm(evil)).toBeUndefined();
   expect(
     await deploy(vm, `START_SCRIPT='touch ${canary}'\nX='$(touch ${canary})'\n`),
   ).toMatchObject({ code: 0, stdout: 'one-63\n' });
