@@ -611,7 +611,7 @@ test('a deploy that fails leaves nothing: a VLAN outside the range, an image the
   expect(await leftovers()).toEqual(EMPTY);
 }, 60_000);
 
-test('poweroff, then disks attached and detached while off join the VM at the next deploy', async () => {
+test('poweroff: disks attached and detached while off, the next deploy, terminate while off', async () => {
   expect(await ds('cp', 42, { ID: 42, NAME: 'base', PATH: qcow2, SIZE: 16 })).toMatchObject({
     code: 0,
   });
@@ -633,8 +633,16 @@ test('poweroff, then disks attached and detached while off join the VM at the ne
     ['3', 2 * GiB],
   ]);
   expect(poolVm('vm-62')!.rec.power_state).toBe('Running');
-  expect(await vmm('cancel', ['one-62', HOST], { ...vm, lcm: 13 })).toMatchObject({ code: 0 });
+  // terminate while powered off: no VMM action, the epilog deletes each disk, then the directory
+  expect(await vmm('shutdown', ['one-62', HOST], { ...vm, lcm: 18 })).toMatchObject({ code: 0 });
+  for (const line of [
+    `DELETE xcd ${sysDir(62)}/disk.0 62 ${IMAGE_DS}`,
+    `DELETE xcd ${sysDir(62)}/disk.2 62 ${SYSTEM_DS}`,
+  ])
+    expect(await tm(line)).toMatchObject({ code: 0, stdout: '' });
+  expect(vbds(ref).map((d) => d.device)).toEqual(['0']); // the root goes with the instance
   expect(await tm(`DELETE xcd ${sysDir(62)} 62 ${SYSTEM_DS}`)).toMatchObject({ code: 0 });
+  expect(poolVm('vm-62')).toBeUndefined();
   expect(await ds('rm', 42, { ID: 42, SOURCE: 'one-image-42' })).toMatchObject({ code: 0 });
   expect(await leftovers()).toEqual(EMPTY);
 }, 60_000);

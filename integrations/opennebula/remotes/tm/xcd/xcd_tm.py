@@ -12,7 +12,7 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'vmm', 'xcd'))
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'datastore', 'xcd'))
 
-from xcd_disks import (TRANSFER_FORMAT, DiskError, MiB, device,  # noqa: E402
+from xcd_disks import (ROOT_DISK_ID, TRANSFER_FORMAT, DiskError, MiB, device,  # noqa: E402
                        disk_id_of_path, instance_id, size_gb, source_image)
 from xcd_one import OPERATION_TIMEOUT, client, config  # noqa: E402
 from xcd_rest import Client, ServiceError  # noqa: E402
@@ -96,16 +96,18 @@ def context(api, args):
 
 def delete(api, args):
     """delete <host:dir[/disk.N]> <vmid> <dsid>: a disk detached while the VM was powered off
-    is removed; the VM's directory means the whole instance (terminate, recover --delete)."""
+    is removed; the VM's directory means the whole instance (terminate, recover --delete). The
+    root disk goes with the instance only: a terminate of a powered-off VM deletes each disk,
+    then the directory."""
     dst, vmid = args[0], args[1]
     disk_id = disk_id_of_path(dst)
     if disk_id is None:
         api.run('DELETE', ipath(instance_id(vmid)), timeout=OPERATION_TIMEOUT)
         return
     found = _instance(api, vmid)
-    if found is None:
-        return
     dev = device(disk_id)
+    if found is None or dev == device(ROOT_DISK_ID):
+        return
     if any(d['device'] == dev and d['type'] == 'disk' for d in found['disks']):
         api.run('DELETE', ipath(found['id'], 'disks', dev), timeout=OPERATION_TIMEOUT)
 
