@@ -34,6 +34,7 @@ import {
   srUuidOf,
 } from './procedures/iscsi';
 import { ApiError } from './errors';
+import { VOLUME_TAG } from './tags';
 import { VOLUME_NOT_FOUND, iscsiVolumeVdi, requireVdi } from './ownership';
 import type { OperationRunner } from './runner';
 import type { Caller, Operation, Schema } from './types';
@@ -161,6 +162,10 @@ export class Devices {
     const { runner } = this;
     const mirror = this.xapi.mirror;
     const ns = caller.namespace;
+    // The LUN's VDI uuid names the volume too.
+    const byUuid = mirror.getByUuid('VDI', volumeId)?.other_config[VOLUME_TAG.id];
+    if (byUuid !== undefined && iscsiVolumeVdi(mirror, ns, byUuid)?.uuid === volumeId)
+      volumeId = byUuid;
     const pending = runner.pendingWith(ns, id, 'attach-volume', volumeId, 'volume');
     const vdi = iscsiVolumeVdi(mirror, ns, volumeId);
     if (!pending && !vdi) return undefined;

@@ -12,7 +12,7 @@ import { consoleConnectHandler } from './wire/console-http';
 import { registerEventMessages } from './engine/events';
 import { Faults } from './engine/faults';
 import { registerMessageClass } from './classes/message';
-import { iscsiTargetsOf, type IscsiTargets } from './classes/iscsi';
+import { iscsiTargetsOf, type IscsiTargetSpec, type IscsiTargets } from './classes/iscsi';
 import { ovsPorts, type OvsPort } from './classes/network';
 import { registerGenericMessages } from './engine/generic';
 import { SimRuntime } from './engine/runtime';
@@ -93,6 +93,8 @@ export interface SimulatorHandle {
   vdiContent(vdi: string): string;
   /** The Open vSwitch ports of plugged VIFs, with the external-ids XAPI gives them. */
   ovsPorts(): OvsPort[];
+  /** Console connections (`CONNECT /console`) open now, on every host. */
+  consoleConnections(): number;
   /**
    * The iSCSI targets the pool's hosts can reach (none at start): add({portal, iqn, luns,
    * chap?, initiators?}) registers one; PBD.plug and SR.scan of `iscsi` / `lvmoiscsi` SRs log in
@@ -255,7 +257,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   faults.onHostState = (host, online) => setHostOnline(host, online);
 
   const side = (): SideHandler[] => [
-    controlHandler(rt, { restart, setHostOnline, ovsPorts: () => ovsPorts(store) }),
+    controlHandler(rt, {
+      restart,
+      setHostOnline,
+      ovsPorts: () => ovsPorts(store),
+      addIscsiTarget: (spec) => iscsiTargetsOf(store).add(spec as IscsiTargetSpec),
+    }),
     vdiTransferHandler(rt, {
       contentChanged: (vdiRef) => vdiContentChanged(store, vdiRef),
       createVdi: (srRef, nameLabel, size) => createUserVdi(store, srRef, nameLabel, size),
@@ -269,6 +276,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const h = rt.hosts.find((x) => x.index > 0 && x.address === local);
     return h ? h.index : 0;
   };
+  const consoleSockets = new Set<unknown>();
   const makeServer = (
     hostIndex: number,
     unix: boolean,
@@ -291,7 +299,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       ? https.createServer({ cert: tls.cert, key: tls.key }, handler)
       : http.createServer(handler);
     server.keepAliveTimeout = 65000;
-    server.on('connect', consoleConnectHandler(rt, originOf)); // CONNECT /console
+    server.on('connect', consoleConnectHandler(rt, originOf, consoleSockets)); // CONNECT /console
     return server;
   };
 
@@ -371,6 +379,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         return rt.disks.open(rec.uuid as string, Number(rec.virtual_size)).file;
       },
       ovsPorts: () => ovsPorts(store),
+      consoleConnections: () => consoleSockets.size,
       iscsi: iscsiTargetsOf(store),
       close: async () => {
         rt.close();

@@ -123,6 +123,20 @@ describe('volumes by iSCSI connection', () => {
     expect(storageSnapshot(stack.sim)).toEqual(before);
   });
 
+  it('detaches by the VDI uuid the volume list shows, as by the volume id', async () => {
+    const before = storageSnapshot(stack.sim);
+    await done(
+      stack,
+      stack.driver.attachVolume(alice, 'iscsi-1', 'vol-u', { connection: connection(1) }),
+    );
+    const [vol] = stack.driver.listVolumes(alice, 'iscsi-1');
+    expect(vol).toMatchObject({ volume_id: 'vol-u' });
+    const op = await done(stack, stack.driver.detachVolume(alice, 'iscsi-1', vol!.uuid));
+    expect(op).toMatchObject({ kind: 'detach-volume', status: 'succeeded' });
+    await until(() => iscsiSrs().length === 0);
+    expect(storageSnapshot(stack.sim)).toEqual(before);
+  });
+
   it('refuses a LUN attached to another instance with 409 volume_in_use', async () => {
     const first = await done(
       stack,

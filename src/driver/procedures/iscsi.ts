@@ -124,6 +124,11 @@ async function retag(
   };
 }
 
+/** What the SR of a target always carries (an SR a crash left untagged gets them on reuse). */
+function srTags(t: IscsiTarget): Record<string, string> {
+  return { [TAG.role]: ISCSI_ROLE.sr, [VOLUME_TAG.portal]: portalOf(t), [VOLUME_TAG.iqn]: t.iqn };
+}
+
 /** The SR's tags while an attach of `owner` works on it (reconcile.ts knows them). */
 function buildingTags(owner: Owner, serviceId: string): Record<string, string> {
   return ownerTags(owner, { [TAG.state]: 'building', [TAG.owner]: serviceId });
@@ -176,7 +181,10 @@ export async function attachIscsiVolume(
               );
           ctx.onUndo(
             'restore the SR tags',
-            await retag(xapi, 'SR', existing, buildingTags(run.owner, serviceId)),
+            await retag(xapi, 'SR', existing, {
+              ...srTags(t),
+              ...buildingTags(run.owner, serviceId),
+            }),
           );
           return;
         }
@@ -195,9 +203,7 @@ export async function attachIscsiVolume(
           await ignoreGone(xapi.call('SR.forget', srRef), isGone);
         });
         await xapi.call('SR.set_other_config', srRef, {
-          [TAG.role]: ISCSI_ROLE.sr,
-          [VOLUME_TAG.portal]: portalOf(t),
-          [VOLUME_TAG.iqn]: t.iqn,
+          ...srTags(t),
           ...buildingTags(run.owner, serviceId),
         });
       }),

@@ -50,10 +50,17 @@ export class IscsiTargets {
     return `${normalPortal(portal)} ${iqn}`;
   }
 
-  /** Registers (or replaces) a target. */
+  /** Registers (or replaces) a target; throws on a malformed one (it may come as JSON). */
   add(spec: IscsiTargetSpec): void {
+    const str = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
+    if (!spec || !str(spec.portal) || !str(spec.iqn) || !Array.isArray(spec.luns))
+      throw new Error('iscsi: a target needs portal, iqn and luns');
+    if (spec.chap && (typeof spec.chap.user !== 'string' || typeof spec.chap.password !== 'string'))
+      throw new Error('iscsi: chap needs user and password');
+    if (spec.initiators && !(Array.isArray(spec.initiators) && spec.initiators.every(str)))
+      throw new Error('iscsi: initiators must be IQNs');
     for (const l of spec.luns)
-      if (!Number.isInteger(l.lun) || l.lun < 0 || !(l.sizeBytes > 0))
+      if (!l || !Number.isInteger(l.lun) || l.lun < 0 || !(Number(l.sizeBytes) > 0))
         throw new Error(`iscsi: bad LUN ${JSON.stringify(l)}`);
     this.targets.set(this.key(spec.portal, spec.iqn), {
       ...spec,

@@ -1,7 +1,8 @@
 // POST /sim/control on the master: a small JSON endpoint that drives fault injection and pool
 // events at run time ({"fault": SPEC} | {"clear": true} | {"restart": true} |
-// {"host": UUID_OR_INDEX, "online": BOOL} | {"list": true}), and answers {"ovs": true} with the
-// vswitch ports of plugged VIFs. It is not part of XAPI, and holds no fault, host or network
+// {"host": UUID_OR_INDEX, "online": BOOL} | {"list": true} | {"iscsi_target": {portal, iqn, luns:
+// [{lun, sizeBytes}], chap?, initiators?}}), and answers {"ovs": true} with the vswitch ports of
+// plugged VIFs. It is not part of XAPI, and holds no fault, host or network
 // logic of its own: it only forwards to Faults and the handle's actions.
 import type http from 'node:http';
 import type { SimRuntime } from '../engine/runtime';
@@ -12,6 +13,8 @@ export interface ControlActions {
   setHostOnline(host: string, online: boolean): Promise<void>;
   /** The vswitch ports of plugged VIFs (classes/network.ts ovsPorts). */
   ovsPorts(): unknown[];
+  /** Registers an iSCSI target the hosts can reach (classes/iscsi.ts; throws on a bad one). */
+  addIscsiTarget(spec: unknown): void;
 }
 
 function reply(res: http.ServerResponse, status: number, body: unknown): void {
@@ -38,6 +41,7 @@ export function controlHandler(rt: SimRuntime, actions: ControlActions): SideHan
           >;
           if (typeof cmd.fault === 'string') rt.faults.add(cmd.fault);
           if (cmd.clear) rt.faults.clear();
+          if (cmd.iscsi_target !== undefined) actions.addIscsiTarget(cmd.iscsi_target);
           // answered once the host's listener is closed or listening again
           if (cmd.host !== undefined)
             await actions.setHostOnline(String(cmd.host), cmd.online !== false);

@@ -180,5 +180,34 @@ test('the handle refuses a LUN without a size', () => {
   expect(() =>
     f.sim.iscsi.add({ portal: 'x', iqn: IQN, luns: [{ lun: 0, sizeBytes: 0 }] }),
   ).toThrow(/bad LUN/);
-  expect(f.sim.iscsi.list().map((t) => t.iqn)).toEqual([IQN]);
+  expect(f.sim.iscsi.list().map((t) => t.iqn)).toContain(IQN);
+});
+
+test('POST /sim/control registers a target for simulators run as a process', async () => {
+  const post = async (body: unknown): Promise<{ status: number; body: any }> => {
+    const res = await fetch(`${f.sim.url}/sim/control`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: await res.json() };
+  };
+  const bad = await post({ iscsi_target: { portal: '192.0.2.30', luns: [] } });
+  expect([bad.status, bad.body.ok]).toEqual([400, false]);
+  const ok = await post({
+    iscsi_target: {
+      portal: '192.0.2.30:3260',
+      iqn: 'iqn.2004-04.com.example:ctl',
+      luns: [{ lun: 0, sizeBytes: GIB }],
+    },
+  });
+  expect([ok.status, ok.body.ok]).toEqual([200, true]);
+  const sr = await introduce('3e4f5a6b-7c8d-5e9f-a0b1-c2d3e4f5a6b7');
+  const p = await pbd(sr, { target: '192.0.2.30', targetIQN: 'iqn.2004-04.com.example:ctl' });
+  await f.rpc.call('PBD.plug', p);
+  await f.rpc.call('SR.scan', sr);
+  expect(await f.rpc.call<string[]>('SR.get_VDIs', sr)).toHaveLength(1);
+  await f.rpc.call('PBD.unplug', p);
+  await f.rpc.call('PBD.destroy', p);
+  await f.rpc.call('SR.forget', sr);
 });
