@@ -12,6 +12,14 @@ import { createPoolVdi, INTEGRATIONS, PYTHON, run } from './orchestrator';
 const RUNNER = join(INTEGRATIONS, 'nova', 'tests', 'run_virt_driver_tests.py');
 /** The service's VLAN device and range (a Neutron VLAN segment's VIF joins its network). */
 const VLANS = { device: 'eth1', min: 100, max: 399 };
+/** Cinder's iSCSI target on the storage network: CHAP, and only the pool's initiators may log in. */
+const ISCSI = {
+  portal: '10.0.0.5:3260',
+  iqn: 'iqn.2010-10.org.openstack:volumes',
+  user: 'cinder',
+  secret: 'chap-s3cret-pw',
+};
+const GiB = 1024 ** 3;
 const CHECK_INSTALL = join(INTEGRATIONS, 'nova', 'tests', 'check_install.py');
 
 // The tests of Nova's file the driver declines (each wrapped there in catch_notimplementederror),
@@ -69,6 +77,18 @@ beforeAll(async () => {
       other_config: { ...(hostRec.other_config as object), sim_plugins: 'console' },
     });
   }
+  const hosts = (await stack.request('GET', '/v1/host', { token: stack.tokens.admin })).body
+    .hosts as Array<{ iscsi_iqn: string }>;
+  stack.sim.iscsi.add({
+    portal: ISCSI.portal,
+    iqn: ISCSI.iqn,
+    luns: [
+      { lun: 0, sizeBytes: 2 * GiB },
+      { lun: 1, sizeBytes: 3 * GiB },
+    ],
+    chap: { user: ISCSI.user, password: ISCSI.secret },
+    initiators: hosts.map((h) => h.iscsi_iqn),
+  });
 });
 
 afterAll(async () => {
@@ -102,6 +122,10 @@ test("Nova's generic driver tests pass against the installed driver, declining o
       XCD_NETWORK: networks[0].uuid,
       XCD_VOLUME_VDI: await createPoolVdi(stack, 'nova-volume'),
       XCD_VLAN: '150',
+      XCD_ISCSI_PORTAL: ISCSI.portal,
+      XCD_ISCSI_IQN: ISCSI.iqn,
+      XCD_ISCSI_USER: ISCSI.user,
+      XCD_ISCSI_SECRET: ISCSI.secret,
       HOME: process.env.HOME ?? '/tmp',
     },
     timeoutMs: 290_000,
@@ -131,6 +155,8 @@ test("Nova's generic driver tests pass against the installed driver, declining o
     'test_glance_bytes_that_are_not_the_format',
     'test_glance_download_cut_off',
     'test_neutron_ports_and_vlan',
+    'test_iscsi_volume_connector_attach_detach',
+    'test_iscsi_refusals_leave_nothing',
     'test_resize_revert_and_confirm',
     'test_resize_refuses_a_smaller_root_disk',
     'test_disk_info_and_device_names',
@@ -139,6 +165,14 @@ test("Nova's generic driver tests pass against the installed driver, declining o
   expect(summary.skipped).toEqual({ test_live_migration: expect.any(String) });
   expect(summary.passed).toBe(summary.ran - Object.keys(DECLINED).length - 1);
   expect(instanceVms()).toEqual([]); // every test's instances were destroyed through the driver
+  // Every iSCSI attach, refused or detached, left no SR or PBD of the target in the pool.
+  const iscsiSrs = [...stack.sim.store.all('SR').entries()].filter(([, sr]) => sr.type === 'iscsi');
+  expect(iscsiSrs).toEqual([]);
+  expect(
+    [...stack.sim.store.all('PBD').values()].filter(
+      (pbd) => (pbd.device_config as Record<string, string>).targetIQN,
+    ),
+  ).toEqual([]);
 
   console.log(
     `Nova virt driver tests: ${summary.ran} ran, ${summary.passed} passed, ` +

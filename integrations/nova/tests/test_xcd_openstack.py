@@ -4,16 +4,20 @@
 # cut off; Neutron ports and VLANs; resize, revert and confirm inside the pool.
 # Owns: those checks and the image API stand-in. Must not: reach XAPI other than through the
 # service, or relax a check after looking at what the service offers.
-# Environment: as test_xcd_virt_driver.py, plus XCD_VLAN (a VLAN tag in the service's range).
+# Environment: as test_xcd_virt_driver.py, plus XCD_VLAN (a VLAN tag in the service's range) and
+# the pool's iSCSI target: XCD_ISCSI_PORTAL, XCD_ISCSI_IQN, XCD_ISCSI_USER, XCD_ISCSI_SECRET
+# (LUN 0 of 2 GiB, LUN 1 of 3 GiB, none at 9; CHAP required; the pool's initiators allowed).
 
 import hashlib
 import json
 import os
 import subprocess
 import tempfile
+import time
 from unittest import mock
 
 from nova.compute import task_states
+import nova.conf
 from nova import exception
 from nova import objects
 from nova.tests.unit import utils as test_utils
@@ -26,6 +30,7 @@ from xcd_nova.xcd_rest import Client, ServiceError
 
 from test_xcd_virt_driver import _XcdConfigured
 
+CONF = nova.conf.CONF
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 CHUNK = 256 * 1024
@@ -253,6 +258,78 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
         self.connection.plug_vifs(instance, network_info)  # idempotent
         self.assertEqual(sorted(expected), nics())
 
+    # -- Cinder iSCSI volumes ----------------------------------------------------------------
+
+    def _iscsi(self, lun, **over):
+        volume_id = uuidutils.generate_uuid()
+        data = {'target_portal': os.environ['XCD_ISCSI_PORTAL'],
+                'target_iqn': os.environ['XCD_ISCSI_IQN'], 'target_lun': lun,
+                'auth_method': 'CHAP', 'auth_username': os.environ['XCD_ISCSI_USER'],
+                'auth_password': os.environ['XCD_ISCSI_SECRET'], 'target_discovered': False,
+                'volume_id': volume_id, 'access_mode': 'rw', 'encrypted': False,
+                'qos_specs': None}
+        data.update(over)
+        return {'driver_volume_type': 'iscsi', 'serial': volume_id,
+                'data': {k: v for k, v in data.items() if v is not None or k == 'qos_specs'}}
+
+    def _iscsi_srs(self, settle=10.0):
+        """The iSCSI SRs /v1/srs lists. The list is the service's mirror of the pool, which
+        follows XAPI's event stream: an SR forgotten as an operation failed leaves it a moment
+        later, so an SR still listed is looked for again for up to `settle` seconds."""
+        deadline = time.monotonic() + settle
+        while True:
+            srs = [sr['uuid'] for sr in self._get('srs')['items'] if sr['type'] == 'iscsi']
+            if not srs or time.monotonic() > deadline:
+                return srs
+            time.sleep(0.2)
+
+    def test_iscsi_volume_connector_attach_detach(self):
+        """The connector names the pool host's initiator; Cinder's connection_info (CHAP)
+        attaches the LUN at the mountpoint's device, and the detach forgets the SR again."""
+        instance = self._instance()
+        self._spawn(instance, self._glance_image(guest_disk(), 'raw'))
+        running_on = self._get('instances', instance.uuid)['host']['uuid']
+        host = next(h for h in self._get('host')['hosts'] if h['uuid'] == running_on)
+        connector = self.connection.get_volume_connector(instance)
+        self.assertEqual((CONF.my_block_storage_ip, host['iscsi_iqn'], host['name']),
+                         (connector['ip'], connector['initiator'], connector['host']))
+        self.assertTrue(connector['initiator'].startswith('iqn.'))
+
+        connection_info = self._iscsi(1)
+        volume_id = connection_info['serial']
+        self.assertIsNone(self.connection.attach_volume(self.ctxt, connection_info, instance,
+                                                        '/dev/xvdc'))
+        volumes = self._get('instances', instance.uuid, 'volumes')['items']
+        self.assertEqual([(volume_id, '2', 3, 'RW', True)],
+                         [(v['volume_id'], v['device'], v['size_gb'], v['mode'], v['attached'])
+                          for v in volumes])
+        self.assertEqual(1, self._get('instances', instance.uuid, 'volumes')['items'][0]
+                         ['iscsi']['target_lun'])
+        self.assertEqual(1, len(self._iscsi_srs(settle=0)))
+        self.assertIsNone(self.connection.detach_volume(self.ctxt, connection_info, instance,
+                                                        '/dev/xvdc'))
+        self.assertEqual([], self._get('instances', instance.uuid, 'volumes')['items'])
+        self.assertEqual([], self._iscsi_srs())
+
+    def test_iscsi_refusals_leave_nothing(self):
+        """Wrong CHAP, a missing target field, a LUN the target lacks: VolumeAttachFailed
+        (Nova puts the volume back); a volume type the pool cannot attach: VolumeDriverNotFound.
+        No volume, SR or PBD stays."""
+        instance = self._instance()
+        self._spawn(instance, self._glance_image(guest_disk(), 'raw'))
+        bad = {'wrong CHAP': self._iscsi(0, auth_password='not-the-secret'),
+               'no target_iqn': self._iscsi(0, target_iqn=None),
+               'no LUN 9': self._iscsi(9)}
+        for what, connection_info in bad.items():
+            self.assertRaises(exception.VolumeAttachFailed, self.connection.attach_volume,
+                              self.ctxt, connection_info, instance, '/dev/xvdb')
+            self.assertEqual([], self._get('instances', instance.uuid, 'volumes')['items'], what)
+            self.assertEqual([], self._iscsi_srs(), what)
+        rbd = {'driver_volume_type': 'rbd', 'serial': uuidutils.generate_uuid(),
+               'data': {'name': 'volumes/volume-1'}}
+        self.assertRaises(exception.VolumeDriverNotFound, self.connection.attach_volume,
+                          self.ctxt, rbd, instance, '/dev/xvdb')
+
     # -- resize and cold migration inside the pool ------------------------------------------
 
     def _flavor(self, instance, vcpus, memory_mb, root_gb):
@@ -328,5 +405,6 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
 OWN = ['test_glance_image_spawn_snapshot_roundtrip', 'test_glance_vhd_image_and_raw_snapshot',
        'test_glance_image_the_pool_cannot_take', 'test_glance_bytes_that_are_not_the_format',
        'test_glance_download_cut_off', 'test_neutron_ports_and_vlan',
+       'test_iscsi_volume_connector_attach_detach', 'test_iscsi_refusals_leave_nothing',
        'test_resize_revert_and_confirm', 'test_resize_refuses_a_smaller_root_disk',
        'test_disk_info_and_device_names']

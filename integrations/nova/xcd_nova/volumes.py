@@ -10,11 +10,6 @@ from nova import exception
 
 from xcd_nova import errors
 
-# The members of an iSCSI connection's `data` the service's contract takes (Cinder adds others:
-# volume_id, access_mode, encrypted, qos_specs, target_portals ... which stay here).
-ISCSI_FIELDS = ('target_portal', 'target_iqn', 'target_lun', 'auth_method', 'auth_username',
-                'auth_password')
-
 
 class UnsupportedVolumeType(exception.VolumeDriverNotFound, NotImplementedError):
     """A driver_volume_type the pool cannot attach: Nova's VolumeDriverNotFound, and for Nova's
@@ -33,8 +28,9 @@ def attachment(connection_info):
     if not volume_id:
         raise exception.VolumeAttachFailed(volume_id=None,
                                            reason='the connection names no volume id')
-    body = {'connection': {'driver_volume_type': 'iscsi',
-                           'data': {k: data[k] for k in ISCSI_FIELDS if k in data}}}
+    # Cinder's connection as it is: the service takes the target and CHAP members and ignores
+    # the rest (volume_id, access_mode, target_discovered, encrypted ...).
+    body = {'connection': {'driver_volume_type': 'iscsi', 'data': dict(data)}}
     if str(data.get('access_mode') or '').lower() == 'ro':
         body['mode'] = 'RO'
     return str(volume_id), body, True
