@@ -110,6 +110,18 @@ const boundaries = [
     patterns: [SIMULATOR_ONLY_FROM_CLI, ...NO_UPWARD(1)],
   },
   {
+    // The console proxy: tickets, RFB and relays over the XAPI client; no resource module.
+    files: ['src/driver/console-proxy/**/*.ts'],
+    patterns: [
+      SIMULATOR_ONLY_FROM_CLI,
+      ...NO_UPWARD(2),
+      forbid(
+        `^\\.\\./(${[...DRIVER_RESOURCES, 'procedures', 'spawn', 'views'].join('|')})(/|$)`,
+        'The console proxy is given what it needs (ResolveTarget): it calls no resource module.',
+      ),
+    ],
+  },
+  {
     // Read-only views answer from the mirror: they never run an operation or change the pool.
     files: ['src/driver/views/**/*.ts'],
     patterns: [

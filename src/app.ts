@@ -17,7 +17,8 @@ import { requireReady } from './api/readiness';
 import { ResponseCheck } from './api/response-check';
 import { useRequestLog } from './api/request-log';
 import { catalogueRoutes } from './api/routes/catalogue';
-import { consoleRoutes } from './api/routes/console';
+import { consoleAssetRoutes, consoleRoutes } from './api/routes/console';
+import { routeRawRequests } from './api/raw-socket';
 import { deviceRoutes } from './api/routes/devices';
 import { eventRoutes } from './api/routes/events';
 import { hostRoutes } from './api/routes/host';
@@ -67,18 +68,26 @@ export function createApp(opts: AppOptions): Express {
   useRequestLog(app, logger);
   app.use(metrics.httpMiddleware());
 
-  // The system routes (no path parameters, no token).
+  // The system routes (no path parameters, no token), and the console page's noVNC files.
   systemRoutes(app.router, { driver: opts.driver, metrics, spec });
+  consoleAssetRoutes(app.router);
 
   // Every other request, in this order: who calls (401), which endpoint of the spec it is (404,
   // 405), whether the caller's role may (403), whether the service is ready (503); only then is
   // the body read (415, 413, 400) and checked, and the endpoint's route runs. The endpoint is
   // matched once: the role, the checks, the route and the metrics label all use that match.
+  // The console token routes (`security: []`) are matched first and skip the token and role:
+  // the one-time token in their path is their secret.
   const endpoints = new Endpoints(spec);
   const validation = new Validation(spec);
-  app.use(authenticate(opts.auth));
+  const unlessPublic =
+    (check: express.RequestHandler): express.RequestHandler =>
+    (req, res, next) =>
+      req.matched?.endpoint.public ? next() : check(req, res, next);
+  app.use(endpoints.lookupPublic);
+  app.use(unlessPublic(authenticate(opts.auth)));
   app.use(endpoints.lookup);
-  app.use(authorize());
+  app.use(unlessPublic(authorize()));
   app.use(requireReady(opts.driver));
   app.use(readJsonBody());
   app.use(validation.check);
@@ -95,15 +104,19 @@ export function createApp(opts: AppOptions): Express {
 }
 
 /**
- * The HTTP server of an app. Its requests and responses are made with the app's own prototypes
+ * The HTTP server of an app. CONNECT requests and upgrades go through the app too
+ * (raw-socket.ts): the console's tunnel and WebSocket are routes like the others. Its requests and responses are made with the app's own prototypes
  * (express's req and res API) from the start: express gives every request the app's prototypes,
  * and changing an object's prototype after it is made slows everything that touches the object
  * afterwards (Node's HTTP code included) by more than the whole middleware stack costs.
  */
 export function createServer(app: Express): http.Server {
   // Node's own constructors are plain functions (not classes): they run on the object made here.
-  if (/^class\b/.test(Function.prototype.toString.call(IncomingMessage)))
-    return http.createServer(app);
+  if (/^class\b/.test(Function.prototype.toString.call(IncomingMessage))) {
+    const server = http.createServer(app);
+    routeRawRequests(server, app, ServerResponse);
+    return server;
+  }
   function AppRequest(this: IncomingMessage, socket: Socket): void {
     IncomingMessage.call(this, socket);
   }
@@ -116,11 +129,13 @@ export function createServer(app: Express): http.Server {
     );
   }
   AppResponse.prototype = app.response;
-  return http.createServer(
+  const server = http.createServer(
     {
       IncomingMessage: AppRequest as unknown as typeof IncomingMessage,
       ServerResponse: AppResponse as unknown as typeof ServerResponse,
     },
     app,
   );
+  routeRawRequests(server, app, AppResponse as unknown as typeof ServerResponse);
+  return server;
 }

@@ -25,6 +25,11 @@ export interface ServeFlags {
   imageUrlAllow?: string[];
   vlanPifDevice?: string;
   vlanRange?: string;
+  consoleListen?: string;
+  consolePorts?: string;
+  consolePublicHost?: string;
+  consoleTtl?: string;
+  consoleLimits?: string;
 }
 
 export interface ServeConfig {
@@ -51,6 +56,13 @@ export interface ServeConfig {
     imageUrlAllow?: string[];
     /** The device VLAN networks are made on, and the tags NICs may ask for. */
     vlans?: { device: string; min: number; max: number };
+  };
+  /** The console proxy (the driver's ConsoleProxyOptions). */
+  consoles: {
+    ttlMs: number;
+    perInstance: number;
+    perNamespace: number;
+    vnc: { listenHost: string; ports: { min: number; max: number }; publicHost?: string };
   };
 }
 
@@ -153,9 +165,20 @@ export function loadServeConfig(
     flags.vlanPifDevice ?? env.XCD_VLAN_PIF_DEVICE,
     flags.vlanRange ?? env.XCD_VLAN_RANGE,
   );
+  const listen = parseListen(flags.listen ?? env.XCD_LISTEN ?? DEFAULT_LISTEN);
+  const consoles = parseConsoles(
+    {
+      listen: flags.consoleListen ?? env.XCD_CONSOLE_LISTEN,
+      ports: flags.consolePorts ?? env.XCD_CONSOLE_PORTS,
+      publicHost: flags.consolePublicHost ?? env.XCD_CONSOLE_PUBLIC_HOST,
+      ttl: flags.consoleTtl ?? env.XCD_CONSOLE_TTL,
+      limits: flags.consoleLimits ?? env.XCD_CONSOLE_LIMITS,
+    },
+    listen.host,
+  );
   return {
     ...(xapi ? { xapi } : {}),
-    listen: parseListen(flags.listen ?? env.XCD_LISTEN ?? DEFAULT_LISTEN),
+    listen,
     ...(tokensFile ? { tokensFile } : {}),
     ...(envToken ? { envToken } : {}),
     logLevel: flags.logLevel ?? env.XCD_LOG_LEVEL ?? 'info',
@@ -165,6 +188,43 @@ export function loadServeConfig(
       volumeSrs,
       ...(imageUrlAllow.length > 0 ? { imageUrlAllow } : {}),
       ...(vlans ? { vlans } : {}),
+    },
+    consoles,
+  };
+}
+
+/** The console proxy's settings: `--console-listen HOST` (default the service's listen host),
+ * `--console-ports MIN-MAX` (default 5900-5999; `0` for any free port), `--console-public-host`,
+ * `--console-ttl SECONDS` (default 60) and `--console-limits PER_INSTANCE,PER_NAMESPACE`
+ * (default 4,32). */
+function parseConsoles(
+  given: { listen?: string; ports?: string; publicHost?: string; ttl?: string; limits?: string },
+  listenHost: string,
+): ServeConfig['consoles'] {
+  const ports = given.ports ?? '5900-5999';
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(ports);
+  const [min, max] = ports === '0' ? [0, 0] : m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!(ports === '0' || (min >= 1 && max <= 65535 && min <= max)))
+    throw new Error(`--console-ports must be MIN-MAX within 1-65535, or 0, got '${ports}'`);
+  const ttl = Number(given.ttl ?? 60);
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 3600)
+    throw new Error(`--console-ttl must be 1-3600 seconds, got '${given.ttl}'`);
+  const lm = /^(\d{1,4}),(\d{1,5})$/.exec(given.limits ?? '4,32');
+  if (!lm || Number(lm[1]) < 1 || Number(lm[2]) < Number(lm[1]))
+    throw new Error(
+      `--console-limits must be PER_INSTANCE,PER_NAMESPACE (1 <= first <= second), got '${given.limits}'`,
+    );
+  const host = given.listen ?? listenHost;
+  if (!/^[A-Za-z0-9.:_-]+$/.test(host))
+    throw new Error(`--console-listen must be a host address, got '${host}'`);
+  return {
+    ttlMs: ttl * 1000,
+    perInstance: Number(lm[1]),
+    perNamespace: Number(lm[2]),
+    vnc: {
+      listenHost: host,
+      ports: { min, max },
+      ...(given.publicHost ? { publicHost: given.publicHost } : {}),
     },
   };
 }

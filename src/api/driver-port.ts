@@ -1,7 +1,7 @@
 // The part of the ComputeDriver (src/driver) that the HTTP layer calls, as a structural type so
 // the routes depend on behaviour, not on the class. Must follow the driver's public methods; the
 // shapes are the contract's generated schemas.
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { Caller } from './auth';
 import type { components } from '../contract/openapi.generated';
 
@@ -16,6 +16,7 @@ export interface EventSubscription {
 export interface ServiceDriver {
   ready(): boolean;
   host(): S['Host'];
+  hostAction(caller: Caller, host: string, body: S['HostAction']): S['Operation'];
   templates(): S['Template'][];
   networks(): S['Network'][];
   srs(): S['SR'][];
@@ -72,7 +73,21 @@ export interface ServiceDriver {
   listNics(caller: Caller, id: string): S['NicAttachment'][];
   attachNic(caller: Caller, id: string, body: S['NicAttachRequest']): S['Operation'];
   detachNic(caller: Caller, id: string, device: string): S['Operation'] | null;
-  console(caller: Caller, id: string): S['Console'];
+  console(
+    caller: Caller,
+    id: string,
+    type: NonNullable<S['Console']['type']>,
+    origin: { host: string; port: number; secure: boolean },
+  ): Promise<S['Console']>;
+  /** Spends a console token of the tunnel or WebSocket form (throws the refusal before the
+   * protocol switch); attach() then speaks RFB on the client's stream. */
+  claimConsole(token: string, via: 'tunnel' | 'websocket'): { attach(client: Duplex): void };
+  hasConsolePage(token: string): boolean;
+  consoleStats(): {
+    open: Record<string, number>;
+    outcomes: Array<{ kind: string; outcome: string; count: number }>;
+    pending: number;
+  };
   consoleLog(caller: Caller, id: string): Promise<S['ConsoleLog']>;
   diagnostics(caller: Caller, id: string): S['Diagnostics'];
   listImages(

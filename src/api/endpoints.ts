@@ -1,8 +1,10 @@
 // The endpoints of openapi/compute-driver.yaml (one per method and path), compiled once per app:
 // matching a request to one, once (404 for a path the spec does not have, 405 for a method; case
 // and a trailing slash count, as the spec writes paths), its decoded path parameters, the role it
-// needs (x-required-role, else viewer for reads and operator for the rest), and the handler its
-// route registers. Must not check parameters or bodies (validation.ts does) nor render errors.
+// needs (x-required-role, else viewer for reads and operator for the rest; none for the token
+// routes the spec gives `security: []`), and the handler its route registers. CONNECT, which
+// OpenAPI cannot name, is the path item's `x-connect` operation. Must not check parameters or
+// bodies (validation.ts does) nor render errors.
 import type { Request, RequestHandler, Response } from 'express';
 import { ApiError } from '../driver/errors';
 import { ROLES, type Role } from './auth';
@@ -20,6 +22,8 @@ export interface Endpoint {
   /** The route template, express style (`/v1/instances/:instance_id`): the metrics label. */
   readonly route: string;
   readonly role: Role;
+  /** The operation takes no bearer token (`security: []`): the secret is in its path. */
+  readonly public: boolean;
   /** The spec's operation object. */
   readonly operation: Readonly<Record<string, unknown>>;
   /** The operation's parameters, then those of its path item it does not redeclare. */
@@ -48,9 +52,11 @@ export interface ApiRouter {
   post(route: string, handler: Handler): void;
   patch(route: string, handler: Handler): void;
   delete(route: string, handler: Handler): void;
+  connect(route: string, handler: Handler): void;
 }
 
-const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
+/** The operations of a path item, by the key the spec writes them under. */
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'x-connect'];
 
 interface PathEntry {
   path: string;
@@ -101,7 +107,7 @@ export class Endpoints implements ApiRouter {
       for (const m of METHODS) {
         const operation = item[m] as Record<string, unknown> | undefined;
         if (!operation) continue;
-        const method = m.toUpperCase();
+        const method = m === 'x-connect' ? 'CONNECT' : m.toUpperCase();
         const declared = operation['x-required-role'];
         if (declared !== undefined && !ROLES.includes(declared as Role))
           throw new Error(`spec: ${method} ${path}: x-required-role must be one of ${ROLES}`);
@@ -117,6 +123,7 @@ export class Endpoints implements ApiRouter {
           path,
           route,
           role: (declared as Role | undefined) ?? (read ? 'viewer' : 'operator'),
+          public: Array.isArray(operation.security) && operation.security.length === 0,
           operation,
           parameters,
         };
@@ -188,8 +195,17 @@ export class Endpoints implements ApiRouter {
     return undefined;
   }
 
+  /** Middleware before authentication: sets req.matched for a request to a public endpoint
+   * (a console token route), which then skips the token and role checks; others go on. */
+  readonly lookupPublic: RequestHandler = (req, _res, next) => {
+    const m = this.match(req.method, req.path);
+    if (!('error' in m) && m.endpoint.public) req.matched = m;
+    next();
+  };
+
   /** Middleware: sets req.matched, or fails the request with 404, 405 (and Allow) or 400. */
   readonly lookup: RequestHandler = (req, res, next) => {
+    if (req.matched) return next();
     const m = this.match(req.method, req.path);
     if ('error' in m) {
       if (m.allow) res.setHeader('Allow', m.allow);
@@ -232,5 +248,8 @@ export class Endpoints implements ApiRouter {
   }
   delete(route: string, handler: Handler): void {
     this.register('DELETE', route, handler);
+  }
+  connect(route: string, handler: Handler): void {
+    this.register('CONNECT', route, handler);
   }
 }

@@ -1,6 +1,7 @@
 // Prometheus metrics of one service instance, on its own registry: default process metrics,
 // HTTP request latency per route, XAPI call latency per method (by wrapping a client's call and
-// callAsync), mirror size per class and initial sync time. Must not change what it measures.
+// callAsync), mirror size per class and initial sync time, console connections (open by form,
+// and their outcomes). Must not change what it measures.
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Request, RequestHandler } from 'express';
@@ -18,6 +19,13 @@ export interface XapiCallable {
   callAsync(method: string, args: unknown[], opts?: unknown): Promise<unknown>;
 }
 
+/** What the console gauges read (the driver's consoleStats()). */
+interface ConsoleCounts {
+  open: Record<string, number>;
+  outcomes: Array<{ kind: string; outcome: string; count: number }>;
+  pending: number;
+}
+
 /** When a request came in (performance.now()), on the request itself. */
 const STARTED = Symbol('xcd.metrics.started');
 type Timed = Request & { [STARTED]: number };
@@ -29,6 +37,7 @@ export class Metrics {
   readonly xapiErrors: Counter<'method' | 'code'>;
   readonly mirrorSyncSeconds: Gauge;
   private mirror?: MirrorCounts;
+  private consoles?: () => ConsoleCounts | undefined;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -58,6 +67,40 @@ export class Metrics {
       help: 'Time from connecting to XAPI until the mirror finished its initial sync',
       registers,
     });
+    const consolesOf = (): ConsoleCounts | undefined => this.consoles?.();
+    new Gauge({
+      name: 'xcd_console_connections',
+      help: 'Console client connections open now (handshakes included), by form',
+      labelNames: ['form'],
+      registers,
+      collect() {
+        const stats = consolesOf();
+        if (!stats) return;
+        this.reset();
+        for (const [form, n] of Object.entries(stats.open)) this.set({ form }, n);
+      },
+    });
+    new Gauge({
+      name: 'xcd_console_pending',
+      help: 'Consoles handed out and not yet used',
+      registers,
+      collect() {
+        const stats = consolesOf();
+        if (stats) this.set(stats.pending);
+      },
+    });
+    new Counter({
+      name: 'xcd_console_connections_total',
+      help: 'Console client connections by form and outcome (relayed, refused, timeout, failed)',
+      labelNames: ['form', 'outcome'],
+      registers,
+      collect() {
+        const stats = consolesOf();
+        if (!stats) return;
+        this.reset();
+        for (const o of stats.outcomes) this.inc({ form: o.kind, outcome: o.outcome }, o.count);
+      },
+    });
     const mirrorOf = (): MirrorCounts | undefined => this.mirror;
     new Gauge({
       name: 'xcd_mirror_objects',
@@ -70,6 +113,11 @@ export class Metrics {
         for (const cls of mirror.classes) this.set({ class: cls }, mirror.count(cls));
       },
     });
+  }
+
+  /** Reads the console proxy's counts at each scrape. */
+  watchConsoles(stats: () => ConsoleCounts | undefined): void {
+    this.consoles = stats;
   }
 
   /** Counts objects of `mirror` at each scrape. */

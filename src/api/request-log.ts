@@ -40,7 +40,8 @@ const serializers = {
   req: (req: IncomingMessage & { originalUrl?: string; id?: string }) => ({
     id: req.id,
     method: req.method,
-    url: req.originalUrl ?? req.url,
+    // a console token is a secret until it is spent: never in a log line
+    url: (req.originalUrl ?? req.url ?? '').replace(/^(\/v1\/consoles\/)[^/?]+/, '$1<token>'),
   }),
   // pino's shows no status for an answer never sent; an aborted request's is CLIENT_CLOSED_REQUEST.
   res: (res: ServerResponse) => {

@@ -23,6 +23,9 @@ function diskSize(
   return [...prev, { device: m[1], size_gb: Number(m[2]) }];
 }
 
+const CONSOLE_FORMS = ['vnc', 'url', 'tunnel', 'websocket', 'xapi'] as const;
+type ConsoleFlags = { log?: boolean } & { [K in (typeof CONSOLE_FORMS)[number]]?: boolean };
+
 export function registerInstanceActions(cmd: Command): void {
   const simple = (
     name: 'pause' | 'unpause' | 'suspend' | 'resume',
@@ -98,11 +101,18 @@ export function registerInstanceActions(cmd: Command): void {
   withClientOptions(
     cmd
       .command('console <id>')
-      .description('show the VNC console address (or the console log with --log)'),
+      .description(
+        'a one-time console (default --vnc: host, port, password); or the console log with --log',
+      ),
   )
+    .option('--vnc', 'VNC host, port and one-time password (RFB 3.8, VNC authentication)')
+    .option('--url', 'a console page (noVNC) to open in a browser')
+    .option('--tunnel', 'host, port and the path to send as CONNECT (security None after it)')
+    .option('--websocket', 'a ws:// URL carrying RFB in binary messages')
+    .option('--xapi', "XAPI's own CONNECT form (admins; it carries the service's XAPI session)")
     .option('--log', 'print the guest console log instead')
     .action(
-      action(async (id: string, f: ClientFlags & { log?: boolean }) => {
+      action(async (id: string, f: ClientFlags & ConsoleFlags) => {
         const client = clientFrom(f);
         if (f.log) {
           const log = await client.consoleLog(id);
@@ -110,17 +120,14 @@ export function registerInstanceActions(cmd: Command): void {
           else process.stdout.write(log.text.endsWith('\n') ? log.text : `${log.text}\n`);
           return;
         }
-        const c = await client.console(id);
+        const forms = CONSOLE_FORMS.filter((t) => f[t]);
+        if (forms.length > 1)
+          throw new Error(`give one of ${CONSOLE_FORMS.map((t) => `--${t}`).join(', ')}`);
+        const c = await client.console(id, forms[0] ?? 'vnc');
         if (f.json) return printJson(c);
         printTable(
           ['FIELD', 'VALUE'],
-          [
-            ['protocol', c.protocol],
-            ['host', c.host],
-            ['port', c.port],
-            ['tls', String(c.tls)],
-            ['connect path', c.path],
-          ],
+          Object.entries(c).map(([k, v]) => [k, String(v)]),
         );
       }),
     );

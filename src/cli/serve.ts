@@ -192,8 +192,13 @@ export async function startService(
       metrics.mirrorSyncSeconds.set(Number(process.hrtime.bigint() - t0) / 1e9);
       metrics.instrumentXapi(client);
       metrics.watchMirror(client.mirror);
+      metrics.watchConsoles(() => driver?.consoleStats());
     }
-    const fresh = makeDriver(xapi, { logger: driverLogger, ...cfg.driver });
+    const fresh = makeDriver(xapi, {
+      logger: driverLogger,
+      ...cfg.driver,
+      consoles: cfg.consoles,
+    });
     driver = fresh;
     await fresh.start();
   };
@@ -316,6 +321,26 @@ export function registerServe(program: Command): void {
     .option(
       '--vlan-range <min-max>',
       'VLAN tags NICs may ask for, e.g. 100-199 (env XCD_VLAN_RANGE)',
+    )
+    .option(
+      '--console-listen <host>',
+      'address the VNC console listeners bind (env XCD_CONSOLE_LISTEN, default the --listen host)',
+    )
+    .option(
+      '--console-ports <min-max>',
+      'ports of the VNC consoles, one per console handed out (env XCD_CONSOLE_PORTS, default 5900-5999; 0: any free port)',
+    )
+    .option(
+      '--console-public-host <host>',
+      'host name a VNC console answer gives (env XCD_CONSOLE_PUBLIC_HOST, default the listen address)',
+    )
+    .option(
+      '--console-ttl <seconds>',
+      'how long a console handed out stays usable (env XCD_CONSOLE_TTL, default 60)',
+    )
+    .option(
+      '--console-limits <per-instance,per-namespace>',
+      'console connections open or handed out at once (env XCD_CONSOLE_LIMITS, default 4,32)',
     )
     .action(async (flags: ServeFlags) => {
       let cfg: ServeConfig;

@@ -49,6 +49,14 @@ export class XcdClient {
   host(): Promise<Schemas['Host']> {
     return this.http.send('get', '/v1/host');
   }
+  /** POST /v1/hosts/{host}/actions (admin): maintenance of one host, as an operation. */
+  hostAction(
+    host: string,
+    action: Schemas['HostAction']['action'],
+    opts: WaitOptions = {},
+  ): Promise<Operation> {
+    return this.http.send('post', `/v1/hosts/${enc(host)}/actions`, { action }, opts);
+  }
   templates(): Promise<Schemas['Template'][]> {
     return this.http.items('/v1/templates');
   }

@@ -5,7 +5,14 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { XapiClient } from '../xapi';
-import { Consoles } from './consoles';
+import {
+  Consoles,
+  type ConsoleOrigin,
+  type ConsoleProxyOptions,
+  type ConsoleStats,
+  type ConsoleType,
+} from './consoles';
+import type { Duplex } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { Devices } from './devices';
 import { Images, type UploadQuery } from './images';
@@ -22,6 +29,7 @@ import type { Caller, Instance, InstanceAction, Operation, Schema, SpawnRequest 
 import * as catalogue from './views/catalogue';
 import { EventFeed } from './views/events';
 import { hostView } from './views/host';
+import { Hosts } from './hosts';
 import { InstanceIndex } from './views/instance-index';
 
 export type { Caller } from './types';
@@ -61,6 +69,9 @@ export interface ComputeDriverOptions {
   operationRetentionMs?: number;
   /** How long an operation waits for the mirror to show its outcome (default 10 s). */
   mirrorWaitMs?: number;
+  /** The console proxy: TTL of a console handed out, handshake timeout, connection limits, VNC
+   * listeners (console-proxy/proxy.ts). */
+  consoles?: ConsoleProxyOptions;
 }
 
 /** The default service id: the host name (a restarted service takes its own work back). */
@@ -81,6 +92,7 @@ export class ComputeDriver {
   private readonly recovery: Recovery;
   private readonly instances: Instances;
   private readonly snapshots: Snapshots;
+  private readonly hosts: Hosts;
   private readonly devices: Devices;
   private readonly networkMaker: Networks;
   private readonly consoles: Consoles;
@@ -129,6 +141,7 @@ export class ComputeDriver {
       networks: this.networkMaker,
     });
     this.snapshots = new Snapshots(xapi, this.runner);
+    this.hosts = new Hosts(xapi, this.runner);
     this.devices = new Devices(
       xapi,
       this.runner,
@@ -137,7 +150,7 @@ export class ComputeDriver {
       imageBase,
       serviceId,
     );
-    this.consoles = new Consoles(xapi, this.runner);
+    this.consoles = new Consoles(xapi, this.runner, opts.logger, opts.consoles);
   }
 
   /** Reads the operation journal, follows the mirror, then recovers (recovery.ts): resolves
@@ -165,6 +178,7 @@ export class ComputeDriver {
     await this.runner.close(timeoutMs);
     await this.ops.flush();
     await this.recovery.close();
+    await this.consoles.close();
   }
 
   get serviceId(): string {
@@ -180,6 +194,9 @@ export class ComputeDriver {
   // ---- catalogue and host (views) ----
   host(): Schema<'Host'> {
     return hostView(this.xapi.mirror);
+  }
+  hostAction(caller: Caller, host: string, body: Schema<'HostAction'>): Operation {
+    return this.hosts.action(caller, host, body);
   }
   templates(): Array<Schema<'Template'>> {
     return catalogue.templates(this.xapi.mirror);
@@ -284,8 +301,25 @@ export class ComputeDriver {
   }
 
   // ---- consoles ----
-  console(caller: Caller, id: string): Schema<'Console'> {
-    return this.consoles.console(caller, id);
+  console(
+    caller: Caller,
+    id: string,
+    type: ConsoleType,
+    origin: ConsoleOrigin,
+  ): Promise<Schema<'Console'>> {
+    return this.consoles.console(caller, id, type, origin);
+  }
+  claimConsole(token: string, via: 'tunnel' | 'websocket'): { attach(client: Duplex): void } {
+    return this.consoles.claimConsole(token, via);
+  }
+  hasConsolePage(token: string): boolean {
+    return this.consoles.hasConsolePage(token);
+  }
+  openConsoles(instance?: { namespace: string; instanceId: string }): number {
+    return this.consoles.openConsoles(instance);
+  }
+  consoleStats(): ConsoleStats {
+    return this.consoles.consoleStats();
   }
   consoleLog(caller: Caller, id: string): Promise<Schema<'ConsoleLog'>> {
     return this.consoles.log(caller, id);

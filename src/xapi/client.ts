@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { loadAddon, type NativeChange, type NativeClient } from './addon';
 import { DATAMODEL, XAPI_CLASSES, type XapiClass } from './datamodel.generated';
 import {
@@ -483,6 +483,100 @@ export class XapiClient {
     });
   }
 
+  /** How the pool's hosts serve their HTTP handlers (/console ...) to this client: with the
+   * scheme and port of the URL it reaches XAPI on (http on 80, https on 443 when that names
+   * none); https on 443 when it reaches XAPI through a Unix socket. */
+  hostTransport(): { tls: boolean; port: number } {
+    const base = this.#native.info().masterUrl;
+    if (!/^https?:\/\//.test(base)) return { tls: true, port: 443 };
+    const url = new URL(base);
+    const tls = url.protocol === 'https:';
+    return { tls, port: url.port ? Number(url.port) : tls ? 443 : 80 };
+  }
+
+  /** `CONNECT <path>?<query>&session_id=<session>` to the HTTP handler of the host at `address`
+   * (e.g. /console on the host a VM runs on), over hostTransport() and the connection's TLS
+   * policy. Resolves with the socket once the host answers 2xx (bytes that came with the answer
+   * are put back in front), rejects with a TransportError 'HTTP_<status>' otherwise, or
+   * 'ETIMEDOUT' after timeoutMs. The session never leaves this client: the caller gets a socket. */
+  async openHostTunnel(
+    address: string,
+    path: string,
+    query: Record<string, string>,
+    opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<Duplex> {
+    const caller = captureCaller(this.openHostTunnel);
+    if (typeof address !== 'string' || address.length === 0)
+      throw new TypeError('Expected a host address');
+    if (typeof path !== 'string' || !path.startsWith('/'))
+      throw new TypeError('Expected a path starting with "/"');
+    this.#checkOpen(caller);
+    const timeoutMs = positiveInt('timeoutMs', opts.timeoutMs, 10_000);
+    const { tls, port } = this.hostTransport();
+    const qs = new URLSearchParams({ ...query, session_id: this.sessionRef }).toString();
+    const options: https.RequestOptions = {
+      method: 'CONNECT',
+      host: address,
+      port,
+      path: `${path}?${qs}`,
+      signal: opts.signal,
+      ...(tls ? this.#tlsOptions() : {}),
+    };
+    const req = (tls ? https : http).request(options);
+    return new Promise<Duplex>((resolve, reject) => {
+      const fail = (err: Error): void => {
+        clearTimeout(timer);
+        req.destroy();
+        reject(withCallerStack(err, caller));
+      };
+      const timer = setTimeout(
+        () => fail(new TransportError('ETIMEDOUT', `no answer within ${timeoutMs} ms`, path)),
+        timeoutMs,
+      );
+      req.once('error', fail);
+      req.once('response', (res) => {
+        res.resume();
+        fail(new TransportError(`HTTP_${res.statusCode ?? 0}`, `HTTP ${res.statusCode}`, path));
+      });
+      req.once('connect', (res, socket, head) => {
+        clearTimeout(timer);
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          socket.destroy();
+          reject(
+            withCallerStack(new TransportError(`HTTP_${status}`, `HTTP ${status}`, path), caller),
+          );
+          return;
+        }
+        if (head.length > 0) socket.unshift(head);
+        resolve(socket);
+      });
+      req.end();
+    });
+  }
+
+  /** The TLS options of a request to a pool host: the connection's CA, pinned fingerprint or
+   * opt-out, as the native client applies them. */
+  #tlsOptions(): https.RequestOptions {
+    const tls = this.#tls ?? {};
+    const fingerprint = tls.fingerprint
+      ?.replace(/^sha-?256:/i, '')
+      .replace(/:/g, '')
+      .toUpperCase();
+    return {
+      ...(tls.caFile ? { ca: readFileSync(tls.caFile) } : {}),
+      rejectUnauthorized: !(tls.insecure || fingerprint),
+      ...(fingerprint
+        ? {
+            checkServerIdentity: (_host: string, cert: { fingerprint256: string }) =>
+              cert.fingerprint256.replace(/:/g, '').toUpperCase() === fingerprint
+                ? undefined
+                : new Error("the host's certificate does not match the pinned fingerprint"),
+          }
+        : {}),
+    };
+  }
+
   /** A request to the master's side channel, over the connection's URL and TLS policy. */
   #sideRequest(
     method: string,
@@ -506,26 +600,7 @@ export class XapiClient {
     }
     const url = new URL(`${path}?${qs}`, base);
     if (url.protocol === 'http:') return http.request(url, { method, headers, signal });
-    const tls = this.#tls ?? {};
-    const fingerprint = tls.fingerprint
-      ?.replace(/^sha-?256:/i, '')
-      .replace(/:/g, '')
-      .toUpperCase();
-    return https.request(url, {
-      method,
-      headers,
-      signal,
-      ...(tls.caFile ? { ca: readFileSync(tls.caFile) } : {}),
-      rejectUnauthorized: !(tls.insecure || fingerprint),
-      ...(fingerprint
-        ? {
-            checkServerIdentity: (_host: string, cert: { fingerprint256: string }) =>
-              cert.fingerprint256.replace(/:/g, '').toUpperCase() === fingerprint
-                ? undefined
-                : new Error("the master's certificate does not match the pinned fingerprint"),
-          }
-        : {}),
-    });
+    return https.request(url, { method, headers, signal, ...this.#tlsOptions() });
   }
 
   /** Stops the event stream thread, logs out, fails pending tasks. Idempotent. Tasks still

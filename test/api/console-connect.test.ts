@@ -1,7 +1,7 @@
-// The VNC console answer is usable as-is: an instance spawned through the REST API, its console
-// read with GET /v1/instances/{id}/console, then a plain TCP connection to the answered host and
-// port sending `CONNECT <path>` exactly as Nova's noVNC proxy does, through RFB's ServerInit.
-// Also: the answer stops working once the instance is powered off.
+// XAPI's own console form (admins) is usable as-is: an instance spawned through the REST API,
+// its console read with GET /v1/instances/{id}/console?type=xapi, then a plain TCP connection to
+// the answered host and port sending `CONNECT <path>` exactly as Nova's noVNC proxy does, through
+// RFB's ServerInit. Also: the answer stops working once the instance is powered off.
 import { connectConsole, rfbHandshake } from '../helpers/rfb-client';
 import { TOKENS, startStack, type Stack } from '../helpers/stack';
 
@@ -36,7 +36,7 @@ describe('GET /v1/instances/{id}/console, then CONNECT as a noVNC proxy', () => 
   it('reaches the instance: 200, then RFB through ServerInit with its name', async () => {
     const instance = (await stack.request('GET', '/v1/instances/vnc-1')).body;
     expect(instance.power_state).toBe('running');
-    const con = (await stack.request('GET', '/v1/instances/vnc-1/console', admin)).body;
+    const con = (await stack.request('GET', '/v1/instances/vnc-1/console?type=xapi', admin)).body;
     expect(con.tls).toBe(false); // the stack reaches the simulator over plain HTTP
     // Nova's proxy: 'CONNECT %s HTTP/1.1\r\n\r\n' with no headers; and the HTTP/1.0 form
     for (const version of ['1.1', '1.0'] as const) {
@@ -58,7 +58,7 @@ describe('GET /v1/instances/{id}/console, then CONNECT as a noVNC proxy', () => 
   });
 
   it('the connection ends when the instance powers off, and the console is refused', async () => {
-    const con = (await stack.request('GET', '/v1/instances/vnc-1/console', admin)).body;
+    const con = (await stack.request('GET', '/v1/instances/vnc-1/console?type=xapi', admin)).body;
     const c = await connectConsole(con.host, con.port, con.path);
     await rfbHandshake(c);
     const off = await stack.request('POST', '/v1/instances/vnc-1/actions', {
@@ -70,6 +70,8 @@ describe('GET /v1/instances/{id}/console, then CONNECT as a noVNC proxy', () => 
     const again = await connectConsole(con.host, con.port, con.path);
     expect(again.status).toBe(404);
     again.close();
-    expect((await stack.request('GET', '/v1/instances/vnc-1/console', admin)).status).toBe(409);
+    expect(
+      (await stack.request('GET', '/v1/instances/vnc-1/console?type=xapi', admin)).status,
+    ).toBe(409);
   });
 });

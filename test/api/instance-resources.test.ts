@@ -225,21 +225,31 @@ test('NIC, console, diagnostics and events operations are routed, answer documen
   expect(noNet.body).toMatchObject({ status: 'failed', error: { code: 'network_not_found' } });
 
   // console, log, diagnostics
-  const con = await call('getConsole', 'GET', '/v1/instances/dc-1/console', {
+  const con = await call('getConsole', 'GET', '/v1/instances/dc-1/console?type=xapi', {
     token: stack.tokens.admin,
   });
   expect(con.body).toMatchObject({
+    type: 'xapi',
     protocol: 'vnc',
     port: Number(new URL(stack.sim.url).port),
     tls: false,
   });
   expect(con.body.path).toMatch(/^\/console\?uuid=.*&session_id=/);
   expect(con.headers.get('cache-control')).toBe('no-store');
-  // The answer carries the service's XAPI session: admins only.
+  // XAPI's form carries the service's XAPI session: admins only; operators get the proxied
+  // forms (a one-time VNC password by default), viewers none.
   for (const token of [stack.tokens.viewer, stack.tokens.operator])
     expect(
-      (await call('getConsole', 'GET', '/v1/instances/dc-1/console', { token })).body,
+      (await call('getConsole', 'GET', '/v1/instances/dc-1/console?type=xapi', { token })).body,
     ).toMatchObject({ status: 403, code: 'forbidden' });
+  expect((await call('getConsole', 'GET', '/v1/instances/dc-1/console')).body).toMatchObject({
+    type: 'vnc',
+    password: expect.stringMatching(/^.{8}$/),
+  });
+  expect(
+    (await call('getConsole', 'GET', '/v1/instances/dc-1/console', { token: stack.tokens.viewer }))
+      .body,
+  ).toMatchObject({ status: 403, code: 'forbidden' });
   expect((await call('getConsoleLog', 'GET', '/v1/instances/dc-1/console/log')).body.code).toBe(
     'console_not_available',
   );

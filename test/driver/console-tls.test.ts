@@ -6,7 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { vncConsole } from '../../src/driver/procedures/console';
+import { xapiConsole } from '../../src/driver/procedures/console';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator';
 import { XapiClient } from '../../src/xapi';
 import { connectConsole, rfbHandshake } from '../helpers/rfb-client';
@@ -58,7 +58,7 @@ afterAll(async () => {
 test('over https the console answer names the https port with tls, and works over TLS', async () => {
   // web-01 runs on the master, the one host with a TLS listener in the simulator
   const vm = xapi.mirror.query('VM', { where: { name_label: 'web-01' } })[0];
-  const answer = vncConsole(xapi, vm);
+  const answer = xapiConsole(xapi, vm);
   expect(answer).toMatchObject({
     host: '127.0.0.1',
     port: Number(new URL(sim.httpsUrl!).port),

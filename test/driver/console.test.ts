@@ -1,12 +1,14 @@
-// Behaviour of the console and diagnostics reads: the VNC console of a running instance (host,
-// port and the CONNECT path with a session id, from the console record) for admins only, 409
-// when halted, 403 for operators and viewers; the console log through the host's plugin, or 404
-// console_not_available where the host has none; and diagnostics from the metrics objects.
+// Behaviour of the console and diagnostics reads: XAPI's own console form of a running instance
+// (host, port and the CONNECT path with a session id, from the console record) for admins only,
+// 403 for operators and viewers, who get the proxied forms; 409 when halted, suspended or paused;
+// the console log through the host's plugin, or 404 console_not_available where the host has
+// none; and diagnostics from the metrics objects.
 import type { Caller } from '../../src/driver';
 import { setState, spawnInstance } from './instance-helpers';
 import { alice, aliceViewer, startDriverStack, type DriverStack } from './stack';
 
 const aliceAdmin: Caller = { namespace: 'alice', role: 'admin', tokenId: 'alice-admin' };
+const origin = { host: '127.0.0.1', port: 8780, secure: false };
 
 describe('console and diagnostics', () => {
   let stack: DriverStack;
@@ -23,9 +25,10 @@ describe('console and diagnostics', () => {
     await stack?.close();
   });
 
-  it('gives the VNC console of a running instance as a noVNC proxy needs it', async () => {
+  it("gives XAPI's own console of a running instance as a noVNC proxy needs it", async () => {
     await setState(stack, vmRef, 'Running');
-    const c = stack.driver.console(aliceAdmin, 'con-1');
+    const c = await stack.driver.console(aliceAdmin, 'con-1', 'xapi', origin);
+    if (c.type !== 'xapi') throw new Error('not the xapi form');
     const vm = stack.sim.store.get('VM', vmRef) as any;
     const rec = (vm.consoles as string[])
       .map((r) => stack.sim.store.get('console', r) as any)
@@ -44,13 +47,19 @@ describe('console and diagnostics', () => {
     );
   });
 
-  it.each(['Halted', 'Suspended'] as const)(
-    'answers 409 invalid_power_state when %s',
+  it.each(['Halted', 'Suspended', 'Paused'] as const)(
+    'answers 409 invalid_power_state when %s, in every form',
     async (state) => {
       await setState(stack, vmRef, state);
-      expect(() => stack.driver.console(aliceAdmin, 'con-1')).toThrow(
-        expect.objectContaining({ status: 409, code: 'invalid_power_state' }),
-      );
+      for (const type of ['xapi', 'vnc', 'tunnel', 'websocket', 'url'] as const)
+        await expect(stack.driver.console(aliceAdmin, 'con-1', type, origin)).rejects.toMatchObject({
+          status: 409,
+          code: 'invalid_power_state',
+          extra: {
+            expected_power_states: ['running'],
+            actual_power_state: state.toLowerCase(),
+          },
+        });
     },
   );
 
@@ -59,7 +68,7 @@ describe('console and diagnostics', () => {
     for (const caller of [alice, aliceViewer]) {
       let thrown: unknown;
       try {
-        stack.driver.console(caller, 'con-1');
+        await stack.driver.console(caller, 'con-1', 'xapi', origin);
       } catch (err) {
         thrown = err;
       }
@@ -70,9 +79,14 @@ describe('console and diagnostics', () => {
       );
       expect((thrown as Error).message).toMatch(/admin/);
     }
-    expect(() => stack.driver.console({ ...aliceAdmin, namespace: 'bob' }, 'con-1')).toThrow(
-      expect.objectContaining({ status: 404 }),
-    );
+    for (const type of ['xapi', 'vnc'] as const)
+      await expect(
+        stack.driver.console({ ...aliceAdmin, namespace: 'bob' }, 'con-1', type, origin),
+      ).rejects.toMatchObject({ status: 404, code: 'instance_not_found' });
+    // operators get the proxied forms, which carry no session
+    const vnc = await stack.driver.console(alice, 'con-1', 'vnc', origin);
+    expect(vnc).toMatchObject({ type: 'vnc', host: '127.0.0.1' });
+    expect(JSON.stringify(vnc)).not.toContain(stack.xapi.sessionRef);
   });
 
   it('answers console_not_available where the host cannot read the console log', async () => {

@@ -1,7 +1,8 @@
-// The instance's consoles: the VNC (rfb) console record from the mirror turned into what a noVNC
-// proxy needs (host, the port and scheme XAPI is reached on, and the path it sends as CONNECT,
-// with the service's XAPI session id: admins only), and the guest's console log read through the
-// host's `console` plugin where the host has one. Never opens the console connection itself.
+// The instance's consoles as XAPI has them: where a running VM's VNC (rfb) console is (its
+// record, the host it runs on and that host's address) for the console proxy, XAPI's own
+// CONNECT form for admins (host, port and scheme XAPI is reached on, and the path with the
+// service's XAPI session id), and the guest's console log read through the host's `console`
+// plugin where the host has one. Never opens a console connection itself.
 import { inflateSync } from 'node:zlib';
 import type { XapiClient } from '../../xapi';
 import type { VMRecord } from '../../xapi/datamodel.generated';
@@ -12,61 +13,67 @@ import { NULL_REF } from '../../xapi/ref';
 
 type VmRec = VMRecord & { $ref: string };
 
-/**
- * How to reach the host's console handler. The location xapi writes names no port
- * (`https://<address>/console?...`), yet every host serves /console wherever it serves XAPI:
- * over HTTP on 80 (what Nova's XenAPI driver used) and over TLS on 443. So the scheme and port
- * are the ones this service reaches XAPI with; the location's own (or https on 443) only when
- * it names a port or XAPI is reached through a Unix socket.
- */
-function consoleTransport(xapi: XapiClient, location: URL): { tls: boolean; port: number } {
-  const via = /^https?:\/\//.test(xapi.connection.masterUrl)
-    ? new URL(xapi.connection.masterUrl)
-    : undefined;
-  const from = location.port || !via ? location : via;
-  const tls = from.protocol === 'https:';
-  return { tls, port: from.port ? Number(from.port) : tls ? 443 : 80 };
+/** The VNC console of a running VM: its record, the host it runs on and that host's address.
+ * Halted, suspended and paused VMs answer 409 invalid_power_state (expected: running): a paused
+ * domain's screen is frozen and takes no input. */
+export function rfbConsoleOf(
+  xapi: XapiClient,
+  vm: VmRec,
+): { consoleUuid: string; location: string; hostRef: string; address: string } {
+  if (vm.power_state !== 'Running') throw badPowerState(vm.$ref, ['running'], vm.power_state);
+  const rfb = (vm.consoles ?? [])
+    .map((ref) => xapi.mirror.get('console', ref))
+    .find((c) => c?.protocol === 'rfb');
+  const host = vm.resident_on !== NULL_REF ? xapi.mirror.get('host', vm.resident_on) : undefined;
+  if (!rfb || !rfb.location || !host)
+    throw new ApiError(409, 'invalid_power_state', 'the instance has no VNC console yet', {
+      extra: { expected_power_states: ['running'], actual_power_state: 'running' },
+    });
+  return {
+    consoleUuid: rfb.uuid,
+    location: rfb.location,
+    hostRef: vm.resident_on,
+    address: host.address || new URL(rfb.location).hostname,
+  };
 }
 
 /**
- * Who may have the CONNECT form. Its path carries the service's own XAPI session, which opens the
- * whole pool (every namespace's VMs, session.logout), so until a console proxy hands out
- * per-console access it goes to admin tokens only: operators and viewers get 403 forbidden.
+ * Who may have XAPI's own CONNECT form. Its path carries the service's own XAPI session, which
+ * opens the whole pool (every namespace's VMs, session.logout): admin tokens only; operators get
+ * 403 forbidden (and the proxied forms).
  */
-export function assertConsoleAccess(role: Caller['role']): void {
+export function assertXapiConsoleAccess(role: Caller['role']): void {
   if (role !== 'admin')
     throw new ApiError(
       403,
       'forbidden',
-      'the VNC console answer carries the service XAPI session: it is given to admin tokens only',
+      "the xapi console form carries the service's XAPI session: it is given to admin tokens only",
     );
 }
 
-export function vncConsole(xapi: XapiClient, vm: VmRec): Schema<'Console'> {
-  if (vm.power_state !== 'Running' && vm.power_state !== 'Paused')
-    throw badPowerState(vm.$ref, ['running', 'paused'], vm.power_state);
-  const rfb = (vm.consoles ?? [])
-    .map((ref) => xapi.mirror.get('console', ref))
-    .find((c) => c?.protocol === 'rfb');
-  if (!rfb || !rfb.location)
-    throw new ApiError(409, 'invalid_power_state', 'the instance has no VNC console yet', {
-      extra: {
-        expected_power_states: ['running'],
-        actual_power_state: vm.power_state.toLowerCase(),
-      },
-    });
+/**
+ * XAPI's own console: what a noVNC proxy sends as `CONNECT <path>` to the host the VM runs on.
+ * The location xapi writes names no port (`https://<address>/console?...`), yet every host
+ * serves /console wherever it serves XAPI: so the scheme and port are the ones this service
+ * reaches XAPI with (XapiClient.hostTransport), the location's own only when it names a port.
+ */
+export function xapiConsole(xapi: XapiClient, vm: VmRec): Schema<'ConsoleXapi'> {
+  const rfb = rfbConsoleOf(xapi, vm);
   const url = new URL(rfb.location);
-  const { tls, port } = consoleTransport(xapi, url);
+  const via = xapi.hostTransport();
+  const tls = url.port ? url.protocol === 'https:' : via.tls;
+  const port = url.port ? Number(url.port) : via.port;
   const query = new URLSearchParams(url.search);
   query.set('session_id', xapi.sessionRef);
   return {
+    type: 'xapi',
     protocol: 'vnc',
     host: url.hostname,
     port,
     path: `${url.pathname}?${query.toString()}`,
     url: rfb.location,
     tls,
-    console_uuid: rfb.uuid,
+    console_uuid: rfb.consoleUuid,
   };
 }
 

@@ -1,7 +1,10 @@
 // The console side channel: `CONNECT /console?uuid=<console uuid>&session_id=<ref>` (or
-// `ref=<console or VM ref>`) on the host the VM runs on answers `200` and then speaks the first
-// steps of RFB (version, security None, ServerInit with the VM's name_label) and idles until the
-// client leaves or the VM stops running there. No framebuffer, no XAPI semantics beyond lookups.
+// `ref=<console or VM ref>`) on the host the VM runs on answers `200` and then speaks RFB
+// (version, security None, ServerInit with the VM's name_label), then serves a screen
+// (console-screen.ts: a test pattern with the VM's name, the keys typed, the pointer) in Raw
+// encoding: SetPixelFormat, SetEncodings, FramebufferUpdateRequest, KeyEvent, PointerEvent and
+// ClientCutText are taken, until the client leaves or the VM stops running there. No XAPI
+// semantics beyond lookups.
 //
 // Refusals, as xapi's console handler gives them (plain HTTP, then the socket is closed):
 // - no session, an unknown session_id or wrong Basic credentials: 401 (a Unix-socket client is
@@ -14,11 +17,38 @@ import type { Duplex } from 'node:stream';
 import type { Origin } from '../engine/dispatch';
 import type { SimRuntime } from '../engine/runtime';
 import type { Rec } from '../engine/store';
+import { Screen, type PixelFormat, type ScreenState } from './console-screen';
 import { sideChannelAuthorized } from './side-channel-auth';
 
 /** The framebuffer every simulated console announces. */
-export const CONSOLE_WIDTH = 1024;
-export const CONSOLE_HEIGHT = 768;
+export const CONSOLE_WIDTH = 640;
+export const CONSOLE_HEIGHT = 480;
+
+/** The pixel format ServerInit announces (and the screen uses until the client sets one). */
+const SERVER_FORMAT: PixelFormat = {
+  bitsPerPixel: 32,
+  bigEndian: false,
+  redMax: 255,
+  greenMax: 255,
+  blueMax: 255,
+  redShift: 16,
+  greenShift: 8,
+  blueShift: 0,
+};
+
+/** Client-to-server message types (RFC 6143 7.5). */
+const MSG = {
+  setPixelFormat: 0,
+  setEncodings: 2,
+  updateRequest: 3,
+  key: 4,
+  pointer: 5,
+  cutText: 6,
+};
+
+/** The keysyms of keys that edit what is typed (X11 keysymdef.h). */
+const KEYSYM_BACKSPACE = 0xff08;
+const KEYSYM_RETURN = 0xff0d;
 
 const RFB_VERSION = 'RFB 003.008\n';
 const SECURITY_NONE = 1;
@@ -71,15 +101,140 @@ export function serverInit(name: string): Buffer {
   return b;
 }
 
+/** A FramebufferUpdate of one Raw rectangle. */
+function framebufferUpdate(screen: Screen, format: PixelFormat, r: Rect): Buffer {
+  const head = Buffer.alloc(16);
+  head.writeUInt8(0, 0); // FramebufferUpdate
+  head.writeUInt16BE(1, 2); // one rectangle
+  head.writeUInt16BE(r.x, 4);
+  head.writeUInt16BE(r.y, 6);
+  head.writeUInt16BE(r.w, 8);
+  head.writeUInt16BE(r.h, 10);
+  head.writeInt32BE(0, 12); // Raw
+  return Buffer.concat([head, screen.encode(format, r.x, r.y, r.w, r.h)]);
+}
+
+interface Rect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** The part of a requested rectangle that lies on the screen, or undefined. */
+function clip(r: Rect): Rect | undefined {
+  const x = Math.min(r.x, CONSOLE_WIDTH);
+  const y = Math.min(r.y, CONSOLE_HEIGHT);
+  const w = Math.min(r.w, CONSOLE_WIDTH - x);
+  const h = Math.min(r.h, CONSOLE_HEIGHT - y);
+  return w > 0 && h > 0 ? { x, y, w, h } : undefined;
+}
+
 /**
- * The server side of the RFB handshake on an accepted socket: ProtocolVersion 3.8 offered,
- * 3.3 / 3.7 / 3.8 accepted from the client, security None, then ServerInit after ClientInit.
- * Whatever the client sends afterwards is read and ignored.
+ * The server side of RFB on an accepted socket: ProtocolVersion 3.8 offered, 3.3 / 3.7 / 3.8
+ * accepted from the client, security None, ServerInit after ClientInit; then the screen: a
+ * non-incremental FramebufferUpdateRequest is answered at once, an incremental one when the
+ * screen next changes (a key typed, the pointer moved).
  */
 function speakRfb(socket: Duplex, head: Buffer, desktopName: () => string): void {
   let buf = head;
   let step: 'version' | 'security' | 'clientInit' | 'idle' = 'version';
   let minor = 8;
+  const screen = new Screen(CONSOLE_WIDTH, CONSOLE_HEIGHT);
+  const state: ScreenState = { name: '', typed: '', pointer: { x: 0, y: 0, clicks: 0 } };
+  let format = SERVER_FORMAT;
+  let buttons = 0;
+  /** An incremental request waiting for a change. */
+  let waiting: Rect | undefined;
+  /** The screen changed since the last update sent. */
+  let changed = false;
+  const send = (r: Rect): void => {
+    state.name = desktopName();
+    screen.draw(state);
+    changed = false;
+    socket.write(framebufferUpdate(screen, format, r));
+  };
+  const redraw = (): void => {
+    changed = true;
+    const r = waiting;
+    waiting = undefined;
+    if (r) send(r);
+  };
+  /** One client message from `buf`, or false when it has not all arrived. */
+  const message = (): boolean => {
+    if (buf.length < 1) return false;
+    const need = (n: number): boolean => buf.length >= n;
+    switch (buf[0]) {
+      case MSG.setPixelFormat: {
+        const m = need(20) && take(20);
+        if (!m) return false;
+        format = {
+          bitsPerPixel: m[4],
+          bigEndian: m[6] !== 0,
+          redMax: m.readUInt16BE(8),
+          greenMax: m.readUInt16BE(10),
+          blueMax: m.readUInt16BE(12),
+          redShift: m[14],
+          greenShift: m[15],
+          blueShift: m[16],
+        };
+        if (![8, 16, 32].includes(format.bitsPerPixel) || m[7] === 0) socket.destroy();
+        return true;
+      }
+      case MSG.setEncodings: {
+        if (!need(4)) return false;
+        const n = 4 + 4 * buf.readUInt16BE(2);
+        return need(n) && take(n) !== undefined; // Raw is always understood
+      }
+      case MSG.updateRequest: {
+        const m = need(10) && take(10);
+        if (!m) return false;
+        const r = clip({
+          x: m.readUInt16BE(2),
+          y: m.readUInt16BE(4),
+          w: m.readUInt16BE(6),
+          h: m.readUInt16BE(8),
+        });
+        if (!r) return true;
+        if (m[1] === 0 || changed) send(r);
+        else waiting = r;
+        return true;
+      }
+      case MSG.key: {
+        const m = need(8) && take(8);
+        if (!m) return false;
+        const down = m[1] !== 0;
+        const keysym = m.readUInt32BE(4);
+        if (!down) return true;
+        if (keysym >= 0x20 && keysym <= 0x7e) state.typed += String.fromCharCode(keysym);
+        else if (keysym === KEYSYM_BACKSPACE) state.typed = state.typed.slice(0, -1);
+        else if (keysym === KEYSYM_RETURN) state.typed += ' ';
+        else return true;
+        redraw();
+        return true;
+      }
+      case MSG.pointer: {
+        const m = need(6) && take(6);
+        if (!m) return false;
+        const mask = m[1];
+        if (mask !== 0 && buttons === 0) state.pointer.clicks++;
+        buttons = mask;
+        state.pointer.x = m.readUInt16BE(2);
+        state.pointer.y = m.readUInt16BE(4);
+        redraw();
+        return true;
+      }
+      case MSG.cutText: {
+        if (!need(8)) return false;
+        const n = 8 + buf.readUInt32BE(4);
+        return need(n) && take(n) !== undefined;
+      }
+      default:
+        socket.destroy(); // not a message of RFB 3.8: the stream cannot be followed further
+        buf = Buffer.alloc(0);
+        return false;
+    }
+  };
   const take = (n: number): Buffer | undefined => {
     if (buf.length < n) return undefined;
     const out = buf.subarray(0, n);
@@ -121,10 +276,7 @@ function speakRfb(socket: Duplex, head: Buffer, desktopName: () => string): void
         if (!take(1)) return; // shared-flag: one viewer or many, all the same here
         socket.write(serverInit(desktopName()));
         step = 'idle';
-      } else {
-        buf = Buffer.alloc(0); // client messages (SetPixelFormat, key events ...) are ignored
-        return;
-      }
+      } else if (!message()) return;
     }
   };
   socket.write(RFB_VERSION);
@@ -139,6 +291,8 @@ function speakRfb(socket: Duplex, head: Buffer, desktopName: () => string): void
 export function consoleConnectHandler(
   rt: SimRuntime,
   originOf: (req: http.IncomingMessage) => Origin,
+  /** Where the connections past their 200 are kept while they are open. */
+  open: Set<unknown> = new Set(),
 ): (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
     socket.on('error', () => socket.destroy());
@@ -164,7 +318,12 @@ export function consoleConnectHandler(
         (c.cls === 'VM' && c.ref === vmRef && !running());
       if (gone) socket.destroy();
     });
-    socket.on('close', stop);
+    open.add(socket);
+    socket.once('end', () => socket.destroy()); // the client is done: so is the console
+    socket.on('close', () => {
+      stop();
+      open.delete(socket);
+    });
     socket.write('HTTP/1.1 200 OK\r\n\r\n');
     speakRfb(socket, head, () => String(rt.store.find('VM', vmRef)?.name_label ?? ''));
   };
