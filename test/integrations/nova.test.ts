@@ -157,6 +157,7 @@ test("Nova's generic driver tests pass against the installed driver, declining o
     'test_neutron_ports_and_vlan',
     'test_iscsi_volume_connector_attach_detach',
     'test_iscsi_refusals_leave_nothing',
+    'test_vnc_console_tunnel',
     'test_resize_revert_and_confirm',
     'test_resize_refuses_a_smaller_root_disk',
     'test_disk_info_and_device_names',

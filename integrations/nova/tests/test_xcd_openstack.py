@@ -11,12 +11,15 @@
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from unittest import mock
 
 from nova.compute import task_states
+from nova.console import type as ctype
 import nova.conf
 from nova import exception
 from nova import objects
@@ -385,6 +388,35 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
         self.assertEqual('running', self._shape(instance)[3])  # untouched
         self.assertEqual([], self._get('instances', instance.uuid, 'snapshots')['items'])
 
+    # -- the VNC console ---------------------------------------------------------------------
+
+    def test_vnc_console_tunnel(self):
+        """What nova-novncproxy does with get_vnc_console's answer: CONNECT <path> to
+        host:port, a 200, then RFB with security type None, all from the service itself."""
+        instance = self._instance()
+        self._spawn(instance, self._glance_image(guest_disk(), 'raw'))
+        console = self.connection.get_vnc_console(self.ctxt, instance)
+        self.assertIsInstance(console, ctype.ConsoleVNC)
+        service = urllib.parse.urlsplit(os.environ['XCD_URL'])
+        self.assertEqual(service.port, console.port)
+        self.assertNotIn('session', console.internal_access_path)
+        with socket.create_connection((console.host, console.port), timeout=15) as sock:
+            sock.sendall(b'CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n'
+                         % (console.internal_access_path.encode(), console.host.encode()))
+            reply = b''
+            while b'\r\n\r\n' not in reply:
+                data = sock.recv(4096)
+                self.assertTrue(data, 'the service closed the tunnel: %r' % reply)
+                reply += data
+            head, _sep, rest = reply.partition(b'\r\n\r\n')
+            self.assertTrue(head.startswith(b'HTTP/1.1 200'), head)
+            while len(rest) < 12:
+                rest += sock.recv(4096)
+            self.assertEqual(b'RFB 003.008\n', rest[:12])
+            sock.sendall(b'RFB 003.008\n')
+            security = sock.recv(2)
+            self.assertEqual(b'\x01\x01', security)  # one security type: None
+
     # -- what the service offers about disks --------------------------------------------------
 
     def test_disk_info_and_device_names(self):
@@ -406,5 +438,5 @@ OWN = ['test_glance_image_spawn_snapshot_roundtrip', 'test_glance_vhd_image_and_
        'test_glance_image_the_pool_cannot_take', 'test_glance_bytes_that_are_not_the_format',
        'test_glance_download_cut_off', 'test_neutron_ports_and_vlan',
        'test_iscsi_volume_connector_attach_detach', 'test_iscsi_refusals_leave_nothing',
-       'test_resize_revert_and_confirm', 'test_resize_refuses_a_smaller_root_disk',
+       'test_vnc_console_tunnel', 'test_resize_revert_and_confirm', 'test_resize_refuses_a_smaller_root_disk',
        'test_disk_info_and_device_names']
