@@ -1,6 +1,8 @@
-// `xcd host`: the pool's identity and resources as the service reports them (admin token).
-// Must not talk to XAPI; it only prints what GET /v1/host answers.
+// `xcd host`: the pool's identity and resources as the service reports them, and maintenance of
+// one host (`xcd host evacuate|enable|... HOST`), admin token. Must not talk to XAPI; it only
+// speaks to GET /v1/host and POST /v1/hosts/{host}/actions.
 import type { Command } from 'commander';
+import { finishOperation, type WaitFlags } from './follow';
 import {
   action,
   clientFrom,
@@ -10,8 +12,18 @@ import {
   type ClientFlags,
 } from './output';
 
+/** The maintenance actions, as POST /v1/hosts/{host}/actions names them, and what each does. */
+const HOST_ACTIONS = {
+  disable: 'take no new instances (running ones stay)',
+  enable: 'take instances again',
+  evacuate: 'disable, then live-migrate every running instance to other hosts',
+  reboot: 'evacuate, then reboot (comes back enabled)',
+  shutdown: 'evacuate, then shut down',
+  'power-on': 'power on a host that is down, through its XAPI power-on mode',
+} as const;
+
 export function registerHost(program: Command): void {
-  withClientOptions(
+  const host = withClientOptions(
     program.command('host').description("show the pool's identity and resources"),
   ).action(
     action(async (flags: ClientFlags) => {
@@ -46,4 +58,17 @@ export function registerHost(program: Command): void {
       );
     }),
   );
+  for (const [name, what] of Object.entries(HOST_ACTIONS)) {
+    withClientOptions(host.command(`${name} <host>`).description(`${what} (admin)`))
+      .option('--no-wait', 'return the operation at once')
+      .action(
+        action(async (target: string, f: WaitFlags) => {
+          // --url, --token and --json after the action are the parent command's options too.
+          f = { ...(host.opts() as WaitFlags), ...f };
+          const client = clientFrom(f);
+          const op = await client.hostAction(target, name as keyof typeof HOST_ACTIONS);
+          await finishOperation(client, op, f, `host ${target}: ${name} done`);
+        }),
+      );
+  }
 }

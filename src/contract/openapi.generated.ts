@@ -25,6 +25,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/hosts/{host}/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The host's uuid, name_label or hostname. */
+                host: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Maintenance of one host of the pool (admin)
+         * @description The body is tagged by `action`, run as an operation (`Prefer: wait=N` as for instances):
+         *     - `disable`: no new instance starts or lands on the host (`host.disable`); its running
+         *       instances stay.
+         *     - `enable`: the host takes instances again (`host.enable`).
+         *     - `evacuate`: disable, then live-migrate every running instance to other hosts of the
+         *       pool (`host.evacuate`); a failure enables the host again if it was enabled before.
+         *     - `reboot` / `shutdown`: evacuate, then `host.reboot` / `host.shutdown`; a rebooted host
+         *       comes back enabled; rebooting the master restarts XAPI, which the service rides
+         *       out as any XAPI restart (`/readyz` is not ready until it has reloaded).
+         *     - `power-on`: `host.power_on` of a host that is down, through its power-on mode (none
+         *       configured answers `409 operation_not_allowed`).
+         *     One action runs on a host at a time. The operation's `host_id` names the host and its
+         *     `result` is the host as `GET /v1/host` lists it. An unknown host answers
+         *     `404 host_not_found`; instances that no other host can take fail the operation with
+         *     `no_host_available` or `insufficient_memory`.
+         */
+        post: operations["hostAction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/templates": {
         parameters: {
             query?: never;
@@ -1275,16 +1312,22 @@ export interface components {
             offset: number;
         };
         /** @enum {string} */
-        OperationKind: "spawn" | "destroy" | "reboot" | "power-off" | "power-on" | "pause" | "unpause" | "suspend" | "resume" | "resize" | "migrate" | "snapshot" | "revert" | "delete-snapshot" | "attach-volume" | "detach-volume" | "attach-nic" | "detach-nic" | "add-disk" | "remove-disk" | "import-image";
+        OperationKind: "spawn" | "destroy" | "reboot" | "power-off" | "power-on" | "pause" | "unpause" | "suspend" | "resume" | "resize" | "migrate" | "snapshot" | "revert" | "delete-snapshot" | "attach-volume" | "detach-volume" | "attach-nic" | "detach-nic" | "add-disk" | "remove-disk" | "import-image" | "host-disable" | "host-enable" | "host-evacuate" | "host-reboot" | "host-shutdown" | "host-power-on";
+        HostAction: {
+            /** @enum {string} */
+            action: "disable" | "enable" | "evacuate" | "reboot" | "shutdown" | "power-on";
+        };
         /** @enum {string} */
         OperationStatus: "running" | "succeeded" | "failed" | "cancelled";
         Operation: {
             id: string;
             kind: components["schemas"]["OperationKind"];
-            /** @description The instance it acts on (empty for an image operation, which names `image_id`). */
+            /** @description The instance it acts on (empty for an image or host operation, which names `image_id` or `host_id`). */
             instance_id: components["schemas"]["InstanceId"] | "";
             /** @description The image an `import-image` operation makes. */
             image_id?: components["schemas"]["ImageId"];
+            /** @description The uuid of the host a `host-*` operation acts on. */
+            host_id?: string;
             status: components["schemas"]["OperationStatus"];
             /** @description Follows the XAPI task's progress (an import's */
             progress: number;
@@ -1294,8 +1337,8 @@ export interface components {
             finished_at: components["schemas"]["Timestamp"] | null;
             /** @description Why it failed (null unless failed or cancelled). */
             error: components["schemas"]["Problem"] | null;
-            /** @description The instance after the operation, or for `import-image` the Image (null until it succeeds, and for a destroy). */
-            result: components["schemas"]["Instance"] | components["schemas"]["Image"] | null;
+            /** @description The instance after the operation, for `import-image` the Image, for `host-*` the host (null until it succeeds, and for a destroy). */
+            result: components["schemas"]["Instance"] | components["schemas"]["Image"] | components["schemas"]["HostSummary"] | null;
         };
         PauseAction: {
             /**
@@ -1830,6 +1873,38 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            default: components["responses"]["Error"];
+        };
+    };
+    hostAction: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description RFC 7240 preferences; `wait=N` (seconds, 0..300) waits for the operation to finish.
+                 * @example wait=30
+                 */
+                Prefer?: components["parameters"]["Prefer"];
+            };
+            path: {
+                /** @description The host's uuid, name_label or hostname. */
+                host: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HostAction"];
+            };
+        };
+        responses: {
+            200: components["responses"]["OperationDone"];
+            202: components["responses"]["OperationAccepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["Error"];
         };
     };

@@ -205,6 +205,10 @@ function mapXapi(
     case 'SR_BACKEND_FAILURE_67':
     case 'SR_BACKEND_FAILURE_107':
       return [404, 'iscsi_lun_not_found', 'the iSCSI target has no such LUN'];
+    case 'HOST_POWER_ON_MODE_DISABLED':
+      return [409, 'operation_not_allowed', 'the host has no power-on mode configured in XAPI'];
+    case 'HOST_OFFLINE':
+      return [409, 'operation_not_allowed', 'the host is not live'];
     case 'LICENCE_RESTRICTION':
       return [
         403,

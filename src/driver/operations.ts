@@ -24,6 +24,8 @@ export interface PersistedOperation {
   error: Problem | null;
   /** The image an import-image operation makes (its instance_id is empty). */
   image_id?: string;
+  /** The uuid of the host a host-* operation acts on (its instance_id is empty). */
+  host_id?: string;
   /** Arguments a restarted service needs to finish the operation (destroy: keep_disks). */
   args?: Record<string, unknown>;
 }

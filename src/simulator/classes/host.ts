@@ -220,9 +220,6 @@ export function registerHostMessages(): void {
     if (!isHostLive(ctx.sim, hostRef)) throw new XapiFault('HOST_OFFLINE', [hostRef]);
     ctx.store.update('host', hostRef, { enabled: false });
   });
-  defineMessage('host.assert_can_evacuate', (ctx, [hostRef]) => {
-    ctx.store.get('host', hostRef);
-  });
   defineMessage('host.get_vms_which_prevent_evacuation', (ctx, [hostRef]) => {
     ctx.store.get('host', hostRef);
     return {};

@@ -5,6 +5,7 @@
 import { DATAMODEL, type XapiClass } from '../../xapi/datamodel.generated';
 import { XapiFault } from '../engine/fault';
 import { registerHostMessages } from './host';
+import { registerHostMaintenanceMessages } from './host-maintenance';
 import { registerNetwork } from './network';
 import { defineMessage, lookupMessage } from '../engine/registry';
 import { registerStorageMessages } from './storage';
@@ -96,6 +97,7 @@ function registerPlainFieldMessages(): void {
 
 export function registerSemantics(): void {
   registerHostMessages();
+  registerHostMaintenanceMessages();
   registerStorageMessages();
   registerNetwork();
   registerVmPowerMessages();
