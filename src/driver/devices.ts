@@ -3,7 +3,7 @@
 // operations through the runner, idempotent where a retry can be told (the same VDI, volume id,
 // disk or NIC already there). Every VDI named is checked in ownership.ts. What each does in XAPI
 // lives in procedures/volume.ts, procedures/iscsi.ts, procedures/disk.ts and procedures/nic.ts;
-// work on one iSCSI target's SR runs one at a time (iscsiTurns). No HTTP here.
+// work on one iSCSI target's SR runs one at a time (iscsiTurn). No HTTP here.
 import type { XapiClient } from '../xapi';
 import { requirePowerState } from './procedures/common';
 import {
@@ -26,10 +26,10 @@ import {
   resolveNetwork,
 } from './procedures/nic';
 import { attachVolume, detachVolume, listVolumes } from './procedures/volume';
-import { Scheduler } from './concurrency';
 import {
   attachIscsiVolume,
   detachIscsiVolume,
+  iscsiTurn,
   parseConnection,
   srUuidOf,
 } from './procedures/iscsi';
@@ -52,10 +52,6 @@ export class Devices {
     private readonly imageBase: ImageBaseIn,
     private readonly serviceId: string,
   ) {}
-
-  /** One turn at a time per iSCSI SR (keyed by its uuid): attaches and detaches of the
-   * target's LUNs never introduce or forget it under each other. */
-  private readonly iscsiTurns = new Scheduler(Number.MAX_SAFE_INTEGER);
 
   listVolumes(caller: Caller, id: string): Array<Schema<'Volume'>> {
     return listVolumes(this.xapi.mirror, this.runner.vmOf(caller.namespace, id));
@@ -127,7 +123,7 @@ export class Devices {
       id,
       { kind: 'attach-volume', args: { volume: volumeId }, precheck: runningOrHalted },
       (r) =>
-        this.iscsiTurns.run(srUuid, () =>
+        iscsiTurn(this.xapi, srUuid, () =>
           attachIscsiVolume(this.xapi, volumeId, body, r, this.serviceId),
         ),
     );
@@ -180,7 +176,7 @@ export class Devices {
         const now = iscsiVolumeVdi(this.xapi.mirror, ns, volumeId);
         const srUuid = now && this.xapi.mirror.get('SR', now.SR)?.uuid;
         if (!now || !srUuid) return;
-        await this.iscsiTurns.run(srUuid, () => detachIscsiVolume(this.xapi, now.$ref, r));
+        await iscsiTurn(this.xapi, srUuid, () => detachIscsiVolume(this.xapi, now.$ref, r));
       },
     );
   }

@@ -1,8 +1,8 @@
 // Reconciliation from the tags alone, at start-up and as a periodic sweep: a VM left 'building'
 // is removed with its disks, one left 'deleting' has its destroy finished, an operation left
 // 'running' is recorded as interrupted, and tagged VDIs / VIFs whose instance no longer exists
-// are removed, and an iSCSI SR an attach left 'building' is settled (procedures/iscsi.ts). Work in
-// flight is taken over only when its owner (xcd_owner, lease.ts) may be
+// are removed, an iSCSI SR an attach left 'building' is settled and one no VBD uses any more is
+// forgotten (procedures/iscsi.ts). Work in flight is taken over only when its owner (xcd_owner, lease.ts) may be
 // (the caller's mayTakeOver): two services on one pool never undo each other's live work.
 // A clone / copy killed before its tags carries the reserved name instead (spawn-records.ts).
 // What happened is recorded as operations (memory, and the VM's tag where the VM survives).
@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { XapiClient } from '../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
 import { quiesceVm, removeQuiet } from './procedures/destroy';
-import { settleIscsiSr } from './procedures/iscsi';
+import { forgetUnusedIscsiSr, iscsiTurn, settleIscsiSr } from './procedures/iscsi';
 import { waitForMirror } from './mirror-wait';
 import { ApiError, isGone } from './errors';
 import { Operations, parsePersisted, type PersistedOperation } from './operations';
@@ -29,7 +29,8 @@ export interface ReconcileReport {
   orphanVifs: number;
   /** Images ('namespace/id') whose half-imported base VDI was removed. */
   images: string[];
-  /** iSCSI SRs (uuids) an interrupted attach left 'building', now forgotten or kept active. */
+  /** iSCSI SRs (uuids) an interrupted attach left 'building', now forgotten or kept active, and
+   * 'active' ones no VBD used any more, forgotten. */
   iscsiSrs: string[];
   errors: Array<{ what: string; error: string }>;
 }
@@ -333,7 +334,7 @@ export async function reconcile(
     try {
       await exclusive(owner, async () => {
         if (mirror.get('SR', sr.$ref)?.other_config[TAG.state] !== 'building') return;
-        const kept = await settleIscsiSr(xapi, sr.$ref);
+        const kept = await iscsiTurn(xapi, sr.uuid, () => settleIscsiSr(xapi, sr.$ref));
         report.iscsiSrs.push(sr.uuid);
         logger.info(
           { sr: sr.uuid, kept },
@@ -342,6 +343,22 @@ export async function reconcile(
             : 'reconcile: forgot the SR of an interrupted iSCSI attach',
         );
       });
+    } catch (err) {
+      if (!isGone(err)) note(`SR ${sr.uuid}`, err);
+    }
+  }
+
+  // iSCSI SRs no VBD uses any more: their volumes' instances were destroyed with them attached.
+  for (const sr of mirror.query('SR', {
+    where: { [`other_config.${TAG.role}`]: ISCSI_ROLE.sr, [`other_config.${TAG.state}`]: 'active' },
+    fields: ['uuid', 'VDIs'],
+  })) {
+    if (sr.VDIs.some((v) => (mirror.get('VDI', v)?.VBDs.length ?? 0) > 0)) continue;
+    try {
+      if (await iscsiTurn(xapi, sr.uuid, () => forgetUnusedIscsiSr(xapi, sr.$ref))) {
+        report.iscsiSrs.push(sr.uuid);
+        logger.info({ sr: sr.uuid }, 'reconcile: forgot an iSCSI SR no volume uses');
+      }
     } catch (err) {
       if (!isGone(err)) note(`SR ${sr.uuid}`, err);
     }

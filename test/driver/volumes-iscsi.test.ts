@@ -137,6 +137,29 @@ describe('volumes by iSCSI connection', () => {
     expect(storageSnapshot(stack.sim)).toEqual(before);
   });
 
+  it('forgets the SR of volumes whose instance was destroyed with them attached', async () => {
+    await spawnInstance(stack, 'iscsi-gone');
+    const before = storageSnapshot(stack.sim);
+    await done(
+      stack,
+      stack.driver.attachVolume(alice, 'iscsi-gone', 'vol-g', { connection: connection(0) }),
+    );
+    const [vol] = stack.driver.listVolumes(alice, 'iscsi-gone');
+    // A sweep leaves an SR in use alone.
+    await stack.driver.reconcilePass();
+    expect(iscsiSrs()).toHaveLength(1);
+    await done(stack, stack.driver.destroy(alice, 'iscsi-gone', {}));
+    expect(iscsiSrs()).toHaveLength(1);
+    await until(() => stack.xapi.mirror.getByUuid('VDI', vol!.uuid)?.VBDs.length === 0);
+    await stack.driver.reconcilePass();
+    expect(stack.driver.lastReconcile?.iscsiSrs).toHaveLength(1);
+    await until(() => iscsiSrs().length === 0);
+    // Only the instance's own disks went with it: the LUN's data is the target's.
+    const after = storageSnapshot(stack.sim);
+    expect(after.SR).toEqual(before.SR);
+    expect(after.PBD).toEqual(before.PBD);
+  });
+
   it('refuses a LUN attached to another instance with 409 volume_in_use', async () => {
     const first = await done(
       stack,

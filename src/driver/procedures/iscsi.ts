@@ -4,10 +4,12 @@
 // host, SR.scan, the LUN's VDI found by sm_config LUNid, then a VBD. Every step registers its
 // undo; detach takes the VBD away and, once no VBD uses the SR, its PBDs and the SR itself.
 // The CHAP password goes to XAPI in PBD device_config only: never into tags, errors or logs.
+// Work on one target's SR takes turns (iscsiTurn), per XAPI client.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { XapiClient } from '../../xapi';
 import type { PBDRecord, SRRecord, VBDRecord, VDIRecord } from '../../xapi/datamodel.generated';
 import { NULL_REF } from '../../xapi/ref';
+import { Scheduler } from '../concurrency';
 import { ApiError, isGone } from '../errors';
 import { waitForMirror } from '../mirror-wait';
 import { runSteps, type StepContext } from '../steps';
@@ -15,6 +17,19 @@ import { ISCSI_ROLE, TAG, VOLUME_TAG, ownerTags, type Owner } from '../tags';
 import type { Schema } from '../types';
 import { createAndPlug, ignoreGone, type OpRun } from './common';
 import { pickDevice, vbdsOf } from './volume';
+
+const turns = new WeakMap<XapiClient, Scheduler>();
+
+/** Runs `fn` in the turn of SR `srUuid`: attaches, detaches and reconcile of one target's SR
+ * never introduce or forget it under each other. */
+export function iscsiTurn<T>(xapi: XapiClient, srUuid: string, fn: () => Promise<T>): Promise<T> {
+  let s = turns.get(xapi);
+  if (!s) {
+    s = new Scheduler(Number.MAX_SAFE_INTEGER);
+    turns.set(xapi, s);
+  }
+  return s.run(srUuid, fn);
+}
 
 /** A connection's target, parsed: what the SR's PBDs are configured with. */
 export interface IscsiTarget {
@@ -378,5 +393,22 @@ export async function settleIscsiSr(xapi: XapiClient, srRef: string): Promise<bo
     return false;
   }
   await retag(xapi, 'SR', srRef, ACTIVE_TAGS);
+  return true;
+}
+
+/** Forgets an 'active' SR of the service that no VBD uses any more (its volumes' instances were
+ * destroyed with them attached), checked again through XAPI; true when it was forgotten. Run it
+ * in the SR's iscsiTurn. */
+export async function forgetUnusedIscsiSr(xapi: XapiClient, srRef: string): Promise<boolean> {
+  const oc = await ignoreGone(
+    xapi.call<Record<string, string>>('SR.get_other_config', srRef),
+    isGone,
+  );
+  if (oc?.[TAG.role] !== ISCSI_ROLE.sr || oc[TAG.state] !== 'active') return false;
+  for (const vdiRef of await xapi.call<string[]>('SR.get_VDIs', srRef)) {
+    const vbds = await ignoreGone(xapi.call<string[]>('VDI.get_VBDs', vdiRef), isGone);
+    if (vbds && vbds.length > 0) return false;
+  }
+  await forgetIscsiSr(xapi, srRef);
   return true;
 }
