@@ -193,6 +193,18 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
         self.assertEqual(GiB, len(disk))
         self.assertEqual(raw, disk[:len(raw)])
 
+    def test_snapshot_upload_failure_leaves_no_snapshot(self):
+        """Glance refuses the upload: Nova sees the error, and the pool snapshot is gone."""
+        instance = self._instance(root_gb=1)
+        self._spawn(instance, self._glance_image(guest_disk(), 'raw'))
+        snapshot_id = uuidutils.generate_uuid()
+        with mock.patch.object(self.glance, 'update',
+                               side_effect=exception.ImageNotAuthorized(image_id=snapshot_id)):
+            self.assertRaises(exception.ImageNotAuthorized, self.connection.snapshot,
+                              self.ctxt, instance, snapshot_id, lambda **kw: None)
+        self.assertEqual([], self._get('instances', instance.uuid, 'snapshots')['items'])
+        self.assertEqual('running', self._get('instances', instance.uuid)['power_state'])
+
     def test_glance_image_the_pool_cannot_take(self):
         """vmdk, iso, an AMI, UEFI firmware: ImageUnacceptable before any download."""
         cases = [self._glance_image(b'x' * 512, 'vmdk'),
@@ -333,6 +345,21 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
         self.assertRaises(exception.VolumeDriverNotFound, self.connection.attach_volume,
                           self.ctxt, rbd, instance, '/dev/xvdb')
 
+    def test_boot_from_volume_is_refused(self):
+        """The service gives every instance its own root disk: a build whose root is a volume
+        aborts with InvalidInput before anything is made."""
+        instance = self._instance()
+        block_device_info = {'root_device_name': '/dev/xvda', 'ephemerals': [], 'swap': None,
+                             'block_device_mapping': [{'connection_info': self._iscsi(0),
+                                                       'mount_device': '/dev/xvda',
+                                                       'boot_index': 0}]}
+        self.assertRaises(exception.InvalidInput, self.connection.spawn, self.ctxt, instance,
+                          objects.ImageMeta.from_dict({}), [], 'herp', {},
+                          network_info=test_utils.get_test_network_info(),
+                          block_device_info=block_device_info)
+        self.assertFalse(self.connection.instance_exists(instance))
+        self.assertEqual([], self._iscsi_srs())
+
     # -- resize and cold migration inside the pool ------------------------------------------
 
     def _flavor(self, instance, vcpus, memory_mb, root_gb):
@@ -434,9 +461,20 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
         self.assertEqual(min(p for p in range(1, 26) if p not in taken), position)
 
 
-OWN = ['test_glance_image_spawn_snapshot_roundtrip', 'test_glance_vhd_image_and_raw_snapshot',
-       'test_glance_image_the_pool_cannot_take', 'test_glance_bytes_that_are_not_the_format',
-       'test_glance_download_cut_off', 'test_neutron_ports_and_vlan',
-       'test_iscsi_volume_connector_attach_detach', 'test_iscsi_refusals_leave_nothing',
-       'test_vnc_console_tunnel', 'test_resize_revert_and_confirm', 'test_resize_refuses_a_smaller_root_disk',
-       'test_disk_info_and_device_names']
+# The tests run_virt_driver_tests.py runs, in this order.
+OWN = [
+    'test_glance_image_spawn_snapshot_roundtrip',
+    'test_glance_vhd_image_and_raw_snapshot',
+    'test_snapshot_upload_failure_leaves_no_snapshot',
+    'test_glance_image_the_pool_cannot_take',
+    'test_glance_bytes_that_are_not_the_format',
+    'test_glance_download_cut_off',
+    'test_neutron_ports_and_vlan',
+    'test_iscsi_volume_connector_attach_detach',
+    'test_iscsi_refusals_leave_nothing',
+    'test_boot_from_volume_is_refused',
+    'test_vnc_console_tunnel',
+    'test_resize_revert_and_confirm',
+    'test_resize_refuses_a_smaller_root_disk',
+    'test_disk_info_and_device_names',
+]

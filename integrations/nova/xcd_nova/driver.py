@@ -204,6 +204,12 @@ class XcdDriver(driver.ComputeDriver):
     def spawn(self, context, instance, image_meta, injected_files, admin_password,
               allocations, network_info=None, block_device_info=None, power_on=True,
               accel_info=None, *args, **kwargs):
+        if volumes.root_volume(block_device_info) is not None:
+            # Every spawn of the service makes a root disk (a template's, an image's clone or a
+            # VDI's copy): a volume cannot take its place, and booting that disk instead of the
+            # volume would be wrong. InvalidInput aborts the build (no reschedule).
+            raise exception.InvalidInput(reason='booting from a volume: the service spawns '
+                                                'every instance with its own root disk')
         source = self._image_source(context, image_meta, instance)
         body = spawn_body.build(instance, source, network_info, block_device_info, power_on,
                                 self._catalogue('networks'), CONF.xcd)

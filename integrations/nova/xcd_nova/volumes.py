@@ -36,6 +36,17 @@ def attachment(connection_info):
     return str(volume_id), body, True
 
 
+def root_volume(block_device_info):
+    """The volume mapping Nova boots the instance from (boot index 0, or mounted at the root
+    device name), or None."""
+    info = block_device_info or {}
+    root = info.get('root_device_name')
+    for bdm in info.get('block_device_mapping') or []:
+        if bdm.get('boot_index') == 0 or (root and bdm.get('mount_device') == root):
+            return bdm
+    return None
+
+
 def device_position(mountpoint):
     """'/dev/xvdc' -> 2: the userdevice a Linux device name stands for."""
     match = re.match(r'^/dev/(?:xv|s|v|h)d([a-z])$', mountpoint or '')
