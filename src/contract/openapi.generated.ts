@@ -1076,6 +1076,10 @@ export interface components {
             vcpus: components["schemas"]["UsedTotal"];
             memory_mb: components["schemas"]["UsedTotalFree"];
             running_instances?: number;
+            /** @description The mean utilisation of the host's physical CPUs as XAPI last reported it (`host_cpu.utilisation`). */
+            cpu_usage?: number;
+            /** @description The clock of its physical CPUs (`host_cpu.speed`). */
+            cpu_speed_mhz?: number;
         };
         UsedTotal: {
             total: number;

@@ -46,6 +46,7 @@ export const DEFAULT_MIRROR: readonly XapiClass[] = [
   'VM_guest_metrics',
   'host',
   'host_metrics',
+  'host_cpu',
   'SR',
   'VDI',
   'VBD',

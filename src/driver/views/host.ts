@@ -19,6 +19,17 @@ export function versionToInt(version: string | undefined): number {
   return parts[0]! * 1_000_000 + parts[1]! * 1_000 + parts[2]!;
 }
 
+/** A host's CPU figures from its host_cpu records (none mirrored: no figures). */
+function cpuFigures(
+  acc: { usage: number; n: number; speed: number } | undefined,
+): Pick<Schema<'HostSummary'>, 'cpu_usage' | 'cpu_speed_mhz'> {
+  if (!acc || acc.n === 0) return {};
+  return {
+    cpu_usage: Math.min(1, Math.max(0, acc.usage / acc.n)),
+    cpu_speed_mhz: Math.round(acc.speed),
+  };
+}
+
 export function hostView(mirror: MirrorView): Schema<'Host'> {
   const pool = mirror.query('pool', { fields: ['uuid', 'master'] })[0];
   const hosts = mirror.query('host', {
@@ -39,6 +50,14 @@ export function hostView(mirror: MirrorView): Schema<'Host'> {
     where: { power_state: 'Running', is_control_domain: false },
     fields: ['VCPUs_at_startup', 'resident_on'],
   });
+  const cpuOf = new Map<string, { usage: number; n: number; speed: number }>();
+  for (const c of mirror.query('host_cpu', { fields: ['host', 'utilisation', 'speed'] })) {
+    const acc = cpuOf.get(c.host) ?? { usage: 0, n: 0, speed: 0 };
+    acc.usage += Number(c.utilisation) || 0;
+    acc.n += 1;
+    acc.speed = Math.max(acc.speed, Number(c.speed) || 0);
+    cpuOf.set(c.host, acc);
+  }
   const perHost = new Map<string, { vcpus: number; count: number }>();
   for (const vm of running) {
     const h = perHost.get(vm.resident_on) ?? { vcpus: 0, count: 0 };
@@ -67,6 +86,7 @@ export function hostView(mirror: MirrorView): Schema<'Host'> {
       vcpus: { total: cpus, used: use.vcpus },
       memory_mb: { total: memTotal, used: Math.max(0, memTotal - memFree), free: memFree },
       running_instances: use.count,
+      ...cpuFigures(cpuOf.get(h.$ref)),
     });
     if (!live) continue;
     totals.vcpus += cpus;
