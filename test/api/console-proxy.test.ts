@@ -376,6 +376,47 @@ describe('the relay ends with the VM', () => {
   });
 });
 
+describe('migration and metrics', () => {
+  it('a migrated VM ends its relay; a console fetched again reaches it on its new host', async () => {
+    const hosts = (await stack.request('GET', '/v1/host', { token: TOKENS.admin })).body
+      .hosts as Array<{
+      uuid: string;
+      name: string;
+    }>;
+    const from = (await stack.request('GET', '/v1/instances/cp-1')).body.host?.uuid;
+    const target = hosts.find((h) => h.uuid !== from && h.name !== 'xcp-host-1')!;
+    const con = (await consoleOf('cp-1', 'tunnel')).body;
+    const c = await connectConsole(con.host, con.port, con.path);
+    await rfbHandshake(c);
+    const moved = await stack.request('POST', '/v1/instances/cp-1/actions', {
+      body: { action: 'migrate', host: target.uuid },
+      headers: wait,
+    });
+    expect(moved.body.status).toBe('succeeded');
+    await c.closed;
+    await noRelayLeft();
+    const again = (await consoleOf('cp-1', 'tunnel')).body;
+    const c2 = await connectConsole(again.host, again.port, again.path);
+    const rfb = await rfbSecurity(c2);
+    await seesScreen(c2, 'cp-1');
+    expect(rfb.securityResult).toBe(0);
+    c2.close();
+    await noRelayLeft();
+  });
+
+  it('the metrics count connections by form and outcome', async () => {
+    stack.metrics.watchConsoles(() => stack.driver.consoleStats());
+    const text = (await stack.request('GET', '/metrics', { token: null })).body as string;
+    expect(text).toMatch(/^xcd_console_connections_total\{form="vnc",outcome="relayed"\} [1-9]/m);
+    expect(text).toMatch(
+      /^xcd_console_connections_total\{form="tunnel",outcome="refused"\} [1-9]/m,
+    );
+    expect(text).toMatch(/^xcd_console_connections_total\{form="vnc",outcome="timeout"\} [1-9]/m);
+    expect(text).toMatch(/^xcd_console_pending \d+/m);
+    expect(text).toContain('# TYPE xcd_console_connections gauge');
+  });
+});
+
 describe('secrets', () => {
   it("no answer and no log line of the suite holds the service's XAPI session id", () => {
     const session = stack.xapi.sessionRef;
