@@ -29,10 +29,10 @@ import { attachVolume, detachVolume, listVolumes } from './procedures/volume';
 import {
   attachIscsiVolume,
   detachIscsiVolume,
-  iscsiTurn,
   parseConnection,
   srUuidOf,
 } from './procedures/iscsi';
+import { iscsiTurn } from './procedures/iscsi-sr';
 import { ApiError } from './errors';
 import { VOLUME_TAG } from './tags';
 import { VOLUME_NOT_FOUND, iscsiVolumeVdi, requireVdi } from './ownership';

@@ -1,5 +1,6 @@
 // Ownership of every VDI a request names (a spawn's image_vdi or image, a volume to attach, a
-// disk to grow, an image to read, export or delete): the one check deciding whether the caller may use it, answered from the mirror. "Absent"
+// disk to grow, an image to read, export or delete; an iSCSI volume by its volume id): the one
+// check deciding whether the caller may use it, answered from the mirror. "Absent"
 // and "not yours" must stay indistinguishable to callers: nothing here says why a VDI is refused.
 // Makes no XAPI call and holds no state.
 import type { MirrorView } from '../xapi';

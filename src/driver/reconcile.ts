@@ -2,7 +2,7 @@
 // is removed with its disks, one left 'deleting' has its destroy finished, an operation left
 // 'running' is recorded as interrupted, and tagged VDIs / VIFs whose instance no longer exists
 // are removed, an iSCSI SR an attach left 'building' is settled and one no VBD uses any more is
-// forgotten (procedures/iscsi.ts). Work in flight is taken over only when its owner (xcd_owner, lease.ts) may be
+// forgotten (procedures/iscsi-sr.ts). Work in flight is taken over only when its owner (xcd_owner, lease.ts) may be
 // (the caller's mayTakeOver): two services on one pool never undo each other's live work.
 // A clone / copy killed before its tags carries the reserved name instead (spawn-records.ts).
 // What happened is recorded as operations (memory, and the VM's tag where the VM survives).
@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { XapiClient } from '../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../xapi/datamodel.generated';
 import { quiesceVm, removeQuiet } from './procedures/destroy';
-import { forgetUnusedIscsiSr, iscsiTurn, settleIscsiSr } from './procedures/iscsi';
+import { forgetUnusedIscsiSr, iscsiTurn, settleIscsiSr } from './procedures/iscsi-sr';
 import { waitForMirror } from './mirror-wait';
 import { ApiError, isGone } from './errors';
 import { Operations, parsePersisted, type PersistedOperation } from './operations';

@@ -98,4 +98,22 @@ describe('iSCSI attach undo', () => {
     await done(stack, stack.driver.detachVolume(alice, 'faults-2', 'keeps-sr'));
     await until(() => iscsiSrs() === 0);
   });
+
+  it('rolls a cancelled attach back and reports it cancelled', async () => {
+    const before = storageSnapshot(stack.sim);
+    stack.sim.faults.add('latency:SR.scan:400');
+    const op = stack.driver.attachVolume(alice, 'faults-1', 'cancelled', {
+      connection: connection(2),
+    });
+    // Cancel once the SR is introduced and its PBDs are plugged (the attach waits in the scan).
+    await until(() => {
+      const sr: any = [...stack.sim.store.all('SR').values()].find((r: any) => r.type === 'iscsi');
+      return !!sr && sr.PBDs.length === stack.sim.store.count('host');
+    });
+    stack.driver.cancelOperation(alice, op.id);
+    const final = await done(stack, op);
+    stack.sim.faults.clear();
+    expect(final).toMatchObject({ status: 'cancelled', error: { code: 'cancelled' } });
+    expect(storageSnapshot(stack.sim)).toEqual(before);
+  });
 });
