@@ -15,11 +15,15 @@ GIB = 1024 * MIB
 # cluster's registration (registerExtension details), the extension's (createExtension details).
 SETTING_SCOPES = ('host', 'resourcemap', 'extension')
 # What a template's (or VM's) external details may name: the VM's own source image, nothing else.
-SOURCE_KEYS = ('template', 'image', 'image_vdi', 'url')
+SOURCE_KEYS = ('template', 'image', 'url')
 VM_KEYS = SOURCE_KEYS + ('format', 'checksum')
 FORMATS = {'raw': 'raw', 'img': 'raw', 'vhd': 'vhd', 'qcow2': 'qcow2', 'qcow': 'qcow2'}
 CHECKSUM_LENGTHS = {'md5': 32, 'sha256': 64, 'sha512': 128}
 VLAN_URI_RE = re.compile(r'^vlan://([0-9]{1,4})$', re.IGNORECASE)
+# CloudStack's instance names, i-<account id>-<vm id>-<suffix>, and the ids of the images an
+# account exports (every account shares the extension's one service namespace).
+INSTANCE_NAME_RE = re.compile(r'^i-([0-9]+)-[0-9]+-')
+ACCOUNT_IMAGE_RE = re.compile(r'^cs-([0-9]+)-')
 UNTAGGED_URIS = ('', 'vlan://untagged', 'untagged')
 
 
@@ -76,6 +80,24 @@ def vm_name(payload):
     return name
 
 
+def vm_account(payload):
+    """The CloudStack account id in the instance's name, None when the name has another form."""
+    m = INSTANCE_NAME_RE.match(vm_name(payload))
+    return m.group(1) if m else None
+
+
+def account_image_id(payload, name):
+    """The service image id under which the VM's account keeps an image it names `name`:
+    `cs-<account id>-<name>`, which only that account's templates may name."""
+    account = vm_account(payload)
+    if account is None:
+        raise PayloadError('the instance name carries no CloudStack account')
+    image = 'cs-%s-%s' % (account, name)
+    if not isinstance(name, str) or not ID_RE.match(image) or not ID_RE.match(name):
+        raise PayloadError('not an image name: %r' % str(name)[:200])
+    return image
+
+
 def instance_id(payload):
     """CloudStack's instance name (i-<account>-<vm>-VM) when it is a valid id, else its uuid."""
     name = vm_name(payload)
@@ -108,7 +130,8 @@ class UrlSource:
 
 
 def template_source(payload):
-    """('template'|'image'|'image_vdi', value) or ('url', UrlSource): exactly one source."""
+    """('template'|'image', value) or ('url', UrlSource): exactly one source. An image an
+    account exported (cs-<account id>-...) serves that account's instances only."""
     given = {}
     for key in SOURCE_KEYS:
         value = vm_detail(payload, key)
@@ -123,8 +146,12 @@ def template_source(payload):
     key, value = given.popitem()
     if key == 'url':
         return key, url_source(payload, value)
-    if key == 'image' and not ID_RE.match(value):
-        raise PayloadError('not a service image id: %r' % value)
+    if key == 'image':
+        if not ID_RE.match(value):
+            raise PayloadError('not a service image id: %r' % value[:200])
+        owner = ACCOUNT_IMAGE_RE.match(value)
+        if owner and owner.group(1) != vm_account(payload):
+            raise PayloadError('image %s belongs to another account' % value)
     return key, value
 
 
@@ -217,7 +244,7 @@ def _root_size_gb(to):
 
 
 def spawn_body(payload, source):
-    """The service's SpawnRequest; `source` is {'template'|'image'|'image_vdi': value}."""
+    """The service's SpawnRequest; `source` is {'template'|'image': value}."""
     to = vm_to(payload)
     if not to:
         raise PayloadError('the payload has no cloudstack.vm.details')

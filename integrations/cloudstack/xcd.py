@@ -13,8 +13,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from cs_payload import (ID_RE, PayloadError, instance_id, nic_place, setting, spawn_body,
-                        template_source, vm_name)
+from cs_payload import (ID_RE, PayloadError, account_image_id, instance_id, nic_place, setting,
+                        spawn_body, template_source, vm_name)
 from xcd_rest import Client, ServiceError, read_token
 
 MARGIN = 2  # seconds kept back from CloudStack's timeout to print an answer before the kill
@@ -290,7 +290,8 @@ def export_url(payload, url):
 
 
 def act_snapshot_export(api, payload, deadline):
-    """A snapshot's disk streamed to a new service image (`image`) or PUT to a URL (`url`)."""
+    """A snapshot's disk streamed to a new service image of the VM's account (`image`: kept as
+    cs-<account id>-<image>, which templates of that account may name) or PUT to a URL (`url`)."""
     snap = _snapshot_id(payload)
     device = _device_param(payload, default='0')
     fmt = str(_param(payload, 'format', default='raw')).lower()
@@ -301,7 +302,7 @@ def act_snapshot_export(api, payload, deadline):
     if bool(image) == bool(url):
         raise ActionError('snapshot-export takes exactly one of the parameters image and url')
     if image:
-        image = _id_param(payload, 'image', 'image')
+        image = account_image_id(payload, str(image))
     else:
         url = export_url(payload, url)
     source = api.download(_ipath(payload, 'snapshots', snap, 'disks', device, 'file'),

@@ -465,17 +465,17 @@ test('a whole life: URL template imported once for two deploys, NICs on two VLAN
     'snapshot-export',
     later(a, {
       action: 'snapshot-export',
-      parameters: { snapshot: 'cs-snap-1', image: 'cs-export-1', format: 'raw' },
+      parameters: { snapshot: 'cs-snap-1', image: 'export-1', format: 'raw' },
     }),
     '120',
   );
   expect(toImage.code).toBe(0);
   expect(toImage.json.message).toMatchObject({
-    image: 'cs-export-1',
+    image: 'cs-2-export-1', // kept under the VM's account (2)
     checksum: `sha256:${sha256(disk)}`,
     virtual_size: disk.length,
   });
-  expect((await stack.request('GET', '/v1/images/cs-export-1')).body).toMatchObject({
+  expect((await stack.request('GET', '/v1/images/cs-2-export-1')).body).toMatchObject({
     status: 'active',
     checksum: `sha256:${sha256(disk)}`,
   });
@@ -817,10 +817,10 @@ test('custom actions: NIC add/remove on VLANs, snapshots, resize, a service imag
     ).toBe(0);
     const exported = await custom('ExportSnapshot', {
       snapshot: 'cs-snap-2',
-      image: 'cs-export-2',
+      image: 'export-2',
       format: 'vhd',
     });
-    expect([exported.code, exported.json.message.image]).toEqual([0, 'cs-export-2']);
+    expect([exported.code, exported.json.message.image]).toEqual([0, 'cs-2-export-2']);
     const listed = await custom('snapshot-list', {});
     expect(listed.json.message.map((s: any) => s.snapshot)).toEqual(['cs-snap-2']);
     const notAllowed = await custom('snapshot-export', {
@@ -848,11 +848,18 @@ test('custom actions: NIC add/remove on VLANs, snapshots, resize, a service imag
     expect((await cs('delete', later(p))).code).toBe(0);
   }
 
-  // The exported snapshot is a service image: a template may name it.
-  const fromImage = payload('i-2-251-VM', { template: { image: 'cs-export-2' }, nics: [] });
+  // The exported snapshot is a service image: a template of the same account may name it,
+  // another account's may not (every account shares the extension's service namespace).
+  const fromImage = payload('i-2-251-VM', { template: { image: 'cs-2-export-2' }, nics: [] });
   expect((await cs('create', fromImage)).code).toBe(0);
   expect(poolVm('i-2-251-VM')!.rec.power_state).toBe('Running');
   expect((await cs('delete', later(fromImage))).code).toBe(0);
+  const stranger = payload('i-3-252-VM', { template: { image: 'cs-2-export-2' }, nics: [] });
+  expect((await cs('create', stranger)).json).toEqual({
+    status: 'error',
+    error: 'image cs-2-export-2 belongs to another account',
+  });
+  expect(poolVm('i-3-252-VM')).toBeUndefined();
 }, 90_000);
 
 test('export to a URL the operator allows, with the setting export_url_allow', async () => {
