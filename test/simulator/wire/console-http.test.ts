@@ -1,10 +1,17 @@
 // The simulator's console side channel: CONNECT /console with a session on the host a running VM
 // is resident on answers 200 and speaks RFB through ServerInit (named after the VM), by console
-// uuid or by console / VM ref; a bad session, a halted or paused VM, another host and an
+// uuid or by console / VM ref, then serves a screen that keys and the pointer change; a bad session, a halted or paused VM, another host and an
 // unknown console are refused, and the connection ends when the VM stops running there.
 import { startSimulator, type SimulatorHandle } from '../../../src/simulator';
 import { CONSOLE_HEIGHT, CONSOLE_WIDTH } from '../../../src/simulator/wire/console-http';
-import { connectConsole, rfbHandshake, type ConsoleConnection } from '../../helpers/rfb-client';
+import {
+  connectConsole,
+  distinctPixels,
+  readFramebuffer,
+  rfbHandshake,
+  typeKey,
+  type ConsoleConnection,
+} from '../../helpers/rfb-client';
 import { xmlOk } from '../rpc';
 
 describe('simulator CONNECT /console', () => {
@@ -64,10 +71,47 @@ describe('simulator CONNECT /console', () => {
       trueColour: true,
       name: 'db-01',
     });
-    // the console stays open and idle: a client message gets no answer and no close
-    c.socket.write(Buffer.from([3, 0, 0, 0, 0, 0, 4, 0, 3, 0])); // FramebufferUpdateRequest
+    // an incremental update request with nothing changed waits: no answer and no close
+    c.socket.write(Buffer.from([3, 1, 0, 0, 0, 0, 4, 0, 3, 0])); // FramebufferUpdateRequest
     await new Promise((r) => setTimeout(r, 50));
     expect(c.socket.destroyed).toBe(false);
+  });
+
+  it('serves a screen: Raw updates in the pixel format set, changed by keys and the pointer', async () => {
+    const { vmRef, vmRec } = vmNamed('web-01');
+    const c = await connect(
+      hostUrlOf(vmRec.resident_on),
+      `/console?uuid=${consoleOf(vmRef).uuid}&session_id=${sessionRef}`,
+    );
+    const init = await rfbHandshake(c);
+    const full = await readFramebuffer(c, init);
+    expect(full.map((r) => [r.x, r.y, r.w, r.h, r.pixels.length])).toEqual([
+      [0, 0, CONSOLE_WIDTH, CONSOLE_HEIGHT, CONSOLE_WIDTH * CONSOLE_HEIGHT * 4],
+    ]);
+    expect(distinctPixels(full)).toBeGreaterThan(16);
+    // SetPixelFormat: 32 bits big-endian, blue in the high byte; the same screen, other bytes
+    const fmt = Buffer.alloc(20);
+    fmt[0] = 0;
+    fmt.set([32, 24, 1, 1], 4);
+    fmt.writeUInt16BE(255, 8);
+    fmt.writeUInt16BE(255, 10);
+    fmt.writeUInt16BE(255, 12);
+    fmt.set([8, 16, 24], 14);
+    c.write(fmt);
+    const swapped = await readFramebuffer(c, init);
+    const px = (buf: Buffer, i: number): number[] => [...buf.subarray(i * 4, i * 4 + 4)];
+    // pixel 0 (a grey bar): the same colour in either layout
+    const [b0, g0, r0] = px(full[0].pixels, 0); // little-endian, red at 16: bytes b, g, r, 0
+    expect(px(swapped[0].pixels, 0)).toEqual([b0, g0, r0, 0]); // big-endian, blue at 24
+    // an incremental request waits for a change; a key typed is one
+    const before = swapped[0].pixels;
+    typeKey(c, 'k'.charCodeAt(0));
+    const typed = await readFramebuffer(c, init, true);
+    expect(typed[0].pixels.equals(before)).toBe(false);
+    // a click of the pointer changes the screen too
+    c.write(Buffer.from([5, 1, 0, 10, 0, 20, 5, 0, 0, 10, 0, 20]));
+    const clicked = await readFramebuffer(c, init, true);
+    expect(clicked[0].pixels.equals(typed[0].pixels)).toBe(false);
   });
 
   it('takes ref= with a console ref or a VM ref, with HTTP/1.1 and no Host header as Nova sends it', async () => {
