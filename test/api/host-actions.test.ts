@@ -22,6 +22,8 @@ interface HostRow {
   live: boolean;
   master: boolean;
   running_instances?: number;
+  cpu_usage?: number;
+  cpu_speed_mhz?: number;
 }
 
 async function hosts(): Promise<HostRow[]> {
@@ -202,10 +204,7 @@ test("each host shows its CPUs' usage and clock as XAPI reports them, following 
   const ref = hostRef(target.uuid);
   const cpus = [...stack.sim.store.all('host_cpu').entries()].filter(([, c]) => c.host === ref);
   const mean = cpus.reduce((sum, [, c]) => sum + Number(c.utilisation), 0) / cpus.length;
-  const shown = (await hosts()).find((h) => h.uuid === target.uuid) as HostRow & {
-    cpu_usage: number;
-    cpu_speed_mhz: number;
-  };
+  const shown = (await hosts()).find((h) => h.uuid === target.uuid)!;
   expect(shown.cpu_usage).toBeCloseTo(mean, 6);
   expect(shown.cpu_speed_mhz).toBe(Number(cpus[0][1].speed));
   for (const [cpu] of cpus) stack.sim.store.update('host_cpu', cpu, { utilisation: 0.75 });
@@ -213,8 +212,7 @@ test("each host shows its CPUs' usage and clock as XAPI reports them, following 
   let usage = shown.cpu_usage;
   while (usage !== 0.75 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
-    usage = ((await hosts()).find((h) => h.uuid === target.uuid) as { cpu_usage: number })
-      .cpu_usage;
+    usage = (await hosts()).find((h) => h.uuid === target.uuid)!.cpu_usage;
   }
   expect(usage).toBe(0.75);
 });
