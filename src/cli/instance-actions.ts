@@ -23,8 +23,15 @@ function diskSize(
   return [...prev, { device: m[1], size_gb: Number(m[2]) }];
 }
 
-const CONSOLE_FORMS = ['vnc', 'url', 'tunnel', 'websocket', 'xapi'] as const;
-type ConsoleFlags = { log?: boolean } & { [K in (typeof CONSOLE_FORMS)[number]]?: boolean };
+/** The console form each flag asks for (`--page`: the url form; `--url` is the service's URL). */
+const CONSOLE_FORMS = {
+  vnc: 'vnc',
+  page: 'url',
+  tunnel: 'tunnel',
+  websocket: 'websocket',
+  xapi: 'xapi',
+} as const;
+type ConsoleFlags = { log?: boolean } & { [K in keyof typeof CONSOLE_FORMS]?: boolean };
 
 export function registerInstanceActions(cmd: Command): void {
   const simple = (
@@ -106,7 +113,7 @@ export function registerInstanceActions(cmd: Command): void {
       ),
   )
     .option('--vnc', 'VNC host, port and one-time password (RFB 3.8, VNC authentication)')
-    .option('--url', 'a console page (noVNC) to open in a browser')
+    .option('--page', 'a console page (noVNC) to open in a browser (the url form)')
     .option('--tunnel', 'host, port and the path to send as CONNECT (security None after it)')
     .option('--websocket', 'a ws:// URL carrying RFB in binary messages')
     .option('--xapi', "XAPI's own CONNECT form (admins; it carries the service's XAPI session)")
@@ -120,10 +127,16 @@ export function registerInstanceActions(cmd: Command): void {
           else process.stdout.write(log.text.endsWith('\n') ? log.text : `${log.text}\n`);
           return;
         }
-        const forms = CONSOLE_FORMS.filter((t) => f[t]);
+        const forms = (Object.keys(CONSOLE_FORMS) as Array<keyof typeof CONSOLE_FORMS>).filter(
+          (flag) => f[flag],
+        );
         if (forms.length > 1)
-          throw new Error(`give one of ${CONSOLE_FORMS.map((t) => `--${t}`).join(', ')}`);
-        const c = await client.console(id, forms[0] ?? 'vnc');
+          throw new Error(
+            `give one of ${Object.keys(CONSOLE_FORMS)
+              .map((t) => `--${t}`)
+              .join(', ')}`,
+          );
+        const c = await client.console(id, forms.length ? CONSOLE_FORMS[forms[0]] : 'vnc');
         if (f.json) return printJson(c);
         printTable(
           ['FIELD', 'VALUE'],

@@ -64,22 +64,36 @@ test('xcd instances pause, unpause, suspend, resume, resize, migrate', async () 
 });
 
 test('xcd instances console and diagnostics', async () => {
-  // The console answer carries the service's XAPI session: admin tokens only.
+  // XAPI's own form carries the service's XAPI session: admin tokens only.
   const admin = ['--url', stack.url, '--token', stack.tokens.admin];
-  const refused = await xcd('instances', 'console', 'cli-d1', ...conn, '--json');
+  const refused = await xcd('instances', 'console', 'cli-d1', ...conn, '--xapi', '--json');
   expect([refused.code, refused.stdout + refused.stderr]).toEqual([
     1,
     expect.stringMatching(/forbidden/),
   ]);
-  const c = await xcd('instances', 'console', 'cli-d1', ...admin, '--json');
+  const c = await xcd('instances', 'console', 'cli-d1', ...admin, '--xapi', '--json');
   expect(JSON.parse(c.stdout)).toMatchObject({
+    type: 'xapi',
     protocol: 'vnc',
     port: Number(new URL(stack.sim.url).port),
     tls: false,
   });
-  expect((await xcd('instances', 'console', 'cli-d1', ...admin)).stdout).toMatch(
-    /connect path\s+\/console\?uuid=/,
+  expect((await xcd('instances', 'console', 'cli-d1', ...admin, '--xapi')).stdout).toMatch(
+    /path\s+\/console\?uuid=/,
   );
+  // an operator's one-time consoles: VNC by default, the page, the tunnel
+  const vnc = await xcd('instances', 'console', 'cli-d1', ...conn);
+  expect(vnc.stdout).toMatch(/type\s+vnc/);
+  expect(vnc.stdout).toMatch(/password\s+\S{8}\n/);
+  const page = JSON.parse(
+    (await xcd('instances', 'console', 'cli-d1', ...conn, '--page', '--json')).stdout,
+  );
+  expect(page.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1\/consoles\/[\w-]+\/$/);
+  expect((await fetch(page.url)).status).toBe(200);
+  const tunnel = await xcd('instances', 'console', 'cli-d1', ...conn, '--tunnel');
+  expect(tunnel.stdout).toMatch(/path\s+\/v1\/consoles\//);
+  const both = await xcd('instances', 'console', 'cli-d1', ...conn, '--vnc', '--page');
+  expect([both.code, both.stderr]).toEqual([1, expect.stringMatching(/give one of/)]);
   const log = await xcd('instances', 'console', 'cli-d1', ...conn, '--log');
   expect([log.code, log.stderr]).toEqual([1, expect.stringMatching(/console_not_available/)]);
   const d = await xcd('instances', 'diagnostics', 'cli-d1', ...conn);
