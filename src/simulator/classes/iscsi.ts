@@ -1,7 +1,9 @@
 // The simulated iSCSI fabric: targets tests register (portal, IQN, LUNs, CHAP, allowed
 // initiators), what xapi's storage manager answers when a PBD of an `iscsi` / `lvmoiscsi` SR is
 // plugged (the sm error codes of XE_SR_ERRORCODES.xml as SR_BACKEND_FAILURE_<n>), and what an
-// SR.scan of an `iscsi` SR (one VDI per LUN, RawISCSISR) finds. No message definitions here
+// SR.scan of an `iscsi` SR (one VDI per LUN, RawISCSISR) finds, and what SR.probe of these types
+// reports (the target's IQNs or LUNs as sm's XML, or the SRs known for a target). No message
+// definitions here
 // (storage.ts defines them and calls in); it changes SR and VDI records only.
 import { createHash } from 'node:crypto';
 import { XapiFault } from '../engine/fault';
@@ -192,4 +194,62 @@ export function scanIscsiSr(store: Store, srRef: string, deviceConfig: Rec, host
 
 export function isIscsiSr(sr: Rec): boolean {
   return (ISCSI_SR_TYPES as readonly string[]).includes(String(sr.type));
+}
+
+const xmlText = (v: string): string =>
+  v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * SR.probe of an `iscsi` / `lvmoiscsi` SR type, as sm answers it: without targetIQN, error 96
+ * whose stderr lists the portal's IQNs (`<iscsi-target-iqns>`); an lvmoiscsi probe without
+ * SCSIid logs in and fails with 107 listing the target's LUNs (`<iscsi-target>`); otherwise the
+ * `<SRlist>` of the SRs whose sm_config names the target IQN.
+ */
+export function probeIscsi(store: Store, hostRef: string, type: string, deviceConfig: Rec): string {
+  const dc = deviceConfig as Record<string, string | undefined>;
+  if (!dc.target) throw smError(95, 'The request is missing the target parameter');
+  const portal = `${dc.target.includes(':') ? `[${dc.target}]` : dc.target}:${dc.port ?? DEFAULT_PORT}`;
+  const registry = iscsiTargetsOf(store);
+  if (!registry.listens(portal)) throw smError(141, 'Unable to connect to ISCSI service on target');
+  if (!dc.targetIQN) {
+    const p = normalPortal(portal);
+    const tgts = registry
+      .list()
+      .filter((t) => normalPortal(t.portal) === p)
+      .map(
+        (t, i) =>
+          `<TGT><Index>${i}</Index><IPAddress>${xmlText(dc.target!)}</IPAddress>` +
+          `<TargetIQN>${xmlText(t.iqn)}</TargetIQN></TGT>`,
+      );
+    throw smError(
+      96,
+      'The request is missing or has an incorrect target IQN parameter',
+      `<?xml version="1.0" ?><iscsi-target-iqns>${tgts.join('')}</iscsi-target-iqns>`,
+    );
+  }
+  if (type === 'lvmoiscsi') {
+    const target = loginTarget(store, hostRef, deviceConfig);
+    if (dc.SCSIid === undefined) {
+      const luns = target.luns.map(
+        (l) =>
+          `<LUN><vendor>SIM</vendor><serial></serial><LUNid>${l.lun}</LUNid>` +
+          `<size>${l.sizeBytes}</size><SCSIid>${scsiIdOf(target, l)}</SCSIid></LUN>`,
+      );
+      throw smError(
+        107,
+        'The SCSIid parameter is missing or incorrect',
+        `<?xml version="1.0" ?><iscsi-target>${luns.join('')}</iscsi-target>`,
+      );
+    }
+  }
+  const srs: string[] = [];
+  for (const sr of store.all('SR').values()) {
+    const sm = sr.sm_config as Record<string, string>;
+    if (sm.targetIQN === dc.targetIQN)
+      srs.push(
+        `<SR><UUID>${xmlText(String(sr.uuid))}</UUID><Target>${xmlText(sm.target ?? '')}</Target>` +
+          `<TargetIQN>${xmlText(sm.targetIQN)}</TargetIQN></SR>`,
+      );
+  }
+  return `<?xml version="1.0" ?><SRlist>${srs.join('')}</SRlist>`;
 }

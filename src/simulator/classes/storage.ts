@@ -6,7 +6,7 @@ import { disksOf } from '../engine/disk-store';
 import { XapiFault } from '../engine/fault';
 import { defineMessage, type CallContext } from '../engine/registry';
 import { VDI_IDLE_OPS, destroyVbd, registerVbdMessages } from './vbd';
-import { isIscsiSr, loginTarget, scanIscsiSr } from './iscsi';
+import { isIscsiSr, loginTarget, probeIscsi, scanIscsiSr } from './iscsi';
 import { NULL_REF, isNull, linkRef, now, toInt, unlinkRef } from './vm-lifecycle';
 import type { Rec, Store } from '../engine/store';
 
@@ -271,6 +271,13 @@ function registerSrMessages(): void {
     if (!pbd) throw new XapiFault('SR_HAS_NO_PBDS', [srRef]);
     if (sr.type === 'iscsi')
       scanIscsiSr(ctx.store, srRef, pbd.device_config as Rec, pbd.host as string);
+  });
+  defineMessage('SR.probe', async (ctx, [hostRef, deviceConfig, type]) => {
+    ctx.store.get('host', hostRef);
+    await ctx.work(10);
+    // Only the iSCSI types are probed here; xapi's other drivers are not simulated.
+    if (!isIscsiSr({ type })) throw new XapiFault('NOT_IMPLEMENTED', [`SR.probe of ${type}`]);
+    return probeIscsi(ctx.store, hostRef, String(type), (deviceConfig as Rec) ?? {});
   });
   defineMessage('SR.introduce', (ctx, args) => {
     const [uuid, nameLabel, nameDescription, type, contentType, shared, smConfig] = args;

@@ -211,3 +211,18 @@ test('POST /sim/control registers a target for simulators run as a process', asy
   await f.rpc.call('PBD.destroy', p);
   await f.rpc.call('SR.forget', sr);
 });
+
+test('SR.probe lists a portal IQNs, an lvmoiscsi target LUNs, then the SRs known for it', async () => {
+  const probe = (dc: Record<string, string>, type = 'lvmoiscsi'): Promise<string> =>
+    f.rpc.call<string>('SR.probe', hosts[0], dc, type, {});
+  await expectFault(probe({ target: '192.0.2.99' }), 'SR_BACKEND_FAILURE_141');
+  const iqns = await expectFault(probe({ target: '192.0.2.10' }), 'SR_BACKEND_FAILURE_96');
+  expect(iqns.params[2]).toContain(`<TargetIQN>${IQN}</TargetIQN>`);
+  await expectFault(probe({ ...GOOD, chappassword: 'x' }), 'SR_BACKEND_FAILURE_68');
+  const luns = await expectFault(probe(GOOD), 'SR_BACKEND_FAILURE_107');
+  expect(luns.params[2]).toContain('<LUNid>3</LUNid>');
+  expect(luns.params[2]).toContain('<SCSIid>36001405deadbeef</SCSIid>');
+  expect(await probe({ ...GOOD, SCSIid: '36001405deadbeef' })).toContain('<SRlist>');
+  expect(await probe(GOOD, 'iscsi')).toContain('<SRlist>');
+  await expectFault(probe(GOOD, 'nfs'), 'NOT_IMPLEMENTED');
+});
