@@ -1,6 +1,8 @@
-// The VNC console answer of a service that reaches XAPI over https: port and tls are those of
-// the https URL (not the location's implied 443), and the answer works as-is over TLS to the
-// master's TLS listener through RFB's ServerInit. Certificate made at test time by openssl.
+// XAPI's console form of a service that reaches XAPI over https: port and tls are those of the
+// https URL (not the location's implied 443), and the answer works as-is over TLS to the
+// master's TLS listener through RFB's ServerInit. The proxy's own tunnel to a host
+// (XapiClient.openHostTunnel) goes the same way under the connection's TLS policy (the pinned
+// fingerprint), and a host's refusal is its HTTP status. Certificate made at test time by openssl.
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
@@ -9,6 +11,7 @@ import path from 'node:path';
 import { xapiConsole } from '../../src/driver/procedures/console';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator';
 import { XapiClient } from '../../src/xapi';
+import { ByteReader, clientHandshake } from '../../src/driver/console-proxy/rfb';
 import { connectConsole, rfbHandshake } from '../helpers/rfb-client';
 
 let dir: string;
@@ -71,4 +74,20 @@ test('over https the console answer names the https port with tls, and works ove
   } finally {
     c.close();
   }
+});
+
+test('openHostTunnel opens the host console over TLS with the pinned fingerprint', async () => {
+  const vm = xapi.mirror.query('VM', { where: { name_label: 'web-01' } })[0];
+  const consoleUuid = xapi.mirror.get('console', vm.consoles[0])!.uuid;
+  expect(xapi.hostTransport()).toEqual({ tls: true, port: Number(new URL(sim.httpsUrl!).port) });
+  const socket = await xapi.openHostTunnel('127.0.0.1', '/console', { uuid: consoleUuid });
+  try {
+    const init = await clientHandshake(socket, new ByteReader(socket));
+    expect(init.subarray(24).toString()).toBe('web-01');
+  } finally {
+    socket.destroy();
+  }
+  await expect(
+    xapi.openHostTunnel('127.0.0.1', '/console', { uuid: '00000000-0000-0000-0000-000000000000' }),
+  ).rejects.toMatchObject({ code: 'HTTP_404' });
 });
