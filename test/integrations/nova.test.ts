@@ -155,6 +155,8 @@ test("Nova's generic driver tests pass against the installed driver, declining o
     'test_glance_image_the_pool_cannot_take',
     'test_glance_bytes_that_are_not_the_format',
     'test_glance_download_cut_off',
+    'test_concurrent_builds_share_one_import',
+    'test_glance_size_mismatch',
     'test_neutron_ports_and_vlan',
     'test_iscsi_volume_connector_attach_detach',
     'test_iscsi_refusals_leave_nothing',

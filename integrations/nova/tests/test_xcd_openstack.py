@@ -18,6 +18,8 @@ import time
 import urllib.parse
 from unittest import mock
 
+import eventlet
+import eventlet.event
 from nova.compute import task_states
 from nova.console import type as ctype
 import nova.conf
@@ -67,6 +69,7 @@ class FakeImageAPI:
         self.downloads = []
         self.uploads = {}
         self.cut_after = None
+        self.hold_after = None  # (offset, event): the download waits there for the event
 
     def download(self, context, image_id, data=None, dest_path=None, trusted_certs=None):
         self.downloads.append(image_id)
@@ -76,6 +79,8 @@ class FakeImageAPI:
         for offset in range(0, len(blob), CHUNK):
             if self.cut_after is not None and offset >= self.cut_after:
                 raise IOError('Glance closed the image download at %d bytes' % offset)
+            if self.hold_after is not None and offset == self.hold_after[0]:
+                self.hold_after[1].wait()
             yield blob[offset:offset + CHUNK]
 
     def update(self, context, image_id, metadata, data=None, purge_props=True):
@@ -129,9 +134,19 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
     def _get(self, *path):
         return self.client.get(Client.path('v1', *path))
 
-    def _image_gone(self, image_id):
-        err = self.assertRaises(ServiceError, self._get, 'images', image_id)
-        self.assertEqual('image_not_found', err.code)
+    def _image_gone(self, image_id, settle=10.0):
+        """The service has no such image. Images are read from the service's mirror of the
+        pool, which follows XAPI's event stream: a VDI destroyed as an import failed leaves it
+        a moment later, so an image still listed is looked for again for up to `settle` s."""
+        deadline = time.monotonic() + settle
+        while True:
+            try:
+                found = self._get('images', image_id)
+            except ServiceError as err:
+                self.assertEqual('image_not_found', err.code)
+                return
+            self.assertLess(time.monotonic(), deadline, 'image %s stays: %s' % (image_id, found))
+            time.sleep(0.2)
 
     def _root(self, instance):
         found = self._get('instances', instance.uuid)
@@ -244,6 +259,42 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
         self.glance.cut_after = None
         self._spawn(instance, image_meta)
         self.assertEqual(len(raw), self._get('images', image_meta.id)['virtual_size'])
+
+    def test_concurrent_builds_share_one_import(self):
+        """A build that finds the image importing waits for that import: one download."""
+        image_meta = self._glance_image(guest_disk(), 'raw')
+        release = eventlet.event.Event()
+        self.glance.hold_after = (MiB, release)
+        first, second = self._instance(), self._instance()
+        building = eventlet.spawn(self._spawn, first, image_meta)
+        deadline = time.monotonic() + 30
+        while True:  # until the service shows the first import under way
+            try:
+                if self._get('images', image_meta.id)['status'] == 'importing':
+                    break
+            except ServiceError as err:
+                self.assertEqual('image_not_found', err.code)
+            self.assertLess(time.monotonic(), deadline, 'the import never showed')
+            eventlet.sleep(0.05)
+        waiting = eventlet.spawn(self._spawn, second, image_meta)
+        eventlet.sleep(0.5)
+        release.send()
+        building.wait()
+        waiting.wait()
+        self.assertEqual([image_meta.id], self.glance.downloads)
+        for instance in (first, second):
+            self.assertEqual('running', self._get('instances', instance.uuid)['power_state'])
+
+    def test_glance_size_mismatch(self):
+        """Glance's bytes run short of (or past) the size it gave: ImageUnacceptable."""
+        raw = guest_disk()
+        for size in (len(raw) + 512, len(raw) - 512):
+            image_meta = self._glance_image(raw, 'raw')
+            image_meta.size = size
+            instance = self._instance()
+            self.assertRaises(exception.ImageUnacceptable, self._spawn, instance, image_meta)
+            self.assertFalse(self.connection.instance_exists(instance))
+            self._image_gone(image_meta.id)
 
     # -- Neutron -----------------------------------------------------------------------------
 
@@ -469,6 +520,8 @@ OWN = [
     'test_glance_image_the_pool_cannot_take',
     'test_glance_bytes_that_are_not_the_format',
     'test_glance_download_cut_off',
+    'test_concurrent_builds_share_one_import',
+    'test_glance_size_mismatch',
     'test_neutron_ports_and_vlan',
     'test_iscsi_volume_connector_attach_detach',
     'test_iscsi_refusals_leave_nothing',

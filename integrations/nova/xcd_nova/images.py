@@ -131,13 +131,17 @@ def _import(client, context, image_meta, timeout):
     image_id = str(image_meta.id)
     fmt = service_format(image_meta)
     chunks = IMAGE_API.download(context, image_id)
-    if chunks is None:
+    if chunks is None:  # nothing to stream (a download API that writes files only)
         raise exception.ImageUnacceptable(image_id=image_id, reason='Glance gave no data')
     query = {'format': fmt, 'name': _field(image_meta, 'name') or image_id,
              'checksum': _checksum(image_meta)}
+    size = _field(image_meta, 'size')
     LOG.info('Importing Glance image %s (%s) into the pool', image_id, fmt)
     try:
-        op = client.upload(_path(image_id), iter(chunks), query=query, timeout=timeout)
+        # With Glance's size as Content-Length the service streams the bytes straight into the
+        # image's VDI, which other builds of the image then see importing and wait for.
+        op = client.upload(_path(image_id), _sized(chunks, size, image_id), query=query,
+                           timeout=timeout, length=size)
     except ServiceError as err:
         if err.code in ('image_busy', 'image_conflict'):
             raise
@@ -147,6 +151,21 @@ def _import(client, context, image_meta, timeout):
         if close is not None:
             close()
     return op['result']
+
+
+def _sized(chunks, size, image_id):
+    """The chunks, checked against the size Glance gave (a body must not run past its
+    Content-Length, nor end before it)."""
+    sent = 0
+    for chunk in chunks:
+        sent += len(chunk)
+        if size is not None and sent > size:
+            raise exception.ImageUnacceptable(
+                image_id=image_id, reason='Glance sent more than the image size %d' % size)
+        yield chunk
+    if size is not None and sent != size:
+        raise exception.ImageUnacceptable(
+            image_id=image_id, reason='Glance sent %d of the image size %d bytes' % (sent, size))
 
 
 def _image_error(err, image_id):
