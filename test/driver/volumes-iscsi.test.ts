@@ -57,6 +57,12 @@ describe('volumes by iSCSI connection', () => {
           xcd_iscsi_iqn: ISCSI_IQN,
         },
       });
+      expect(sr.sm_config).toEqual({
+        'backend-kind': 'vbd',
+        target: '10.0.0.5',
+        port: '3260',
+        targetIQN: ISCSI_IQN,
+      });
       expect(JSON.stringify(sr.other_config)).not.toContain(SECRET);
       const pbds = sr.PBDs.map((r: string) => stack.sim.store.get('PBD', r) as any);
       expect(pbds).toHaveLength(stack.sim.store.count('host'));

@@ -75,6 +75,13 @@ function deviceConfig(t: IscsiTarget): Record<string, string> {
   };
 }
 
+/** The SR's sm_config: the target without its credentials (what sm's probe lists SRs by), and
+ * `backend-kind` `vbd`, which the old Nova driver set for raw iSCSI SRs from XenServer 6.5 on
+ * (its bug 1502929) so the LUN reaches the guest through blkback. */
+function srSmConfig(t: IscsiTarget): Record<string, string> {
+  return { 'backend-kind': 'vbd', target: t.host, port: String(t.port), targetIQN: t.iqn };
+}
+
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /** Do the credentials match those the SR's PBDs log in with? (compared in constant time) */
@@ -161,7 +168,7 @@ export async function attachIscsiVolume(
           'iscsi',
           '',
           true,
-          {},
+          srSmConfig(t),
         );
         s.srRef = srRef;
         ctx.onUndo('forget the SR', async () => {
