@@ -254,14 +254,20 @@ def act_snapshot_list(api, payload, deadline):
 
 
 class _Counted:
-    """A readable that counts and hashes what passes through it."""
+    """A readable that counts and hashes what passes through it, and fails once the action's
+    deadline has passed (the relay is cut off, so the service undoes a half-received image),
+    leaving time to answer before CloudStack kills the program."""
 
-    def __init__(self, raw):
+    def __init__(self, raw, deadline):
         self.raw = raw
+        self.deadline = deadline
         self.bytes = 0
         self.sha256 = hashlib.sha256()
 
     def read(self, size=-1):
+        if time.monotonic() > self.deadline:
+            raise ActionError('the export did not finish within the action\'s timeout (%d bytes '
+                              'sent): register the action with a longer timeout' % self.bytes)
         chunk = self.raw.read(size)
         self.bytes += len(chunk)
         self.sha256.update(chunk)
@@ -309,7 +315,7 @@ def act_snapshot_export(api, payload, deadline):
                           {'format': fmt})
     with source:
         length = source.headers.get('Content-Length')
-        counted = _Counted(source)
+        counted = _Counted(source, deadline)
         if image:
             op = api.upload(Client.path('v1', 'images', image), counted.chunks(),
                             query={'format': fmt}, timeout=_left(deadline))

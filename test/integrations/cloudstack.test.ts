@@ -862,8 +862,11 @@ test('custom actions: NIC add/remove on VLANs, snapshots, resize, a service imag
   expect(poolVm('i-3-252-VM')).toBeUndefined();
 }, 90_000);
 
-test('export to a URL the operator allows, with the setting export_url_allow', async () => {
-  const p = payload('i-2-260-VM', { nics: [], host: { export_url_allow: `${base}/exports/` } });
+test('export to a URL the operator allows, with the setting export_url_allow; failed exports', async () => {
+  const p = payload('i-2-260-VM', {
+    nics: [],
+    host: { export_url_allow: `${base}/exports/,${base}/refusing/` },
+  });
   expect((await cs('create', p)).code).toBe(0);
   try {
     const custom = (action: string, parameters: Record<string, unknown>) =>
@@ -893,6 +896,44 @@ test('export to a URL the operator allows, with the setting export_url_allow', a
     expect(outside.json.error).toBe(
       'the export URL is not allowed by the setting export_url_allow',
     );
+    const refused = await custom('snapshot-export', {
+      snapshot: 's1',
+      url: `${base}/refusing/x`,
+      format: 'vhd',
+    });
+    expect([refused.code, refused.json.error]).toEqual([
+      1,
+      'the export URL refused the disk: Not Found',
+    ]);
+    const credentials = await custom('snapshot-export', {
+      snapshot: 's1',
+      url: `http://user:pw@127.0.0.1/exports/x`,
+    });
+    expect(credentials.json.error).toMatch(/^the export URL must be a plain http\(s\) URL/);
+    const images = imageVdis().length;
+    // The pool template's disk (GiBs) in raw does not fit a 3 s action: the relay is cut off
+    // at the deadline with an answer, and the service undoes the half-received image.
+    const late = await cs(
+      'snapshot-export',
+      later(p, { action: 'snapshot-export', parameters: { snapshot: 's1', image: 'too-big' } }),
+      '3',
+    );
+    expect([late.code, late.json?.error]).toEqual([
+      1,
+      expect.stringMatching(/^the export did not finish within the action's timeout/),
+    ]);
+    for (let i = 0; i < 100 && imageVdis('cs-2-too-big').length > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(imageVdis('cs-2-too-big')).toEqual([]);
+    const noSnapshot = await custom('snapshot-export', { snapshot: 's9', image: 'nope' });
+    expect([noSnapshot.code, noSnapshot.json.error]).toEqual([
+      1,
+      expect.stringMatching(/^snapshot_not_found \(404\)/),
+    ]);
+    const badName = await custom('snapshot-export', { snapshot: 's1', image: '../x; rm' });
+    expect(badName.json.error).toBe("not an image name: '../x; rm'");
+    expect(imageVdis().length).toBe(images);
+    expect((await stack.request('GET', '/v1/images/cs-2-nope')).status).toBe(404);
   } finally {
     expect((await cs('delete', later(p))).code).toBe(0);
   }
