@@ -96,9 +96,13 @@ async function startRelay(ports: number[]) {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   relay.stderr!.setEncoding('utf8').on('data', (d: string) => (relayLog += d));
-  for (;;) {
-    if (ports.every((p) => relayLog.includes(`listening on 127.0.0.1:${p}\n`))) return;
-    if (relay.exitCode !== null) throw new Error(`the relay exited: ${relayLog}`);
+  for (const p of ports) await logged(`listening on 127.0.0.1:${p}\n`);
+}
+
+/** Waits until the relay has logged `line`. */
+async function logged(line: string) {
+  while (!relayLog.includes(line)) {
+    if (relay?.exitCode !== null) throw new Error(`the relay exited: ${relayLog}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -145,4 +149,10 @@ test('FireEdge through the relay: GRAPHICS PASSWD checked, the VM screen reached
     });
     expect(res.code).toBe(0);
   }
+  // a terminated VM's port closes at the next look at the instances (its files stay)
+  await logged(`closed 127.0.0.1:${withPassword}\n`);
+  await logged(`closed 127.0.0.1:${without}\n`);
+  await expect(connectTcp('127.0.0.1', withPassword)).rejects.toMatchObject({
+    code: 'ECONNREFUSED',
+  });
 }, 60_000);

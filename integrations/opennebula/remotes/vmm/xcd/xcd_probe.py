@@ -21,7 +21,7 @@ def _q(value):
     return '"%s"' % ' '.join(str(value).split()).replace('\\', '\\\\').replace('"', '\\"')
 
 
-def _instances(api):
+def instances(api):
     offset = 0
     while True:
         page = api.get('/v1/instances', {'limit': 1000, 'offset': offset})
@@ -66,12 +66,12 @@ def host_monitor(api):
 def vm_status(api):
     return ['VM = [ ID=%s, DEPLOY_ID=%s, UUID=%s, STATE=%s ]' % (
         _q(_one_id(i)), _q(i['id']), _q(i['uuid']),
-        _q(ONE_STATES.get(i['power_state'], 'UNKNOWN'))) for i in _instances(api)]
+        _q(ONE_STATES.get(i['power_state'], 'UNKNOWN'))) for i in instances(api)]
 
 
 def vm_monitor(api):
     lines = []
-    for i in _instances(api):
+    for i in instances(api):
         running = i['power_state'] == 'running'
         monitor = 'CPU=0\nMEMORY=%d\n' % ((i.get('memory_mb') or 0) * 1024 if running else 0)
         lines.append('VM = [ ID=%s, DEPLOY_ID=%s, MONITOR=%s ]' % (

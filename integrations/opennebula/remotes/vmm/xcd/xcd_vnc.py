@@ -2,8 +2,9 @@
 # GRAPHICS PORT on the host's name with GRAPHICS PASSWD; the relay listens on those ports,
 # checks that password (RFB 3.8 VNC Authentication), fetches a one-time `vnc` console of the
 # instance from the service and authenticates to it, then passes the RFB bytes both ways.
-# Owns: reading GRAPHICS from the deployment files oned writes, the listeners, both handshakes,
-# the DES of VNC Authentication. Must not: run a shell, or log a password.
+# Owns: reading GRAPHICS from the deployment files oned writes (of VMs with an instance), the
+# listeners, both handshakes, the DES of VNC Authentication. Must not: run a shell, or log a
+# password.
 
 import glob
 import os
@@ -18,6 +19,7 @@ import time
 import xml.etree.ElementTree as ET
 
 from xcd_one import client, config, text
+from xcd_probe import instances
 from xcd_rest import Client, ServiceError
 
 RFB_VERSION = b'RFB 003.008\n'
@@ -120,17 +122,22 @@ def vnc_response(password, challenge):
 
 # -- the VMs' GRAPHICS, from the deployment files oned writes -----------------------------------
 
-def graphics(vms_dir):
-    """{port: (vmid, password or None)} of every VM whose latest deployment file has a VNC
-    GRAPHICS with a PORT."""
-    found = {}
+def graphics(vms_dir, live):
+    """{port: (vmid, password or None)} of every VM with an instance (`live`: the instance ids)
+    whose latest deployment file has a VNC GRAPHICS with a PORT; of two VMs that name one port
+    (oned gave a terminated VM's port again), the newer deployment file's."""
+    found, written = {}, {}
     for vm_dir in glob.glob(os.path.join(vms_dir, '[0-9]*')):
+        if 'one-%s' % os.path.basename(vm_dir) not in live:
+            continue
         files = [(int(m.group(1)), f) for f in glob.glob(os.path.join(vm_dir, 'deployment.*'))
                  for m in [re.search(r'deployment\.([0-9]+)$', f)] if m]
         if not files:
             continue
         try:
-            with open(max(files)[1], 'rb') as fh:
+            latest = max(files)[1]
+            mtime = os.path.getmtime(latest)
+            with open(latest, 'rb') as fh:
                 doc = ET.fromstring(fh.read())
         except (OSError, ET.ParseError):
             continue
@@ -138,8 +145,10 @@ def graphics(vms_dir):
         if vm is None or (text(vm, 'TEMPLATE/GRAPHICS/TYPE') or '').upper() != 'VNC':
             continue
         port, vmid = text(vm, 'TEMPLATE/GRAPHICS/PORT'), text(vm, 'ID')
-        if port and port.isdigit() and vmid and vmid.isdigit() and 0 < int(port) < 65536:
+        if port and port.isdigit() and vmid and vmid.isdigit() and 0 < int(port) < 65536 \
+                and mtime >= written.get(int(port), 0):
             found[int(port)] = (vmid, text(vm, 'TEMPLATE/GRAPHICS/PASSWD'))
+            written[int(port)] = mtime
     return found
 
 
@@ -256,10 +265,14 @@ def serve(conf, stop=None):
     next_scan = 0.0
     while stop is None or not stop.is_set():
         if time.monotonic() >= next_scan:
-            known = graphics(vms_dir)
+            try:
+                known = graphics(vms_dir, {i['id'] for i in instances(api)})
+            except ServiceError as err:  # the service away: keep what is known, try again
+                log(' '.join(str(err).split()))
             for port in [p for p in listeners if p not in known]:
                 sel.unregister(listeners[port])
                 listeners.pop(port).close()
+                log('closed %s:%d' % (listen, port))
             for port in [p for p in known if p not in listeners]:
                 try:
                     lsock = socket.create_server((listen, port), reuse_port=False)
