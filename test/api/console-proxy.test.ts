@@ -404,6 +404,26 @@ describe('migration and metrics', () => {
     await noRelayLeft();
   });
 
+  it("a host whose console cannot be reached fails the VNC client's SecurityResult with a reason", async () => {
+    const hostUuid = (await stack.request('GET', '/v1/instances/cp-1')).body.host.uuid as string;
+    const con = (await consoleOf('cp-1')).body;
+    await stack.sim.setHostOnline(hostUuid, false);
+    try {
+      const c = await connectTcp(con.host, con.port);
+      expect(await rfbSecurity(c, con.password)).toMatchObject({
+        securityResult: 1,
+        reason: "the VM's console cannot be reached",
+      });
+      await c.closed;
+    } finally {
+      await stack.sim.setHostOnline(hostUuid, true);
+    }
+    await noRelayLeft();
+    expect(stack.driver.consoleStats().outcomes).toContainEqual(
+      expect.objectContaining({ kind: 'vnc', outcome: 'failed' }),
+    );
+  });
+
   it('the metrics count connections by form and outcome', async () => {
     stack.metrics.watchConsoles(() => stack.driver.consoleStats());
     const text = (await stack.request('GET', '/metrics', { token: null })).body as string;

@@ -75,6 +75,8 @@ class Connection {
   upstream?: Duplex;
   relaying = false;
   ended = false;
+  /** The host's side failed (not the client): counted as `failed`, not `refused`. */
+  upstreamFailed = false;
   target?: ConsoleTarget;
   timer?: NodeJS.Timeout;
   /** Set once the connection is bound to an instance (a ticket taken). */
@@ -329,7 +331,8 @@ export class ConsoleProxy {
       () => this.#relay(conn, reader.release()),
       (err: unknown) => {
         if (conn.ended) return;
-        const refused = err instanceof RfbError || err instanceof ApiError;
+        const refused =
+          !conn.upstreamFailed && (err instanceof RfbError || err instanceof ApiError);
         this.#count(conn.kind, refused ? 'refused' : 'failed');
         this.#end(conn, err instanceof Error ? err.message : 'handshake failed', true);
       },
@@ -338,6 +341,15 @@ export class ConsoleProxy {
 
   /** CONNECT /console on the VM's host, then that side's handshake: its ServerInit. */
   async #openUpstream(conn: Connection): Promise<Buffer> {
+    try {
+      return await this.#reachHost(conn);
+    } catch (err) {
+      conn.upstreamFailed = !conn.ended;
+      throw err;
+    }
+  }
+
+  async #reachHost(conn: Connection): Promise<Buffer> {
     const target = conn.target!;
     let socket: Duplex;
     try {
