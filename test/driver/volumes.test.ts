@@ -132,6 +132,35 @@ describe('volumes', () => {
     expect(refused).toBeNull();
   });
 
+  it("attaches a halted instance's disk to another of the namespace's instances (rescue)", async () => {
+    const rescueRef = await spawnInstance(stack, 'vol-rescue');
+    await setState(stack, vmRef, 'Running');
+    await setState(stack, rescueRef, 'Running');
+    const root = stack.driver.getInstance(alice, 'vol-1').disks.find((d) => d.device === '0')!.uuid;
+    // While its instance runs, the disk is in use.
+    const busy = await done(stack, stack.driver.attachVolume(alice, 'vol-rescue', root, {}));
+    expect(busy).toMatchObject({ status: 'failed', error: { code: 'disk_in_use' } });
+    // Halted, it goes on the rescue instance, plugged; the halted instance cannot start meanwhile.
+    await setState(stack, vmRef, 'Halted');
+    const on = await done(stack, stack.driver.attachVolume(alice, 'vol-rescue', root, {}));
+    expect(on.status).toBe('succeeded');
+    const onRescue = (
+      (stack.sim.store.get('VDI', stack.sim.store.byUuid('VDI', root)!) as any).VBDs as string[]
+    )
+      .map((r) => stack.sim.store.get('VBD', r) as any)
+      .find((v) => v.VM === rescueRef);
+    expect(onRescue).toMatchObject({ currently_attached: true, mode: 'RW' });
+    const start = await done(stack, stack.driver.action(alice, 'vol-1', { action: 'power-on' }));
+    expect(start).toMatchObject({ status: 'failed', error: { code: 'disk_in_use' } });
+    expect(stack.driver.getInstance(alice, 'vol-1').power_state).toBe('shutdown');
+    // Detached again, the instance starts with its own disk; the rescue instance never owned it.
+    await done(stack, stack.driver.detachVolume(alice, 'vol-rescue', root)!);
+    const started = await done(stack, stack.driver.action(alice, 'vol-1', { action: 'power-on' }));
+    expect(started.status).toBe('succeeded');
+    await done(stack, stack.driver.destroy(alice, 'vol-rescue', {}));
+    expect(stack.sim.store.byUuid('VDI', root)).toBeDefined();
+  });
+
   it('destroying the instance detaches volumes and keeps their VDIs', async () => {
     await setState(stack, vmRef, 'Running');
     const uuid = await newVdi('kept');

@@ -119,14 +119,20 @@ export async function attachVolume(
       `VDI '${vdiUuid}' is already attached at device ${mine.userdevice}`,
     );
   if (!vdi.sharable) {
+    // A disk of another instance goes on only while that instance is halted and of the same
+    // namespace (a rescue instance reading a stopped instance's root disk); XAPI then refuses to
+    // start either while the other has it plugged.
     for (const other of vdi.VBDs) {
       const vbd = await ignoreGone(xapi.call<VBDRecord>('VBD.get_record', other), isGone);
-      if (vbd && vbd.VM !== run.vmRef)
-        throw new ApiError(
-          409,
-          'disk_in_use',
-          `VDI '${vdiUuid}' is attached to another instance and is not sharable`,
-        );
+      if (!vbd || vbd.VM === run.vmRef) continue;
+      const vm = await ignoreGone(xapi.call<VMRecord>('VM.get_record', vbd.VM), isGone);
+      if (vm?.power_state === 'Halted' && vm.other_config[TAG.namespace] === run.owner.namespace)
+        continue;
+      throw new ApiError(
+        409,
+        'disk_in_use',
+        `VDI '${vdiUuid}' is attached to another instance that is not halted, and is not sharable`,
+      );
     }
   }
   const device = pickDevice(vbds, body.device);

@@ -108,6 +108,30 @@ export function destroyVbd(store: Store, vbdRef: string): void {
   store.destroy('VBD', vbdRef);
 }
 
+/**
+ * VDI_IN_USE [vdi, op] when one of these VBDs would attach a VDI that is not sharable while a VBD
+ * of another VM has it attached, either of them read-write (xapi keeps a disk attached read-write
+ * by one VM at a time; read-only attachments, an ISO's, share).
+ */
+export function assertVdisFree(store: Store, vbdRefs: string[], op: string): void {
+  for (const vbdRef of vbdRefs) {
+    const vbd = store.find('VBD', vbdRef);
+    if (!vbd || vbd.empty || isNull(vbd.VDI)) continue;
+    const vdi = store.find('VDI', vbd.VDI as string);
+    if (!vdi || vdi.sharable) continue;
+    const busy = (vdi.VBDs as string[]).some((other) => {
+      const o = store.find('VBD', other);
+      return (
+        other !== vbdRef &&
+        o?.VM !== vbd.VM &&
+        o?.currently_attached === true &&
+        (vbd.mode === 'RW' || o.mode === 'RW')
+      );
+    });
+    if (busy) throw new XapiFault('VDI_IN_USE', [vbd.VDI as string, op]);
+  }
+}
+
 /** Attach or detach a VBD (VM start/halt and VBD.plug/unplug). */
 export function setVbdAttached(store: Store, vbdRef: string, attached: boolean): void {
   const vbd = store.get('VBD', vbdRef);
@@ -166,6 +190,7 @@ export function registerVbdMessages(): void {
     const vbd = ctx.store.get('VBD', vbdRef);
     assertDeviceVmRunning(ctx.store, vbd.VM as string);
     if (vbd.currently_attached) throw new XapiFault('DEVICE_ALREADY_ATTACHED', [vbdRef]);
+    assertVdisFree(ctx.store, [vbdRef], 'plug');
     await ctx.work(20);
     setVbdAttached(ctx.store, vbdRef, true);
   });

@@ -17,7 +17,7 @@ import { metricsOnPaused, metricsOnRunning, metricsOnStopped } from './metrics';
 import { allowedVifDevices, setVifAttached } from './network';
 import { defineMessage, type CallContext, type SimContext } from '../engine/registry';
 import { createVdi, destroyVdi } from './storage';
-import { allowedVbdDevices, setVbdAttached } from './vbd';
+import { allowedVbdDevices, assertVdisFree, setVbdAttached } from './vbd';
 import {
   NULL_REF,
   assertOperation,
@@ -128,6 +128,7 @@ async function start(
     } else {
       hostRef = chooseHost(ctx, sized);
     }
+    assertVdisFree(ctx.store, vmRec.VBDs as string[], 'start');
     ctx.store.update('VM', vmRef, { scheduled_to_be_resident_on: hostRef });
     try {
       await ctx.work(40);
@@ -159,6 +160,7 @@ async function resume(
     } else {
       hostRef = chooseHost(ctx, sized);
     }
+    assertVdisFree(ctx.store, vmRec.VBDs as string[], 'resume');
     await ctx.work(50);
     assertHostHasMemory(ctx.store, hostRef, vmStartMemory(sized));
     bringUp(ctx, vmRef, hostRef, paused, true);
