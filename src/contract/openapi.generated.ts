@@ -435,7 +435,10 @@ export interface paths {
          *     instances' disks, disks kept by `keep_disks`), or an untagged plain disk that no other VM
          *     holds on an SR the operator configured as a volume source (none by default). Never a disk
          *     of a VM outside the namespace, a snapshot's disk, a suspend image or a system disk: those
-         *     answer `404 volume_not_found`, exactly as an unknown uuid does.
+         *     answer `404 volume_not_found`, exactly as an unknown uuid does. A disk another of the
+         *     namespace's instances holds attaches only while that instance is halted (a rescue
+         *     instance reading a stopped instance's root disk; XAPI then refuses to start the halted
+         *     one until the disk is detached); while it runs, `409 disk_in_use`.
          */
         put: operations["attachVolume"];
         post?: never;
@@ -2036,7 +2039,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every storage repository of the pool. */
+            /** @description Every storage repository of the pool but those the service introduced for iSCSI volumes. */
             200: {
                 headers: {
                     [name: string]: unknown;
