@@ -68,6 +68,12 @@ test('a volume by connection is attached, listed, detached, and its password nev
       iscsi: { target_portal: ISCSI_PORTAL, target_iqn: ISCSI_IQN, target_lun: 1 },
     }),
   ]);
+  // The target's SR is no place for disks, and not in the catalogue.
+  const srs = await stack.request('GET', '/v1/srs');
+  expect(srs.status).toBe(200);
+  expect(srs.body.items.length).toBeGreaterThan(0);
+  expect(srs.body.items.some((sr: { type: string }) => sr.type === 'iscsi')).toBe(false);
+  expect([...stack.sim.store.all('SR').values()].some((sr: any) => sr.type === 'iscsi')).toBe(true);
   const op = await stack.request('GET', `/v1/operations/${put.body.id}`);
   const ops = await stack.request('GET', '/v1/operations');
   const instance = await stack.request('GET', '/v1/instances/web-1');

@@ -1,8 +1,8 @@
 // What a spawn can name, read from the mirror: templates (not snapshots), networks and SRs in
 // the REST contract's shapes. Never calls XAPI and never filters by namespace (the catalogue is
-// the pool's, like `xe template-list`).
+// the pool's, like `xe template-list`; the SRs of iSCSI volumes are not part of it).
 import type { MirrorView } from '../../xapi';
-import { NETWORK_TAG, TAG } from '../tags';
+import { ISCSI_ROLE, NETWORK_TAG, TAG } from '../tags';
 import type { Schema } from '../types';
 import { NULL_REF } from '../../xapi/ref';
 import { MiB, GiB } from '../../xapi/units';
@@ -76,6 +76,8 @@ export function defaultSrRef(mirror: MirrorView): string | undefined {
   return pool && pool.default_SR !== NULL_REF ? pool.default_SR : undefined;
 }
 
+/** The pool's SRs, without those the service introduced for iSCSI volumes: they hold one
+ * namespace's LUNs, are no place for new disks, and their targets are nobody else's business. */
 export function srs(mirror: MirrorView): Array<Schema<'SR'>> {
   const def = defaultSrRef(mirror);
   return mirror
@@ -89,8 +91,10 @@ export function srs(mirror: MirrorView): Array<Schema<'SR'>> {
         'shared',
         'physical_size',
         'physical_utilisation',
+        'other_config',
       ],
     })
+    .filter((sr) => sr.other_config?.[TAG.role] !== ISCSI_ROLE.sr)
     .map((sr) => {
       const size = Math.floor(Number(sr.physical_size) / GiB);
       const used = Math.ceil(Number(sr.physical_utilisation) / GiB);
