@@ -5,10 +5,10 @@
 
 import base64
 import os
-import shlex
 import sys
 import xml.etree.ElementTree as ET
 
+from xcd_context import config_drive, context_of
 from xcd_disks import (IMAGE_PREFIX, DiskError, device, disk_request, is_volatile, size_gb,
                        source_image)
 from xcd_rest import Client, ServiceError, read_token
@@ -160,50 +160,6 @@ def spawn_body(vm, conf, dfile=None):
 def _from_image(disk):
     return not is_volatile(text(disk, 'TYPE')) and \
         (text(disk, 'TM_MAD') == 'xcd' or (text(disk, 'SOURCE') or '').startswith(IMAGE_PREFIX))
-
-
-def config_drive(context):
-    """The spawn's config drive members for the context variables: every variable under
-    meta_data.json's `meta`, SSH_PUBLIC_KEY as `public_keys`, SET_HOSTNAME as `hostname`, and
-    USER_DATA (base64 when USERDATA_ENCODING says so) as the user data cloud-init reads."""
-    metadata = {'meta': dict(context)}
-    keys = [k.strip() for k in context.get('SSH_PUBLIC_KEY', '').splitlines() if k.strip()]
-    if keys:
-        metadata['public_keys'] = {'one-%d' % i: k for i, k in enumerate(keys)}
-    if context.get('SET_HOSTNAME'):
-        metadata['hostname'] = context['SET_HOSTNAME']
-    members = {'metadata': metadata}
-    user_data = context.get('USER_DATA')
-    if user_data:
-        if context.get('USERDATA_ENCODING', '').lower() == 'base64':
-            raw = base64.b64decode(user_data, validate=True)
-        else:
-            raw = user_data.encode('utf-8')
-        members['user_data'] = base64.b64encode(raw).decode('ascii')
-    return members
-
-
-def context_of(vm, dfile):
-    """The config drive's metadata: the context file oned wrote beside the deployment file
-    (`KEY='value'` lines, every variable resolved, ETH*_ included), else the CONTEXT section.
-    The file is tokenised, never sourced."""
-    if dfile:
-        path = os.path.join(os.path.dirname(dfile), 'context.sh')
-        if os.path.isfile(path):
-            with open(path, 'r', encoding='utf-8') as fh:
-                lexer = shlex.shlex(fh.read(), posix=True)
-            lexer.whitespace_split = True
-            lexer.commenters = '#'
-            values = {}
-            for token in lexer:
-                key, sep, value = token.partition('=')
-                if sep and key:
-                    values[key] = value
-            return values
-    context = vm.find('TEMPLATE/CONTEXT')
-    if context is None:
-        return None
-    return {child.tag: (child.text or '') for child in context}
 
 
 def nic_place(nic, conf, bridge=None):
