@@ -251,6 +251,8 @@ describe('websocket: RFB in binary messages, as noVNC speaks it', () => {
       200,
       expect.stringMatching(/javascript/),
     ]);
+    for (const missing of ['core/nope.js', 'core/', 'docs/API.md', 'package.json'])
+      expect((await fetch(`${stack.url}/console-assets/novnc/${missing}`)).status).toBe(404);
     const c = await connectWebSocket(`${con.url.replace(/^http/, 'ws')}websocket`);
     await rfbHandshake(c);
     c.close();

@@ -104,12 +104,18 @@ export function consoleRoutes(router: ApiRouter, driver: ServiceDriver): void {
   });
 }
 
-/** noVNC's modules, served from the service's own copy (node_modules/@novnc/novnc). */
+/** noVNC's modules, served from the service's own copy (node_modules/@novnc/novnc): its core/
+ * and vendor/ folders only; anything else under the prefix answers 404 not_found. */
 export function consoleAssetRoutes(router: Router): void {
   const root = join(dirname(require.resolve('@novnc/novnc')), '..');
+  const assets = express.Router({ caseSensitive: true, strict: true });
   for (const dir of ['core', 'vendor'])
-    router.use(
-      `${NOVNC_ASSETS}/${dir}`,
-      express.static(join(root, dir), { index: false, fallthrough: false, maxAge: '1h' }),
+    assets.use(
+      `/${dir}`,
+      express.static(join(root, dir), { index: false, redirect: false, maxAge: '1h' }),
     );
+  assets.use((req, _res, next) =>
+    next(new ApiError(404, 'not_found', `no console asset ${req.path}`)),
+  );
+  router.use(NOVNC_ASSETS, assets);
 }
