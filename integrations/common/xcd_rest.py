@@ -13,6 +13,7 @@ import urllib.parse
 import urllib.request
 
 MAX_WAIT_PER_CALL = 300  # the contract's ceiling for `Prefer: wait=N`
+PROGRESS_EVERY = 5  # seconds between the reports of run(progress=...)
 
 
 class ServiceError(Exception):
@@ -98,17 +99,18 @@ class Client:
     def get(self, path, query=None):
         return self.request('GET', path, query=query)[1]
 
-    def run(self, method, path, body=None, query=None, timeout=600.0):
+    def run(self, method, path, body=None, query=None, timeout=600.0, progress=None):
         """Start a mutating call and wait for its operation to end.
 
         Returns the final Operation when it succeeded, None when the service answered 204 (nothing
         to do). A failed or cancelled operation raises ServiceError with the operation's error
         code; an operation still running at `timeout` raises ServiceError code 'timeout'.
+        `progress`, when given, is called with the running Operation every PROGRESS_EVERY s.
         """
         deadline = time.monotonic() + timeout
         status, op = self.request(method, path, body=body, query=query,
-                                  wait=_remaining(deadline))
-        return self._final(status, op, deadline, timeout)
+                                  wait=_wait(deadline, progress))
+        return self._final(status, op, deadline, timeout, progress)
 
     def upload(self, path, chunks, query=None, timeout=600.0, length=None):
         """PUT an application/octet-stream body from `chunks`, an iterable of bytes that may
@@ -158,7 +160,7 @@ class Client:
         finally:
             conn.close()
 
-    def _final(self, status, op, deadline, timeout):
+    def _final(self, status, op, deadline, timeout, progress=None):
         """The final Operation of a mutating call's answer, waited for while it runs."""
         if status == 204 or op is None:
             return None
@@ -169,7 +171,10 @@ class Client:
             if left <= 0:
                 raise ServiceError(504, 'timeout', 'operation %s still running after %ss'
                                    % (op.get('id'), timeout), {'operation': op})
-            op = self.request('GET', self.path('v1', 'operations', op['id']), wait=left)[1]
+            if progress is not None:
+                progress(op)
+            op = self.request('GET', self.path('v1', 'operations', op['id']),
+                              wait=_wait(deadline, progress))[1]
         if op.get('status') != 'succeeded':
             err = op.get('error') or {}
             raise ServiceError(err.get('status') or 500, err.get('code') or op.get('status'),
@@ -225,6 +230,12 @@ def _query_value(value):
 
 def _remaining(deadline):
     return max(0, int(deadline - time.monotonic()))
+
+
+def _wait(deadline, progress):
+    """How long one call waits for an operation: to the deadline, or to the next report."""
+    left = _remaining(deadline)
+    return left if progress is None else min(left, PROGRESS_EVERY)
 
 
 def _problem(status, raw, reason):

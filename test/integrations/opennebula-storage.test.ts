@@ -38,13 +38,25 @@ beforeAll(async () => {
   qcow2 = join(dir, 'debian.qcow2');
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', qcow2, '16M']);
   // a web server the service may download images from (its --image-url-allow prefix)
+  // (under /slow/, in 16 pieces 400 ms apart: a download the service is still at after 5 s)
   files = createServer((req, res) => {
-    const path = join(dir, decodeURIComponent((req.url ?? '/').slice(1)));
+    const url = decodeURIComponent(req.url ?? '/');
+    const slow = url.startsWith('/slow/');
+    const path = join(dir, url.slice(slow ? 6 : 1));
     if (!existsSync(path)) return void res.writeHead(404).end();
     const body = readFileSync(path);
-    res
-      .writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length })
-      .end(body);
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': body.length,
+    });
+    if (!slow || req.headers.range) return void res.end(body);
+    const piece = Math.ceil(body.length / 16);
+    const next = (i: number): void => {
+      if (i * piece >= body.length) return void res.end();
+      res.write(body.subarray(i * piece, (i + 1) * piece));
+      setTimeout(() => next(i + 1), 400);
+    };
+    next(0);
   });
   await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
   filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}/`;
@@ -493,6 +505,18 @@ test('cp from an http(s) URL: the service downloads it; a URL off its allow-list
     virtual_size: 8 * 1024 ** 2,
   });
 
+  // a download the service takes a while over: its progress as INFO lines
+  const slow = await ds('cp', 24, {
+    ID: 24,
+    NAME: 'slow',
+    PATH: `${filesUrl}slow/debian.qcow2`,
+    SIZE: 16,
+  });
+  expect(slow).toMatchObject({ code: 0, stdout: 'one-image-24 qcow2\n' });
+  expect(
+    slow.logs.filter((l) => /^INFO: one-image-24 download: \d+%$/.test(l)).length,
+  ).toBeGreaterThan(0);
+
   const off = await ds('cp', 23, {
     ID: 23,
     NAME: 'off-list',
@@ -503,7 +527,7 @@ test('cp from an http(s) URL: the service downloads it; a URL off its allow-list
   expect(off.logs.some((l) => l.startsWith('ERROR: cp 23: url_not_allowed (400)'))).toBe(true);
   expect(off.info).toMatch(/^cp: url_not_allowed/);
 
-  for (const id of [20, 21, 22])
+  for (const id of [20, 21, 22, 24])
     expect(await ds('rm', id, { ID: id, SOURCE: `one-image-${id}` })).toMatchObject({ code: 0 });
   expect(await ds('rm', 21, { ID: 21, SOURCE: 'one-image-21' })).toMatchObject({ code: 0 }); // gone already
   expect(await leftovers()).toEqual(EMPTY);

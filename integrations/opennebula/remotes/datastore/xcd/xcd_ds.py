@@ -158,7 +158,8 @@ def cp(api, msg, one_id):
         body = {'source_url': path, 'format': fmt}
         body.update({k: v for k, v in _import_query(msg, fmt).items() if k != 'format'})
         info('%s: the service downloads %s (%s)' % (image, path, fmt))
-        api.run('PUT', ipath(image), body=body, timeout=OPERATION_TIMEOUT)
+        api.run('PUT', ipath(image), body=body, timeout=OPERATION_TIMEOUT,
+                progress=lambda op: info('%s download: %d%%' % (image, op['progress'] * 100)))
     elif re.match(r'^[a-z][a-z0-9+.-]*://', path, re.IGNORECASE):
         raise ActionError('the xcd datastore imports files and http(s) URLs, not %s'
                           % path.split(':', 1)[0])
