@@ -132,11 +132,10 @@ export async function attachIscsiVolume(
   const t = parseConnection(body.connection!);
   const srUuid = srUuidOf(t);
   const state: AttachState = {};
-  const step = (
-    name: string,
-    fn: (s: AttachState, ctx: StepContext) => Promise<void>,
-    when?: (s: AttachState) => boolean,
-  ) => ({ name, run: fn, ...(when ? { when } : {}) });
+  const step = (name: string, act: (s: AttachState, ctx: StepContext) => Promise<void>) => ({
+    name,
+    run: act,
+  });
   await runSteps<AttachState>(
     [
       step('SR.introduce', async (s, ctx) => {
