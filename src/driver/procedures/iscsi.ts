@@ -1,10 +1,7 @@
-// Volumes by connection: an iSCSI LUN Cinder hands over (portal, IQN, LUN, CHAP) attached as
-// the old Nova XenAPI driver did it: one SR of type `iscsi` (a VDI per LUN) per target, with a
-// uuid derived from the target, introduced (or reused), a PBD created and plugged on every live
-// host, SR.scan, the LUN's VDI found by sm_config LUNid, then a VBD. Every step registers its
-// undo; detach takes the VBD away and, once no VBD uses the SR, its PBDs and the SR itself.
-// The CHAP password goes to XAPI in PBD device_config only: never into tags, errors or logs.
-// The SR's turns, PBDs and removal live in iscsi-sr.ts.
+// Volumes by connection, as the old Nova XenAPI driver attached Cinder's iSCSI LUNs: the target's
+// SR (type `iscsi`, a VDI per LUN, uuid from the target) introduced or reused, PBDs plugged on the
+// live hosts, SR.scan, the LUN's VDI by sm_config LUNid, a VBD; each step with its undo; detach.
+// The CHAP password goes to XAPI in PBD device_config only, never into tags, errors or logs.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { XapiClient } from '../../xapi';
 import type { PBDRecord, SRRecord, VBDRecord, VDIRecord } from '../../xapi/datamodel.generated';

@@ -1,10 +1,7 @@
-// The simulated iSCSI fabric: targets tests register (portal, IQN, LUNs, CHAP, allowed
-// initiators), what xapi's storage manager answers when a PBD of an `iscsi` / `lvmoiscsi` SR is
-// plugged (the sm error codes of XE_SR_ERRORCODES.xml as SR_BACKEND_FAILURE_<n>), and what an
-// SR.scan of an `iscsi` SR (one VDI per LUN, RawISCSISR) finds, and what SR.probe of these types
-// reports (the target's IQNs or LUNs as sm's XML, or the SRs known for a target). No message
-// definitions here
-// (storage.ts defines them and calls in); it changes SR and VDI records only.
+// The simulated iSCSI fabric: targets tests register (portal, IQN, LUNs, CHAP, initiators) and
+// what xapi's storage manager answers for `iscsi` / `lvmoiscsi` SRs: PBD login (SR_BACKEND_FAILURE
+// codes of sm's XE_SR_ERRORCODES.xml), SR.scan (a VDI per LUN), SR.probe (sm's XML). Defines no
+// messages (storage.ts calls in) and changes SR and VDI records only.
 import { createHash } from 'node:crypto';
 import { XapiFault } from '../engine/fault';
 import type { Rec, Store } from '../engine/store';
