@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { XapiClient } from '../../xapi';
 import { ApiError } from '../errors';
+import { pageAddress, tunnelAddress, websocketAddress, type ConsoleOrigin } from './addresses';
 import {
   ByteReader,
   RfbError,
@@ -61,12 +62,7 @@ export interface ConsoleStats {
   pending: number;
 }
 
-/** How the HTTP layer reached the service, for the answers it builds (tunnel, websocket, url). */
-export interface ConsoleOrigin {
-  host: string;
-  port: number;
-  secure: boolean;
-}
+export type { ConsoleOrigin };
 
 type Outcome = 'relayed' | 'refused' | 'timeout' | 'failed';
 
@@ -150,8 +146,6 @@ export class ConsoleProxy {
       this.#opts.ttlMs,
     );
     const expires_at = new Date(ticket.expiresAt).toISOString();
-    const scheme = origin.secure ? 's' : '';
-    const base = `${origin.host.includes(':') ? `[${origin.host}]` : origin.host}:${origin.port}`;
     switch (kind) {
       case 'vnc': {
         let port: number;
@@ -165,26 +159,11 @@ export class ConsoleProxy {
         return { type: 'vnc', host, port, password: ticket.password, expires_at };
       }
       case 'tunnel':
-        return {
-          type: 'tunnel',
-          host: origin.host,
-          port: origin.port,
-          path: `/v1/consoles/${ticket.token}`,
-          tls: origin.secure,
-          expires_at,
-        };
+        return tunnelAddress(ticket.token, origin, expires_at);
       case 'websocket':
-        return {
-          type: 'websocket',
-          url: `ws${scheme}://${base}/v1/consoles/${ticket.token}/websocket`,
-          expires_at,
-        };
+        return websocketAddress(ticket.token, origin, expires_at);
       case 'url':
-        return {
-          type: 'url',
-          url: `http${scheme}://${base}/v1/consoles/${ticket.token}/`,
-          expires_at,
-        };
+        return pageAddress(ticket.token, origin, expires_at);
     }
   }
 
