@@ -318,7 +318,8 @@ def act_snapshot_export(api, payload, deadline):
         counted = _Counted(source, deadline)
         if image:
             op = api.upload(Client.path('v1', 'images', image), counted.chunks(),
-                            query={'format': fmt}, timeout=_left(deadline))
+                            query={'format': fmt}, timeout=_left(deadline),
+                            length=None if length is None else int(length))
             result = (op or {}).get('result') or {}
             return {'status': 'success', 'printmessage': 'true',
                     'message': {'image': image, 'format': fmt,
