@@ -38,6 +38,7 @@ export interface ServiceDriver {
   ): { operation: S['Operation']; replayed: boolean };
   destroy(caller: Caller, id: string, opts: { keep_disks?: boolean }): S['Operation'] | null;
   action(caller: Caller, id: string, body: S['InstanceAction']): S['Operation'];
+  instanceOperations(caller: Caller, id: string, status?: S['OperationStatus']): S['Operation'][];
   getOperation(caller: Caller, opId: string): S['Operation'];
   cancelOperation(caller: Caller, opId: string): S['Operation'];
   waitOperation(caller: Caller, opId: string, timeoutMs: number): Promise<S['Operation']>;

@@ -117,6 +117,31 @@ export function registerInstances(program: Command): void {
   );
 
   withClientOptions(
+    cmd.command('operations <id>').description("the instance's operations, newest first"),
+  )
+    .option('--running', 'only those under way')
+    .action(
+      action(async (id: string, flags: ClientFlags & { running?: boolean }) => {
+        const ops = await clientFrom(flags).instanceOperations(
+          id,
+          flags.running ? 'running' : undefined,
+        );
+        if (flags.json) return printJson(ops);
+        printTable(
+          ['OPERATION', 'KIND', 'STATUS', 'PROGRESS', 'CREATED', 'ERROR'],
+          ops.map((o) => [
+            o.id,
+            o.kind,
+            o.status,
+            `${Math.round(o.progress * 100)}%`,
+            o.created_at,
+            o.error?.code ?? '-',
+          ]),
+        );
+      }),
+    );
+
+  withClientOptions(
     cmd.command('spawn <id>').description('spawn an instance under your id (safe to retry)'),
   )
     .option('--template <name|uuid>', 'template to clone')

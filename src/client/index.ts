@@ -242,6 +242,17 @@ export class XcdClient {
   }
 
   // ---- operations ----
+  /** The instance's operations the service keeps, newest first (only `status` ones if given). */
+  async instanceOperations(id: string, status?: Operation['status']): Promise<Operation[]> {
+    const page = await this.http.send<{ items: Operation[] }>(
+      'get',
+      `${inst(id)}/operations`,
+      undefined,
+      {},
+      status ? { status } : undefined,
+    );
+    return page.items;
+  }
   getOperation(id: string, opts: WaitOptions = {}): Promise<Operation> {
     return this.http.send('get', `/v1/operations/${enc(id)}`, undefined, opts);
   }

@@ -247,6 +247,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/instances/{instance_id}/operations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The instance's operations, newest first
+         * @description The operations the service keeps for the instance (its history, bounded per namespace
+         *     and in time), newest first; `status=running` gives the ones under way (to follow or
+         *     cancel, as Nova's live_migration_abort cancels a migration). An instance that neither
+         *     exists nor has any kept operation answers `404 instance_not_found`.
+         */
+        get: operations["listInstanceOperations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/operations/{operation_id}": {
         parameters: {
             query?: never;
@@ -2217,6 +2246,40 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listInstanceOperations: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["OperationStatus"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The operations. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Operation"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };

@@ -374,6 +374,9 @@ export class ComputeDriver {
   }
 
   // ---- operations ----
+  instanceOperations(caller: Caller, id: string, status?: Operation['status']): Operation[] {
+    return this.runner.instanceOperations(caller, id, status);
+  }
   getOperation(caller: Caller, opId: string): Operation {
     return this.runner.operation(caller, opId);
   }

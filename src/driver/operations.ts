@@ -313,6 +313,12 @@ export class Operations {
     return entry;
   }
 
+  /** The operations kept for an instance, newest first (expired ones left out). */
+  forInstance(namespace: string, instanceId: string): OperationEntry[] {
+    const list = this.byInstance.get(instanceKey(namespace, instanceId)) ?? [];
+    return list.filter((e) => !this.expired(e)).reverse();
+  }
+
   /** The newest operation known for an instance, optionally of one kind. */
   latest(namespace: string, instanceId: string, kind?: OperationKind): OperationEntry | undefined {
     const list = this.byInstance.get(instanceKey(namespace, instanceId)) ?? [];

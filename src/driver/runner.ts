@@ -328,6 +328,16 @@ export class OperationRunner {
     return view;
   }
 
+  /**
+   * The instance's operations the service keeps, newest first, optionally only those with
+   * `status`: 404 instance_not_found for an instance that neither exists nor has any.
+   */
+  instanceOperations(caller: Caller, id: string, status?: Operation['status']): Operation[] {
+    const entries = this.ops.forInstance(caller.namespace, id);
+    if (entries.length === 0) this.vmOf(caller.namespace, id);
+    return entries.filter((e) => !status || e.data.status === status).map((e) => this.opView(e));
+  }
+
   /** An operation of the caller's namespace, or 404. */
   operation(caller: Caller, opId: string): Operation {
     return this.opView(this.ops.get(caller.namespace, opId));
