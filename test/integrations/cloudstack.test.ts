@@ -529,6 +529,38 @@ test('two deploys of a new URL template at once share one image', async () => {
   }
 }, 120_000);
 
+test('NICs follow deviceId, whatever the list order; one image for each spelling of a checksum', async () => {
+  const digest = sha256(qcow2);
+  const path = '/images/other.qcow2';
+  const before = gets(path);
+  const first = payload('i-2-207-VM', {
+    template: { url: `${base}${path}`, checksum: `{SHA-256}${digest.toUpperCase()}` }, // format from the suffix
+    nics: [
+      { uri: 'vlan://312', mac: '1e:00:a1:00:03:01' },
+      { uri: 'vlan://311', mac: '1e:00:a1:00:03:02' },
+    ],
+  });
+  const [nic0, nic1] = first['cloudstack.vm.details'].nics;
+  [nic0.deviceId, nic1.deviceId] = [1, 0]; // CloudStack's list is not always in device order
+  const second = payload('i-2-208-VM', {
+    template: { url: `${base}${path}`, format: 'qcow2', checksum: `sha256:${digest}` },
+    nics: [],
+  });
+  try {
+    expect((await cs('create', first, '120')).code).toBe(0);
+    expect(
+      nicsOf(poolVm('i-2-207-VM')!.ref).map(({ device, mac, vlan }) => [device, mac, vlan]),
+    ).toEqual([
+      ['0', '1e:00:a1:00:03:02', '311'],
+      ['1', '1e:00:a1:00:03:01', '312'],
+    ]);
+    expect((await cs('create', second, '120')).code).toBe(0);
+    expect(gets(path)).toBe(before + 1);
+  } finally {
+    for (const p of [first, second]) expect((await cs('delete', later(p))).code).toBe(0);
+  }
+}, 120_000);
+
 test('power states as CloudStack names them; a VM removed outside CloudStack reports missing', async () => {
   const p = payload('i-2-210-VM', { nics: [{ uri: 'vlan://untagged', mac: '1e:00:a1:00:01:01' }] });
   expect((await cs('create', p)).code).toBe(0);
