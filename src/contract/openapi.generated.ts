@@ -1646,7 +1646,7 @@ export interface components {
              * @enum {string}
              */
             type: "tunnel";
-            /** @description The service's HTTP listener, as the request reached it (or `--console-public-host`). */
+            /** @description The service's HTTP listener, as the request reached it (its Host header). */
             host: string;
             port: number;
             /** @description What to send as `CONNECT <path> HTTP/1.1` (`/v1/consoles/<token>`). */
