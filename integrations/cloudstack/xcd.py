@@ -193,8 +193,10 @@ def _param(payload, *names, **kw):
     if not isinstance(params, dict):
         raise ActionError('the parameters are not an object')
     for name in names:
-        if params.get(name) not in (None, ''):
-            return params[name]
+        value = params.get(name)
+        if value not in (None, ''):
+            # a NUMBER parameter of DECIMAL format arrives as a float: 330.0 means 330
+            return int(value) if isinstance(value, float) and value.is_integer() else value
     if 'default' in kw:
         return kw['default']
     raise ActionError('missing parameter %s' % names[0])

@@ -814,7 +814,12 @@ test('custom actions: NIC add/remove on VLANs, snapshots, resize, a service imag
   try {
     const custom = (action: string, parameters: Record<string, unknown>) =>
       cs(action, later(p, { action, parameters }));
-    const added = await custom('nic-add', { vlan: 330, mac: '1E:00:A1:00:02:02' });
+    // A NUMBER parameter of DECIMAL format: Gson writes the Double as 330.0.
+    const decimal = gson(
+      later(p, { action: 'nic-add', parameters: { vlan: 330, mac: '1E:00:A1:00:02:02' } }),
+    ).replace('"vlan":330', '"vlan":330.0');
+    expect(decimal).toContain('"vlan":330.0');
+    const added = await cs('nic-add', decimal);
     expect(added.code).toBe(0);
     expect(added.json.message).toEqual([
       { device: '0', mac: '1e:00:a1:00:02:01', network: expect.any(String) },
