@@ -182,7 +182,11 @@ test('snapshot and volume operations are routed, answer documented statuses and 
   const imageDisk = await call('addDisk', 'PUT', '/v1/instances/dc-1/disks/7', {
     body: { image: 'img-1' },
   });
-  expect([imageDisk.status, imageDisk.body.code]).toEqual([400, 'invalid_request']);
+  expect([imageDisk.status, imageDisk.body.code]).toEqual([404, 'image_not_found']);
+  const both = await call('addDisk', 'PUT', '/v1/instances/dc-1/disks/7', {
+    body: { image: 'img-1', size_gb: 1, bogus: true },
+  });
+  expect([both.status, both.body.code]).toEqual([400, 'invalid_request']);
   expect(
     (await call('removeDisk', 'DELETE', '/v1/instances/dc-1/disks/5', { headers: wait })).body
       .status,
@@ -191,7 +195,12 @@ test('snapshot and volume operations are routed, answer documented statuses and 
   const root = await call('removeDisk', 'DELETE', '/v1/instances/dc-1/disks/0');
   expect([root.status, root.body.code]).toEqual([409, 'operation_not_allowed']);
 
-  const bad = await call('attachVolume', 'PUT', '/v1/instances/dc-1/volumes/not-a-uuid', {
+  // Without a connection the volume id names a pool VDI: none has this one.
+  const unknown = await call('attachVolume', 'PUT', '/v1/instances/dc-1/volumes/not-a-uuid', {
+    body: {},
+  });
+  expect([unknown.status, unknown.body.code]).toEqual([404, 'volume_not_found']);
+  const bad = await call('attachVolume', 'PUT', '/v1/instances/dc-1/volumes/not%20an%20id', {
     body: {},
   });
   expect([bad.status, bad.body.code]).toEqual([400, 'invalid_request']);
