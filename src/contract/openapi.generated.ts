@@ -880,7 +880,11 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** The image's bytes, streamed from XAPI in a format */
+        /**
+         * The image's bytes, streamed from XAPI in a format
+         * @description Streamed by XAPI's `/export_raw_vdi`. A xapi before 25.27 exports `raw` and `vhd` only:
+         *     `qcow2` there answers `422 format_not_supported`.
+         */
         get: operations["exportImage"];
         put?: never;
         post?: never;
@@ -907,7 +911,11 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** A snapshot's disk, streamed from XAPI in a format (without copying the snapshot) */
+        /**
+         * A snapshot's disk, streamed from XAPI in a format (without copying the snapshot)
+         * @description Streamed by XAPI's `/export_raw_vdi`. A xapi before 25.27 exports `raw` and `vhd` only:
+         *     `qcow2` there answers `422 format_not_supported`.
+         */
         get: operations["exportSnapshotDisk"];
         put?: never;
         post?: never;
@@ -1055,7 +1063,7 @@ export interface components {
             [key: string]: unknown;
         };
         /** @enum {string} */
-        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "unsupported_charset" | "unsupported_content_encoding" | "not_ready" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "instance_queue_full" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error" | "snapshot_not_found" | "volume_not_found" | "console_not_available" | "console_token_invalid" | "too_many_consoles" | "console_ports_exhausted" | "upgrade_required" | "device_in_use" | "upload_incomplete" | "checksum_mismatch" | "invalid_image" | "image_conflict" | "image_busy" | "url_not_allowed" | "url_unreachable" | "too_many_redirects" | "image_too_large" | "power_cycle_required" | "vlan_not_allowed" | "vlan_in_use" | "network_exists" | "network_in_use" | "disk_smaller_than_image" | "volume_in_use" | "iscsi_target_unreachable" | "iscsi_target_not_found" | "iscsi_login_failed" | "iscsi_lun_not_found";
+        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "unsupported_charset" | "unsupported_content_encoding" | "not_ready" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "instance_queue_full" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error" | "snapshot_not_found" | "volume_not_found" | "console_not_available" | "console_token_invalid" | "too_many_consoles" | "console_ports_exhausted" | "upgrade_required" | "device_in_use" | "upload_incomplete" | "checksum_mismatch" | "invalid_image" | "image_conflict" | "image_busy" | "url_not_allowed" | "url_unreachable" | "too_many_redirects" | "image_too_large" | "power_cycle_required" | "vlan_not_allowed" | "vlan_in_use" | "network_exists" | "network_in_use" | "format_not_supported" | "disk_smaller_than_image" | "volume_in_use" | "iscsi_target_unreachable" | "iscsi_target_not_found" | "iscsi_login_failed" | "iscsi_lun_not_found";
         /**
          * @description The pool as one compute node. Totals sum the live hosts; `hosts` breaks them down.
          *     Disk figures sum the SRs that can hold instance disks (the default SR's kind).

@@ -15,6 +15,7 @@ import {
   probeImage,
   readHead,
   spill,
+  xapiTakesQcow2,
   type ImageFormat,
 } from './procedures/image';
 import { allowedUrl, download, type DownloadLimits } from './procedures/download';
@@ -228,8 +229,19 @@ export class Images {
     return this.exportVdi(base.$ref, format);
   }
 
-  /** A VDI's bytes in `format` through /export_raw_vdi (the caller checked ownership). */
+  /** A VDI's bytes in `format` through /export_raw_vdi (the caller checked ownership). A xapi
+   * before qcow2 support (25.27) exports raw and vhd only: qcow2 there is 422
+   * format_not_supported, not the handler's bare 404. */
   exportVdi(vdiRef: string, format: ImageFormat): Promise<{ stream: Readable; length?: number }> {
+    if (format === 'qcow2' && !xapiTakesQcow2(this.xapi.mirror))
+      return Promise.reject(
+        new ApiError(
+          422,
+          'format_not_supported',
+          "this pool's XAPI exports raw and vhd only (qcow2 from xapi 25.27)",
+          { extra: { formats: ['raw', 'vhd'] } },
+        ),
+      );
     return this.xapi.httpGetStream('/export_raw_vdi', { vdi: vdiRef, format });
   }
 
