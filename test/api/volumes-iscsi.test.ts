@@ -50,6 +50,19 @@ test('GET /v1/host gives each host its iSCSI initiator IQN', async () => {
     expect(h.iscsi_iqn).toMatch(/^iqn\./);
     expect(h.iscsi_iqn).toBe(want.get(h.uuid));
   }
+  // A host whose iscsi_iqn field is empty (older xapi) gives other_config:iscsi_iqn.
+  const [ref, rec] = [...stack.sim.store.all('host').entries()][1]! as [string, any];
+  stack.sim.store.update('host', ref, {
+    iscsi_iqn: '',
+    other_config: { ...rec.other_config, iscsi_iqn: 'iqn.2005-01.org.example:legacy' },
+  });
+  for (let i = 0; i < 200; i++) {
+    const now = await stack.request('GET', '/v1/host', { token: stack.tokens.admin });
+    const h = now.body.hosts.find((x: { uuid: string }) => x.uuid === rec.uuid);
+    if (h.iscsi_iqn === 'iqn.2005-01.org.example:legacy') return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('GET /v1/host never gave the other_config IQN');
 });
 
 test('a volume by connection is attached, listed, detached, and its password never shown', async () => {
