@@ -144,6 +144,29 @@ class XcdDriver(driver.ComputeDriver):
     def get_host_ip_addr(self):
         return resources.host_ip(self._host())
 
+    def set_host_enabled(self, enabled):
+        """Nova's node is the pool: every host of it takes new instances, or none does
+        (`disable`/`enable` of each host; running instances stay)."""
+        action = 'enable' if enabled else 'disable'
+        for host in self._host().get('hosts') or []:
+            self._host_action(host['uuid'], action)
+        return 'enabled' if enabled else 'disabled'
+
+    def host_maintenance_mode(self, host, mode):
+        """A host of the pool (uuid, name_label or hostname) into maintenance: disabled, its
+        instances live-migrated to the others (`evacuate`); out of it: enabled again."""
+        self._host_action(host, 'evacuate' if mode else 'enable')
+        return 'on_maintenance' if mode else 'off_maintenance'
+
+    def _host_action(self, host, action):
+        try:
+            self.client.run('POST', Client.path('v1', 'hosts', host, 'actions'),
+                            body={'action': action}, timeout=CONF.xcd.operation_timeout)
+        except ServiceError as err:
+            if err.code == 'host_not_found':
+                raise exception.ComputeHostNotFound(host=host)
+            raise errors.to_nova(err, method='host %s' % action)
+
     def get_volume_connector(self, instance):
         """The pool host the instance runs on (else the master): its initiator IQN and name."""
         uuid = getattr(instance, 'uuid', None)

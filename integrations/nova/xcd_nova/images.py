@@ -33,6 +33,7 @@ _PLAIN_CONTAINERS = ('bare', 'ovf', None)
 _VM_MODES = (None, 'hvm')
 _FIRMWARES = (None, 'bios')
 _POLL = 1.0  # seconds between looks at an image another spawn is importing
+_DROPS = 2  # connections dropped during an import before the build fails
 
 
 def _field(obj, name):
@@ -93,6 +94,7 @@ def ensure(client, context, image_meta, timeout):
     """
     image_id = str(image_meta.id)
     deadline = time.monotonic() + timeout
+    dropped = []
     while True:
         found = _find(client, image_id)
         status = (found or {}).get('status')
@@ -100,22 +102,30 @@ def ensure(client, context, image_meta, timeout):
             return found
         if status == 'failed':  # an import cut off by a restart of the service: start again
             client.request('DELETE', _path(image_id))
-        elif status is not None or not _import_wanted(client, context, image_meta, deadline):
+        elif status is not None or not _import_wanted(client, context, image_meta, deadline,
+                                                      dropped):
             if time.monotonic() > deadline:
                 raise exception.ImageUnacceptable(
                     image_id=image_id, reason='still importing after %ss' % timeout)
             time.sleep(_POLL)  # another spawn on this pool is importing it
 
 
-def _import_wanted(client, context, image_meta, deadline):
-    """Imports the image; False when a concurrent import of it holds the id (wait for that)."""
+def _import_wanted(client, context, image_meta, deadline, dropped):
+    """Imports the image; False when a concurrent import of it holds the id (wait for that),
+    or when the service dropped the connection before its answer: a service that refuses a body
+    early (an import of the id still being undone) closes the connection, and the reset can
+    lose the answer. That is looked at again, up to _DROPS times."""
     try:
         _import(client, context, image_meta, max(1.0, deadline - time.monotonic()))
         return True
     except ServiceError as err:
         if err.code in ('image_busy', 'image_conflict'):
             return False
-        raise
+        if err.code == 'unreachable' and len(dropped) < _DROPS:
+            dropped.append(err)
+            LOG.warning('Import of image %s: %s; looking again', image_meta.id, err)
+            return False
+        raise _image_error(err, str(image_meta.id))
 
 
 def _find(client, image_id):
@@ -140,17 +150,12 @@ def _import(client, context, image_meta, timeout):
     try:
         # With Glance's size as Content-Length the service streams the bytes straight into the
         # image's VDI, which other builds of the image then see importing and wait for.
-        op = client.upload(_path(image_id), _sized(chunks, size, image_id), query=query,
-                           timeout=timeout, length=size)
-    except ServiceError as err:
-        if err.code in ('image_busy', 'image_conflict'):
-            raise
-        raise _image_error(err, image_id)
+        client.upload(_path(image_id), _sized(chunks, size, image_id), query=query,
+                      timeout=timeout, length=size)
     finally:
         close = getattr(chunks, 'close', None)
         if close is not None:
             close()
-    return op['result']
 
 
 def _sized(chunks, size, image_id):
