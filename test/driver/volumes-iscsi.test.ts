@@ -89,6 +89,13 @@ describe('volumes by iSCSI connection', () => {
       });
       expect(again.status).toBe('succeeded');
 
+      // The instance starts (on any host: each has the SR plugged) with the volume in it.
+      if (state === 'Halted') {
+        await setState(stack, vmRef, 'Running');
+        await until(() => stack.driver.listVolumes(alice, 'iscsi-1')[0]?.attached === true);
+        await setState(stack, vmRef, 'Halted');
+      }
+
       const detached = await done(stack, stack.driver.detachVolume(alice, 'iscsi-1', 'vol-a')!);
       expect(detached.error).toBeNull();
       await until(() => iscsiSrs().length === 0);
