@@ -51,18 +51,29 @@ export class Hosts {
     const entry = this.runner.ops.create(caller.namespace, kind, '', {});
     entry.data.host_id = host.uuid;
     void this.runner.schedule(`host/${host.uuid}`, entry, async () => {
-      await runHostAction(this.xapi, host.ref, body.action, this.runner.stepOptions(entry));
-      const settled = SETTLED[body.action];
-      await waitForMirror(
-        this.xapi.mirror,
-        () => {
-          const h = this.summary(host.uuid);
-          return h !== undefined && settled(h);
-        },
-        this.runner.mirrorWaitMs,
-      );
+      try {
+        await runHostAction(this.xapi, host.ref, body.action, this.runner.stepOptions(entry));
+      } catch (err) {
+        // A failed action undid what it did (the host enabled again): reads show that too.
+        const enabled = await this.xapi.call<boolean>('host.get_enabled', host.ref);
+        await this.shown(host.uuid, (h) => h.enabled === enabled);
+        throw err;
+      }
+      await this.shown(host.uuid, SETTLED[body.action]);
       this.runner.ops.succeed(entry, this.summary(host.uuid) ?? null);
     });
     return entry.view();
+  }
+
+  /** Waits until the mirror's view of the host passes `check` (or the mirror wait ends). */
+  private async shown(uuid: string, check: (h: HostSummary) => boolean): Promise<void> {
+    await waitForMirror(
+      this.xapi.mirror,
+      () => {
+        const h = this.summary(uuid);
+        return h !== undefined && check(h);
+      },
+      this.runner.mirrorWaitMs,
+    );
   }
 }
