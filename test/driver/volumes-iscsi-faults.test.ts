@@ -116,4 +116,30 @@ describe('iSCSI attach undo', () => {
     expect(final).toMatchObject({ status: 'cancelled', error: { code: 'cancelled' } });
     expect(storageSnapshot(stack.sim)).toEqual(before);
   });
+
+  it.each(['PBD.unplug', 'PBD.destroy', 'SR.forget'])(
+    'finishes a detach that failed at %s when it is asked again',
+    async (method) => {
+      const before = storageSnapshot(stack.sim);
+      const ok = await done(
+        stack,
+        stack.driver.attachVolume(alice, 'faults-1', 'half', { connection: connection(0) }),
+      );
+      expect(ok.error).toBeNull();
+      stack.sim.faults.add(`fail:${method}:1:INTERNAL_ERROR,injected`);
+      const failed = await done(stack, stack.driver.detachVolume(alice, 'faults-1', 'half'));
+      stack.sim.faults.clear();
+      expect(failed).toMatchObject({
+        status: 'failed',
+        error: { xapi_error: { code: 'INTERNAL_ERROR' } },
+      });
+      // The volume is off the instance, its SR still there: the same DELETE finishes the job.
+      expect(iscsiSrs()).toBe(1);
+      const again = await done(stack, stack.driver.detachVolume(alice, 'faults-1', 'half'));
+      expect(again.error).toBeNull();
+      await until(() => iscsiSrs() === 0);
+      expect(storageSnapshot(stack.sim)).toEqual(before);
+      expect(stack.driver.detachVolume(alice, 'faults-1', 'half')).toBeNull();
+    },
+  );
 });
