@@ -136,6 +136,33 @@ describe('volumes by iSCSI connection', () => {
     expect(storageSnapshot(stack.sim)).toEqual(before);
   });
 
+  it('takes attaches and detaches of one target on two instances in turns', async () => {
+    await setState(stack, vmRef, 'Running');
+    const before = storageSnapshot(stack.sim);
+    // At the same moment: one SR is introduced, and both LUNs end up attached.
+    const [a, b] = await Promise.all([
+      done(
+        stack,
+        stack.driver.attachVolume(alice, 'iscsi-1', 'par-a', { connection: connection(0) }),
+      ),
+      done(
+        stack,
+        stack.driver.attachVolume(alice, 'iscsi-2', 'par-b', { connection: connection(1) }),
+      ),
+    ]);
+    expect([a.error, b.error]).toEqual([null, null]);
+    expect(iscsiSrs()).toHaveLength(1);
+    expect(stack.sim.store.count('PBD')).toBe(before.PBD.length + stack.sim.store.count('host'));
+    // And both detached at once: the SR goes with the last of them.
+    const [c, d] = await Promise.all([
+      done(stack, stack.driver.detachVolume(alice, 'iscsi-1', 'par-a')),
+      done(stack, stack.driver.detachVolume(alice, 'iscsi-2', 'par-b')),
+    ]);
+    expect([c.error, d.error]).toEqual([null, null]);
+    await until(() => iscsiSrs().length === 0);
+    expect(storageSnapshot(stack.sim)).toEqual(before);
+  });
+
   it('detaches by the VDI uuid the volume list shows, as by the volume id', async () => {
     const before = storageSnapshot(stack.sim);
     await done(
