@@ -7,7 +7,14 @@ import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
-const RAW = new WeakMap<http.IncomingMessage, { socket: Duplex; head: Buffer }>();
+interface Raw {
+  socket: Duplex;
+  head: Buffer;
+  /** A route took the socket over: the response no longer owns it. */
+  taken: boolean;
+}
+
+const RAW = new WeakMap<http.IncomingMessage, Raw>();
 
 type App = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -20,11 +27,14 @@ export function routeRawRequests(
 ): void {
   const handle = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
-    RAW.set(req, { socket, head });
+    const raw: Raw = { socket, head, taken: false };
+    RAW.set(req, raw);
     const res = new Response(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as Socket);
-    res.once('finish', () => socket.end());
+    res.once('finish', () => {
+      if (!raw.taken) socket.end();
+    });
     app(req, res);
   };
   server.on('connect', handle);
@@ -32,14 +42,24 @@ export function routeRawRequests(
 }
 
 /** The socket of a CONNECT or upgrade request, taken from its response (which then writes
- * nothing), with the bytes that came after the request head; undefined for other requests. */
+ * nothing), with the bytes that came after the request head; undefined for other requests.
+ * The response is over for the app: it finishes with `status` (what the route writes on the
+ * socket, 200 or 101), which the metrics record, and the request's log line says so. */
 export function takeSocket(
   req: http.IncomingMessage,
   res: http.ServerResponse,
+  status: number,
 ): { socket: Duplex; head: Buffer } | undefined {
   const raw = RAW.get(req);
   if (!raw) return undefined;
   RAW.delete(req);
+  raw.taken = true;
   res.detachSocket(raw.socket as Socket);
+  res.statusCode = status;
+  res.emit('finish');
+  (req as { log?: { info(o: object, msg: string): void } }).log?.info(
+    { status },
+    'request switched protocols',
+  );
   return raw;
 }

@@ -453,6 +453,10 @@ describe('secrets', () => {
     expect(answers.length).toBeGreaterThan(20);
     expect(lines.length).toBeGreaterThan(20);
     for (const text of [...answers, ...lines]) expect(text).not.toContain(session);
+    // the token routes are logged like any request, their token masked
+    const switched = lines.filter((l) => l.includes('request switched protocols'));
+    expect(switched.length).toBeGreaterThan(3);
+    for (const l of switched) expect(l).toMatch(/"url":"\/v1\/consoles\/<token>(\/websocket)?"/);
     // nor a console token or password
     for (const a of answers) {
       const body = JSON.parse(a) as { path?: string; url?: string; password?: string };

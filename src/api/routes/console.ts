@@ -66,7 +66,7 @@ export function consoleRoutes(router: ApiRouter, driver: ServiceDriver): void {
   // The tunnel: CONNECT /v1/consoles/<token>, 200, then RFB with security None.
   router.connect('/v1/consoles/:console_token', (req, res) => {
     const claim = driver.claimConsole(String(req.params.console_token), 'tunnel');
-    const raw = takeSocket(req, res);
+    const raw = takeSocket(req, res, 200);
     if (!raw) throw new ApiError(400, 'invalid_request', 'CONNECT without its socket');
     raw.socket.write('HTTP/1.1 200 OK\r\n\r\n');
     if (raw.head.length > 0) raw.socket.unshift(raw.head);
@@ -79,7 +79,7 @@ export function consoleRoutes(router: ApiRouter, driver: ServiceDriver): void {
     if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
       throw new ApiError(426, 'upgrade_required', 'this route takes a WebSocket upgrade');
     const claim = driver.claimConsole(String(req.params.console_token), 'websocket');
-    const raw = takeSocket(req, res);
+    const raw = takeSocket(req, res, 101);
     if (!raw) throw new ApiError(426, 'upgrade_required', 'this route takes a WebSocket upgrade');
     wss.handleUpgrade(req, raw.socket, raw.head, (ws) => {
       const stream = createWebSocketStream(ws);
