@@ -13,6 +13,7 @@ import urllib.parse
 import urllib.request
 
 MAX_WAIT_PER_CALL = 300  # the contract's ceiling for `Prefer: wait=N`
+NOT_READY_PATIENCE = 60  # seconds a call waits out `503 not_ready` (a service starting up)
 PROGRESS_EVERY = 5  # seconds between the reports of run(progress=...)
 
 
@@ -87,14 +88,22 @@ class Client:
             wait = max(0, min(int(wait), MAX_WAIT_PER_CALL))
             headers['Prefer'] = 'wait=%d' % wait
             timeout = self.timeout + wait
-        req = urllib.request.Request(url, data=data, method=method, headers=headers)
-        try:
-            return urllib.request.urlopen(req, timeout=timeout, context=self._ssl)
-        except urllib.error.HTTPError as err:
-            raise _problem(err.code, err.read(), err.reason) from None
-        except (urllib.error.URLError, OSError) as err:
-            reason = getattr(err, 'reason', err)
-            raise ServiceError(0, 'unreachable', '%s: %s' % (self.base, reason)) from None
+        # A service still starting answers 503 not_ready before it has done anything with the
+        # request, so the same request is sent again after its Retry-After, for a while.
+        give_up = time.monotonic() + NOT_READY_PATIENCE
+        while True:
+            req = urllib.request.Request(url, data=data, method=method, headers=headers)
+            try:
+                return urllib.request.urlopen(req, timeout=timeout, context=self._ssl)
+            except urllib.error.HTTPError as err:
+                problem = _problem(err.code, err.read(), err.reason)
+                pause = _retry_after(err.headers.get('Retry-After'))
+                if problem.code != 'not_ready' or time.monotonic() + pause > give_up:
+                    raise problem from None
+                time.sleep(pause)
+            except (urllib.error.URLError, OSError) as err:
+                reason = getattr(err, 'reason', err)
+                raise ServiceError(0, 'unreachable', '%s: %s' % (self.base, reason)) from None
 
     def get(self, path, query=None):
         return self.request('GET', path, query=query)[1]
@@ -236,6 +245,14 @@ def _wait(deadline, progress):
     """How long one call waits for an operation: to the deadline, or to the next report."""
     left = _remaining(deadline)
     return left if progress is None else min(left, PROGRESS_EVERY)
+
+
+def _retry_after(value):
+    """Seconds to wait from a Retry-After header (delta seconds), 1 to 10, default 1."""
+    try:
+        return max(1, min(10, int(value)))
+    except (TypeError, ValueError):
+        return 1
 
 
 def _problem(status, raw, reason):
