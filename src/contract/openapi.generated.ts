@@ -413,7 +413,7 @@ export interface paths {
         };
         /**
          * Volumes attached to the instance
-         * @description VDIs attached by uuid (not the disks the spawn made). Answered from the mirror.
+         * @description VDIs attached by uuid and iSCSI LUNs attached by connection (not the disks the spawn made), each with the `volume_id` it was attached by. Answered from the mirror.
          */
         get: operations["listVolumes"];
         put?: never;
