@@ -195,7 +195,8 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
         self.assertEqual([], self._get('instances', instance.uuid, 'snapshots')['items'])
 
     def test_glance_vhd_image_and_raw_snapshot(self):
-        """A VHD image labelled ovf spawns; [xcd] snapshot_disk_format = raw uploads raw."""
+        """A VHD image labelled ovf spawns; [xcd] snapshot_disk_format = raw uploads raw, and
+        [xcd] keep_snapshots leaves the pool snapshot in place."""
         raw = guest_disk()
         image_meta = self._glance_image(convert(raw, 'raw', 'vpc'), 'vhd', 'ovf')
         instance = self._instance(root_gb=1)
@@ -208,6 +209,12 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
         self.assertEqual(('raw', 'bare'), (metadata['disk_format'], metadata['container_format']))
         self.assertEqual(GiB, len(disk))
         self.assertEqual(raw, disk[:len(raw)])
+        # [xcd] keep_snapshots keeps the pool snapshot, under the Glance image's id.
+        self.flags(keep_snapshots=True, group='xcd')
+        kept_id = uuidutils.generate_uuid()
+        self.connection.snapshot(self.ctxt, instance, kept_id, lambda **kw: None)
+        self.assertEqual([kept_id], [snap['id'] for snap in
+                                     self._get('instances', instance.uuid, 'snapshots')['items']])
 
     def test_snapshot_upload_failure_leaves_no_snapshot(self):
         """Glance refuses the upload: Nova sees the error, and the pool snapshot is gone."""
@@ -301,7 +308,8 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
 
     def test_neutron_ports_and_vlan(self):
         """Each NIC carries its port id; a VIF bound to a VLAN segment joins the service's
-        network for that VLAN; unplug_vifs and plug_vifs take them off and put them back."""
+        network for that VLAN; unplug_vifs and plug_vifs take them off and put them back;
+        attach_interface and detach_interface do the same for one port."""
         vlan = int(os.environ['XCD_VLAN'])
         network_info = test_utils.get_test_network_info(count=2)
         network_info[1]['id'] = uuidutils.generate_uuid()
@@ -323,6 +331,15 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
         self.assertEqual([], nics())
         self.connection.plug_vifs(instance, network_info)
         self.connection.plug_vifs(instance, network_info)  # idempotent
+        self.assertEqual(sorted(expected), nics())
+
+        # A hot-plugged port on another VLAN segment, and its detach.
+        port = dict(network_info[1], id=uuidutils.generate_uuid(), address='02:00:00:00:01:51',
+                    details={'vlan': vlan + 1})
+        self.connection.attach_interface(self.ctxt, instance, None, port)
+        other = next(n for n in self._get('networks')['items'] if n.get('vlan') == vlan + 1)
+        self.assertIn(('02:00:00:00:01:51', other['uuid'], port['id']), nics())
+        self.connection.detach_interface(self.ctxt, instance, port)
         self.assertEqual(sorted(expected), nics())
 
     # -- Cinder iSCSI volumes ----------------------------------------------------------------
