@@ -103,9 +103,19 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
         self.addCleanup(self._purge_images)
 
     def _purge_images(self):
-        self._purge()  # the instances first: they hold clones of the images
+        """Every image goes, once its instances have (they hold clones of it). An import a
+        test cut off may still be undoing (409 image_busy): that image is deleted once it is."""
+        self._purge()
+        deadline = time.monotonic() + 30
         for item in self.client.get('/v1/images', {'limit': 1000})['items']:
-            self.client.request('DELETE', Client.path('v1', 'images', item['id']))
+            while True:
+                try:
+                    self.client.request('DELETE', Client.path('v1', 'images', item['id']))
+                    break
+                except ServiceError as err:
+                    if err.code != 'image_busy' or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
 
     # -- helpers -----------------------------------------------------------------------------
 

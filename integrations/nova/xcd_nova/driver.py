@@ -3,8 +3,6 @@
 # Must not: hold hypervisor logic or state; the service (and through it XAPI) is the only truth.
 # Signatures accept the trailing parameters newer Nova releases add (share_info, ...).
 
-import json
-
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.console import type as ctype
@@ -16,6 +14,7 @@ from oslo_log import log as logging
 
 from xcd_nova import conf as xcd_conf
 from xcd_nova import diagnostics
+from xcd_nova import disks
 from xcd_nova import errors
 from xcd_nova import images
 from xcd_nova import migration
@@ -455,29 +454,15 @@ class XcdDriver(driver.ComputeDriver):
             raise volumes.detach_error(err, instance, volume_id, cinder)
 
     def get_device_name_for_instance(self, instance, bdms, block_device_obj):
-        """The lowest free device position after the root disk, as /dev/xvdX."""
-        used = {int(d['device']) for d in self._get(instance).get('disks') or []}
-        used |= {volumes.device_position(getattr(b, 'device_name', None)) for b in bdms or []}
-        position = next(p for p in range(1, 26) if p not in used)
-        return volumes.device_name(position)
+        return disks.free_device_name(self._get(instance), bdms)
 
     def get_instance_disk_info(self, instance, block_device_info=None):
-        """The instance's own disks (volumes left out), in the libvirt driver's JSON shape."""
         found = self._get(instance)
         try:
-            attached = {v['uuid'] for v in
-                        self.client.get(self._ipath(instance, 'volumes'))['items']}
+            attached = self.client.get(self._ipath(instance, 'volumes'))['items']
         except ServiceError as err:
             raise errors.to_nova(err, instance, method='get_instance_disk_info')
-        disks = []
-        for disk in found.get('disks') or []:
-            if disk.get('type') != 'disk' or disk.get('uuid') in attached:
-                continue
-            size = int(disk['size_gb'] * 1024 ** 3)
-            disks.append({'type': 'vhd', 'path': 'xcd:%s' % disk['uuid'],
-                          'virt_disk_size': size, 'backing_file': '', 'disk_size': size,
-                          'over_committed_disk_size': 0})
-        return json.dumps(disks)
+        return disks.disk_info(found, {v['uuid'] for v in attached})
 
     def plug_vifs(self, instance, network_info):
         """Attach each VIF that has no NIC of its MAC yet (idempotent)."""

@@ -41,7 +41,7 @@ def to_nova(err, instance=None, image_id=None, method=None):
         return exception.ComputeResourcesUnavailable(reason=detail)
     if code in ('template_not_found', 'image_not_found'):
         return exception.ImageUnacceptable(image_id=image_id, reason=detail)
-    if code == 'network_not_found':
+    if code in ('network_not_found', 'vlan_not_allowed', 'vlan_in_use'):
         return exception.VirtualInterfaceCreateException(detail)
     if code == 'conflict_spawn_mismatch':
         return exception.InstanceExists(name=getattr(instance, 'name', uuid))
