@@ -14,6 +14,7 @@ import { Faults } from './engine/faults';
 import { registerMessageClass } from './classes/message';
 import { iscsiTargetsOf, type IscsiTargetSpec, type IscsiTargets } from './classes/iscsi';
 import { ovsPorts, type OvsPort } from './classes/network';
+import { secretsOf } from './classes/secret';
 import { registerGenericMessages } from './engine/generic';
 import { SimRuntime } from './engine/runtime';
 import { registerSemantics } from './classes/semantics';
@@ -101,6 +102,8 @@ export interface SimulatorHandle {
    * to them and answer xapi's SR_BACKEND_FAILURE_<n> errors otherwise.
    */
   iscsi: IscsiTargets;
+  /** The uuids of the pool's secret objects (xapi makes one of each device_config password). */
+  secrets(): string[];
   close(): Promise<void>;
 }
 
@@ -381,6 +384,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       ovsPorts: () => ovsPorts(store),
       consoleConnections: () => consoleSockets.size,
       iscsi: iscsiTargetsOf(store),
+      secrets: () => [...secretsOf(store).keys()],
       close: async () => {
         rt.close();
         await Promise.all([...transitions.values()].map((p) => p.catch(() => undefined)));

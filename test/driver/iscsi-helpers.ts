@@ -41,6 +41,7 @@ export function storageSnapshot(sim: SimulatorHandle): Record<string, string[]> 
     PBD: rows('PBD', (r) => r.currently_attached),
     VDI: rows('VDI', (r) => r.other_config),
     VBD: rows('VBD'),
+    secret: [...sim.secrets()].sort(),
   };
 }
 

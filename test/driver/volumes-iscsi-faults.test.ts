@@ -60,7 +60,7 @@ describe('iSCSI attach undo', () => {
       else if (op.error?.xapi_error?.code !== 'INTERNAL_ERROR')
         failures.push(`${where}: error ${JSON.stringify(op.error)}`);
       const after = storageSnapshot(stack.sim);
-      for (const cls of ['SR', 'PBD', 'VDI', 'VBD'])
+      for (const cls of ['SR', 'PBD', 'VDI', 'VBD', 'secret'])
         if (JSON.stringify(after[cls]) !== JSON.stringify(before[cls]))
           failures.push(`${where}: ${cls} ${before[cls]!.length} -> ${after[cls]!.length}`);
       // Reads follow the mirror: the undone VBD leaves the volume list once it shows that.

@@ -68,6 +68,10 @@ describe('volumes by iSCSI connection', () => {
       expect(pbds).toHaveLength(stack.sim.store.count('host'));
       expect(pbds.every((p: any) => p.currently_attached)).toBe(true);
       expect(pbds[0].device_config).toMatchObject({ target: '10.0.0.5', targetIQN: ISCSI_IQN });
+      // xapi keeps the password in a secret object, one per PBD.
+      expect(pbds[0].device_config.chappassword).toBeUndefined();
+      expect(stack.sim.secrets()).toContain(pbds[0].device_config.chappassword_secret);
+      expect(stack.sim.secrets()).toHaveLength(before.secret!.length + pbds.length);
 
       const vols = stack.driver.listVolumes(alice, 'iscsi-1');
       expect(vols).toEqual([

@@ -1,7 +1,8 @@
 // Volumes by connection, as the old Nova XenAPI driver attached Cinder's iSCSI LUNs: the target's
 // SR (type `iscsi`, a VDI per LUN, uuid from the target) introduced or reused, PBDs plugged on the
 // live hosts, SR.scan, the LUN's VDI by sm_config LUNid, a VBD; each step with its undo; detach.
-// The CHAP password goes to XAPI in PBD device_config only, never into tags, errors or logs.
+// The CHAP password goes to XAPI in PBD device_config only (xapi keeps it as a secret), never
+// into tags, errors or logs.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { XapiClient } from '../../xapi';
 import type { PBDRecord, SRRecord, VBDRecord, VDIRecord } from '../../xapi/datamodel.generated';
@@ -81,10 +82,21 @@ function srSmConfig(t: IscsiTarget): Record<string, string> {
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
-/** Do the credentials match those the SR's PBDs log in with? (compared in constant time) */
-function sameCredentials(dc: Record<string, string>, t: IscsiTarget): boolean {
+/** Do the credentials match those a PBD of the SR logs in with? xapi keeps a device_config
+ * password in a secret object (`chappassword_secret`, PBD.create moves it there); read back here
+ * only to compare, in constant time. */
+async function sameCredentials(
+  xapi: XapiClient,
+  dc: Record<string, string>,
+  t: IscsiTarget,
+): Promise<boolean> {
+  let password = dc.chappassword;
+  if (password === undefined && dc.chappassword_secret !== undefined) {
+    const secretRef = await xapi.call<string>('secret.get_by_uuid', dc.chappassword_secret);
+    password = await xapi.call<string>('secret.get_value', secretRef);
+  }
   const want = t.chap ? `${t.chap.user}\u0000${t.chap.password}` : '';
-  const have = dc.chapuser !== undefined ? `${dc.chapuser}\u0000${dc.chappassword ?? ''}` : '';
+  const have = dc.chapuser !== undefined ? `${dc.chapuser}\u0000${password ?? ''}` : '';
   return timingSafeEqual(digest(want), digest(have));
 }
 
@@ -141,7 +153,7 @@ export async function attachIscsiVolume(
           s.srRef = existing;
           // Another LUN of this target is attached: its PBDs must log in as this caller would.
           for (const pbd of await pbdsOf(xapi, existing))
-            if (!sameCredentials(pbd.device_config, t))
+            if (!(await sameCredentials(xapi, pbd.device_config, t)))
               throw new ApiError(
                 422,
                 'iscsi_login_failed',

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { XapiFault } from '../engine/fault';
 import type { Rec, Store } from '../engine/store';
+import { configPassword } from './secret';
 import { VDI_IDLE_OPS } from './vbd';
 import { linkRef } from './vm-lifecycle';
 
@@ -135,7 +136,9 @@ export function loginTarget(store: Store, hostRef: string, deviceConfig: Rec): I
   const target = registry.find(portal, dc.targetIQN);
   if (!target) throw smError(83, 'ISCSI discovery failed [opterr=check target settings]');
   const chapOk =
-    !target.chap || (dc.chapuser === target.chap.user && dc.chappassword === target.chap.password);
+    !target.chap ||
+    (dc.chapuser === target.chap.user &&
+      configPassword(store, deviceConfig, 'chappassword') === target.chap.password);
   const initiatorOk = !target.initiators || target.initiators.includes(initiator);
   if (!chapOk || !initiatorOk)
     throw smError(

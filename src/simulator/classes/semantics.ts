@@ -8,6 +8,7 @@ import { registerHostMessages } from './host';
 import { registerHostMaintenanceMessages } from './host-maintenance';
 import { registerNetwork } from './network';
 import { defineMessage, lookupMessage } from '../engine/registry';
+import { registerSecretMessages } from './secret';
 import { registerStorageMessages } from './storage';
 import { registerVmPowerMessages } from './vm';
 import { registerVmCopyMessages } from './vm-copy';
@@ -99,6 +100,7 @@ export function registerSemantics(): void {
   registerHostMessages();
   registerHostMaintenanceMessages();
   registerStorageMessages();
+  registerSecretMessages();
   registerNetwork();
   registerVmPowerMessages();
   registerVmCopyMessages();

@@ -7,6 +7,7 @@ import { XapiFault } from '../engine/fault';
 import { defineMessage, type CallContext } from '../engine/registry';
 import { VDI_IDLE_OPS, destroyVbd, registerVbdMessages } from './vbd';
 import { isIscsiSr, loginTarget, probeIscsi, scanIscsiSr } from './iscsi';
+import { cleanOutSecrets, movePasswordsToSecrets } from './secret';
 import { NULL_REF, isNull, linkRef, now, toInt, unlinkRef } from './vm-lifecycle';
 import type { Rec, Store } from '../engine/store';
 
@@ -343,7 +344,8 @@ function registerSrMessages(): void {
         'vdi_snapshot',
       ],
     });
-    for (const h of hosts) createPbd(ctx.store, h, srRef, deviceConfig as Rec, true);
+    for (const h of hosts)
+      createPbd(ctx.store, h, srRef, movePasswordsToSecrets(ctx.store, deviceConfig as Rec), true);
     return srRef;
   });
   const forget = async (ctx: CallContext, [srRef]: string[]) => {
@@ -382,6 +384,7 @@ export function createPbd(
 function destroyPbd(store: Store, pbdRef: string): void {
   const pbd = store.find('PBD', pbdRef);
   if (!pbd) return;
+  cleanOutSecrets(store, pbd.device_config as Rec);
   unlinkRef(store, 'SR', pbd.SR as string, 'PBDs', pbdRef);
   unlinkRef(store, 'host', pbd.host as string, 'PBDs', pbdRef);
   store.destroy('PBD', pbdRef);
@@ -396,7 +399,7 @@ function registerPbdMessages(): void {
       ctx.store,
       r.host as string,
       r.SR as string,
-      (r.device_config as Rec) ?? {},
+      movePasswordsToSecrets(ctx.store, (r.device_config as Rec) ?? {}),
       false,
     );
     if (r.other_config) ctx.store.update('PBD', ref, { other_config: r.other_config });

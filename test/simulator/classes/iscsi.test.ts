@@ -226,3 +226,23 @@ test('SR.probe lists a portal IQNs, an lvmoiscsi target LUNs, then the SRs known
   expect(await probe(GOOD, 'iscsi')).toContain('<SRlist>');
   await expectFault(probe(GOOD, 'nfs'), 'NOT_IMPLEMENTED');
 });
+
+test('a PBD password becomes a secret object, read by the login and destroyed with the PBD', async () => {
+  const before = f.sim.secrets().length;
+  const sr = await introduce('5a6b7c8d-9e0f-5a1b-8c2d-3e4f5a6b7c8d');
+  const ref = await pbd(sr, GOOD);
+  const rec = await f.rpc.call('PBD.get_record', ref);
+  expect(rec.device_config.chappassword).toBeUndefined();
+  const secretRef = await f.rpc.call<string>(
+    'secret.get_by_uuid',
+    rec.device_config.chappassword_secret,
+  );
+  expect(await f.rpc.call('secret.get_value', secretRef)).toBe('p1');
+  expect(f.sim.secrets()).toHaveLength(before + 1);
+  await f.rpc.call('PBD.plug', ref); // the login reads the secret
+  await f.rpc.call('PBD.unplug', ref);
+  await f.rpc.call('PBD.destroy', ref);
+  expect(f.sim.secrets()).toHaveLength(before);
+  await expectFault(f.rpc.call('secret.get_value', secretRef), 'HANDLE_INVALID');
+  await f.rpc.call('SR.forget', sr);
+});
