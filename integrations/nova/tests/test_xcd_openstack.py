@@ -145,7 +145,7 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
     def _get(self, *path):
         return self.client.get(Client.path('v1', *path))
 
-    def _image_gone(self, image_id, settle=10.0):
+    def _image_gone(self, image_id, settle=30.0):
         """The service has no such image. Images are read from the service's mirror of the
         pool, which follows XAPI's event stream: a VDI destroyed as an import failed leaves it
         a moment later, so an image still listed is looked for again for up to `settle` s."""
