@@ -111,7 +111,11 @@ export class Devices {
         `volume '${volumeId}' is already attached at device ${here.device}`,
       );
     const held = iscsiVolumeVdi(mirror, caller.namespace, volumeId);
-    if (held?.VBDs.some((v) => mirror.get('VBD', v)?.VM !== vm.$ref))
+    const elsewhere = (vbdRef: string): boolean => {
+      const holder = mirror.get('VBD', vbdRef)?.VM;
+      return holder !== undefined && holder !== vm.$ref;
+    };
+    if (held?.VBDs.some(elsewhere))
       throw new ApiError(
         409,
         'volume_in_use',
