@@ -395,12 +395,14 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
         # (nova.test.ts checks the pool holds no SR or PBD of the target once the tests end)
 
     def test_iscsi_refusals_leave_nothing(self):
-        """Wrong CHAP, a missing target field, a LUN the target lacks: VolumeAttachFailed
-        (Nova puts the volume back); a volume type the pool cannot attach: VolumeDriverNotFound.
-        No volume stays (nor, as nova.test.ts checks at the end, an SR or PBD)."""
+        """No target at the portal, wrong CHAP, a missing target field, a LUN the target lacks:
+        VolumeAttachFailed (Nova puts the volume back); a volume type the pool cannot attach:
+        VolumeDriverNotFound. No volume stays (nor, as nova.test.ts checks at the end, an SR or
+        PBD)."""
         instance = self._instance()
         self._spawn(instance, self._glance_image(guest_disk(), 'raw'))
-        bad = {'wrong CHAP': self._iscsi(0, auth_password='not-the-secret'),
+        bad = {'no target there': self._iscsi(0, target_portal='10.9.9.9:3260'),
+               'wrong CHAP': self._iscsi(0, auth_password='not-the-secret'),
                'no target_iqn': self._iscsi(0, target_iqn=None),
                'no LUN 9': self._iscsi(9)}
         for what, connection_info in bad.items():
