@@ -3,7 +3,7 @@
 // through the runner, one at a time per host; its result is the host as GET /v1/host lists it.
 // What each action does in XAPI lives in procedures/host.ts. No HTTP here.
 import type { XapiClient } from '../xapi';
-import { ApiError } from './errors';
+import { ApiError, toApiError } from './errors';
 import { waitForMirror } from './mirror-wait';
 import { runHostAction, type HostActionName } from './procedures/host';
 import type { OperationRunner } from './runner';
@@ -21,6 +21,22 @@ const SETTLED: Record<HostActionName, (h: HostSummary) => boolean> = {
   shutdown: (h) => !h.live,
   'power-on': (h) => h.live,
 };
+
+/** An evacuation's refusal names a guest of the host, not the caller's instance. */
+function aboutGuests(err: unknown): unknown {
+  const e = toApiError(err);
+  if (e.code !== 'invalid_power_state') return err;
+  return new ApiError(
+    409,
+    'invalid_power_state',
+    'a guest on the host is not running (a paused or suspending guest cannot migrate): ' +
+      'resume or stop it first',
+    {
+      ...(e.xapi_error ? { xapi_error: e.xapi_error } : {}),
+      ...(e.extra ? { extra: e.extra } : {}),
+    },
+  );
+}
 
 export class Hosts {
   constructor(
@@ -57,7 +73,7 @@ export class Hosts {
         // A failed action undid what it did (the host enabled again): reads show that too.
         const enabled = await this.xapi.call<boolean>('host.get_enabled', host.ref);
         await this.shown(host.uuid, (h) => h.enabled === enabled);
-        throw err;
+        throw aboutGuests(err);
       }
       await this.shown(host.uuid, SETTLED[body.action]);
       this.runner.ops.succeed(entry, this.summary(host.uuid) ?? null);

@@ -76,6 +76,7 @@ test('evacuate moves the running instances away and keeps new ones off; enable u
   // The seeded test-01 is paused on that host: a paused guest cannot migrate, so nothing moves.
   const blocked = await act(target.name, 'evacuate');
   expect(blocked).toMatchObject({ status: 'failed', error: { code: 'invalid_power_state' } });
+  expect(blocked.error.detail).toMatch(/guest on the host is not running/);
   for (const id of ids) expect(await hostOf(id)).toBe(target.uuid);
   expect((await hosts()).find((h) => h.uuid === target.uuid)!.enabled).toBe(true);
   await stack.xapi.call('VM.unpause', vmNamed('test-01'));
