@@ -20,6 +20,7 @@ import { catalogueRoutes } from './api/routes/catalogue';
 import { consoleAssetRoutes, consoleRoutes } from './api/routes/console';
 import { routeRawRequests } from './api/raw-socket';
 import { deviceRoutes } from './api/routes/devices';
+import { diskSnapshotRoutes } from './api/routes/disk-snapshots';
 import { eventRoutes } from './api/routes/events';
 import { hostRoutes } from './api/routes/host';
 import { imageRoutes } from './api/routes/images';
@@ -47,6 +48,7 @@ export function apiRoutes(router: ApiRouter, driver: ServiceDriver): void {
   operationRoutes(router, driver);
   snapshotRoutes(router, driver);
   deviceRoutes(router, driver);
+  diskSnapshotRoutes(router, driver);
   consoleRoutes(router, driver);
   imageRoutes(router, driver);
   eventRoutes(router, driver);

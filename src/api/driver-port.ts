@@ -74,6 +74,26 @@ export interface ServiceDriver {
   listNics(caller: Caller, id: string): S['NicAttachment'][];
   attachNic(caller: Caller, id: string, body: S['NicAttachRequest']): S['Operation'];
   detachNic(caller: Caller, id: string, device: string): S['Operation'] | null;
+  listDiskSnapshots(caller: Caller, id: string, device: string): S['DiskSnapshot'][];
+  createDiskSnapshot(
+    caller: Caller,
+    id: string,
+    device: string,
+    snapshotId: string,
+    body: S['DiskSnapshotRequest'],
+  ): S['Operation'];
+  revertDiskSnapshot(
+    caller: Caller,
+    id: string,
+    device: string,
+    snapshotId: string,
+  ): S['Operation'];
+  deleteDiskSnapshot(
+    caller: Caller,
+    id: string,
+    device: string,
+    snapshotId: string,
+  ): S['Operation'] | null;
   console(
     caller: Caller,
     id: string,

@@ -1,9 +1,17 @@
-// `xcd disks add|remove`: disks an instance owns, made blank or cloned from an image at a device
-// and destroyed with it (or by `remove`), hot when it runs, over the REST API; --json for scripts. Never talks to XAPI.
+// `xcd disks add|remove|snapshot|snapshots|revert|delete-snapshot`: disks an instance owns, made
+// blank or cloned from an image at a device and destroyed with it (or by `remove`), hot when it
+// runs, and snapshots of one such disk, over the REST API; --json for scripts. Never talks to XAPI.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { finishOperation, type WaitFlags } from './follow';
-import { action, clientFrom, withClientOptions } from './output';
+import {
+  action,
+  clientFrom,
+  printJson,
+  printTable,
+  withClientOptions,
+  type ClientFlags,
+} from './output';
 import type { XcdClient } from '../client';
 
 function sizeGb(text: string): number {
@@ -73,6 +81,79 @@ export function registerDisks(program: Command): void {
           await client.removeDisk(instance, device),
           f,
           `removed disk ${device} of ${instance}`,
+        );
+      }),
+    );
+
+  withClientOptions(
+    cmd
+      .command('snapshot <instance> <device> <snapshot-id>')
+      .description('snapshot the disk at a device under an id (safe to retry)'),
+  )
+    .option('--name <name>', "the snapshot's name")
+    .option('--no-wait', 'return the operation at once')
+    .action(
+      action(
+        async (instance: string, device: string, id: string, f: WaitFlags & { name?: string }) => {
+          const client = clientFrom(f);
+          const op = await client.createDiskSnapshot(
+            instance,
+            device,
+            id,
+            f.name !== undefined ? { name: f.name } : {},
+          );
+          await finishOperation(client, op, f, `snapshot ${id} of disk ${device} of ${instance}`);
+        },
+      ),
+    );
+
+  withClientOptions(
+    cmd
+      .command('snapshots <instance> <device>')
+      .description('list the snapshots of the disk at a device'),
+  ).action(
+    action(async (instance: string, device: string, f: ClientFlags) => {
+      const items = await clientFrom(f).listDiskSnapshots(instance, device);
+      if (f.json) return printJson(items);
+      printTable(
+        ['ID', 'NAME', 'SIZE_GB', 'CREATED'],
+        items.map((s) => [s.id, s.name, String(s.size_gb), s.created_at]),
+      );
+    }),
+  );
+
+  withClientOptions(
+    cmd
+      .command('revert <instance> <device> <snapshot-id>')
+      .description("bring the disk's content back to a snapshot"),
+  )
+    .option('--no-wait', 'return the operation at once')
+    .action(
+      action(async (instance: string, device: string, id: string, f: WaitFlags) => {
+        const client = clientFrom(f);
+        await finishOperation(
+          client,
+          await client.revertDiskSnapshot(instance, device, id),
+          f,
+          `disk ${device} of ${instance} reverted to snapshot ${id}`,
+        );
+      }),
+    );
+
+  withClientOptions(
+    cmd
+      .command('delete-snapshot <instance> <device> <snapshot-id>')
+      .description('delete a snapshot of the disk at a device'),
+  )
+    .option('--no-wait', 'return the operation at once')
+    .action(
+      action(async (instance: string, device: string, id: string, f: WaitFlags) => {
+        const client = clientFrom(f);
+        await finishOperation(
+          client,
+          await client.deleteDiskSnapshot(instance, device, id),
+          f,
+          `snapshot ${id} of disk ${device} of ${instance} deleted`,
         );
       }),
     );

@@ -1,6 +1,7 @@
 // The typed REST client of the service (axios + the contract's generated types), used by the CLI
 // and by integrations written in TypeScript: one method per route, grouped by the contract's
-// tags (catalogue, instances, images, snapshots, devices, consoles, operations, events). Errors become
+// tags (catalogue, instances, images, snapshots, devices, disk-snapshots, consoles, operations,
+// events). Errors become
 // XcdApiError carrying the problem. Knows nothing of XAPI or of the driver; speaks only HTTP.
 import type { Readable } from 'node:stream';
 import { lifecycleEvents, type LifecycleStreamOptions } from './events';
@@ -29,6 +30,8 @@ export {
 const enc = encodeURIComponent;
 const inst = (id: string): string => `/v1/instances/${enc(id)}`;
 const img = (id: string): string => `/v1/images/${enc(id)}`;
+const diskSnap = (id: string, device: string, snapshotId: string): string =>
+  `${inst(id)}/disks/${enc(device)}/snapshots/${enc(snapshotId)}`;
 
 export interface ImageUploadOptions extends WaitOptions {
   format: Schemas['ImageFormat'];
@@ -211,6 +214,37 @@ export class XcdClient {
   }
   removeDisk(id: string, device: string, opts: WaitOptions = {}): Promise<Operation | null> {
     return this.http.send('delete', `${inst(id)}/disks/${enc(device)}`, undefined, opts);
+  }
+
+  // ---- disk snapshots ----
+  listDiskSnapshots(id: string, device: string): Promise<Schemas['DiskSnapshot'][]> {
+    return this.http.items(`${inst(id)}/disks/${enc(device)}/snapshots`);
+  }
+  createDiskSnapshot(
+    id: string,
+    device: string,
+    snapshotId: string,
+    body: Schemas['DiskSnapshotRequest'] = {},
+    opts: WaitOptions = {},
+  ): Promise<Operation> {
+    return this.http.send('put', diskSnap(id, device, snapshotId), body, opts);
+  }
+  revertDiskSnapshot(
+    id: string,
+    device: string,
+    snapshotId: string,
+    opts: WaitOptions = {},
+  ): Promise<Operation> {
+    return this.http.send('post', `${diskSnap(id, device, snapshotId)}/revert`, undefined, opts);
+  }
+  /** null: the snapshot is gone (204), whether or not it was there. */
+  deleteDiskSnapshot(
+    id: string,
+    device: string,
+    snapshotId: string,
+    opts: WaitOptions = {},
+  ): Promise<Operation | null> {
+    return this.http.send('delete', diskSnap(id, device, snapshotId), undefined, opts);
   }
   listNics(id: string): Promise<Schemas['NicAttachment'][]> {
     return this.http.items(`${inst(id)}/nics`);

@@ -530,6 +530,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/instances/{instance_id}/disks/{device}/snapshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The disk's VBD device position. */
+                device: components["parameters"]["DiskDevice"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The snapshots of the instance's disk at a device, oldest first
+         * @description Answered from the mirror: the snapshots taken of the disk at `device` (and kept across a
+         *     revert of that disk). A device without snapshots answers an empty list.
+         */
+        get: operations["listDiskSnapshots"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/{instance_id}/disks/{device}/snapshots/{snapshot_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The disk's VBD device position. */
+                device: components["parameters"]["DiskDevice"];
+                /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
+                snapshot_id: components["parameters"]["SnapshotId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Snapshot one disk of the instance under the orchestrator's id (idempotent)
+         * @description `VDI.snapshot` of the disk at `device` alone, in any power state (a running guest's disk
+         *     is snapshotted crash-consistent). Only a disk the instance owns: its root disk or a data
+         *     disk (the spawn's `disks`, or one added with `PUT .../disks/{device}`); a volume, the
+         *     config drive or an empty device answer `409 operation_not_allowed`. The snapshot VDI is
+         *     tagged with the instance, the device and the id (`other_config.xcd_disk_snapshot_id`);
+         *     ids are per device. Repeating the call with an existing id answers at once (`200`)
+         *     without a second snapshot. The snapshots are the instance's: destroying the instance
+         *     destroys them; they are not whole-instance snapshots and never appear under
+         *     `/snapshots`. A failure leaves nothing behind.
+         */
+        put: operations["createDiskSnapshot"];
+        post?: never;
+        /**
+         * Delete a disk snapshot
+         * @description `VDI.destroy` of the snapshot VDI (with any VDI an interrupted create of this id left).
+         *     A snapshot already gone answers `204`.
+         */
+        delete: operations["deleteDiskSnapshot"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/instances/{instance_id}/disks/{device}/snapshots/{snapshot_id}/revert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The disk's VBD device position. */
+                device: components["parameters"]["DiskDevice"];
+                /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
+                snapshot_id: components["parameters"]["SnapshotId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bring the disk's content back to a snapshot
+         * @description The snapshot VDI is cloned (`VDI.clone`), the disk's VBD is replaced by one at the same
+         *     device on the clone (same mode, bootable flag and tags; the clone keeps the disk's tags)
+         *     and the disk's former VDI is destroyed; the disk's other snapshots stay. The instance's
+         *     power state does not change.
+         *
+         *     A halted instance: any disk it owns. A running instance: a data disk only, swapped hot
+         *     (`VBD.unplug` of the old disk, `VBD.plug` of the clone: the guest sees the disk go and
+         *     come back, so it must not be mounted); the root disk, or a disk whose VBD is not
+         *     unpluggable, needs the instance halted (`409 invalid_power_state`), and so does any disk
+         *     of a paused or suspended instance. An unknown snapshot id answers
+         *     `404 snapshot_not_found`. A failure at any step puts the disk back where it was.
+         */
+        post: operations["revertDiskSnapshot"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/instances/{instance_id}/nics": {
         parameters: {
             query?: never;
@@ -1356,7 +1468,7 @@ export interface components {
             offset: number;
         };
         /** @enum {string} */
-        OperationKind: "spawn" | "destroy" | "reboot" | "power-off" | "power-on" | "pause" | "unpause" | "suspend" | "resume" | "resize" | "migrate" | "snapshot" | "revert" | "delete-snapshot" | "attach-volume" | "detach-volume" | "attach-nic" | "detach-nic" | "add-disk" | "remove-disk" | "import-image" | "host-disable" | "host-enable" | "host-evacuate" | "host-reboot" | "host-shutdown" | "host-power-on";
+        OperationKind: "spawn" | "destroy" | "reboot" | "power-off" | "power-on" | "pause" | "unpause" | "suspend" | "resume" | "resize" | "migrate" | "snapshot" | "revert" | "delete-snapshot" | "attach-volume" | "detach-volume" | "attach-nic" | "detach-nic" | "add-disk" | "remove-disk" | "disk-snapshot" | "revert-disk-snapshot" | "delete-disk-snapshot" | "import-image" | "host-disable" | "host-enable" | "host-evacuate" | "host-reboot" | "host-shutdown" | "host-power-on";
         HostAction: {
             /** @enum {string} */
             action: "disable" | "enable" | "evacuate" | "reboot" | "shutdown" | "power-on";
@@ -1531,6 +1643,22 @@ export interface components {
         };
         ImageUpdate: {
             public: boolean;
+        };
+        DiskSnapshot: {
+            id: components["schemas"]["SnapshotId"];
+            instance_id: components["schemas"]["InstanceId"];
+            device: components["schemas"]["DeviceNumber"];
+            /** @description The snapshot VDI's name_label. */
+            name: string;
+            /** @description The snapshot VDI's uuid. */
+            uuid: string;
+            /** @description The disk's virtual size in GiB when the snapshot was taken. */
+            size_gb: number;
+            created_at: components["schemas"]["Timestamp"];
+        };
+        DiskSnapshotRequest: {
+            /** @description The snapshot VDI's name_label (default: `<instance name> disk <device> snapshot <id>`). */
+            name?: string;
         };
         SnapshotRequest: {
             /** @description The snapshot's name_label (default: `<instance name>-<snapshot id>`). */
@@ -1881,6 +2009,8 @@ export interface components {
         ImageId: components["schemas"]["ImageId"];
         /** @description The disk format of the bytes (default `raw` for exports). */
         ImageFormatQuery: components["schemas"]["ImageFormat"];
+        /** @description The disk's VBD device position. */
+        DiskDevice: components["schemas"]["DeviceNumber"];
         /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
         SnapshotId: components["schemas"]["SnapshotId"];
     };
@@ -2707,6 +2837,153 @@ export interface operations {
                 };
                 content?: never;
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listDiskSnapshots: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The disk's VBD device position. */
+                device: components["parameters"]["DiskDevice"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every snapshot of the disk. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["DiskSnapshot"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createDiskSnapshot: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description RFC 7240 preferences; `wait=N` (seconds, 0..300) waits for the operation to finish.
+                 * @example wait=30
+                 */
+                Prefer?: components["parameters"]["Prefer"];
+            };
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The disk's VBD device position. */
+                device: components["parameters"]["DiskDevice"];
+                /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
+                snapshot_id: components["parameters"]["SnapshotId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["DiskSnapshotRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["OperationDone"];
+            202: components["responses"]["OperationAccepted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteDiskSnapshot: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description RFC 7240 preferences; `wait=N` (seconds, 0..300) waits for the operation to finish.
+                 * @example wait=30
+                 */
+                Prefer?: components["parameters"]["Prefer"];
+            };
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The disk's VBD device position. */
+                device: components["parameters"]["DiskDevice"];
+                /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
+                snapshot_id: components["parameters"]["SnapshotId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["OperationDone"];
+            202: components["responses"]["OperationAccepted"];
+            /** @description The snapshot did not exist (or no longer does); nothing to do. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revertDiskSnapshot: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description RFC 7240 preferences; `wait=N` (seconds, 0..300) waits for the operation to finish.
+                 * @example wait=30
+                 */
+                Prefer?: components["parameters"]["Prefer"];
+            };
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The disk's VBD device position. */
+                device: components["parameters"]["DiskDevice"];
+                /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
+                snapshot_id: components["parameters"]["SnapshotId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["OperationDone"];
+            202: components["responses"]["OperationAccepted"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];

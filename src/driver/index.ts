@@ -15,6 +15,7 @@ import {
 import type { Duplex } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { Devices } from './devices';
+import { DiskSnapshots } from './disk-snapshots';
 import { Images, type UploadQuery } from './images';
 import type { DownloadLimits } from './procedures/download';
 import type { ImageBaseIn } from './procedures/disk';
@@ -94,6 +95,7 @@ export class ComputeDriver {
   private readonly snapshots: Snapshots;
   private readonly hosts: Hosts;
   private readonly devices: Devices;
+  private readonly diskSnapshots: DiskSnapshots;
   private readonly networkMaker: Networks;
   private readonly consoles: Consoles;
   private readonly images: Images;
@@ -141,6 +143,7 @@ export class ComputeDriver {
       networks: this.networkMaker,
     });
     this.snapshots = new Snapshots(xapi, this.runner);
+    this.diskSnapshots = new DiskSnapshots(xapi, this.runner);
     this.hosts = new Hosts(xapi, this.runner);
     this.devices = new Devices(
       xapi,
@@ -298,6 +301,31 @@ export class ComputeDriver {
   }
   detachNic(caller: Caller, id: string, device: string): Operation | null {
     return this.devices.detachNic(caller, id, device);
+  }
+
+  // ---- disk snapshots ----
+  listDiskSnapshots(caller: Caller, id: string, device: string): Array<Schema<'DiskSnapshot'>> {
+    return this.diskSnapshots.list(caller, id, device);
+  }
+  createDiskSnapshot(
+    caller: Caller,
+    id: string,
+    device: string,
+    snapshotId: string,
+    body: Schema<'DiskSnapshotRequest'>,
+  ): Operation {
+    return this.diskSnapshots.create(caller, id, device, snapshotId, body);
+  }
+  revertDiskSnapshot(caller: Caller, id: string, device: string, snapshotId: string): Operation {
+    return this.diskSnapshots.revert(caller, id, device, snapshotId);
+  }
+  deleteDiskSnapshot(
+    caller: Caller,
+    id: string,
+    device: string,
+    snapshotId: string,
+  ): Operation | null {
+    return this.diskSnapshots.delete(caller, id, device, snapshotId);
   }
 
   // ---- consoles ----

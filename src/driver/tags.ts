@@ -59,6 +59,14 @@ export const SNAPSHOT_TAG = {
   pending: 'xcd_snapshot_pending',
 } as const;
 
+/** Keys on the snapshots of one disk (procedures/disk-snapshot.ts): the snapshot VDI carries
+ * the instance's tags, xcd_role 'disk-snapshot', xcd_device and the id; while VDI.snapshot runs
+ * the disk carries `pending` (so the snapshot does too, and a retry adopts it). */
+export const DISK_SNAPSHOT_TAG = {
+  id: 'xcd_disk_snapshot_id',
+  pending: 'xcd_disk_snapshot_pending',
+} as const;
+
 /** Keys of volumes attached by connection (iSCSI). The SR the service introduces for a target
  * carries xcd_role 'iscsi-sr', the target's portal and IQN, and while an attach runs xcd_state
  * 'building' with the attaching instance's owner tags and xcd_owner ('active' otherwise); the
@@ -75,6 +83,10 @@ export const VOLUME_TAG = {
 
 /** xcd_role values of what a volume by connection is made of. */
 export const ISCSI_ROLE = { sr: 'iscsi-sr', vdi: 'iscsi-volume' } as const;
+
+/** Is this SR one the service introduced for iSCSI volumes (one LUN per VDI)? */
+export const isIscsiSr = (otherConfig: Record<string, string> | undefined): boolean =>
+  otherConfig?.[TAG.role] === ISCSI_ROLE.sr;
 
 export type InstanceState = 'building' | 'active' | 'deleting';
 export type TaggedClass = 'VM' | 'VDI' | 'VBD' | 'VIF' | 'SR';
