@@ -127,6 +127,12 @@ describe('volumes by iSCSI connection', () => {
     expect(stack.driver.listVolumes(alice, 'iscsi-2')).toEqual([
       expect.objectContaining({ volume_id: 'vol-b', size_gb: 3 }),
     ]);
+    // The target's SR holds its LUNs only: no new disk goes there, nor is it listed.
+    const srUuid = iscsiSrs()[0].uuid as string;
+    expect(() => stack.driver.addDisk(alice, 'iscsi-2', '6', { size_gb: 1, sr: srUuid })).toThrow(
+      expect.objectContaining({ status: 404, code: 'sr_not_found' }),
+    );
+    expect(stack.driver.srs().map((x) => x.uuid)).not.toContain(srUuid);
     const vbdOn = (vm: string): any[] =>
       (stack.sim.store.get('VM', vm) as any).VBDs.map((r: string) => stack.sim.store.get('VBD', r));
     expect(vbdOn(other).some((v) => v.other_config.xcd_volume_id === 'vol-b')).toBe(true);

@@ -12,7 +12,7 @@ import { ApiError, isGone } from '../errors';
 import { waitForMirror } from '../mirror-wait';
 import { requireImage } from '../ownership';
 import { runSteps } from '../steps';
-import { IMAGE_TAG, TAG, isOwnedBy, ownerTags, type Owner } from '../tags';
+import { IMAGE_TAG, TAG, isIscsiSr, isOwnedBy, ownerTags, type Owner } from '../tags';
 import type { Schema } from '../types';
 import { NULL_REF } from '../../xapi/ref';
 import { GiB } from '../../xapi/units';
@@ -62,8 +62,12 @@ export function diskTarget(
       : defaultRef !== undefined
         ? mirror.get('SR', defaultRef)
         : undefined;
+  // The SRs the service introduced for iSCSI volumes hold one LUN per VDI, not new disks.
   const refused = (s: NonNullable<typeof sr>): boolean =>
-    NOT_FOR_DISKS.has(s.type) || s.content_type === 'iso' || s.is_tools_sr === true;
+    NOT_FOR_DISKS.has(s.type) ||
+    s.content_type === 'iso' ||
+    s.is_tools_sr === true ||
+    isIscsiSr(s.other_config);
   if (!sr || refused(sr))
     throw new ApiError(
       404,

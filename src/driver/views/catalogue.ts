@@ -2,7 +2,7 @@
 // the REST contract's shapes. Never calls XAPI and never filters by namespace (the catalogue is
 // the pool's, like `xe template-list`; the SRs of iSCSI volumes are not part of it).
 import type { MirrorView } from '../../xapi';
-import { ISCSI_ROLE, NETWORK_TAG, TAG } from '../tags';
+import { NETWORK_TAG, TAG, isIscsiSr } from '../tags';
 import type { Schema } from '../types';
 import { NULL_REF } from '../../xapi/ref';
 import { MiB, GiB } from '../../xapi/units';
@@ -94,7 +94,7 @@ export function srs(mirror: MirrorView): Array<Schema<'SR'>> {
         'other_config',
       ],
     })
-    .filter((sr) => sr.other_config?.[TAG.role] !== ISCSI_ROLE.sr)
+    .filter((sr) => !isIscsiSr(sr.other_config))
     .map((sr) => {
       const size = Math.floor(Number(sr.physical_size) / GiB);
       const used = Math.ceil(Number(sr.physical_utilisation) / GiB);
