@@ -520,7 +520,8 @@ export interface paths {
          * Detach a disk the instance owns and destroy it (hot when running)
          * @description Only a data disk the instance owns (added here or by the spawn's `disks`): a volume
          *     answers `409 operation_not_allowed` (detach it through `/volumes`, it stays), and so do
-         *     the root disk and the config drive. A disk an interrupted add or remove left unattached
+         *     the root disk and the config drive. The disk's snapshots (`.../snapshots`) are destroyed
+         *     with it. A disk an interrupted add or remove left unattached
          *     for the device is destroyed too. A device without a disk (and no such leftover) answers
          *     `204`.
          */

@@ -3,10 +3,11 @@
 // among the whole-instance snapshots; revert brings the disk's bytes back (halted: any owned
 // disk; running: a data disk swapped hot, the root disk 409); delete; refusals (volumes, the
 // config drive, an empty device, another namespace); a fault at every XAPI call of a create and a
-// revert leaving the disk as it was; destroying the instance destroys its disk snapshots.
+// revert leaving the disk as it was; removing the disk or destroying the instance destroys its
+// disk snapshots.
 import { openSync, readSync, closeSync } from 'node:fs';
 import type { Instance } from '../../src/driver/types';
-import { done, setState, simVm, spawnInstance } from './instance-helpers';
+import { done, setState, simVm, spawnInstance, until } from './instance-helpers';
 import { alice, bob, poolSnapshot, settle, startDriverStack, type DriverStack } from './stack';
 
 describe('snapshots of one disk', () => {
@@ -136,10 +137,27 @@ describe('snapshots of one disk', () => {
     expect(simVm(stack, vmRef).power_state).toBe('Halted');
   });
 
-  it('refuses what is not a disk the instance owns, and unknown ids', () => {
+  it('refuses what is not a disk the instance owns (a volume, the config drive), unknown ids', async () => {
+    // a volume: a disk alice's namespace keeps, attached at device 6 (it stays hers, not ds-1's)
+    const volRef = await stack.xapi.call<string>('VDI.create', {
+      SR: vdiOf('0').SR,
+      virtual_size: 1024 ** 3,
+      type: 'user',
+      sharable: false,
+      read_only: false,
+      other_config: { xcd_namespace: 'alice', xcd_instance_id: 'gone-1', xcd_state: 'kept' },
+      name_label: 'volume',
+    });
+    const volUuid = (stack.sim.store.get('VDI', volRef) as any).uuid as string;
+    await until(() => !!stack.xapi.mirror.getByUuid('VDI', volUuid));
+    const att = await done(
+      stack,
+      stack.driver.attachVolume(alice, 'ds-1', volUuid, { device: '6' }),
+    );
+    expect(att.status).toBe('succeeded');
     const before = poolSnapshot(stack.sim);
     stack.calls.length = 0;
-    for (const device of [cdDevice, '9'])
+    for (const device of [cdDevice, '9', '6'])
       expect(() => stack.driver.createDiskSnapshot(alice, 'ds-1', device, 'x', {})).toThrow(
         expect.objectContaining({ status: 409, code: 'operation_not_allowed' }),
       );
@@ -234,6 +252,20 @@ describe('snapshots of one disk', () => {
     expect(stack.sim.store.has('VDI', ref)).toBe(false);
     expect(stack.driver.listDiskSnapshots(alice, 'ds-1', '0')).toEqual([]);
     expect(stack.driver.deleteDiskSnapshot(alice, 'ds-1', '0', 'r1')).toBeNull();
+  });
+
+  it('removing a disk destroys its snapshots: a new disk at the device starts without', async () => {
+    const added = await done(stack, stack.driver.addDisk(alice, 'ds-1', '8', { size_gb: 1 }));
+    expect(added.status).toBe('succeeded');
+    await done(stack, stack.driver.createDiskSnapshot(alice, 'ds-1', '8', '0', {}));
+    const ref = stack.sim.store.byUuid('VDI', snapVdi('8', '0')!.uuid as string)!;
+    await done(stack, stack.driver.removeDisk(alice, 'ds-1', '8'));
+    expect(stack.sim.store.has('VDI', ref)).toBe(false);
+    await done(stack, stack.driver.addDisk(alice, 'ds-1', '8', { size_gb: 1 }));
+    expect(stack.driver.listDiskSnapshots(alice, 'ds-1', '8')).toEqual([]);
+    const again = await done(stack, stack.driver.createDiskSnapshot(alice, 'ds-1', '8', '0', {}));
+    expect(again.status).toBe('succeeded');
+    expect(snapVdi('8', '0')!.snapshot_of).toBe(vbdAt('8')!.VDI);
   });
 
   it('destroying the instance destroys its disk snapshots', async () => {

@@ -349,3 +349,15 @@ export async function deleteDiskSnapshot(
   for (const ref of refs) await ignoreGone(xapi.callAsync('VDI.destroy', [ref]), isGone);
   await waitForMirror(mirror, () => refs.every((r) => !mirror.get('VDI', r)), run.mirrorWaitMs);
 }
+
+/** Destroys every snapshot of the instance's disk at `device` (the disk itself is gone): a disk
+ * made later at that device starts without snapshots, and its ids are free again. */
+export async function destroyDiskSnapshots(
+  xapi: XapiClient,
+  owner: Owner,
+  device: string,
+): Promise<void> {
+  const { mirror } = xapi;
+  const refs = taggedSnapshots(mirror, owner, device).map((v) => v.$ref);
+  for (const ref of refs) await ignoreGone(xapi.call('VDI.destroy', ref), isGone);
+}

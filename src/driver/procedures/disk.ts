@@ -1,13 +1,14 @@
 // Disks an instance owns: a new VDI made at a device, blank (VDI.create, tagged as the instance's
 // disk for that device from its creation) or a clone of an image's base in the SR (VDI.clone,
 // tagged at once, grown when asked), then VBD.create and VBD.plug when it runs; and such a
-// disk detached and destroyed. Each step registers its undo, so a failed add leaves the pool as
+// disk detached and destroyed, with its disk snapshots. Each step registers its undo, so a failed add leaves the pool as
 // it was; a disk an interrupted add or remove left unattached is taken up (add) or destroyed
 // (remove) by the retry. Never destroys a VDI the instance does not own (volumes stay
 // detach-only: procedures/volume.ts).
 import type { MirrorView, XapiClient } from '../../xapi';
 import type { VBDRecord, VDIRecord } from '../../xapi/datamodel.generated';
 import { createAndPlug, ignoreGone, type OpRun } from './common';
+import { destroyDiskSnapshots } from './disk-snapshot';
 import { ApiError, isGone } from '../errors';
 import { waitForMirror } from '../mirror-wait';
 import { requireImage } from '../ownership';
@@ -358,6 +359,7 @@ export async function removeDisk(xapi: XapiClient, device: string, run: OpRun): 
   }
   await ignoreGone(xapi.call('VBD.destroy', vbd.ref), isGone);
   await ignoreGone(xapi.callAsync('VDI.destroy', [vdiRef], { signal: run.signal }), isGone);
+  await destroyDiskSnapshots(xapi, run.owner, device);
   await waitForMirror(
     xapi.mirror,
     () => !xapi.mirror.get('VBD', vbd.ref) && !xapi.mirror.get('VDI', vdiRef),
