@@ -562,7 +562,7 @@ test('bad images fail with ERROR lines and leave nothing: missing, a directory, 
   expect(await leftovers()).toEqual(EMPTY);
 }, 60_000);
 
-test('what the xcd TM refuses: persistent images, disk snapshots, CONTEXT files, images it lacks', async () => {
+test('what the xcd TM refuses: persistent images, bad snapshot ids, CONTEXT files, images it lacks', async () => {
   const refusals: Array<[string, RegExp]> = [
     [
       `LN xcd one-frontend:one-image-1 ${sysDir(60)}/disk.0 60 ${IMAGE_DS}`,
@@ -573,12 +573,12 @@ test('what the xcd TM refuses: persistent images, disk snapshots, CONTEXT files,
       /^mvds: persistent images are not supported/,
     ],
     [
-      `SNAP_CREATE xcd ${sysDir(60)}/disk.0 0 60 ${IMAGE_DS}`,
-      /^snap_create: disk snapshots are not supported/,
+      `SNAP_CREATE xcd ${sysDir(60)}/disk.0 x 60 ${SYSTEM_DS}`,
+      /^snap_create: not a disk snapshot id: 'x'$/,
     ],
     [
-      `SNAP_REVERT xcd ${sysDir(60)}/disk.0 0 60 ${IMAGE_DS}`,
-      /^snap_revert: disk snapshots are not supported/,
+      `SNAP_REVERT xcd ${sysDir(60)}/disk.0 0 60 ${SYSTEM_DS}`,
+      /^snap_revert: instance_not_found \(404\)/,
     ],
     [
       `CONTEXT xcd /var/lib/one/vms/60/context.sh /srv/init.sh ${sysDir(60)}/disk.1 60 ${SYSTEM_DS}`,
@@ -595,7 +595,7 @@ test('what the xcd TM refuses: persistent images, disk snapshots, CONTEXT files,
     [`MKIMAGE xcd 0 raw ${sysDir(60)}/disk.1 60 ${SYSTEM_DS}`, /^mkimage: a disk of 0 MB$/],
     [
       `CPDS xcd ${sysDir(60)}/disk.0 one-image-9 3 60 ${SYSTEM_DS}`,
-      /^cpds: saving a disk snapshot is not supported/,
+      /^cpds: saving a disk snapshot as an image is not supported/,
     ],
   ];
   for (const [line, reason] of refusals) {
@@ -668,6 +668,100 @@ test('poweroff: disks attached and detached while off, the next deploy, terminat
   expect(await tm(`DELETE xcd ${sysDir(62)} 62 ${SYSTEM_DS}`)).toMatchObject({ code: 0 });
   expect(poolVm('vm-62')).toBeUndefined();
   expect(await ds('rm', 42, { ID: 42, SOURCE: 'one-image-42' })).toMatchObject({ code: 0 });
+  expect(await leftovers()).toEqual(EMPTY);
+}, 60_000);
+
+test('disk snapshots: snap_create_live, snap_create, snap_revert, snap_delete as one_tm runs them', async () => {
+  expect(await ds('cp', 45, { ID: 45, NAME: 'base', PATH: qcow2, SIZE: 16 })).toMatchObject({
+    code: 0,
+  });
+  const vm: VmSpec = { id: 64, disks: [imageDisk(0, 45, 1024), volatileDisk(1, 1024)] };
+  expect(await deploy(vm)).toMatchObject({ code: 0, stdout: 'one-64\n' });
+  const ref = poolVm('vm-64')!.ref;
+  const vdiAt = (dev: string) => vbds(ref).find((d) => d.device === dev)!.vdi;
+  const write = (dev: string, text: string) =>
+    stack.xapi.httpPut(
+      '/import_raw_vdi',
+      { vdi: stack.sim.store.byUuid('VDI', vdiAt(dev).uuid)! },
+      Buffer.from(text),
+    );
+  const read = (dev: string) =>
+    readFileSync(stack.sim.vdiContent(vdiAt(dev).uuid))
+      .subarray(0, 3)
+      .toString();
+  const snaps = async (dev: string) =>
+    (await stack.request('GET', `/v1/instances/one-64/disks/${dev}/snapshots`)).body.items.map(
+      (s: any) => s.id,
+    );
+
+  // RUNNING: one_vmm_exec's disk_snapshot_create runs the TM_COMMAND as SNAP_CREATE_LIVE
+  await write('2', 'one');
+  const live = `SNAP_CREATE_LIVE xcd ${sysDir(64)}/disk.1 0 64 ${SYSTEM_DS}`;
+  expect(await tm(live)).toMatchObject({ code: 0, stdout: '', logs: [] });
+  expect(await tm(live)).toMatchObject({ code: 0, stdout: '' }); // a retry: the same snapshot
+  await write('2', 'two');
+  expect(await tm(`SNAP_CREATE_LIVE xcd ${sysDir(64)}/disk.1 1 64 ${SYSTEM_DS}`)).toMatchObject({
+    code: 0,
+  });
+  expect(await snaps('2')).toEqual(['0', '1']);
+  expect((await stack.request('GET', '/v1/instances/one-64/snapshots')).body.items).toEqual([]);
+  // the root disk cannot be reverted while running: the ERROR line carries the service's code
+  expect(await tm(`SNAP_CREATE_LIVE xcd ${sysDir(64)}/disk.0 0 64 ${SYSTEM_DS}`)).toMatchObject({
+    code: 0,
+  });
+  const refused = await tm(`SNAP_REVERT xcd ${sysDir(64)}/disk.0 0 64 ${SYSTEM_DS}`);
+  expect(refused).toMatchObject({ code: 1, stdout: '' });
+  expect(refused.logs[0]).toMatch(/^ERROR: snap_revert: invalid_power_state \(409\)/);
+  expect(refused.info).toMatch(/^snap_revert: invalid_power_state \(409\)/);
+
+  // POWEROFF: snap_revert brings disk 1's bytes back; the snapshots stay
+  expect(await vmm('shutdown', ['one-64', HOST], { ...vm, lcm: 18 })).toMatchObject({ code: 0 });
+  await write('2', 'new');
+  const before = vdiAt('2').uuid;
+  expect(await tm(`SNAP_REVERT xcd ${sysDir(64)}/disk.1 0 64 ${SYSTEM_DS}`)).toMatchObject({
+    code: 0,
+    stdout: '',
+  });
+  expect(vdiAt('2').uuid).not.toBe(before);
+  expect(read('2')).toBe('one');
+  expect(await tm(`SNAP_REVERT xcd ${sysDir(64)}/disk.1 1 64 ${SYSTEM_DS}`)).toMatchObject({
+    code: 0,
+  });
+  expect(read('2')).toBe('two');
+  expect(await snaps('2')).toEqual(['0', '1']);
+  expect(await tm(`SNAP_REVERT xcd ${sysDir(64)}/disk.0 0 64 ${SYSTEM_DS}`)).toMatchObject({
+    code: 0,
+  });
+  expect(await tm(`SNAP_CREATE xcd ${sysDir(64)}/disk.0 1 64 ${SYSTEM_DS}`)).toMatchObject({
+    code: 0,
+  });
+  expect(await snaps('0')).toEqual(['0', '1']);
+  const unknown = await tm(`SNAP_REVERT xcd ${sysDir(64)}/disk.1 7 64 ${SYSTEM_DS}`);
+  expect(unknown).toMatchObject({ code: 1 });
+  expect(unknown.info).toMatch(/^snap_revert: snapshot_not_found \(404\)/);
+
+  // SNAP_DELETE (gone already is fine), then the next deploy starts it with the reverted disk
+  for (const line of [
+    `SNAP_DELETE xcd ${sysDir(64)}/disk.1 0 64 ${SYSTEM_DS}`,
+    `SNAP_DELETE xcd ${sysDir(64)}/disk.1 0 64 ${SYSTEM_DS}`,
+    `SNAP_DELETE xcd ${sysDir(64)}/disk.0 1 64 ${SYSTEM_DS}`,
+  ])
+    expect(await tm(line)).toMatchObject({ code: 0, stdout: '' });
+  expect(await snaps('2')).toEqual(['1']);
+  expect(await snaps('0')).toEqual(['0']);
+  expect(await deploy(vm)).toMatchObject({ code: 0, stdout: 'one-64\n' });
+  expect(poolVm('vm-64')!.rec.power_state).toBe('Running');
+  expect(read('2')).toBe('two');
+
+  // terminate: the instance's disk snapshots go with it
+  expect(await vmm('shutdown', ['one-64', HOST], { ...vm, lcm: 12 })).toMatchObject({ code: 0 });
+  for (const line of [
+    `DELETE xcd ${sysDir(64)}/disk.0 64 ${IMAGE_DS}`,
+    `DELETE xcd ${sysDir(64)}/disk.1 64 ${SYSTEM_DS}`,
+    `DELETE xcd ${sysDir(64)} 64 ${SYSTEM_DS}`,
+  ])
+    expect(await tm(line)).toMatchObject({ code: 0 });
+  expect(await ds('rm', 45, { ID: 45, SOURCE: 'one-image-45' })).toMatchObject({ code: 0 });
   expect(await leftovers()).toEqual(EMPTY);
 }, 60_000);
 

@@ -1,11 +1,13 @@
 # OpenNebula transfer manager driver `xcd` (one_tm): the disks of a VM on a xen-compute-driver
 # pool. The TM keeps no state of its own: before the VM exists (prolog) its actions only check
 # what the VMM's deploy will build from the deployment file, which carries every DISK and the
-# CONTEXT; once the instance exists they act on its disks (DISK_ID n at its device position).
+# CONTEXT; once the instance exists they act on its disks (DISK_ID n at its device position),
+# snapshots of one disk included.
 # Owns: each action's argv (as one_tm passes a transfer file's line), exit codes, ERROR: lines.
 # Must not: run a shell, write under the system datastore's directories, or read stdin (none).
 
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.realpath(__file__))
@@ -127,7 +129,8 @@ def cpds(api, args):
     (named by the datastore's mkfs), and the snapshot is deleted."""
     disk_id, image, snap, vmid = _disk_path(args[0]), source_image(args[1]), args[2], args[3]
     if snap not in ('-1', ''):
-        raise ActionError('saving a disk snapshot is not supported (disk snapshots are not kept)')
+        raise ActionError('saving a disk snapshot as an image is not supported '
+                          '(save the disk itself, or revert to the snapshot first)')
     iid = instance_id(vmid)
     snapshot = 'saveas-%s' % image
     api.run('PUT', ipath(iid, 'snapshots', snapshot), body={'name': snapshot},
@@ -148,8 +151,30 @@ def resize(api, args):
     api.run('POST', ipath(instance_id(vmid), 'actions'), body=body, timeout=OPERATION_TIMEOUT)
 
 
-def snapshots(api, args):
-    raise ActionError('disk snapshots are not supported by the xcd driver (take VM snapshots)')
+def _snapshot(args):
+    """The snapshot path `.../disks/{device}/snapshots/{snap id}` of `snap_* <host:dir/disk.N>
+    <snap id> <vmid> <dsid>` (oned numbers a disk's snapshots 0, 1, ...)."""
+    disk_id, snap = _disk_path(args[0]), args[1].strip()
+    if not re.fullmatch(r'[0-9]{1,9}', snap):
+        raise ActionError('not a disk snapshot id: %r' % args[1])
+    return ipath(instance_id(args[2]), 'disks', device(disk_id), 'snapshots', str(int(snap)))
+
+
+def snap_create(api, args):
+    """snap_create (powered off) and snap_create_live (running, run by the VMM's
+    disk_snapshot_create when LIVE_DISK_SNAPSHOTS names xcd-xcd): a snapshot of that one disk
+    under oned's snapshot id; a retry of an id already taken answers at once."""
+    api.run('PUT', _snapshot(args), body={}, timeout=OPERATION_TIMEOUT)
+
+
+def snap_delete(api, args):
+    """snap_delete: the disk snapshot is destroyed (gone already is fine)."""
+    api.run('DELETE', _snapshot(args), timeout=OPERATION_TIMEOUT)
+
+
+def snap_revert(api, args):
+    """snap_revert (powered off): the disk's content back to the snapshot; the snapshot stays."""
+    api.run('POST', _snapshot(args) + '/revert', timeout=OPERATION_TIMEOUT)
 
 
 def migrate(api, args):
@@ -171,8 +196,9 @@ def monitor(api, args):
 ACTIONS = {
     'clone': (clone, 4), 'ln': (ln, 4), 'mkimage': (mkimage, 5), 'mkswap': (mkswap, 4),
     'context': (context, 4), 'delete': (delete, 3), 'mv': (mv, 4), 'mvds': (mvds, 4),
-    'cpds': (cpds, 5), 'resize': (resize, 4), 'snap_create': (snapshots, 4),
-    'snap_delete': (snapshots, 4), 'snap_revert': (snapshots, 4),
+    'cpds': (cpds, 5), 'resize': (resize, 4), 'snap_create': (snap_create, 4),
+    'snap_create_live': (snap_create, 4), 'snap_delete': (snap_delete, 4),
+    'snap_revert': (snap_revert, 4),
     'premigrate': (migrate, 5), 'postmigrate': (migrate, 5), 'failmigrate': (migrate, 5),
     'monitor': (monitor, 1),
 }
