@@ -19,6 +19,7 @@ import { useRequestLog } from './api/request-log';
 import { catalogueRoutes } from './api/routes/catalogue';
 import { consoleAssetRoutes, consoleRoutes } from './api/routes/console';
 import { routeRawRequests } from './api/raw-socket';
+import { configDriveRoutes } from './api/routes/config-drive';
 import { deviceRoutes } from './api/routes/devices';
 import { diskSnapshotRoutes } from './api/routes/disk-snapshots';
 import { eventRoutes } from './api/routes/events';
@@ -49,6 +50,7 @@ export function apiRoutes(router: ApiRouter, driver: ServiceDriver): void {
   snapshotRoutes(router, driver);
   deviceRoutes(router, driver);
   diskSnapshotRoutes(router, driver);
+  configDriveRoutes(router, driver);
   consoleRoutes(router, driver);
   imageRoutes(router, driver);
   eventRoutes(router, driver);

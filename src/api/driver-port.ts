@@ -74,6 +74,7 @@ export interface ServiceDriver {
   listNics(caller: Caller, id: string): S['NicAttachment'][];
   attachNic(caller: Caller, id: string, body: S['NicAttachRequest']): S['Operation'];
   detachNic(caller: Caller, id: string, device: string): S['Operation'] | null;
+  updateConfigDrive(caller: Caller, id: string, body: S['ConfigDriveRequest']): S['Operation'];
   listDiskSnapshots(caller: Caller, id: string, device: string): S['DiskSnapshot'][];
   createDiskSnapshot(
     caller: Caller,

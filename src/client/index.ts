@@ -1,8 +1,8 @@
 // The typed REST client of the service (axios + the contract's generated types), used by the CLI
 // and by integrations written in TypeScript: one method per route, grouped by the contract's
-// tags (catalogue, instances, images, snapshots, devices, disk-snapshots, consoles, operations,
-// events). Errors become
-// XcdApiError carrying the problem. Knows nothing of XAPI or of the driver; speaks only HTTP.
+// tags (catalogue, instances, images, snapshots, devices, disk-snapshots, config-drive, consoles,
+// operations, events). Errors become XcdApiError carrying the problem. Knows nothing of XAPI or
+// of the driver; speaks only HTTP.
 import type { Readable } from 'node:stream';
 import { lifecycleEvents, type LifecycleStreamOptions } from './events';
 import {
@@ -214,6 +214,16 @@ export class XcdClient {
   }
   removeDisk(id: string, device: string, opts: WaitOptions = {}): Promise<Operation | null> {
     return this.http.send('delete', `${inst(id)}/disks/${enc(device)}`, undefined, opts);
+  }
+
+  // ---- config drive ----
+  /** Rebuilds the config drive: it holds `body`'s user data and metadata from then on. */
+  updateConfigDrive(
+    id: string,
+    body: Schemas['ConfigDriveRequest'],
+    opts: WaitOptions = {},
+  ): Promise<Operation> {
+    return this.http.send('put', `${inst(id)}/config-drive`, body, opts);
   }
 
   // ---- disk snapshots ----

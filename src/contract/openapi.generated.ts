@@ -531,6 +531,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/instances/{instance_id}/config-drive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Rebuild the instance's config drive with new user data and metadata
+         * @description The ISO is built again as a spawn builds it (`openstack/latest/meta_data.json` with the
+         *     instance's uuid, name and hostname under `metadata`, `user_data`, and
+         *     `network_data.json` from the instance's NICs as they are now, in device order), written
+         *     into a new VDI on the SR of the drive it replaces (`/import_raw_vdi`), and put in the
+         *     CD drive with `VBD.eject` and `VBD.insert`; the former VDI is then destroyed. A halted
+         *     instance reads it at its next start. A running one gets it as a media change in its CD
+         *     drive, which XAPI allows while the guest runs: cloud-init and the like read it at the
+         *     next boot (or when asked to look again); nothing is restarted. An instance without a
+         *     config drive gets one at the lowest free device while halted; while running that
+         *     answers `409 invalid_power_state` (a CD drive is not hot-plugged). Paused and suspended
+         *     instances answer `409 invalid_power_state`. A failure at any step leaves the former
+         *     drive in place and nothing else behind.
+         */
+        put: operations["updateConfigDrive"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/instances/{instance_id}/disks/{device}/snapshots": {
         parameters: {
             query?: never;
@@ -1310,15 +1347,22 @@ export interface components {
             disks?: components["schemas"]["DiskRequest"][];
             /** @description The NICs, in device order; their `mac`s, when given, must differ. */
             nics?: components["schemas"]["NicRequest"][];
-            /** @description Base64 user data (RFC 4648 standard alphabet, padded, canonical, no line breaks; at most 64 KiB decoded). */
-            user_data?: string;
-            /** @description Free-form metadata written to the config drive (meta_data.json); like every body, at most 32 levels deep. */
-            metadata?: {
-                [key: string]: unknown;
-            };
+            user_data?: components["schemas"]["UserData"];
+            metadata?: components["schemas"]["ConfigDriveMetadata"];
             /** @default true */
             power_on?: boolean;
         } & (unknown | unknown | unknown);
+        /** @description Base64 user data (RFC 4648 standard alphabet, padded, canonical, no line breaks; at most 64 KiB decoded). */
+        UserData: string;
+        /** @description Free-form metadata written to the config drive (meta_data.json); like every body, at most 32 levels deep. */
+        ConfigDriveMetadata: {
+            [key: string]: unknown;
+        };
+        /** @description What the config drive holds from now on (what a spawn's members of these names make); a member left out is not on the drive. */
+        ConfigDriveRequest: {
+            user_data?: components["schemas"]["UserData"];
+            metadata?: components["schemas"]["ConfigDriveMetadata"];
+        };
         DiskRequest: {
             size_gb: number;
             /** @description SR uuid (default: the pool's default SR). */
@@ -1469,7 +1513,7 @@ export interface components {
             offset: number;
         };
         /** @enum {string} */
-        OperationKind: "spawn" | "destroy" | "reboot" | "power-off" | "power-on" | "pause" | "unpause" | "suspend" | "resume" | "resize" | "migrate" | "snapshot" | "revert" | "delete-snapshot" | "attach-volume" | "detach-volume" | "attach-nic" | "detach-nic" | "add-disk" | "remove-disk" | "disk-snapshot" | "revert-disk-snapshot" | "delete-disk-snapshot" | "import-image" | "host-disable" | "host-enable" | "host-evacuate" | "host-reboot" | "host-shutdown" | "host-power-on";
+        OperationKind: "spawn" | "destroy" | "reboot" | "power-off" | "power-on" | "pause" | "unpause" | "suspend" | "resume" | "resize" | "migrate" | "snapshot" | "revert" | "delete-snapshot" | "attach-volume" | "detach-volume" | "attach-nic" | "detach-nic" | "add-disk" | "remove-disk" | "disk-snapshot" | "revert-disk-snapshot" | "delete-disk-snapshot" | "update-config-drive" | "import-image" | "host-disable" | "host-enable" | "host-evacuate" | "host-reboot" | "host-shutdown" | "host-power-on";
         HostAction: {
             /** @enum {string} */
             action: "disable" | "enable" | "evacuate" | "reboot" | "shutdown" | "power-on";
@@ -2838,6 +2882,41 @@ export interface operations {
                 };
                 content?: never;
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateConfigDrive: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description RFC 7240 preferences; `wait=N` (seconds, 0..300) waits for the operation to finish.
+                 * @example wait=30
+                 */
+                Prefer?: components["parameters"]["Prefer"];
+            };
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigDriveRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["OperationDone"];
+            202: components["responses"]["OperationAccepted"];
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];

@@ -14,6 +14,7 @@ import {
 } from './consoles';
 import type { Duplex } from 'node:stream';
 import type { Readable } from 'node:stream';
+import { ConfigDrives } from './config-drives';
 import { Devices } from './devices';
 import { DiskSnapshots } from './disk-snapshots';
 import { Images, type UploadQuery } from './images';
@@ -96,6 +97,7 @@ export class ComputeDriver {
   private readonly hosts: Hosts;
   private readonly devices: Devices;
   private readonly diskSnapshots: DiskSnapshots;
+  private readonly configDrives: ConfigDrives;
   private readonly networkMaker: Networks;
   private readonly consoles: Consoles;
   private readonly images: Images;
@@ -144,6 +146,7 @@ export class ComputeDriver {
     });
     this.snapshots = new Snapshots(xapi, this.runner);
     this.diskSnapshots = new DiskSnapshots(xapi, this.runner);
+    this.configDrives = new ConfigDrives(xapi, this.runner);
     this.hosts = new Hosts(xapi, this.runner);
     this.devices = new Devices(
       xapi,
@@ -301,6 +304,11 @@ export class ComputeDriver {
   }
   detachNic(caller: Caller, id: string, device: string): Operation | null {
     return this.devices.detachNic(caller, id, device);
+  }
+
+  // ---- config drive ----
+  updateConfigDrive(caller: Caller, id: string, body: Schema<'ConfigDriveRequest'>): Operation {
+    return this.configDrives.update(caller, id, body);
   }
 
   // ---- disk snapshots ----
