@@ -549,6 +549,47 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
         self.assertRaises(exception.ComputeHostNotFound, self.connection.host_maintenance_mode,
                           'no-such-host', True)
 
+    def test_host_cpu_time_and_power_actions(self):
+        """get_host_cpu_stats: counters that only grow, whose deltas give the pool's CPU
+        utilisation as the hosts report it; host_power_action('startup') finds every host up
+        (nothing to power on); reboot and shutdown of the whole pool are declined."""
+        first = self.connection.get_host_cpu_stats()
+        self.assertEqual({'kernel', 'idle', 'user', 'iowait', 'frequency'}, set(first))
+        hosts = [h for h in self._get('host')['hosts'] if h['live']]
+        self.assertEqual(max(h['cpu_speed_mhz'] for h in hosts), first['frequency'])
+        time.sleep(0.2)
+        second = self.connection.get_host_cpu_stats()
+        busy = second['user'] - first['user']
+        total = busy + second['idle'] - first['idle']
+        self.assertGreater(total, 0)
+        cpus = sum(h['vcpus']['total'] for h in hosts)
+        expected = sum(h['cpu_usage'] * h['vcpus']['total'] for h in hosts) / cpus
+        self.assertAlmostEqual(expected, busy / total, places=3)
+        self.assertEqual('startup', self.connection.host_power_action('startup'))
+        self.assertTrue(all(h['live'] for h in self._get('host')['hosts']))
+        for action in ('reboot', 'shutdown'):
+            self.assertRaises(NotImplementedError, self.connection.host_power_action, action)
+
+    def test_poll_rebooting_and_abort(self):
+        """A reboot Nova saw time out with the instance not running is finished by powering it
+        on; an instance already running is left alone. live_migration_abort with no migration
+        running has nothing to cancel and leaves the instance where it is."""
+        instance = self._instance()
+        self._spawn(instance, self._glance_image(guest_disk(), 'raw'))
+        self.client.run('POST', Client.path('v1', 'instances', instance.uuid, 'actions'),
+                        body={'action': 'power-off', 'type': 'hard'})
+        self.assertEqual('shutdown', self._get('instances', instance.uuid)['power_state'])
+        self.connection.poll_rebooting_instances(10, [instance])
+        after = self._get('instances', instance.uuid)
+        self.assertEqual('running', after['power_state'])
+        ops = self.client.get(Client.path('v1', 'instances', instance.uuid, 'operations'))
+        self.assertEqual('power-on', ops['items'][0]['kind'])
+        self.connection.poll_rebooting_instances(10, [instance])
+        again = self.client.get(Client.path('v1', 'instances', instance.uuid, 'operations'))
+        self.assertEqual(len(ops['items']), len(again['items']))
+        self.assertIsNone(self.connection.live_migration_abort(instance))
+        self.assertEqual(after['host'], self._get('instances', instance.uuid)['host'])
+
     # -- the VNC console ---------------------------------------------------------------------
 
     def test_vnc_console_tunnel(self):
@@ -611,6 +652,8 @@ OWN = [
     'test_boot_from_volume_is_refused',
     'test_rescue_and_unrescue',
     'test_host_enabled_and_maintenance',
+    'test_host_cpu_time_and_power_actions',
+    'test_poll_rebooting_and_abort',
     'test_vnc_console_tunnel',
     'test_resize_revert_and_confirm',
     'test_resize_refuses_a_smaller_root_disk',

@@ -57,6 +57,7 @@ class XcdDriver(driver.ComputeDriver):
         # In-flight live migrations by instance uuid, as Nova's generic tests expect a driver to
         # keep; the service migrates within the pool synchronously, so it stays empty.
         self.active_migrations = {}
+        self._cpu_time = resources.CpuTime()
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -142,6 +143,23 @@ class XcdDriver(driver.ComputeDriver):
 
     def get_host_ip_addr(self):
         return resources.host_ip(self._host())
+
+    def get_host_cpu_stats(self):
+        """The pool's CPU time counters (resources.CpuTime), from each host's utilisation."""
+        return self._cpu_time.sample(self._host())
+
+    def host_power_action(self, action):
+        """`startup` powers on every host of the pool that is down, through its XAPI power-on
+        mode (nothing to do when all are up). `reboot` and `shutdown` are declined: Nova's node
+        is the whole pool, and rebooting or stopping it stops every host at once; maintain one
+        host with host_maintenance_mode or the service's host actions."""
+        if action != 'startup':
+            raise NotImplementedError('the node is the whole pool: %s one host at a time through '
+                                      "the service's host actions" % action)
+        for host in self._host().get('hosts') or []:
+            if not host.get('live'):
+                self._host_action(host['uuid'], 'power-on')
+        return action
 
     def set_host_enabled(self, enabled):
         """Nova's node is the pool: every host of it takes new instances, or none does
@@ -321,6 +339,39 @@ class XcdDriver(driver.ComputeDriver):
             return
         kind = 'hard' if str(reboot_type).upper() == 'HARD' else 'soft'
         self._action(instance, {'action': 'reboot', 'type': kind}, 'reboot')
+
+    def poll_rebooting_instances(self, timeout, instances):
+        """Instances Nova has seen REBOOTING for longer than `timeout`: a reboot the service
+        ran either ended with the instance running or failed; one that is not running is
+        powered on (hard), as the XenAPI driver hard-rebooted timed-out reboots."""
+        for instance in instances:
+            if getattr(instance, 'uuid', None) is None:
+                continue  # not an instance (Nova's generic test hands in tuples)
+            found = self._find(instance)
+            if found is None or found.get('power_state') == 'running':
+                continue
+            if rescue.find(self, instance) is not None:
+                continue  # held halted while its rescue instance runs
+            LOG.info('Reboot of %s timed out with the instance %s: powering it on',
+                     instance.uuid, found.get('power_state'))
+            self._action(instance, {'action': 'power-on'}, 'poll_rebooting_instances')
+
+    def live_migration_abort(self, instance):
+        """Cancels the instance's running migration in the service (its XAPI task is cancelled
+        and the instance stays where it was); with none running there is nothing to abort."""
+        path = self._ipath(instance, 'operations')
+        try:
+            running = self.client.get(path, {'status': 'running'})['items']
+        except ServiceError as err:
+            raise errors.to_nova(err, instance, method='live_migration_abort')
+        for op in running:
+            if op.get('kind') != 'migrate':
+                continue
+            try:
+                self.client.request('DELETE', Client.path('v1', 'operations', op['id']))
+            except ServiceError as err:
+                if err.code != 'operation_finished':  # it ended meanwhile
+                    raise errors.to_nova(err, instance, method='live_migration_abort')
 
     def power_off(self, instance, timeout=0, retry_interval=0, *args, **kwargs):
         """timeout > 0: clean shutdown, hard after `timeout` seconds; 0: hard at once."""

@@ -1,9 +1,11 @@
 # The service's host view (GET /v1/host) in the shapes Nova's resource tracker and placement want.
-# Owns: get_available_resource's dict, the provider-tree inventory, uptime text.
+# Owns: get_available_resource's dict, the provider-tree inventory, uptime text, CPU time
+# counters.
 # Must not: call the service (the driver passes the host view in) or guess figures it lacks.
 
 import ipaddress
 import json
+import time
 
 import os_resource_classes as orc
 from nova.compute import utils as compute_utils
@@ -77,3 +79,37 @@ def uptime_text(host):
     days, rest = divmod(secs, 86400)
     hours, rest = divmod(rest, 3600)
     return 'up %d days, %2d:%02d' % (days, hours, rest // 60)
+
+
+class CpuTime:
+    """Nova's get_host_cpu_stats counters for the pool, in nanoseconds.
+
+    XAPI keeps no CPU-time counters: each host reports the utilisation of its CPUs
+    (`cpu_usage`, 0..1). Every sample adds, for each live host, usage x CPUs x the time since
+    the previous sample to `user` and the rest to `idle`, so the counters only grow and their
+    deltas give the pool's utilisation over the interval, as Nova's CPU monitor reads them.
+    `kernel` and `iowait` are not split out by XAPI and stay 0; `frequency` is the MHz of the
+    hosts' CPUs.
+    """
+
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._last = None
+        self._user = 0
+        self._idle = 0
+
+    def sample(self, host):
+        now = self._clock()
+        live = [h for h in host.get('hosts') or [] if h.get('live')]
+        if self._last is not None:
+            elapsed_ns = int((now - self._last) * 1e9)
+            for h in live:
+                cpus = (h.get('vcpus') or {}).get('total') or 0
+                usage = min(1.0, max(0.0, float(h.get('cpu_usage') or 0.0)))
+                busy = int(elapsed_ns * cpus * usage)
+                self._user += busy
+                self._idle += elapsed_ns * cpus - busy
+        self._last = now
+        speeds = [h['cpu_speed_mhz'] for h in live if h.get('cpu_speed_mhz')]
+        return {'kernel': 0, 'idle': self._idle, 'user': self._user, 'iowait': 0,
+                'frequency': max(speeds) if speeds else 0}
