@@ -765,6 +765,82 @@ test('disk snapshots: snap_create_live, snap_create, snap_revert, snap_delete as
   expect(await leftovers()).toEqual(EMPTY);
 }, 60_000);
 
+test('context updates: reconfigure after updateconf and a NIC attach, deploy after poweroff', async () => {
+  expect(await ds('cp', 46, { ID: 46, NAME: 'base', PATH: qcow2, SIZE: 16 })).toMatchObject({
+    code: 0,
+  });
+  const vm: VmSpec = {
+    id: 65,
+    disks: [imageDisk(0, 46, 1024)],
+    nics: [{ NIC_ID: 0, BRIDGE: network.bridge, MAC: '02:00:0a:00:00:41' }],
+    context: { DISK_ID: '1', TARGET: 'hda', NETWORK: 'YES' },
+  };
+  const contextSh = join(dir, 'vms', '65', 'context.sh');
+  expect(await deploy(vm, "DISK_ID='1'\nTARGET='hda'\nMOTD='first'\n")).toMatchObject({
+    code: 0,
+    stdout: 'one-65\n',
+  });
+  const ref = poolVm('vm-65')!.ref;
+  const drive = () => vbds(ref).find((d) => d.type === 'CD')!;
+  const isoFiles = () => readIso(readFileSync(stack.sim.vdiContent(drive().vdi.uuid))).files;
+  const meta = () => JSON.parse(isoFiles().get('openstack/latest/meta_data.json')!.toString());
+  const links = () =>
+    JSON.parse(isoFiles().get('openstack/latest/network_data.json')!.toString()).links.map(
+      (l: any) => l.ethernet_mac_address,
+    );
+  expect(meta().meta.MOTD).toBe('first');
+  const domid = poolVm('vm-65')!.rec.domid;
+
+  // UPDATECONF of a running VM: oned writes context.sh again, then prereconfigure, the TM's
+  // CONTEXT line (TM_COMMAND) and reconfigure <deploy id> <target> <target path>
+  const reconfigure = async (spec: VmSpec) => {
+    const tmCommand = `CONTEXT xcd ${contextSh} ${sysDir(65)}/disk.1 65 ${SYSTEM_DS}`;
+    const data = actionData(spec, 'one-65').replace(
+      '<TM_COMMAND/>',
+      `<TM_COMMAND>${cdata(tmCommand)}</TM_COMMAND>`,
+    );
+    expect(await vmm('prereconfigure', ['one-65', 'hda'], spec, data)).toMatchObject({ code: 0 });
+    expect(await tm(tmCommand)).toMatchObject({ code: 0 });
+    return vmm('reconfigure', ['one-65', 'hda', '/var/lib/one/datastores/0/65/disk.1'], spec, data);
+  };
+  const before = drive().vdi.uuid;
+  writeFileSync(contextSh, "DISK_ID='1'\nTARGET='hda'\nMOTD='second'\nUSER_DATA='#cloud-config'\n");
+  expect(await reconfigure(vm)).toMatchObject({ code: 0, stdout: '' });
+  expect(drive().vdi.uuid).not.toBe(before);
+  expect(meta().meta.MOTD).toBe('second');
+  expect(isoFiles().get('openstack/latest/user_data')!.toString()).toBe('#cloud-config');
+  expect(poolVm('vm-65')!.rec).toMatchObject({ power_state: 'Running', domid });
+
+  // ATTACHNIC: attach_nic, then the context with the new NIC's ETH1_ variables
+  const nic = { NIC_ID: 1, BRIDGE: network.bridge, MAC: '02:00:0a:00:00:42' };
+  const withNic: VmSpec = { ...vm, nics: [...vm.nics!, { ...nic, ATTACH: 'YES' }] };
+  expect(
+    await vmm('attach_nic', ['one-65', nic.MAC, nic.BRIDGE, '-', 'bridge', 'xvif1'], withNic),
+  ).toMatchObject({ code: 0 });
+  writeFileSync(
+    contextSh,
+    "DISK_ID='1'\nTARGET='hda'\nMOTD='second'\nETH1_MAC='02:00:0a:00:00:42'\n",
+  );
+  expect(await reconfigure(withNic)).toMatchObject({ code: 0 });
+  expect(links()).toEqual(['02:00:0a:00:00:41', '02:00:0a:00:00:42']);
+  expect(meta().meta.ETH1_MAC).toBe('02:00:0a:00:00:42');
+
+  // UPDATECONF while POWEROFF runs no driver: the next DEPLOY writes the context as it is then
+  vm.nics!.push(nic);
+  expect(await vmm('shutdown', ['one-65', HOST], { ...vm, lcm: 18 })).toMatchObject({ code: 0 });
+  expect(await deploy(vm, "DISK_ID='1'\nTARGET='hda'\nMOTD='third'\n")).toMatchObject({
+    code: 0,
+    stdout: 'one-65\n',
+  });
+  expect(poolVm('vm-65')!.rec.power_state).toBe('Running');
+  expect(meta().meta.MOTD).toBe('third');
+
+  expect(await vmm('shutdown', ['one-65', HOST], { ...vm, lcm: 12 })).toMatchObject({ code: 0 });
+  expect(await tm(`DELETE xcd ${sysDir(65)} 65 ${SYSTEM_DS}`)).toMatchObject({ code: 0 });
+  expect(await ds('rm', 46, { ID: 46, SOURCE: 'one-image-46' })).toMatchObject({ code: 0 });
+  expect(await leftovers()).toEqual(EMPTY);
+}, 60_000);
+
 test('hostile names, paths and sources stay data', async () => {
   const canary = join(dir, 'pwned');
   const evil = `x'; touch ${canary}; echo '$(touch ${canary})\`touch ${canary}\``;

@@ -30,23 +30,27 @@ def config_drive(context):
 
 
 def context_of(vm, dfile):
-    """The config drive's metadata: the context file oned wrote beside the deployment file
-    (`KEY='value'` lines, every variable resolved, ETH*_ included), else the CONTEXT section.
-    The file is tokenised, never sourced."""
-    if dfile:
-        path = os.path.join(os.path.dirname(dfile), 'context.sh')
-        if os.path.isfile(path):
-            with open(path, 'r', encoding='utf-8') as fh:
-                lexer = shlex.shlex(fh.read(), posix=True)
-            lexer.whitespace_split = True
-            lexer.commenters = '#'
-            values = {}
-            for token in lexer:
-                key, sep, value = token.partition('=')
-                if sep and key:
-                    values[key] = value
-            return values
-    context = vm.find('TEMPLATE/CONTEXT')
+    """The config drive's metadata at deploy: the context file oned wrote beside the deployment
+    file, else the CONTEXT section."""
+    return context_at(vm, os.path.join(os.path.dirname(dfile), 'context.sh') if dfile else None)
+
+
+def context_at(vm, path):
+    """The context variables: the context file at `path` oned wrote (`KEY='value'` lines,
+    every variable resolved, ETH*_ included), else the VM's CONTEXT section; None without
+    either. The file is tokenised, never sourced."""
+    if path and os.path.isfile(path):
+        with open(path, 'r', encoding='utf-8') as fh:
+            lexer = shlex.shlex(fh.read(), posix=True)
+        lexer.whitespace_split = True
+        lexer.commenters = '#'
+        values = {}
+        for token in lexer:
+            key, sep, value = token.partition('=')
+            if sep and key:
+                values[key] = value
+        return values
+    context = vm.find('TEMPLATE/CONTEXT') if vm is not None else None
     if context is None:
         return None
     return {child.tag: (child.text or '') for child in context}

@@ -8,7 +8,7 @@ import os
 import sys
 import xml.etree.ElementTree as ET
 
-from xcd_context import config_drive, context_of
+from xcd_context import config_drive, context_at, context_of
 from xcd_disks import (IMAGE_PREFIX, DiskError, device, disk_request, is_volatile, size_gb,
                        source_image)
 from xcd_rest import Client, ServiceError, read_token
@@ -18,6 +18,8 @@ from xcd_rest import Client, ServiceError, read_token
 # (SHUTDOWN_POWEROFF 18, SHUTDOWN_UNDEPLOY 29) keep the instance halted for the next DEPLOY.
 LCM_DESTROY = {'12', '13', '15', '23'}
 CONFIG_FILE = '/etc/one/xcdrc'
+# The members of a spawn request that make the config drive (PUT .../config-drive takes them).
+CONFIG_DRIVE = ('user_data', 'metadata')
 OPERATION_TIMEOUT = 900.0
 
 
@@ -209,6 +211,9 @@ def deploy(api, conf, args, doc):
         want = {k: body[k] for k in ('vcpus', 'memory_mb') if k in body}
         if any(existing.get(k) != v for k, v in want.items()):
             _resize(api, iid, want)
+        drive = {k: body[k] for k in CONFIG_DRIVE if k in body}
+        if drive:  # the context as it is now (updateconf while off)
+            api.run('PUT', ipath(iid, 'config-drive'), body=drive, timeout=OPERATION_TIMEOUT)
         api.run('POST', ipath(iid, 'actions'), body={'action': 'power-on'},
                 timeout=OPERATION_TIMEOUT)
     print(iid)
@@ -387,9 +392,24 @@ def detach_nic(api, conf, args, doc):
     info('no NIC with MAC %s: nothing to detach' % mac)
 
 
+def reconfigure(api, conf, args, doc):
+    """reconfigure <deploy id> <target device> <target path> <vmid> <host>, after updateconf
+    and a NIC attach or detach of a running VM: the config drive rebuilt from the context file
+    the message's TM_COMMAND (`CONTEXT xcd <context.sh> ...`) names, else its CONTEXT, with the
+    NICs as they are now; the guest sees a media change. A VM without CONTEXT: nothing."""
+    tm = (text(doc, 'TM_COMMAND') or '').split()
+    path = tm[2] if len(tm) > 2 and tm[0].upper() == 'CONTEXT' else None
+    context = context_at(vm_of(doc), path)
+    if context is None:
+        info('the VM has no CONTEXT: no config drive to rebuild')
+        return
+    api.run('PUT', ipath(args[0], 'config-drive'), body=config_drive(context),
+            timeout=OPERATION_TIMEOUT)
+
+
 def noop(api, conf, args, doc):
-    """prereconfigure / reconfigure: the context CD is part of the instance's config drive;
-    resize_disk: the transfer manager's resize grew the disk already."""
+    """prereconfigure: reconfigure does the work; resize_disk: the transfer manager's resize
+    grew the disk already."""
 
 
 def resize(api, conf, args, doc):
@@ -413,7 +433,7 @@ ACTIONS = {
     'snapshot_revert': (snapshot_revert, 2), 'snapshot_delete': (snapshot_delete, 2),
     'attach_disk': (attach_disk, 5), 'detach_disk': (detach_disk, 4),
     'attach_nic': (attach_nic, 6), 'detach_nic': (detach_nic, 2),
-    'prereconfigure': (noop, 2), 'reconfigure': (noop, 3), 'resize': (resize, 1),
+    'prereconfigure': (noop, 2), 'reconfigure': (reconfigure, 3), 'resize': (resize, 1),
     'resize_disk': (noop, 5),
 }
 
