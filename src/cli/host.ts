@@ -46,14 +46,16 @@ export function registerHost(program: Command): void {
       );
       process.stdout.write('\n');
       printTable(
-        ['HOST', 'UUID', 'ADDRESS', 'LIVE', 'MASTER', 'MEMORY_FREE_MB'],
+        ['HOST', 'UUID', 'ADDRESS', 'LIVE', 'ENABLED', 'MASTER', 'MEMORY_FREE_MB', 'ISCSI_IQN'],
         h.hosts.map((x) => [
           x.name,
           x.uuid,
           x.address,
           String(x.live),
+          String(x.enabled),
           String(x.master),
           x.memory_mb.free,
+          x.iscsi_iqn || '-',
         ]),
       );
     }),

@@ -40,6 +40,24 @@ test('xcd host needs an admin token', async () => {
     (await xcd('host', '--url', stack.url, '--token', stack.tokens.admin, '--json')).stdout,
   );
   expect(json.hypervisor_type).toBe('xen');
+  // Each host's row carries its iSCSI initiator IQN.
+  for (const h of json.hosts) expect(ok.stdout).toContain(`${h.uuid}`);
+  expect(ok.stdout).toContain(json.hosts[0].iscsi_iqn);
+});
+
+test('xcd host disable and enable a host (admin), following the operation', async () => {
+  const admin = ['--url', stack.url, '--token', stack.tokens.admin];
+  const host = (await stack.request('GET', '/v1/host', { token: stack.tokens.admin })).body
+    .hosts[1];
+  const off = await xcd('host', 'disable', host.name, ...admin);
+  expect([off.code, off.stdout]).toEqual([0, `host ${host.name}: disable done\n`]);
+  const seen = (await stack.request('GET', '/v1/host', { token: stack.tokens.admin })).body.hosts;
+  expect(seen.find((h: { uuid: string }) => h.uuid === host.uuid).enabled).toBe(false);
+  const on = await xcd('host', 'enable', host.uuid, ...admin, '--json');
+  expect(on.code).toBe(0);
+  expect(JSON.parse(on.stdout)).toMatchObject({ kind: 'host-enable', status: 'succeeded' });
+  const denied = await xcd('host', 'disable', host.name, ...conn);
+  expect([denied.code, denied.stderr]).toEqual([1, expect.stringMatching(/^error: forbidden: /)]);
 });
 
 test('an instance through its life', async () => {
