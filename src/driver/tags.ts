@@ -61,7 +61,8 @@ export const SNAPSHOT_TAG = {
 
 /** Keys on the snapshots of one disk (procedures/disk-snapshot.ts): the snapshot VDI carries
  * the instance's tags, xcd_role 'disk-snapshot', xcd_device and the id; while VDI.snapshot runs
- * the disk carries `pending` (so the snapshot does too, and a retry adopts it). */
+ * the disk carries `pending` ('<device>/<id>'; so the snapshot does too, and a retry adopts
+ * it). */
 export const DISK_SNAPSHOT_TAG = {
   id: 'xcd_disk_snapshot_id',
   pending: 'xcd_disk_snapshot_pending',

@@ -245,6 +245,37 @@ describe('snapshots of one disk', () => {
     return failures;
   }
 
+  it('adopts the snapshot a create interrupted before its tag step left', async () => {
+    // What a service stopped right after VDI.snapshot leaves: the disk marked with the id, and
+    // a snapshot carrying the disk's own tags and that mark.
+    const diskRef = vbdAt(dataDevice)!.VDI as string;
+    await stack.xapi.call(
+      'VDI.add_to_other_config',
+      diskRef,
+      'xcd_disk_snapshot_pending',
+      `${dataDevice}/i1`,
+    );
+    const leftRef = await stack.xapi.call<string>('VDI.snapshot', diskRef, {});
+    await until(() => !!stack.xapi.mirror.get('VDI', leftRef));
+    expect((stack.sim.store.get('VDI', leftRef) as any).other_config).toMatchObject({
+      xcd_role: 'disk',
+      xcd_disk_snapshot_pending: `${dataDevice}/i1`,
+    });
+    const vdis = stack.sim.store.count('VDI');
+    stack.calls.length = 0;
+    const final = await done(
+      stack,
+      stack.driver.createDiskSnapshot(alice, 'ds-1', dataDevice, 'i1', {}),
+    );
+    expect(final.status).toBe('succeeded');
+    expect(stack.calls).not.toContain('VDI.snapshot');
+    expect(stack.sim.store.count('VDI')).toBe(vdis);
+    expect(snapVdi(dataDevice, 'i1')!.uuid).toBe((stack.sim.store.get('VDI', leftRef) as any).uuid);
+    expect(vdiOf(dataDevice).other_config.xcd_disk_snapshot_pending).toBeUndefined();
+    await done(stack, stack.driver.deleteDiskSnapshot(alice, 'ds-1', dataDevice, 'i1'));
+    expect(stack.sim.store.has('VDI', leftRef)).toBe(false);
+  });
+
   it('deletes a snapshot (VDI.destroy); a second delete answers null', async () => {
     const ref = stack.sim.store.byUuid('VDI', snapVdi('0', 'r1')!.uuid as string)!;
     const final = await done(stack, stack.driver.deleteDiskSnapshot(alice, 'ds-1', '0', 'r1'));

@@ -64,15 +64,17 @@ export function ownedDiskAt(
   return undefined;
 }
 
-/** The VDIs tagged as snapshots of the instance's disk at `device` (with `id`: that one),
- * including those an interrupted create left (they carry the pending mark). */
-function taggedSnapshots(mirror: MirrorView, owner: Owner, device: string): VdiRow[] {
+/** The pending mark of a create of snapshot `id` of the disk at `device` (on the disk while
+ * VDI.snapshot runs, so on the snapshot too: a disk the spawn made has no device tag). */
+const markOf = (device: string, id: string): string => `${device}/${id}`;
+
+/** The instance's snapshot VDIs (tagged, or still carrying a disk's tags), from the mirror. */
+function snapshotVdis(mirror: MirrorView, owner: Owner): VdiRow[] {
   return mirror
     .query('VDI', {
       where: {
         [`other_config.${TAG.namespace}`]: owner.namespace,
         [`other_config.${TAG.instanceId}`]: owner.instanceId,
-        [`other_config.${TAG.device}`]: device,
       },
       fields: [
         'uuid',
@@ -88,10 +90,11 @@ function taggedSnapshots(mirror: MirrorView, owner: Owner, device: string): VdiR
 
 /** The disk's snapshots (they carry an id), oldest first. */
 export function diskSnapshotsOf(mirror: MirrorView, owner: Owner, device: string): VdiRow[] {
-  return taggedSnapshots(mirror, owner, device)
+  return snapshotVdis(mirror, owner)
     .filter(
       (v) =>
         v.other_config[TAG.role] === DISK_SNAPSHOT_ROLE &&
+        v.other_config[TAG.device] === device &&
         v.other_config[DISK_SNAPSHOT_TAG.id] !== undefined,
     )
     .sort((a, b) => time(a.snapshot_time) - time(b.snapshot_time));
@@ -108,13 +111,22 @@ export function findDiskSnapshot(
   );
 }
 
-/** A snapshot of this id that an interrupted create left untagged (it carries the mark). */
-function interrupted(mirror: MirrorView, owner: Owner, device: string, id: string): VdiRow[] {
-  return taggedSnapshots(mirror, owner, device).filter(
-    (v) =>
+/** Snapshots an interrupted create left untagged (they carry the mark): of `id`, or with
+ * `id` undefined of any id, of the disk at `device`. */
+function interrupted(
+  mirror: MirrorView,
+  owner: Owner,
+  device: string,
+  id: string | undefined,
+): VdiRow[] {
+  return snapshotVdis(mirror, owner).filter((v) => {
+    const mark = v.other_config[DISK_SNAPSHOT_TAG.pending];
+    return (
       v.other_config[DISK_SNAPSHOT_TAG.id] === undefined &&
-      v.other_config[DISK_SNAPSHOT_TAG.pending] === id,
-  );
+      mark !== undefined &&
+      (id === undefined ? mark.startsWith(markOf(device, '')) : mark === markOf(device, id))
+    );
+  });
 }
 
 export function time(d: unknown): number {
@@ -163,7 +175,9 @@ export async function createDiskSnapshot(
         name: 'mark',
         run: async (_s, ctx) => {
           // The snapshot copies the disk's other_config: it carries the mark from its birth.
-          await writeTags(xapi, 'VDI', vbd.VDI, { [DISK_SNAPSHOT_TAG.pending]: req.id });
+          await writeTags(xapi, 'VDI', vbd.VDI, {
+            [DISK_SNAPSHOT_TAG.pending]: markOf(device, req.id),
+          });
           ctx.onUndo('unmark the disk', async () => {
             await ignoreGone(
               writeTags(xapi, 'VDI', vbd.VDI, { [DISK_SNAPSHOT_TAG.pending]: undefined }),
@@ -358,6 +372,9 @@ export async function destroyDiskSnapshots(
   device: string,
 ): Promise<void> {
   const { mirror } = xapi;
-  const refs = taggedSnapshots(mirror, owner, device).map((v) => v.$ref);
+  const refs = [
+    ...diskSnapshotsOf(mirror, owner, device),
+    ...interrupted(mirror, owner, device, undefined),
+  ].map((v) => v.$ref);
   for (const ref of refs) await ignoreGone(xapi.call('VDI.destroy', ref), isGone);
 }

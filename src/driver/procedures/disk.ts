@@ -182,9 +182,13 @@ export function unattachedDisks(mirror: MirrorView, owner: Owner, device: string
         [`other_config.${TAG.instanceId}`]: owner.instanceId,
         [`other_config.${TAG.device}`]: device,
       },
-      fields: ['other_config', 'VBDs', 'virtual_size', 'SR'],
+      fields: ['other_config', 'VBDs', 'virtual_size', 'SR', 'is_a_snapshot'],
     })
-    .filter((v) => v.other_config[TAG.role] === DISK_ROLE && v.VBDs.length === 0);
+    .filter(
+      // Never a snapshot of the disk: VDI.snapshot copies the disk's tags, and one a snapshot
+      // of a single disk had not yet re-tagged still shows them (procedures/disk-snapshot.ts).
+      (v) => v.other_config[TAG.role] === DISK_ROLE && v.VBDs.length === 0 && !v.is_a_snapshot,
+    );
 }
 
 type VdiRow = { $ref: string } & Pick<VDIRecord, 'other_config' | 'VBDs' | 'virtual_size' | 'SR'>;
