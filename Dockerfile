@@ -22,6 +22,8 @@ COPY --from=build /src/openapi ./openapi
 COPY --from=build /src/addon/build/Release/xapi.node ./addon/build/Release/xapi.node
 USER node
 EXPOSE 8780
+# The VNC consoles the service hands out, one port each (--console-ports, default 5900-5999).
+EXPOSE 5900-5999
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:8780/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "bin/xcd.js"]

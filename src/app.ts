@@ -39,10 +39,16 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Check every JSON answer against the spec (tests); an invalid one becomes a 500. */
   validateResponses?: boolean;
+  /** Where clients reach the service when a proxy stands in front (ServeConfig.publicUrl). */
+  publicUrl?: string;
 }
 
 /** Registers every route module's handlers on the endpoints they serve. */
-export function apiRoutes(router: ApiRouter, driver: ServiceDriver): void {
+export function apiRoutes(
+  router: ApiRouter,
+  driver: ServiceDriver,
+  opts: { publicUrl?: string } = {},
+): void {
   hostRoutes(router, driver);
   catalogueRoutes(router, driver);
   instanceRoutes(router, driver);
@@ -51,7 +57,7 @@ export function apiRoutes(router: ApiRouter, driver: ServiceDriver): void {
   deviceRoutes(router, driver);
   diskSnapshotRoutes(router, driver);
   configDriveRoutes(router, driver);
-  consoleRoutes(router, driver);
+  consoleRoutes(router, driver, opts.publicUrl);
   imageRoutes(router, driver);
   eventRoutes(router, driver);
 }
@@ -97,7 +103,7 @@ export function createApp(opts: AppOptions): Express {
   app.use(validation.check);
   if (opts.validateResponses) app.use(new ResponseCheck(spec).check);
 
-  apiRoutes(endpoints, opts.driver);
+  apiRoutes(endpoints, opts.driver, opts.publicUrl ? { publicUrl: opts.publicUrl } : {});
   app.use(endpoints.dispatch);
 
   app.use((req, _res, next) =>

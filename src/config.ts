@@ -28,6 +28,7 @@ export interface ServeFlags {
   consoleListen?: string;
   consolePorts?: string;
   consolePublicHost?: string;
+  publicUrl?: string;
   consoleTtl?: string;
   consoleLimits?: string;
 }
@@ -44,6 +45,9 @@ export interface ServeConfig {
     fingerprint?: string;
   };
   listen: { host: string; port: number };
+  /** The URL clients reach the service at when it is not the one they connect to (a
+   * TLS-terminating proxy in front): console tunnel, WebSocket and page addresses use it. */
+  publicUrl?: string;
   tokensFile?: string;
   envToken?: { token: string; namespace: string; role: Role };
   logLevel: string;
@@ -166,6 +170,9 @@ export function loadServeConfig(
     flags.vlanRange ?? env.XCD_VLAN_RANGE,
   );
   const listen = parseListen(flags.listen ?? env.XCD_LISTEN ?? DEFAULT_LISTEN);
+  const publicUrl = flags.publicUrl ?? env.XCD_PUBLIC_URL;
+  if (publicUrl !== undefined && !/^https?:\/\/[^/]+\/?$/.test(publicUrl))
+    throw new Error(`--public-url must be http(s)://host[:port], got '${publicUrl}'`);
   const consoles = parseConsoles(
     {
       listen: flags.consoleListen ?? env.XCD_CONSOLE_LISTEN,
@@ -179,6 +186,7 @@ export function loadServeConfig(
   return {
     ...(xapi ? { xapi } : {}),
     listen,
+    ...(publicUrl ? { publicUrl: publicUrl.replace(/\/$/, '') } : {}),
     ...(tokensFile ? { tokensFile } : {}),
     ...(envToken ? { envToken } : {}),
     logLevel: flags.logLevel ?? env.XCD_LOG_LEVEL ?? 'info',

@@ -146,6 +146,7 @@ export async function startService(
     auth: tokens,
     logger,
     metrics,
+    ...(cfg.publicUrl ? { publicUrl: cfg.publicUrl } : {}),
   });
   let target = cfg.xapi;
   try {
@@ -329,6 +330,10 @@ export function registerServe(program: Command): void {
     .option(
       '--console-ports <min-max>',
       'ports of the VNC consoles, one per console handed out (env XCD_CONSOLE_PORTS, default 5900-5999; 0: any free port)',
+    )
+    .option(
+      '--public-url <url>',
+      'http(s)://host[:port] clients reach the service at behind a TLS-terminating proxy: the console tunnel, WebSocket and page addresses use it (env XCD_PUBLIC_URL; default the address each request came to)',
     )
     .option(
       '--console-public-host <host>',

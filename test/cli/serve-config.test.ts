@@ -40,3 +40,15 @@ test('a VLAN device without a range, a range without a device and bad ranges are
   for (const vlanRange of ['0-10', '200-100', '1-4095', '100', 'a-b'])
     expect(() => loadServeConfig({ vlanPifDevice: 'eth1', vlanRange }, {})).toThrow(/--vlan-range/);
 });
+
+test('a public URL for a service behind a proxy, from the flag or the environment', () => {
+  expect(loadServeConfig({ publicUrl: 'https://xcd.example.com/' }, {}).publicUrl).toBe(
+    'https://xcd.example.com',
+  );
+  expect(loadServeConfig({}, { XCD_PUBLIC_URL: 'http://10.0.0.9:8080' }).publicUrl).toBe(
+    'http://10.0.0.9:8080',
+  );
+  expect(loadServeConfig({}, {}).publicUrl).toBeUndefined();
+  for (const bad of ['xcd.example.com', 'ftp://x/', 'https://x/base/path'])
+    expect(() => loadServeConfig({ publicUrl: bad }, {})).toThrow(/--public-url/);
+});

@@ -62,6 +62,8 @@ export interface StackOptions {
   driver?: Partial<ComputeDriverOptions>;
   /** The service's logger (default: pino, silent unless XCD_TEST_LOG). */
   logger?: pino.Logger;
+  /** The URL clients reach the service at behind a proxy (AppOptions.publicUrl). */
+  publicUrl?: string;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -90,6 +92,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       logger,
       metrics,
       validateResponses: opts.validateResponses ?? true,
+      ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
     });
     const server: Server = await new Promise((resolve) => {
       const s = createServer(app).listen(0, '127.0.0.1', () => resolve(s));

@@ -18,9 +18,22 @@ export const NOVNC_ASSETS = '/console-assets/novnc';
 
 type ConsoleType = Parameters<ServiceDriver['console']>[2];
 
-/** How the caller reached the service: the host and port of its Host header (else the
- * listener's address), and whether over TLS. */
-function originOf(req: Request): { host: string; port: number; secure: boolean } {
+/** How the caller reached the service: the configured public URL when a proxy stands in front,
+ * else the host and port of its Host header (else the listener's address), and whether over
+ * TLS. */
+function originOf(
+  req: Request,
+  publicUrl?: string,
+): { host: string; port: number; secure: boolean } {
+  if (publicUrl) {
+    const url = new URL(publicUrl);
+    const secure = url.protocol === 'https:';
+    return {
+      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port ? Number(url.port) : secure ? 443 : 80,
+      secure,
+    };
+  }
   const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
   const fallback = {
     host: req.socket.localAddress ?? '127.0.0.1',
@@ -46,12 +59,17 @@ const tokenInvalid = (): ApiError =>
     'no console with this token (unknown, used or expired)',
   );
 
-export function consoleRoutes(router: ApiRouter, driver: ServiceDriver): void {
+export function consoleRoutes(router: ApiRouter, driver: ServiceDriver, publicUrl?: string): void {
   router.get('/v1/instances/:instance_id/console', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     const type = (req.query.type ?? 'vnc') as ConsoleType;
     res.json(
-      await driver.console(callerOf(req), String(req.params.instance_id), type, originOf(req)),
+      await driver.console(
+        callerOf(req),
+        String(req.params.instance_id),
+        type,
+        originOf(req, publicUrl),
+      ),
     );
   });
 

@@ -23,8 +23,11 @@ export function tunnelAddress(token: string, origin: ConsoleOrigin, expires_at: 
   };
 }
 
+/** host[:port] of a URL: the port left out where it is the scheme's own (443, 80). */
 function base(origin: ConsoleOrigin): string {
-  return `${origin.host.includes(':') ? `[${origin.host}]` : origin.host}:${origin.port}`;
+  const host = origin.host.includes(':') ? `[${origin.host}]` : origin.host;
+  const standard = origin.secure ? 443 : 80;
+  return origin.port === standard ? host : `${host}:${origin.port}`;
 }
 
 export function websocketAddress(
