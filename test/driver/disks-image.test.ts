@@ -13,6 +13,7 @@ import type { Caller } from '../../src/driver';
 import type { Instance } from '../../src/driver/types';
 import { GiB, MiB } from '../../src/xapi/units';
 import { done, setState, simVm, spawnInstance, until } from './instance-helpers';
+import { callPoints, failEachCall } from './fault-points';
 import { alice, bob, poolSnapshot, settle, startDriverStack, type DriverStack } from './stack';
 
 let stack: DriverStack;
@@ -202,30 +203,18 @@ test('leaves the pool as it was when any XAPI call of an add from an image fails
   expect((await done(stack, stack.driver.addDisk(alice, 'di-1', '7', body))).status).toBe(
     'succeeded',
   );
-  const made = stack.calls.filter((m) => !/^VM\.(add_to|remove_from)_other_config$/.test(m));
-  expect(made).toEqual(
+  const points = callPoints(stack.calls);
+  expect(points.map(([m]) => m)).toEqual(
     expect.arrayContaining(['VDI.clone', 'VDI.set_other_config', 'VDI.resize', 'VBD.plug']),
   );
   await done(stack, stack.driver.removeDisk(alice, 'di-1', '7'));
-  const seen = new Map<string, number>();
-  const points = made.map((m): [string, number] => {
-    const n = (seen.get(m) ?? 0) + 1;
-    seen.set(m, n);
-    return [m, n];
+  const failures = await failEachCall(stack.sim, points, {
+    attempt: () => settle(stack, alice, stack.driver.addDisk(alice, 'di-1', '7', body)),
+    snapshot: () => {
+      const { VDI, VBD } = poolSnapshot(stack.sim);
+      return { VDI, VBD };
+    },
   });
-  const failures: string[] = [];
-  for (const [method, nth] of points) {
-    const before = poolSnapshot(stack.sim);
-    stack.sim.faults.add(`fail:${method}:${nth}:INTERNAL_ERROR,injected`);
-    const final = await settle(stack, alice, stack.driver.addDisk(alice, 'di-1', '7', body));
-    stack.sim.faults.clear();
-    const where = `${method} #${nth}`;
-    if (final.status !== 'failed') failures.push(`${where}: ${final.status}`);
-    const after = poolSnapshot(stack.sim);
-    for (const cls of ['VDI', 'VBD'] as const)
-      if (JSON.stringify(after[cls]) !== JSON.stringify(before[cls]))
-        failures.push(`${where}: ${cls} ${before[cls].length} -> ${after[cls].length}`);
-  }
   expect(failures).toEqual([]);
   expect(vbdAt('7')).toBeUndefined();
 });

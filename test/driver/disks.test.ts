@@ -5,6 +5,7 @@
 // it was; removal destroys only disks the instance owns (volumes, root disk: 409).
 import type { Instance } from '../../src/driver/types';
 import { done, setState, simVm, spawnInstance } from './instance-helpers';
+import { callPoints, failEachCall } from './fault-points';
 import { alice, poolSnapshot, settle, startDriverStack, type DriverStack } from './stack';
 
 const GiB = 1024 ** 3;
@@ -128,36 +129,19 @@ describe('disks the instance owns', () => {
     stack.calls.length = 0;
     const ok = await done(stack, stack.driver.addDisk(alice, 'dk-1', '7', { size_gb: 1 }));
     expect(ok.status).toBe('succeeded');
-    // Without the tag write of the previous operation, which the runner makes behind it.
-    const made = stack.calls.filter((m) => !/^VM\.(add_to|remove_from)_other_config$/.test(m));
-    expect(made).toEqual(expect.arrayContaining(['VDI.create', 'VBD.create', 'VBD.plug']));
+    const points = callPoints(stack.calls);
+    expect(points.map(([m]) => m)).toEqual(
+      expect.arrayContaining(['VDI.create', 'VBD.create', 'VBD.plug']),
+    );
     await done(stack, stack.driver.removeDisk(alice, 'dk-1', '7'));
-    const seen = new Map<string, number>();
-    const points = made.map((m): [string, number] => {
-      const n = (seen.get(m) ?? 0) + 1;
-      seen.set(m, n);
-      return [m, n];
-    });
     // 2. The same add with the Nth call of each method failing.
-    const failures: string[] = [];
-    for (const [method, nth] of points) {
-      const before = poolSnapshot(stack.sim);
-      stack.sim.faults.add(`fail:${method}:${nth}:INTERNAL_ERROR,injected`);
-      const final = await settle(
-        stack,
-        alice,
-        stack.driver.addDisk(alice, 'dk-1', '7', { size_gb: 1 }),
-      );
-      stack.sim.faults.clear();
-      const where = `${method} #${nth}`;
-      if (final.status !== 'failed') failures.push(`${where}: ${final.status}`);
-      else if (final.error?.xapi_error?.code !== 'INTERNAL_ERROR')
-        failures.push(`${where}: ${JSON.stringify(final.error)}`);
-      const after = poolSnapshot(stack.sim);
-      for (const cls of ['VDI', 'VBD'] as const)
-        if (JSON.stringify(after[cls]) !== JSON.stringify(before[cls]))
-          failures.push(`${where}: ${cls} ${before[cls].length} -> ${after[cls].length}`);
-    }
+    const failures = await failEachCall(stack.sim, points, {
+      attempt: () => settle(stack, alice, stack.driver.addDisk(alice, 'dk-1', '7', { size_gb: 1 })),
+      snapshot: () => {
+        const { VDI, VBD } = poolSnapshot(stack.sim);
+        return { VDI, VBD };
+      },
+    });
     expect(failures).toEqual([]);
     expect(vbdAt(vmRef, '7')).toBeUndefined();
   });

@@ -3,6 +3,7 @@
 // (and their tags) it held before. Both paths: the target's SR introduced by the attach, and the
 // SR already there (another LUN of the target attached) reused.
 import { done, setState, spawnInstance, until } from './instance-helpers';
+import { callPoints, failEachCall, type CallPoint } from './fault-points';
 import { alice, startDriverStack, type DriverStack } from './stack';
 import { connection, registerTarget, storageSnapshot } from './iscsi-helpers';
 
@@ -23,52 +24,36 @@ describe('iSCSI attach undo', () => {
     [...stack.sim.store.all('SR').values()].filter((sr: any) => sr.type === 'iscsi').length;
 
   /** The calls an attach of LUN `lun` makes now, as [method, nth] points. */
-  async function attachPoints(lun: number): Promise<Array<[string, number]>> {
+  async function attachPoints(lun: number): Promise<CallPoint[]> {
     stack.calls.length = 0;
     const ok = await done(
       stack,
       stack.driver.attachVolume(alice, 'faults-1', 'probe', { connection: connection(lun) }),
     );
     expect(ok.error).toBeNull();
-    const made = [...stack.calls];
+    const points = callPoints(stack.calls);
     await done(stack, stack.driver.detachVolume(alice, 'faults-1', 'probe'));
-    // The instance's operation tag is written behind each answer: not the attach's calls.
-    const own = made.filter((m) => !/^VM\.(add_to|remove_from)_other_config$/.test(m));
-    const seen = new Map<string, number>();
-    return own.map((m) => {
-      const n = (seen.get(m) ?? 0) + 1;
-      seen.set(m, n);
-      return [m, n];
-    });
+    return points;
   }
 
-  async function failEach(points: Array<[string, number]>, lun: number): Promise<string[]> {
-    const failures: string[] = [];
-    for (const [i, [method, nth]] of points.entries()) {
-      const before = storageSnapshot(stack.sim);
-      stack.sim.faults.clear();
-      stack.sim.faults.add(`fail:${method}:${nth}:INTERNAL_ERROR,injected`);
-      const op = await done(
-        stack,
-        stack.driver.attachVolume(alice, 'faults-1', `fault-${lun}-${i}`, {
-          connection: connection(lun),
-        }),
-      );
-      stack.sim.faults.clear();
-      const where = `${method} #${nth}`;
-      if (op.status !== 'failed') failures.push(`${where}: status ${op.status}`);
-      else if (op.error?.xapi_error?.code !== 'INTERNAL_ERROR')
-        failures.push(`${where}: error ${JSON.stringify(op.error)}`);
-      const after = storageSnapshot(stack.sim);
-      for (const cls of ['SR', 'PBD', 'VDI', 'VBD', 'secret'])
-        if (JSON.stringify(after[cls]) !== JSON.stringify(before[cls]))
-          failures.push(`${where}: ${cls} ${before[cls]!.length} -> ${after[cls]!.length}`);
+  function failEach(points: CallPoint[], lun: number): Promise<string[]> {
+    return failEachCall(stack.sim, points, {
+      attempt: (i) =>
+        done(
+          stack,
+          stack.driver.attachVolume(alice, 'faults-1', `fault-${lun}-${i}`, {
+            connection: connection(lun),
+          }),
+        ),
+      snapshot: () => storageSnapshot(stack.sim),
       // Reads follow the mirror: the undone VBD leaves the volume list once it shows that.
-      await until(() => stack.driver.listVolumes(alice, 'faults-1').length === 0).catch(() =>
-        failures.push(`${where}: a volume is still listed`),
-      );
-    }
-    return failures;
+      check: async (where) => {
+        const listed = await until(() => stack.driver.listVolumes(alice, 'faults-1').length === 0)
+          .then(() => true)
+          .catch(() => false);
+        return listed ? [] : [`${where}: a volume is still listed`];
+      },
+    });
   }
 
   it('leaves the pool as before when any call of an attach that introduces the SR fails', async () => {
