@@ -50,6 +50,10 @@ function describe(i: Instance): void {
       ['memory_mb', i.memory_mb],
       ['max_vcpus', i.max_vcpus],
       ['max_memory_mb', i.max_memory_mb],
+      [
+        'boot',
+        [i.vm_mode, i.firmware, i.secure_boot ? 'secure boot' : ''].filter(Boolean).join(' '),
+      ],
       ['host', i.host ? `${i.host.name} (${i.host.uuid})` : '-'],
       ...i.disks.map((d): [string, string] => [
         `disk ${d.device}`,
@@ -162,6 +166,9 @@ export function registerInstances(program: Command): void {
     )
     .option('--user-data-file <file>', 'user data for the config drive')
     .option('--metadata <json>', 'metadata object for the config drive')
+    .option('--vm-mode <mode>', "hvm or pv (default: the template's)")
+    .option('--firmware <firmware>', "bios or uefi (default: the template's)")
+    .option('--secure-boot', 'UEFI Secure Boot (with --firmware uefi)')
     .option('--no-power-on', 'leave the instance halted')
     .option('--no-wait', 'return the operation at once')
     .action(
@@ -185,6 +192,9 @@ export function registerInstances(program: Command): void {
           ...(f.metadata
             ? { metadata: JSON.parse(String(f.metadata)) as Record<string, unknown> }
             : {}),
+          ...(f.vmMode ? { vm_mode: String(f.vmMode) as Schemas['VmMode'] } : {}),
+          ...(f.firmware ? { firmware: String(f.firmware) as Schemas['Firmware'] } : {}),
+          ...(f.secureBoot ? { secure_boot: true } : {}),
           power_on: f.powerOn !== false,
         };
         const client = clientFrom(f);

@@ -1213,7 +1213,7 @@ export interface components {
             [key: string]: unknown;
         };
         /** @enum {string} */
-        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "unsupported_charset" | "unsupported_content_encoding" | "not_ready" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "instance_queue_full" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error" | "snapshot_not_found" | "volume_not_found" | "console_not_available" | "console_token_invalid" | "too_many_consoles" | "console_ports_exhausted" | "upgrade_required" | "device_in_use" | "upload_incomplete" | "checksum_mismatch" | "invalid_image" | "image_conflict" | "image_busy" | "url_not_allowed" | "url_unreachable" | "too_many_redirects" | "image_too_large" | "power_cycle_required" | "vlan_not_allowed" | "vlan_in_use" | "network_exists" | "network_in_use" | "format_not_supported" | "disk_smaller_than_image" | "volume_in_use" | "iscsi_target_unreachable" | "iscsi_target_not_found" | "iscsi_login_failed" | "iscsi_lun_not_found";
+        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "unsupported_charset" | "unsupported_content_encoding" | "not_ready" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "instance_queue_full" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error" | "snapshot_not_found" | "volume_not_found" | "console_not_available" | "console_token_invalid" | "too_many_consoles" | "console_ports_exhausted" | "upgrade_required" | "device_in_use" | "upload_incomplete" | "checksum_mismatch" | "invalid_image" | "image_conflict" | "image_busy" | "url_not_allowed" | "url_unreachable" | "too_many_redirects" | "image_too_large" | "power_cycle_required" | "vlan_not_allowed" | "vlan_in_use" | "network_exists" | "network_in_use" | "format_not_supported" | "disk_smaller_than_image" | "volume_in_use" | "iscsi_target_unreachable" | "iscsi_target_not_found" | "iscsi_login_failed" | "iscsi_lun_not_found" | "boot_settings_conflict";
         /**
          * @description The pool as one compute node. Totals sum the live hosts; `hosts` breaks them down.
          *     Disk figures sum the SRs that can hold instance disks (the default SR's kind).
@@ -1351,7 +1351,26 @@ export interface components {
             metadata?: components["schemas"]["ConfigDriveMetadata"];
             /** @default true */
             power_on?: boolean;
+            vm_mode?: components["schemas"]["VmMode"];
+            firmware?: components["schemas"]["Firmware"];
+            /** @description UEFI Secure Boot (`platform:secureboot`; default false). Only with `firmware: uefi`. */
+            secure_boot?: boolean;
         } & (unknown | unknown | unknown);
+        /**
+         * @description How the guest boots (default: the template's; a VM without a template is `hvm`). `hvm`:
+         *     `HVM_boot_policy` `BIOS order`, `domain_type` `hvm`, no `PV_bootloader`. `pv`: paravirtualised,
+         *     as xapi's PV templates are: `HVM_boot_policy` empty, `HVM_boot_params` empty, `PV_bootloader`
+         *     `pygrub` (the kernel from the root disk), `domain_type` `pv`. `pv` with `firmware: uefi` or
+         *     `secure_boot` answers `422 boot_settings_conflict`.
+         * @enum {string}
+         */
+        VmMode: "hvm" | "pv";
+        /**
+         * @description The HVM guest's firmware, `HVM_boot_params:firmware` (default: the template's; a VM without
+         *     a template gets `bios`). `uefi` also sets `platform:secureboot` (`secure_boot`, default false).
+         * @enum {string}
+         */
+        Firmware: "bios" | "uefi";
         /** @description Base64 user data (RFC 4648 standard alphabet, padded, canonical, no line breaks; at most 64 KiB decoded). */
         UserData: string;
         /** @description Free-form metadata written to the config drive (meta_data.json); like every body, at most 32 levels deep. */
@@ -1478,6 +1497,12 @@ export interface components {
             host: components["schemas"]["HostRef"] | null;
             /** @description The template or image it was spawned from. */
             template?: string;
+            /** @description How it boots: `pv` when `HVM_boot_policy` is empty, else `hvm`. */
+            vm_mode?: components["schemas"]["VmMode"];
+            /** @description An `hvm` instance's firmware (`HVM_boot_params:firmware`, `bios` when unset); absent for `pv`. */
+            firmware?: components["schemas"]["Firmware"];
+            /** @description UEFI Secure Boot (`platform:secureboot`); present with `firmware: uefi`. */
+            secure_boot?: boolean;
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };

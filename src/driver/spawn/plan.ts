@@ -10,6 +10,7 @@ import { TAG, type Owner } from '../tags';
 import type { SpawnRequest } from '../types';
 import { NULL_REF } from '../../xapi/ref';
 import { MiB, GiB } from '../../xapi/units';
+import { bootOf, resolveBoot, type BootSettings } from '../boot';
 
 export interface SpawnPlan {
   owner: Owner;
@@ -36,6 +37,8 @@ export interface SpawnPlan {
   /** VCPUs_max and memory_static_max: the ceilings of a live resize (at least the above). */
   maxVcpus: number;
   maxMemoryBytes: number;
+  /** The boot settings to write (boot.ts); undefined: the template's (or a blank VM's) stay. */
+  boot?: BootSettings;
 }
 
 type Mirror = MirrorView;
@@ -145,6 +148,12 @@ export function planSpawn(
       'a spawn names a template, an image_vdi or an image',
     );
   }
+  plan.boot = resolveBoot(
+    body,
+    plan.templateRec
+      ? bootOf(plan.templateRec)
+      : { vmMode: 'hvm', firmware: 'bios', secureBoot: false },
+  );
   if (body.vcpus !== undefined) plan.vcpus = body.vcpus;
   if (body.memory_mb !== undefined) plan.memoryBytes = body.memory_mb * MiB;
   plan.maxVcpus = body.max_vcpus ?? plan.vcpus;

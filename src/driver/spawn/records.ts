@@ -6,6 +6,7 @@ import type { VBDRecord, VIFRecord, VMRecord } from '../../xapi/datamodel.genera
 import { isGone } from '../errors';
 import type { StepContext } from '../steps';
 import { TAG, ownerTags, type Owner } from '../tags';
+import { blankBootFields } from '../boot';
 import type { SpawnPlan } from './plan';
 import { NULL_REF } from '../../xapi/ref';
 import { MiB } from '../../xapi/units';
@@ -126,18 +127,14 @@ export function blankVmRecord(plan: SpawnPlan, serviceId: string): Record<string
     actions_after_shutdown: 'destroy',
     actions_after_reboot: 'restart',
     actions_after_crash: 'restart',
-    PV_bootloader: '',
     PV_kernel: '',
     PV_ramdisk: '',
     PV_args: '',
     PV_bootloader_args: '',
     PV_legacy_args: '',
-    HVM_boot_policy: 'BIOS order',
-    HVM_boot_params: { order: 'dc' },
     HVM_shadow_multiplier: 1,
-    platform: { acpi: '1', apic: 'true', pae: 'true', viridian: 'true', nx: 'true' },
     PCI_bus: '',
-    domain_type: 'hvm',
+    ...blankBootFields(plan.boot),
     other_config: buildingTags(plan, '{}', serviceId),
     recommendations: '',
   };

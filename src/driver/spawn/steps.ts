@@ -3,7 +3,8 @@
 // so a failed spawn leaves no VM, VDI, VBD or VIF behind. Does not decide idempotency or
 // scheduling (index.ts does); never reads the mirror.
 import type { XapiClient } from '../../xapi';
-import type { VDIRecord } from '../../xapi/datamodel.generated';
+import type { VDIRecord, VMRecord } from '../../xapi/datamodel.generated';
+import { bootFields } from '../boot';
 import { buildConfigDrive } from './config-drive';
 import type { ImageBaseIn } from '../procedures/disk';
 import { portKeys } from '../procedures/network';
@@ -214,6 +215,24 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
       when: (s) => s.plan.templateRef !== undefined,
       run: async (s) => {
         await xapi.call('VM.set_is_a_template', vmOf(s), false);
+      },
+    },
+    {
+      name: 'boot',
+      when: (s) => s.plan.templateRef !== undefined && s.plan.boot !== undefined,
+      run: async (s) => {
+        // Written before the first start; the template's other boot keys stay.
+        const vmRef = vmOf(s);
+        const rec = await xapi.call<VMRecord>('VM.get_record', vmRef);
+        const next = bootFields(rec, s.plan.boot!);
+        if (next.HVM_boot_policy !== rec.HVM_boot_policy)
+          await xapi.call('VM.set_HVM_boot_policy', vmRef, next.HVM_boot_policy);
+        await xapi.call('VM.set_HVM_boot_params', vmRef, next.HVM_boot_params);
+        if (next.PV_bootloader !== rec.PV_bootloader)
+          await xapi.call('VM.set_PV_bootloader', vmRef, next.PV_bootloader);
+        if (next.domain_type !== rec.domain_type)
+          await xapi.call('VM.set_domain_type', vmRef, next.domain_type);
+        await xapi.call('VM.set_platform', vmRef, next.platform);
       },
     },
     {

@@ -8,6 +8,7 @@ import { instanceNotFound } from '../errors';
 import { parsePersisted } from '../operations';
 import { TAG, ownerOf } from '../tags';
 import { normalizePowerState, xapiPowerState } from '../power-states';
+import { bootOf } from '../boot';
 import { diskViews } from './disks';
 import type { Instance } from '../types';
 import { NULL_REF } from '../../xapi/ref';
@@ -333,6 +334,10 @@ export class InstanceIndex {
     };
     const source = oc[TAG.source] ?? oc.base_template_name;
     if (source) view.template = source;
+    const boot = bootOf(vm);
+    view.vm_mode = boot.vmMode;
+    if (boot.firmware) view.firmware = boot.firmware;
+    if (boot.firmware === 'uefi') view.secure_boot = boot.secureBoot;
     return view;
   }
 }
