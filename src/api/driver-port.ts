@@ -139,6 +139,13 @@ export interface ServiceDriver {
     device: string,
     format: S['ImageFormat'],
   ): Promise<{ stream: Readable; length?: number }>;
+  exportDiskSnapshot(
+    caller: Caller,
+    id: string,
+    device: string,
+    snapshotId: string,
+    format: S['ImageFormat'],
+  ): Promise<{ stream: Readable; length?: number }>;
   readonly events: {
     readonly lastId: string;
     subscribe(

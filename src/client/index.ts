@@ -247,6 +247,18 @@ export class XcdClient {
   ): Promise<Operation> {
     return this.http.send('post', `${diskSnap(id, device, snapshotId)}/revert`, undefined, opts);
   }
+  /** A disk snapshot's bytes in `format` (default raw), streamed. */
+  downloadDiskSnapshot(
+    id: string,
+    device: string,
+    snapshotId: string,
+    format?: Schemas['ImageFormat'],
+  ): Promise<{ stream: Readable; length?: number }> {
+    return this.http.getStream(
+      `${diskSnap(id, device, snapshotId)}/file`,
+      format ? { format } : {},
+    );
+  }
   /** null: the snapshot is gone (204), whether or not it was there. */
   deleteDiskSnapshot(
     id: string,

@@ -1075,6 +1075,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/instances/{instance_id}/disks/{device}/snapshots/{snapshot_id}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The disk's VBD device position. */
+                device: components["parameters"]["DiskDevice"];
+                /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
+                snapshot_id: components["parameters"]["SnapshotId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A disk snapshot's bytes, streamed from XAPI in a format
+         * @description Streamed by XAPI's `/export_raw_vdi` from the snapshot VDI. A xapi before 25.27 exports
+         *     `raw` and `vhd` only: `qcow2` there answers `422 format_not_supported`. An unknown
+         *     snapshot id answers `404 snapshot_not_found`.
+         */
+        get: operations["exportDiskSnapshot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1321,7 +1353,7 @@ export interface components {
             free_gb: number;
         };
         /**
-         * @description Exactly one of `template`, `image_vdi` and `image`. vCPUs and memory default to the template's
+         * @description Exactly one of `template`, `image_vdi`, `image` and `root_volume`. vCPUs and memory default to the template's
          *     (for an image, 1 vCPU and 512 MiB). `user_data` and `metadata` are delivered on a config
          *     drive (an ISO VDI labelled `config-2`, attached as a CD); without them no drive is made.
          */
@@ -1355,7 +1387,26 @@ export interface components {
             firmware?: components["schemas"]["Firmware"];
             /** @description UEFI Secure Boot (`platform:secureboot`; default false). Only with `firmware: uefi`. */
             secure_boot?: boolean;
-        } & (unknown | unknown | unknown);
+            root_volume?: components["schemas"]["RootVolume"];
+        } & (unknown | unknown | unknown | unknown);
+        /**
+         * @description Boot from a volume: a blank HVM VM (as for `image_vdi`) whose root disk, device 0 and
+         *     bootable, is this volume; the service makes no root disk. With `connection`, an iSCSI LUN
+         *     attached as `PUT /v1/instances/{id}/volumes/{volume_id}` attaches one (SR introduced or
+         *     reused, PBDs plugged, the LUN's VDI found); without, `volume_id` is a VDI uuid the caller
+         *     may attach (`404 volume_not_found` otherwise). The volume is listed by `/volumes` like
+         *     any other. Destroying the instance detaches it, never destroys it, and forgets its iSCSI
+         *     SR when no VBD uses it any more, as a detach does; a failed spawn undoes the attach alike.
+         */
+        RootVolume: {
+            volume_id: components["schemas"]["VolumeId"];
+            /**
+             * @default RW
+             * @enum {string}
+             */
+            mode?: "RW" | "RO";
+            connection?: components["schemas"]["VolumeConnection"];
+        };
         /**
          * @description How the guest boots (default: the template's; a VM without a template is `hvm`). `hvm`:
          *     `HVM_boot_policy` `BIOS order`, `domain_type` `hvm`, no `PV_bootloader`. `pv`: paravirtualised,
@@ -3607,6 +3658,42 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description The disk's bytes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    exportDiskSnapshot: {
+        parameters: {
+            query?: {
+                /** @description The disk format of the bytes (default `raw` for exports). */
+                format?: components["parameters"]["ImageFormatQuery"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The orchestrator's id for the instance (Nova's instance uuid, CloudStack's
+                 *     `i-<acct>-<vm>-VM`, OpenNebula's VM id). Unique within a namespace.
+                 */
+                instance_id: components["parameters"]["InstanceId"];
+                /** @description The disk's VBD device position. */
+                device: components["parameters"]["DiskDevice"];
+                /** @description The orchestrator's id for the snapshot (Nova's image id, CloudStack's snapshot uuid ...). Unique within an instance. */
+                snapshot_id: components["parameters"]["SnapshotId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The snapshot's bytes. */
             200: {
                 headers: {
                     [name: string]: unknown;

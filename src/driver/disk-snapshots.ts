@@ -41,6 +41,14 @@ export class DiskSnapshots {
     }));
   }
 
+  /** The snapshot's VDI (for an export), or 404 snapshot_not_found. */
+  vdi(caller: Caller, id: string, device: string, snapshotId: string): string {
+    this.runner.vmOf(caller.namespace, id);
+    const snap = findDiskSnapshot(this.xapi.mirror, ownerOf(caller, id), device, snapshotId);
+    if (!snap) throw snapshotNotFound(snapshotId);
+    return snap.$ref;
+  }
+
   create(
     caller: Caller,
     id: string,

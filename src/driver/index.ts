@@ -408,6 +408,15 @@ export class ComputeDriver {
   ): Promise<{ stream: Readable; length?: number }> {
     return this.images.exportVdi(this.snapshots.diskVdi(caller, id, snapshotId, device), format);
   }
+  exportDiskSnapshot(
+    caller: Caller,
+    id: string,
+    device: string,
+    snapshotId: string,
+    format: Schema<'ImageFormat'>,
+  ): Promise<{ stream: Readable; length?: number }> {
+    return this.images.exportVdi(this.diskSnapshots.vdi(caller, id, device, snapshotId), format);
+  }
 
   // ---- operations ----
   instanceOperations(caller: Caller, id: string, status?: Operation['status']): Operation[] {

@@ -1,8 +1,8 @@
 // The HTTP surface of the `disk-snapshots` tag on the real stack (responses validated against
-// the spec): create by id (a retry 200 at once), list per device, revert, delete (204 once
-// gone), and the refusals a caller can meet: 400 on a bad id or device, 403 for a viewer, 404
-// for another namespace and an unknown snapshot, 409 for a device holding no disk the instance
-// owns and for a root disk revert while running. Also through the typed client.
+// the spec): create by id (a retry 200 at once), list per device, export (VHD), revert, delete
+// (204 once gone), and the refusals a caller can meet: 400 on a bad id or device, 403 for a
+// viewer, 404 for another namespace and an unknown snapshot, 409 for a device holding no disk
+// the instance owns and for a root disk revert while running. Also through the typed client.
 import { XcdClient } from '../../src/client';
 import { startStack, type Stack } from '../helpers/stack';
 
@@ -54,6 +54,17 @@ test('create, list, revert and delete a disk snapshot over HTTP', async () => {
   ]);
   const whole = await stack.request('GET', '/v1/instances/hs-1/snapshots');
   expect(whole.body.items).toEqual([]);
+  const file = await fetch(`${stack.url}${base}/${dev}/snapshots/7/file?format=vhd`, {
+    headers: { authorization: `Bearer ${stack.tokens.operator}` },
+  });
+  expect([file.status, file.headers.get('content-type')]).toEqual([
+    200,
+    'application/octet-stream',
+  ]);
+  const vhd = Buffer.from(await file.arrayBuffer());
+  expect(vhd.subarray(-512, -504).toString()).toBe('conectix'); // a VHD footer
+  const none = await stack.request('GET', `${base}/${dev}/snapshots/8/file?format=vhd`);
+  expect([none.status, none.body.code]).toEqual([404, 'snapshot_not_found']);
   const revert = await stack.request('POST', `${base}/${dev}/snapshots/7/revert`, {
     headers: wait,
   });

@@ -595,7 +595,7 @@ test('what the xcd TM refuses: persistent images, bad snapshot ids, CONTEXT file
     [`MKIMAGE xcd 0 raw ${sysDir(60)}/disk.1 60 ${SYSTEM_DS}`, /^mkimage: a disk of 0 MB$/],
     [
       `CPDS xcd ${sysDir(60)}/disk.0 one-image-9 3 60 ${SYSTEM_DS}`,
-      /^cpds: saving a disk snapshot as an image is not supported/,
+      /^cpds: instance_not_found \(404\)/,
     ],
   ];
   for (const [line, reason] of refusals) {
@@ -705,6 +705,30 @@ test('disk snapshots: snap_create_live, snap_create, snap_revert, snap_delete as
   });
   expect(await snaps('2')).toEqual(['0', '1']);
   expect((await stack.request('GET', '/v1/instances/one-64/snapshots')).body.items).toEqual([]);
+  // disk-saveas --snapshot 0: DS mkfs names the image, TM cpds streams that snapshot into it
+  expect(
+    await ds('mkfs', 47, { ID: 47, NAME: 'disk 1 at 0', FORMAT: 'save_as', SIZE: 1024 }),
+  ).toMatchObject({ code: 0, stdout: 'one-image-47\n' });
+  expect(await tm(`CPDS xcd ${sysDir(64)}/disk.1 one-image-47 0 64 ${SYSTEM_DS}`)).toMatchObject({
+    code: 0,
+    stdout: '',
+    info: '',
+  });
+  expect((await stack.request('GET', '/v1/images/one-image-47')).body).toMatchObject({
+    status: 'active',
+    format: 'vhd',
+    virtual_size: GiB,
+  });
+  const saved = await fetch(`${stack.url}/v1/images/one-image-47/file?format=raw`, {
+    headers: { authorization: `Bearer ${stack.tokens.admin}` },
+  });
+  const reader = saved.body!.getReader(); // the first bytes only, not the whole GiB
+  const first = (await reader.read()).value!;
+  await reader.cancel();
+  expect(Buffer.from(first).subarray(0, 3).toString()).toBe('one');
+  const noSnap = await tm(`CPDS xcd ${sysDir(64)}/disk.1 one-image-48 5 64 ${SYSTEM_DS}`);
+  expect(noSnap).toMatchObject({ code: 1, stdout: '' });
+  expect(noSnap.info).toMatch(/^cpds: snapshot_not_found \(404\)/);
   // the root disk cannot be reverted while running: the ERROR line carries the service's code
   expect(await tm(`SNAP_CREATE_LIVE xcd ${sysDir(64)}/disk.0 0 64 ${SYSTEM_DS}`)).toMatchObject({
     code: 0,
@@ -761,7 +785,8 @@ test('disk snapshots: snap_create_live, snap_create, snap_revert, snap_delete as
     `DELETE xcd ${sysDir(64)} 64 ${SYSTEM_DS}`,
   ])
     expect(await tm(line)).toMatchObject({ code: 0 });
-  expect(await ds('rm', 45, { ID: 45, SOURCE: 'one-image-45' })).toMatchObject({ code: 0 });
+  for (const id of [45, 47])
+    expect(await ds('rm', id, { ID: id, SOURCE: `one-image-${id}` })).toMatchObject({ code: 0 });
   expect(await leftovers()).toEqual(EMPTY);
 }, 60_000);
 

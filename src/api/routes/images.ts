@@ -1,6 +1,6 @@
 // Routes of the `images` tag: list, show, import (PUT: an octet-stream body streamed to the
 // driver as it arrives, or a JSON source), publish, delete, and the streamed exports (an image's
-// file, a snapshot disk's). Inputs arrive validated against the OpenAPI file; the octet-stream
+// file, a snapshot disk's, a disk snapshot's). Inputs arrive validated against the OpenAPI file; the octet-stream
 // body is left unread by the JSON parser. Must not call XAPI or reshape the driver's schemas.
 import type { Request, Response } from 'express';
 import type { Readable } from 'node:stream';
@@ -102,6 +102,21 @@ export function imageRoutes(router: ApiRouter, driver: ServiceDriver): void {
         String(req.params.instance_id),
         String(req.params.snapshot_id),
         String(req.params.device),
+        format,
+      );
+      await sendFile(res, file);
+    },
+  );
+
+  router.get(
+    '/v1/instances/:instance_id/disks/:device/snapshots/:snapshot_id/file',
+    async (req, res) => {
+      const format = (req.query.format ?? 'raw') as S['ImageFormat'];
+      const file = await driver.exportDiskSnapshot(
+        callerOf(req),
+        String(req.params.instance_id),
+        String(req.params.device),
+        String(req.params.snapshot_id),
         format,
       );
       await sendFile(res, file);

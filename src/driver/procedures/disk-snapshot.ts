@@ -88,6 +88,8 @@ function snapshotVdis(mirror: MirrorView, owner: Owner): VdiRow[] {
     .filter((v) => v.is_a_snapshot);
 }
 
+const idOf = (v: VdiRow): string => v.other_config[DISK_SNAPSHOT_TAG.id] ?? '';
+
 /** The disk's snapshots (they carry an id), oldest first. */
 export function diskSnapshotsOf(mirror: MirrorView, owner: Owner, device: string): VdiRow[] {
   return snapshotVdis(mirror, owner)
@@ -97,7 +99,12 @@ export function diskSnapshotsOf(mirror: MirrorView, owner: Owner, device: string
         v.other_config[TAG.device] === device &&
         v.other_config[DISK_SNAPSHOT_TAG.id] !== undefined,
     )
-    .sort((a, b) => time(a.snapshot_time) - time(b.snapshot_time));
+    .sort(
+      // snapshot_time counts whole seconds: snapshots of one second by id (numbers as numbers)
+      (a, b) =>
+        time(a.snapshot_time) - time(b.snapshot_time) ||
+        idOf(a).localeCompare(idOf(b), 'en', { numeric: true }),
+    );
 }
 
 export function findDiskSnapshot(

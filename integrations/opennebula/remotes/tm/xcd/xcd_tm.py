@@ -124,24 +124,29 @@ def mvds(api, args):
 
 
 def cpds(api, args):
-    """cpds <host:dir/disk.N> <SOURCE> <snap id> <vmid> <dsid>: disk-saveas. The disk is read
-    from a disk-only snapshot of the instance (any power state), streamed into the image SOURCE
-    (named by the datastore's mkfs), and the snapshot is deleted."""
+    """cpds <host:dir/disk.N> <SOURCE> <snap id> <vmid> <dsid>: disk-saveas. Snapshot -1: the
+    disk is read from a disk-only snapshot of the instance (any power state), streamed into the
+    image SOURCE (named by the datastore's mkfs), and that snapshot is deleted; a snapshot id:
+    that snapshot of the disk is streamed (it stays)."""
     disk_id, image, snap, vmid = _disk_path(args[0]), source_image(args[1]), args[2], args[3]
     if snap not in ('-1', ''):
-        raise ActionError('saving a disk snapshot as an image is not supported '
-                          '(save the disk itself, or revert to the snapshot first)')
+        _copy_into(api, _snapshot([args[0], snap, vmid]) + '/file', image)
+        return
     iid = instance_id(vmid)
     snapshot = 'saveas-%s' % image
     api.run('PUT', ipath(iid, 'snapshots', snapshot), body={'name': snapshot},
             timeout=OPERATION_TIMEOUT)
     try:
-        with api.download(ipath(iid, 'snapshots', snapshot, 'disks', device(disk_id), 'file'),
-                          {'format': TRANSFER_FORMAT}) as resp:
-            api.upload(Client.path('v1', 'images', image), iter(lambda: resp.read(MiB), b''),
-                       query={'format': TRANSFER_FORMAT}, timeout=OPERATION_TIMEOUT)
+        _copy_into(api, ipath(iid, 'snapshots', snapshot, 'disks', device(disk_id), 'file'), image)
     finally:
         api.run('DELETE', ipath(iid, 'snapshots', snapshot), timeout=OPERATION_TIMEOUT)
+
+
+def _copy_into(api, path, image):
+    """The disk bytes at `path` streamed into the service image `image` (VHD on the way)."""
+    with api.download(path, {'format': TRANSFER_FORMAT}) as resp:
+        api.upload(Client.path('v1', 'images', image), iter(lambda: resp.read(MiB), b''),
+                   query={'format': TRANSFER_FORMAT}, timeout=OPERATION_TIMEOUT)
 
 
 def resize(api, args):
