@@ -584,7 +584,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The snapshots of the instance's disk at a device, oldest first
+         * The snapshots of the instance's disk at a device, oldest first (one second's by id)
          * @description Answered from the mirror: the snapshots taken of the disk at `device` (and kept across a
          *     revert of that disk). A device without snapshots answers an empty list.
          */
