@@ -228,14 +228,23 @@ test('spawn-to-destroy walk: deploy, probes, reboot, reset, poweroff, resume by 
   expect(vmStates(await probe('vm/status')).find((s) => s.ID === '42')).toBeUndefined();
 }, 30_000);
 
-test('cancel (terminate --hard) destroys; no-op context scripts succeed', async () => {
+test('cancel (terminate --hard) destroys; reconfigure rebuilds the config drive from CONTEXT', async () => {
   expect((await deploy(43, 0, { name: 'db-43' })).code).toBe(0);
+  const cdVdi = () => {
+    const store = stack.sim.store;
+    return (store.get('VM', poolVm('db-43')!.ref).VBDs as string[])
+      .map((r) => store.get('VBD', r) as any)
+      .find((b) => b.type === 'CD' && b.other_config.xcd_role === 'config-drive')!.VDI;
+  };
+  const before = cdVdi();
   for (const [a, args] of [
     ['prereconfigure', ['one-43', 'hda']],
     ['reconfigure', ['one-43', 'hda', join(dir, 'disk.1')]],
   ] as const) {
     expect((await action(a, [...args], 43, actionData(43, 'one-43'))).code).toBe(0);
   }
+  // no TM_COMMAND: the message's CONTEXT makes the new drive
+  expect(cdVdi()).not.toBe(before);
   expect(
     (await action('cancel', ['one-43', HOST], 43, actionData(43, 'one-43', { lcm: 13 }))).code,
   ).toBe(0);
