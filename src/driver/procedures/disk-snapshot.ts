@@ -213,6 +213,8 @@ export async function createDiskSnapshot(
       {
         name: 'tag',
         run: async (s) => {
+          // The name first: once the tags show, the snapshot is listed, with its name.
+          await xapi.call('VDI.set_name_label', s.snapRef, name);
           await xapi.call(
             'VDI.set_other_config',
             s.snapRef,
@@ -222,7 +224,6 @@ export async function createDiskSnapshot(
               [DISK_SNAPSHOT_TAG.id]: req.id,
             }),
           );
-          await xapi.call('VDI.set_name_label', s.snapRef, name);
         },
       },
       {
@@ -237,7 +238,7 @@ export async function createDiskSnapshot(
   );
   await waitForMirror(
     mirror,
-    () => findDiskSnapshot(mirror, run.owner, device, req.id) !== undefined,
+    () => findDiskSnapshot(mirror, run.owner, device, req.id)?.name_label === name,
     run.mirrorWaitMs,
   );
 }
