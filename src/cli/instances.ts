@@ -14,6 +14,7 @@ import {
 } from './output';
 import { finishOperation, type WaitFlags } from './follow';
 import { registerInstanceActions } from './instance-actions';
+import { iscsiConnection } from './volumes';
 
 function int(text: string): number {
   const n = Number(text);
@@ -166,6 +167,16 @@ export function registerInstances(program: Command): void {
     )
     .option('--user-data-file <file>', 'user data for the config drive')
     .option('--metadata <json>', 'metadata object for the config drive')
+    .option('--root-volume <volume-id>', 'boot from a volume: a VDI uuid, or with --iscsi a LUN')
+    .option('--iscsi', 'the root volume is an iSCSI LUN (--portal, --iqn, --lun)')
+    .option('--portal <host:port>', 'the iSCSI target portal (port 3260 by default)')
+    .option('--iqn <iqn>', 'the iSCSI target IQN')
+    .option('--lun <n>', 'the LUN number')
+    .option('--chap-user <user>', 'CHAP user name')
+    .option(
+      '--chap-password-file <file>',
+      'file holding the CHAP password (default: the XCD_CHAP_PASSWORD environment variable)',
+    )
     .option('--vm-mode <mode>', "hvm or pv (default: the template's)")
     .option('--firmware <firmware>', "bios or uefi (default: the template's)")
     .option('--secure-boot', 'UEFI Secure Boot (with --firmware uefi)')
@@ -191,6 +202,16 @@ export function registerInstances(program: Command): void {
             : {}),
           ...(f.metadata
             ? { metadata: JSON.parse(String(f.metadata)) as Record<string, unknown> }
+            : {}),
+          ...(f.rootVolume
+            ? {
+                root_volume: {
+                  volume_id: String(f.rootVolume),
+                  ...(f.iscsi
+                    ? { connection: iscsiConnection(f as Parameters<typeof iscsiConnection>[0]) }
+                    : {}),
+                },
+              }
             : {}),
           ...(f.vmMode ? { vm_mode: String(f.vmMode) as Schemas['VmMode'] } : {}),
           ...(f.firmware ? { firmware: String(f.firmware) as Schemas['Firmware'] } : {}),

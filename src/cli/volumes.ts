@@ -27,7 +27,9 @@ type AttachFlags = WaitFlags & {
 };
 
 /** Cinder's connection_info from the flags; the password from a file or the environment. */
-function iscsiConnection(f: AttachFlags): Schemas['VolumeConnection'] {
+export function iscsiConnection(
+  f: Pick<AttachFlags, 'portal' | 'iqn' | 'lun' | 'chapUser' | 'chapPasswordFile'>,
+): Schemas['VolumeConnection'] {
   if (!f.portal || !f.iqn || f.lun === undefined)
     throw new Error('--iscsi needs --portal, --iqn and --lun');
   const lun = Number(f.lun);

@@ -19,6 +19,7 @@ import { runAction, targetPowerState } from './procedures/power';
 import { checkResize, resize } from './procedures/resize';
 import type { Networks } from './networks';
 import { instanceKey, type OperationRunner } from './runner';
+import { iscsiRootVolumeOf, releaseRootVolume } from './spawn/root-volume';
 import { planSpawn, spawnSteps, type SpawnState } from './spawn/steps';
 import { runSteps } from './steps';
 import { TAG, specHash } from './tags';
@@ -107,6 +108,7 @@ export class Instances {
       plan,
       serviceId: this.opts.serviceId,
       volumeSrs: this.opts.volumeSrs,
+      mirrorWaitMs: runner.mirrorWaitMs,
       ...(this.opts.imageBase ? { imageBase: this.opts.imageBase } : {}),
       ensureVlan: (tag) => this.opts.networks.ensureVlan(tag, runner.stepOptions(entry)),
       made: { vbdDevices: [], vifDevices: [], nicVifs: [] },
@@ -186,6 +188,10 @@ export class Instances {
     runner.schedule(k, entry, async () => {
       const vmRefs = await currentVmRefs(this.xapi, index.refsOf(ns, id));
       entry.uncancellable = true;
+      // An instance booted from an iSCSI volume: its LUN is released once the VM is gone.
+      const rootVolumes = vmRefs.flatMap(
+        (ref) => iscsiRootVolumeOf(this.xapi.mirror, ns, ref) ?? [],
+      );
       for (const vmRef of vmRefs)
         await destroyInstance(
           this.xapi,
@@ -198,6 +204,8 @@ export class Instances {
             operationJson: () => entry.persisted(),
           },
         );
+      for (const volume of rootVolumes)
+        await releaseRootVolume(this.xapi, volume, runner.mirrorWaitMs);
       if (!keepDisks) await destroyLeftovers(this.xapi, owner);
       // Done once reads no longer show the instance, nor (unless kept) its disks.
       await waitForMirror(

@@ -50,6 +50,9 @@ async function diskPlan(
     if (!vdi) continue;
     const owned = isOwnedBy(vdi.other_config, opts.owner);
     const foreign = !owned && ownerOf(vdi.other_config) !== undefined;
+    // A volume (by uuid or connection, a root volume too) that is not the instance's own disk
+    // stays, also where the spawn's undo or reconcile takes a half-built VM's untagged disks.
+    if (!owned && vbd.other_config?.[TAG.role] === 'volume') continue;
     if (vbd.type === 'CD') {
       // Only the config drive the service made; ISO library media are never touched.
       if (owned) plan.push({ vdiRef: vbd.VDI, destroy: true });

@@ -301,6 +301,22 @@ export async function detachIscsiVolume(
       });
     await ignoreGone(xapi.call('VBD.destroy', vbd.ref), isGone);
   }
+  await releaseIscsiVolume(xapi, vdiRef, run.mirrorWaitMs);
+}
+
+/**
+ * The end of a detach, once no VBD of the instance holds the volume's VDI `vdiRef` (also after
+ * its instance was destroyed with it attached): when no VBD uses a VDI of its SR any more, the
+ * PBDs unplugged and destroyed and the SR forgotten; otherwise the VDI's volume tags removed.
+ * Run it in the SR's iscsiTurn.
+ */
+export async function releaseIscsiVolume(
+  xapi: XapiClient,
+  vdiRef: string,
+  mirrorWaitMs: number,
+): Promise<void> {
+  const vdi = await ignoreGone(xapi.call<VDIRecord>('VDI.get_record', vdiRef), isGone);
+  if (!vdi) return;
   const srRef = vdi.SR;
   const sr = await ignoreGone(xapi.call<SRRecord>('SR.get_record', srRef), isGone);
   if (!sr || sr.other_config[TAG.role] !== ISCSI_ROLE.sr) return;
@@ -322,6 +338,6 @@ export async function detachIscsiVolume(
   await waitForMirror(
     xapi.mirror,
     () => xapi.mirror.get('VDI', vdiRef)?.other_config[VOLUME_TAG.id] === undefined,
-    run.mirrorWaitMs,
+    mirrorWaitMs,
   );
 }

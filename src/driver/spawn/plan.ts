@@ -11,6 +11,7 @@ import type { SpawnRequest } from '../types';
 import { NULL_REF } from '../../xapi/ref';
 import { MiB, GiB } from '../../xapi/units';
 import { bootOf, resolveBoot, type BootSettings } from '../boot';
+import { planRootVolume, rootVolumeSource, type RootVolumePlan } from './root-volume';
 
 export interface SpawnPlan {
   owner: Owner;
@@ -39,6 +40,8 @@ export interface SpawnPlan {
   maxMemoryBytes: number;
   /** The boot settings to write (boot.ts); undefined: the template's (or a blank VM's) stay. */
   boot?: BootSettings;
+  /** Boot from volume: the volume at device 0, no root disk made (root-volume.ts). */
+  rootVolume?: RootVolumePlan;
 }
 
 type Mirror = MirrorView;
@@ -141,11 +144,16 @@ export function planSpawn(
     requireImage(mirror, owner.namespace, body.image);
     plan.imageId = body.image;
     plan.source = `image-id:${body.image}`;
+  } else if (body.root_volume !== undefined) {
+    if (body.root_disk_gb !== undefined)
+      throw new ApiError(400, 'invalid_request', 'root_disk_gb does not apply to a root_volume');
+    plan.rootVolume = planRootVolume(mirror, owner, body.root_volume, volumeSrs);
+    plan.source = rootVolumeSource(body.root_volume.volume_id);
   } else {
     throw new ApiError(
       400,
       'invalid_request',
-      'a spawn names a template, an image_vdi or an image',
+      'a spawn names a template, an image_vdi, an image or a root_volume',
     );
   }
   plan.boot = resolveBoot(

@@ -1,6 +1,6 @@
-// Spawn as XAPI steps: clone or create, provision, size, disks, NICs, config drive, tag, start
-// (the plan is resolved before, in spawn-plan.ts); each step registers the undo of what it made,
-// so a failed spawn leaves no VM, VDI, VBD or VIF behind. Does not decide idempotency or
+// Spawn as XAPI steps: clone or create, root disk or volume, provision, boot settings, size,
+// disks, NICs, config drive, tag, start (the plan is resolved before, in plan.ts); each step
+// registers the undo of what it made, so a failed spawn leaves no VM, VDI, VBD or VIF behind. Does not decide idempotency or
 // scheduling (index.ts does); never reads the mirror.
 import type { XapiClient } from '../../xapi';
 import type { VDIRecord, VMRecord } from '../../xapi/datamodel.generated';
@@ -12,6 +12,7 @@ import { quiesceVm, removeQuiet } from '../procedures/destroy';
 import { ApiError } from '../errors';
 import { IMAGE_NOT_FOUND, usableVdi, vdiNotFound } from '../ownership';
 import type { SpawnPlan } from './plan';
+import { attachRootVolume } from './root-volume';
 import {
   blankVmRecord,
   buildingTags,
@@ -37,6 +38,8 @@ export interface SpawnState {
   serviceId: string;
   /** The operator's volume sources (ownership.ts), for the image check before the copy. */
   volumeSrs: readonly string[];
+  /** How long a step waits for the mirror to show what it did (a root volume's detach). */
+  mirrorWaitMs: number;
   /** An image's active base VDI in an SR, copied there first when it has none (images.ts). */
   imageBase?: ImageBaseIn;
   /** Finds or makes the service's network of a VLAN (a NIC's `vlan`). */
@@ -137,6 +140,22 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
         (record.other_config as Record<string, string>)[TAG.operation] = s.operationJson();
         s.vmRef = await xapi.call<string>('VM.create', record);
         removeOnUndo(ctx, s);
+      },
+    },
+    {
+      name: 'root-volume',
+      weight: 3,
+      when: (s) => s.plan.rootVolume !== undefined,
+      run: async (s, ctx) => {
+        await attachRootVolume(xapi, ctx, {
+          vmRef: vmOf(s),
+          owner: s.plan.owner,
+          rv: s.plan.rootVolume!,
+          serviceId: s.serviceId,
+          volumeSrs: s.volumeSrs,
+          mirrorWaitMs: s.mirrorWaitMs,
+        });
+        s.made.vbdDevices.push('0');
       },
     },
     {
