@@ -623,9 +623,10 @@ export interface paths {
          *     config drive or an empty device answer `409 operation_not_allowed`. The snapshot VDI is
          *     tagged with the instance, the device and the id (`other_config.xcd_disk_snapshot_id`);
          *     ids are per device. Repeating the call with an existing id answers at once (`200`)
-         *     without a second snapshot. The snapshots are the instance's: destroying the instance
-         *     destroys them; they are not whole-instance snapshots and never appear under
-         *     `/snapshots`. A failure leaves nothing behind.
+         *     without a second snapshot. The snapshots are the instance's: removing the disk or
+         *     destroying the instance destroys them (a destroy with `keep_disks` keeps the disks, not
+         *     their snapshots: the next reconcile removes those); they are not whole-instance
+         *     snapshots and never appear under `/snapshots`. A failure leaves nothing behind.
          */
         put: operations["createDiskSnapshot"];
         post?: never;

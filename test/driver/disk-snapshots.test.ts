@@ -299,6 +299,27 @@ describe('snapshots of one disk', () => {
     expect(snapVdi('8', '0')!.snapshot_of).toBe(vbdAt('8')!.VDI);
   });
 
+  it('a destroy keeping the disks leaves their snapshots to reconcile, which removes them', async () => {
+    await spawnInstance(stack, 'ds-2', { vcpus: 1, memory_mb: 256, disks: [{ size_gb: 1 }] });
+    const dev = stack.driver
+      .getInstance(alice, 'ds-2')
+      .disks.find((d) => d.type === 'disk' && d.device !== '0')!.device;
+    await done(stack, stack.driver.createDiskSnapshot(alice, 'ds-2', dev, 'k', {}));
+    const ref = stack.sim.store.byUuid('VDI', snapVdi(dev, 'k')!.uuid as string)!;
+    await done(stack, stack.driver.destroy(alice, 'ds-2', { keep_disks: true }));
+    const kept = [...stack.sim.store.all('VDI').entries()]
+      .filter(
+        ([, v]: [string, any]) =>
+          v.other_config.xcd_instance_id === 'ds-2' && v.other_config.xcd_state === 'kept',
+      )
+      .map(([r]) => r);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(stack.sim.store.has('VDI', ref)).toBe(true);
+    await stack.driver.reconcilePass();
+    expect(stack.sim.store.has('VDI', ref)).toBe(false);
+    for (const r of kept) expect(stack.sim.store.has('VDI', r)).toBe(true); // kept disks stay
+  });
+
   it('destroying the instance destroys its disk snapshots', async () => {
     const ref = stack.sim.store.byUuid('VDI', snapVdi(dataDevice, 's1')!.uuid as string)!;
     expect(ref).toBeDefined();
