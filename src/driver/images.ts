@@ -249,7 +249,36 @@ export class Images {
    * The image's active base VDI in `srRef`, copied there first when it has none: one copy per
    * image and SR at a time, shared by the spawns that ask meanwhile.
    */
-  baseIn(namespace: string, imageId: string, srRef: string, signal: AbortSignal): Promise<string> {
+  async baseIn(
+    namespace: string,
+    imageId: string,
+    srRef: string,
+    signal: AbortSignal,
+  ): Promise<string> {
+    return this.marked(await this.baseOrCopy(namespace, imageId, srRef, signal));
+  }
+
+  /** The base, marked with its own uuid (IMAGE_TAG.base) before anything clones it: a clone
+   * copies the mark, so reconcile tells a clone a crash left untagged from the base. */
+  private async marked(ref: string): Promise<string> {
+    const rec = this.xapi.mirror.get('VDI', ref);
+    const uuid = rec?.uuid ?? (await this.xapi.call<string>('VDI.get_uuid', ref));
+    if (rec?.other_config[IMAGE_TAG.base] === uuid) return ref;
+    await this.xapi
+      .call('VDI.add_to_other_config', ref, IMAGE_TAG.base, uuid)
+      .catch((err: unknown) => {
+        // Marked meanwhile (another clone of this base): the mark is the same uuid.
+        if ((err as { code?: string }).code !== 'MAP_DUPLICATE_KEY') throw err;
+      });
+    return ref;
+  }
+
+  private baseOrCopy(
+    namespace: string,
+    imageId: string,
+    srRef: string,
+    signal: AbortSignal,
+  ): Promise<string> {
     const image = requireImage(this.xapi.mirror, namespace, imageId);
     const active = image.bases.filter((b) => b.other_config[TAG.state] === 'active');
     const here = active.find((b) => b.SR === srRef);

@@ -321,6 +321,33 @@ export async function reconcile(
     }
   }
 
+  // Clones of an image's base a crash left before they were made an instance's disk: they carry
+  // the base's mark (its own uuid) under another uuid. The retag follows the clone at once, so
+  // what still carries it after a quiet moment is left over.
+  const unclaimed = (v: { uuid: string; other_config: Record<string, string> }): boolean =>
+    v.other_config[TAG.role] === 'image' &&
+    v.other_config[IMAGE_TAG.base] !== undefined &&
+    v.other_config[IMAGE_TAG.base] !== v.uuid;
+  const clones = mirror
+    .query('VDI', {
+      where: { [`other_config.${TAG.role}`]: 'image' },
+      fields: ['other_config', 'uuid', 'VBDs'],
+    })
+    .filter((v) => unclaimed(v) && v.VBDs.length === 0);
+  if (clones.length > 0) await new Promise((resolve) => setTimeout(resolve, ONE_TRY.quiesceMs));
+  for (const vdi of clones) {
+    try {
+      const now = await xapi.call<VDIRecord>('VDI.get_record', vdi.$ref);
+      if (!unclaimed(now) || now.VBDs.length > 0) continue;
+      await xapi.call('VDI.destroy', vdi.$ref);
+      const key = `${now.other_config[TAG.namespace]}/${now.other_config[IMAGE_TAG.id]}`;
+      report.images.push(key);
+      logger.info({ image: key, vdi: vdi.uuid }, 'reconcile: removed an unclaimed image clone');
+    } catch (err) {
+      if (!isGone(err)) note(`VDI ${vdi.uuid}`, err);
+    }
+  }
+
   // iSCSI SRs an attach left 'building' (tagged with the attaching instance and its service).
   for (const sr of mirror.query('SR', {
     where: {

@@ -48,6 +48,9 @@ export const IMAGE_TAG = {
   /** On an instance's disk cloned from an image (PUT .../disks/{device} with `image`): the
    * image id, so a retry tells that disk from a blank one or another image's. */
   from: 'xcd_from_image',
+  /** On a base: its own uuid, set before anything clones it. A clone copies it, so a VDI whose
+   * mark is not its own uuid is a clone a crash left before it became an instance's disk. */
+  base: 'xcd_image_base',
 } as const;
 
 /** Keys on the snapshots the service makes (and, while one is made, on the instance). */

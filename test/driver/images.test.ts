@@ -153,6 +153,45 @@ test('reconcile removes a base left importing by a service that is gone', async 
   expect(stack.driver.lastReconcile?.images).toContain('alice/left-a-service-that-is-gone');
 });
 
+test('reconcile removes an image clone a crash left before it became a disk, never a base', async () => {
+  const nfs = srNamed('nfs');
+  await importRaw('crashy', alice, nfs);
+  // A spawn marks the base with its own uuid before it clones it; so does a copy to another SR.
+  const spawned = stack.driver.spawn(alice, 'crashy-1', {
+    image: 'crashy',
+    sr: nfs,
+    power_on: false,
+  });
+  expect((await done(stack, spawned.operation)).status).toBe('succeeded');
+  const local = srNamed('lvm');
+  const other = await done(
+    stack,
+    stack.driver.addDisk(alice, 'crashy-1', '4', { image: 'crashy', sr: local }),
+  );
+  expect(other.status).toBe('succeeded');
+  const baseRows = () =>
+    stack.xapi.mirror.query('VDI', {
+      where: { 'other_config.xcd_image_id': 'crashy', 'other_config.xcd_role': 'image' },
+      fields: ['uuid', 'other_config', 'SR'],
+    });
+  const marked = baseRows();
+  expect(marked).toHaveLength(2);
+  for (const b of marked) expect(b.other_config.xcd_image_base).toBe(b.uuid);
+  // The clone's retag never came: a clone of the base still tagged as the image.
+  const base = marked.find((b) => stack.xapi.mirror.get('SR', b.SR)!.uuid === nfs)!;
+  const left = await stack.xapi.call<string>('VDI.clone', base.$ref, {});
+  await until(() => baseRows().length === 3);
+  await stack.driver.reconcilePass();
+  await until(() => stack.xapi.mirror.get('VDI', left) === undefined);
+  expect(
+    baseRows()
+      .map((b) => b.$ref)
+      .sort(),
+  ).toEqual(marked.map((b) => b.$ref).sort());
+  expect(stack.driver.lastReconcile?.images).toContain('alice/crashy');
+  expect(stack.driver.getImage(alice, 'crashy')).toMatchObject({ id: 'crashy', status: 'active' });
+});
+
 test('an image being imported cannot be deleted (409 image_busy); once imported it can', async () => {
   const body = new PassThrough();
   const op = stack.driver.uploadImage(alice, 'in-flight', { format: 'raw' }, body, 2 * MiB);

@@ -419,7 +419,9 @@ export async function copyBase(
 ): Promise<string> {
   const base = xapi.mirror.get('VDI', baseRef);
   if (!base) throw new ApiError(404, 'image_not_found', 'the image has no copy left');
-  const oc = base.other_config;
+  // The copy is a base of its own: not marked as the source (baseIn marks it before a clone).
+  const oc = { ...base.other_config };
+  delete oc[IMAGE_TAG.base];
   const vdiRef = await xapi.call<string>('VDI.create', {
     name_label: base.name_label,
     name_description: base.name_description,
