@@ -239,13 +239,18 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
         self.assertEqual('running', self._get('instances', instance.uuid)['power_state'])
 
     def test_glance_image_the_pool_cannot_take(self):
-        """vmdk, iso, an AMI, UEFI firmware: ImageUnacceptable before any download."""
+        """vmdk, iso, an AMI, a guest mode no Xen pool runs, UEFI on a PV guest, Secure Boot on
+        BIOS: ImageUnacceptable before any download."""
         cases = [self._glance_image(b'x' * 512, 'vmdk'),
                  self._glance_image(b'x' * 512, 'iso'),
                  self._glance_image(b'x' * 512, 'ami', 'ami')]
-        uefi = self._glance_image(convert(guest_disk(), 'raw', 'qcow2'), 'qcow2')
-        uefi.properties.hw_firmware_type = 'uefi'
-        for image_meta in cases + [uefi]:
+        for props in ({'hw_vm_mode': 'exe'}, {'hw_vm_mode': 'xen', 'hw_firmware_type': 'uefi'},
+                      {'hw_firmware_type': 'bios', 'os_secure_boot': 'required'}):
+            image_meta = self._glance_image(convert(guest_disk(), 'raw', 'qcow2'), 'qcow2')
+            for name, value in props.items():
+                setattr(image_meta.properties, name, value)
+            cases.append(image_meta)
+        for image_meta in cases:
             instance = self._instance()
             self.assertRaises(exception.ImageUnacceptable, self._spawn, instance, image_meta)
             self.assertFalse(self.connection.instance_exists(instance))
@@ -414,19 +419,67 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
         self.assertRaises(exception.VolumeDriverNotFound, self.connection.attach_volume,
                           self.ctxt, rbd, instance, '/dev/xvdb')
 
-    def test_boot_from_volume_is_refused(self):
-        """The service gives every instance its own root disk: a build whose root is a volume
-        aborts with InvalidInput before anything is made."""
-        instance = self._instance()
+    def _boot_from_volume(self, connection_info):
+        instance = self._instance(root_gb=10)
         block_device_info = {'root_device_name': '/dev/xvda', 'ephemerals': [], 'swap': None,
-                             'block_device_mapping': [{'connection_info': self._iscsi(0),
+                             'block_device_mapping': [{'connection_info': connection_info,
                                                        'mount_device': '/dev/xvda',
                                                        'boot_index': 0}]}
-        self.assertRaises(exception.InvalidInput, self.connection.spawn, self.ctxt, instance,
-                          objects.ImageMeta.from_dict({}), [], 'herp', {},
-                          network_info=test_utils.get_test_network_info(),
-                          block_device_info=block_device_info)
+        self.connection.spawn(self.ctxt, instance, objects.ImageMeta.from_dict({}), [], 'herp',
+                              {}, network_info=test_utils.get_test_network_info(),
+                              block_device_info=block_device_info)
+        return instance
+
+    def test_boot_from_iscsi_volume(self):
+        """A build whose root mapping is a Cinder iSCSI volume boots from the LUN: device 0 of
+        the VM is the LUN (bootable, no disk of its own); destroy leaves the LUN, which boots
+        the next build, and (as nova.test.ts checks at the end) the target's SR is forgotten."""
+        connection_info = self._iscsi(1)
+        volume_id = connection_info['serial']
+        for _ in range(2):
+            instance = self._boot_from_volume(connection_info)
+            found = self._get('instances', instance.uuid)
+            self.assertEqual('running', found['power_state'])
+            volumes = self._get('instances', instance.uuid, 'volumes')['items']
+            self.assertEqual([(volume_id, '0', 3, 'RW', True)],
+                             [(v['volume_id'], v['device'], v['size_gb'], v['mode'],
+                               v['attached']) for v in volumes])
+            self.assertEqual({'target_portal': os.environ['XCD_ISCSI_PORTAL'],
+                              'target_iqn': os.environ['XCD_ISCSI_IQN'], 'target_lun': 1},
+                             volumes[0]['iscsi'])
+            self.assertEqual([(volumes[0]['uuid'], True)],
+                             [(d['uuid'], d['bootable']) for d in found['disks']
+                              if d['type'] == 'disk'])
+            self.connection.destroy(self.ctxt, instance, [])
+            self.assertFalse(self.connection.instance_exists(instance))
+
+    def test_boot_from_volume_refusals_leave_nothing(self):
+        """A LUN the target lacks: VolumeAttachFailed and no instance; another volume type:
+        VolumeDriverNotFound before anything is made."""
+        instance = self._instance()
+        self.assertRaises(exception.VolumeAttachFailed, self._boot_from_volume, self._iscsi(9))
+        rbd = {'driver_volume_type': 'rbd', 'serial': uuidutils.generate_uuid(),
+               'data': {'name': 'volumes/volume-1'}}
+        self.assertRaises(exception.VolumeDriverNotFound, self._boot_from_volume, rbd)
+        self.assertEqual([], self.client.get('/v1/instances', {'limit': 1000})['items'])
         self.assertFalse(self.connection.instance_exists(instance))
+
+    def test_image_boot_settings(self):
+        """hw_firmware_type uefi with os_secure_boot required boots UEFI with Secure Boot;
+        hw_vm_mode xen a PV guest (pygrub), as the instance shows."""
+        for props, shown in (({'hw_firmware_type': 'uefi', 'os_secure_boot': 'required'},
+                              {'vm_mode': 'hvm', 'firmware': 'uefi', 'secure_boot': True}),
+                             ({'hw_vm_mode': 'xen'}, {'vm_mode': 'pv'})):
+            image_meta = self._glance_image(guest_disk(), 'raw')
+            for name, value in props.items():
+                setattr(image_meta.properties, name, value)
+            instance = self._instance()
+            self._spawn(instance, image_meta)
+            found = self._get('instances', instance.uuid)
+            self.assertEqual(shown, {k: found.get(k) for k in shown})
+            if shown['vm_mode'] == 'pv':
+                self.assertNotIn('firmware', found)
+            self.connection.destroy(self.ctxt, instance, [])
 
     # -- resize and cold migration inside the pool ------------------------------------------
 
@@ -649,7 +702,9 @@ OWN = [
     'test_neutron_ports_and_vlan',
     'test_iscsi_volume_connector_attach_detach',
     'test_iscsi_refusals_leave_nothing',
-    'test_boot_from_volume_is_refused',
+    'test_boot_from_iscsi_volume',
+    'test_boot_from_volume_refusals_leave_nothing',
+    'test_image_boot_settings',
     'test_rescue_and_unrescue',
     'test_host_enabled_and_maintenance',
     'test_host_cpu_time_and_power_actions',

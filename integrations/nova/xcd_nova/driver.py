@@ -244,15 +244,16 @@ class XcdDriver(driver.ComputeDriver):
     def spawn(self, context, instance, image_meta, injected_files, admin_password,
               allocations, network_info=None, block_device_info=None, power_on=True,
               accel_info=None, *args, **kwargs):
-        if volumes.root_volume(block_device_info) is not None:
-            # Every spawn of the service makes a root disk (a template's, an image's clone or a
-            # VDI's copy): a volume cannot take its place, and booting that disk instead of the
-            # volume would be wrong. InvalidInput aborts the build (no reschedule).
-            raise exception.InvalidInput(reason='booting from a volume: the service spawns '
-                                                'every instance with its own root disk')
-        source = self._image_source(context, image_meta, instance)
+        boot = images.boot_settings(image_meta)  # before any import: a refusal makes nothing
+        root_bdm = volumes.root_volume(block_device_info)
+        if root_bdm is not None:
+            # Booted from a volume: the service attaches it as the root disk (device 0).
+            root_request, cinder = volumes.root_volume_request(root_bdm)
+            source = ('root_volume', root_request)
+        else:
+            source = self._image_source(context, image_meta, instance)
         body = spawn_body.build(instance, source, network_info, block_device_info, power_on,
-                                self._catalogue('networks'), CONF.xcd)
+                                self._catalogue('networks'), CONF.xcd, boot=boot)
         events = self._vif_events(network_info) if power_on else []
         try:
             with self.virtapi.wait_for_instance_event(
@@ -263,6 +264,8 @@ class XcdDriver(driver.ComputeDriver):
         except ServiceError as err:
             if err.code != 'conflict_spawn_mismatch':
                 self._destroy_quietly(instance)  # the service undid its steps; this covers a timeout
+            if root_bdm is not None and err.code in volumes.VOLUME_CODES:
+                raise volumes.attach_error(err, instance, root_request['volume_id'], cinder)
             raise errors.to_nova(err, instance, image_id=spawn_body._field(image_meta, 'id'),
                                  method='spawn')
         except Exception:
@@ -270,8 +273,9 @@ class XcdDriver(driver.ComputeDriver):
             raise
         try:
             for bdm in driver.block_device_info_get_mapping(block_device_info):
-                self.attach_volume(context, bdm['connection_info'], instance,
-                                   bdm.get('mount_device'))
+                if bdm is not root_bdm:
+                    self.attach_volume(context, bdm['connection_info'], instance,
+                                       bdm.get('mount_device'))
         except Exception:
             self._destroy_quietly(instance)
             raise
@@ -282,7 +286,6 @@ class XcdDriver(driver.ComputeDriver):
         source = spawn_body.image_source(image_meta, self._catalogue('templates'), CONF.xcd)
         if source[0] != 'image':
             return source
-        images.check_properties(image_meta)
         image = images.ensure(self.client, context, image_meta, CONF.xcd.operation_timeout)
         root_gb = instance.flavor.root_gb
         if root_gb and image.get('virtual_size', 0) > root_gb * 1024 ** 3:

@@ -39,7 +39,7 @@ def to_nova(err, instance=None, image_id=None, method=None):
         return exception.HypervisorUnavailable(host=detail)
     if code in ('insufficient_memory', 'no_host_available', 'insufficient_storage', 'sr_not_found'):
         return exception.ComputeResourcesUnavailable(reason=detail)
-    if code in ('template_not_found', 'image_not_found'):
+    if code in ('template_not_found', 'image_not_found', 'boot_settings_conflict'):
         return exception.ImageUnacceptable(image_id=image_id, reason=detail)
     if code in ('network_not_found', 'vlan_not_allowed', 'vlan_in_use'):
         return exception.VirtualInterfaceCreateException(detail)

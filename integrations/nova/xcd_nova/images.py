@@ -29,9 +29,12 @@ _FORMATS = {
 }
 # Container formats that carry the disk as it is (docker, ova, aki ... wrap it in something else).
 _PLAIN_CONTAINERS = ('bare', 'ovf', None)
-# What the service's spawn from an image makes: an HVM guest with BIOS firmware.
-_VM_MODES = (None, 'hvm')
-_FIRMWARES = (None, 'bios')
+# Nova's canonical image properties -> the spawn's boot settings. `hw_vm_mode` `xen` is a PV
+# guest (Nova canonicalises `pv` to it); Nova's other modes (uml, exe) are no Xen guests.
+_VM_MODES = {'hvm': 'hvm', 'xen': 'pv'}
+_FIRMWARES = ('bios', 'uefi')
+# `os_secure_boot`: required -> on, disabled -> off, optional -> the template's choice.
+_SECURE_BOOT = {'required': True, 'disabled': False, 'optional': None}
 _POLL = 1.0  # seconds between looks at an image another spawn is importing
 _DROPS = 2  # connections dropped during an import before the build fails
 
@@ -62,20 +65,37 @@ def service_format(image_meta):
     return fmt
 
 
-def check_properties(image_meta):
-    """Refuse images whose properties ask for a guest the service's spawn does not make."""
+def boot_settings(image_meta):
+    """The spawn's `vm_mode`, `firmware` and `secure_boot` for the image's `hw_vm_mode`,
+    `hw_firmware_type` and `os_secure_boot` (each left out when the image does not set it, so
+    a template's own setting stays); ImageUnacceptable for a guest a Xen pool does not run."""
     image_id = _field(image_meta, 'id')
     props = _field(image_meta, 'properties')
     vm_mode = _field(props, 'hw_vm_mode') if props is not None else None
     firmware = _field(props, 'hw_firmware_type') if props is not None else None
-    if vm_mode not in _VM_MODES:
+    secure = _field(props, 'os_secure_boot') if props is not None else None
+    body = {}
+    if vm_mode is not None:
+        if vm_mode not in _VM_MODES:
+            raise exception.ImageUnacceptable(
+                image_id=image_id, reason='hw_vm_mode %r: a Xen pool runs hvm and xen (PV) '
+                                          'guests' % vm_mode)
+        body['vm_mode'] = _VM_MODES[vm_mode]
+    if firmware is not None:
+        if firmware not in _FIRMWARES:
+            raise exception.ImageUnacceptable(
+                image_id=image_id, reason='hw_firmware_type %r: the pool boots bios or uefi'
+                                          % firmware)
+        body['firmware'] = firmware
+    if _SECURE_BOOT.get(secure) is not None:
+        body['secure_boot'] = _SECURE_BOOT[secure]
+    if body.get('vm_mode') == 'pv' and (firmware == 'uefi' or body.get('secure_boot')):
         raise exception.ImageUnacceptable(
-            image_id=image_id, reason='vm_mode %r: the service spawns images as HVM guests'
-                                      % vm_mode)
-    if firmware not in _FIRMWARES:
+            image_id=image_id, reason='UEFI firmware and Secure Boot need hw_vm_mode hvm')
+    if body.get('secure_boot') and firmware == 'bios':
         raise exception.ImageUnacceptable(
-            image_id=image_id, reason='hw_firmware_type %r: the service spawns images with '
-                                      'BIOS firmware' % firmware)
+            image_id=image_id, reason='os_secure_boot required needs hw_firmware_type uefi')
+    return body
 
 
 def _checksum(image_meta):

@@ -1,6 +1,7 @@
 # Translation of a Nova build request (instance, flavor, image, network_info) into the service's
 # SpawnRequest body. Owns: image -> template/VDI/image choice, flavor -> sizes, VIFs -> NICs
-# (a network by bridge, or a VLAN where Neutron gives one), config drive data.
+# (a network by bridge, or a VLAN where Neutron gives one), config drive data, the boot
+# settings and root volume the driver resolved.
 # Must not: call the service (callers pass the catalogue it needs) or touch XAPI.
 
 import math
@@ -130,8 +131,10 @@ def _config_drive(instance, body):
         body['user_data'] = user_data  # Nova keeps user data base64-encoded already
 
 
-def build(instance, source, network_info, block_device_info, power_on, networks, conf):
-    """The SpawnRequest body for this build; `source` is image_source's answer."""
+def build(instance, source, network_info, block_device_info, power_on, networks, conf,
+          boot=None):
+    """The SpawnRequest body for this build; `source` is image_source's answer, or
+    ('root_volume', request) to boot from a volume; `boot` the image's boot settings."""
     flavor = instance.flavor
     kind, source = source
     body = {
@@ -141,8 +144,10 @@ def build(instance, source, network_info, block_device_info, power_on, networks,
         'memory_mb': int(flavor.memory_mb),
         'power_on': bool(power_on),
     }
-    if flavor.root_gb:
+    # Booted from a volume, the volume is the root disk at its own size.
+    if flavor.root_gb and kind != 'root_volume':
         body['root_disk_gb'] = int(flavor.root_gb)
+    body.update(boot or {})
     if conf.sr:
         body['sr'] = conf.sr
     disks = _disks(flavor, block_device_info, conf)

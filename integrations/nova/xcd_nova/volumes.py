@@ -1,7 +1,8 @@
 # Cinder's connection_info in the service's terms: an iSCSI volume's `connection` passed through to
 # `PUT /v1/instances/{id}/volumes/{volume id}` (the service introduces the SR, plugs its PBDs and
 # attaches the LUN's VDI), a pool VDI by its uuid, and the connector Cinder exports a target to.
-# Owns: connection_info -> (volume id, request body), the connector dict, volume error mapping.
+# Owns: connection_info -> (volume id, request body), a spawn's root volume, the connector dict,
+# volume error mapping.
 # Must not: call the service or log connection data (it carries CHAP secrets).
 
 import re
@@ -47,6 +48,15 @@ def root_volume(block_device_info):
     return None
 
 
+def root_volume_request(bdm):
+    """The spawn's `root_volume` for Nova's root mapping (the LUN by its connection, or a pool
+    VDI by uuid) and whether the volume is Cinder's."""
+    volume_id, body, cinder = attachment(bdm.get('connection_info') or {})
+    request = {'volume_id': volume_id}
+    request.update(body)  # `connection` and `mode`, as an attach sends them
+    return request, cinder
+
+
 def device_position(mountpoint):
     """'/dev/xvdc' -> 2: the userdevice a Linux device name stands for."""
     match = re.match(r'^/dev/(?:xv|s|v|h)d([a-z])$', mountpoint or '')
@@ -65,6 +75,11 @@ def connector(host, host_uuid, storage_ip):
     chosen = chosen or next((h for h in hosts if h.get('master')), hosts[0] if hosts else {})
     return {'ip': storage_ip, 'initiator': chosen.get('iscsi_iqn'),
             'host': chosen.get('name') or host.get('hostname')}
+
+
+# The service's refusals of a volume itself (its attach, or a spawn booting from it).
+VOLUME_CODES = ('volume_in_use', 'volume_not_found', 'iscsi_target_unreachable',
+                'iscsi_target_not_found', 'iscsi_login_failed', 'iscsi_lun_not_found')
 
 
 def attach_error(err, instance, volume_id, cinder):
