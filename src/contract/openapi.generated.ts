@@ -1398,6 +1398,8 @@ export interface components {
          *     may attach (`404 volume_not_found` otherwise). The volume is listed by `/volumes` like
          *     any other. Destroying the instance detaches it, never destroys it, and forgets its iSCSI
          *     SR when no VBD uses it any more, as a detach does; a failed spawn undoes the attach alike.
+         *     The CHAP password is not part of the spawn's identity (the `conflict_spawn_mismatch`
+         *     check): a retry with other credentials is the same spawn.
          */
         RootVolume: {
             volume_id: components["schemas"]["VolumeId"];

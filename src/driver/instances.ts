@@ -19,7 +19,7 @@ import { runAction, targetPowerState } from './procedures/power';
 import { checkResize, resize } from './procedures/resize';
 import type { Networks } from './networks';
 import { instanceKey, type OperationRunner } from './runner';
-import { iscsiRootVolumeOf, releaseRootVolume } from './spawn/root-volume';
+import { iscsiRootVolumeOf, releaseRootVolume, spawnIdentity } from './spawn/root-volume';
 import { planSpawn, spawnSteps, type SpawnState } from './spawn/steps';
 import { runSteps } from './steps';
 import { TAG, specHash } from './tags';
@@ -64,7 +64,7 @@ export class Instances {
     runner.assertMutator(caller);
     const ns = caller.namespace;
     const k = instanceKey(ns, id);
-    const hash = specHash(body);
+    const hash = specHash(spawnIdentity(body));
     const mismatch = (): ApiError =>
       new ApiError(
         409,

@@ -6,6 +6,7 @@
 import { done, spawnInstance, until } from './instance-helpers';
 import { connection, registerTarget, storageSnapshot, SECRET } from './iscsi-helpers';
 import { waitForMirror } from '../../src/driver/mirror-wait';
+import { specHash } from '../../src/driver/tags';
 import { alice, bob, poolSnapshot, startDriverStack, vmOf, type DriverStack } from './stack';
 
 const GiB = 1024 ** 3;
@@ -179,6 +180,24 @@ describe('spawn from a root volume', () => {
     expect(second.error).toMatchObject({ status: 409, code: 'volume_in_use' });
     expect(storageSnapshot(stack.sim)).toEqual(before);
     await done(stack, stack.driver.destroy(alice, 'bfv-held', {}));
+    await until(() => iscsiSrs().length === 0);
+  });
+
+  it("keeps the CHAP password out of the spawn's identity and its tags", async () => {
+    const body = { root_volume: { volume_id: 'vol-id', connection: connection(2) } };
+    const first = stack.driver.spawn(alice, 'bfv-id', body as never);
+    const spawned = await done(stack, first.operation);
+    expect(spawned.error).toBeNull();
+    const vm = vmOf(stack, stack.driver.getInstance(alice, 'bfv-id').uuid);
+    expect(JSON.stringify(vm.other_config)).not.toContain(SECRET);
+    // The spec tag is no hash of the body with the password (which could be guessed at).
+    expect(vm.other_config.xcd_spec).not.toBe(specHash(body));
+    // A retry with other credentials is the same spawn.
+    const again = stack.driver.spawn(alice, 'bfv-id', {
+      root_volume: { volume_id: 'vol-id', connection: connection(2, { auth_password: 'other' }) },
+    } as never);
+    expect(again).toMatchObject({ replayed: true, operation: { id: first.operation.id } });
+    await done(stack, stack.driver.destroy(alice, 'bfv-id', {}));
     await until(() => iscsiSrs().length === 0);
   });
 

@@ -17,7 +17,7 @@ import { iscsiTurn } from '../procedures/iscsi-sr';
 import { attachVolume, detachVolume, vbdsOf } from '../procedures/volume';
 import type { StepContext } from '../steps';
 import { TAG, type Owner } from '../tags';
-import type { Schema } from '../types';
+import type { Schema, SpawnRequest } from '../types';
 import { NULL_REF } from '../../xapi/ref';
 
 export interface RootVolumePlan {
@@ -31,6 +31,25 @@ export interface RootVolumePlan {
 /** The source tag of an instance booted from a volume (TAG.source). */
 const SOURCE_PREFIX = 'volume:';
 export const rootVolumeSource = (volumeId: string): string => `${SOURCE_PREFIX}${volumeId}`;
+
+/**
+ * The spawn request as its identity (TAG.spec, a hash XAPI's readers see) is taken from: without
+ * a root volume's CHAP password, which a hash of a known body would let them guess at offline.
+ * A retry with other credentials is the same spawn.
+ */
+export function spawnIdentity(body: SpawnRequest): SpawnRequest {
+  const data = body.root_volume?.connection?.data;
+  if (data?.auth_password === undefined) return body;
+  const rest = { ...data };
+  delete rest.auth_password;
+  return {
+    ...body,
+    root_volume: {
+      ...body.root_volume!,
+      connection: { ...body.root_volume!.connection!, data: rest },
+    },
+  };
+}
 
 /** The device a root volume takes. */
 const ROOT_DEVICE = '0';
