@@ -1,6 +1,7 @@
-// `xcd instances pause|unpause|suspend|resume|resize|migrate|console|diagnostics`: the
+// `xcd instances pause|unpause|suspend|resume|resize|migrate|console|config-drive|diagnostics`: the
 // instance commands, registered on the `instances` command by instances.ts. Each mutation
 // follows its operation with a progress bar; --json for scripts. Never talks to XAPI.
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Schemas } from '../client';
 import { finishOperation, positiveInt, type WaitFlags } from './follow';
@@ -142,6 +143,25 @@ export function registerInstanceActions(cmd: Command): void {
           ['FIELD', 'VALUE'],
           Object.entries(c).map(([k, v]) => [k, String(v)]),
         );
+      }),
+    );
+
+  withClientOptions(
+    cmd
+      .command('config-drive <id>')
+      .description("rebuild the instance's config drive with new user data and metadata"),
+  )
+    .option('--user-data-file <file>', 'user data for the config drive')
+    .option('--metadata <json>', 'metadata object for the config drive')
+    .option('--no-wait', 'return the operation at once')
+    .action(
+      action(async (id: string, f: WaitFlags & { userDataFile?: string; metadata?: string }) => {
+        const client = clientFrom(f);
+        const op = await client.updateConfigDrive(id, {
+          ...(f.userDataFile ? { user_data: readFileSync(f.userDataFile).toString('base64') } : {}),
+          ...(f.metadata ? { metadata: JSON.parse(f.metadata) as Record<string, unknown> } : {}),
+        });
+        await finishOperation(client, op, f, `rebuilt the config drive of ${id}`);
       }),
     );
 
