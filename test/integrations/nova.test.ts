@@ -167,6 +167,7 @@ test("Nova's generic driver tests pass against the installed driver, declining o
     'test_iscsi_volume_connector_attach_detach',
     'test_iscsi_refusals_leave_nothing',
     'test_boot_from_iscsi_volume',
+    'test_boot_from_pool_vdi',
     'test_boot_from_volume_refusals_leave_nothing',
     'test_image_boot_settings',
     'test_rescue_and_unrescue',

@@ -453,6 +453,20 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
             self.connection.destroy(self.ctxt, instance, [])
             self.assertFalse(self.connection.instance_exists(instance))
 
+    def test_boot_from_pool_vdi(self):
+        """A root mapping naming a pool VDI (connection data `vdi_uuid`) boots from that VDI at
+        device 0; destroy detaches it and leaves it, and it boots the next build."""
+        vdi_uuid = os.environ['XCD_VOLUME_VDI']
+        connection_info = {'driver_volume_type': 'xcd', 'data': {'vdi_uuid': vdi_uuid}}
+        for _ in range(2):
+            instance = self._boot_from_volume(connection_info)
+            found = self._get('instances', instance.uuid)
+            self.assertEqual([(vdi_uuid, '0', True)],
+                             [(d['uuid'], d['device'], d['bootable']) for d in found['disks']
+                              if d['type'] == 'disk'])
+            self.connection.destroy(self.ctxt, instance, [])
+            self.assertFalse(self.connection.instance_exists(instance))
+
     def test_boot_from_volume_refusals_leave_nothing(self):
         """A LUN the target lacks: VolumeAttachFailed and no instance; another volume type:
         VolumeDriverNotFound before anything is made."""
@@ -703,6 +717,7 @@ OWN = [
     'test_iscsi_volume_connector_attach_detach',
     'test_iscsi_refusals_leave_nothing',
     'test_boot_from_iscsi_volume',
+    'test_boot_from_pool_vdi',
     'test_boot_from_volume_refusals_leave_nothing',
     'test_image_boot_settings',
     'test_rescue_and_unrescue',
