@@ -67,8 +67,10 @@ describe('spawn from a root volume', () => {
       expect.objectContaining({ volume_id: 'vol-root', device: '0', size_gb: 3, attached: true }),
     ]);
 
+    stack.calls.length = 0;
     const destroyed = await done(stack, stack.driver.destroy(alice, 'bfv-1', {}));
     expect(destroyed.error).toBeNull();
+    expect(stack.calls).not.toContain('VDI.destroy'); // detached, never destroyed
     // The SR is forgotten with the instance, as a detach does; the LUN stays on the target.
     expect(iscsiSrs()).toHaveLength(0);
     expect(storageSnapshot(stack.sim)).toEqual(before);
@@ -107,6 +109,7 @@ describe('spawn from a root volume', () => {
   it('undoes the attach when the spawn fails later (no host can run it)', async () => {
     const before = storageSnapshot(stack.sim);
     const vms = poolSnapshot(stack.sim).VM;
+    stack.calls.length = 0;
     const failed = await done(
       stack,
       stack.driver.spawn(alice, 'bfv-big', {
@@ -116,6 +119,8 @@ describe('spawn from a root volume', () => {
     );
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatchObject({ code: 'no_host_available' });
+    expect(stack.calls).toContain('VBD.destroy');
+    expect(stack.calls).not.toContain('VDI.destroy');
     await until(() => iscsiSrs().length === 0);
     expect(storageSnapshot(stack.sim)).toEqual(before);
     expect(poolSnapshot(stack.sim).VM).toEqual(vms);
@@ -181,6 +186,31 @@ describe('spawn from a root volume', () => {
     expect(storageSnapshot(stack.sim)).toEqual(before);
     await done(stack, stack.driver.destroy(alice, 'bfv-held', {}));
     await until(() => iscsiSrs().length === 0);
+  });
+
+  it('a half-built instance reconcile removes leaves its root LUN', async () => {
+    const before = storageSnapshot(stack.sim);
+    const spawned = await done(
+      stack,
+      stack.driver.spawn(alice, 'bfv-half', {
+        root_volume: { volume_id: 'vol-half', connection: connection(1) },
+        power_on: false,
+      } as never).operation,
+    );
+    expect(spawned.error).toBeNull();
+    // As a service killed mid-spawn leaves it: 'building', owned by no live service.
+    const vmRef = stack.sim.store.byUuid('VM', stack.driver.getInstance(alice, 'bfv-half').uuid)!;
+    await stack.xapi.call('VM.remove_from_other_config', vmRef, 'xcd_state');
+    await stack.xapi.call('VM.add_to_other_config', vmRef, 'xcd_state', 'building');
+    await until(() => stack.xapi.mirror.get('VM', vmRef)?.other_config.xcd_state === 'building');
+    stack.calls.length = 0;
+    await stack.driver.reconcilePass();
+    expect(stack.sim.store.has('VM', vmRef)).toBe(false);
+    expect(stack.calls).not.toContain('VDI.destroy');
+    // The next sweep forgets the SR no VBD uses any more.
+    await stack.driver.reconcilePass();
+    await until(() => iscsiSrs().length === 0);
+    expect(storageSnapshot(stack.sim)).toEqual(before);
   });
 
   it("keeps the CHAP password out of the spawn's identity and its tags", async () => {
