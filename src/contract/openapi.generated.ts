@@ -1421,7 +1421,9 @@ export interface components {
         VmMode: "hvm" | "pv";
         /**
          * @description The HVM guest's firmware, `HVM_boot_params:firmware` (default: the template's; a VM without
-         *     a template gets `bios`). `uefi` also sets `platform:secureboot` (`secure_boot`, default false).
+         *     a template gets `bios`), with `platform:device-model` `qemu-upstream-uefi` or
+         *     `qemu-upstream-compat` as Xen Orchestra sets them, and `platform:secureboot`
+         *     (`secure_boot`, default false).
          * @enum {string}
          */
         Firmware: "bios" | "uefi";

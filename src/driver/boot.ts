@@ -1,7 +1,7 @@
 // How a spawned VM boots: the guest mode (HVM or PV), the HVM firmware (BIOS or UEFI) and UEFI
 // Secure Boot, resolved from the request over the template's own settings, and the VM fields
 // that carry them (HVM_boot_policy, HVM_boot_params:firmware, PV_bootloader, domain_type,
-// platform:secureboot). Plain functions: makes no XAPI call.
+// platform:device-model and platform:secureboot). Plain functions: makes no XAPI call.
 import type { VMRecord } from '../xapi/datamodel.generated';
 import { ApiError } from './errors';
 import type { Schema, SpawnRequest } from './types';
@@ -25,6 +25,8 @@ export type BootFields = Pick<
 /** xapi's policy for an HVM guest, and the boot order a blank VM gets (CD, then disk). */
 const HVM_POLICY = 'BIOS order';
 const HVM_ORDER = 'dc';
+/** platform:device-model for each firmware (qemu-upstream-compat is xapi's default model). */
+const DEVICE_MODEL = { bios: 'qemu-upstream-compat', uefi: 'qemu-upstream-uefi' } as const;
 /** The bootloader xapi's PV templates use once installed: the kernel from the root disk. */
 const PV_BOOTLOADER = 'pygrub';
 
@@ -85,7 +87,10 @@ export function bootFields(current: BootFields, boot: BootSettings): BootFields 
       platform,
     };
   }
-  platform.secureboot = boot.firmware === 'uefi' && boot.secureBoot ? 'true' : 'false';
+  const uefi = boot.firmware === 'uefi';
+  // As Xen Orchestra writes a firmware: the matching device model beside HVM_boot_params.
+  platform['device-model'] = uefi ? DEVICE_MODEL.uefi : DEVICE_MODEL.bios;
+  platform.secureboot = uefi && boot.secureBoot ? 'true' : 'false';
   return {
     HVM_boot_policy: current.HVM_boot_policy || HVM_POLICY,
     HVM_boot_params: {

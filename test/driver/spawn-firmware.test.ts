@@ -62,7 +62,10 @@ describe('spawn firmware and guest mode', () => {
     });
     expect(vm.HVM_boot_params).toMatchObject({ firmware: 'uefi' });
     expect(vm.HVM_boot_params.order).toBeTruthy();
-    expect(vm.platform.secureboot).toBe('true');
+    expect(vm.platform).toMatchObject({
+      secureboot: 'true',
+      'device-model': 'qemu-upstream-uefi',
+    });
     expect(stack.driver.getInstance(alice, 'fw-uefi')).toMatchObject({
       vm_mode: 'hvm',
       firmware: 'uefi',
@@ -103,7 +106,10 @@ describe('spawn firmware and guest mode', () => {
     // Naming the firmware replaces it; Secure Boot goes with UEFI.
     const bios = await spawn('fw-bios', { template: tpl, firmware: 'bios' });
     expect(bios.HVM_boot_params).toEqual({ order: 'cd', firmware: 'bios' });
-    expect(bios.platform.secureboot).toBe('false');
+    expect(bios.platform).toMatchObject({
+      secureboot: 'false',
+      'device-model': 'qemu-upstream-compat',
+    });
     expect(stack.driver.getInstance(alice, 'fw-bios')).toMatchObject({ firmware: 'bios' });
     expect(stack.driver.getInstance(alice, 'fw-bios').secure_boot).toBeUndefined();
     // UEFI without Secure Boot when the request says so.
@@ -132,7 +138,10 @@ describe('spawn firmware and guest mode', () => {
     const vm = await spawn('fw-blank', { image_vdi: uuid, firmware: 'uefi' });
     expect(vm).toMatchObject({ power_state: 'Running', HVM_boot_policy: 'BIOS order' });
     expect(vm.HVM_boot_params).toEqual({ order: 'dc', firmware: 'uefi' });
-    expect(vm.platform.secureboot).toBe('false');
+    expect(vm.platform).toMatchObject({
+      secureboot: 'false',
+      'device-model': 'qemu-upstream-uefi',
+    });
     // Without boot settings a blank VM is HVM with BIOS, as before.
     const plain = await spawn('fw-blank-bios', { image_vdi: uuid, power_on: false });
     expect(plain.HVM_boot_params).toEqual({ order: 'dc' });
