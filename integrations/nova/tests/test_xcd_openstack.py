@@ -450,6 +450,11 @@ class XcdOpenStackTestCase(_XcdConfigured, test_virt_drivers._VirtDriverTestCase
             self.assertEqual([(volumes[0]['uuid'], True)],
                              [(d['uuid'], d['bootable']) for d in found['disks']
                               if d['type'] == 'disk'])
+            # A rescue would need the LUN on a second instance: declined, nothing changed.
+            self.assertRaises(exception.InstanceNotRescuable, self.connection.rescue, self.ctxt,
+                              instance, test_utils.get_test_network_info(),
+                              objects.ImageMeta.from_dict({}), 'herp', None)
+            self.assertEqual('running', self._get('instances', instance.uuid)['power_state'])
             self.connection.destroy(self.ctxt, instance, [])
             self.assertFalse(self.connection.instance_exists(instance))
 

@@ -44,6 +44,11 @@ def rescue(drv, context, instance, network_info, image_meta):
     if root is None:
         raise exception.InstanceNotRescuable(instance_id=instance.uuid,
                                              reason='it has no root disk to rescue')
+    volumes = drv.client.get(Client.path('v1', 'instances', instance.uuid, 'volumes'))['items']
+    if any(v.get('device') == '0' for v in volumes):
+        # Booted from a volume: the service attaches a volume to one instance at a time.
+        raise exception.InstanceNotRescuable(instance_id=instance.uuid,
+                                             reason='it boots from a volume')
     source = drv._image_source(context, image_meta, instance)
     body = spawn_body.build(instance, source, [], None, False, [], drv.conf)
     body['name'] = '%s%s' % (instance.name, SUFFIX)
