@@ -30,15 +30,19 @@ export function isFinal(op: Operation): boolean {
   return op.status !== 'running';
 }
 
-/** Applies `Prefer: wait` to `op` and sends it. */
+/** Applies `Prefer: wait` to `op` and sends it; no operation (nothing to do) is `204`. */
 export async function sendOperation(
   req: Request,
   res: Response,
   driver: OperationWaiter,
   caller: Caller,
-  op: Operation,
+  op: Operation | null,
   opts: { alwaysOk?: boolean } = {},
 ): Promise<void> {
+  if (!op) {
+    res.status(204).end(); // nothing to do (already removed, detached ...)
+    return;
+  }
   const wait = preferredWait(req.headers.prefer);
   // An operation id is handed out only once its record is durable.
   await driver.committed(caller, op.id);

@@ -27,10 +27,6 @@ export function deviceRoutes(router: ApiRouter, driver: ServiceDriver): void {
   router.delete('/v1/instances/:instance_id/volumes/:volume_id', async (req, res) => {
     const caller = callerOf(req);
     const op = driver.detachVolume(caller, id(req.params), String(req.params.volume_id));
-    if (!op) {
-      res.status(204).end();
-      return;
-    }
     await sendOperation(req, res, driver, caller, op);
   });
 
@@ -44,10 +40,6 @@ export function deviceRoutes(router: ApiRouter, driver: ServiceDriver): void {
   router.delete('/v1/instances/:instance_id/disks/:device', async (req, res) => {
     const caller = callerOf(req);
     const op = driver.removeDisk(caller, id(req.params), String(req.params.device));
-    if (!op) {
-      res.status(204).end();
-      return;
-    }
     await sendOperation(req, res, driver, caller, op);
   });
 
@@ -64,10 +56,6 @@ export function deviceRoutes(router: ApiRouter, driver: ServiceDriver): void {
   router.delete('/v1/instances/:instance_id/nics/:device', async (req, res) => {
     const caller = callerOf(req);
     const op = driver.detachNic(caller, id(req.params), String(req.params.device));
-    if (!op) {
-      res.status(204).end();
-      return;
-    }
     await sendOperation(req, res, driver, caller, op);
   });
 }

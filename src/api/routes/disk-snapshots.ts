@@ -33,10 +33,6 @@ export function diskSnapshotRoutes(router: ApiRouter, driver: ServiceDriver): vo
     const caller = callerOf(req);
     const sid = String(req.params.snapshot_id);
     const op = driver.deleteDiskSnapshot(caller, ...at(req.params), sid);
-    if (!op) {
-      res.status(204).end();
-      return;
-    }
     await sendOperation(req, res, driver, caller, op);
   });
 

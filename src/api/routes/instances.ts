@@ -50,10 +50,6 @@ export function instanceRoutes(router: ApiRouter, driver: ServiceDriver): void {
     const op = driver.destroy(caller, String(req.params.instance_id), {
       keep_disks: keep === true || keep === 'true',
     });
-    if (!op) {
-      res.status(204).end();
-      return;
-    }
     await sendOperation(req, res, driver, caller, op);
   });
 

@@ -31,10 +31,6 @@ export function snapshotRoutes(router: ApiRouter, driver: ServiceDriver): void {
   router.delete(`${base}/:snapshot_id`, async (req, res) => {
     const caller = callerOf(req);
     const op = driver.deleteSnapshot(caller, id(req.params), String(req.params.snapshot_id));
-    if (!op) {
-      res.status(204).end();
-      return;
-    }
     await sendOperation(req, res, driver, caller, op);
   });
 
