@@ -1,6 +1,7 @@
 // `xcd disks add|remove|snapshot|snapshots|revert|delete-snapshot`: disks an instance owns, made
-// blank or cloned from an image at a device and destroyed with it (or by `remove`), hot when it
-// runs, and snapshots of one such disk, over the REST API; --json for scripts. Never talks to XAPI.
+// blank or cloned from an image at a device and destroyed with it (or by `remove`), or an image
+// itself attached as a persistent disk (released by `remove`), hot when it runs, and snapshots
+// of one such disk, over the REST API; --json for scripts. Never talks to XAPI.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { finishOperation, type WaitFlags } from './follow';
@@ -37,14 +38,27 @@ export function registerDisks(program: Command): void {
     .option('--image <id>', "a clone of one of the namespace's images (or a public one)")
     .option('--sr <uuid>', "SR (default: the pool's default SR)")
     .option('--bootable', 'mark the disk bootable')
+    .option(
+      '--persistent',
+      "with --image: attach the image itself, not a clone (writes stay in the image; 'remove' " +
+        'gives it back)',
+    )
     .option('--no-wait', 'return the operation at once')
     .action(
       action(
         async (
           instance: string,
           device: string,
-          f: WaitFlags & { sizeGb?: number; image?: string; sr?: string; bootable?: boolean },
+          f: WaitFlags & {
+            sizeGb?: number;
+            image?: string;
+            sr?: string;
+            bootable?: boolean;
+            persistent?: boolean;
+          },
         ) => {
+          if (f.persistent && f.image === undefined)
+            throw new InvalidArgumentError('--persistent needs --image ID');
           const common = {
             ...(f.sr ? { sr: f.sr } : {}),
             ...(f.bootable ? { bootable: true } : {}),
@@ -54,6 +68,7 @@ export function registerDisks(program: Command): void {
             body = {
               image: f.image,
               ...(f.sizeGb !== undefined ? { size_gb: f.sizeGb } : {}),
+              ...(f.persistent ? { persistent: true } : {}),
               ...common,
             };
           else if (f.sizeGb !== undefined) body = { size_gb: f.sizeGb, ...common };
@@ -61,7 +76,11 @@ export function registerDisks(program: Command): void {
           const client = clientFrom(f);
           const op = await client.addDisk(instance, device, body);
           const what =
-            f.image !== undefined ? `a disk of image ${f.image}` : `a ${f.sizeGb} GiB disk`;
+            f.image === undefined
+              ? `a ${f.sizeGb} GiB disk`
+              : f.persistent
+                ? `image ${f.image} (persistent)`
+                : `a disk of image ${f.image}`;
           await finishOperation(client, op, f, `added ${what} at device ${device} of ${instance}`);
         },
       ),
@@ -70,7 +89,10 @@ export function registerDisks(program: Command): void {
   withClientOptions(
     cmd
       .command('remove <instance> <device>')
-      .description('detach the disk at a device and destroy it (only disks the instance owns)'),
+      .description(
+        'detach the disk at a device and destroy it (only disks the instance owns); a ' +
+          'persistent disk is detached and stays the image',
+      ),
   )
     .option('--no-wait', 'return the operation at once')
     .action(

@@ -511,14 +511,28 @@ export interface paths {
          *     device holding anything else answers `409 device_in_use`. A blank disk larger than the
          *     SR's free space answers `507 insufficient_storage`; an SR that does not exist or cannot
          *     hold disks (ISO libraries, removable media) `404 sr_not_found`; an image the caller may
-         *     not use `404 image_not_found`, one still importing `409 image_busy`, a `size_gb` below the
-         *     image's size `422 disk_smaller_than_image`. A failure at any step leaves nothing behind.
+         *     not use `404 image_not_found`, one still importing `409 image_busy`, one that is an
+         *     instance's persistent disk `409 image_in_use`, a `size_gb` below the image's size
+         *     `422 disk_smaller_than_image`. A failure at any step leaves nothing behind.
+         *
+         *     With `image` and `persistent: true` no VDI is made: the image's own base (its copy in
+         *     `sr`; without `sr`, its only copy: an image with copies in several SRs answers
+         *     `400 invalid_request`) is attached as it is, claimed by this instance
+         *     (`xcd_image_user`). Only the caller's own image (another namespace's public image
+         *     answers `403 forbidden`), no `size_gb` (`400 invalid_request`), one instance at a time
+         *     (`409 image_in_use`). From the claim on, the image's `checksum` is empty (its bytes
+         *     change) and the image is neither cloned, exported, published nor deleted
+         *     (`409 image_in_use`). `DELETE` of the disk, and destroying the instance (with or without
+         *     `keep_disks`), detach it and release the claim: the base stays the image, with the
+         *     bytes the instance wrote. Reconcile releases the claim of an instance that no longer
+         *     exists.
          */
         put: operations["addDisk"];
         post?: never;
         /**
          * Detach a disk the instance owns and destroy it (hot when running)
-         * @description Only a data disk the instance owns (added here or by the spawn's `disks`): a volume
+         * @description A persistent disk (an image's base) is detached and released, never destroyed: it stays
+         *     the image. Otherwise only a data disk the instance owns (added here or by the spawn's `disks`): a volume
          *     answers `409 operation_not_allowed` (detach it through `/volumes`, it stays), and so do
          *     the root disk and the config drive. The disk's snapshots (`.../snapshots`) are destroyed
          *     with it. A disk an interrupted add or remove left unattached
@@ -1012,12 +1026,16 @@ export interface paths {
          * Delete an image and its base VDIs
          * @description Removes every copy (base VDI) of the image; instances cloned from it keep their disks.
          *     A public image is deleted by admins only (`403` otherwise). An image that does not
-         *     exist (or is not visible) answers `204`; one being imported answers `409 image_busy`.
+         *     exist (or is not visible) answers `204`; one being imported answers `409 image_busy`;
+         *     one that is an instance's persistent disk `409 image_in_use`.
          */
         delete: operations["deleteImage"];
         options?: never;
         head?: never;
-        /** Mark an image public or private (admin) */
+        /**
+         * Mark an image public or private (admin)
+         * @description An image that is an instance's persistent disk is not published (`409 image_in_use`).
+         */
         patch: operations["updateImage"];
         trace?: never;
     };
@@ -1034,7 +1052,8 @@ export interface paths {
         /**
          * The image's bytes, streamed from XAPI in a format
          * @description Streamed by XAPI's `/export_raw_vdi`. A xapi before 25.27 exports `raw` and `vhd` only:
-         *     `qcow2` there answers `422 format_not_supported`.
+         *     `qcow2` there answers `422 format_not_supported`. An image that is an instance's
+         *     persistent disk answers `409 image_in_use` (its bytes are changing).
          */
         get: operations["exportImage"];
         put?: never;
@@ -1246,7 +1265,7 @@ export interface components {
             [key: string]: unknown;
         };
         /** @enum {string} */
-        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "unsupported_charset" | "unsupported_content_encoding" | "not_ready" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "instance_queue_full" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error" | "snapshot_not_found" | "volume_not_found" | "console_not_available" | "console_token_invalid" | "too_many_consoles" | "console_ports_exhausted" | "upgrade_required" | "device_in_use" | "upload_incomplete" | "checksum_mismatch" | "invalid_image" | "image_conflict" | "image_busy" | "url_not_allowed" | "url_unreachable" | "too_many_redirects" | "image_too_large" | "power_cycle_required" | "vlan_not_allowed" | "vlan_in_use" | "network_exists" | "network_in_use" | "format_not_supported" | "disk_smaller_than_image" | "volume_in_use" | "iscsi_target_unreachable" | "iscsi_target_not_found" | "iscsi_login_failed" | "iscsi_lun_not_found" | "boot_settings_conflict";
+        ErrorCode: "unauthorized" | "forbidden" | "invalid_request" | "not_found" | "method_not_allowed" | "unsupported_media_type" | "unsupported_charset" | "unsupported_content_encoding" | "not_ready" | "instance_not_found" | "operation_not_found" | "template_not_found" | "image_not_found" | "network_not_found" | "sr_not_found" | "host_not_found" | "conflict_spawn_mismatch" | "instance_busy" | "instance_queue_full" | "invalid_power_state" | "operation_finished" | "insufficient_memory" | "no_host_available" | "operation_in_progress" | "operation_blocked" | "operation_not_allowed" | "guest_lacks_feature" | "disk_in_use" | "cancelled" | "invalid_value" | "licence_restriction" | "insufficient_storage" | "shutdown_timeout" | "xapi_error" | "xapi_unavailable" | "timeout" | "internal_error" | "snapshot_not_found" | "volume_not_found" | "console_not_available" | "console_token_invalid" | "too_many_consoles" | "console_ports_exhausted" | "upgrade_required" | "device_in_use" | "upload_incomplete" | "checksum_mismatch" | "invalid_image" | "image_conflict" | "image_busy" | "image_in_use" | "url_not_allowed" | "url_unreachable" | "too_many_redirects" | "image_too_large" | "power_cycle_required" | "vlan_not_allowed" | "vlan_in_use" | "network_exists" | "network_in_use" | "format_not_supported" | "disk_smaller_than_image" | "volume_in_use" | "iscsi_target_unreachable" | "iscsi_target_not_found" | "iscsi_login_failed" | "iscsi_lun_not_found" | "boot_settings_conflict";
         /**
          * @description The pool as one compute node. Totals sum the live hosts; `hosts` breaks them down.
          *     Disk figures sum the SRs that can hold instance disks (the default SR's kind).
@@ -1480,10 +1499,15 @@ export interface components {
             image: components["schemas"]["ImageId"];
             /** @description Grow the clone to this size (default: the image's virtual size). Smaller than the image answers `422 disk_smaller_than_image`. */
             size_gb?: number;
-            /** @description SR uuid (default: the pool's default SR). The image's base is copied there once when it has none there yet. */
+            /** @description SR uuid (default: the pool's default SR). The image's base is copied there once when it has none there yet. With `persistent`: the SR of the copy to attach (default: the image's only copy). */
             sr?: string;
             /** @default false */
             bootable?: boolean;
+            /**
+             * @description Attach the image's own base instead of a clone: writes go to the image, which stays when the disk is detached or the instance destroyed (see the operation).
+             * @default false
+             */
+            persistent?: boolean;
         };
         /** @description A power action, tagged by `action`. More actions join this union later. */
         InstanceAction: components["schemas"]["RebootAction"] | components["schemas"]["PowerOffAction"] | components["schemas"]["PowerOnAction"] | components["schemas"]["PauseAction"] | components["schemas"]["UnpauseAction"] | components["schemas"]["SuspendAction"] | components["schemas"]["ResumeAction"] | components["schemas"]["ResizeAction"] | components["schemas"]["MigrateAction"];
@@ -1743,8 +1767,10 @@ export interface components {
             /** @description The disk's size in bytes. */
             virtual_size: number;
             status: components["schemas"]["ImageStatus"];
-            /** @description The sha256 of the bytes received (`sha256:<hex>`). */
+            /** @description The sha256 of the bytes received (`sha256:<hex>`); empty once the image has been used as a persistent disk (its bytes changed since). */
             checksum: string;
+            /** @description The instance whose persistent disk the image is now; absent when none. */
+            in_use_by?: string;
             /** @description The uuids of the SRs holding a copy (a base VDI). */
             srs: string[];
             created_at: components["schemas"]["Timestamp"];
@@ -3608,6 +3634,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["Error"];
         };
     };
@@ -3637,6 +3664,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["Error"];
         };
     };

@@ -12,11 +12,13 @@ import {
   diskTarget,
   holding,
   isOwnedDataDisk,
+  isPersistentDisk,
   notOwnedDisk,
   removeDisk,
   unattachedDisks,
   type ImageBaseIn,
 } from './procedures/disk';
+import { claimedBases } from './procedures/persistent-disk';
 import type { Networks } from './networks';
 import {
   attachNic,
@@ -192,10 +194,10 @@ export class Devices {
     runner.assertMutator(caller);
     const vm = runner.vmOf(caller.namespace, id);
     const mirror = this.xapi.mirror;
-    const target = diskTarget(mirror, caller.namespace, body);
+    const owner = { namespace: caller.namespace, instanceId: id };
+    const target = diskTarget(mirror, owner, device, body);
     const vbd = vm.VBDs.map((r) => mirror.get('VBD', r)).find((v) => v?.userdevice === device);
     const vdi = vbd && vbd.VDI !== NULL_REF ? mirror.get('VDI', vbd.VDI) : undefined;
-    const owner = { namespace: caller.namespace, instanceId: id };
     const held = holding(owner, vbd, vdi, target, body.sr !== undefined);
     if (held.kind === 'same') return runner.done(caller, id, 'add-disk', { device });
     if (held.kind === 'other') throw deviceInUse(device);
@@ -216,9 +218,17 @@ export class Devices {
     const pending = runner.pendingWith(caller.namespace, id, 'add-disk', device, 'device');
     const vbd = vm.VBDs.map((r) => mirror.get('VBD', r)).find((v) => v?.userdevice === device);
     const owner = { namespace: caller.namespace, instanceId: id };
-    const left = unattachedDisks(mirror, owner, device).length > 0;
+    const left =
+      unattachedDisks(mirror, owner, device).length > 0 ||
+      claimedBases(mirror, owner, device).some((b) => b.VBDs.length === 0);
     if (!pending && !left && (!vbd || vbd.VDI === NULL_REF)) return null;
-    if (!pending && vbd && !isOwnedDataDisk(owner, vbd, mirror.get('VDI', vbd.VDI)))
+    const held = vbd ? mirror.get('VDI', vbd.VDI) : undefined;
+    if (
+      !pending &&
+      vbd &&
+      !isOwnedDataDisk(owner, vbd, held) &&
+      !isPersistentDisk(owner, vbd, held)
+    )
       throw notOwnedDisk(device);
     return runner.onInstance(
       caller,

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { XapiClient } from '../xapi';
 import { ApiError, isGone } from './errors';
 import { waitForMirror } from './mirror-wait';
-import { requireImage, usableImage } from './ownership';
+import { imageInUse, imageUser, requireImage, usableImage } from './ownership';
 import {
   Meter,
   copyBase,
@@ -175,6 +175,7 @@ export class Images {
   /** Marks the caller's image (or a public one) public or private (admins; the route checks). */
   async setPublic(caller: Caller, id: string, isPublic: boolean): Promise<Image> {
     const image = requireImage(this.xapi.mirror, caller.namespace, id);
+    if (isPublic && imageUser(image) !== undefined) throw imageInUse(id);
     for (const base of image.bases) {
       await this.xapi.call('VDI.remove_from_other_config', base.$ref, IMAGE_TAG.public);
       if (isPublic)
@@ -206,6 +207,7 @@ export class Images {
     const importing = image.bases.some((b) => b.other_config[TAG.state] === 'importing');
     if (importing && this.runner.busy(image.namespace, `image/${id}`))
       throw new ApiError(409, 'image_busy', `image '${id}' is being imported`);
+    if (imageUser(image) !== undefined) throw imageInUse(id);
     for (const base of image.bases)
       await this.xapi.call('VDI.destroy', base.$ref).catch((err: unknown) => {
         if (!isGone(err)) throw err;
@@ -226,6 +228,7 @@ export class Images {
     const image = requireImage(this.xapi.mirror, caller.namespace, id);
     const base = image.bases.find((b) => b.other_config[TAG.state] === 'active');
     if (!base) throw new ApiError(409, 'image_busy', `image '${id}' is being imported`);
+    if (imageUser(image) !== undefined) throw imageInUse(id);
     return this.exportVdi(base.$ref, format);
   }
 
@@ -280,6 +283,7 @@ export class Images {
     signal: AbortSignal,
   ): Promise<string> {
     const image = requireImage(this.xapi.mirror, namespace, imageId);
+    if (imageUser(image) !== undefined) return Promise.reject(imageInUse(imageId));
     const active = image.bases.filter((b) => b.other_config[TAG.state] === 'active');
     const here = active.find((b) => b.SR === srRef);
     if (here) return Promise.resolve(here.$ref);

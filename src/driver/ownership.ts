@@ -1,5 +1,6 @@
 // Ownership of every VDI a request names (a spawn's image_vdi or image, a volume to attach, a
-// disk to grow, an image to read, export or delete; an iSCSI volume by its volume id): the one
+// disk to grow, an image to read, export, delete or use as a persistent disk; an iSCSI volume
+// by its volume id): the one
 // check deciding whether the caller may use it, answered from the mirror. "Absent"
 // and "not yours" must stay indistinguishable to callers: nothing here says why a VDI is refused.
 // Makes no XAPI call and holds no state.
@@ -142,6 +143,59 @@ export function requireImage(mirror: MirrorView, namespace: string, imageId: str
   const image = usableImage(mirror, namespace, imageId);
   if (!image) throw new ApiError(404, 'image_not_found', `image '${imageId}' not found`);
   return image;
+}
+
+/** The instance whose persistent disk the image is (a base claimed by IMAGE_TAG.user), or
+ * undefined when no instance uses it so. */
+export function imageUser(image: ImageBases): string | undefined {
+  return image.bases.map((b) => b.other_config[IMAGE_TAG.user]).find((u) => u !== undefined);
+}
+
+/** 409 image_in_use: the image is an instance's persistent disk. */
+export function imageInUse(imageId: string): ApiError {
+  return new ApiError(
+    409,
+    'image_in_use',
+    `image '${imageId}' is in use as an instance's persistent disk`,
+  );
+}
+
+/**
+ * The base VDI a persistent disk of the caller's instance is: the image's own active base (the
+ * one in `srUuid` when named; an image with copies in several SRs must name one). Only the
+ * caller's own image: another namespace's public image answers 403 forbidden, an absent one
+ * 404 image_not_found, one still importing 409 image_busy, one another instance (or this one at
+ * another device) uses 409 image_in_use (the claim of `instanceId` at `device` is a retry).
+ */
+export function persistentBase(
+  mirror: MirrorView,
+  namespace: string,
+  imageId: string,
+  instanceId: string,
+  device: string,
+  srUuid?: string,
+): VdiRec {
+  const image = requireImage(mirror, namespace, imageId);
+  if (image.namespace !== namespace)
+    throw new ApiError(403, 'forbidden', "another namespace's image cannot be a persistent disk");
+  const user = imageUser(image);
+  const at = image.bases.map((b) => b.other_config[TAG.device]).find((d) => d !== undefined);
+  if (user !== undefined && (user !== instanceId || (at !== undefined && at !== device)))
+    throw imageInUse(imageId);
+  const active = image.bases.filter((b) => b.other_config[TAG.state] === 'active');
+  if (active.length === 0)
+    throw new ApiError(409, 'image_busy', `image '${imageId}' is being imported`);
+  const srRef = srUuid !== undefined ? mirror.getByUuid('SR', srUuid)?.$ref : undefined;
+  const named = srUuid !== undefined ? active.filter((b) => b.SR === srRef) : active;
+  if (named.length !== 1)
+    throw new ApiError(
+      400,
+      'invalid_request',
+      srUuid !== undefined
+        ? `image '${imageId}' has no copy in SR '${srUuid}'`
+        : `image '${imageId}' has copies in several SRs: name one with \`sr\``,
+    );
+  return named[0]!;
 }
 
 /**

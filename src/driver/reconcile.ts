@@ -15,6 +15,7 @@ import { waitForMirror } from './mirror-wait';
 import { ApiError, isGone } from './errors';
 import { Operations, parsePersisted, type PersistedOperation } from './operations';
 import { RESERVED_NAME_PREFIX, parseReservedName } from './spawn/records';
+import { release } from './procedures/persistent-disk';
 import { IMAGE_TAG, ISCSI_ROLE, TAG, isOwnedBy, ownerOf, writeTags, type Owner } from './tags';
 import { NULL_REF } from '../xapi/ref';
 
@@ -343,6 +344,33 @@ export async function reconcile(
       const key = `${now.other_config[TAG.namespace]}/${now.other_config[IMAGE_TAG.id]}`;
       report.images.push(key);
       logger.info({ image: key, vdi: vdi.uuid }, 'reconcile: removed an unclaimed image clone');
+    } catch (err) {
+      if (!isGone(err)) note(`VDI ${vdi.uuid}`, err);
+    }
+  }
+
+  // Images claimed as the persistent disk of an instance that no longer exists (a destroy or a
+  // detach that stopped after its VM or VBD went): the claim is released, the base stays.
+  for (const vdi of mirror.query('VDI', {
+    where: {
+      [`other_config.${TAG.role}`]: 'image',
+      [`other_config.${IMAGE_TAG.user}`]: { exists: true },
+    },
+    fields: ['other_config', 'uuid', 'is_a_snapshot'],
+  })) {
+    const owner = {
+      namespace: vdi.other_config[TAG.namespace] ?? '',
+      instanceId: vdi.other_config[IMAGE_TAG.user]!,
+    };
+    if (vdi.is_a_snapshot || instanceExists(owner)) continue;
+    try {
+      await exclusive(owner, async () => {
+        if (instanceExists(owner)) return;
+        await release(xapi, vdi.$ref);
+        const key = `${owner.namespace}/${vdi.other_config[IMAGE_TAG.id]}`;
+        report.images.push(key);
+        logger.info({ image: key, vdi: vdi.uuid }, 'reconcile: released a persistent image');
+      });
     } catch (err) {
       if (!isGone(err)) note(`VDI ${vdi.uuid}`, err);
     }

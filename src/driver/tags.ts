@@ -51,6 +51,10 @@ export const IMAGE_TAG = {
   /** On a base: its own uuid, set before anything clones it. A clone copies it, so a VDI whose
    * mark is not its own uuid is a clone a crash left before it became an instance's disk. */
   base: 'xcd_image_base',
+  /** On a base in persistent use (PUT .../disks/{device} with `persistent`): the instance id
+   * (of the base's own namespace) whose disk it is, beside xcd_device; one instance at a time.
+   * While it is set the image is neither cloned, exported, published nor deleted. */
+  user: 'xcd_image_user',
 } as const;
 
 /** Keys on the snapshots the service makes (and, while one is made, on the instance). */

@@ -1,10 +1,12 @@
 // Destroying an instance: mark it deleting (so a crash can be finished by reconcile), hard
 // shutdown if needed, destroy its snapshots, the VM, and the disks the service made for it
-// (unless keep_disks: those stay, marked 'kept'); an instance already gone counts as success.
+// (unless keep_disks: those stay, marked 'kept'; an image's base used as a persistent disk is
+// released, never destroyed); an instance already gone counts as success.
 // Also the clean-up spawn's undo and reconcile use. Reads state from XAPI, not the mirror.
 import type { MirrorView, XapiClient } from '../../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../../xapi/datamodel.generated';
 import { isGone, xapiCode } from '../errors';
+import { releaseUnattached } from './persistent-disk';
 import { runSteps, type Step } from '../steps';
 import { TAG, isOwnedBy, mergeTags, ownerOf, writeTags, type Owner } from '../tags';
 import { NULL_REF } from '../../xapi/ref';
@@ -53,6 +55,8 @@ async function diskPlan(
     // A volume (by uuid or connection, a root volume too) that is not the instance's own disk
     // stays, also where the spawn's undo or reconcile takes a half-built VM's untagged disks.
     if (!owned && vbd.other_config?.[TAG.role] === 'volume') continue;
+    // An image's base (a persistent disk) is never destroyed: released once the VM is gone.
+    if (vdi.other_config?.[TAG.role] === 'image' && !vdi.is_a_snapshot) continue;
     if (vbd.type === 'CD') {
       // Only the config drive the service made; ISO library media are never touched.
       if (owned) plan.push({ vdiRef: vbd.VDI, destroy: true });
@@ -137,6 +141,7 @@ export async function removeVm(
   await markKept(xapi, plan);
   await ignoreGone(xapi.call('VM.destroy', vmRef));
   await destroyDisks(xapi, plan);
+  await releaseUnattached(xapi, opts.owner);
 }
 
 /** removeVm once the tasks still running on the VM are over, retried (with a pause) while XAPI
@@ -213,6 +218,10 @@ export function destroySteps(xapi: XapiClient): Array<Step<DestroyState>> {
       name: 'disks',
       weight: 2,
       run: async (s) => destroyDisks(xapi, s.plan),
+    },
+    {
+      name: 'release-images',
+      run: async (s) => releaseUnattached(xapi, s.opts.owner),
     },
   ];
 }

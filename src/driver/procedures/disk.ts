@@ -1,17 +1,25 @@
 // Disks an instance owns: a new VDI made at a device, blank (VDI.create, tagged as the instance's
 // disk for that device from its creation) or a clone of an image's base in the SR (VDI.clone,
 // tagged at once, grown when asked), then VBD.create and VBD.plug when it runs; and such a
-// disk detached and destroyed, with its disk snapshots. Each step registers its undo, so a failed add leaves the pool as
-// it was; a disk an interrupted add or remove left unattached is taken up (add) or destroyed
-// (remove) by the retry. Never destroys a VDI the instance does not own (volumes stay
-// detach-only: procedures/volume.ts).
+// disk detached and destroyed, with its disk snapshots; an image's own base as a persistent
+// disk (procedures/persistent-disk.ts) attached and released, never destroyed. Each step
+// registers its undo, so a failed add leaves the pool as it was; a disk an interrupted add or
+// remove left unattached is taken up (add) or destroyed (remove) by the retry. Never destroys a
+// VDI the instance does not own (volumes stay detach-only: procedures/volume.ts).
 import type { MirrorView, XapiClient } from '../../xapi';
 import type { VBDRecord, VDIRecord } from '../../xapi/datamodel.generated';
 import { createAndPlug, ignoreGone, type OpRun } from './common';
 import { destroyDiskSnapshots } from './disk-snapshot';
 import { ApiError, isGone } from '../errors';
 import { waitForMirror } from '../mirror-wait';
-import { requireImage } from '../ownership';
+import { imageInUse, imageUser, persistentBase, requireImage } from '../ownership';
+import {
+  attachPersistent,
+  claimedBases,
+  detachPersistent,
+  isClaimedBy,
+  releaseUnattached,
+} from './persistent-disk';
 import { runSteps } from '../steps';
 import { IMAGE_TAG, TAG, isIscsiSr, isOwnedBy, ownerTags, type Owner } from '../tags';
 import type { Schema } from '../types';
@@ -40,6 +48,8 @@ export interface DiskTarget {
   bytes: number;
   /** A clone of this image (its id and its base's virtual size); a blank disk without. */
   image?: { id: string; bytes: number };
+  /** With `persistent`: the image's own base, attached as it is (no clone). */
+  persistent?: { id: string; baseRef: string };
 }
 
 /**
@@ -52,9 +62,13 @@ export interface DiskTarget {
  */
 export function diskTarget(
   mirror: MirrorView,
-  namespace: string,
+  owner: Owner,
+  device: string,
   body: DiskAddRequest,
 ): DiskTarget {
+  const { namespace } = owner;
+  if ('image' in body && body.persistent === true)
+    return persistentTarget(mirror, owner, device, body);
   const pool = mirror.query('pool', { fields: ['default_SR'] })[0];
   const defaultRef = pool && pool.default_SR !== NULL_REF ? pool.default_SR : undefined;
   const sr =
@@ -97,6 +111,7 @@ function imageTarget(
   sr: { $ref: string; uuid: string },
 ): DiskTarget {
   const image = requireImage(mirror, namespace, body.image);
+  if (imageUser(image) !== undefined) throw imageInUse(body.image);
   const base = image.bases.find((b) => b.other_config[TAG.state] === 'active');
   if (!base) throw new ApiError(409, 'image_busy', `image '${body.image}' is being imported`);
   const imageBytes = Number(base.virtual_size);
@@ -111,6 +126,36 @@ function imageTarget(
   return { srRef: sr.$ref, srUuid: sr.uuid, bytes, image: { id: body.image, bytes: imageBytes } };
 }
 
+/** A persistent disk: the image's own base (ownership.ts decides which), never grown. */
+function persistentTarget(
+  mirror: MirrorView,
+  owner: Owner,
+  device: string,
+  body: Schema<'ImageDiskRequest'>,
+): DiskTarget {
+  if (body.size_gb !== undefined)
+    throw new ApiError(
+      400,
+      'invalid_request',
+      'a persistent disk is the image itself: it takes no size_gb (it is not grown)',
+    );
+  const base = persistentBase(
+    mirror,
+    owner.namespace,
+    body.image,
+    owner.instanceId,
+    device,
+    body.sr,
+  );
+  const sr = mirror.get('SR', base.SR);
+  return {
+    srRef: base.SR,
+    srUuid: sr?.uuid ?? '',
+    bytes: Number(base.virtual_size),
+    persistent: { id: body.image, baseRef: base.$ref },
+  };
+}
+
 /** What a device holds, as far as a disk add is concerned. */
 export type DeviceHolding =
   | { kind: 'free' }
@@ -123,10 +168,11 @@ export function holding(
   owner: Owner,
   vbd: Pick<VBDRecord, 'type' | 'VDI'> | undefined,
   vdi: Pick<VDIRecord, 'other_config' | 'virtual_size' | 'SR'> | undefined,
-  target: Pick<DiskTarget, 'srRef' | 'bytes' | 'image'>,
+  target: Pick<DiskTarget, 'srRef' | 'bytes' | 'image' | 'persistent'>,
   srNamed: boolean,
 ): DeviceHolding {
   if (!vbd) return { kind: 'free' };
+  if (target.persistent) return { kind: vbd.VDI === target.persistent.baseRef ? 'same' : 'other' };
   const same =
     vbd.type === 'Disk' &&
     vdi !== undefined &&
@@ -217,7 +263,7 @@ export async function addDisk(
   run: OpRun,
   imageBase: ImageBaseIn,
 ): Promise<void> {
-  const target = diskTarget(xapi.mirror, run.owner.namespace, body);
+  const target = diskTarget(xapi.mirror, run.owner, device, body);
   const at = await vbdAt(xapi, run.vmRef, device);
   const vdi =
     at && at.VDI !== NULL_REF
@@ -226,6 +272,11 @@ export async function addDisk(
   const held = holding(run.owner, at, vdi, target, body.sr !== undefined);
   if (held.kind === 'same') return; // a retry: the disk is there
   if (held.kind === 'other') throw deviceInUse(device);
+  if (target.persistent) {
+    await attachPersistent(xapi, run, device, target.persistent, body.bootable === true);
+    await run.viewed((v) => !!v?.disks.some((d) => d.device === device && d.type === 'disk'));
+    return;
+  }
   const name = xapi.mirror.get('VM', run.vmRef)?.name_label ?? run.owner.instanceId;
   const left = await leftFor(xapi, run.owner, device, target, body.sr !== undefined);
   const { image } = target;
@@ -331,6 +382,15 @@ export function isOwnedDataDisk(
   );
 }
 
+/** Is this the instance's persistent disk (an image's base it claims)? */
+export function isPersistentDisk(
+  owner: Owner,
+  vbd: Pick<VBDRecord, 'type'>,
+  vdi: Pick<VDIRecord, 'other_config' | 'is_a_snapshot'> | undefined,
+): boolean {
+  return vbd.type === 'Disk' && isClaimedBy(vdi, owner);
+}
+
 export function notOwnedDisk(device: string): ApiError {
   return new ApiError(
     409,
@@ -341,19 +401,36 @@ export function notOwnedDisk(device: string): ApiError {
 }
 
 /** Detaches the instance's data disk at `device` and destroys its VDI, and any disk tagged for
- * the device that an interrupted add or remove left unattached; nothing there: done. */
+ * the device that an interrupted add or remove left unattached; nothing there: done. A
+ * persistent disk is detached and its base released, never destroyed. */
 export async function removeDisk(xapi: XapiClient, device: string, run: OpRun): Promise<void> {
+  await releaseUnattached(xapi, run.owner, device);
   for (const v of unattachedDisks(xapi.mirror, run.owner, device)) {
     const vbds = await ignoreGone(xapi.call<string[]>('VDI.get_VBDs', v.$ref), isGone);
     if (vbds && vbds.length === 0) await ignoreGone(xapi.call('VDI.destroy', v.$ref), isGone);
   }
   const vbd = await vbdAt(xapi, run.vmRef, device);
   if (!vbd || vbd.VDI === NULL_REF) {
-    await run.viewed(() => unattachedDisks(xapi.mirror, run.owner, device).length === 0);
+    await run.viewed(
+      () =>
+        unattachedDisks(xapi.mirror, run.owner, device).length === 0 &&
+        claimedBases(xapi.mirror, run.owner, device).length === 0,
+    );
     return;
   }
   const vdiRef = vbd.VDI;
   const vdi = await ignoreGone(xapi.call<VDIRecord>('VDI.get_record', vdiRef), isGone);
+  if (isPersistentDisk(run.owner, vbd, vdi)) {
+    await detachPersistent(xapi, run, vbd);
+    await waitForMirror(
+      xapi.mirror,
+      () =>
+        !xapi.mirror.get('VBD', vbd.ref) && !isClaimedBy(xapi.mirror.get('VDI', vdiRef), run.owner),
+      run.mirrorWaitMs,
+    );
+    await run.viewed((v) => !v?.disks.some((d) => d.device === device));
+    return;
+  }
   if (!isOwnedDataDisk(run.owner, vbd, vdi)) throw notOwnedDisk(device);
   if (vbd.currently_attached) {
     await xapi.callAsync('VBD.unplug', [vbd.ref], {

@@ -2,7 +2,7 @@
 // SR; ownership.ts decides which the caller sees). Never calls XAPI.
 import type { MirrorView } from '../../xapi';
 import type { VDIRecord } from '../../xapi/datamodel.generated';
-import { type ImageBases, usableImage } from '../ownership';
+import { type ImageBases, imageUser, usableImage } from '../ownership';
 import { IMAGE_TAG, TAG } from '../tags';
 import type { Schema } from '../types';
 
@@ -14,6 +14,7 @@ export function imageView(mirror: MirrorView, id: string, image: ImageBases): Im
   const active = image.bases.filter((b) => b.other_config[TAG.state] === 'active');
   const first = active[0] ?? image.bases[0];
   const oc = first.other_config;
+  const user = imageUser(image);
   const created = image.bases
     .map((b) => b.other_config[TAG.createdAt] ?? '')
     .filter(Boolean)
@@ -27,6 +28,7 @@ export function imageView(mirror: MirrorView, id: string, image: ImageBases): Im
     virtual_size: Number(first.virtual_size) || 0,
     status: active.length > 0 ? 'active' : 'importing',
     checksum: oc[IMAGE_TAG.checksum] ?? '',
+    ...(user !== undefined ? { in_use_by: user } : {}),
     srs: active
       .map((b) => mirror.get('SR', b.SR)?.uuid)
       .filter((u): u is string => u !== undefined)

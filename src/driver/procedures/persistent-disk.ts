@@ -1,0 +1,176 @@
+// Persistent disks: an image's own base VDI attached to one instance of its namespace (PUT
+// .../disks/{device} with `persistent`), claimed by IMAGE_TAG.user and xcd_device on the base;
+// released (its VBD gone, the claim removed, the base staying the image) by a detach, by the
+// instance's destroy and by reconcile. Must never destroy a base, nor touch another image's.
+import type { MirrorView, XapiClient } from '../../xapi';
+import type { VBDRecord, VDIRecord } from '../../xapi/datamodel.generated';
+import { createAndPlug, ignoreGone, type OpRun } from './common';
+import { isGone, xapiCode } from '../errors';
+import { imageInUse } from '../ownership';
+import { runSteps } from '../steps';
+import { IMAGE_TAG, TAG, ownerTags, writeTags, type Owner } from '../tags';
+
+/** The xcd_role of the VBD that attaches an image's base as an instance's persistent disk. */
+export const PERSISTENT_ROLE = 'image-disk';
+
+/** Is this VDI an image's base claimed by the instance (at `device`, when given)? */
+export function isClaimedBy(
+  vdi: Pick<VDIRecord, 'other_config' | 'is_a_snapshot'> | undefined,
+  owner: Owner,
+  device?: string,
+): boolean {
+  const oc = vdi?.other_config;
+  return (
+    oc !== undefined &&
+    vdi?.is_a_snapshot !== true &&
+    oc[TAG.role] === 'image' &&
+    oc[TAG.namespace] === owner.namespace &&
+    oc[IMAGE_TAG.user] === owner.instanceId &&
+    (device === undefined || oc[TAG.device] === device)
+  );
+}
+
+/** The bases the instance claims (at `device`, when given), as the mirror shows them. */
+export function claimedBases(
+  mirror: MirrorView,
+  owner: Owner,
+  device?: string,
+): Array<{ $ref: string; VBDs: string[] }> {
+  return mirror
+    .query('VDI', {
+      where: {
+        [`other_config.${TAG.role}`]: 'image',
+        [`other_config.${TAG.namespace}`]: owner.namespace,
+        [`other_config.${IMAGE_TAG.user}`]: owner.instanceId,
+      },
+      fields: ['other_config', 'is_a_snapshot', 'VBDs'],
+    })
+    .filter((v) => isClaimedBy(v, owner, device));
+}
+
+/** Removes the claim from a base: it is the image again, for any instance to use. */
+export async function release(xapi: XapiClient, baseRef: string): Promise<void> {
+  await ignoreGone(
+    writeTags(xapi, 'VDI', baseRef, { [TAG.device]: undefined, [IMAGE_TAG.user]: undefined }),
+    isGone,
+  );
+}
+
+/** Releases the instance's claimed bases (at `device`, when given) that no VBD holds (asked of
+ * XAPI): what a destroy, or a detach interrupted after VBD.destroy, leaves claimed. */
+export async function releaseUnattached(
+  xapi: XapiClient,
+  owner: Owner,
+  device?: string,
+): Promise<void> {
+  for (const base of claimedBases(xapi.mirror, owner, device)) {
+    const vbds = await ignoreGone(xapi.call<string[]>('VDI.get_VBDs', base.$ref), isGone);
+    if (vbds && vbds.length === 0) await release(xapi, base.$ref);
+  }
+}
+
+interface ClaimState {
+  /** The checksum the base had before this claim dropped it (its bytes change from now on). */
+  checksum?: string;
+}
+
+/**
+ * Claims the base for the instance (atomically: VDI.add_to_other_config fails on a key already
+ * there; another instance's claim, or its own at another device, is 409 image_in_use; its own at
+ * this device a retry), drops its
+ * checksum, then attaches it at `device` (and plugs it when the VM runs). Each step registers
+ * its undo: a failure gives the base back as it was.
+ */
+export async function attachPersistent(
+  xapi: XapiClient,
+  run: OpRun,
+  device: string,
+  image: { id: string; baseRef: string },
+  bootable: boolean,
+): Promise<void> {
+  const { owner } = run;
+  await runSteps<ClaimState>(
+    [
+      {
+        name: 'claim',
+        run: async (s, ctx) => {
+          const before = await xapi.call<Record<string, string>>(
+            'VDI.get_other_config',
+            image.baseRef,
+          );
+          try {
+            await xapi.call(
+              'VDI.add_to_other_config',
+              image.baseRef,
+              IMAGE_TAG.user,
+              owner.instanceId,
+            );
+          } catch (err) {
+            if (xapiCode(err) !== 'MAP_DUPLICATE_KEY') throw err;
+            const now = await xapi.call<Record<string, string>>(
+              'VDI.get_other_config',
+              image.baseRef,
+            );
+            // The instance's own claim is a retry when it is for this device (or for none yet).
+            const at = now[TAG.device];
+            if (now[IMAGE_TAG.user] !== owner.instanceId || (at !== undefined && at !== device))
+              throw imageInUse(image.id);
+          }
+          s.checksum = before[IMAGE_TAG.checksum];
+          ctx.onUndo('release the image', async () => {
+            await ignoreGone(
+              writeTags(xapi, 'VDI', image.baseRef, {
+                [TAG.device]: before[TAG.device],
+                [IMAGE_TAG.checksum]: s.checksum,
+                [IMAGE_TAG.user]: before[IMAGE_TAG.user],
+              }),
+              isGone,
+            );
+          });
+          await writeTags(xapi, 'VDI', image.baseRef, {
+            [TAG.device]: device,
+            [IMAGE_TAG.checksum]: undefined,
+          });
+        },
+      },
+      {
+        name: 'attach',
+        weight: 2,
+        run: async () => {
+          await createAndPlug(xapi, run, 'VBD', {
+            VM: run.vmRef,
+            VDI: image.baseRef,
+            userdevice: device,
+            bootable,
+            mode: 'RW',
+            type: 'Disk',
+            empty: false,
+            unpluggable: true,
+            other_config: ownerTags(owner, { [TAG.role]: PERSISTENT_ROLE }),
+            qos_algorithm_type: '',
+            qos_algorithm_params: {},
+          });
+        },
+      },
+    ],
+    {},
+    run.steps,
+  );
+}
+
+/** Detaches the instance's persistent disk held by `vbd` (unplugged when attached) and
+ * releases its base, which stays the image. */
+export async function detachPersistent(
+  xapi: XapiClient,
+  run: OpRun,
+  vbd: Pick<VBDRecord, 'currently_attached' | 'VDI'> & { ref: string },
+): Promise<void> {
+  if (vbd.currently_attached) {
+    await xapi.callAsync('VBD.unplug', [vbd.ref], {
+      signal: run.signal,
+      onProgress: (f) => run.onProgress(f * 0.6, 'VBD.unplug'),
+    });
+  }
+  await ignoreGone(xapi.call('VBD.destroy', vbd.ref), isGone);
+  await release(xapi, vbd.VDI);
+}
