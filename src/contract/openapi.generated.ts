@@ -1575,7 +1575,7 @@ export interface components {
             nics: components["schemas"]["Nic"][];
             /** @description Where the instance runs (null when halted). */
             host: components["schemas"]["HostRef"] | null;
-            /** @description The template or image it was spawned from. */
+            /** @description The template or image it was spawned from (`volume:<volume_id>` when it boots from a `root_volume`). */
             template?: string;
             /** @description How it boots: `pv` when `HVM_boot_policy` is empty, else `hvm`. */
             vm_mode?: components["schemas"]["VmMode"];
