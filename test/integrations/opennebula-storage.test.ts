@@ -562,15 +562,19 @@ test('bad images fail with ERROR lines and leave nothing: missing, a directory, 
   expect(await leftovers()).toEqual(EMPTY);
 }, 60_000);
 
-test('what the xcd TM refuses: persistent images, bad snapshot ids, CONTEXT files, images it lacks', async () => {
+test('what the xcd TM refuses: persistent root disks, bad snapshot ids, CONTEXT files, images it lacks', async () => {
   const refusals: Array<[string, RegExp]> = [
     [
       `LN xcd one-frontend:one-image-1 ${sysDir(60)}/disk.0 60 ${IMAGE_DS}`,
-      /^ln: persistent images are not supported/,
+      /^ln: a persistent image as DISK 0 \(the root disk\) is not supported/,
     ],
     [
-      `MVDS xcd ${sysDir(60)}/disk.0 one-image-1 60 ${IMAGE_DS}`,
-      /^mvds: persistent images are not supported/,
+      `LN xcd one-frontend:one-image-404 ${sysDir(60)}/disk.1 60 ${IMAGE_DS}`,
+      /^ln: the service has no image one-image-404$/,
+    ],
+    [
+      `MVDS xcd ${sysDir(60)}/disk.1 one-image-404 60 ${IMAGE_DS}`,
+      /^mvds: the service has no image one-image-404$/,
     ],
     [
       `SNAP_CREATE xcd ${sysDir(60)}/disk.0 x 60 ${SYSTEM_DS}`,

@@ -14,8 +14,8 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'vmm', 'xcd'))
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'datastore', 'xcd'))
 
-from xcd_disks import (ROOT_DISK_ID, TRANSFER_FORMAT, DiskError, MiB, device,  # noqa: E402
-                       disk_id_of_path, instance_id, size_gb, source_image)
+from xcd_disks import (PERSISTENT_ROOT, ROOT_DISK_ID, TRANSFER_FORMAT, DiskError,  # noqa: E402
+                       MiB, device, disk_id_of_path, instance_id, size_gb, source_image)
 from xcd_one import OPERATION_TIMEOUT, client, config  # noqa: E402
 from xcd_rest import Client, ServiceError  # noqa: E402
 
@@ -57,6 +57,7 @@ def _active_image(api, image):
         raise
     if found.get('status') != 'active':
         raise ActionError('the image %s is %s, not active' % (image, found.get('status')))
+    return found
 
 
 # -- prolog: checks (deploy builds the disks) ---------------------------------------------------
@@ -69,9 +70,17 @@ def clone(api, args):
 
 
 def ln(api, args):
-    """ln: a persistent image would be the VM's own disk; the service clones images only."""
-    raise ActionError('persistent images are not supported by the xcd datastore '
-                      '(make the image non-persistent; save disks with disk-saveas)')
+    """ln <fe:SOURCE> <host:dir/disk.N> <vmid> <dsid>: a persistent image, which deploy (or
+    attach_disk) attaches as it is, the VM writing into the image. It must be active and used
+    by no other VM; DISK 0 (the root disk, which the spawn clones) cannot be persistent."""
+    src, dst, vmid = args[0], args[1], args[2]
+    disk_id = _disk_path(dst)
+    if disk_id == ROOT_DISK_ID:
+        raise ActionError(PERSISTENT_ROOT)
+    image = source_image(src)
+    user = _active_image(api, image).get('in_use_by')
+    if user is not None and user != instance_id(vmid):
+        raise ActionError('the persistent image %s is in use by %s' % (image, user))
 
 
 def mkimage(api, args):
@@ -120,7 +129,18 @@ def mv(api, args):
 
 
 def mvds(api, args):
-    raise ActionError('persistent images are not supported by the xcd datastore')
+    """mvds <host:dir/disk.N> <SOURCE> <vmid> <dsid>: a persistent disk goes back to the
+    datastore (terminate, after the VMM's shutdown or cancel; a detach). The disk is the image
+    itself: the instance releases it (a DELETE of its disk, never destroyed); an instance gone
+    already released it. Then the image must be free of the VM."""
+    disk_id, image, vmid = _disk_path(args[0]), source_image(args[1]), args[2]
+    found = _instance(api, vmid)
+    dev = device(disk_id)
+    if found is not None and any(d['device'] == dev for d in found['disks']):
+        api.run('DELETE', ipath(found['id'], 'disks', dev), timeout=OPERATION_TIMEOUT)
+    user = _active_image(api, image).get('in_use_by')
+    if user == instance_id(vmid):
+        raise ActionError('the image %s is still the disk of %s' % (image, user))
 
 
 def cpds(api, args):

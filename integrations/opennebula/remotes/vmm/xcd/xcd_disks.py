@@ -20,6 +20,10 @@ TRANSFER_FORMAT = 'vhd'
 # Device positions: DISK_ID 0 is the root disk at device 0; the config drive the spawn makes
 # from CONTEXT takes the lowest free position, 1; DISK_ID n > 0 sits at device n + 1.
 ROOT_DISK_ID = 0
+# A persistent image as DISK 0 is refused: the spawn clones the root disk from its image, so the
+# VM could not write into the image itself.
+PERSISTENT_ROOT = ('a persistent image as DISK 0 (the root disk) is not supported by the xcd '
+                   'driver: make the image non-persistent, or attach it as a data disk')
 LAST_DEVICE = 99
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -90,12 +94,21 @@ def is_volatile(disk_type):
     return (disk_type or '').strip().lower() in ('fs', 'swap')
 
 
-def disk_request(disk_type, source, size_mb):
-    """The body of `PUT /disks/{device}` for a DISK: a blank disk or a clone of its image."""
+def is_persistent(persistent, clone=None):
+    """A DISK of a persistent image (PERSISTENT="YES", or CLONE="NO"): the VM uses the image's
+    own disk, which goes back to the datastore (tm mvds) when it is detached or terminated."""
+    return (persistent or '').strip().upper() == 'YES' or (clone or '').strip().upper() == 'NO'
+
+
+def disk_request(disk_type, source, size_mb, persistent=False):
+    """The body of `PUT /disks/{device}` for a DISK: a blank disk, a clone of its image, or
+    (persistent) the image itself, which the service attaches as it is (never grown)."""
     if is_volatile(disk_type):
         return {'size_gb': size_gb(size_mb)}
     body = {'image': source_image(source)}
-    if size_mb:
+    if persistent:
+        body['persistent'] = True
+    elif size_mb:
         body['size_gb'] = size_gb(size_mb)
     return body
 

@@ -9,8 +9,8 @@ import sys
 import xml.etree.ElementTree as ET
 
 from xcd_context import config_drive, context_at, context_of
-from xcd_disks import (IMAGE_PREFIX, DiskError, device, disk_request, is_volatile, size_gb,
-                       source_image)
+from xcd_disks import (IMAGE_PREFIX, PERSISTENT_ROOT, DiskError, device, disk_request,
+                       is_persistent, is_volatile, size_gb, source_image)
 from xcd_rest import Client, ServiceError, read_token
 
 # LCM states (OpenNebula's VirtualMachine LcmState) that end the VM for good: terminate
@@ -114,12 +114,12 @@ def spawn_body(vm, conf, dfile=None):
     elif template or ((root is None or not _from_image(root)) and conf.get('XCD_DEFAULT_TEMPLATE')):
         body['template'] = template or conf['XCD_DEFAULT_TEMPLATE']
     elif root is not None and _from_image(root):
+        if _persistent(root):
+            raise ActionError(PERSISTENT_ROOT)
         body['image'] = source_image(text(root, 'SOURCE'))
         if text(root, 'SIZE'):
             body['root_disk_gb'] = size_gb(text(root, 'SIZE'))
-        later = [(device(text(d, 'DISK_ID')),
-                  disk_request(text(d, 'TYPE'), text(d, 'SOURCE'), text(d, 'SIZE')))
-                 for d in disks[1:]]
+        later = [(device(text(d, 'DISK_ID')), _disk_body(d)) for d in disks[1:]]
     else:
         raise ActionError('DISK 0 is not an image of an xcd datastore: set XCD_TEMPLATE in the '
                           'VM template (or XCD_DEFAULT_TEMPLATE)')
@@ -157,6 +157,16 @@ def spawn_body(vm, conf, dfile=None):
     if later:
         body['power_on'] = False  # started once every disk is in place
     return body, later
+
+
+def _persistent(disk):
+    return is_persistent(text(disk, 'PERSISTENT'), text(disk, 'CLONE'))
+
+
+def _disk_body(disk):
+    """The `PUT /disks/{device}` body of a DISK (a persistent image: the image itself)."""
+    return disk_request(text(disk, 'TYPE'), text(disk, 'SOURCE'), text(disk, 'SIZE'),
+                        persistent=_persistent(disk) and _from_image(disk))
 
 
 def _from_image(disk):
@@ -341,8 +351,8 @@ def _is_uuid(value):
 
 def attach_disk(api, conf, args, doc):
     """attach_disk <deploy id> <disk path> <target> <index> <b64 message> <vmid> <host>: a
-    volatile disk (blank) or an image of an xcd datastore (a clone) at DISK_ID's device; a pool
-    VDI (XCD_VDI) as a volume at the target's index."""
+    volatile disk (blank), an image of an xcd datastore (a clone; a persistent image: the image
+    itself) at DISK_ID's device; a pool VDI (XCD_VDI) as a volume at the target's index."""
     if doc is None and len(args) > 4 and args[4]:
         doc = ET.fromstring(base64.b64decode(args[4]))
     disk = _attached(doc, 'DISK')
@@ -351,14 +361,14 @@ def attach_disk(api, conf, args, doc):
         body = {'device': args[3]} if args[3].isdigit() and int(args[3]) < 100 else {}
         api.run('PUT', ipath(args[0], 'volumes', vdi), body=body, timeout=OPERATION_TIMEOUT)
         return
-    request = disk_request(text(disk, 'TYPE'), text(disk, 'SOURCE'), text(disk, 'SIZE'))
-    api.run('PUT', ipath(args[0], 'disks', device(text(disk, 'DISK_ID'))), body=request,
+    api.run('PUT', ipath(args[0], 'disks', device(text(disk, 'DISK_ID'))), body=_disk_body(disk),
             timeout=OPERATION_TIMEOUT)
 
 
 def detach_disk(api, conf, args, doc):
     """detach_disk <deploy id> <disk path> <target> <index> <vmid> <host>: a volume stays in
-    the pool; the VM's own disk is destroyed."""
+    the pool; the VM's own disk is destroyed; a persistent image is released (it stays the
+    image, the TM's mvds finds it back in the datastore)."""
     disk = _attached(doc, 'DISK')
     vdi = _volume_vdi(disk)
     if vdi:

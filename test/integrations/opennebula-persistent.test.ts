@@ -1,0 +1,283 @@
+// Persistent images through the OpenNebula drivers, called exactly as OpenNebula 7 calls them:
+// one_datastore.rb (`<action> <image id>`, Base64 DS_DRIVER_ACTION_DATA on stdin), one_tm.rb (a
+// transfer file's line as argv: `LN xcd fe:SOURCE host:dir/disk.N vmid dsid`, `MVDS xcd
+// host:dir/disk.N SOURCE vmid dsid`) and one_vmm_exec.rb (argv + `<vmid> <host>`, one Base64
+// line on stdin). An image made persistent is the VM's own disk: what the VM writes is in the
+// image after terminate, and the next VM finds it there. Must not: use a shell.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startStack, type Stack } from '../helpers/stack';
+import { INTEGRATIONS, install, run } from './orchestrator';
+
+const SOURCE = join(INTEGRATIONS, 'opennebula', 'remotes');
+const HOST = 'xen01';
+const IMAGE_DS = 100;
+const SYSTEM_DS = 0;
+const MiB = 1024 ** 2;
+
+let stack: Stack;
+let dir: string;
+let remotes: string;
+let env: Record<string, string>;
+const original = randomBytes(4 * MiB);
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'xcd-one-persistent-'));
+  stack = await startStack();
+  remotes = join(dir, 'remotes');
+  install(
+    [
+      [join(SOURCE, 'vmm', 'xcd'), join(remotes, 'vmm')],
+      [join(SOURCE, 'datastore', 'xcd'), join(remotes, 'datastore')],
+      [join(SOURCE, 'tm', 'xcd'), join(remotes, 'tm')],
+    ],
+    join(remotes, 'vmm', 'xcd'),
+  );
+  env = { XCD_URL: stack.url, XCD_TOKEN: stack.tokens.admin, XCD_CONFIG: join(dir, 'none') };
+}, 90_000);
+
+afterAll(async () => {
+  await stack?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const cdata = (s: string | number) => `<![CDATA[${String(s).replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
+const el = (attrs: Record<string, string | number>) =>
+  Object.entries(attrs)
+    .map(([k, v]) => `<${k}>${cdata(v)}</${k}>`)
+    .join('');
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+async function exec(file: string, args: string[], stdin?: string) {
+  const res = await run(file, args, {
+    env,
+    ...(stdin === undefined ? {} : { stdin }),
+    cwd: dir,
+    timeoutMs: 60_000,
+  });
+  const lines = res.stderr.split('\n').filter(Boolean);
+  return {
+    code: res.code,
+    stdout: res.stdout,
+    errors: lines.filter((l) => l.startsWith('ERROR:')),
+  };
+}
+
+/** one_datastore.rb: `datastore/xcd/<action> <id>`, the Base64 message on stdin. */
+function ds(action: string, id: number, image: Record<string, string | number>) {
+  const dsXml =
+    `<DATASTORE><ID>${IMAGE_DS}</ID><NAME>xcd-images</NAME><DS_MAD>xcd</DS_MAD><TM_MAD>xcd</TM_MAD>` +
+    `<TYPE>0</TYPE><BASE_PATH>/var/lib/one/datastores/${IMAGE_DS}</BASE_PATH><TEMPLATE/></DATASTORE>`;
+  return exec(
+    join(remotes, 'datastore', 'xcd', action),
+    [String(id)],
+    b64(
+      `<DS_DRIVER_ACTION_DATA><IMAGE>${el(image)}<TEMPLATE/></IMAGE>${dsXml}</DS_DRIVER_ACTION_DATA>`,
+    ),
+  );
+}
+
+/** one_tm.rb: a transfer file's line `<ACTION> xcd <args...>` runs `tm/xcd/<action> <args...>`. */
+const tm = (line: string) => {
+  const [action, driver, ...args] = line.split(' ');
+  expect(driver).toBe('xcd');
+  return exec(join(remotes, 'tm', 'xcd', action!.toLowerCase()), args);
+};
+const sysDir = (vmid: number) => `${HOST}:/var/lib/one/datastores/${SYSTEM_DS}/${vmid}`;
+
+interface VmSpec {
+  id: number;
+  lcm?: number;
+  disks: Array<Record<string, string | number>>;
+}
+
+const vmXml = (vm: VmSpec) =>
+  `<VM><ID>${vm.id}</ID><NAME>vm-${vm.id}</NAME><STATE>3</STATE><LCM_STATE>${vm.lcm ?? 3}</LCM_STATE>` +
+  `<TEMPLATE>${el({ VCPU: 1, MEMORY: 512 })}` +
+  vm.disks.map((d) => `<DISK>${el(d)}</DISK>`).join('') +
+  `</TEMPLATE><USER_TEMPLATE/></VM>`;
+const actionData = (vm: VmSpec) =>
+  `<VMM_DRIVER_ACTION_DATA><HOST>${HOST}</HOST><MIGR_HOST/><DEPLOY_ID>one-${vm.id}</DEPLOY_ID>` +
+  `<LOCAL_DEPLOYMENT_FILE/><REMOTE_DEPLOYMENT_FILE/><CHECKPOINT_FILE/><TM_COMMAND/>${vmXml(vm)}` +
+  `<DATASTORE><ID>${SYSTEM_DS}</ID></DATASTORE></VMM_DRIVER_ACTION_DATA>`;
+
+/** one_vmm_exec.rb in local mode: argv + `<vmid> <host>`, one Base64 line on stdin. */
+const vmm = (action: string, args: string[], vm: VmSpec, stdinXml = actionData(vm)) =>
+  exec(join(remotes, 'vmm', 'xcd', action), [...args, String(vm.id), HOST], b64(stdinXml));
+
+function deploy(vm: VmSpec) {
+  const vmDir = join(dir, 'vms', String(vm.id));
+  mkdirSync(vmDir, { recursive: true });
+  const dfile = join(vmDir, 'deployment.0');
+  writeFileSync(dfile, vmXml(vm));
+  return vmm('deploy', [dfile, HOST], vm, vmXml(vm));
+}
+
+/** A DISK of an image as oned writes it; a persistent image's (oneimage persistent) carries
+ * PERSISTENT="YES", CLONE="NO", SAVE="YES". */
+const imageDisk = (diskId: number, imageId: number, persistent: boolean) => ({
+  DISK_ID: diskId,
+  IMAGE_ID: imageId,
+  SOURCE: `one-image-${imageId}`,
+  TM_MAD: 'xcd',
+  DATASTORE_ID: IMAGE_DS,
+  TYPE: 'FILE',
+  FORMAT: 'raw',
+  SIZE: 4,
+  TARGET: `xvd${'abcdefgh'[diskId]}`,
+  ...(persistent ? { PERSISTENT: 'YES', CLONE: 'NO', SAVE: 'YES' } : { CLONE: 'YES' }),
+});
+
+/** The pool VDI at a device of the VM one-<vmid>. */
+function vdiAt(vmid: number, device: string): { ref: string; rec: any } | undefined {
+  const store = stack.sim.store;
+  for (const [, vm] of store.all('VM')) {
+    if ((vm as any).name_label !== `vm-${vmid}` || (vm as any).is_a_snapshot) continue;
+    for (const vbdRef of (vm as any).VBDs as string[]) {
+      const vbd = store.get('VBD', vbdRef) as any;
+      if (vbd.userdevice === device) return { ref: vbd.VDI, rec: store.get('VDI', vbd.VDI) };
+    }
+  }
+  return undefined;
+}
+
+async function bytesOf(vdiRef: string): Promise<Buffer> {
+  const { stream } = await stack.xapi.httpGetStream('/export_raw_vdi', {
+    vdi: vdiRef,
+    format: 'raw',
+  });
+  const chunks: Buffer[] = [];
+  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks).subarray(0, original.length);
+}
+
+const image = async (id: string) => (await stack.request('GET', `/v1/images/${id}`)).body;
+
+test("a persistent image is the VM's disk: written, terminated (mvds), used again", async () => {
+  // IMAGE CP of a root image and of a data image; `oneimage persistent 9` changes oned only
+  const root = join(dir, 'root.raw');
+  const data = join(dir, 'data.raw');
+  writeFileSync(root, randomBytes(4 * MiB));
+  writeFileSync(data, original);
+  for (const [id, path] of [
+    [8, root],
+    [9, data],
+  ] as const)
+    expect(
+      await ds('cp', id, { ID: id, NAME: `img-${id}`, PATH: path, SIZE: 4, TYPE: 'OS' }),
+    ).toMatchObject({
+      code: 0,
+      stdout: `one-image-${id} raw\n`,
+    });
+
+  // PROLOG: CLONE of the root image, LN of the persistent one; DEPLOY attaches the image itself
+  const vm: VmSpec = { id: 70, disks: [imageDisk(0, 8, false), imageDisk(1, 9, true)] };
+  for (const line of [
+    `CLONE xcd one-frontend:one-image-8 ${sysDir(70)}/disk.0 70 ${IMAGE_DS}`,
+    `LN xcd one-frontend:one-image-9 ${sysDir(70)}/disk.1 70 ${IMAGE_DS}`,
+  ])
+    expect(await tm(line)).toMatchObject({ code: 0, stdout: '' });
+  expect(await deploy(vm)).toMatchObject({ code: 0, stdout: 'one-70\n' });
+  const disk = vdiAt(70, '2')!;
+  expect(disk.rec.other_config).toMatchObject({
+    xcd_role: 'image',
+    xcd_image_id: 'one-image-9',
+    xcd_image_user: 'one-70',
+  });
+  expect(await image('one-image-9')).toMatchObject({ in_use_by: 'one-70', status: 'active' });
+
+  // the guest writes its disk
+  const written = randomBytes(original.length);
+  await stack.xapi.httpPut('/import_raw_vdi', { vdi: disk.ref, format: 'raw' }, written);
+
+  // another VM cannot have it meanwhile; the datastore cannot export or clone it
+  const other = await tm(`LN xcd one-frontend:one-image-9 ${sysDir(71)}/disk.1 71 ${IMAGE_DS}`);
+  expect(other.code).toBe(1);
+  expect(other.errors).toEqual(['ERROR: ln: the persistent image one-image-9 is in use by one-70']);
+  const cloned = await ds('clone', 10, { ID: 10, NAME: 'copy', PATH: 'one-image-9', SIZE: 4 });
+  expect(cloned.code).toBe(1);
+  expect(cloned.errors.join(' ')).toMatch(/image_in_use/);
+
+  // terminate: SHUTDOWN (LCM_STATE SHUTDOWN), then the epilog: MVDS of the persistent disk,
+  // DELETE of the rest
+  expect(await vmm('shutdown', ['one-70', HOST], { ...vm, lcm: 12 })).toMatchObject({ code: 0 });
+  for (const line of [
+    `DELETE xcd ${sysDir(70)}/disk.0 70 ${IMAGE_DS}`,
+    `MVDS xcd ${sysDir(70)}/disk.1 one-image-9 70 ${IMAGE_DS}`,
+    `DELETE xcd ${sysDir(70)} 70 ${SYSTEM_DS}`,
+  ])
+    expect(await tm(line)).toMatchObject({ code: 0, stdout: '' });
+  expect(stack.sim.store.has('VDI', disk.ref)).toBe(true);
+  const back = await image('one-image-9');
+  expect(back).toMatchObject({ status: 'active', checksum: '' });
+  expect(back.in_use_by).toBeUndefined();
+  expect((await bytesOf(disk.ref)).equals(written)).toBe(true);
+
+  // the next VM: LN and a hot ATTACHDISK of the image, which holds what VM 70 wrote
+  const next: VmSpec = { id: 71, disks: [imageDisk(0, 8, false)] };
+  expect(
+    await tm(`CLONE xcd one-frontend:one-image-8 ${sysDir(71)}/disk.0 71 ${IMAGE_DS}`),
+  ).toMatchObject({ code: 0 });
+  expect(await deploy(next)).toMatchObject({ code: 0, stdout: 'one-71\n' });
+  expect(
+    await tm(`LN xcd one-frontend:one-image-9 ${sysDir(71)}/disk.1 71 ${IMAGE_DS}`),
+  ).toMatchObject({ code: 0 });
+  const attaching: VmSpec = {
+    ...next,
+    disks: [...next.disks, { ...imageDisk(1, 9, true), ATTACH: 'YES' }],
+  };
+  const msg = actionData(attaching);
+  expect(
+    await vmm(
+      'attach_disk',
+      ['one-71', '/var/lib/one/datastores/0/71/disk.1', 'xvdb', '1', b64(msg)],
+      attaching,
+      msg,
+    ),
+  ).toMatchObject({ code: 0 });
+  const again = vdiAt(71, '2')!;
+  expect(again.ref).toBe(disk.ref);
+  expect((await bytesOf(again.ref)).equals(written)).toBe(true);
+  expect(await image('one-image-9')).toMatchObject({ in_use_by: 'one-71' });
+
+  // DETACHDISK: the VMM's detach_disk, then the TM's MVDS: the image is free again
+  expect(
+    await vmm(
+      'detach_disk',
+      ['one-71', '/var/lib/one/datastores/0/71/disk.1', 'xvdb', '1'],
+      attaching,
+    ),
+  ).toMatchObject({ code: 0 });
+  expect(await tm(`MVDS xcd ${sysDir(71)}/disk.1 one-image-9 71 ${IMAGE_DS}`)).toMatchObject({
+    code: 0,
+  });
+  expect(vdiAt(71, '2')).toBeUndefined();
+  expect((await image('one-image-9')).in_use_by).toBeUndefined();
+  expect(stack.sim.store.has('VDI', disk.ref)).toBe(true);
+
+  // terminate VM 71, then IMAGE RM of both images: nothing left
+  expect(await vmm('shutdown', ['one-71', HOST], { ...next, lcm: 12 })).toMatchObject({ code: 0 });
+  expect(await tm(`DELETE xcd ${sysDir(71)} 71 ${SYSTEM_DS}`)).toMatchObject({ code: 0 });
+  for (const id of [8, 9])
+    expect(await ds('rm', id, { ID: id, SOURCE: `one-image-${id}` })).toMatchObject({ code: 0 });
+  expect((await stack.request('GET', '/v1/images')).body.items).toEqual([]);
+});
+
+test('a persistent DISK 0 is refused by ln and by deploy, leaving nothing', async () => {
+  writeFileSync(join(dir, 'p.raw'), original);
+  expect(
+    await ds('cp', 12, { ID: 12, NAME: 'p', PATH: join(dir, 'p.raw'), SIZE: 4, TYPE: 'OS' }),
+  ).toMatchObject({ code: 0 });
+  const reason =
+    'a persistent image as DISK 0 (the root disk) is not supported by the xcd driver: make ' +
+    'the image non-persistent, or attach it as a data disk';
+  const ln = await tm(`LN xcd one-frontend:one-image-12 ${sysDir(80)}/disk.0 80 ${IMAGE_DS}`);
+  expect(ln).toMatchObject({ code: 1, errors: [`ERROR: ln: ${reason}`] });
+  const dep = await deploy({ id: 80, disks: [imageDisk(0, 12, true)] });
+  expect(dep).toMatchObject({ code: 1, stdout: '', errors: [`ERROR: 80 deploy: ${reason}`] });
+  expect(vdiAt(80, '0')).toBeUndefined();
+  expect((await image('one-image-12')).in_use_by).toBeUndefined();
+  expect(await ds('rm', 12, { ID: 12, SOURCE: 'one-image-12' })).toMatchObject({ code: 0 });
+});
