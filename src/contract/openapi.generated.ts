@@ -353,7 +353,9 @@ export interface paths {
          *     `memory: true` takes a checkpoint with the memory image (`VM.checkpoint`, running
          *     instances only), which a revert brings back suspended. The id is the orchestrator's and
          *     is kept in XAPI (`other_config.xcd_snapshot_id`); repeating the call with an existing id
-         *     answers the snapshot's instance at once (`200`), without a second snapshot.
+         *     answers the snapshot's instance at once (`200`), without a second snapshot. An instance
+         *     with a persistent disk (an image attached with `persistent`) answers
+         *     `409 operation_not_allowed` until that disk is detached.
          */
         put: operations["createSnapshot"];
         post?: never;
@@ -389,7 +391,9 @@ export interface paths {
          * Revert the instance to a snapshot
          * @description `VM.revert`: the instance's disks are replaced by clones of the snapshot's, its vCPUs and
          *     memory restored. A disk-only snapshot leaves the instance halted, a checkpoint leaves it
-         *     suspended; `power_on: true` then starts (or resumes) it.
+         *     suspended; `power_on: true` then starts (or resumes) it. An instance with a persistent
+         *     disk answers `409 operation_not_allowed` (the revert would destroy the disks it replaces,
+         *     the image among them) until that disk is detached.
          */
         post: operations["revertSnapshot"];
         delete?: never;

@@ -5,6 +5,7 @@ import type { XapiClient } from '../xapi';
 import { NULL_REF } from '../xapi/ref';
 import { ApiError } from './errors';
 import { requirePowerState, snapshotNotFound } from './procedures/common';
+import { refuseWithPersistentDisk } from './procedures/persistent-disk';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from './procedures/snapshot';
 import { findSnapshot, listSnapshots, snapshotView } from './views/snapshots';
 import type { OperationRunner } from './runner';
@@ -54,6 +55,8 @@ export class Snapshots {
     if (findSnapshot(this.xapi.mirror, vm, snapshotId))
       return runner.done(caller, id, 'snapshot', { snapshot_id: snapshotId });
     const memory = body.memory === true;
+    const owner = { namespace: caller.namespace, instanceId: id };
+    refuseWithPersistentDisk(this.xapi.mirror, owner, 'snapshot');
     return runner.onInstance(
       caller,
       id,
@@ -62,7 +65,10 @@ export class Snapshots {
         args: { snapshot_id: snapshotId },
         ...(memory ? { precheck: (v) => requirePowerState(v, ['running']) } : {}),
       },
-      (r) => createSnapshot(this.xapi, { id: snapshotId, name: body.name, memory }, r),
+      (r) => {
+        refuseWithPersistentDisk(this.xapi.mirror, r.owner, 'snapshot');
+        return createSnapshot(this.xapi, { id: snapshotId, name: body.name, memory }, r);
+      },
     );
   }
 
@@ -75,11 +81,19 @@ export class Snapshots {
       !runner.pendingWith(caller.namespace, id, 'snapshot', snapshotId, 'snapshot_id')
     )
       throw snapshotNotFound(snapshotId);
+    refuseWithPersistentDisk(
+      this.xapi.mirror,
+      { namespace: caller.namespace, instanceId: id },
+      'revert',
+    );
     return runner.onInstance(
       caller,
       id,
       { kind: 'revert', args: { snapshot_id: snapshotId } },
-      (r) => revertSnapshot(this.xapi, snapshotId, body.power_on === true, r),
+      (r) => {
+        refuseWithPersistentDisk(this.xapi.mirror, r.owner, 'revert');
+        return revertSnapshot(this.xapi, snapshotId, body.power_on === true, r);
+      },
     );
   }
 

@@ -307,3 +307,21 @@ test('reconcile releases the claim of an instance that no longer exists, and no 
   await done(stack, stack.driver.removeDisk(alice, 'pd-1', '11'));
   expect(baseOf('shared').other_config.xcd_image_user).toBeUndefined();
 });
+
+test('no instance snapshot is made or reverted while the instance has a persistent disk', async () => {
+  await setState(stack, vmRef, 'Halted');
+  const made = await done(stack, stack.driver.createSnapshot(alice, 'pd-1', 'before', {}));
+  expect(made.status).toBe('succeeded');
+  await done(stack, stack.driver.addDisk(alice, 'pd-1', '12', { image: 'disk', persistent: true }));
+  const base = baseOf('disk');
+  const refused = expect.objectContaining({ status: 409, code: 'operation_not_allowed' });
+  expect(() => stack.driver.createSnapshot(alice, 'pd-1', 'with-image', {})).toThrow(refused);
+  // A revert would destroy the disks it replaces: the image among them.
+  expect(() => stack.driver.revertSnapshot(alice, 'pd-1', 'before', {})).toThrow(refused);
+  await done(stack, stack.driver.removeDisk(alice, 'pd-1', '12'));
+  expect((await done(stack, stack.driver.revertSnapshot(alice, 'pd-1', 'before', {}))).status).toBe(
+    'succeeded',
+  );
+  expect(stack.sim.store.has('VDI', base.$ref)).toBe(true);
+  expect(stack.driver.getImage(alice, 'disk')).toMatchObject({ status: 'active' });
+});

@@ -5,7 +5,7 @@
 import type { MirrorView, XapiClient } from '../../xapi';
 import type { VBDRecord, VDIRecord } from '../../xapi/datamodel.generated';
 import { createAndPlug, ignoreGone, type OpRun } from './common';
-import { isGone, xapiCode } from '../errors';
+import { ApiError, isGone, xapiCode } from '../errors';
 import { imageInUse } from '../ownership';
 import { runSteps } from '../steps';
 import { IMAGE_TAG, TAG, ownerTags, writeTags, type Owner } from '../tags';
@@ -46,6 +46,18 @@ export function claimedBases(
       fields: ['other_config', 'is_a_snapshot', 'VBDs'],
     })
     .filter((v) => isClaimedBy(v, owner, device));
+}
+
+/** 409 operation_not_allowed while the instance holds a persistent disk: a snapshot of the
+ * instance would copy the image's base, and a revert (VM.revert) destroys the disks it
+ * replaces, the image among them. */
+export function refuseWithPersistentDisk(mirror: MirrorView, owner: Owner, what: string): void {
+  if (claimedBases(mirror, owner).length > 0)
+    throw new ApiError(
+      409,
+      'operation_not_allowed',
+      `the instance has a persistent disk (an image): ${what} it only once that disk is detached`,
+    );
 }
 
 /** Removes the claim from a base: it is the image again, for any instance to use. */
