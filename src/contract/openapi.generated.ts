@@ -1390,6 +1390,11 @@ export interface components {
             image_vdi?: string;
             /** @description An image (`/v1/images`) of the caller's namespace or a public one: its base VDI in the target SR is cloned (copied into that SR once first, shared by concurrent spawns) and grown to `root_disk_gb`. Another namespace's private image answers `404 image_not_found`. */
             image?: components["schemas"]["ImageId"];
+            /**
+             * @description With `image`: the root disk is the image's own base, not a clone (as `PUT /v1/instances/{id}/disks/{device}` with `persistent`): its only copy, or the one in `sr`; the caller's own image only (`403 forbidden` for another namespace's public one), one instance at a time (`409 image_in_use`), no `root_disk_gb` (`400 invalid_request`). Destroying the instance releases it, never destroys it: the image keeps what the instance wrote.
+             * @default false
+             */
+            persistent_image?: boolean;
             vcpus?: number;
             memory_mb?: number;
             /** @description The most vCPUs a live resize may give (VCPUs_max, set before the first start; default `vcpus`). At least `vcpus`. */

@@ -168,14 +168,10 @@ test('while in persistent use the image is not cloned, exported, published, dele
   await expect(stack.driver.exportImage(alice, 'disk', 'raw')).rejects.toEqual(inUse);
   await expect(stack.driver.deleteImage(alice, 'disk')).rejects.toEqual(inUse);
   await expect(stack.driver.setImagePublic(alice, 'disk', true)).rejects.toEqual(inUse);
-  // A spawn from it fails the same way, leaving nothing.
-  const { operation } = stack.driver.spawn(alice, 'pd-3', { image: 'disk' } as never);
-  expect(await settle(stack, alice, operation)).toMatchObject({
-    status: 'failed',
-    error: expect.objectContaining({ code: 'image_in_use' }),
-  });
+  // Nor is a spawn made from it.
+  expect(() => stack.driver.spawn(alice, 'pd-3', { image: 'disk' })).toThrow(inUse);
   expect(poolSnapshot(stack.sim)).toEqual(before);
-  expect(stack.calls.filter((m) => /^VDI\.(create|clone|copy|destroy)$/.test(m))).toEqual([]);
+  expect(stack.calls.filter((m) => /\.(create|clone|copy|destroy)$/.test(m))).toEqual([]);
   await done(stack, stack.driver.removeDisk(alice, 'pd-1', '7'));
 });
 
@@ -324,4 +320,79 @@ test('no instance snapshot is made or reverted while the instance has a persiste
   );
   expect(stack.sim.store.has('VDI', base.$ref)).toBe(true);
   expect(stack.driver.getImage(alice, 'disk')).toMatchObject({ status: 'active' });
+});
+
+test("a spawn with persistent_image boots from the image's own base, released by destroy", async () => {
+  const base = baseOf('disk');
+  stack.calls.length = 0;
+  const { operation } = stack.driver.spawn(alice, 'pd-root', {
+    image: 'disk',
+    persistent_image: true,
+    vcpus: 1,
+    memory_mb: 256,
+  });
+  expect(await settle(stack, alice, operation)).toMatchObject({ status: 'succeeded' });
+  for (const made of ['VDI.clone', 'VDI.copy']) expect(stack.calls).not.toContain(made);
+  const ref = vmRefOf('pd-root');
+  const root = vbdAt(ref, '0')!;
+  expect([root.VDI, root.bootable]).toEqual([base.$ref, true]);
+  expect(baseOf('disk').other_config).toMatchObject({
+    xcd_image_user: 'pd-root',
+    xcd_device: '0',
+  });
+  // Another instance cannot have it; a persistent image takes no root_disk_gb.
+  const refused = (body: Record<string, unknown>): unknown => {
+    try {
+      stack.driver.spawn(alice, 'pd-root-2', { image: 'disk', ...body } as never);
+    } catch (err) {
+      return err;
+    }
+    throw new Error('accepted');
+  };
+  expect(refused({ persistent_image: true })).toMatchObject({ status: 409, code: 'image_in_use' });
+  expect(refused({})).toMatchObject({ status: 409, code: 'image_in_use' });
+  expect(() =>
+    stack.driver.spawn(alice, 'pd-root-3', {
+      image: 'shared',
+      persistent_image: true,
+      root_disk_gb: 8,
+    }),
+  ).toThrow(expect.objectContaining({ status: 400, code: 'invalid_request' }));
+  expect((await done(stack, stack.driver.destroy(alice, 'pd-root', {}))).status).toBe('succeeded');
+  expect(stack.sim.store.has('VDI', base.$ref)).toBe(true);
+  expect(baseOf('disk').other_config.xcd_image_user).toBeUndefined();
+  expect(stack.driver.getImage(alice, 'disk').in_use_by).toBeUndefined();
+});
+
+test('leaves the pool and the image as they were when any XAPI call of a persistent spawn fails', async () => {
+  const body = { image: 'disk', persistent_image: true, vcpus: 1, memory_mb: 256 };
+  stack.calls.length = 0;
+  const first = stack.driver.spawn(alice, 'pd-f', body);
+  expect(await settle(stack, alice, first.operation)).toMatchObject({ status: 'succeeded' });
+  const points = callPoints(stack.calls);
+  expect(points.map(([m]) => m)).toEqual(
+    expect.arrayContaining(['VDI.add_to_other_config', 'VBD.create']),
+  );
+  await done(stack, stack.driver.destroy(alice, 'pd-f', {}));
+  const base = baseOf('disk');
+  const tags = JSON.stringify(base.other_config);
+  const failures = await failEachCall(stack.sim, points, {
+    attempt: async () => {
+      const final = await settle(stack, alice, stack.driver.spawn(alice, 'pd-f', body).operation);
+      return final;
+    },
+    snapshot: () => {
+      const { VM, VDI, VBD } = poolSnapshot(stack.sim);
+      return { VM, VDI, VBD };
+    },
+    check: async (where) => {
+      await until(
+        () => JSON.stringify(stack.xapi.mirror.get('VDI', base.$ref)?.other_config) === tags,
+        5000,
+      ).catch(() => undefined);
+      const now = JSON.stringify((stack.sim.store.get('VDI', base.$ref) as any).other_config);
+      return now === tags ? [] : [`${where}: base tags ${now}`];
+    },
+  });
+  expect(failures).toEqual([]);
 });

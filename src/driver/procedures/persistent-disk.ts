@@ -7,7 +7,7 @@ import type { VBDRecord, VDIRecord } from '../../xapi/datamodel.generated';
 import { createAndPlug, ignoreGone, type OpRun } from './common';
 import { ApiError, isGone, xapiCode } from '../errors';
 import { imageInUse } from '../ownership';
-import { runSteps } from '../steps';
+import { runSteps, type StepContext } from '../steps';
 import { IMAGE_TAG, TAG, ownerTags, writeTags, type Owner } from '../tags';
 
 /** The xcd_role of the VBD that attaches an image's base as an instance's persistent disk. */
@@ -81,18 +81,48 @@ export async function releaseUnattached(
   }
 }
 
-interface ClaimState {
-  /** The checksum the base had before this claim dropped it (its bytes change from now on). */
-  checksum?: string;
+/**
+ * Claims the base for the instance at `device` (atomically: VDI.add_to_other_config fails on a
+ * key already there; another instance's claim, or its own at another device, is 409
+ * image_in_use; its own at this device a retry) and drops its checksum (its bytes change from
+ * now on). The undo registered on `ctx` gives the base its tags back as they were.
+ */
+export async function claimBase(
+  xapi: XapiClient,
+  ctx: Pick<StepContext, 'onUndo'>,
+  owner: Owner,
+  device: string,
+  image: { id: string; baseRef: string },
+): Promise<void> {
+  const before = await xapi.call<Record<string, string>>('VDI.get_other_config', image.baseRef);
+  try {
+    await xapi.call('VDI.add_to_other_config', image.baseRef, IMAGE_TAG.user, owner.instanceId);
+  } catch (err) {
+    if (xapiCode(err) !== 'MAP_DUPLICATE_KEY') throw err;
+    const now = await xapi.call<Record<string, string>>('VDI.get_other_config', image.baseRef);
+    // The instance's own claim is a retry when it is for this device (or for none yet).
+    const at = now[TAG.device];
+    if (now[IMAGE_TAG.user] !== owner.instanceId || (at !== undefined && at !== device))
+      throw imageInUse(image.id);
+  }
+  ctx.onUndo('release the image', async () => {
+    await ignoreGone(
+      writeTags(xapi, 'VDI', image.baseRef, {
+        [TAG.device]: before[TAG.device],
+        [IMAGE_TAG.checksum]: before[IMAGE_TAG.checksum],
+        [IMAGE_TAG.user]: before[IMAGE_TAG.user],
+      }),
+      isGone,
+    );
+  });
+  await writeTags(xapi, 'VDI', image.baseRef, {
+    [TAG.device]: device,
+    [IMAGE_TAG.checksum]: undefined,
+  });
 }
 
-/**
- * Claims the base for the instance (atomically: VDI.add_to_other_config fails on a key already
- * there; another instance's claim, or its own at another device, is 409 image_in_use; its own at
- * this device a retry), drops its
- * checksum, then attaches it at `device` (and plugs it when the VM runs). Each step registers
- * its undo: a failure gives the base back as it was.
- */
+/** Claims the base (claimBase), then attaches it at `device` (plugged when the VM runs). Each
+ * step registers its undo: a failure gives the base back as it was. */
 export async function attachPersistent(
   xapi: XapiClient,
   run: OpRun,
@@ -101,50 +131,9 @@ export async function attachPersistent(
   bootable: boolean,
 ): Promise<void> {
   const { owner } = run;
-  await runSteps<ClaimState>(
+  await runSteps<object>(
     [
-      {
-        name: 'claim',
-        run: async (s, ctx) => {
-          const before = await xapi.call<Record<string, string>>(
-            'VDI.get_other_config',
-            image.baseRef,
-          );
-          try {
-            await xapi.call(
-              'VDI.add_to_other_config',
-              image.baseRef,
-              IMAGE_TAG.user,
-              owner.instanceId,
-            );
-          } catch (err) {
-            if (xapiCode(err) !== 'MAP_DUPLICATE_KEY') throw err;
-            const now = await xapi.call<Record<string, string>>(
-              'VDI.get_other_config',
-              image.baseRef,
-            );
-            // The instance's own claim is a retry when it is for this device (or for none yet).
-            const at = now[TAG.device];
-            if (now[IMAGE_TAG.user] !== owner.instanceId || (at !== undefined && at !== device))
-              throw imageInUse(image.id);
-          }
-          s.checksum = before[IMAGE_TAG.checksum];
-          ctx.onUndo('release the image', async () => {
-            await ignoreGone(
-              writeTags(xapi, 'VDI', image.baseRef, {
-                [TAG.device]: before[TAG.device],
-                [IMAGE_TAG.checksum]: s.checksum,
-                [IMAGE_TAG.user]: before[IMAGE_TAG.user],
-              }),
-              isGone,
-            );
-          });
-          await writeTags(xapi, 'VDI', image.baseRef, {
-            [TAG.device]: device,
-            [IMAGE_TAG.checksum]: undefined,
-          });
-        },
-      },
+      { name: 'claim', run: (_s, ctx) => claimBase(xapi, ctx, owner, device, image) },
       {
         name: 'attach',
         weight: 2,

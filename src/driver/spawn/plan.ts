@@ -5,7 +5,14 @@
 import type { MirrorView } from '../../xapi';
 import type { VMRecord } from '../../xapi/datamodel.generated';
 import { ApiError } from '../errors';
-import { IMAGE_NOT_FOUND, requireImage, requireVdi } from '../ownership';
+import {
+  IMAGE_NOT_FOUND,
+  imageInUse,
+  imageUser,
+  persistentBase,
+  requireImage,
+  requireVdi,
+} from '../ownership';
 import { TAG, type Owner } from '../tags';
 import type { SpawnRequest } from '../types';
 import { NULL_REF } from '../../xapi/ref';
@@ -25,6 +32,8 @@ export interface SpawnPlan {
   imageVdiRef?: string;
   /** The image (/v1/images) whose base the root disk clones. */
   imageId?: string;
+  /** With `persistent_image`: that base itself is the root disk (procedures/persistent-disk.ts). */
+  persistentBaseRef?: string;
   source: string;
   /** SR for the root disk, the image copy and the config drive (undefined: the template's choice). */
   srRef?: string;
@@ -141,9 +150,29 @@ export function planSpawn(
     plan.imageVdiRef = vdi.$ref;
     plan.source = `image:${vdi.uuid}`;
   } else if (body.image !== undefined) {
-    requireImage(mirror, owner.namespace, body.image);
+    const image = requireImage(mirror, owner.namespace, body.image);
+    // An image that is an instance's persistent disk is not cloned.
+    if (body.persistent_image !== true && imageUser(image) !== undefined)
+      throw imageInUse(body.image);
     plan.imageId = body.image;
     plan.source = `image-id:${body.image}`;
+    if (body.persistent_image === true) {
+      if (body.root_disk_gb !== undefined)
+        throw new ApiError(
+          400,
+          'invalid_request',
+          'a persistent image is not grown: no root_disk_gb',
+        );
+      const base = persistentBase(
+        mirror,
+        owner.namespace,
+        body.image,
+        owner.instanceId,
+        '0',
+        body.sr,
+      );
+      plan.persistentBaseRef = base.$ref;
+    }
   } else if (body.root_volume !== undefined) {
     if (body.root_disk_gb !== undefined)
       throw new ApiError(400, 'invalid_request', 'root_disk_gb does not apply to a root_volume');
@@ -156,6 +185,8 @@ export function planSpawn(
       'a spawn names a template, an image_vdi, an image or a root_volume',
     );
   }
+  if (body.persistent_image === true && body.image === undefined)
+    throw new ApiError(400, 'invalid_request', 'persistent_image goes with an image');
   plan.boot = resolveBoot(
     body,
     plan.templateRec

@@ -12,6 +12,7 @@ import { quiesceVm, removeQuiet } from '../procedures/destroy';
 import { ApiError } from '../errors';
 import { IMAGE_NOT_FOUND, usableVdi, vdiNotFound } from '../ownership';
 import type { SpawnPlan } from './plan';
+import { claimBase } from '../procedures/persistent-disk';
 import { attachRootVolume } from './root-volume';
 import {
   blankVmRecord,
@@ -185,9 +186,22 @@ export function spawnSteps(xapi: XapiClient): Array<Step<SpawnState>> {
       },
     },
     {
+      name: 'persistent-image',
+      weight: 2,
+      when: (s) => s.plan.persistentBaseRef !== undefined,
+      run: async (s, ctx) => {
+        // The image's own base as the root disk: claimed (released by the undo), never cloned.
+        const p = s.plan;
+        const image = { id: p.imageId!, baseRef: p.persistentBaseRef! };
+        await claimBase(xapi, ctx, p.owner, '0', image);
+        await attachRoot(s, ctx, image.baseRef);
+        s.rootSized = true;
+      },
+    },
+    {
       name: 'clone-image',
       weight: 3,
-      when: (s) => s.plan.imageId !== undefined,
+      when: (s) => s.plan.imageId !== undefined && s.plan.persistentBaseRef === undefined,
       run: async (s, ctx) => {
         // The image's base in the spawn's SR (copied there once, shared), cloned: copy-on-write
         // on real SRs. The clone carries the base's tags until it is made this instance's.
