@@ -2,8 +2,9 @@
 // one_datastore.rb (`<action> <image id>`, Base64 DS_DRIVER_ACTION_DATA on stdin), one_tm.rb (a
 // transfer file's line as argv: `LN xcd fe:SOURCE host:dir/disk.N vmid dsid`, `MVDS xcd
 // host:dir/disk.N SOURCE vmid dsid`) and one_vmm_exec.rb (argv + `<vmid> <host>`, one Base64
-// line on stdin). An image made persistent is the VM's own disk: what the VM writes is in the
-// image after terminate, and the next VM finds it there. Must not: use a shell.
+// line on stdin). An image made persistent is the VM's own disk (a data disk or the root disk):
+// what the VM writes is in the image after terminate, and the next VM finds it there. Must
+// not: use a shell.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -265,19 +266,54 @@ test("a persistent image is the VM's disk: written, terminated (mvds), used agai
   expect((await stack.request('GET', '/v1/images')).body.items).toEqual([]);
 });
 
-test('a persistent DISK 0 is refused by ln and by deploy, leaving nothing', async () => {
+test('a persistent image as DISK 0 is the root disk: written, terminated from poweroff, booted again', async () => {
   writeFileSync(join(dir, 'p.raw'), original);
   expect(
     await ds('cp', 12, { ID: 12, NAME: 'p', PATH: join(dir, 'p.raw'), SIZE: 4, TYPE: 'OS' }),
   ).toMatchObject({ code: 0 });
-  const reason =
-    'a persistent image as DISK 0 (the root disk) is not supported by the xcd driver: make ' +
-    'the image non-persistent, or attach it as a data disk';
-  const ln = await tm(`LN xcd one-frontend:one-image-12 ${sysDir(80)}/disk.0 80 ${IMAGE_DS}`);
-  expect(ln).toMatchObject({ code: 1, errors: [`ERROR: ln: ${reason}`] });
-  const dep = await deploy({ id: 80, disks: [imageDisk(0, 12, true)] });
-  expect(dep).toMatchObject({ code: 1, stdout: '', errors: [`ERROR: 80 deploy: ${reason}`] });
-  expect(vdiAt(80, '0')).toBeUndefined();
+  const vm: VmSpec = { id: 80, disks: [imageDisk(0, 12, true)] };
+  expect(
+    await tm(`LN xcd one-frontend:one-image-12 ${sysDir(80)}/disk.0 80 ${IMAGE_DS}`),
+  ).toMatchObject({ code: 0 });
+  expect(await deploy(vm)).toMatchObject({ code: 0, stdout: 'one-80\n' });
+  const root = vdiAt(80, '0')!;
+  expect(root.rec.other_config).toMatchObject({
+    xcd_role: 'image',
+    xcd_image_id: 'one-image-12',
+    xcd_image_user: 'one-80',
+    xcd_device: '0',
+  });
+  const written = randomBytes(original.length);
+  await stack.xapi.httpPut('/import_raw_vdi', { vdi: root.ref, format: 'raw' }, written);
+
+  // poweroff (LCM_STATE SHUTDOWN_POWEROFF), then terminate of the powered-off VM: the epilog
+  // alone, MVDS of the root disk (the instance gives the image back), DELETE of the directory
+  expect(await vmm('shutdown', ['one-80', HOST], { ...vm, lcm: 18 })).toMatchObject({ code: 0 });
+  expect(await image('one-image-12')).toMatchObject({ in_use_by: 'one-80' });
+  for (const line of [
+    `MVDS xcd ${sysDir(80)}/disk.0 one-image-12 80 ${IMAGE_DS}`,
+    `DELETE xcd ${sysDir(80)} 80 ${SYSTEM_DS}`,
+  ])
+    expect(await tm(line)).toMatchObject({ code: 0, stdout: '' });
   expect((await image('one-image-12')).in_use_by).toBeUndefined();
+  expect(stack.sim.store.has('VDI', root.ref)).toBe(true);
+
+  // the next VM boots from what VM 80 wrote
+  const next: VmSpec = { id: 81, disks: [imageDisk(0, 12, true)] };
+  expect(
+    await tm(`LN xcd one-frontend:one-image-12 ${sysDir(81)}/disk.0 81 ${IMAGE_DS}`),
+  ).toMatchObject({ code: 0 });
+  expect(await deploy(next)).toMatchObject({ code: 0, stdout: 'one-81\n' });
+  const again = vdiAt(81, '0')!;
+  expect(again.ref).toBe(root.ref);
+  expect((await bytesOf(again.ref)).equals(written)).toBe(true);
+  expect(await vmm('shutdown', ['one-81', HOST], { ...next, lcm: 12 })).toMatchObject({ code: 0 });
+  for (const line of [
+    `MVDS xcd ${sysDir(81)}/disk.0 one-image-12 81 ${IMAGE_DS}`,
+    `DELETE xcd ${sysDir(81)} 81 ${SYSTEM_DS}`,
+  ])
+    expect(await tm(line)).toMatchObject({ code: 0, stdout: '' });
+  expect(vdiAt(81, '0')).toBeUndefined();
   expect(await ds('rm', 12, { ID: 12, SOURCE: 'one-image-12' })).toMatchObject({ code: 0 });
+  expect(stack.sim.store.has('VDI', root.ref)).toBe(false);
 });

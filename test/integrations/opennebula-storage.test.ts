@@ -562,12 +562,8 @@ test('bad images fail with ERROR lines and leave nothing: missing, a directory, 
   expect(await leftovers()).toEqual(EMPTY);
 }, 60_000);
 
-test('what the xcd TM refuses: persistent root disks, bad snapshot ids, CONTEXT files, images it lacks', async () => {
+test('what the xcd TM refuses: bad snapshot ids, CONTEXT files, images it lacks', async () => {
   const refusals: Array<[string, RegExp]> = [
-    [
-      `LN xcd one-frontend:one-image-1 ${sysDir(60)}/disk.0 60 ${IMAGE_DS}`,
-      /^ln: a persistent image as DISK 0 \(the root disk\) is not supported/,
-    ],
     [
       `LN xcd one-frontend:one-image-404 ${sysDir(60)}/disk.1 60 ${IMAGE_DS}`,
       /^ln: the service has no image one-image-404$/,

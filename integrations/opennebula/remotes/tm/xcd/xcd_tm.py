@@ -14,8 +14,8 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'vmm', 'xcd'))
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'datastore', 'xcd'))
 
-from xcd_disks import (PERSISTENT_ROOT, ROOT_DISK_ID, TRANSFER_FORMAT, DiskError,  # noqa: E402
-                       MiB, device, disk_id_of_path, instance_id, size_gb, source_image)
+from xcd_disks import (ROOT_DISK_ID, TRANSFER_FORMAT, DiskError, MiB, device,  # noqa: E402
+                       disk_id_of_path, instance_id, size_gb, source_image)
 from xcd_one import OPERATION_TIMEOUT, client, config  # noqa: E402
 from xcd_rest import Client, ServiceError  # noqa: E402
 
@@ -70,13 +70,11 @@ def clone(api, args):
 
 
 def ln(api, args):
-    """ln <fe:SOURCE> <host:dir/disk.N> <vmid> <dsid>: a persistent image, which deploy (or
-    attach_disk) attaches as it is, the VM writing into the image. It must be active and used
-    by no other VM; DISK 0 (the root disk, which the spawn clones) cannot be persistent."""
+    """ln <fe:SOURCE> <host:dir/disk.N> <vmid> <dsid>: a persistent image, which deploy (the
+    root disk too: the spawn's `persistent_image`) or attach_disk attaches as it is, the VM
+    writing into the image. It must be active and used by no other VM."""
     src, dst, vmid = args[0], args[1], args[2]
-    disk_id = _disk_path(dst)
-    if disk_id == ROOT_DISK_ID:
-        raise ActionError(PERSISTENT_ROOT)
+    _disk_path(dst)
     image = source_image(src)
     user = _active_image(api, image).get('in_use_by')
     if user is not None and user != instance_id(vmid):

@@ -20,10 +20,6 @@ TRANSFER_FORMAT = 'vhd'
 # Device positions: DISK_ID 0 is the root disk at device 0; the config drive the spawn makes
 # from CONTEXT takes the lowest free position, 1; DISK_ID n > 0 sits at device n + 1.
 ROOT_DISK_ID = 0
-# A persistent image as DISK 0 is refused: the spawn clones the root disk from its image, so the
-# VM could not write into the image itself.
-PERSISTENT_ROOT = ('a persistent image as DISK 0 (the root disk) is not supported by the xcd '
-                   'driver: make the image non-persistent, or attach it as a data disk')
 LAST_DEVICE = 99
 MiB = 1024 * 1024
 GiB = 1024 * MiB

@@ -9,8 +9,8 @@ import sys
 import xml.etree.ElementTree as ET
 
 from xcd_context import config_drive, context_at, context_of
-from xcd_disks import (IMAGE_PREFIX, PERSISTENT_ROOT, DiskError, device, disk_request,
-                       is_persistent, is_volatile, size_gb, source_image)
+from xcd_disks import (IMAGE_PREFIX, DiskError, device, disk_request, is_persistent, is_volatile,
+                       size_gb, source_image)
 from xcd_rest import Client, ServiceError, read_token
 
 # LCM states (OpenNebula's VirtualMachine LcmState) that end the VM for good: terminate
@@ -114,10 +114,10 @@ def spawn_body(vm, conf, dfile=None):
     elif template or ((root is None or not _from_image(root)) and conf.get('XCD_DEFAULT_TEMPLATE')):
         body['template'] = template or conf['XCD_DEFAULT_TEMPLATE']
     elif root is not None and _from_image(root):
-        if _persistent(root):
-            raise ActionError(PERSISTENT_ROOT)
         body['image'] = source_image(text(root, 'SOURCE'))
-        if text(root, 'SIZE'):
+        if _persistent(root):  # the image itself is the root disk (never grown)
+            body['persistent_image'] = True
+        elif text(root, 'SIZE'):
             body['root_disk_gb'] = size_gb(text(root, 'SIZE'))
         later = [(device(text(d, 'DISK_ID')), _disk_body(d)) for d in disks[1:]]
     else:
