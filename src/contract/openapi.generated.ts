@@ -535,8 +535,8 @@ export interface paths {
         post?: never;
         /**
          * Detach a disk the instance owns and destroy it (hot when running)
-         * @description A persistent disk (an image's base) is detached and released, never destroyed: it stays
-         *     the image. Otherwise only a data disk the instance owns (added here or by the spawn's `disks`): a volume
+         * @description A persistent disk (an image's base, the root disk of a `persistent_image` spawn too) is
+         *     detached and released, never destroyed: it stays the image. Otherwise only a data disk the instance owns (added here or by the spawn's `disks`): a volume
          *     answers `409 operation_not_allowed` (detach it through `/volumes`, it stays), and so do
          *     the root disk and the config drive. The disk's snapshots (`.../snapshots`) are destroyed
          *     with it. A disk an interrupted add or remove left unattached

@@ -1,7 +1,8 @@
 // Persistent disks over HTTP on the real stack (responses validated against the spec): an image
 // attached with `persistent: true`, shown `in_use_by` with an empty checksum, every use that
 // would read or share it answering 409 image_in_use, another tenant's attempt 404, and the
-// detach (DELETE .../disks/{device}) giving the image back with the bytes written.
+// detach (DELETE .../disks/{device}) giving the image back with the bytes written; a spawn with
+// `persistent_image` booting from the image, its destroy giving it back.
 import { randomBytes } from 'node:crypto';
 import { startStack, TOKENS, type Stack } from '../helpers/stack';
 
@@ -96,4 +97,29 @@ test("another namespace cannot attach a tenant's private image", async () => {
     token: TOKENS.other,
   });
   expect([add.status, add.body.code]).toEqual([404, 'image_not_found']);
+});
+
+test('a spawn with persistent_image boots from the image; its destroy gives the image back', async () => {
+  const res = await stack.request('PUT', '/v1/instances/hp-root', {
+    body: { image: 'hp-img', persistent_image: true, vcpus: 1, memory_mb: 256 },
+    headers: wait,
+  });
+  expect([res.status, res.body.status]).toEqual([200, 'succeeded']);
+  const root = res.body.result.disks.find((d: { device: string }) => d.device === '0');
+  expect(root).toMatchObject({ type: 'disk', bootable: true });
+  expect((await stack.request('GET', '/v1/images/hp-img')).body.in_use_by).toBe('hp-root');
+  const twice = await stack.request('PUT', '/v1/instances/hp-root-2', {
+    body: { image: 'hp-img', persistent_image: true },
+  });
+  expect([twice.status, twice.body.code]).toEqual([409, 'image_in_use']);
+  const grown = await stack.request('PUT', '/v1/instances/hp-root-2', {
+    body: { image: 'hp-img', persistent_image: true, root_disk_gb: 4 },
+  });
+  expect([grown.status, grown.body.code]).toEqual([400, 'invalid_request']);
+  const gone = await stack.request('DELETE', '/v1/instances/hp-root', { headers: wait });
+  expect([gone.status, gone.body.status]).toEqual([200, 'succeeded']);
+  expect(stack.xapi.mirror.getByUuid('VDI', root.uuid)).toBeDefined();
+  const after = await stack.request('GET', '/v1/images/hp-img');
+  expect(after.body.in_use_by).toBeUndefined();
+  expect(after.body.status).toBe('active');
 });
