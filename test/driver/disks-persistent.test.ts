@@ -396,3 +396,36 @@ test('leaves the pool and the image as they were when any XAPI call of a persist
   });
   expect(failures).toEqual([]);
 });
+
+test('a detach stopped by a failed XAPI call is finished by its retry: the image released', async () => {
+  await setState(stack, vmRef, 'Running');
+  const body = { image: 'disk', persistent: true };
+  await done(stack, stack.driver.addDisk(alice, 'pd-1', '13', body));
+  const base = baseOf('disk');
+  stack.calls.length = 0;
+  await done(stack, stack.driver.removeDisk(alice, 'pd-1', '13'));
+  const points = callPoints(stack.calls);
+  expect(points.map(([m]) => m)).toEqual(
+    expect.arrayContaining(['VBD.unplug', 'VBD.destroy', 'VDI.remove_from_other_config']),
+  );
+  await done(stack, stack.driver.addDisk(alice, 'pd-1', '13', body));
+  const failures = await failEachCall(stack.sim, points, {
+    attempt: () => settle(stack, alice, stack.driver.removeDisk(alice, 'pd-1', '13')!),
+    snapshot: () => ({ VDI: poolSnapshot(stack.sim).VDI }),
+    check: async (where) => {
+      const out: string[] = [];
+      const retry = stack.driver.removeDisk(alice, 'pd-1', '13');
+      if (retry && (await settle(stack, alice, retry)).status !== 'succeeded')
+        out.push(`${where}: the retry did not succeed`);
+      if (vbdAt(vmRef, '13')) out.push(`${where}: still attached`);
+      const oc = (stack.sim.store.get('VDI', base.$ref) as any).other_config;
+      if (oc.xcd_image_user !== undefined || oc.xcd_device !== undefined)
+        out.push(`${where}: still claimed ${JSON.stringify(oc)}`);
+      await done(stack, stack.driver.addDisk(alice, 'pd-1', '13', body));
+      return out;
+    },
+  });
+  expect(failures).toEqual([]);
+  await done(stack, stack.driver.removeDisk(alice, 'pd-1', '13'));
+  expect(stack.sim.store.has('VDI', base.$ref)).toBe(true);
+});
