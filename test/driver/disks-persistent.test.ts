@@ -406,7 +406,7 @@ test('a detach stopped by a failed XAPI call is finished by its retry: the image
   await done(stack, stack.driver.removeDisk(alice, 'pd-1', '13'));
   const points = callPoints(stack.calls);
   expect(points.map(([m]) => m)).toEqual(
-    expect.arrayContaining(['VBD.unplug', 'VBD.destroy', 'VDI.remove_from_other_config']),
+    expect.arrayContaining(['VBD.unplug', 'VBD.destroy', 'VDI.set_other_config']),
   );
   await done(stack, stack.driver.addDisk(alice, 'pd-1', '13', body));
   const failures = await failEachCall(stack.sim, points, {

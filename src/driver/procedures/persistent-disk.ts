@@ -8,7 +8,7 @@ import { createAndPlug, ignoreGone, type OpRun } from './common';
 import { ApiError, isGone, xapiCode } from '../errors';
 import { imageInUse } from '../ownership';
 import { runSteps, type StepContext } from '../steps';
-import { IMAGE_TAG, TAG, ownerTags, writeTags, type Owner } from '../tags';
+import { IMAGE_TAG, TAG, mergeTags, ownerTags, writeTags, type Owner } from '../tags';
 
 /** The xcd_role of the VBD that attaches an image's base as an instance's persistent disk. */
 export const PERSISTENT_ROLE = 'image-disk';
@@ -60,10 +60,11 @@ export function refuseWithPersistentDisk(mirror: MirrorView, owner: Owner, what:
     );
 }
 
-/** Removes the claim from a base: it is the image again, for any instance to use. */
+/** Removes the claim from a base in one write (a failure leaves it whole, for a retry to
+ * find): it is the image again, for any instance to use. */
 export async function release(xapi: XapiClient, baseRef: string): Promise<void> {
   await ignoreGone(
-    writeTags(xapi, 'VDI', baseRef, { [TAG.device]: undefined, [IMAGE_TAG.user]: undefined }),
+    mergeTags(xapi, 'VDI', baseRef, { [IMAGE_TAG.user]: undefined, [TAG.device]: undefined }),
     isGone,
   );
 }
