@@ -201,6 +201,24 @@ test("a persistent image is the VM's disk: written, terminated (mvds), used agai
   expect(cloned.code).toBe(1);
   expect(cloned.errors.join(' ')).toMatch(/image_in_use/);
 
+  // disk-saveas of the root disk beside it (DS mkfs, TM cpds): a snapshot of that disk alone;
+  // of the persistent disk itself: refused (the image is the disk)
+  expect(
+    await ds('mkfs', 13, { ID: 13, NAME: 'root copy', FORMAT: 'save_as', SIZE: 4, TYPE: 'OS' }),
+  ).toMatchObject({ code: 0, stdout: 'one-image-13\n' });
+  expect(await tm(`CPDS xcd ${sysDir(70)}/disk.0 one-image-13 -1 70 ${SYSTEM_DS}`)).toMatchObject({
+    code: 0,
+    stdout: '',
+  });
+  expect(await image('one-image-13')).toMatchObject({ status: 'active', format: 'vhd' });
+  const saveas = await tm(`CPDS xcd ${sysDir(70)}/disk.1 one-image-13 -1 70 ${SYSTEM_DS}`);
+  expect(saveas.code).toBe(1);
+  expect(saveas.errors).toEqual([
+    'ERROR: cpds: operation_not_allowed (409): device 2 holds no disk the instance owns ' +
+      '(volumes and the config drive have no disk snapshots)',
+  ]);
+  expect(await ds('rm', 13, { ID: 13, SOURCE: 'one-image-13' })).toMatchObject({ code: 0 });
+
   // terminate: SHUTDOWN (LCM_STATE SHUTDOWN), then the epilog: MVDS of the persistent disk,
   // DELETE of the rest
   expect(await vmm('shutdown', ['one-70', HOST], { ...vm, lcm: 12 })).toMatchObject({ code: 0 });

@@ -143,21 +143,22 @@ def mvds(api, args):
 
 def cpds(api, args):
     """cpds <host:dir/disk.N> <SOURCE> <snap id> <vmid> <dsid>: disk-saveas. Snapshot -1: the
-    disk is read from a disk-only snapshot of the instance (any power state), streamed into the
-    image SOURCE (named by the datastore's mkfs), and that snapshot is deleted; a snapshot id:
-    that snapshot of the disk is streamed (it stays)."""
-    disk_id, image, snap, vmid = _disk_path(args[0]), source_image(args[1]), args[2], args[3]
+    disk is read from a snapshot of that one disk (any power state; the instance's other disks,
+    a persistent image among them, are not touched), streamed into the image SOURCE (named by
+    the datastore's mkfs), and that snapshot is deleted; a snapshot id: that snapshot of the
+    disk is streamed (it stays)."""
+    _disk_path(args[0])
+    image, snap, vmid = source_image(args[1]), args[2], args[3]
     if snap not in ('-1', ''):
         _copy_into(api, _snapshot([args[0], snap, vmid]) + '/file', image)
         return
-    iid = instance_id(vmid)
-    snapshot = 'saveas-%s' % image
-    api.run('PUT', ipath(iid, 'snapshots', snapshot), body={'name': snapshot},
-            timeout=OPERATION_TIMEOUT)
+    path = ipath(instance_id(vmid), 'disks', device(_disk_path(args[0])), 'snapshots',
+                 'saveas-%s' % image)
+    api.run('PUT', path, body={}, timeout=OPERATION_TIMEOUT)
     try:
-        _copy_into(api, ipath(iid, 'snapshots', snapshot, 'disks', device(disk_id), 'file'), image)
+        _copy_into(api, path + '/file', image)
     finally:
-        api.run('DELETE', ipath(iid, 'snapshots', snapshot), timeout=OPERATION_TIMEOUT)
+        api.run('DELETE', path, timeout=OPERATION_TIMEOUT)
 
 
 def _copy_into(api, path, image):
