@@ -1778,7 +1778,7 @@ export interface components {
             status: components["schemas"]["ImageStatus"];
             /** @description The sha256 of the bytes received (`sha256:<hex>`); empty once the image has been used as a persistent disk (its bytes changed since). */
             checksum: string;
-            /** @description The instance whose persistent disk the image is now; absent when none. */
+            /** @description The instance whose persistent disk the image is now (shown to the image's own namespace only); absent when none. */
             in_use_by?: string;
             /** @description The uuids of the SRs holding a copy (a base VDI). */
             srs: string[];

@@ -57,7 +57,8 @@ export class Images {
   }
 
   get(caller: Caller, id: string): Image {
-    return imageView(this.xapi.mirror, id, requireImage(this.xapi.mirror, caller.namespace, id));
+    const image = requireImage(this.xapi.mirror, caller.namespace, id);
+    return imageView(this.xapi.mirror, id, image, caller.namespace);
   }
 
   /**

@@ -300,6 +300,13 @@ test('reconcile releases the claim of an instance that no longer exists, and no 
   expect(stack.sim.store.has('VDI', stale.$ref)).toBe(true);
   // pd-1 exists: its claim stays.
   expect(baseOf('shared').other_config.xcd_image_user).toBe('pd-1');
+  // The public image's user is alice's to know, not bob's.
+  expect(stack.driver.getImage(alice, 'shared').in_use_by).toBe('pd-1');
+  expect(stack.driver.getImage(bob, 'shared')).toMatchObject({ id: 'shared', namespace: 'alice' });
+  expect(stack.driver.getImage(bob, 'shared').in_use_by).toBeUndefined();
+  expect(
+    stack.driver.listImages(bob, { limit: 50, offset: 0 }).items.find((i) => i.id === 'shared'),
+  ).not.toHaveProperty('in_use_by');
   await done(stack, stack.driver.removeDisk(alice, 'pd-1', '11'));
   expect(baseOf('shared').other_config.xcd_image_user).toBeUndefined();
 });

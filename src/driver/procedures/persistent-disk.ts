@@ -6,6 +6,7 @@ import type { MirrorView, XapiClient } from '../../xapi';
 import type { VBDRecord, VDIRecord } from '../../xapi/datamodel.generated';
 import { createAndPlug, ignoreGone, type OpRun } from './common';
 import { ApiError, isGone, xapiCode } from '../errors';
+import { waitForMirror } from '../mirror-wait';
 import { imageInUse } from '../ownership';
 import { runSteps, type StepContext } from '../steps';
 import { IMAGE_TAG, TAG, mergeTags, ownerTags, writeTags, type Owner } from '../tags';
@@ -70,16 +71,25 @@ export async function release(xapi: XapiClient, baseRef: string): Promise<void> 
 }
 
 /** Releases the instance's claimed bases (at `device`, when given) that no VBD holds (asked of
- * XAPI): what a destroy, or a detach interrupted after VBD.destroy, leaves claimed. */
+ * XAPI): what a destroy, or a detach interrupted after VBD.destroy, leaves claimed. Waits
+ * (bounded) until the mirror shows them released, so the image reads free once this is done. */
 export async function releaseUnattached(
   xapi: XapiClient,
   owner: Owner,
   device?: string,
 ): Promise<void> {
+  const released: string[] = [];
   for (const base of claimedBases(xapi.mirror, owner, device)) {
     const vbds = await ignoreGone(xapi.call<string[]>('VDI.get_VBDs', base.$ref), isGone);
-    if (vbds && vbds.length === 0) await release(xapi, base.$ref);
+    if (vbds && vbds.length === 0) {
+      await release(xapi, base.$ref);
+      released.push(base.$ref);
+    }
   }
+  if (released.length > 0)
+    await waitForMirror(xapi.mirror, () =>
+      released.every((ref) => !isClaimedBy(xapi.mirror.get('VDI', ref), owner)),
+    );
 }
 
 /**

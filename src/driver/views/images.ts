@@ -9,12 +9,18 @@ import type { Schema } from '../types';
 type VdiRec = VDIRecord & { $ref: string };
 type Image = Schema<'Image'>;
 
-/** The image its bases make: 'active' once any copy is, 'importing' while the first is. */
-export function imageView(mirror: MirrorView, id: string, image: ImageBases): Image {
+/** The image its bases make: 'active' once any copy is, 'importing' while the first is. Which
+ * instance uses it as a persistent disk is shown to the image's own namespace only. */
+export function imageView(
+  mirror: MirrorView,
+  id: string,
+  image: ImageBases,
+  viewer: string,
+): Image {
   const active = image.bases.filter((b) => b.other_config[TAG.state] === 'active');
   const first = active[0] ?? image.bases[0];
   const oc = first.other_config;
-  const user = imageUser(image);
+  const user = image.namespace === viewer ? imageUser(image) : undefined;
   const created = image.bases
     .map((b) => b.other_config[TAG.createdAt] ?? '')
     .filter(Boolean)
@@ -57,7 +63,7 @@ export function listImages(
   const items: Image[] = [];
   for (const id of sorted.slice(page.offset, page.offset + page.limit)) {
     const image = usableImage(mirror, namespace, id);
-    if (image) items.push(imageView(mirror, id, image));
+    if (image) items.push(imageView(mirror, id, image, namespace));
   }
   return { items, total: sorted.length };
 }
