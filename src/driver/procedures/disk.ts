@@ -57,8 +57,10 @@ export interface DiskTarget {
  * mirror: 404 sr_not_found for an SR that does not exist or cannot hold disks (the same answer),
  * 507 insufficient_storage when a blank disk is larger than the SR's free space. An image is one
  * the caller may use (404 image_not_found), imported (409 image_busy), and no larger than the
- * size asked (422 disk_smaller_than_image); its base is copied to the SR once (images.ts checks
- * that copy's space), and the clone shares it.
+ * size asked (422 disk_smaller_than_image), in no instance's persistent use (409 image_in_use);
+ * its base is copied to the SR once (images.ts checks that copy's space), and the clone shares
+ * it. With `persistent` the target is the image's own base, for the instance at `device`
+ * (persistentTarget).
  */
 export function diskTarget(
   mirror: MirrorView,
