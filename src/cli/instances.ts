@@ -152,6 +152,7 @@ export function registerInstances(program: Command): void {
     .option('--template <name|uuid>', 'template to clone')
     .option('--image-vdi <uuid>', 'VDI to copy as the root disk (instead of a template)')
     .option('--image <id>', 'image (xcd images) to clone as the root disk')
+    .option('--persistent-image', 'with --image: boot from the image itself, not a clone')
     .option('--name <name>', 'VM name (default: the id)')
     .option('--vcpus <n>', 'vCPUs', int)
     .option('--memory-mb <n>', 'memory in MiB', int)
@@ -188,6 +189,7 @@ export function registerInstances(program: Command): void {
           ...(f.template ? { template: String(f.template) } : {}),
           ...(f.imageVdi ? { image_vdi: String(f.imageVdi) } : {}),
           ...(f.image ? { image: String(f.image) } : {}),
+          ...(f.persistentImage ? { persistent_image: true } : {}),
           ...(f.name ? { name: String(f.name) } : {}),
           ...(f.vcpus !== undefined ? { vcpus: f.vcpus as number } : {}),
           ...(f.memoryMb !== undefined ? { memory_mb: f.memoryMb as number } : {}),

@@ -1,6 +1,7 @@
 // `xcd disks add --image ID --persistent` against the real stack: the image itself attached,
 // a second instance refused with image_in_use, `--persistent` without `--image` refused, and
-// `xcd disks remove` giving the image back.
+// `xcd disks remove` giving the image back; `xcd instances spawn --image ID --persistent-image`
+// booting from the image, released by `xcd instances destroy`.
 import { randomBytes } from 'node:crypto';
 import { startStack, type Stack } from '../helpers/stack';
 import { xcd } from './run';
@@ -69,4 +70,27 @@ test('xcd disks add --persistent attaches the image itself; remove gives it back
   const after = JSON.parse((await xcd('images', 'show', 'cli-img', ...conn, '--json')).stdout);
   expect(after.in_use_by).toBeUndefined();
   expect(after.status).toBe('active');
+});
+
+test('xcd instances spawn --image ID --persistent-image boots from the image itself', async () => {
+  const spawned = await xcd(
+    'instances',
+    'spawn',
+    'cli-p3',
+    ...conn,
+    '--image',
+    'cli-img',
+    '--persistent-image',
+    '--json',
+  );
+  expect([spawned.code, spawned.stderr]).toEqual([0, '']);
+  const shown = JSON.parse((await xcd('images', 'show', 'cli-img', ...conn, '--json')).stdout);
+  expect(shown).toMatchObject({ in_use_by: 'cli-p3' });
+  const again = await xcd('instances', 'spawn', 'cli-p4', ...conn, '--image', 'cli-img');
+  expect(again.code).toBe(1);
+  expect(again.stderr).toMatch(/^error: image_in_use: /);
+  const gone = await xcd('instances', 'destroy', 'cli-p3', ...conn);
+  expect(gone.code).toBe(0);
+  const after = JSON.parse((await xcd('images', 'show', 'cli-img', ...conn, '--json')).stdout);
+  expect(after.in_use_by).toBeUndefined();
 });
