@@ -261,11 +261,13 @@ test("a persistent image is the VM's disk: written, terminated (mvds), used agai
   expect((await bytesOf(again.ref)).equals(written)).toBe(true);
   expect(await image('one-image-9')).toMatchObject({ in_use_by: 'one-71' });
 
-  // a persistent disk is the image: the service grows only disks the instance owns
+  // a persistent disk is the image: the service does not grow an image's own disk
   const grown = await tm(`RESIZE xcd ${sysDir(71)}/disk.1 8 71 ${SYSTEM_DS}`);
   expect(grown).toMatchObject({
     code: 1,
-    errors: ['ERROR: resize: invalid_value (422): the instance has no disk at device 2'],
+    errors: [
+      "ERROR: resize: operation_not_allowed (409): device 2 is an image in persistent use: an image's own disk is not grown",
+    ],
   });
 
   // DETACHDISK: the VMM's detach_disk, then the TM's MVDS: the image is free again

@@ -6,6 +6,7 @@
 import type { XapiClient } from '../../xapi';
 import type { VBDRecord, VDIRecord, VMRecord } from '../../xapi/datamodel.generated';
 import { badPowerState, type OpRun } from './common';
+import { isClaimedBy } from './persistent-disk';
 import { ApiError } from '../errors';
 import { waitForMirror } from '../mirror-wait';
 import { usableVdi } from '../ownership';
@@ -65,6 +66,12 @@ async function plan(
     for (const vbdRef of vm.VBDs) {
       const vbd = await xapi.call<VBDRecord>('VBD.get_record', vbdRef);
       if (vbd.userdevice !== d.device || vbd.type !== 'Disk' || vbd.VDI === NULL_REF) continue;
+      if (isClaimedBy(xapi.mirror.get('VDI', vbd.VDI), run.owner))
+        throw new ApiError(
+          409,
+          'operation_not_allowed',
+          `device ${d.device} is an image in persistent use: an image's own disk is not grown`,
+        );
       // A disk the caller may not grow answers as a device without a disk.
       const policy = { namespace: run.owner.namespace, volumeSrs };
       if (!usableVdi(xapi.mirror, policy, { ref: vbd.VDI }, { kind: 'device', vmRef: run.vmRef }))
