@@ -19,7 +19,7 @@ import { runAction, targetPowerState } from './procedures/power';
 import { checkResize, resize } from './procedures/resize';
 import type { Networks } from './networks';
 import { instanceKey, type OperationRunner } from './runner';
-import { iscsiRootVolumeOf, releaseRootVolume, spawnIdentity } from './spawn/root-volume';
+import { iscsiVolumesOf, releaseIscsiVolumeOf, spawnIdentity } from './spawn/root-volume';
 import { planSpawn, spawnSteps, type SpawnState } from './spawn/steps';
 import { runSteps } from './steps';
 import { TAG, specHash } from './tags';
@@ -188,10 +188,9 @@ export class Instances {
     runner.schedule(k, entry, async () => {
       const vmRefs = await currentVmRefs(this.xapi, index.refsOf(ns, id));
       entry.uncancellable = true;
-      // An instance booted from an iSCSI volume: its LUN is released once the VM is gone.
-      const rootVolumes = vmRefs.flatMap(
-        (ref) => iscsiRootVolumeOf(this.xapi.mirror, ns, ref) ?? [],
-      );
+      // Its iSCSI volumes (the one it booted from among them): each LUN is released once the
+      // VM is gone, its SR forgotten when nothing else uses it, as a detach ends.
+      const iscsiVolumes = vmRefs.flatMap((ref) => iscsiVolumesOf(this.xapi.mirror, ns, ref));
       for (const vmRef of vmRefs)
         await destroyInstance(
           this.xapi,
@@ -204,8 +203,8 @@ export class Instances {
             operationJson: () => entry.persisted(),
           },
         );
-      for (const volume of rootVolumes)
-        await releaseRootVolume(this.xapi, volume, runner.mirrorWaitMs);
+      for (const volume of iscsiVolumes)
+        await releaseIscsiVolumeOf(this.xapi, volume, runner.mirrorWaitMs);
       if (!keepDisks) await destroyLeftovers(this.xapi, owner);
       // Done once reads no longer show the instance, nor (unless kept) its disks.
       await waitForMirror(

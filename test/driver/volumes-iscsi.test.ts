@@ -187,27 +187,43 @@ describe('volumes by iSCSI connection', () => {
     expect(storageSnapshot(stack.sim)).toEqual(before);
   });
 
-  it('forgets the SR of volumes whose instance was destroyed with them attached', async () => {
+  it('releases the volumes of an instance destroyed with them attached, as a detach does', async () => {
     await spawnInstance(stack, 'iscsi-gone');
     const before = storageSnapshot(stack.sim);
     await done(
       stack,
       stack.driver.attachVolume(alice, 'iscsi-gone', 'vol-g', { connection: connection(0) }),
     );
-    const [vol] = stack.driver.listVolumes(alice, 'iscsi-gone');
     // A sweep leaves an SR in use alone.
     await stack.driver.reconcilePass();
     expect(iscsiSrs()).toHaveLength(1);
-    await done(stack, stack.driver.destroy(alice, 'iscsi-gone', {}));
-    expect(iscsiSrs()).toHaveLength(1);
-    await until(() => stack.xapi.mirror.getByUuid('VDI', vol!.uuid)?.VBDs.length === 0);
-    await stack.driver.reconcilePass();
-    expect(stack.driver.lastReconcile?.iscsiSrs).toHaveLength(1);
-    await until(() => iscsiSrs().length === 0);
-    // Only the instance's own disks went with it: the LUN's data is the target's.
+    const destroyed = await done(stack, stack.driver.destroy(alice, 'iscsi-gone', {}));
+    expect(destroyed.status).toBe('succeeded');
+    // Nothing else used the target: its SR is forgotten with the instance. Only the instance's
+    // own disks went with it: the LUN's data is the target's.
+    expect(iscsiSrs()).toHaveLength(0);
     const after = storageSnapshot(stack.sim);
     expect(after.SR).toEqual(before.SR);
     expect(after.PBD).toEqual(before.PBD);
+  });
+
+  it('forgets the SR of volumes whose VM went outside the service', async () => {
+    const vmRef = await spawnInstance(stack, 'iscsi-lost');
+    await done(
+      stack,
+      stack.driver.attachVolume(alice, 'iscsi-lost', 'vol-l', { connection: connection(0) }),
+    );
+    const [vol] = stack.driver.listVolumes(alice, 'iscsi-lost');
+    // The VM removed behind the service's back (or by a service killed before the release).
+    await stack.xapi.call('VM.hard_shutdown', vmRef).catch(() => undefined);
+    for (const vbd of await stack.xapi.call<string[]>('VM.get_VBDs', vmRef))
+      await stack.xapi.call('VBD.destroy', vbd);
+    await stack.xapi.call('VM.destroy', vmRef);
+    await until(() => stack.xapi.mirror.getByUuid('VDI', vol!.uuid)?.VBDs.length === 0);
+    expect(iscsiSrs()).toHaveLength(1);
+    await stack.driver.reconcilePass();
+    expect(stack.driver.lastReconcile?.iscsiSrs).toHaveLength(1);
+    await until(() => iscsiSrs().length === 0);
   });
 
   it('refuses a LUN attached to another instance with 409 volume_in_use', async () => {

@@ -16,7 +16,7 @@ import {
 import { iscsiTurn } from '../procedures/iscsi-sr';
 import { attachVolume, detachVolume, vbdsOf } from '../procedures/volume';
 import type { StepContext } from '../steps';
-import { TAG, type Owner } from '../tags';
+import { ISCSI_ROLE, TAG, type Owner } from '../tags';
 import type { Schema, SpawnRequest } from '../types';
 import { NULL_REF } from '../../xapi/ref';
 
@@ -141,23 +141,28 @@ export async function attachRootVolume(
   );
 }
 
-/** The LUN VDI and SR of the iSCSI volume an instance (VM `vmRef`) was booted from, if any. */
-export function iscsiRootVolumeOf(
+/** The LUN VDIs and SRs of the iSCSI volumes attached to an instance's VM `vmRef` (the one it
+ * was booted from among them), as the mirror shows them. */
+export function iscsiVolumesOf(
   mirror: MirrorView,
   namespace: string,
   vmRef: string,
-): { vdiRef: string; srUuid: string } | undefined {
-  const source = mirror.get('VM', vmRef)?.other_config[TAG.source];
-  if (!source?.startsWith(SOURCE_PREFIX)) return undefined;
-  const vdi = iscsiVolumeVdi(mirror, namespace, source.slice(SOURCE_PREFIX.length));
-  const sr = vdi ? mirror.get('SR', vdi.SR) : undefined;
-  if (!vdi || !sr || !vdi.VBDs.some((v) => mirror.get('VBD', v)?.VM === vmRef)) return undefined;
-  return { vdiRef: vdi.$ref, srUuid: sr.uuid };
+): Array<{ vdiRef: string; srUuid: string }> {
+  const found: Array<{ vdiRef: string; srUuid: string }> = [];
+  for (const vbdRef of mirror.get('VM', vmRef)?.VBDs ?? []) {
+    const vbd = mirror.get('VBD', vbdRef);
+    const vdi = vbd && vbd.VDI !== NULL_REF ? mirror.get('VDI', vbd.VDI) : undefined;
+    const oc = vdi?.other_config;
+    if (!vdi || oc?.[TAG.role] !== ISCSI_ROLE.vdi || oc[TAG.namespace] !== namespace) continue;
+    const sr = mirror.get('SR', vdi.SR);
+    if (sr) found.push({ vdiRef: vdi.$ref, srUuid: sr.uuid });
+  }
+  return found;
 }
 
-/** After its instance is gone: the root LUN's volume tags taken off, or its SR forgotten when no
- * VBD uses it any more, exactly as a detach ends. */
-export async function releaseRootVolume(
+/** After its instance is gone: the LUN's volume tags taken off, or its SR forgotten when no VBD
+ * uses it any more, exactly as a detach ends. */
+export async function releaseIscsiVolumeOf(
   xapi: XapiClient,
   volume: { vdiRef: string; srUuid: string },
   mirrorWaitMs: number,
