@@ -6,37 +6,37 @@
 // what the VM writes is in the image after terminate, and the next VM finds it there. Must
 // not: use a shell.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack, type Stack } from '../helpers/stack';
-import { INTEGRATIONS, install, run } from './orchestrator';
+import {
+  HOST,
+  IMAGE_DS,
+  SYSTEM_DS,
+  actionData,
+  b64,
+  oneDrivers,
+  sysDir,
+  type OneDrivers,
+  type VmSpec,
+} from './opennebula-drivers';
 
-const SOURCE = join(INTEGRATIONS, 'opennebula', 'remotes');
-const HOST = 'xen01';
-const IMAGE_DS = 100;
-const SYSTEM_DS = 0;
 const MiB = 1024 ** 2;
 
 let stack: Stack;
 let dir: string;
-let remotes: string;
-let env: Record<string, string>;
+let one: OneDrivers;
 const original = randomBytes(4 * MiB);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'xcd-one-persistent-'));
   stack = await startStack();
-  remotes = join(dir, 'remotes');
-  install(
-    [
-      [join(SOURCE, 'vmm', 'xcd'), join(remotes, 'vmm')],
-      [join(SOURCE, 'datastore', 'xcd'), join(remotes, 'datastore')],
-      [join(SOURCE, 'tm', 'xcd'), join(remotes, 'tm')],
-    ],
-    join(remotes, 'vmm', 'xcd'),
-  );
-  env = { XCD_URL: stack.url, XCD_TOKEN: stack.tokens.admin, XCD_CONFIG: join(dir, 'none') };
+  one = oneDrivers(dir, () => ({
+    XCD_URL: stack.url,
+    XCD_TOKEN: stack.tokens.admin,
+    XCD_CONFIG: join(dir, 'none'),
+  }));
 }, 90_000);
 
 afterAll(async () => {
@@ -44,77 +44,12 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const cdata = (s: string | number) => `<![CDATA[${String(s).replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
-const el = (attrs: Record<string, string | number>) =>
-  Object.entries(attrs)
-    .map(([k, v]) => `<${k}>${cdata(v)}</${k}>`)
-    .join('');
-const b64 = (s: string) => Buffer.from(s).toString('base64');
-
-async function exec(file: string, args: string[], stdin?: string) {
-  const res = await run(file, args, {
-    env,
-    ...(stdin === undefined ? {} : { stdin }),
-    cwd: dir,
-    timeoutMs: 60_000,
-  });
-  const lines = res.stderr.split('\n').filter(Boolean);
-  return {
-    code: res.code,
-    stdout: res.stdout,
-    errors: lines.filter((l) => l.startsWith('ERROR:')),
-  };
-}
-
-/** one_datastore.rb: `datastore/xcd/<action> <id>`, the Base64 message on stdin. */
-function ds(action: string, id: number, image: Record<string, string | number>) {
-  const dsXml =
-    `<DATASTORE><ID>${IMAGE_DS}</ID><NAME>xcd-images</NAME><DS_MAD>xcd</DS_MAD><TM_MAD>xcd</TM_MAD>` +
-    `<TYPE>0</TYPE><BASE_PATH>/var/lib/one/datastores/${IMAGE_DS}</BASE_PATH><TEMPLATE/></DATASTORE>`;
-  return exec(
-    join(remotes, 'datastore', 'xcd', action),
-    [String(id)],
-    b64(
-      `<DS_DRIVER_ACTION_DATA><IMAGE>${el(image)}<TEMPLATE/></IMAGE>${dsXml}</DS_DRIVER_ACTION_DATA>`,
-    ),
-  );
-}
-
-/** one_tm.rb: a transfer file's line `<ACTION> xcd <args...>` runs `tm/xcd/<action> <args...>`. */
-const tm = (line: string) => {
-  const [action, driver, ...args] = line.split(' ');
-  expect(driver).toBe('xcd');
-  return exec(join(remotes, 'tm', 'xcd', action!.toLowerCase()), args);
-};
-const sysDir = (vmid: number) => `${HOST}:/var/lib/one/datastores/${SYSTEM_DS}/${vmid}`;
-
-interface VmSpec {
-  id: number;
-  lcm?: number;
-  disks: Array<Record<string, string | number>>;
-}
-
-const vmXml = (vm: VmSpec) =>
-  `<VM><ID>${vm.id}</ID><NAME>vm-${vm.id}</NAME><STATE>3</STATE><LCM_STATE>${vm.lcm ?? 3}</LCM_STATE>` +
-  `<TEMPLATE>${el({ VCPU: 1, MEMORY: 512 })}` +
-  vm.disks.map((d) => `<DISK>${el(d)}</DISK>`).join('') +
-  `</TEMPLATE><USER_TEMPLATE/></VM>`;
-const actionData = (vm: VmSpec) =>
-  `<VMM_DRIVER_ACTION_DATA><HOST>${HOST}</HOST><MIGR_HOST/><DEPLOY_ID>one-${vm.id}</DEPLOY_ID>` +
-  `<LOCAL_DEPLOYMENT_FILE/><REMOTE_DEPLOYMENT_FILE/><CHECKPOINT_FILE/><TM_COMMAND/>${vmXml(vm)}` +
-  `<DATASTORE><ID>${SYSTEM_DS}</ID></DATASTORE></VMM_DRIVER_ACTION_DATA>`;
-
-/** one_vmm_exec.rb in local mode: argv + `<vmid> <host>`, one Base64 line on stdin. */
-const vmm = (action: string, args: string[], vm: VmSpec, stdinXml = actionData(vm)) =>
-  exec(join(remotes, 'vmm', 'xcd', action), [...args, String(vm.id), HOST], b64(stdinXml));
-
-function deploy(vm: VmSpec) {
-  const vmDir = join(dir, 'vms', String(vm.id));
-  mkdirSync(vmDir, { recursive: true });
-  const dfile = join(vmDir, 'deployment.0');
-  writeFileSync(dfile, vmXml(vm));
-  return vmm('deploy', [dfile, HOST], vm, vmXml(vm));
-}
+const ds = (action: string, id: number, image: Record<string, string | number>) =>
+  one.ds(action, id, image);
+const tm = (line: string) => one.tm(line);
+const vmm = (action: string, args: string[], vm: VmSpec, stdinXml?: string) =>
+  one.vmm(action, args, vm, stdinXml);
+const deploy = (vm: VmSpec) => one.deploy(vm);
 
 /** A DISK of an image as oned writes it; a persistent image's (oneimage persistent) carries
  * PERSISTENT="YES", CLONE="NO", SAVE="YES". */

@@ -15,17 +15,24 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { readIso } from '../driver/iso-reader';
 import { startStack, type Stack } from '../helpers/stack';
-import { INTEGRATIONS, install, run } from './orchestrator';
+import {
+  HOST,
+  IMAGE_DS,
+  SYSTEM_DS,
+  actionData,
+  b64,
+  cdata,
+  oneDrivers,
+  sysDir,
+  type OneDrivers,
+  type VmSpec,
+} from './opennebula-drivers';
 
-const SOURCE = join(INTEGRATIONS, 'opennebula', 'remotes');
-const HOST = 'xen01';
-const IMAGE_DS = 100;
-const SYSTEM_DS = 0;
 const GiB = 1024 ** 3;
 
 let stack: Stack;
 let dir: string;
-let remotes: string;
+let one: OneDrivers;
 let env: Record<string, string>;
 let network: { uuid: string; bridge: string };
 let files: Server;
@@ -64,16 +71,8 @@ beforeAll(async () => {
     driver: { vlans: { device: 'eth1', min: 300, max: 399 }, imageUrlAllow: [filesUrl] },
   });
   network = (await stack.request('GET', '/v1/networks')).body.items[0];
-  remotes = join(dir, 'remotes');
-  install(
-    [
-      [join(SOURCE, 'vmm', 'xcd'), join(remotes, 'vmm')],
-      [join(SOURCE, 'datastore', 'xcd'), join(remotes, 'datastore')],
-      [join(SOURCE, 'tm', 'xcd'), join(remotes, 'tm')],
-    ],
-    join(remotes, 'vmm', 'xcd'),
-  );
   env = { XCD_URL: stack.url, XCD_TOKEN: stack.tokens.admin, XCD_CONFIG: join(dir, 'none') };
+  one = oneDrivers(dir, () => env);
 }, 90_000);
 
 afterAll(async () => {
@@ -82,107 +81,17 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const cdata = (s: string | number) => `<![CDATA[${String(s).replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
-const el = (attrs: Record<string, string | number>) =>
-  Object.entries(attrs)
-    .map(([k, v]) => `<${k}>${cdata(v)}</${k}>`)
-    .join('');
-const b64 = (s: string) => Buffer.from(s).toString('base64');
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  logs: string[];
-  info: string;
-}
-
-async function exec(file: string, args: string[], stdin?: string): Promise<Result> {
-  const res = await run(file, args, {
-    env,
-    ...(stdin === undefined ? {} : { stdin }),
-    cwd: dir,
-    timeoutMs: 60_000,
-  });
-  const lines = res.stderr.split('\n').filter(Boolean);
-  return {
-    code: res.code,
-    stdout: res.stdout,
-    logs: lines.filter((l) => /^(ERROR|INFO|WARN|DEBUG):/.test(l)),
-    info: lines.filter((l) => !/^(ERROR|INFO|WARN|DEBUG):/.test(l)).join(' '),
-  };
-}
-
-/** one_datastore.rb: `datastore/xcd/<action> <id>`, the Base64 message on stdin. */
-function ds(
+const exec = (file: string, args: string[], stdin?: string) => one.exec(file, args, stdin);
+const ds = (
   action: string,
   id: number,
   image: Record<string, string | number>,
-  template: Record<string, string> = {},
-) {
-  const imageXml = `<IMAGE>${el(image)}<TEMPLATE>${el(image.MD5 ? { MD5: image.MD5 } : {})}</TEMPLATE></IMAGE>`;
-  const dsXml =
-    `<DATASTORE><ID>${IMAGE_DS}</ID><NAME>xcd-images</NAME><DS_MAD>xcd</DS_MAD><TM_MAD>xcd</TM_MAD>` +
-    `<TYPE>0</TYPE><BASE_PATH>/var/lib/one/datastores/${IMAGE_DS}</BASE_PATH><TEMPLATE>${el(template)}</TEMPLATE></DATASTORE>`;
-  return exec(
-    join(remotes, 'datastore', 'xcd', action),
-    [String(id)],
-    b64(`<DS_DRIVER_ACTION_DATA>${imageXml}${dsXml}</DS_DRIVER_ACTION_DATA>`),
-  );
-}
-
-/** one_tm.rb: a transfer file's line `<ACTION> xcd <args...>` runs `tm/xcd/<action> <args...>`. */
-const tm = (line: string) => {
-  const [action, driver, ...args] = line.split(' ');
-  expect(driver).toBe('xcd');
-  return exec(join(remotes, 'tm', 'xcd', action!.toLowerCase()), args);
-};
-
-const sysDir = (vmid: number) => `${HOST}:/var/lib/one/datastores/${SYSTEM_DS}/${vmid}`;
-
-interface VmSpec {
-  id: number;
-  name?: string;
-  lcm?: number;
-  vcpu?: number;
-  memory?: number;
-  disks: Array<Record<string, string | number>>;
-  nics?: Array<Record<string, string | number>>;
-  context?: Record<string, string>;
-}
-
-function vmXml(vm: VmSpec) {
-  return (
-    `<VM><ID>${vm.id}</ID><NAME>${cdata(vm.name ?? `vm-${vm.id}`)}</NAME><STATE>3</STATE><LCM_STATE>${vm.lcm ?? 3}</LCM_STATE>` +
-    `<TEMPLATE>${el({ VCPU: vm.vcpu ?? 1, VCPU_MAX: 2, MEMORY: vm.memory ?? 512, MEMORY_MAX: 1024 })}` +
-    vm.disks.map((d) => `<DISK>${el(d)}</DISK>`).join('') +
-    (vm.nics ?? []).map((n) => `<NIC>${el(n)}</NIC>`).join('') +
-    (vm.context ? `<CONTEXT>${el(vm.context)}</CONTEXT>` : '') +
-    `</TEMPLATE><USER_TEMPLATE/></VM>`
-  );
-}
-
-const actionData = (vm: VmSpec, deployId: string) =>
-  `<VMM_DRIVER_ACTION_DATA><HOST>${HOST}</HOST><MIGR_HOST/><DEPLOY_ID>${deployId}</DEPLOY_ID>` +
-  `<LOCAL_DEPLOYMENT_FILE/><REMOTE_DEPLOYMENT_FILE/><CHECKPOINT_FILE/><TM_COMMAND/>${vmXml(vm)}` +
-  `<DATASTORE><ID>${SYSTEM_DS}</ID></DATASTORE></VMM_DRIVER_ACTION_DATA>`;
-
-/** one_vmm_exec.rb in local mode: argv + `<vmid> <host>`, one Base64 line on stdin. */
-const vmm = (
-  action: string,
-  args: string[],
-  vm: VmSpec,
-  stdinXml = actionData(vm, `one-${vm.id}`),
-) => exec(join(remotes, 'vmm', 'xcd', action), [...args, String(vm.id), HOST], b64(stdinXml));
-
-/** DEPLOY: oned writes vms/<id>/deployment.N (and context.sh beside it), then runs deploy. */
-function deploy(vm: VmSpec, contextSh?: string) {
-  const vmDir = join(dir, 'vms', String(vm.id));
-  mkdirSync(vmDir, { recursive: true });
-  const dfile = join(vmDir, 'deployment.0');
-  writeFileSync(dfile, vmXml(vm));
-  if (contextSh !== undefined) writeFileSync(join(vmDir, 'context.sh'), contextSh);
-  return vmm('deploy', [dfile, HOST], vm, vmXml(vm));
-}
+  template?: Record<string, string>,
+) => one.ds(action, id, image, template);
+const tm = (line: string) => one.tm(line);
+const vmm = (action: string, args: string[], vm: VmSpec, stdinXml?: string) =>
+  one.vmm(action, args, vm, stdinXml);
+const deploy = (vm: VmSpec, contextSh?: string) => one.deploy(vm, contextSh);
 
 const imageDisk = (diskId: number, imageId: number, sizeMb: number) => ({
   DISK_ID: diskId,
@@ -269,7 +178,7 @@ test('a whole life: image cp, deploy from its DISKs, resize, hot-attach, save-as
   for (const mon of [
     await ds('monitor', IMAGE_DS, {}),
     await exec(
-      join(remotes, 'tm', 'xcd', 'monitor'),
+      join(one.remotes, 'tm', 'xcd', 'monitor'),
       [String(SYSTEM_DS)],
       b64(
         '<DS_DRIVER_ACTION_DATA><DATASTORE><ID>0</ID><TEMPLATE/></DATASTORE></DS_DRIVER_ACTION_DATA>',
