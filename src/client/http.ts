@@ -1,5 +1,6 @@
 // The client's HTTP exchange: one axios instance per client (base URL, bearer token, timeout),
-// `Prefer: wait=N`, and failures as XcdApiError carrying the problem+json. Knows no route.
+// `Prefer: wait=N`, `503 not_ready` waited out, and failures as XcdApiError carrying the
+// problem+json. Knows no route.
 import type { Readable } from 'node:stream';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import type { components } from '../contract/openapi.generated';
@@ -27,6 +28,19 @@ export interface ClientOptions {
   url: string;
   token?: string;
   timeoutMs?: number;
+  /** How long a call waits out `503 not_ready` (a service starting up) before reporting it
+   * (default 60 s; 0 reports it at once). */
+  notReadyPatienceMs?: number;
+}
+
+const NOT_READY_PATIENCE_MS = 60_000;
+
+/** A `503 not_ready` answer's Retry-After in ms (1 to 10 s); undefined for any other failure. */
+function notReadyPause(err: unknown): number | undefined {
+  if (!(err instanceof AxiosError) || err.response?.status !== 503) return undefined;
+  if ((err.response.data as Partial<Problem> | undefined)?.code !== 'not_ready') return undefined;
+  const seconds = Number(err.response.headers['retry-after']);
+  return Math.min(10, Math.max(1, Number.isFinite(seconds) ? seconds : 1)) * 1000;
 }
 
 export interface WaitOptions {
@@ -48,7 +62,8 @@ export class Http {
     });
   }
 
-  /** The answer's body (null for 204). */
+  /** The answer's body (null for 204). A service still starting answers `503 not_ready`
+   * before it has touched the request: the same request goes again after its Retry-After. */
   async send<T>(
     method: Method,
     url: string,
@@ -56,17 +71,22 @@ export class Http {
     opts: WaitOptions = {},
     params?: object,
   ): Promise<T> {
-    try {
-      const res = await this.axios.request({
-        method,
-        url,
-        data,
-        params,
-        headers: opts.wait !== undefined ? { Prefer: `wait=${opts.wait}` } : {},
-      });
-      return (res.status === 204 ? null : res.data) as T;
-    } catch (err) {
-      throw toClientError(err);
+    const giveUp = Date.now() + (this.opts.notReadyPatienceMs ?? NOT_READY_PATIENCE_MS);
+    for (;;) {
+      try {
+        const res = await this.axios.request({
+          method,
+          url,
+          data,
+          params,
+          headers: opts.wait !== undefined ? { Prefer: `wait=${opts.wait}` } : {},
+        });
+        return (res.status === 204 ? null : res.data) as T;
+      } catch (err) {
+        const pause = notReadyPause(err);
+        if (pause === undefined || Date.now() + pause > giveUp) throw toClientError(err);
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
     }
   }
 
