@@ -7,7 +7,7 @@
 import type { MirrorView } from '../xapi';
 import type { VDIRecord } from '../xapi/datamodel.generated';
 import { ApiError } from './errors';
-import { IMAGE_TAG, ISCSI_ROLE, TAG, VOLUME_TAG } from './tags';
+import { IMAGE_TAG, ISCSI_ROLE, TAG, VOLUME_TAG, isUnclaimedClone } from './tags';
 import { NULL_REF } from '../xapi/ref';
 
 type VdiRec = VDIRecord & { $ref: string };
@@ -122,7 +122,7 @@ export function usableImage(
   const shared = new Map<string, VdiRec[]>();
   for (const row of rows) {
     const rec = mirror.get('VDI', row.$ref);
-    if (!rec || rec.is_a_snapshot) continue;
+    if (!rec || rec.is_a_snapshot || isUnclaimedClone(rec)) continue;
     const ns = rec.other_config[TAG.namespace];
     if (ns === namespace) own.push(rec);
     else if (ns !== undefined && rec.other_config[IMAGE_TAG.public] === 'true')

@@ -16,7 +16,16 @@ import { ApiError, isGone } from './errors';
 import { Operations, parsePersisted, type PersistedOperation } from './operations';
 import { RESERVED_NAME_PREFIX, parseReservedName } from './spawn/records';
 import { release } from './procedures/persistent-disk';
-import { IMAGE_TAG, ISCSI_ROLE, TAG, isOwnedBy, ownerOf, writeTags, type Owner } from './tags';
+import {
+  IMAGE_TAG,
+  ISCSI_ROLE,
+  TAG,
+  isOwnedBy,
+  isUnclaimedClone,
+  ownerOf,
+  writeTags,
+  type Owner,
+} from './tags';
 import { NULL_REF } from '../xapi/ref';
 
 export interface ReconcileReport {
@@ -325,21 +334,17 @@ export async function reconcile(
   // Clones of an image's base a crash left before they were made an instance's disk: they carry
   // the base's mark (its own uuid) under another uuid. The retag follows the clone at once, so
   // what still carries it after a quiet moment is left over.
-  const unclaimed = (v: { uuid: string; other_config: Record<string, string> }): boolean =>
-    v.other_config[TAG.role] === 'image' &&
-    v.other_config[IMAGE_TAG.base] !== undefined &&
-    v.other_config[IMAGE_TAG.base] !== v.uuid;
   const clones = mirror
     .query('VDI', {
       where: { [`other_config.${TAG.role}`]: 'image' },
       fields: ['other_config', 'uuid', 'VBDs'],
     })
-    .filter((v) => unclaimed(v) && v.VBDs.length === 0);
+    .filter((v) => isUnclaimedClone(v) && v.VBDs.length === 0);
   if (clones.length > 0) await new Promise((resolve) => setTimeout(resolve, ONE_TRY.quiesceMs));
   for (const vdi of clones) {
     try {
       const now = await xapi.call<VDIRecord>('VDI.get_record', vdi.$ref);
-      if (!unclaimed(now) || now.VBDs.length > 0) continue;
+      if (!isUnclaimedClone(now) || now.VBDs.length > 0) continue;
       await xapi.call('VDI.destroy', vdi.$ref);
       const key = `${now.other_config[TAG.namespace]}/${now.other_config[IMAGE_TAG.id]}`;
       report.images.push(key);

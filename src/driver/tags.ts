@@ -57,6 +57,17 @@ export const IMAGE_TAG = {
   user: 'xcd_image_user',
 } as const;
 
+/** Is this VDI, tagged as an image's base, a clone of one not yet made an instance's disk (its
+ * xcd_image_base mark names another uuid)? That is the moment between VDI.clone and the retag,
+ * or what a crash there left: never a base, and what reconcile removes. */
+export function isUnclaimedClone(vdi: {
+  uuid: string;
+  other_config: Record<string, string>;
+}): boolean {
+  const mark = vdi.other_config[IMAGE_TAG.base];
+  return vdi.other_config[TAG.role] === 'image' && mark !== undefined && mark !== vdi.uuid;
+}
+
 /** Keys on the snapshots the service makes (and, while one is made, on the instance). */
 export const SNAPSHOT_TAG = {
   id: 'xcd_snapshot_id',

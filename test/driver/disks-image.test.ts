@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Caller } from '../../src/driver';
 import type { Instance } from '../../src/driver/types';
+import { isUnclaimedClone } from '../../src/driver/tags';
 import { GiB, MiB } from '../../src/xapi/units';
 import { done, setState, simVm, spawnInstance, until } from './instance-helpers';
 import { callPoints, failEachCall } from './fault-points';
@@ -54,12 +55,14 @@ const vbdAt = (device: string): Record<string, any> | undefined =>
     .map((r) => stack.sim.store.get('VBD', r) as Record<string, any>)
     .find((v) => v.userdevice === device);
 const srNamed = (type: string): string => stack.driver.srs().find((s) => s.type === type)!.uuid;
+/** The SRs of the image's bases (a clone between VDI.clone and its retag is none). */
 const basesOf = (id: string): string[] =>
   stack.xapi.mirror
     .query('VDI', {
       where: { 'other_config.xcd_image_id': id, 'other_config.xcd_role': 'image' },
-      fields: ['SR'],
+      fields: ['SR', 'uuid', 'other_config'],
     })
+    .filter((v) => !isUnclaimedClone(v))
     .map((v) => stack.xapi.mirror.get('SR', v.SR)!.uuid)
     .sort();
 
