@@ -7,7 +7,7 @@
 // disk snapshots.
 import { openSync, readSync, closeSync } from 'node:fs';
 import type { Instance } from '../../src/driver/types';
-import { done, setState, simVm, spawnInstance, until } from './instance-helpers';
+import { done, setState, simVbdAt, simVm, spawnInstance, until } from './instance-helpers';
 import { alice, bob, poolSnapshot, settle, startDriverStack, type DriverStack } from './stack';
 
 describe('snapshots of one disk', () => {
@@ -31,10 +31,7 @@ describe('snapshots of one disk', () => {
     await stack?.close();
   });
 
-  const vbdAt = (device: string): Record<string, any> | undefined =>
-    (simVm(stack, vmRef).VBDs as string[])
-      .map((r) => stack.sim.store.get('VBD', r) as Record<string, any>)
-      .find((v) => v.userdevice === device);
+  const vbdAt = (device: string): Record<string, any> | undefined => simVbdAt(stack, vmRef, device);
   const vdiOf = (device: string): Record<string, any> =>
     stack.sim.store.get('VDI', vbdAt(device)!.VDI) as Record<string, any>;
   /** Writes `text` at the start of the disk at `device`, through XAPI's /import_raw_vdi. */

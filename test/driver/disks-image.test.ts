@@ -3,6 +3,7 @@
 // as the instance's; a retry answered at once; each bad input (another namespace's image, an
 // image still importing, a size below the image's) refused before any XAPI write; a fault at
 // every XAPI call leaving the pool as it was; removal destroys the clone, never the base.
+import { vdiHead } from '../helpers/vdi-head';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,7 +14,7 @@ import type { Caller } from '../../src/driver';
 import type { Instance } from '../../src/driver/types';
 import { isUnclaimedClone } from '../../src/driver/tags';
 import { GiB, MiB } from '../../src/xapi/units';
-import { done, setState, simVm, spawnInstance, until } from './instance-helpers';
+import { done, setState, simVbdAt, spawnInstance, until } from './instance-helpers';
 import { callPoints, failEachCall } from './fault-points';
 import { alice, bob, poolSnapshot, settle, startDriverStack, type DriverStack } from './stack';
 
@@ -50,10 +51,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const vbdAt = (device: string): Record<string, any> | undefined =>
-  (simVm(stack, vmRef).VBDs as string[])
-    .map((r) => stack.sim.store.get('VBD', r) as Record<string, any>)
-    .find((v) => v.userdevice === device);
+const vbdAt = (device: string): Record<string, any> | undefined => simVbdAt(stack, vmRef, device);
 const srNamed = (type: string): string => stack.driver.srs().find((s) => s.type === type)!.uuid;
 /** The SRs of the image's bases (a clone between VDI.clone and its retag is none). */
 const basesOf = (id: string): string[] =>
@@ -66,21 +64,8 @@ const basesOf = (id: string): string[] =>
     .map((v) => stack.xapi.mirror.get('SR', v.SR)!.uuid)
     .sort();
 
-async function contentOf(vdiRef: string, length: number): Promise<Buffer> {
-  const { stream } = await stack.xapi.httpGetStream('/export_raw_vdi', {
-    vdi: vdiRef,
-    format: 'raw',
-  });
-  const chunks: Buffer[] = [];
-  let got = 0;
-  for await (const c of stream as AsyncIterable<Buffer>) {
-    chunks.push(c);
-    got += c.length;
-    if (got >= length) break;
-  }
-  stream.destroy();
-  return Buffer.concat(chunks).subarray(0, length);
-}
+const contentOf = (vdiRef: string, length: number): Promise<Buffer> =>
+  vdiHead(stack.xapi, vdiRef, length);
 
 it.each(['Running', 'Halted'] as const)(
   "adds a clone of an image holding the image's bytes, plugged when running (%s)",

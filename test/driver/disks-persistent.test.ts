@@ -3,12 +3,13 @@
 // cloned, exported, published, deleted nor attached elsewhere; a detach, the instance's destroy
 // and reconcile release it, the base staying the image with the bytes written; bad input
 // refused before any XAPI write; a fault at every XAPI call of an add leaving the pool as it was.
+import { vdiHead } from '../helpers/vdi-head';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Caller } from '../../src/driver';
 import type { Instance } from '../../src/driver/types';
 import { MiB } from '../../src/xapi/units';
-import { done, setState, simVm, spawnInstance, until } from './instance-helpers';
+import { done, setState, simVbdAt, simVm, spawnInstance, until } from './instance-helpers';
 import { callPoints, failEachCall } from './fault-points';
 import { alice, bob, poolSnapshot, settle, startDriverStack, type DriverStack } from './stack';
 
@@ -52,25 +53,10 @@ const baseOf = (id: string, ns = 'alice'): Record<string, any> => {
   return { ...(stack.sim.store.get('VDI', row.$ref) as Record<string, any>), $ref: row.$ref };
 };
 const vbdAt = (ref: string, device: string): Record<string, any> | undefined =>
-  (simVm(stack, ref).VBDs as string[])
-    .map((r) => stack.sim.store.get('VBD', r) as Record<string, any>)
-    .find((v) => v.userdevice === device);
+  simVbdAt(stack, ref, device);
 
-async function contentOf(vdiRef: string, length: number): Promise<Buffer> {
-  const { stream } = await stack.xapi.httpGetStream('/export_raw_vdi', {
-    vdi: vdiRef,
-    format: 'raw',
-  });
-  const chunks: Buffer[] = [];
-  let got = 0;
-  for await (const c of stream as AsyncIterable<Buffer>) {
-    chunks.push(c);
-    got += c.length;
-    if (got >= length) break;
-  }
-  stream.destroy();
-  return Buffer.concat(chunks).subarray(0, length);
-}
+const contentOf = (vdiRef: string, length: number): Promise<Buffer> =>
+  vdiHead(stack.xapi, vdiRef, length);
 
 const claimedAfter = async (ref: string, user: string | undefined): Promise<void> =>
   until(() => stack.xapi.mirror.get('VDI', ref)?.other_config.xcd_image_user === user);

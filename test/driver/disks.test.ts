@@ -4,7 +4,7 @@
 // disks) refused before any XAPI write; a fault at every XAPI call of an add leaving the pool as
 // it was; removal destroys only disks the instance owns (volumes, root disk: 409).
 import type { Instance } from '../../src/driver/types';
-import { done, setState, simVm, spawnInstance } from './instance-helpers';
+import { done, setState, simVbdAt, spawnInstance } from './instance-helpers';
 import { callPoints, failEachCall } from './fault-points';
 import { alice, poolSnapshot, settle, startDriverStack, type DriverStack } from './stack';
 
@@ -22,9 +22,7 @@ describe('disks the instance owns', () => {
   });
 
   const vbdAt = (ref: string, device: string): Record<string, any> | undefined =>
-    (simVm(stack, ref).VBDs as string[])
-      .map((r) => stack.sim.store.get('VBD', r) as Record<string, any>)
-      .find((v) => v.userdevice === device);
+    simVbdAt(stack, ref, device);
   const defaultSr = (): string =>
     stack.xapi.mirror.query('pool', { fields: ['default_SR'] })[0]!.default_SR;
 

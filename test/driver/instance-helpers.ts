@@ -35,6 +35,17 @@ export function simVm(stack: DriverStack, vmRef: string): Record<string, any> {
   return stack.sim.store.get('VM', vmRef) as Record<string, any>;
 }
 
+/** The simulator's VBD of the VM at `device`, if it has one. */
+export function simVbdAt(
+  stack: DriverStack,
+  vmRef: string,
+  device: string,
+): Record<string, any> | undefined {
+  return (simVm(stack, vmRef).VBDs as string[])
+    .map((r) => stack.sim.store.get('VBD', r) as Record<string, any>)
+    .find((v) => v.userdevice === device);
+}
+
 export async function until(check: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {

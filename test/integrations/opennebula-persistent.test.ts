@@ -5,6 +5,7 @@
 // line on stdin). An image made persistent is the VM's own disk (a data disk or the root disk):
 // what the VM writes is in the image after terminate, and the next VM finds it there. Must
 // not: use a shell.
+import { vdiHead } from '../helpers/vdi-head';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,15 +80,7 @@ function vdiAt(vmid: number, device: string): { ref: string; rec: any } | undefi
   return undefined;
 }
 
-async function bytesOf(vdiRef: string): Promise<Buffer> {
-  const { stream } = await stack.xapi.httpGetStream('/export_raw_vdi', {
-    vdi: vdiRef,
-    format: 'raw',
-  });
-  const chunks: Buffer[] = [];
-  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
-  return Buffer.concat(chunks).subarray(0, original.length);
-}
+const bytesOf = (vdiRef: string): Promise<Buffer> => vdiHead(stack.xapi, vdiRef, original.length);
 
 const image = async (id: string) => (await stack.request('GET', `/v1/images/${id}`)).body;
 
