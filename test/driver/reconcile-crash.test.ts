@@ -7,6 +7,7 @@
 import { startSimulator, type SimulatorHandle } from '../../src/simulator';
 import {
   killServiceProcess as kill,
+  serviceRequest as request,
   startServiceProcess,
   type ServiceProcess,
 } from '../helpers/service-process';
@@ -25,26 +26,6 @@ afterAll(async () => {
 
 const startService = (): Promise<ServiceProcess> =>
   startServiceProcess(sim, { token: TOKEN, namespace: 'crash' });
-
-async function request(
-  svc: ServiceProcess,
-  method: string,
-  path: string,
-  body?: unknown,
-  wait?: number,
-): Promise<{ status: number; body: any }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (wait !== undefined) headers.prefer = `wait=${wait}`;
-  const res = await fetch(svc.url + path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
 
 /** The instance's VM in the simulator's store, if any, with its xcd_state. */
 function instanceVm(id: string): { ref: string; state: string; power: string } | undefined {

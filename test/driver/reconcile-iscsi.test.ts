@@ -5,8 +5,8 @@
 import { startSimulator, type SimulatorHandle } from '../../src/simulator';
 import {
   killServiceProcess as kill,
+  serviceRequest as request,
   startServiceProcess,
-  type ServiceProcess,
 } from '../helpers/service-process';
 import { connection, registerTarget, storageSnapshot } from './iscsi-helpers';
 
@@ -20,26 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim?.close();
 });
-
-async function request(
-  svc: ServiceProcess,
-  method: string,
-  path: string,
-  body?: unknown,
-  wait?: number,
-): Promise<{ status: number; body: any }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (wait !== undefined) headers.prefer = `wait=${wait}`;
-  const res = await fetch(svc.url + path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
 
 async function until(check: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;

@@ -1,6 +1,7 @@
 // A real service process for crash tests: `xcd serve --xapi <sim>` as a child process (the
 // compiled CLI when it is newer than every source file, else the sources via tsx), waited for
-// until ready, and killed with SIGKILL. It must not fake anything: the child is the product.
+// until ready, and killed with SIGKILL; a request to it with its token. It must not fake
+// anything: the child is the product.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -101,4 +102,26 @@ export async function killServiceProcess(svc: ServiceProcess): Promise<void> {
   const exited = new Promise((resolve) => svc.proc.once('exit', resolve));
   svc.proc.kill('SIGKILL');
   await exited;
+}
+
+/** One JSON request to the service with its token (`wait`: Prefer: wait=N); the status and the
+ * decoded body (null when empty). */
+export async function serviceRequest(
+  svc: ServiceProcess,
+  method: string,
+  path: string,
+  body?: unknown,
+  wait?: number,
+): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = { authorization: `Bearer ${svc.token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (wait !== undefined) headers.prefer = `wait=${wait}`;
+  const res = await fetch(svc.url + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
 }
