@@ -30,6 +30,10 @@ function bodyRead(req: Request): Promise<boolean> {
   });
 }
 
+/** The disk format an export asks for (`?format=`, raw by default). */
+const formatOf = (req: Request): S['ImageFormat'] =>
+  (req.query.format ?? 'raw') as S['ImageFormat'];
+
 export function imageRoutes(router: ApiRouter, driver: ServiceDriver): void {
   const id = (req: Request): string => String(req.params.image_id);
 
@@ -89,20 +93,18 @@ export function imageRoutes(router: ApiRouter, driver: ServiceDriver): void {
   });
 
   router.get('/v1/images/:image_id/file', async (req, res) => {
-    const format = (req.query.format ?? 'raw') as S['ImageFormat'];
-    await sendFile(res, await driver.exportImage(callerOf(req), id(req), format));
+    await sendFile(res, await driver.exportImage(callerOf(req), id(req), formatOf(req)));
   });
 
   router.get(
     '/v1/instances/:instance_id/snapshots/:snapshot_id/disks/:device/file',
     async (req, res) => {
-      const format = (req.query.format ?? 'raw') as S['ImageFormat'];
       const file = await driver.exportSnapshotDisk(
         callerOf(req),
         String(req.params.instance_id),
         String(req.params.snapshot_id),
         String(req.params.device),
-        format,
+        formatOf(req),
       );
       await sendFile(res, file);
     },
@@ -111,13 +113,12 @@ export function imageRoutes(router: ApiRouter, driver: ServiceDriver): void {
   router.get(
     '/v1/instances/:instance_id/disks/:device/snapshots/:snapshot_id/file',
     async (req, res) => {
-      const format = (req.query.format ?? 'raw') as S['ImageFormat'];
       const file = await driver.exportDiskSnapshot(
         callerOf(req),
         String(req.params.instance_id),
         String(req.params.device),
         String(req.params.snapshot_id),
-        format,
+        formatOf(req),
       );
       await sendFile(res, file);
     },
