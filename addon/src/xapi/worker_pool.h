@@ -27,7 +27,10 @@ class WorkerPool {
     if (stopping_) return false;
     if (urgent) queue_.push_front(std::move(job));
     else queue_.push_back(std::move(job));
-    if (idle_ == 0 && (urgent || threads_.size() < max_)) threads_.emplace_back([this] { loop(); });
+    // Idle threads that have not woken yet take the jobs queued before this one: a new thread
+    // only when the queue outnumbers them, so a burst of calls gets its threads at once.
+    const bool uncovered = queue_.size() > idle_;
+    if (uncovered && (urgent || threads_.size() < max_)) threads_.emplace_back([this] { loop(); });
     else cv_.notify_one();
     return true;
   }
